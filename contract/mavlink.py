@@ -1,0 +1,46 @@
+"""MAVLink conventions of ArduPilot Copter, shared by the simulator and every client.
+
+These are properties of the wire, not of one component: the simulator emits them, the edge
+agent and ground station decode them. Values follow ArduPilot's ``mode.h`` and ``common.xml``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# pymavlink picks its dialect from the environment at import time; ArduPilot speaks MAVLink 2
+# with the ardupilotmega dialect. Set both before any ``pymavlink`` import in the project.
+os.environ.setdefault("MAVLINK20", "1")
+os.environ.setdefault("MAVLINK_DIALECT", "ardupilotmega")
+
+#: ArduPilot Copter flight modes (HEARTBEAT.custom_mode).
+COPTER_MODES: dict[str, int] = {
+    "STABILIZE": 0,
+    "ACRO": 1,
+    "ALT_HOLD": 2,
+    "AUTO": 3,
+    "GUIDED": 4,
+    "LOITER": 5,
+    "RTL": 6,
+    "CIRCLE": 7,
+    "LAND": 9,
+    "BRAKE": 17,
+    "SMART_RTL": 21,
+}
+COPTER_MODE_NAMES: dict[int, str] = {v: k for k, v in COPTER_MODES.items()}
+
+#: Vehicle SYSID/COMPID of an ArduPilot SITL out of the box.
+VEHICLE_SYSTEM_ID = 1
+AUTOPILOT_COMPONENT_ID = 1
+#: Ground-control stations conventionally use system id 255 (MAVProxy, QGroundControl).
+GCS_SYSTEM_ID = 255
+
+
+def mode_name(custom_mode: int) -> str:
+    """Name of a Copter custom mode, or ``MODE(n)`` for one we do not know."""
+    return COPTER_MODE_NAMES.get(custom_mode, f"MODE({custom_mode})")
+
+
+def mode_number(name: str) -> int:
+    """Custom-mode number of a Copter mode name (case-insensitive); ``KeyError`` if unknown."""
+    return COPTER_MODES[name.upper()]

@@ -1,0 +1,113 @@
+"""Wire messages (pydantic v2). JSON Schema is generated from these models, never hand-written.
+
+One physical debris item is one *alert* (``alert_id``). Its life is a sequence of *events*:
+``new`` once the on-board tracker confirms it, ``update`` on a better view or re-sighting,
+``end`` when the track closes. ``(alert_id, revision)`` identifies an event exactly and is the
+idempotency key end to end; a consumer keeps the highest revision it has seen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contract import SCHEMA_VERSION
+
+
+class DebrisClass(StrEnum):
+    """What the detector reports. Order is the model's class index order."""
+
+    BOTTLE = "bottle"
+    BAG = "bag"
+    FOAM = "foam"
+    STYROFOAM = "styrofoam"
+    VEGETATION = "vegetation"
+
+
+DEBRIS_CLASSES: tuple[str, ...] = tuple(c.value for c in DebrisClass)
+
+
+class AlertEvent(StrEnum):
+    NEW = "new"
+    UPDATE = "update"
+    END = "end"
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrackStats(_Wire):
+    """How the tracker saw the item: enough for a reviewer to judge the find."""
+
+    sightings: int = Field(ge=1, description="Frames in which the item was detected.")
+    passes: int = Field(default=1, ge=1, description="Separate passes (or drones) that re-sighted it.")
+    first_seen: datetime
+    last_seen: datetime
+    top_score: float = Field(ge=0, le=1)
+    median_score: float = Field(ge=0, le=1)
+
+
+class Alert(_Wire):
+    """One event in the life of one debris find, as published by a drone."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: UUID = Field(description="Identifies the physical item; stable across its events.")
+    revision: int = Field(ge=0, description="0 for `new`, then +1 per event of this alert.")
+    event: AlertEvent
+    drone_id: str = Field(min_length=1, max_length=64)
+    mission_id: str = Field(min_length=1, max_length=64)
+    captured_at: datetime = Field(description="Capture time of the best frame (UTC).")
+    published_at: datetime = Field(description="When the drone published this event (UTC).")
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the item, degrees.")
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the item, degrees.")
+    uncertainty_m: float = Field(ge=0, description="Radius (m) holding the item with ~95% confidence.")
+    debris_class: DebrisClass
+    confidence: float = Field(ge=0, le=1)
+    track: TrackStats
+    thumbnail_jpeg: str | None = Field(
+        default=None, description="Base64 JPEG crop of the item from its best frame."
+    )
+    context_jpeg: str | None = Field(default=None, description="Base64 small JPEG of the whole best frame.")
+
+
+class Telemetry(_Wire):
+    """1 Hz summary of a drone's state for the fleet dashboard."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    drone_id: str
+    time: datetime
+    lat: float
+    lon: float
+    alt_rel_m: float
+    heading_deg: float
+    groundspeed_mps: float
+    battery_pct: float | None
+    gps_fix: int
+    satellites: int
+    mode: str
+    armed: bool
+    mission_item: int | None = None
+    mission_count: int | None = None
+    link_ok: bool = True
+    outbox_backlog: int = 0
+    alerts_this_flight: int = 0
+
+
+class DroneStatus(_Wire):
+    """Retained per-drone status; the broker publishes ``online=False`` as the last will."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    drone_id: str
+    online: bool
+    time: datetime | None = None
+    reason: str | None = None
+
+
+def json_schemas() -> dict[str, dict]:
+    """JSON Schema of every wire message, keyed by model name."""
+    return {m.__name__: m.model_json_schema() for m in (Alert, Telemetry, DroneStatus)}

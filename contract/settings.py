@@ -1,0 +1,61 @@
+"""One settings object per component, loaded from a TOML file and the environment.
+
+Precedence, highest first: explicit overrides (command-line options) > environment
+(``RIVERPATROL_<SECTION>_<FIELD>``) > the ``[<section>]`` table of the TOML file named by
+``--config`` or ``RIVERPATROL_CONFIG`` > the defaults in the class.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+_file_values: ContextVar[dict[str, Any] | None] = ContextVar("_file_values", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ is used instead
+        return (_file_values.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_file_values.get() or {})
+
+
+class ComponentSettings(BaseSettings):
+    """Base class: subclasses set ``section`` and declare typed fields with defaults."""
+
+    section: ClassVar[str] = ""
+    model_config = SettingsConfigDict(extra="forbid", env_nested_delimiter="__")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.section:
+            cls.model_config = {**cls.model_config, "env_prefix": f"RIVERPATROL_{cls.section.upper()}_"}
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @classmethod
+    def load(cls, config: Path | str | None = None, **overrides: Any) -> Self:
+        """Settings from ``config`` (or ``$RIVERPATROL_CONFIG``), env and non-None overrides."""
+        path = config or os.environ.get("RIVERPATROL_CONFIG")
+        values: dict[str, Any] = {}
+        if path:
+            p = Path(path)
+            if not p.is_file():
+                raise FileNotFoundError(f"config file {p} does not exist")
+            with p.open("rb") as f:
+                values = tomllib.load(f).get(cls.section, {})
+        token = _file_values.set(values)
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        finally:
+            _file_values.reset(token)

@@ -1,0 +1,12 @@
+"""``riverpatrol sim``: simulators testers fly."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _root() -> None:
+    """Simulators: a MAVLink multicopter (ArduPilot Copter SITL on the wire) and an aerial camera."""
