@@ -24,14 +24,33 @@ class NotifyConfig(BaseModel):
     """Where and how often inspectors are paged."""
 
     apprise_urls: dict[str, list[str]] = Field(
-        default_factory=dict, description="Inspector id -> apprise URLs (wecom://, dingtalk://, feishu://...)."
+        default_factory=dict,
+        description="Inspector id -> apprise URLs (wecom://, dingtalk://, feishu://...).",
     )
-    cooldown_s: float = 300.0
-    per_segment_per_hour: int = 6
+    cooldown_s: float = Field(
+        default=300.0, ge=0, description="After a page, a segment stays quiet this long."
+    )
+    per_segment_per_hour: int = Field(default=6, ge=0, description="Most pages per segment in any hour.")
+    webpush_subject: str = Field(
+        default="mailto:river-ops@example.org", description="VAPID 'sub' claim: who push services contact."
+    )
+    webpush_ttl_s: int = Field(
+        default=3600, ge=0, description="How long a push service keeps an undelivered page."
+    )
+    timeout_s: float = Field(default=10.0, gt=0, description="Per-delivery timeout of every channel.")
 
 
 class SyncConfig(BaseModel):
     """Outbound CIM connectors; empty URL disables one."""
 
     geojson_webhook_url: str = ""
-    sensorthings_url: str = ""
+    geojson_webhook_headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers on every webhook POST (e.g. Authorization)."
+    )
+    sensorthings_url: str = Field(default="", description="Service root, e.g. http://host/FROST-Server/v1.1")
+    sensorthings_sensor_name: str = Field(
+        default="riverpatrol-debris-detector", description="Sensor entity: the on-board detector model."
+    )
+    backoff_base_s: float = Field(default=1.0, gt=0, description="First retry delay; doubles per failure.")
+    backoff_max_s: float = Field(default=300.0, gt=0, description="Longest delay between retries.")
+    timeout_s: float = Field(default=10.0, gt=0, description="Per-request timeout.")

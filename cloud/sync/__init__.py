@@ -1,9 +1,20 @@
-"""Cloud sync: mounted onto the FastAPI app by :func:`install`."""
+"""Outbound CIM sync (GeoJSON webhook, OGC SensorThings), mounted onto the app by :func:`install`."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from cloud.sync.service import SyncService
+
 
 def install(app: FastAPI) -> None:
-    """Add this part's routes and background services to app (see cloud/app.py)."""
+    """Run the enabled connectors during the app's lifespan; ``GET /sync/health`` shows backlogs."""
+    settings = app.state.settings
+    service = SyncService(settings.sync, settings.data_dir, app.state.bus)
+    app.state.sync = service
+    app.state.services.append(service)
+
+    @app.get("/sync/health", tags=["integrations"])
+    def sync_health() -> dict:
+        """Per-connector backlog, deliveries, dead letters and last error."""
+        return service.health()

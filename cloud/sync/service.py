@@ -1,0 +1,102 @@
+"""Runs the enabled CIM connectors during the app's lifespan: bus -> durable outboxes -> HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cloud.integrations_config import SyncConfig
+from cloud.sync.outbox import Outbox
+from cloud.sync.sensorthings import SensorThingsConnector
+from cloud.sync.webhook import WebhookConnector
+from cloud.sync.worker import OutboxWorker
+
+log = logging.getLogger("riverpatrol.cloud.sync")
+
+
+class SyncService:
+    """Async context manager: subscribes to the bus and drains one outbox per enabled connector."""
+
+    def __init__(self, cfg: SyncConfig, data_dir: Path, bus: Any) -> None:
+        self.cfg = cfg
+        self.dir = Path(data_dir) / "sync"
+        self.bus = bus
+        self.workers: dict[str, OutboxWorker] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._client: httpx.AsyncClient | None = None
+        self._sub: Any = None
+
+    @property
+    def enabled(self) -> list[str]:
+        names = []
+        if self.cfg.geojson_webhook_url:
+            names.append(WebhookConnector.name)
+        if self.cfg.sensorthings_url:
+            names.append(SensorThingsConnector.name)
+        return names
+
+    def _worker(self, name: str, deliver_factory) -> OutboxWorker:
+        outbox = Outbox(self.dir / f"{name}.sqlite")
+        worker = OutboxWorker(
+            name, outbox, deliver_factory(outbox), self.cfg.backoff_base_s, self.cfg.backoff_max_s
+        )
+        self.workers[name] = worker
+        return worker
+
+    async def __aenter__(self) -> SyncService:
+        if not self.enabled:
+            log.info("sync.disabled reason=no connector URL configured")
+            return self
+        self._client = httpx.AsyncClient(timeout=self.cfg.timeout_s)
+        client = self._client
+        if self.cfg.geojson_webhook_url:
+            url, headers = self.cfg.geojson_webhook_url, self.cfg.geojson_webhook_headers
+            self._worker(WebhookConnector.name, lambda _o: WebhookConnector(client, url, headers))
+        if self.cfg.sensorthings_url:
+            root, sensor = self.cfg.sensorthings_url, self.cfg.sensorthings_sensor_name
+            self._worker(SensorThingsConnector.name, lambda o: SensorThingsConnector(client, root, o, sensor))
+        self._sub = self.bus.subscribe()
+        self._tasks = [asyncio.create_task(self._feed(), name="sync-feed")]
+        self._tasks += [asyncio.create_task(w.run(), name=f"sync-{n}") for n, w in self.workers.items()]
+        log.info("sync.started connectors=%s dir=%s", ",".join(self.workers), self.dir)
+        return self
+
+    def accept(self, event: dict[str, Any]) -> None:
+        """Queue one bus event in every connector's outbox (bad events are logged and skipped)."""
+        feature = event.get("feature")
+        if not isinstance(feature, dict) or not feature.get("id"):
+            log.error("sync.bad_event type=%s reason=no feature with an id", event.get("type"))
+            return
+        payload = {"feature": feature, "segment_id": event.get("segment_id")}
+        for worker in self.workers.values():
+            worker.enqueue(str(feature["id"]), str(event.get("type")), payload)
+
+    async def _feed(self) -> None:
+        async for event in self._sub:
+            try:
+                self.accept(event)
+            except Exception:
+                log.exception("sync.enqueue_failed type=%s", event.get("type"))
+
+    async def __aexit__(self, *exc: object) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._sub is not None:
+            self._sub.close()
+        if self._client is not None:
+            await self._client.aclose()
+        for w in self.workers.values():
+            w.outbox.close()
+        self.workers.clear()
+
+    def health(self) -> dict[str, Any]:
+        workers = {n: w.health() for n, w in self.workers.items()}
+        return {"enabled": self.enabled, "ok": all(h["ok"] for h in workers.values()), "connectors": workers}

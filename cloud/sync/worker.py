@@ -1,0 +1,129 @@
+"""Drains one connector's outbox: deliver the due heads, back off on failure, never give up.
+
+The delivery function is the connector (webhook, SensorThings); this loop owns ordering,
+retry timing, metrics and logs, so connectors stay a few lines of HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+
+from cloud.sync.backoff import backoff_delay
+from cloud.sync.outbox import Entry, Outbox
+
+log = logging.getLogger("riverpatrol.cloud.sync")
+
+DELIVERED = Counter("riverpatrol_sync_delivered_total", "Outbox entries delivered", ["connector"])
+FAILED = Counter("riverpatrol_sync_failures_total", "Failed delivery attempts (will retry)", ["connector"])
+DEAD = Counter("riverpatrol_sync_dead_letters_total", "Entries the receiver rejected for good", ["connector"])
+BACKLOG = Gauge("riverpatrol_sync_backlog", "Entries waiting for delivery", ["connector"])
+
+
+class PermanentError(Exception):
+    """The receiver refused the entry itself (4xx): retrying cannot help."""
+
+
+Deliver = Callable[[Entry], Awaitable[None]]
+
+
+class OutboxWorker:
+    """Background delivery of one outbox through one connector."""
+
+    def __init__(
+        self,
+        name: str,
+        outbox: Outbox,
+        deliver: Deliver,
+        backoff_base_s: float,
+        backoff_max_s: float,
+        clock: Callable[[], float] = time.time,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.name = name
+        self.outbox = outbox
+        self.deliver = deliver
+        self.base = backoff_base_s
+        self.cap = backoff_max_s
+        self.clock = clock
+        self.rand = rand or random.Random()
+        self._wake = asyncio.Event()
+        self.last_ok_at: float | None = None
+        self.consecutive_failures = 0
+
+    def enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> int:
+        """Durably queue one delivery and wake the loop."""
+        seq = self.outbox.enqueue(key, kind, payload, self.clock())
+        BACKLOG.labels(self.name).set(self.outbox.backlog())
+        self._wake.set()
+        return seq
+
+    async def drain_once(self) -> int:
+        """Attempt every due head once; returns how many were delivered."""
+        delivered = 0
+        for entry in self.outbox.due(self.clock()):
+            try:
+                await self.deliver(entry)
+            except PermanentError as exc:
+                self.outbox.dead_letter(entry, str(exc), self.clock())
+                DEAD.labels(self.name).inc()
+                log.error(
+                    "sync.dead_letter connector=%s key=%s seq=%d kind=%s error=%s",
+                    self.name,
+                    entry.key,
+                    entry.seq,
+                    entry.kind,
+                    exc,
+                )
+            except Exception as exc:
+                delay = backoff_delay(entry.attempts + 1, self.base, self.cap, self.rand)
+                self.outbox.retry_later(entry.seq, f"{type(exc).__name__}: {exc}", self.clock() + delay)
+                FAILED.labels(self.name).inc()
+                self.consecutive_failures += 1
+                log.warning(
+                    "sync.retry connector=%s key=%s seq=%d attempt=%d in_s=%.2f error=%s: %s",
+                    self.name,
+                    entry.key,
+                    entry.seq,
+                    entry.attempts + 1,
+                    delay,
+                    type(exc).__name__,
+                    exc,
+                )
+            else:
+                self.outbox.done(entry.seq)
+                DELIVERED.labels(self.name).inc()
+                delivered += 1
+                self.consecutive_failures = 0
+                self.last_ok_at = self.clock()
+        BACKLOG.labels(self.name).set(self.outbox.backlog())
+        return delivered
+
+    async def run(self, idle_s: float = 1.0) -> None:
+        """Loop forever: drain, then sleep until the next retry is due or a new entry arrives."""
+        while True:
+            self._wake.clear()
+            await self.drain_once()
+            nxt = self.outbox.next_due_at()
+            wait = idle_s if nxt is None else max(0.0, min(idle_s, nxt - self.clock()))
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+
+    def health(self) -> dict[str, Any]:
+        """Backlog and error state, for ``/sync/health``."""
+        return {
+            "backlog": self.outbox.backlog(),
+            "delivered": self.outbox.delivered_count(),
+            "dead_letters": self.outbox.dead_count(),
+            "last_error": self.outbox.last_error(),
+            "last_ok_at": self.last_ok_at,
+            "ok": self.consecutive_failures == 0,
+        }
