@@ -1,0 +1,189 @@
+"""The detector runtime: an onnxruntime session behind a typed ``detect(frame) -> list[Detection]``.
+
+Imperative shell around the pure parts (``letterbox``, ``layouts``, ``nms``, ``tiling``): it owns
+the session, validates frames, counts rejects and logs them, and merges tiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.detect import metrics
+from edge.detect.config import DetectorConfig
+from edge.detect.detection import Detection
+from edge.detect.errors import FrameError, ModelLoadError
+from edge.detect.layouts import RawDetections, decode_centernet, decode_ultralytics
+from edge.detect.letterbox import letterbox
+from edge.detect.nms import nms
+from edge.detect.spec import ModelSpec, model_spec
+from edge.detect.tiling import tile_grid
+
+log = logging.getLogger("riverpatrol.edge.detect")
+
+DEFAULT_THRESHOLD = 0.25
+MIN_FRAME_SIDE = 8
+
+
+def validate_frame(frame: object, where: str = "frame") -> np.ndarray:
+    """The frame itself if it is a usable HxWx3 uint8 BGR image, else ``FrameError`` saying why."""
+    if frame is None:
+        raise FrameError(f"{where}: no image (None); the capture or decode failed")
+    if not isinstance(frame, np.ndarray):
+        raise FrameError(f"{where}: expected a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise FrameError(f"{where}: expected dtype uint8, got {frame.dtype}")
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise FrameError(f"{where}: expected shape (H, W, 3) BGR, got {frame.shape}")
+    if min(frame.shape[:2]) < MIN_FRAME_SIDE:
+        h, w = frame.shape[:2]
+        raise FrameError(f"{where}: image is {w}x{h} px, a side is under {MIN_FRAME_SIDE}")
+    return frame
+
+
+def _reject_reason(message: str) -> str:
+    for reason in ("None", "numpy", "dtype", "shape", "smaller"):
+        if reason in message:
+            return reason.lower()
+    return "other"
+
+
+class Detector:
+    """Debris detector over one ONNX model (the shipped CenterNet or a user's Ultralytics export)."""
+
+    def __init__(self, config: DetectorConfig | None = None, **overrides: object) -> None:
+        cfg = (config or DetectorConfig()).model_copy(update=overrides)
+        self.config = DetectorConfig.model_validate(cfg.model_dump())
+        self.spec, self._session = self._load(self.config)
+        threshold = self.config.score_threshold or self.spec.score_threshold or DEFAULT_THRESHOLD
+        self.score_threshold = float(threshold)
+        self.frames = 0
+        self.rejected = 0
+        self.last_error: str | None = None
+        log.info(
+            "detector loaded model=%s layout=%s classes=%d input=%s threshold=%.3f threads=%d",
+            self.config.model_path,
+            self.spec.layout,
+            len(self.spec.names),
+            self.spec.input_hw,
+            self.score_threshold,
+            self.config.threads,
+        )
+
+    @staticmethod
+    def _load(cfg: DetectorConfig) -> tuple[ModelSpec, object]:
+        import onnxruntime as ort
+
+        path = Path(cfg.model_path)
+        where = f"model {path}"
+        if not path.is_file():
+            raise ModelLoadError(f"{where}: file does not exist")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = cfg.threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for non-ONNX bytes
+            raise ModelLoadError(f"{where}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from exc
+        meta = dict(session.get_modelmeta().custom_metadata_map)
+        spec = model_spec(
+            where,
+            [(i.name, list(i.shape)) for i in session.get_inputs()],
+            [(o.name, list(o.shape)) for o in session.get_outputs()],
+            meta,
+            cfg.model_format,
+        )
+        return spec, session
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.spec.names
+
+    @property
+    def native_frame_hw(self) -> tuple[int, int]:
+        """Frame size (h, w) the model sees without tiling at its trained scale."""
+        return self.spec.native_frame_hw or self.spec.input_hw
+
+    @property
+    def healthy(self) -> bool:
+        """Model loaded and the last frame (if any) was accepted."""
+        return self.last_error is None
+
+    def _infer(self, image: np.ndarray, threshold: float) -> RawDetections:
+        """Raw detections in ``image`` pixels for one letterboxed pass."""
+        tensor, placement = letterbox(image, self.spec.input_hw)
+        out = self._session.run([self.spec.output_name], {self.spec.input_name: tensor})[0]  # type: ignore[attr-defined]
+        if self.spec.layout == "centernet":
+            raw = decode_centernet(out, len(self.spec.names), self.spec.stride, threshold)
+        else:
+            raw = decode_ultralytics(out, len(self.spec.names), threshold)
+        if len(raw.boxes) == 0:
+            return raw
+        return RawDetections(placement.to_frame(raw.boxes), raw.scores, raw.classes)
+
+    def _use_tiles(self, frame_hw: tuple[int, int]) -> bool:
+        mode = self.config.tile
+        if mode == "off":
+            return False
+        if mode == "on":
+            return True
+        nh, nw = self.native_frame_hw
+        return frame_hw[0] > 1.5 * nh or frame_hw[1] > 1.5 * nw
+
+    def detect(self, frame: np.ndarray, where: str = "frame") -> list[Detection]:
+        """Detections in ``frame`` (HxWx3 uint8 BGR), best first; ``FrameError`` on a bad frame."""
+        start = time.perf_counter()
+        try:
+            validate_frame(frame, where)
+        except FrameError as exc:
+            self.rejected += 1
+            self.last_error = str(exc)
+            metrics.REJECTED_FRAMES.labels(reason=_reject_reason(str(exc))).inc()
+            log.warning("frame rejected: %s", exc)
+            raise
+        self.last_error = None
+        fh, fw = frame.shape[:2]
+        threshold = self.score_threshold
+        if self._use_tiles((fh, fw)):
+            tile_hw = self.config.tile_size or self.native_frame_hw
+            parts = []
+            for x1, y1, x2, y2 in tile_grid((fh, fw), tile_hw, self.config.tile_overlap):
+                raw = self._infer(frame[y1:y2, x1:x2], threshold)
+                if len(raw.boxes):
+                    raw.boxes[:, [0, 2]] += x1
+                    raw.boxes[:, [1, 3]] += y1
+                    parts.append(raw)
+            raw = (
+                RawDetections(*(np.concatenate(a) for a in zip(*parts, strict=True)))
+                if parts
+                else RawDetections.empty()
+            )
+            mode = "ios"  # merges a box cut at a seam with its whole twin from the next tile
+        else:
+            raw = self._infer(frame, threshold)
+            mode = "iou"
+        keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
+        dets = []
+        for i in keep:
+            x1, y1, x2, y2 = (float(v) for v in raw.boxes[i])
+            cls = int(raw.classes[i])
+            dets.append(
+                Detection(
+                    x1=max(0.0, x1),
+                    y1=max(0.0, y1),
+                    x2=min(float(fw), x2),
+                    y2=min(float(fh), y2),
+                    score=float(raw.scores[i]),
+                    class_index=cls,
+                    class_name=self.spec.names[cls],
+                )
+            )
+            metrics.DETECTIONS.labels(debris_class=self.spec.names[cls]).inc()
+        self.frames += 1
+        metrics.FRAMES.inc()
+        metrics.LATENCY.observe(time.perf_counter() - start)
+        return dets

@@ -1,0 +1,20 @@
+"""Prometheus metrics of the detector (process-wide; the edge agent exposes the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+FRAMES = Counter("riverpatrol_detect_frames_total", "Frames run through the detector.")
+REJECTED_FRAMES = Counter(
+    "riverpatrol_detect_rejected_frames_total",
+    "Frames refused as empty, corrupt or wrong shape/dtype.",
+    ["reason"],
+)
+DETECTIONS = Counter(
+    "riverpatrol_detect_detections_total", "Detections returned, per class.", ["debris_class"]
+)
+LATENCY = Histogram(
+    "riverpatrol_detect_frame_seconds",
+    "Wall time per frame: preprocessing, inference (all tiles) and decoding.",
+    buckets=(0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)

@@ -1,0 +1,72 @@
+"""Export a trained RiverNet to ONNX (opset 17) with the metadata the edge runtime reads.
+
+The metadata makes the file self-describing: class names, input size, output layout, stride,
+the operating threshold chosen on validation data, and how it was built.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+
+from models.network import STRIDE, DecodedRiverNet, RiverNet
+
+OPSET = 17
+RIVERPATROL_FORMAT = "centernet-v1"  # must match edge.detect.spec.RIVERPATROL_FORMAT
+OUTPUT_LAYOUT = (
+    "out[1, nc+4, H/stride, W/stride]: channels 0..nc-1 per-class centre heatmaps (sigmoid); "
+    "nc, nc+1 box width, height in input pixels; nc+2, nc+3 centre offset x, y in cells [0, 1). "
+    "Detections are 3x3 local maxima above score_threshold; no NMS in the graph."
+)
+INPUT_FORMAT = "images[1, 3, H, W] float32 RGB in [0, 1], letterboxed (keep aspect, centred, pad 114/255)"
+
+
+def export_onnx(
+    net: RiverNet,
+    path: Path,
+    names: tuple[str, ...],
+    input_hw: tuple[int, int],
+    native_frame_hw: tuple[int, int],
+    score_threshold: float,
+    version: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``path`` (fixed batch 1, fixed input size) and return it."""
+    net = net.eval().cpu()
+    wrapper = DecodedRiverNet(net).eval()
+    dummy = torch.zeros(1, 3, *input_hw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        wrapper,
+        (dummy,),
+        str(path),
+        opset_version=OPSET,
+        input_names=["images"],
+        output_names=["out"],
+        do_constant_folding=True,
+        dynamo=False,  # the TorchScript exporter folds BatchNorm and needs no onnxscript
+    )
+    model = onnx.load(str(path))
+    meta = {
+        "riverpatrol_format": RIVERPATROL_FORMAT,
+        "names": json.dumps(list(names)),
+        "input_size": json.dumps(list(input_hw)),
+        "native_frame_size": json.dumps(list(native_frame_hw)),
+        "input_format": INPUT_FORMAT,
+        "output_layout": OUTPUT_LAYOUT,
+        "stride": str(STRIDE),
+        "score_threshold": f"{score_threshold:.4f}",
+        "model_version": version,
+        "architecture": f"RiverNet-tiny CenterNet stride {STRIDE} {json.dumps(net.config)}",
+        **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
+    }
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

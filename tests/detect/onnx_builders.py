@@ -1,0 +1,47 @@
+"""Tiny hand-built ONNX graphs for runtime tests: real ONNX files run by real onnxruntime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def constant_output_model(
+    path: Path,
+    output: np.ndarray,
+    input_hw: tuple[int, int],
+    metadata: dict[str, str],
+    output_name: str = "output0",
+) -> Path:
+    """A model with an image input whose output is ``output`` plus 0 x mean(input) (so it uses its input)."""
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, *input_hw])
+    out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, list(output.shape))
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["m"], keepdims=0),
+        helper.make_node("Mul", ["m", "zero"], ["z"]),
+        helper.make_node("Add", ["const", "z"], [output_name]),
+    ]
+    inits = [
+        numpy_helper.from_array(output.astype(np.float32), "const"),
+        numpy_helper.from_array(np.zeros((), np.float32), "zero"),
+    ]
+    graph = helper.make_graph(nodes, "const_detector", [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    for k, v in metadata.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def not_a_detector_model(path: Path) -> Path:
+    """A valid ONNX model that is no image detector: a vector in, a vector out."""
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "relu", [inp], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(model, str(path))
+    return path
