@@ -1,0 +1,82 @@
+"""The one storage interface the API talks to; SQLite and PostgreSQL implement it identically.
+
+Rows cross this boundary as plain dicts (column name -> value). Times are UTC epoch seconds
+(float) in storage so both engines filter and sort them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PreparedAlert:
+    """A validated wire Alert flattened for storage, thumbnails decoded and hashed."""
+
+    row: Row  # columns of the items table this event carries
+    thumbnail: tuple[str, bytes] | None = None  # (sha256 hex, jpeg bytes)
+    context: tuple[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
+class IngestPolicy:
+    """What the store needs from configuration to place a new find."""
+
+    merge_radius_m: float = 5.0
+    segment_for: Callable[[float, float], tuple[str | None, str | None]] = lambda lat, lon: (None, None)
+    review_required: Callable[[str | None], bool] = lambda segment_id: False
+
+
+@dataclass
+class IngestResult:
+    """Counts per request plus the items that changed (for events), in input order."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    stale: int = 0  # accepted and recorded, but an equal/higher revision was already stored
+    changes: list[tuple[str, Row]] = field(default_factory=list)  # (event type, joined item row)
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """Filters shared by the OGC items endpoint and ``GET /api/v1/alerts``."""
+
+    bbox: tuple[float, float, float, float] | None = None  # min lon, min lat, max lon, max lat
+    start: float | None = None  # item seen at or after (last_seen >= start)
+    end: float | None = None  # item seen at or before (first_seen <= end)
+    status: Sequence[str] = ()
+    classes: Sequence[str] = ()
+    river: str | None = None
+    segment: str | None = None
+    limit: int = 10
+    offset: int = 0
+
+
+class Store(Protocol):
+    """Storage of debris items, their events, thumbnails, work orders and API tokens."""
+
+    kind: str
+
+    def close(self) -> None: ...
+    def schema_version(self) -> int: ...
+    def ingest(self, alerts: Sequence[PreparedAlert], policy: IngestPolicy, now: float) -> IngestResult: ...
+    def get_item(self, alert_id: str) -> Row | None: ...
+    def query_items(self, q: ItemQuery) -> tuple[list[Row], int]: ...
+    def extent(self) -> tuple[tuple[float, float, float, float] | None, tuple[float, float] | None]: ...
+    def count_events(self) -> int: ...
+    def get_thumbnail(self, sha256: str) -> bytes | None: ...
+    def add_token(self, token_hash: str, role: str, principal: str, now: float) -> None: ...
+    def lookup_token(self, token_hash: str) -> tuple[str, str] | None: ...
+    def get_workorder(self, wo_id: str) -> Row | None: ...
+    def list_workorders(
+        self, status: Sequence[str] = (), segment: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Row], int]: ...
+    def workorder_history(self, wo_id: str) -> list[Row]: ...
+    def apply_transition(
+        self, wo_id: str, decide: Callable[[Row], tuple[Row, Row]], now: float
+    ) -> tuple[Row, Row]: ...
+    def all_workorders(self) -> list[Row]: ...

@@ -1,0 +1,158 @@
+"""Pure rules for turning wire alerts into stored debris items (no I/O, unit tested).
+
+Why here: both storage engines must apply exactly the same "never regress" merge, so the rule
+lives once, outside SQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Any
+
+from cloud.storage.base import PreparedAlert, Row
+from contract.messages import Alert
+
+#: Columns of the items table, in storage order.
+ITEM_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "revision",
+    "event",
+    "drone_id",
+    "mission_id",
+    "station",
+    "debris_class",
+    "confidence",
+    "lat",
+    "lon",
+    "uncertainty_m",
+    "first_seen",
+    "last_seen",
+    "captured_at",
+    "published_at",
+    "received_at",
+    "updated_at",
+    "sightings",
+    "passes",
+    "top_score",
+    "median_score",
+    "thumbnail_sha",
+    "thumbnail_score",
+    "context_sha",
+    "segment_id",
+    "river",
+    "workorder_id",
+    "merged_into",
+    "ended",
+)
+
+
+class ThumbnailError(ValueError):
+    """A thumbnail field is not base64 JPEG (or too large); ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def decode_jpeg(b64: str, field: str, max_bytes: int) -> tuple[str, bytes]:
+    """(sha256 hex, bytes) of a base64 JPEG; ``ThumbnailError`` naming ``field`` otherwise."""
+    try:
+        data = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ThumbnailError(field, f"not valid base64 ({e})") from None
+    if len(data) > max_bytes:
+        raise ThumbnailError(field, f"{len(data)} bytes exceeds the limit of {max_bytes}")
+    if data[:3] != b"\xff\xd8\xff":
+        raise ThumbnailError(field, "not a JPEG (missing FFD8FF start-of-image marker)")
+    return hashlib.sha256(data).hexdigest(), data
+
+
+def prepare(alert: Alert, station: str, now: float, field: str, max_thumb_bytes: int) -> PreparedAlert:
+    """Flatten one validated alert; ``field`` (e.g. ``alerts[3]``) prefixes any error."""
+    thumb = ctx = None
+    if alert.thumbnail_jpeg:
+        thumb = decode_jpeg(alert.thumbnail_jpeg, f"{field}.thumbnail_jpeg", max_thumb_bytes)
+    if alert.context_jpeg:
+        ctx = decode_jpeg(alert.context_jpeg, f"{field}.context_jpeg", max_thumb_bytes)
+    t = alert.track
+    row: Row = {
+        "alert_id": str(alert.alert_id),
+        "revision": alert.revision,
+        "event": alert.event.value,
+        "drone_id": alert.drone_id,
+        "mission_id": alert.mission_id,
+        "station": station,
+        "debris_class": alert.debris_class.value,
+        "confidence": alert.confidence,
+        "lat": alert.lat,
+        "lon": alert.lon,
+        "uncertainty_m": alert.uncertainty_m,
+        "first_seen": t.first_seen.timestamp(),
+        "last_seen": t.last_seen.timestamp(),
+        "captured_at": alert.captured_at.timestamp(),
+        "published_at": alert.published_at.timestamp(),
+        "received_at": now,
+        "updated_at": now,
+        "sightings": t.sightings,
+        "passes": t.passes,
+        "top_score": t.top_score,
+        "median_score": t.median_score,
+        "thumbnail_sha": thumb[0] if thumb else None,
+        "thumbnail_score": alert.confidence if thumb else None,
+        "context_sha": ctx[0] if ctx else None,
+        "ended": 1 if alert.event.value == "end" else 0,
+    }
+    return PreparedAlert(row=row, thumbnail=thumb, context=ctx)
+
+
+def new_item(
+    incoming: Row, segment_id: str | None, river: str | None, workorder_id: str, merged_into: str | None
+) -> Row:
+    """The stored item for the first event we see of an alert."""
+    item: dict[str, Any] = {c: incoming.get(c) for c in ITEM_COLUMNS}
+    item.update(segment_id=segment_id, river=river, workorder_id=workorder_id, merged_into=merged_into)
+    return item
+
+
+def merge_item(existing: Row, incoming: Row) -> Row | None:
+    """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
+
+    Latest revision wins for position/class/confidence; counters and scores only grow; the
+    thumbnail is replaced only by one from an event at least as confident.
+    """
+    if incoming["revision"] <= existing["revision"]:
+        return None
+    item = dict(existing)
+    for c in (
+        "revision",
+        "event",
+        "drone_id",
+        "mission_id",
+        "station",
+        "debris_class",
+        "confidence",
+        "lat",
+        "lon",
+        "uncertainty_m",
+        "captured_at",
+        "published_at",
+        "updated_at",
+    ):
+        item[c] = incoming[c]
+    item["first_seen"] = min(existing["first_seen"], incoming["first_seen"])
+    item["last_seen"] = max(existing["last_seen"], incoming["last_seen"])
+    for c in ("sightings", "passes"):
+        item[c] = max(existing[c], incoming[c])
+    item["top_score"] = max(existing["top_score"], incoming["top_score"])
+    item["median_score"] = incoming["median_score"]
+    if incoming["thumbnail_sha"] and (
+        existing["thumbnail_sha"] is None or incoming["thumbnail_score"] >= (existing["thumbnail_score"] or 0)
+    ):
+        item["thumbnail_sha"] = incoming["thumbnail_sha"]
+        item["thumbnail_score"] = incoming["thumbnail_score"]
+    if incoming["context_sha"]:
+        item["context_sha"] = incoming["context_sha"]
+    item["ended"] = max(existing["ended"], incoming["ended"])
+    return item

@@ -1,0 +1,427 @@
+"""SQL shared by both engines: schema migrations, idempotent batch ingest, queries.
+
+Engines differ only in connection handling, placeholders and DDL types, so the statements live
+here once (written with ``?`` placeholders) and ``SqliteStore``/``PostgresStore`` adapt them.
+Idempotency is the ``alert_events`` primary key plus ``INSERT ... ON CONFLICT DO NOTHING``:
+whichever transaction inserts ``(alert_id, revision)`` first owns it; every repeat is a duplicate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
+from cloud.storage.items import ITEM_COLUMNS, merge_item, new_item
+from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, nearest_open, new_order, search_box
+
+log = logging.getLogger(__name__)
+
+#: Work-order columns joined onto every item row we serve.
+JOINED_ORDER_COLUMNS: tuple[str, ...] = (
+    "status",
+    "assignee",
+    "review_required",
+    "reviewed_at",
+    "reviewed_by",
+    "dispatched_at",
+    "arrived_at",
+    "cleared_at",
+    "cleared_by",
+    "finds",
+)
+_JOIN_SELECT = (
+    "SELECT i.*, "
+    + ", ".join(f"w.{c} AS {c}" for c in JOINED_ORDER_COLUMNS)
+    + " FROM items i JOIN workorders w ON w.id = i.workorder_id"
+)
+
+#: Numbered migrations; ``{real}``, ``{blob}``, ``{serial}`` are filled per engine.
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (
+        1,
+        "initial schema",
+        [
+            "CREATE TABLE thumbnails (sha256 TEXT PRIMARY KEY, data {blob} NOT NULL, size INTEGER NOT "
+            "NULL, created_at {real} NOT NULL)",
+            "CREATE TABLE alert_events (alert_id TEXT NOT NULL, revision INTEGER NOT NULL, event TEXT "
+            "NOT NULL, station TEXT NOT NULL, received_at {real} NOT NULL, PRIMARY KEY (alert_id, "
+            "revision))",
+            "CREATE TABLE items (alert_id TEXT PRIMARY KEY, revision INTEGER NOT NULL, event TEXT NOT "
+            "NULL, drone_id TEXT NOT NULL, mission_id TEXT NOT NULL, station TEXT NOT NULL, "
+            "debris_class TEXT NOT NULL, confidence {real} NOT NULL, lat {real} NOT NULL, lon {real} "
+            "NOT NULL, uncertainty_m {real} NOT NULL, first_seen {real} NOT NULL, last_seen {real} NOT "
+            "NULL, captured_at {real} NOT NULL, published_at {real} NOT NULL, received_at {real} NOT "
+            "NULL, updated_at {real} NOT NULL, sightings INTEGER NOT NULL, passes INTEGER NOT NULL, "
+            "top_score {real} NOT NULL, median_score {real} NOT NULL, thumbnail_sha TEXT, "
+            "thumbnail_score {real}, context_sha TEXT, segment_id TEXT, river TEXT, workorder_id TEXT "
+            "NOT NULL, merged_into TEXT, ended INTEGER NOT NULL)",
+            "CREATE INDEX items_first_seen ON items (first_seen, alert_id)",
+            "CREATE INDEX items_lat_lon ON items (lat, lon)",
+            "CREATE INDEX items_workorder ON items (workorder_id)",
+            "CREATE TABLE workorders (id TEXT PRIMARY KEY, debris_class TEXT NOT NULL, lat {real} NOT "
+            "NULL, lon {real} NOT NULL, segment_id TEXT, river TEXT, status TEXT NOT NULL, "
+            "review_required INTEGER NOT NULL, created_at {real} NOT NULL, updated_at {real} NOT NULL, "
+            "finds INTEGER NOT NULL, reviewed_at {real}, reviewed_by TEXT, dispatched_at {real}, "
+            "dispatched_by TEXT, assignee TEXT, arrived_at {real}, arrived_by TEXT, cleared_at {real}, "
+            "cleared_by TEXT)",
+            "CREATE INDEX workorders_near ON workorders (debris_class, lat)",
+            "CREATE INDEX workorders_status ON workorders (status)",
+            "CREATE TABLE workorder_events (id {serial}, workorder_id TEXT NOT NULL, action TEXT NOT "
+            "NULL, from_status TEXT NOT NULL, to_status TEXT NOT NULL, actor TEXT NOT NULL, at {real} "
+            "NOT NULL, note TEXT NOT NULL)",
+            "CREATE INDEX workorder_events_wo ON workorder_events (workorder_id)",
+            "CREATE TABLE api_tokens (token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, principal TEXT "
+            "NOT NULL, created_at {real} NOT NULL)",
+        ],
+    ),
+]
+
+_OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
+
+
+def _chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _upsert_sql(table: str, cols: Sequence[str], key: str) -> str:
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        f" ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    )
+
+
+class SqlStore:
+    """Engine-neutral implementation of :class:`cloud.storage.base.Store`."""
+
+    kind = "sql"
+    ddl_types: ClassVar[dict[str, str]] = {}
+    for_update = ""
+
+    # -- engine hooks -------------------------------------------------------------------------
+    def _tx(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read(self) -> contextlib.AbstractContextManager[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _lock_ingest(self, cur: Any) -> None:
+        """Serialise the merge decision between concurrent ingests (no-op where writes are serial)."""
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self._sql(sql), params)
+        return cur
+
+    def _many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            cur.executemany(self._sql(sql), rows)
+
+    def _all(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return [dict(r) for r in self._exec(cur, sql, params).fetchall()]
+
+    def _one(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        r = self._exec(cur, sql, params).fetchone()
+        return dict(r) if r is not None else None
+
+    def migrate(self) -> list[int]:
+        """Apply missing migrations in order; returns the versions applied now."""
+        applied: list[int] = []
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                f" name TEXT NOT NULL, applied_at {self.ddl_types['real']} NOT NULL)",
+            )
+        for version, name, statements in MIGRATIONS:
+            with self._tx() as cur:
+                self._lock_ingest(cur)
+                if self._one(cur, "SELECT version FROM schema_migrations WHERE version = ?", (version,)):
+                    continue
+                for st in statements:
+                    self._exec(cur, st.format(**self.ddl_types))
+                import time
+
+                self._exec(
+                    cur,
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
+                applied.append(version)
+                log.info("applied schema migration", extra={"version": version, "migration": name})
+        return applied
+
+    def schema_version(self) -> int:
+        with self._read() as cur:
+            r = self._one(cur, "SELECT max(version) AS v FROM schema_migrations")
+        return int(r["v"] or 0) if r else 0
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def ingest(self, alerts: Sequence[PreparedAlert], policy: IngestPolicy, now: float) -> IngestResult:
+        res = IngestResult()
+        if not alerts:
+            return res
+        with self._tx() as cur:
+            self._lock_ingest(cur)
+            fresh: set[tuple[str, int]] = set()
+            for chunk in _chunks(alerts, 400):
+                sql = (
+                    "INSERT INTO alert_events (alert_id, revision, event, station, received_at) VALUES "
+                    + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT DO NOTHING RETURNING alert_id, revision"
+                )
+                params: list[Any] = []
+                for a in chunk:
+                    r = a.row
+                    params += (r["alert_id"], r["revision"], r["event"], r["station"], now)
+                fresh.update((x["alert_id"], x["revision"]) for x in self._all(cur, sql, params))
+            accepted: list[PreparedAlert] = []
+            for a in alerts:
+                key = (a.row["alert_id"], a.row["revision"])
+                if key in fresh:
+                    fresh.discard(key)
+                    accepted.append(a)
+                else:
+                    res.duplicates += 1
+            res.accepted = len(accepted)
+            if not accepted:
+                return res
+            thumbs: dict[str, bytes] = {}
+            for a in accepted:
+                for t in (a.thumbnail, a.context):
+                    if t:
+                        thumbs[t[0]] = t[1]
+            self._many(
+                cur,
+                "INSERT INTO thumbnails (sha256, data, size, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(sha, data, len(data), now) for sha, data in thumbs.items()],
+            )
+            ids = list(dict.fromkeys(a.row["alert_id"] for a in accepted))
+            items: dict[str, Row] = {}
+            for chunk in _chunks(ids, 500):
+                marks = ", ".join("?" * len(chunk))
+                for r in self._all(
+                    cur, f"SELECT * FROM items WHERE alert_id IN ({marks}){self.for_update}", chunk
+                ):
+                    items[r["alert_id"]] = r
+            orders: dict[str, Row] = {}  # orders created or changed in this batch
+            created: set[str] = set()
+            dirty: dict[str, Row] = {}
+            changed: list[tuple[str, str]] = []
+            for a in accepted:
+                row = a.row
+                aid = row["alert_id"]
+                existing = items.get(aid)
+                if existing is None:
+                    seg, river = policy.segment_for(row["lat"], row["lon"])
+                    order = self._nearby_open(cur, orders, row, policy.merge_radius_m)
+                    if order is not None:
+                        order = dict(order, finds=order["finds"] + 1, updated_at=now)
+                        orders[order["id"]] = order
+                        item = new_item(row, seg, river, order["id"], merged_into=order["id"])
+                        changed.append(("alert.updated", aid))
+                    else:
+                        item = new_item(row, seg, river, aid, merged_into=None)
+                        orders[aid] = new_order(aid, item, policy.review_required(seg), now)
+                        created.add(aid)
+                        changed.append(("alert.new", aid))
+                else:
+                    merged = merge_item(existing, row)
+                    if merged is None:
+                        res.stale += 1
+                        continue
+                    item = merged
+                    changed.append(("alert.updated", aid))
+                items[aid] = dirty[aid] = item
+            self._many(
+                cur,
+                _upsert_sql("items", ITEM_COLUMNS, "alert_id"),
+                [tuple(it[c] for c in ITEM_COLUMNS) for it in dirty.values()],
+            )
+            self._many(
+                cur,
+                f"INSERT INTO workorders ({', '.join(WORKORDER_COLUMNS)}) VALUES"
+                f" ({', '.join('?' * len(WORKORDER_COLUMNS))})",
+                [tuple(o[c] for c in WORKORDER_COLUMNS) for i, o in orders.items() if i in created],
+            )
+            self._many(
+                cur,
+                "UPDATE workorders SET finds = ?, updated_at = ? WHERE id = ?",
+                [(o["finds"], o["updated_at"], i) for i, o in orders.items() if i not in created],
+            )
+            need = {items[aid]["workorder_id"] for _, aid in changed} - orders.keys()
+            for chunk in _chunks(sorted(need), 500):
+                marks = ", ".join("?" * len(chunk))
+                for o in self._all(cur, f"SELECT * FROM workorders WHERE id IN ({marks})", chunk):
+                    orders[o["id"]] = o
+            for kind, aid in changed:
+                it = items[aid]
+                o = orders[it["workorder_id"]]
+                res.changes.append((kind, {**it, **{c: o[c] for c in JOINED_ORDER_COLUMNS}}))
+        return res
+
+    def _nearby_open(self, cur: Any, batch_orders: dict[str, Row], row: Row, radius: float) -> Row | None:
+        lat0, lat1, lon0, lon1 = search_box(row["lat"], row["lon"], radius)
+        found = self._all(
+            cur,
+            f"SELECT * FROM workorders WHERE debris_class = ? AND lat BETWEEN ? AND ? AND lon BETWEEN ? AND ?"
+            f" AND status IN {_OPEN_IN}",
+            (row["debris_class"], lat0, lat1, lon0, lon1),
+        )
+        merged = {o["id"]: o for o in found}
+        merged.update(batch_orders)  # this batch's view of an order wins over the stored one
+        return nearest_open(merged.values(), row["lat"], row["lon"], row["debris_class"], radius)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get_item(self, alert_id: str) -> Row | None:
+        with self._read() as cur:
+            return self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+
+    @staticmethod
+    def _where(q: ItemQuery) -> tuple[str, list[Any]]:
+        cond: list[str] = []
+        params: list[Any] = []
+        if q.bbox:
+            cond.append("i.lon BETWEEN ? AND ? AND i.lat BETWEEN ? AND ?")
+            params += [q.bbox[0], q.bbox[2], q.bbox[1], q.bbox[3]]
+        if q.start is not None:
+            cond.append("i.last_seen >= ?")
+            params.append(q.start)
+        if q.end is not None:
+            cond.append("i.first_seen <= ?")
+            params.append(q.end)
+        if q.status:
+            cond.append(f"w.status IN ({', '.join('?' * len(q.status))})")
+            params += list(q.status)
+        if q.classes:
+            cond.append(f"i.debris_class IN ({', '.join('?' * len(q.classes))})")
+            params += list(q.classes)
+        if q.river:
+            cond.append("i.river = ?")
+            params.append(q.river)
+        if q.segment:
+            cond.append("i.segment_id = ?")
+            params.append(q.segment)
+        return (" WHERE " + " AND ".join(cond)) if cond else "", params
+
+    def query_items(self, q: ItemQuery) -> tuple[list[Row], int]:
+        where, params = self._where(q)
+        with self._read() as cur:
+            total = self._one(
+                cur,
+                f"SELECT count(*) AS n FROM items i JOIN workorders w ON w.id = i.workorder_id{where}",
+                params,
+            )
+            rows = self._all(
+                cur,
+                f"{_JOIN_SELECT}{where} ORDER BY i.first_seen, i.alert_id LIMIT ? OFFSET ?",
+                [*params, q.limit, q.offset],
+            )
+        return rows, int(total["n"]) if total else 0
+
+    def extent(self) -> tuple[tuple[float, float, float, float] | None, tuple[float, float] | None]:
+        with self._read() as cur:
+            r = self._one(
+                cur,
+                "SELECT min(lon) AS x0, min(lat) AS y0, max(lon) AS x1, max(lat) AS y1,"
+                " min(first_seen) AS t0, max(last_seen) AS t1 FROM items",
+            )
+        if not r or r["x0"] is None:
+            return None, None
+        return (r["x0"], r["y0"], r["x1"], r["y1"]), (r["t0"], r["t1"])
+
+    def count_events(self) -> int:
+        with self._read() as cur:
+            r = self._one(cur, "SELECT count(*) AS n FROM alert_events")
+        return int(r["n"]) if r else 0
+
+    def get_thumbnail(self, sha256: str) -> bytes | None:
+        with self._read() as cur:
+            r = self._one(cur, "SELECT data FROM thumbnails WHERE sha256 = ?", (sha256,))
+        return bytes(r["data"]) if r else None
+
+    # -- tokens ---------------------------------------------------------------------------------
+    def add_token(self, token_hash: str, role: str, principal: str, now: float) -> None:
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO api_tokens (token_hash, role, principal, created_at) VALUES (?, ?, ?, ?)",
+                (token_hash, role, principal, now),
+            )
+
+    def lookup_token(self, token_hash: str) -> tuple[str, str] | None:
+        with self._read() as cur:
+            r = self._one(cur, "SELECT role, principal FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        return (r["role"], r["principal"]) if r else None
+
+    # -- work orders ----------------------------------------------------------------------------
+    def get_workorder(self, wo_id: str) -> Row | None:
+        with self._read() as cur:
+            return self._one(cur, "SELECT * FROM workorders WHERE id = ?", (wo_id,))
+
+    def list_workorders(
+        self, status: Sequence[str] = (), segment: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Row], int]:
+        cond, params = [], []
+        if status:
+            cond.append(f"status IN ({', '.join('?' * len(status))})")
+            params += list(status)
+        if segment:
+            cond.append("segment_id = ?")
+            params.append(segment)
+        where = (" WHERE " + " AND ".join(cond)) if cond else ""
+        with self._read() as cur:
+            total = self._one(cur, f"SELECT count(*) AS n FROM workorders{where}", params)
+            rows = self._all(
+                cur,
+                f"SELECT * FROM workorders{where} ORDER BY created_at, id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        return rows, int(total["n"]) if total else 0
+
+    def workorder_history(self, wo_id: str) -> list[Row]:
+        with self._read() as cur:
+            return self._all(
+                cur,
+                "SELECT workorder_id, action, from_status, to_status, actor, at, note"
+                " FROM workorder_events WHERE workorder_id = ? ORDER BY id",
+                (wo_id,),
+            )
+
+    def apply_transition(
+        self, wo_id: str, decide: Callable[[Row], tuple[Row, Row]], now: float
+    ) -> tuple[Row, Row]:
+        with self._tx() as cur:
+            order = self._one(cur, f"SELECT * FROM workorders WHERE id = ?{self.for_update}", (wo_id,))
+            if order is None:
+                raise KeyError(wo_id)
+            new, hist = decide(order)
+            cols = [c for c in WORKORDER_COLUMNS if c != "id"]
+            self._exec(
+                cur,
+                f"UPDATE workorders SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
+                [*(new[c] for c in cols), wo_id],
+            )
+            self._exec(
+                cur,
+                "INSERT INTO workorder_events (workorder_id, action, from_status, to_status, actor,"
+                " at, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    hist[c]
+                    for c in ("workorder_id", "action", "from_status", "to_status", "actor", "at", "note")
+                ],
+            )
+            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (wo_id,))
+        return new, item or {}
+
+    def all_workorders(self) -> list[Row]:
+        with self._read() as cur:
+            return self._all(cur, "SELECT * FROM workorders")

@@ -1,0 +1,149 @@
+"""Work orders: the pure life cycle of one debris clean-up job (no I/O; storage applies it).
+
+AI find -> ``new`` -> (review: ``confirm`` -> ``confirmed`` | ``reject`` -> ``false_alarm``)
+-> ``dispatch``/``claim`` -> ``dispatched`` -> ``arrive`` -> ``on_site`` -> ``clear`` ->
+``cleared`` (or ``false_alarm`` when the crew finds nothing). Segments that need review refuse
+to dispatch a ``new`` order. Every transition records who and when.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from contract.geo import distance_m
+
+STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site", "cleared", "false_alarm")
+OPEN_STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site")
+ACTIONS: tuple[str, ...] = ("claim", "confirm", "reject", "dispatch", "arrive", "clear")
+
+#: action -> {from status: to status}; ``clear`` can also end as false_alarm (see ``decide``).
+_TABLE: dict[str, dict[str, str]] = {
+    "confirm": {"new": "confirmed"},
+    "reject": {
+        "new": "false_alarm",
+        "confirmed": "false_alarm",
+        "dispatched": "false_alarm",
+        "on_site": "false_alarm",
+    },
+    "dispatch": {"new": "dispatched", "confirmed": "dispatched"},
+    "claim": {"new": "dispatched", "confirmed": "dispatched"},
+    "arrive": {"dispatched": "on_site"},
+    "clear": {"on_site": "cleared", "dispatched": "cleared"},
+}
+
+
+class InvalidTransition(ValueError):
+    """The action is not allowed from the order's current status (HTTP 409)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One requested transition."""
+
+    action: str
+    actor: str
+    at: float
+    note: str = ""
+    assignee: str | None = None
+    outcome: str = "cleared"  # for ``clear``: "cleared" or "false_alarm"
+
+
+def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(updated order, history row) for ``cmd`` on ``order``; ``InvalidTransition`` otherwise."""
+    if cmd.action not in _TABLE:
+        raise InvalidTransition(f"unknown action {cmd.action!r}; expected one of {', '.join(ACTIONS)}")
+    if not cmd.actor.strip():
+        raise InvalidTransition("actor must be a non-empty name")
+    status = order["status"]
+    to = _TABLE[cmd.action].get(status)
+    if to is None:
+        allowed = ", ".join(sorted(_TABLE[cmd.action])) or "nowhere"
+        raise InvalidTransition(
+            f"cannot {cmd.action} work order {order['id']} in status {status!r} (allowed from: {allowed})"
+        )
+    if cmd.action in ("dispatch", "claim") and status == "new" and order.get("review_required"):
+        raise InvalidTransition(
+            f"work order {order['id']} is on a reviewed segment: confirm it before {cmd.action}"
+        )
+    if cmd.action == "clear":
+        if cmd.outcome not in ("cleared", "false_alarm"):
+            raise InvalidTransition(f"clear outcome {cmd.outcome!r} must be 'cleared' or 'false_alarm'")
+        to = cmd.outcome
+    new = dict(order)
+    new["status"] = to
+    new["updated_at"] = cmd.at
+    if cmd.action == "confirm" or (cmd.action == "reject" and status in ("new", "confirmed")):
+        new.update(reviewed_at=cmd.at, reviewed_by=cmd.actor)
+    elif cmd.action in ("dispatch", "claim"):
+        new.update(
+            dispatched_at=cmd.at,
+            dispatched_by=cmd.actor,
+            assignee=cmd.actor if cmd.action == "claim" else (cmd.assignee or cmd.actor),
+        )
+    elif cmd.action == "arrive":
+        new.update(arrived_at=cmd.at, arrived_by=cmd.actor)
+    if to in ("cleared", "false_alarm"):
+        new.update(cleared_at=cmd.at, cleared_by=cmd.actor)
+    history = {
+        "workorder_id": order["id"],
+        "action": cmd.action,
+        "from_status": status,
+        "to_status": to,
+        "actor": cmd.actor,
+        "at": cmd.at,
+        "note": cmd.note,
+    }
+    return new, history
+
+
+def new_order(wo_id: str, item: dict[str, Any], review_required: bool, at: float) -> dict[str, Any]:
+    """The order opened by a new find (its id is the find's alert id)."""
+    return {
+        "id": wo_id,
+        "debris_class": item["debris_class"],
+        "lat": item["lat"],
+        "lon": item["lon"],
+        "segment_id": item.get("segment_id"),
+        "river": item.get("river"),
+        "status": "new",
+        "review_required": 1 if review_required else 0,
+        "created_at": at,
+        "updated_at": at,
+        "finds": 1,
+        "reviewed_at": None,
+        "reviewed_by": None,
+        "dispatched_at": None,
+        "dispatched_by": None,
+        "assignee": None,
+        "arrived_at": None,
+        "arrived_by": None,
+        "cleared_at": None,
+        "cleared_by": None,
+    }
+
+
+WORKORDER_COLUMNS: tuple[str, ...] = tuple(new_order("x", {"debris_class": "", "lat": 0, "lon": 0}, False, 0))
+
+
+def search_box(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min lat, max lat, min lon, max lon) bounding a circle, for an index range query."""
+    dlat = radius_m / 111_000.0 * 1.01
+    dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def nearest_open(
+    orders: Iterable[dict[str, Any]], lat: float, lon: float, debris_class: str, radius_m: float
+) -> dict[str, Any] | None:
+    """The closest open order of the same class within ``radius_m`` of (lat, lon), if any."""
+    best, best_d = None, math.inf
+    for o in orders:
+        if o["status"] not in OPEN_STATUSES or o["debris_class"] != debris_class:
+            continue
+        d = distance_m(lat, lon, o["lat"], o["lon"])
+        if d <= radius_m and d < best_d:
+            best, best_d = o, d
+    return best
