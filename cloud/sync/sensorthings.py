@@ -42,9 +42,10 @@ def _point(feature: dict[str, Any]) -> dict[str, Any]:
 
 def drone_of(feature: dict[str, Any]) -> str:
     """Which drone saw it; a find without one cannot be placed in a Datastream."""
-    drone = _props(feature).get("drone_id")
+    p = _props(feature)
+    drone = p.get("drone") or p.get("drone_id")
     if not drone:
-        raise PermanentError(f"feature {feature.get('id')!r} has no properties.drone_id")
+        raise PermanentError(f"feature {feature.get('id')!r} has no properties.drone")
     return str(drone)
 
 
@@ -119,15 +120,16 @@ def foi_body(feature: dict[str, Any]) -> dict[str, Any]:
 
 def observation_body(feature: dict[str, Any], datastream_id: Any, foi_id: Any) -> dict[str, Any]:
     p = _props(feature)
-    captured = p.get("captured_at") or p.get("time") or datetime.now(UTC).isoformat()
+    seen = p.get("last_seen") or p.get("first_seen") or datetime.now(UTC).isoformat()
     return {
-        "phenomenonTime": captured,
-        "resultTime": p.get("received_at") or p.get("published_at") or captured,
+        "phenomenonTime": seen,
+        "resultTime": p.get("received_at") or seen,
         "result": {"class": p.get("class"), "confidence": p.get("confidence")},
         "parameters": {
             "alert_id": str(feature["id"]),
             "revision": p.get("revision"),
             "uncertainty_m": p.get("uncertainty_m"),
+            "segment": p.get("segment"),
         },
         "Datastream": {"@iot.id": datastream_id},
         "FeatureOfInterest": {"@iot.id": foi_id},
@@ -200,7 +202,7 @@ class SensorThingsConnector:
         )
 
     def _forget_cached(self, feature: dict[str, Any]) -> None:
-        drone = _props(feature).get("drone_id")
+        drone = _props(feature).get("drone") or _props(feature).get("drone_id")
         for memo in (f"FeaturesOfInterest:{feature['id']}", f"Datastreams:{datastream_name(str(drone))}"):
             self.outbox.forget(memo)
 
