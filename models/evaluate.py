@@ -1,0 +1,163 @@
+"""Detection metrics (pure numpy): matching at IoU 0.5, AP, precision/recall by class and size.
+
+Used by ``models.build`` (threshold choice on val, card figures) and ``bench/detector_bench.py``.
+Ground truth carries each item's physical size, so recall can be reported per size bucket
+(``<0.3 m``, ``0.3-0.6 m``, ``>0.6 m``); the targets are stated for items >= 0.3 m, where
+predictions matched to smaller items are neither credited nor charged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.detect.nms import pairwise_overlap
+
+SIZE_BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("<0.3m", 0.0, 0.3),
+    ("0.3-0.6m", 0.3, 0.6),
+    (">0.6m", 0.6, float("inf")),
+)
+TARGET_MIN_SIZE_M = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTruth:
+    boxes: np.ndarray  # [N, 4] xyxy px
+    classes: np.ndarray  # [N]
+    sizes_m: np.ndarray  # [N]
+
+
+@dataclass(frozen=True, slots=True)
+class FramePred:
+    boxes: np.ndarray  # [M, 4]
+    classes: np.ndarray  # [M]
+    scores: np.ndarray  # [M]
+
+
+@dataclass(slots=True)
+class Matched:
+    """Per-prediction outcome and per-truth detection score across a whole set."""
+
+    pred_score: list[float] = field(default_factory=list)
+    pred_class: list[int] = field(default_factory=list)
+    pred_tp: list[bool] = field(default_factory=list)
+    pred_size_m: list[float] = field(default_factory=list)  # size of the matched item, or nan
+    gt_class: list[int] = field(default_factory=list)
+    gt_size_m: list[float] = field(default_factory=list)
+    gt_best_score: list[float] = field(default_factory=list)  # score of the match, 0 if missed
+
+
+def match_frame(
+    truth: FrameTruth, pred: FramePred, out: Matched, iou: float = 0.5, class_aware: bool = True
+) -> None:
+    """Greedy match by descending score: each item takes the best-overlapping free prediction."""
+    order = np.argsort(-pred.scores, kind="stable")
+    taken = np.zeros(len(truth.boxes), dtype=bool)
+    best = np.zeros(len(truth.boxes), dtype=np.float64)
+    for i in order:
+        score, cls = float(pred.scores[i]), int(pred.classes[i])
+        j_best, o_best = -1, iou
+        if len(truth.boxes):
+            ov = pairwise_overlap(pred.boxes[i], truth.boxes, "iou")
+            ok = ~taken & (ov >= o_best)
+            if class_aware:
+                ok &= truth.classes == cls
+            if ok.any():
+                j_best = int(np.argmax(np.where(ok, ov, -1)))
+        out.pred_score.append(score)
+        out.pred_class.append(cls)
+        if j_best >= 0:
+            taken[j_best] = True
+            best[j_best] = score
+            out.pred_tp.append(True)
+            out.pred_size_m.append(float(truth.sizes_m[j_best]))
+        else:
+            out.pred_tp.append(False)
+            out.pred_size_m.append(float("nan"))
+    out.gt_class.extend(int(c) for c in truth.classes)
+    out.gt_size_m.extend(float(s) for s in truth.sizes_m)
+    out.gt_best_score.extend(best.tolist())
+
+
+def average_precision(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float:
+    """All-point interpolated AP (VOC 2010+/COCO style) of ranked predictions."""
+    if n_gt == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="stable")
+    tp = tp[order].astype(np.float64)
+    ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
+    recall = ctp / n_gt
+    precision = ctp / np.maximum(ctp + cfp, 1e-9)
+    r = np.concatenate([[0.0], recall, [1.0]])
+    p = np.concatenate([[1.0], precision, [0.0]])
+    p = np.maximum.accumulate(p[::-1])[::-1]
+    return float(np.sum((r[1:] - r[:-1]) * p[1:]))
+
+
+def pr_at(m: Matched, threshold: float, min_size_m: float = 0.0, max_size_m: float = float("inf"), cls=None):
+    """``(precision, recall, tp, fp, fn)`` at ``threshold`` for items sized in [min, max) (and ``cls``).
+
+    Predictions matched to items outside the size range are ignored; unmatched ones are false
+    positives whatever their size (conservative: we cannot tell what size a false box "is").
+    """
+    ps, pc, ptp, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_tp, m.pred_size_m))
+    gc, gs, gb = (np.asarray(a) for a in (m.gt_class, m.gt_size_m, m.gt_best_score))
+    sel_p = ps >= threshold if len(ps) else np.zeros(0, bool)
+    sel_g = (gs >= min_size_m) & (gs < max_size_m) if len(gs) else np.zeros(0, bool)
+    if cls is not None:
+        sel_p = sel_p & (pc == cls)
+        sel_g = sel_g & (gc == cls)
+    in_range = (psz >= min_size_m) & (psz < max_size_m) if len(psz) else np.zeros(0, bool)
+    tp = int(np.sum(sel_p & ptp & in_range))
+    fp = int(np.sum(sel_p & ~ptp))
+    n_gt = int(np.sum(sel_g))
+    found = int(np.sum(sel_g & (gb >= threshold) & (gb > 0)))
+    precision = tp / (tp + fp) if tp + fp else float("nan")
+    recall = found / n_gt if n_gt else float("nan")
+    return precision, recall, tp, fp, n_gt - found
+
+
+def map50(m: Matched, num_classes: int, min_size_m: float = 0.0) -> tuple[float, list[float]]:
+    """Mean over classes of AP at IoU 0.5 (items >= ``min_size_m``; predictions on smaller ones ignored)."""
+    ps, pc, ptp, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_tp, m.pred_size_m))
+    gc, gs = np.asarray(m.gt_class), np.asarray(m.gt_size_m)
+    aps = []
+    for c in range(num_classes):
+        keep = (pc == c) & ~(ptp & (psz < min_size_m)) if len(pc) else np.zeros(0, bool)
+        n_gt = int(np.sum((gc == c) & (gs >= min_size_m))) if len(gc) else 0
+        aps.append(average_precision(ps[keep], ptp[keep], n_gt) if len(pc) else float("nan"))
+    valid = [a for a in aps if not np.isnan(a)]
+    return (float(np.mean(valid)) if valid else float("nan")), aps
+
+
+def choose_threshold(
+    m: Matched,
+    negative_scores: np.ndarray,
+    n_negative_frames: int,
+    max_false_per_1000: float = 1.0,
+    min_precision: float = 0.9,
+) -> float:
+    """Operating threshold from validation: best F1 on items >= 0.3 m subject to the false-alert budget.
+
+    The false-alert constraint caps how low the threshold may go: at most
+    ``max_false_per_1000`` detections per 1,000 debris-free frames.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 3)
+    floor = 0.0
+    if n_negative_frames and len(negative_scores):
+        allowed = int(np.floor(max_false_per_1000 * n_negative_frames / 1000))
+        srt = np.sort(negative_scores)[::-1]
+        floor = float(srt[allowed]) if allowed < len(srt) else 0.0
+    best_t, best_f1 = 0.5, -1.0
+    for t in grid:
+        if t <= floor:
+            continue
+        p, r, *_ = pr_at(m, float(t), TARGET_MIN_SIZE_M)
+        if np.isnan(p) or np.isnan(r):
+            continue
+        f1 = 2 * p * r / max(p + r, 1e-9) + (0.0 if p >= min_precision else -1.0)
+        if f1 > best_f1:
+            best_t, best_f1 = float(t), f1
+    return best_t

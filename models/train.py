@@ -1,0 +1,188 @@
+"""Train RiverNet on a YOLO-layout data set (CPU by default, CUDA when present), seeded.
+
+Frames are downscaled once to the model's scale (the same INTER_AREA the runtime letterbox
+uses), kept in memory, and sampled as random crops, most of them around an item so tiny debris
+is seen often; flips, 90-degree turns (a nadir view has no "up"), scale and colour jitter widen
+the look beyond the training water.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from models.network import STRIDE, RiverNet
+from models.targets import make_targets
+from models.yolo_io import Sample
+
+log = logging.getLogger("riverpatrol.models.train")
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    steps: int = 3000
+    batch: int = 16
+    crop: int = 256
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    object_crop_fraction: float = 0.7
+    scale_jitter: tuple[float, float] = (0.75, 1.35)
+    seed: int = 0
+    threads: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Scaled:
+    image: np.ndarray  # uint8 BGR at model scale
+    boxes: np.ndarray  # xyxy at model scale
+    classes: np.ndarray
+
+
+def load_scaled(samples: list[Sample], scale: float) -> list[Scaled]:
+    out = []
+    for s in samples:
+        img = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"{s.image_path}: cannot decode image")
+        h, w = img.shape[:2]
+        img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        out.append(Scaled(img, s.boxes * scale, s.classes))
+    return out
+
+
+def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    f = img.astype(np.float32)
+    f = f * rng.uniform(0.7, 1.3, 3) + rng.normal(0, 12, 3)  # per-channel gain + offset: water colour
+    mean = f.mean()
+    f = (f - mean) * rng.uniform(0.7, 1.3) + mean
+    if rng.random() < 0.3:
+        f = cv2.GaussianBlur(f, (0, 0), rng.uniform(0.3, 1.0))
+    if rng.random() < 0.5:
+        f = f + rng.normal(0, rng.uniform(1, 6), f.shape)
+    return np.clip(f, 0, 255).astype(np.uint8)
+
+
+def sample_crop(
+    data: list[Scaled], cfg: TrainConfig, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One augmented ``crop x crop`` BGR image with its xyxy boxes and classes."""
+    item = data[int(rng.integers(len(data)))]
+    s = float(np.exp(rng.uniform(np.log(cfg.scale_jitter[0]), np.log(cfg.scale_jitter[1]))))
+    src = max(8, round(cfg.crop / s))  # source window size, resized to crop
+    h, w = item.image.shape[:2]
+    if len(item.boxes) and rng.random() < cfg.object_crop_fraction:
+        b = item.boxes[int(rng.integers(len(item.boxes)))]
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        x0 = int(np.clip(cx - rng.uniform(0.1, 0.9) * src, 0, max(0, w - src)))
+        y0 = int(np.clip(cy - rng.uniform(0.1, 0.9) * src, 0, max(0, h - src)))
+    else:
+        x0 = int(rng.integers(0, max(1, w - src + 1)))
+        y0 = int(rng.integers(0, max(1, h - src + 1)))
+    window = item.image[y0 : y0 + src, x0 : x0 + src]
+    canvas = np.full((src, src, 3), 114, np.uint8)
+    canvas[: window.shape[0], : window.shape[1]] = window
+    img = cv2.resize(
+        canvas, (cfg.crop, cfg.crop), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    )
+    k = cfg.crop / src
+    boxes = (item.boxes - np.array([x0, y0, x0, y0], np.float32)) * k
+    # keep items whose centre is inside the crop; clip their boxes to it
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    inside = (cx >= 0) & (cy >= 0) & (cx < cfg.crop) & (cy < cfg.crop)
+    boxes, classes = np.clip(boxes[inside], 0, cfg.crop), item.classes[inside]
+    if rng.random() < 0.5:
+        img = img[:, ::-1]
+        boxes = boxes[:, [2, 1, 0, 3]] * [-1, 1, -1, 1] + [cfg.crop, 0, cfg.crop, 0]
+    if rng.random() < 0.5:
+        img = img[::-1]
+        boxes = boxes[:, [0, 3, 2, 1]] * [1, -1, 1, -1] + [0, cfg.crop, 0, cfg.crop]
+    if rng.random() < 0.5:  # transpose = 90-degree turn combined with the flips above
+        img = img.transpose(1, 0, 2)
+        boxes = boxes[:, [1, 0, 3, 2]]
+    return _photometric(np.ascontiguousarray(img), rng), boxes.astype(np.float32), classes
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CenterNet's penalty-reduced pixel focal loss, normalized by the number of centres."""
+    p = torch.sigmoid(logits).clamp(1e-4, 1 - 1e-4)
+    pos = target.eq(1).float()
+    neg = 1 - pos
+    pos_loss = torch.log(p) * (1 - p) ** 2 * pos
+    neg_loss = torch.log(1 - p) * p**2 * (1 - target) ** 4 * neg
+    n = pos.sum().clamp(min=1)
+    return -(pos_loss.sum() + neg_loss.sum()) / n
+
+
+def batch_tensors(data, cfg, rng, num_classes):
+    imgs, heats, boxes, masks = [], [], [], []
+    for _ in range(cfg.batch):
+        img, b, c = sample_crop(data, cfg, rng)
+        t = make_targets(b, c, (cfg.crop, cfg.crop), num_classes, STRIDE)
+        imgs.append(img[:, :, ::-1].transpose(2, 0, 1))  # BGR -> RGB, CHW
+        heats.append(t.heat)
+        boxes.append(t.box)
+        masks.append(t.mask)
+    x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).float() / 255.0
+    return (
+        x,
+        torch.from_numpy(np.stack(heats)),
+        torch.from_numpy(np.stack(boxes)),
+        torch.from_numpy(np.stack(masks)),
+    )
+
+
+def train(
+    data: list[Scaled], num_classes: int, cfg: TrainConfig, progress=None, net_kwargs: dict | None = None
+) -> tuple[RiverNet, dict]:
+    """A trained network and a summary (loss curve, seconds, device)."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    net = RiverNet(num_classes, **(net_kwargs or {})).to(device)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warmup = max(1, cfg.steps // 20)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup))) * 0.97 + 0.03
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    curve: list[tuple[int, float]] = []
+    start, running = time.monotonic(), 0.0
+    net.train()
+    for step in range(cfg.steps):
+        x, heat, box, mask = (t.to(device) for t in batch_tensors(data, cfg, rng, num_classes))
+        raw = net(x)
+        l_heat = focal_loss(raw[:, :num_classes], heat)
+        m = mask.unsqueeze(1)
+        n = mask.sum().clamp(min=1)
+        pred_box = torch.cat(
+            [raw[:, num_classes : num_classes + 2], torch.sigmoid(raw[:, num_classes + 2 :])], 1
+        )
+        l_box = (torch.abs(pred_box - box) * m).sum() / n
+        loss = l_heat + l_box
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        sched.step()
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        if step % 100 == 0 or step == cfg.steps - 1:
+            curve.append((step, round(running, 4)))
+            log.info("step=%d loss=%.4f heat=%.4f box=%.4f", step, running, l_heat.item(), l_box.item())
+        if progress is not None:
+            progress(step + 1, running)
+    net.eval()
+    return net.cpu(), {
+        "loss_curve": curve,
+        "seconds": round(time.monotonic() - start, 1),
+        "device": str(device),
+    }
