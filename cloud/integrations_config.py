@@ -38,6 +38,7 @@ class NotifyConfig(BaseModel):
         default=3600, ge=0, description="How long a push service keeps an undelivered page."
     )
     timeout_s: float = Field(default=10.0, gt=0, description="Per-delivery timeout of every channel.")
+    timezone: str = Field(default="Asia/Shanghai", description="Time zone of the times written in pages.")
 
 
 class SyncConfig(BaseModel):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from cloud.sync.service import SyncService
+from cloud.sync.worker import SyncMetrics
 
 
 def install(app: FastAPI) -> None:
     """Run the enabled connectors during the app's lifespan; ``GET /sync/health`` shows backlogs."""
     settings = app.state.settings
-    service = SyncService(settings.sync, settings.data_dir, app.state.bus)
+    metrics = SyncMetrics(app.state.metrics.registry)
+    service = SyncService(settings.sync, settings.data_dir, app.state.bus, metrics)
     app.state.sync = service
     app.state.services.append(service)
 

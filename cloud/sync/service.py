@@ -14,7 +14,7 @@ from cloud.integrations_config import SyncConfig
 from cloud.sync.outbox import Outbox
 from cloud.sync.sensorthings import SensorThingsConnector
 from cloud.sync.webhook import WebhookConnector
-from cloud.sync.worker import OutboxWorker
+from cloud.sync.worker import OutboxWorker, SyncMetrics
 
 log = logging.getLogger("riverpatrol.cloud.sync")
 
@@ -22,14 +22,16 @@ log = logging.getLogger("riverpatrol.cloud.sync")
 class SyncService:
     """Async context manager: subscribes to the bus and drains one outbox per enabled connector."""
 
-    def __init__(self, cfg: SyncConfig, data_dir: Path, bus: Any) -> None:
+    def __init__(self, cfg: SyncConfig, data_dir: Path, bus: Any, metrics: SyncMetrics | None = None) -> None:
         self.cfg = cfg
         self.dir = Path(data_dir) / "sync"
         self.bus = bus
+        self.metrics = metrics or SyncMetrics()
         self.workers: dict[str, OutboxWorker] = {}
         self._tasks: list[asyncio.Task] = []
         self._client: httpx.AsyncClient | None = None
         self._sub: Any = None
+        self.bad_events = 0
 
     @property
     def enabled(self) -> list[str]:
@@ -50,7 +52,7 @@ class SyncService:
 
     async def __aenter__(self) -> SyncService:
         if not self.enabled:
-            log.info("sync.disabled reason=no connector URL configured")
+            log.info("sync disabled: no connector URL configured")
             return self
         self._client = httpx.AsyncClient(timeout=self.cfg.timeout_s)
         client = self._client
@@ -63,14 +65,17 @@ class SyncService:
         self._sub = self.bus.subscribe()
         self._tasks = [asyncio.create_task(self._feed(), name="sync-feed")]
         self._tasks += [asyncio.create_task(w.run(), name=f"sync-{n}") for n, w in self.workers.items()]
-        log.info("sync.started connectors=%s dir=%s", ",".join(self.workers), self.dir)
+        log.info("sync started", extra={"connectors": list(self.workers), "dir": str(self.dir)})
         return self
 
     def accept(self, event: dict[str, Any]) -> None:
         """Queue one bus event in every connector's outbox (bad events are logged and skipped)."""
         feature = event.get("feature")
         if not isinstance(feature, dict) or not feature.get("id"):
-            log.error("sync.bad_event type=%s reason=no feature with an id", event.get("type"))
+            self.bad_events += 1
+            log.error(
+                "sync skipped a bus event without a feature id", extra={"event_type": event.get("type")}
+            )
             return
         payload = {"feature": feature, "segment_id": event.get("segment_id")}
         for worker in self.workers.values():
@@ -81,7 +86,7 @@ class SyncService:
             try:
                 self.accept(event)
             except Exception:
-                log.exception("sync.enqueue_failed type=%s", event.get("type"))
+                log.exception("sync could not queue a bus event", extra={"event_type": event.get("type")})
 
     async def __aexit__(self, *exc: object) -> None:
         for t in self._tasks:
@@ -99,4 +104,9 @@ class SyncService:
 
     def health(self) -> dict[str, Any]:
         workers = {n: w.health() for n, w in self.workers.items()}
-        return {"enabled": self.enabled, "ok": all(h["ok"] for h in workers.values()), "connectors": workers}
+        return {
+            "enabled": self.enabled,
+            "ok": all(h["ok"] for h in workers.values()),
+            "bad_events": self.bad_events,
+            "connectors": workers,
+        }

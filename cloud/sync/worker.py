@@ -14,17 +14,34 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from cloud.sync.backoff import backoff_delay
 from cloud.sync.outbox import Entry, Outbox
 
 log = logging.getLogger("riverpatrol.cloud.sync")
 
-DELIVERED = Counter("riverpatrol_sync_delivered_total", "Outbox entries delivered", ["connector"])
-FAILED = Counter("riverpatrol_sync_failures_total", "Failed delivery attempts (will retry)", ["connector"])
-DEAD = Counter("riverpatrol_sync_dead_letters_total", "Entries the receiver rejected for good", ["connector"])
-BACKLOG = Gauge("riverpatrol_sync_backlog", "Entries waiting for delivery", ["connector"])
+
+class SyncMetrics:
+    """Prometheus series of the connectors, in the app's registry (served on ``/metrics``)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = registry or CollectorRegistry()
+        self.delivered = Counter(
+            "riverpatrol_sync_delivered", "Outbox entries delivered.", ["connector"], registry=r
+        )
+        self.failed = Counter(
+            "riverpatrol_sync_failures", "Failed delivery attempts (retried).", ["connector"], registry=r
+        )
+        self.dead = Counter(
+            "riverpatrol_sync_dead_letters",
+            "Entries the receiver rejected for good.",
+            ["connector"],
+            registry=r,
+        )
+        self.backlog = Gauge(
+            "riverpatrol_sync_backlog", "Entries waiting for delivery.", ["connector"], registry=r
+        )
 
 
 class PermanentError(Exception):
@@ -46,6 +63,7 @@ class OutboxWorker:
         backoff_max_s: float,
         clock: Callable[[], float] = time.time,
         rand: random.Random | None = None,
+        metrics: SyncMetrics | None = None,
     ) -> None:
         self.name = name
         self.outbox = outbox
@@ -54,6 +72,7 @@ class OutboxWorker:
         self.cap = backoff_max_s
         self.clock = clock
         self.rand = rand or random.Random()
+        self.m = metrics or SyncMetrics()
         self._wake = asyncio.Event()
         self.last_ok_at: float | None = None
         self.consecutive_failures = 0
@@ -61,7 +80,7 @@ class OutboxWorker:
     def enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> int:
         """Durably queue one delivery and wake the loop."""
         seq = self.outbox.enqueue(key, kind, payload, self.clock())
-        BACKLOG.labels(self.name).set(self.outbox.backlog())
+        self.m.backlog.labels(self.name).set(self.outbox.backlog())
         self._wake.set()
         return seq
 
@@ -73,7 +92,7 @@ class OutboxWorker:
                 await self.deliver(entry)
             except PermanentError as exc:
                 self.outbox.dead_letter(entry, str(exc), self.clock())
-                DEAD.labels(self.name).inc()
+                self.m.dead.labels(self.name).inc()
                 log.error(
                     "sync.dead_letter connector=%s key=%s seq=%d kind=%s error=%s",
                     self.name,
@@ -85,7 +104,7 @@ class OutboxWorker:
             except Exception as exc:
                 delay = backoff_delay(entry.attempts + 1, self.base, self.cap, self.rand)
                 self.outbox.retry_later(entry.seq, f"{type(exc).__name__}: {exc}", self.clock() + delay)
-                FAILED.labels(self.name).inc()
+                self.m.failed.labels(self.name).inc()
                 self.consecutive_failures += 1
                 log.warning(
                     "sync.retry connector=%s key=%s seq=%d attempt=%d in_s=%.2f error=%s: %s",
@@ -99,11 +118,11 @@ class OutboxWorker:
                 )
             else:
                 self.outbox.done(entry.seq)
-                DELIVERED.labels(self.name).inc()
+                self.m.delivered.labels(self.name).inc()
                 delivered += 1
                 self.consecutive_failures = 0
                 self.last_ok_at = self.clock()
-        BACKLOG.labels(self.name).set(self.outbox.backlog())
+        self.m.backlog.labels(self.name).set(self.outbox.backlog())
         return delivered
 
     async def run(self, idle_s: float = 1.0) -> None:

@@ -1,0 +1,83 @@
+"""Who gets paged for a bus event, and when paging would only be noise.
+
+Pure and clock-injected. Rules, in order: only a find that opened a new work order pages
+(updates and finds merged into an open order never do, nor does an item paged before); the
+find's river segment names the inspectors responsible for it, and only they are paged; after a
+page a segment stays quiet for ``cooldown_s`` (a cluster of debris pages once) and never pages
+more than ``per_segment_per_hour`` times in any sliding hour. Held-back finds are counted so the
+next page can say "and N more".
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cloud.integrations_config import SegmentConfig
+
+HOUR_S = 3600.0
+#: Alert ids remembered as "already paged"; older ones are forgotten first.
+MAX_REMEMBERED = 100_000
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's answer for one event; ``reason`` is a short label for logs and metrics."""
+
+    page: bool
+    reason: str
+    inspectors: tuple[str, ...] = ()
+    segment: SegmentConfig | None = None
+    held_back: int = 0
+
+
+@dataclass
+class _SegmentState:
+    pages: deque[float] = field(default_factory=deque)
+    held_back: int = 0
+
+
+class PagingPolicy:
+    """Stateful decider; feed it every bus event in order with the current time."""
+
+    def __init__(
+        self, segments: Iterable[SegmentConfig], cooldown_s: float, per_segment_per_hour: int
+    ) -> None:
+        self.segments = {s.id: s for s in segments}
+        self.cooldown_s = cooldown_s
+        self.cap = per_segment_per_hour
+        self._state: dict[str, _SegmentState] = {}
+        self._paged: dict[str, None] = {}
+
+    def decide(self, event: dict[str, Any], now: float) -> Decision:
+        if event.get("type") != "alert.new":
+            return Decision(False, "not_new")
+        if event.get("merged_into"):
+            return Decision(False, "merged")
+        alert_id = str((event.get("feature") or {}).get("id") or "")
+        if not alert_id:
+            return Decision(False, "no_id")
+        if alert_id in self._paged:
+            return Decision(False, "already_paged")
+        seg = self.segments.get(event.get("segment_id") or "")
+        if seg is None:
+            return Decision(False, "no_segment")
+        if not seg.inspectors:
+            return Decision(False, "no_inspectors", segment=seg)
+        st = self._state.setdefault(seg.id, _SegmentState())
+        while st.pages and st.pages[0] <= now - HOUR_S:
+            st.pages.popleft()
+        if st.pages and now - st.pages[-1] < self.cooldown_s:
+            st.held_back += 1
+            return Decision(False, "cooldown", segment=seg)
+        if len(st.pages) >= self.cap:
+            st.held_back += 1
+            return Decision(False, "rate_cap", segment=seg)
+        st.pages.append(now)
+        held, st.held_back = st.held_back, 0
+        self._paged[alert_id] = None
+        if len(self._paged) > MAX_REMEMBERED:
+            self._paged.pop(next(iter(self._paged)))
+        return Decision(True, "page", tuple(seg.inspectors), seg, held)

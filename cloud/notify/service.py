@@ -1,0 +1,172 @@
+"""The paging worker: bus events -> policy -> rendered page -> every channel of every inspector.
+
+Runs as its own task fed by its own bus subscription, so a slow or dead pager never holds up
+ingest; each delivery is a thread (apprise and pywebpush block) with a timeout, and every
+failure is logged and counted, then forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter
+
+from cloud.integrations_config import NotifyConfig, SegmentConfig
+from cloud.notify import channels
+from cloud.notify.message import Page, render
+from cloud.notify.policy import PagingPolicy
+from cloud.notify.subscriptions import SubscriptionStore
+from cloud.notify.vapid import application_server_key, load_or_create
+
+log = logging.getLogger("riverpatrol.cloud.notify")
+
+
+class NotifyMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = registry or CollectorRegistry()
+        self.decisions = Counter(
+            "riverpatrol_notify_decisions", "Paging decisions by reason.", ["reason"], registry=r
+        )
+        self.deliveries = Counter(
+            "riverpatrol_notify_deliveries",
+            "Deliveries by channel and outcome.",
+            ["channel", "outcome"],
+            registry=r,
+        )
+
+
+class NotifyService:
+    """Async context manager running the paging worker; also holds the Web Push identity and store."""
+
+    def __init__(
+        self,
+        cfg: NotifyConfig,
+        segments: list[SegmentConfig],
+        data_dir: Path,
+        bus: Any,
+        base_url: Callable[[], str],
+        segment_name: Callable[[str], str],
+        metrics: NotifyMetrics | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.base_url = base_url
+        self.segment_name = segment_name
+        self.policy = PagingPolicy(segments, cfg.cooldown_s, cfg.per_segment_per_hour)
+        self.dir = Path(data_dir) / "notify"
+        self.vapid = load_or_create(self.dir / "vapid_private.pem")
+        self.public_key = application_server_key(self.vapid)
+        self.subs = SubscriptionStore(self.dir / "push_subscriptions.sqlite")
+        self.m = metrics or NotifyMetrics()
+        self.sent = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self._task: asyncio.Task | None = None
+        self._sub: Any = None
+
+    async def __aenter__(self) -> NotifyService:
+        self._sub = self.bus.subscribe()
+        self._task = asyncio.create_task(self._run(), name="notify")
+        log.info("notify started", extra={"push_subscriptions": self.subs.count()})
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            self._sub.close()
+        self.subs.close()
+
+    async def _run(self) -> None:
+        async for event in self._sub:
+            try:
+                await self.handle(event, time.time())
+            except Exception:
+                log.exception("notify could not handle a bus event", extra={"event_type": event.get("type")})
+
+    async def handle(self, event: dict[str, Any], now: float) -> list[tuple[str, str, str]]:
+        """Decide and deliver one event; returns (inspector, channel, outcome) per delivery."""
+        d = self.policy.decide(event, now)
+        self.m.decisions.labels(d.reason).inc()
+        if not d.page or d.segment is None:
+            if d.reason in ("no_segment", "no_inspectors"):
+                log.warning(
+                    "find pages nobody",
+                    extra={
+                        "reason": d.reason,
+                        "segment": event.get("segment_id"),
+                        "alert": (event.get("feature") or {}).get("id"),
+                    },
+                )
+            return []
+        page = render(
+            event["feature"], self.segment_name(d.segment.id), self.base_url(), self.cfg.timezone, d.held_back
+        )
+        jobs = []
+        for who in d.inspectors:
+            for url in self.cfg.apprise_urls.get(who, []):
+                jobs.append((who, "apprise", self._apprise(url, page)))
+            for sub in self.subs.of(who):
+                jobs.append((who, "webpush", self._webpush(sub, page)))
+        if not jobs:
+            log.warning(
+                "inspectors have no channel", extra={"inspectors": list(d.inspectors), "alert": page.alert_id}
+            )
+        results = await asyncio.gather(*(j[2] for j in jobs))
+        out = [(who, ch, res) for (who, ch, _), res in zip(jobs, results, strict=True)]
+        log.info(
+            "paged",
+            extra={"alert": page.alert_id, "segment": d.segment.id, "deliveries": [list(o) for o in out]},
+        )
+        return out
+
+    async def _deliver(self, channel: str, fn: Callable[[], None], where: str) -> str:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(fn), self.cfg.timeout_s + 5)
+        except channels.GoneSubscription as exc:
+            self.subs.remove(where)
+            outcome, err = "gone", str(exc)
+        except TimeoutError:
+            outcome, err = "failed", f"{channel} delivery timed out after {self.cfg.timeout_s + 5}s"
+        except Exception as exc:
+            outcome, err = "failed", f"{type(exc).__name__}: {exc}"
+        else:
+            self.sent += 1
+            self.m.deliveries.labels(channel, "sent").inc()
+            return "sent"
+        self.failed += outcome == "failed"
+        self.last_error = err
+        self.m.deliveries.labels(channel, outcome).inc()
+        log.warning("page not delivered", extra={"channel": channel, "outcome": outcome, "error": err})
+        return outcome
+
+    def _apprise(self, url: str, page: Page):
+        return self._deliver("apprise", lambda: channels.send_apprise(url, page), channels.redact(url))
+
+    def _webpush(self, sub: dict[str, Any], page: Page):
+        cfg = self.cfg
+        return self._deliver(
+            "webpush",
+            lambda: channels.send_webpush(
+                sub, page, self.vapid, cfg.webpush_subject, cfg.webpush_ttl_s, cfg.timeout_s
+            ),
+            sub["endpoint"],
+        )
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ok": self._task is not None and not self._task.done(),
+            "sent": self.sent,
+            "failed": self.failed,
+            "last_error": self.last_error,
+            "push_subscriptions": self.subs.count(),
+            "dropped_events": getattr(self._sub, "dropped", 0),
+        }

@@ -1,0 +1,35 @@
+"""Page text: what, where, when (local time), link and photo."""
+
+from __future__ import annotations
+
+from cloud.notify.message import render
+
+FEATURE = {
+    "type": "Feature",
+    "id": "5d1c0b6e-1111-4a4a-9c9c-000000000001",
+    "geometry": {"type": "Point", "coordinates": [114.0632, 22.5205]},
+    "properties": {
+        "class": "bottle",
+        "confidence": 0.873,
+        "last_seen": "2026-11-25T04:00:00Z",
+        "thumbnail": "/api/v1/thumbnails/abc.jpg",
+    },
+}
+
+
+def test_page_says_what_where_when_and_links():
+    page = render(FEATURE, "Shenzhen River 3/7", "https://cloud.example.cn/", "Asia/Shanghai")
+    assert page.title == "Floating bottle on Shenzhen River 3/7 (87%)"
+    assert "Where: Shenzhen River 3/7 — 22.52050N 114.06320E" in page.body
+    assert "When: 2026-11-25 12:00:00 CST" in page.body
+    assert page.url == "https://cloud.example.cn/inspector/#alert-5d1c0b6e-1111-4a4a-9c9c-000000000001"
+    assert page.photo_url == "https://cloud.example.cn/api/v1/thumbnails/abc.jpg"
+    assert f"Open: {page.url}" in page.body
+    assert page.push_payload()["tag"] == FEATURE["id"]
+
+
+def test_held_back_finds_and_missing_photo():
+    f = {**FEATURE, "properties": {**FEATURE["properties"], "thumbnail": None}}
+    page = render(f, "S", "http://h:1", held_back=4)
+    assert page.photo_url is None and "Photo:" not in page.body
+    assert "Also 4 more find(s)" in page.body

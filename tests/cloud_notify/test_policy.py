@@ -1,0 +1,68 @@
+"""Paging policy: only the responsible inspectors, once per item, cooldown and hourly cap per segment."""
+
+from __future__ import annotations
+
+from cloud.integrations_config import SegmentConfig
+from cloud.notify.policy import PagingPolicy
+
+SEGS = [
+    SegmentConfig(id="sz-1", name="Shenzhen River 1", inspectors=["li", "wang"]),
+    SegmentConfig(id="xz-1", name="Xinzhou River 1", inspectors=["chen"]),
+    SegmentConfig(id="quiet", name="Unmanned"),
+]
+
+
+def ev(alert: str, seg: str | None = "sz-1", kind: str = "alert.new", merged: str | None = None) -> dict:
+    return {"type": kind, "feature": {"id": alert}, "segment_id": seg, "merged_into": merged}
+
+
+def test_pages_only_the_segments_inspectors():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=6)
+    d = p.decide(ev("a", "sz-1"), now=0)
+    assert d.page and d.inspectors == ("li", "wang") and d.segment.id == "sz-1"
+    d = p.decide(ev("b", "xz-1"), now=1)
+    assert d.page and d.inspectors == ("chen",)
+
+
+def test_nobody_for_unknown_or_unstaffed_segments():
+    p = PagingPolicy(SEGS, 300, 6)
+    assert p.decide(ev("a", None), 0).reason == "no_segment"
+    assert p.decide(ev("b", "elsewhere"), 0).reason == "no_segment"
+    assert p.decide(ev("c", "quiet"), 0).reason == "no_inspectors"
+
+
+def test_updates_merges_and_repeats_do_not_page():
+    p = PagingPolicy(SEGS, cooldown_s=0, per_segment_per_hour=100)
+    assert p.decide(ev("a"), 0).page
+    assert p.decide(ev("a"), 10).reason == "already_paged"
+    assert p.decide(ev("a", kind="alert.updated"), 20).reason == "not_new"
+    assert p.decide(ev("b", merged="a"), 30).reason == "merged"
+    assert p.decide(ev("c", kind="workorder.changed"), 40).reason == "not_new"
+
+
+def test_a_cluster_pages_once_then_counts_the_rest():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=6)
+    assert p.decide(ev("a"), 0).page
+    for i, t in enumerate((10, 50, 299)):
+        assert p.decide(ev(f"n{i}"), t).reason == "cooldown"
+    # Another stretch is not held back by this one's cooldown.
+    assert p.decide(ev("x", "xz-1"), 100).page
+    d = p.decide(ev("later"), 300)
+    assert d.page and d.held_back == 3
+    assert p.decide(ev("later2"), 900).held_back == 0
+
+
+def test_hourly_cap_is_a_sliding_window():
+    p = PagingPolicy(SEGS, cooldown_s=60, per_segment_per_hour=3)
+    times = [0, 60, 120]
+    for i, t in enumerate(times):
+        assert p.decide(ev(f"a{i}"), t).page
+    assert p.decide(ev("capped"), 200).reason == "rate_cap"
+    assert p.decide(ev("capped2"), 3599).reason == "rate_cap"
+    d = p.decide(ev("free"), 3600)  # the page at t=0 left the window
+    assert d.page and d.held_back == 2
+
+
+def test_zero_cap_silences_a_segment():
+    p = PagingPolicy(SEGS, cooldown_s=0, per_segment_per_hour=0)
+    assert p.decide(ev("a"), 0).reason == "rate_cap"
