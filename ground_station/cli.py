@@ -2,11 +2,224 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NoReturn
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+#: Exit codes of ``gcs plan`` (2 is also typer's own for a malformed command line).
+EXIT_BAD_PARAMETERS = 2
+EXIT_BAD_RIVER = 3
+EXIT_BATTERY = 4
 
 
 @app.callback()
 def _root() -> None:
     """Ground-station tools for drone operators: fleet status, patrol plans, missions, relay."""
+
+
+def _parse_home(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError as e:
+        raise typer.BadParameter(f"expected 'lat,lon' in degrees, got {text!r}") from e
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise typer.BadParameter(f"{text!r} is not a WGS84 lat,lon")
+    return lat, lon
+
+
+def _parse_sortie(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError as e:
+        raise typer.BadParameter(f"expected K/N (e.g. 2/3), got {text!r}") from e
+    if not 1 <= k <= n:
+        raise typer.BadParameter(f"sortie {text!r}: need 1 <= K <= N")
+    return k, n
+
+
+@app.command()
+def plan(
+    river: str = typer.Option(
+        ...,
+        "--river",
+        "-r",
+        help="Bundled river id (shenzhen, xinzhou) or a GeoJSON file (LineString or Polygon).",
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the .plan, .waypoints and .geojson files."),
+    segment: str | None = typer.Option(
+        None,
+        "--segment",
+        "-s",
+        help="Plan one segment (e.g. shenzhen-3), or pick a feature of a file by id/name.",
+    ),
+    sortie: str | None = typer.Option(
+        None, "--sortie", help="K/N: plan the K-th of N equal parts of the reach (one battery each)."
+    ),
+    alt: float | None = typer.Option(None, "--alt", help="Altitude above home, m [gcs.alt_m]."),
+    speed: float | None = typer.Option(None, "--speed", help="Cruise ground speed, m/s [gcs.speed_mps]."),
+    overlap: float | None = typer.Option(
+        None, "--overlap", help="Side overlap of passes, 0..0.95 [gcs.overlap]."
+    ),
+    home: str | None = typer.Option(
+        None, "--home", help="Launch point 'lat,lon'. Default: the reach end nearest gcs.launch_near_lat/lon."
+    ),
+    width: float | None = typer.Option(None, "--width", help="River width, m (overrides the data)."),
+    hfov: float | None = typer.Option(
+        None, "--hfov", help="Camera horizontal field of view, deg (overrides)."
+    ),
+    config: Path | None = typer.Option(None, "--config", help="TOML config file ([gcs] table)."),
+) -> None:
+    """Plan a camera patrol along a river and write QGC .plan, MAVLink WPL and route GeoJSON.
+
+    Passes run along the river, enough to cover its width with the side overlap, alternating
+    direction; the camera points straight down. The plan is refused (exit 4) when the battery
+    cannot fly it with the configured reserve, with the number of sorties that would fit.
+
+    Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river; 4 battery.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from contract.camera import CameraModel
+    from ground_station.planning.energy import EnergyModel
+    from ground_station.planning.mission import build_mission
+    from ground_station.planning.mission_files import write_plan, write_route_geojson, write_wpl
+    from ground_station.planning.planner import (
+        PlanError,
+        PlanOptions,
+        advise_sorties,
+        footprint_width_m,
+        nearest_end,
+        plan_patrol,
+        split_reach,
+    )
+    from ground_station.planning.reach_source import ReachError, bundled_reach, reach_from_file
+    from ground_station.settings import GcsSettings
+
+    console = Console()
+    err = Console(stderr=True)
+
+    def fail(code: int, message: str) -> NoReturn:
+        err.print(f"[bold red]error:[/] {message}")
+        raise typer.Exit(code)
+
+    home_ll = _parse_home(home) if home else None
+    part = _parse_sortie(sortie) if sortie else None
+    try:
+        s = GcsSettings.load(config)
+    except (OSError, ValueError) as e:
+        fail(EXIT_BAD_PARAMETERS, f"settings: {e}")
+
+    try:
+        if river.endswith((".geojson", ".json")) or Path(river).exists():
+            reach = reach_from_file(river, segment, width)
+        else:
+            reach = bundled_reach(river, segment)
+            if width is not None:
+                reach = type(reach)(reach.name, reach.centerline, width)
+        camera = CameraModel.load(s.camera_calibration) if s.camera_calibration else CameraModel.default()
+        if hfov is not None:
+            camera = CameraModel.from_hfov(camera.width, camera.height, hfov, name=f"hfov-{hfov:g}")
+    except ReachError as e:
+        fail(EXIT_BAD_RIVER, str(e))
+    except (PlanError, ValueError) as e:
+        fail(EXIT_BAD_PARAMETERS, str(e))
+
+    launch_near = (s.launch_near_lat, s.launch_near_lon)
+    try:
+        if part:
+            reach = split_reach(reach, part[1])[part[0] - 1]
+        alt_m = alt if alt is not None else s.alt_m
+        options = PlanOptions(
+            alt_m=alt_m,
+            speed_mps=speed if speed is not None else s.speed_mps,
+            overlap=overlap if overlap is not None else s.overlap,
+            footprint_m=footprint_width_m(camera, alt_m),
+            home=home_ll or nearest_end(reach, launch_near),
+            max_alt_m=s.max_alt_m,
+            max_speed_mps=s.max_speed_mps,
+            simplify_tolerance_m=s.simplify_tolerance_m,
+            max_spacing_m=s.max_waypoint_spacing_m,
+        )
+        model = EnergyModel(
+            battery_wh=s.battery_wh,
+            reserve=s.battery_reserve,
+            hover_power_w=s.hover_power_w,
+            drag_coeff=s.drag_coeff,
+            climb_speed_mps=s.climb_speed_mps,
+            descent_speed_mps=s.descent_speed_mps,
+            land_speed_mps=s.land_speed_mps,
+            land_slow_alt_m=s.land_slow_alt_m,
+            climb_power_factor=s.climb_power_factor,
+            descent_power_factor=s.descent_power_factor,
+            accel_mps2=s.accel_mps2,
+        )
+        patrol = plan_patrol(reach, options)
+    except (PlanError, ValueError) as e:
+        fail(EXIT_BAD_PARAMETERS, str(e))
+
+    est = patrol.estimate(model)
+    table = Table(title=f"Patrol plan: {reach.name}", show_header=False)
+    rows = [
+        ("river width", f"{reach.width_m:.0f} m"),
+        ("altitude / speed", f"{options.alt_m:g} m / {options.speed_mps:g} m/s"),
+        ("camera footprint", f"{options.footprint_m:.1f} m wide ({camera.hfov_deg:.0f}° hfov)"),
+        ("passes", f"{patrol.passes} (side overlap ≥ {options.overlap:.0%})"),
+        ("waypoints", str(len(patrol.waypoints))),
+        (
+            "route length",
+            f"{patrol.route_length_m / 1000:.2f} km (survey {patrol.survey_length_m / 1000:.2f} km)",
+        ),
+        (
+            "flight time",
+            f"{est.total_s / 60:.1f} min (climb {est.climb_s:.0f} s, cruise {est.cruise_s / 60:.1f} min, "
+            f"turns {est.turns_s:.0f} s, descent {est.descent_s:.0f} s)",
+        ),
+        (
+            "battery",
+            f"{est.energy_wh:.1f} Wh = {est.battery_pct:.0f}% of {model.battery_wh:g} Wh "
+            f"(limit {model.usable_wh:.1f} Wh, {model.reserve:.0%} reserve)",
+        ),
+        ("home", f"{options.home[0]:.6f},{options.home[1]:.6f}"),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
+
+    if not est.fits:
+        advice = advise_sorties(reach, options, model, launch_near=None if home_ll else launch_near)
+        msg = (
+            f"refused: the plan needs {est.energy_wh:.0f} Wh but the battery allows {model.usable_wh:.0f} Wh "
+            f"({model.battery_wh:g} Wh less {model.reserve:.0%} reserve)."
+        )
+        if advice is not None and advice.sorties > 1:
+            n = advice.sorties
+            where = "from the same home" if home_ll else "each launching at its nearest river end"
+            worst = max(e.battery_pct for e in advice.estimates)
+            msg += (
+                f"\nsplit into {n} sorties ({where}, at most {worst:.0f}% battery each): "
+                f"--sortie 1/{n} ... --sortie {n}/{n}"
+            )
+            if part:
+                msg += " (applied to this part)"
+        else:
+            msg += "\nno split into equal parts fits from this home: launch closer (--home)."
+        if not segment and river in ("shenzhen", "xinzhou"):
+            msg += f"\nor plan one ~1 km segment: --segment {river}-1"
+        fail(EXIT_BATTERY, msg)
+
+    items = build_mission(patrol)
+    stem = reach.name.replace(" ", "_").replace("/", "of")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files = (out / f"{stem}.plan", out / f"{stem}.waypoints", out / f"{stem}.geojson")
+        write_plan(files[0], items, options.speed_mps, s.hover_speed_mps)
+        write_wpl(files[1], items)
+        write_route_geojson(files[2], patrol, items)
+    except OSError as e:
+        fail(EXIT_BAD_PARAMETERS, f"cannot write to {out}: {e}")
+    for f in files:
+        console.print(f"wrote {f}")

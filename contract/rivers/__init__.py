@@ -1,0 +1,206 @@
+"""Bundled river centerlines of Futian (Shenzhen River, Xinzhou River), shared by every component.
+
+The ground station plans patrols on them, the cloud draws them and maps segments to
+inspectors, the simulator flies over them: one file, so all three agree on what
+``shenzhen-3`` means. The data are APPROXIMATE and hand-digitised — not for navigation
+(see ``README.md`` next to this file).
+
+Coordinates follow GeoJSON: ``(lon, lat)`` in WGS84. Segments are the river's centerline cut
+into as many equal-length pieces as the river lists segment ids (about 1 km each), numbered
+from the first vertex (upstream) on.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from contract.geo import distance_m, offset, to_local
+
+DATA_FILE = "futian.geojson"
+NOT_FOR_NAVIGATION = "approximate, hand-digitised, not for navigation"
+
+LonLat = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class River:
+    """One bundled river: its centerline, nominal width and segment ids."""
+
+    id: str
+    name_en: str
+    name_zh: str
+    coords: tuple[LonLat, ...]
+    width_m: float
+    length_m: float
+    segment_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """About 1 km of one river's centerline; the unit the cloud assigns to an inspector."""
+
+    id: str
+    river: str
+    name: str
+    coords: tuple[LonLat, ...]
+    width_m: float
+    length_m: float
+
+
+def polyline_length_m(coords: tuple[LonLat, ...] | list[LonLat]) -> float:
+    """Length in metres of a (lon, lat) polyline."""
+    return sum(distance_m(a[1], a[0], b[1], b[0]) for a, b in itertools.pairwise(coords))
+
+
+def substring(coords: tuple[LonLat, ...] | list[LonLat], start_m: float, end_m: float) -> tuple[LonLat, ...]:
+    """The part of a (lon, lat) polyline between two distances from its first vertex."""
+    if not 0 <= start_m < end_m:
+        raise ValueError(f"substring needs 0 <= start_m < end_m, got {start_m}..{end_m}")
+    out: list[LonLat] = []
+    walked = 0.0
+    for a, b in itertools.pairwise(coords):
+        seg = distance_m(a[1], a[0], b[1], b[0])
+        lo, hi = walked, walked + seg
+        if seg > 0 and hi > start_m and lo < end_m:
+            for d in (max(start_m, lo), min(end_m, hi)):
+                p = _along(a, b, (d - lo) / seg)
+                if not out or distance_m(out[-1][1], out[-1][0], p[1], p[0]) > 1e-6:
+                    out.append(p)
+        walked = hi
+    return tuple(out)
+
+
+def _along(a: LonLat, b: LonLat, frac: float) -> LonLat:
+    north, east = to_local(a[1], a[0], b[1], b[0])
+    lat, lon = offset(a[1], a[0], north * frac, east * frac)
+    return (lon, lat)
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    text = resources.files(__name__).joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_rivers() -> dict[str, Any]:
+    """The bundled rivers as a GeoJSON FeatureCollection (a fresh copy the caller may change)."""
+    return copy.deepcopy(_raw())
+
+
+@cache
+def rivers() -> dict[str, River]:
+    """Every bundled river by id."""
+    out: dict[str, River] = {}
+    for i, feature in enumerate(_raw()["features"]):
+        props, geom = feature["properties"], feature["geometry"]
+        if geom["type"] != "LineString":
+            raise ValueError(f"{DATA_FILE}: feature {i} is a {geom['type']}, expected a LineString")
+        coords = tuple((float(x), float(y)) for x, y in geom["coordinates"])
+        out[props["id"]] = River(
+            id=props["id"],
+            name_en=props["name_en"],
+            name_zh=props["name_zh"],
+            coords=coords,
+            width_m=float(props["width_m"]),
+            length_m=polyline_length_m(coords),
+            segment_ids=tuple(props["segments"]),
+        )
+    return out
+
+
+def river(river_id: str) -> River:
+    """The bundled river ``river_id``; ``KeyError`` naming the known ids otherwise."""
+    known = rivers()
+    if river_id not in known:
+        raise KeyError(f"unknown river {river_id!r}; bundled rivers: {', '.join(sorted(known))}")
+    return known[river_id]
+
+
+@cache
+def _segments() -> tuple[Segment, ...]:
+    out: list[Segment] = []
+    for r in rivers().values():
+        n = len(r.segment_ids)
+        step = r.length_m / n
+        for k, seg_id in enumerate(r.segment_ids):
+            end = r.length_m if k == n - 1 else (k + 1) * step
+            coords = substring(r.coords, k * step, end + 1e-9)
+            out.append(
+                Segment(
+                    id=seg_id,
+                    river=r.id,
+                    name=f"{r.name_en} {k + 1}/{n}",
+                    coords=coords,
+                    width_m=r.width_m,
+                    length_m=polyline_length_m(coords),
+                )
+            )
+    return tuple(out)
+
+
+def segments(river_id: str | None = None) -> list[Segment]:
+    """Segments of every river (or of ``river_id``), upstream first."""
+    if river_id is not None:
+        river(river_id)  # raises a clear KeyError for an unknown river
+    return [s for s in _segments() if river_id is None or s.river == river_id]
+
+
+def segment(segment_id: str) -> Segment:
+    """One segment by id (``shenzhen-3``); ``KeyError`` naming the known ids otherwise."""
+    for s in _segments():
+        if s.id == segment_id:
+            return s
+    known = ", ".join(s.id for s in _segments())
+    raise KeyError(f"unknown segment {segment_id!r}; bundled segments: {known}")
+
+
+def segments_geojson() -> dict[str, Any]:
+    """Segments as a GeoJSON FeatureCollection, for maps that colour segments by inspector."""
+    return {
+        "type": "FeatureCollection",
+        "note": NOT_FOR_NAVIGATION,
+        "features": [
+            {
+                "type": "Feature",
+                "id": s.id,
+                "properties": {
+                    "segment_id": s.id,
+                    "river": s.river,
+                    "name": s.name,
+                    "width_m": s.width_m,
+                    "length_m": round(s.length_m, 1),
+                    "note": NOT_FOR_NAVIGATION,
+                },
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in s.coords]},
+            }
+            for s in _segments()
+        ],
+    }
+
+
+def nearest_segment(lat: float, lon: float) -> tuple[Segment, float]:
+    """The segment closest to a point and its distance in metres to that segment's centerline.
+
+    Lets the cloud file a debris find under a segment without a GIS library.
+    """
+    best: tuple[Segment, float] | None = None
+    for s in _segments():
+        for a, b in zip(s.coords, s.coords[1:], strict=False):
+            an, ae = to_local(lat, lon, a[1], a[0])
+            bn, be = to_local(lat, lon, b[1], b[0])
+            dn, de = bn - an, be - ae
+            seg2 = dn * dn + de * de
+            t = 0.0 if seg2 == 0 else max(0.0, min(1.0, -(an * dn + ae * de) / seg2))
+            d = math.hypot(an + t * dn, ae + t * de)
+            if best is None or d < best[1]:
+                best = (s, d)
+    if best is None:
+        raise ValueError(f"{DATA_FILE} holds no segments")
+    return best

@@ -1,0 +1,57 @@
+"""Ground-station settings: the ``[gcs]`` table of the config file, ``RIVERPATROL_GCS_*`` env.
+
+Grouped by what reads them; add a group for a new command rather than reusing a field.
+Figures for the energy model are those of a ~2.5 kg survey quadcopter on a 6S 4.5 Ah pack;
+change them to your airframe's measured hover power before trusting a battery verdict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from contract import defaults
+from contract.settings import ComponentSettings
+
+
+class GcsSettings(ComponentSettings):
+    """Everything ``riverpatrol gcs`` commands need that is not a per-run option."""
+
+    section: ClassVar[str] = "gcs"
+
+    # --- patrol flight (``gcs plan``; command-line options override) ---------------------------
+    alt_m: float = Field(30.0, gt=0, description="patrol altitude above home, m")
+    speed_mps: float = Field(8.0, gt=0, description="cruise ground speed, m/s")
+    hover_speed_mps: float = Field(5.0, gt=0, description="QGC hoverSpeed written into .plan, m/s")
+    overlap: float = Field(0.3, ge=0, lt=0.95, description="side overlap between neighbouring passes")
+    max_alt_m: float = Field(120.0, gt=0, description="refuse plans above this (CAAC light-UAV ceiling)")
+    max_speed_mps: float = Field(15.0, gt=0, description="refuse plans faster than this")
+    max_waypoint_spacing_m: float = Field(250.0, gt=0, description="longest leg between waypoints, m")
+    simplify_tolerance_m: float = Field(1.5, gt=0, description="how far waypoints may cut a bend, m")
+    launch_near_lat: float = Field(defaults.HOME_LAT, description="default launch: river end nearest here")
+    launch_near_lon: float = Field(defaults.HOME_LON)
+
+    # --- camera -------------------------------------------------------------------------------
+    camera_calibration: Path | None = Field(
+        None, description="contract.camera.CameraModel JSON; default: CameraModel.default()"
+    )
+
+    # --- battery and energy model (ground_station/planning/energy.py) --------------------------
+    battery_wh: float = Field(99.0, gt=0, description="pack energy, Wh (6S 4.5 Ah ~ 100 Wh)")
+    battery_reserve: float = Field(0.25, ge=0, lt=1, description="share of the pack never planned")
+    hover_power_w: float = Field(220.0, gt=0, description="electrical power in hover, W")
+    drag_coeff: float = Field(0.004, ge=0, description="cruise power = hover * (1 + c * v^2), 1/(m/s)^2")
+    climb_speed_mps: float = Field(2.5, gt=0, description="ArduPilot WPNAV_SPEED_UP")
+    descent_speed_mps: float = Field(1.5, gt=0, description="ArduPilot WPNAV_SPEED_DN")
+    land_speed_mps: float = Field(0.5, gt=0, description="ArduPilot LAND_SPEED")
+    land_slow_alt_m: float = Field(10.0, ge=0, description="ArduPilot LAND_ALT_LOW")
+    climb_power_factor: float = Field(1.3, gt=0, description="climb power / hover power")
+    descent_power_factor: float = Field(0.8, gt=0, description="descent power / hover power")
+    accel_mps2: float = Field(2.5, gt=0, description="ArduPilot WPNAV_ACCEL")
+
+    # --- links ----------------------------------------------------------------------------------
+    mqtt_host: str = defaults.MQTT_HOST
+    mqtt_port: int = defaults.MQTT_PORT
+    cloud_url: str = f"http://{defaults.CLOUD_HOST}:{defaults.CLOUD_PORT}"
