@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ def local(points: list[LatLon], ref: LatLon) -> np.ndarray:
 def dist_to_polyline(pts: np.ndarray, line: np.ndarray) -> np.ndarray:
     """Distance of each point to a polyline (brute force over its legs)."""
     best = np.full(len(pts), np.inf)
-    for a, b in zip(line[:-1], line[1:], strict=True):
+    for a, b in itertools.pairwise(line):
         d = b - a
         L2 = float(d @ d)
         t = np.zeros(len(pts)) if L2 == 0 else np.clip(((pts - a) @ d) / L2, 0, 1)
@@ -34,7 +35,7 @@ def cross_sections(line: np.ndarray, width: float, step: float = 10.0, across: i
     At each station the points span ``[-width/2, width/2]`` along the local normal of the leg.
     """
     out = []
-    for a, b in zip(line[:-1], line[1:], strict=True):
+    for a, b in itertools.pairwise(line):
         L = float(np.linalg.norm(b - a))
         if L == 0:
             continue
@@ -72,10 +73,10 @@ def min_neighbour_overlap(plan, footprint_m: float) -> float:
     lines = [local(line, ref) for line in plan.pass_lines()]
     by_offset = sorted(zip(plan.pass_offsets_m, lines, strict=True), key=lambda p: p[0])
     worst = 1.0
-    for (_, a), (_, b) in zip(by_offset, by_offset[1:], strict=False):
+    for (_, a), (_, b) in itertools.pairwise(by_offset):
         # sample a's track densely, away from the ends (transitions between passes)
         pts = []
-        for p, q in zip(a[:-1], a[1:], strict=True):
+        for p, q in itertools.pairwise(a):
             n = max(1, math.ceil(np.linalg.norm(q - p) / 5))
             pts.extend(p + (q - p) * k / n for k in range(n))
         pts = np.array(pts[len(pts) // 10 : -len(pts) // 10 or None])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -73,7 +74,7 @@ def test_passes_alternate_direction_and_route_returns_home(measure):
     plan = plan_patrol(reach, options(reach))
     assert plan.passes >= 3
     lines = [measure.local(line, plan.home) for line in plan.pass_lines()]
-    for a, b in zip(lines, lines[1:], strict=False):
+    for a, b in itertools.pairwise(lines):
         direction_a, direction_b = a[-1] - a[0], b[-1] - b[0]
         assert direction_a @ direction_b < 0, "consecutive passes must fly opposite ways"
         assert np.linalg.norm(b[0] - a[-1]) <= reach.width_m, "next pass starts where the last ended"
@@ -113,7 +114,9 @@ def test_split_reach_parts_join_up_and_sum_to_the_whole(measure):
         float(np.linalg.norm(np.diff(measure.local(list(p.centerline), ORIGIN), axis=0), axis=1).sum())
         for p in parts
     ]
-    whole = float(np.linalg.norm(np.diff(measure.local(list(reach.centerline), ORIGIN), axis=0), axis=1).sum())
+    whole = float(
+        np.linalg.norm(np.diff(measure.local(list(reach.centerline), ORIGIN), axis=0), axis=1).sum()
+    )
     assert sum(lengths) == pytest.approx(whole, rel=1e-6)
     assert max(lengths) - min(lengths) < 1.0
 
