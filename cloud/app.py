@@ -21,8 +21,10 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from cloud.api import observability
+from cloud.api import alerts, observability, ogc, stats
+from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
+from cloud.api.workorders import WorkOrderService
 from cloud.events import EventBus
 from cloud.segments import SegmentIndex, bundled_segments, resolve_segments
 from cloud.settings import CloudSettings
@@ -46,6 +48,22 @@ def build_segment_index(settings: CloudSettings) -> SegmentIndex:
     for sid in missing:
         log.warning("segment has no geometry; finds cannot map to it", extra={"segment": sid})
     return SegmentIndex(segs, settings.segment_max_distance_m)
+
+
+def _document_ingest_body(app: FastAPI) -> None:
+    """Give the hand-parsed ingest body its real schema (contract ``Alert``) in the OpenAPI doc."""
+    original = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = original()
+        doc.setdefault("components", {}).setdefault("schemas", {}).update(alerts.openapi_components())
+        op = doc["paths"]["/api/v1/alerts"]["post"]
+        op["requestBody"]["content"]["application/json"]["schema"] = alerts.request_schema()
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: CloudSettings | None = None, store: Store | None = None) -> FastAPI:
@@ -74,7 +92,11 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
     app.state.segments = build_segment_index(settings)
     app.state.auth = TokenAuth(settings.station_tokens, settings.inspector_tokens, store)
 
-    app.include_router(observability.router)
+    app.state.workorders = WorkOrderService(store, app.state.bus, app.state.metrics, settings.public_url)
+
+    for router in (alerts.router, workorders_api.router, stats.router, ogc.router, observability.router):
+        app.include_router(router)
+    _document_ingest_body(app)
 
     from cloud import inspector, notify, sync
 

@@ -38,6 +38,8 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     stale: int = 0  # accepted and recorded, but an equal/higher revision was already stored
+    new_items: int = 0  # finds that opened a work order
+    merged: int = 0  # finds merged into an open work order nearby
     changes: list[tuple[str, Row]] = field(default_factory=list)  # (event type, joined item row)
 
 

@@ -228,11 +228,13 @@ class SqlStore:
                         orders[order["id"]] = order
                         item = new_item(row, seg, river, order["id"], merged_into=order["id"])
                         changed.append(("alert.updated", aid))
+                        res.merged += 1
                     else:
                         item = new_item(row, seg, river, aid, merged_into=None)
                         orders[aid] = new_order(aid, item, policy.review_required(seg), now)
                         created.add(aid)
                         changed.append(("alert.new", aid))
+                        res.new_items += 1
                 else:
                     merged = merge_item(existing, row)
                     if merged is None:

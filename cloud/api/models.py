@@ -1,0 +1,127 @@
+"""Response models: they document the API (OpenAPI) and pin its shape in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class IngestResponse(BaseModel):
+    """What happened to each alert of a batch."""
+
+    received: int = Field(description="Alerts in the request.")
+    accepted: int = Field(description="New (alert_id, revision) events stored.")
+    duplicates: int = Field(description="Events already stored: acknowledged, not stored again.")
+    stale: int = Field(description="Accepted events older than the stored item: recorded, item unchanged.")
+    new_items: int = Field(description="Finds that opened a new work order.")
+    merged: int = Field(description="New finds merged into an open work order nearby.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"received": 3, "accepted": 2, "duplicates": 1, "stale": 0, "new_items": 1, "merged": 1}
+            ]
+        }
+    }
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(examples=["alerts[3].lat: Input should be less than or equal to 90"])
+    errors: list[str] = Field(default_factory=list, description="Every offending field, named by its path.")
+
+
+class Geometry(BaseModel):
+    type: str = Field(examples=["Point"])
+    coordinates: list[float] = Field(examples=[[114.0632, 22.5205]])
+
+
+class DebrisProperties(BaseModel):
+    """Properties of one debris item in the CIM layer."""
+
+    model_config = {"extra": "allow", "populate_by_name": True}
+    class_: str = Field(alias="class", examples=["bottle"])
+    confidence: float
+    status: str = Field(examples=["new"], description="new|confirmed|dispatched|on_site|cleared|false_alarm")
+    first_seen: str
+    last_seen: str
+    sightings: int
+    drone: str
+    mission: str
+    segment: str | None
+    river: str | None
+    thumbnail: str | None = Field(description="URL of the best thumbnail JPEG.")
+    workorder_id: str
+    merged_into: str | None = Field(description="Alert id of the order this find was merged into.")
+    cleared_at: str | None
+    cleared_by: str | None
+
+
+class DebrisFeature(BaseModel):
+    type: str = Field(examples=["Feature"])
+    id: str
+    geometry: Geometry
+    properties: DebrisProperties
+    links: list[dict[str, Any]] | None = None
+
+
+class Link(BaseModel):
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class DebrisCollection(BaseModel):
+    type: str = Field(examples=["FeatureCollection"])
+    features: list[DebrisFeature]
+    numberMatched: int
+    numberReturned: int
+    timeStamp: str
+    links: list[Link]
+
+
+class AlertSummary(BaseModel):
+    """A debris item as flat JSON (``/api/v1/alerts``): the Feature's properties plus id/lat/lon."""
+
+    model_config = {"extra": "allow"}
+    id: str
+    lat: float
+    lon: float
+    status: str
+    class_: str = Field(alias="class")
+
+
+class AlertPage(BaseModel):
+    items: list[AlertSummary]
+    total: int
+    limit: int
+    offset: int
+    next: str | None = Field(description="URL of the next page, absent on the last.")
+
+
+class WorkOrderOut(BaseModel):
+    model_config = {"extra": "allow"}
+    id: str
+    status: str
+    debris_class: str
+    lat: float
+    lon: float
+    segment_id: str | None
+    finds: int
+
+
+class WorkOrderPage(BaseModel):
+    items: list[WorkOrderOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ActionBody(BaseModel):
+    """Who acts, and optional detail."""
+
+    actor: str | None = Field(default=None, description="Inspector name; defaults to the token's inspector.")
+    note: str = ""
+    assignee: str | None = Field(default=None, description="For `dispatch`: who goes (default: actor).")
+    outcome: str = Field(default="cleared", description="For `clear`: `cleared` or `false_alarm`.")

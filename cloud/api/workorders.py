@@ -1,0 +1,151 @@
+"""``/api/v1/workorders``: list, inspect and move work orders (inspector bearer token)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from cloud.api import auth
+from cloud.api.features import feature, iso
+from cloud.api.models import ActionBody, ErrorResponse, WorkOrderOut, WorkOrderPage
+from cloud.api.params import ParamError, parse_list
+from cloud.api.responses import FastJSON, problem
+from cloud.events import EventBus
+from cloud.storage.base import Row, Store
+from cloud.workorders import ACTIONS, STATUSES, Command, InvalidTransition, decide
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1/workorders", tags=["work orders"])
+_ERR = {"model": ErrorResponse}
+_TIME_FIELDS = ("created_at", "updated_at", "reviewed_at", "dispatched_at", "arrived_at", "cleared_at", "at")
+
+
+def order_json(o: Row) -> dict[str, Any]:
+    """A work order with RFC 3339 times and a boolean review flag."""
+    out = {k: (iso(v) if k in _TIME_FIELDS else v) for k, v in o.items()}
+    if "review_required" in out:
+        out["review_required"] = bool(out["review_required"])
+    return out
+
+
+class WorkOrderService:
+    """Applies one transition atomically, then announces it on the bus (any thread)."""
+
+    def __init__(self, store: Store, bus: EventBus, metrics: Any, base_url: str = "") -> None:
+        self.store, self.bus, self.metrics, self.base_url = store, bus, metrics, base_url
+
+    def act(self, wo_id: str, cmd: Command) -> tuple[Row, Row]:
+        """(order, primary item) after ``cmd``; ``KeyError`` if unknown, ``InvalidTransition`` if refused."""
+        history: dict[str, Row] = {}
+
+        def _decide(order: Row) -> tuple[Row, Row]:
+            new, hist = decide(order, cmd)
+            history["h"] = hist
+            return new, hist
+
+        order, item = self.store.apply_transition(wo_id, _decide, cmd.at)
+        self.metrics.transitions.labels(cmd.action).inc()
+        h = history["h"]
+        log.info(
+            "work order transition",
+            extra={
+                "workorder": wo_id,
+                "action": cmd.action,
+                "actor": cmd.actor,
+                "from": h["from_status"],
+                "to": h["to_status"],
+            },
+        )
+        if item:
+            self.bus.publish(
+                {
+                    "type": "workorder.changed",
+                    "feature": feature(item, self.base_url),
+                    "segment_id": item["segment_id"],
+                    "merged_into": None,
+                    "workorder": {
+                        **order_json(order),
+                        "from_status": h["from_status"],
+                        "action": cmd.action,
+                        "actor": cmd.actor,
+                        "at": iso(cmd.at),
+                    },
+                }
+            )
+        return order, item
+
+
+@router.get("", summary="List work orders", response_model=WorkOrderPage, responses={400: _ERR})
+def list_orders(
+    request: Request,
+    status: Annotated[
+        str | None, Query(description="Comma-separated statuses.", examples=["new,dispatched"])
+    ] = None,
+    segment: Annotated[str | None, Query(description="Segment id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    try:
+        sts = parse_list(status, STATUSES, "status")
+    except ParamError as e:
+        return problem(400, str(e))
+    rows, total = request.app.state.store.list_workorders(sts, segment, limit, offset)
+    return FastJSON(
+        {"items": [order_json(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    )
+
+
+@router.get(
+    "/{wo_id}", summary="One work order with its history", response_model=WorkOrderOut, responses={404: _ERR}
+)
+def get_order(request: Request, wo_id: str) -> Response:
+    store = request.app.state.store
+    order = store.get_workorder(wo_id)
+    if order is None:
+        return problem(404, f"work order {wo_id} not found")
+    return FastJSON({**order_json(order), "history": [order_json(h) for h in store.workorder_history(wo_id)]})
+
+
+@router.post(
+    "/{wo_id}/{action}",
+    summary="Move a work order",
+    description=(
+        "`confirm`/`reject` (review), `dispatch` (to `assignee`) or `claim` (dispatch to yourself), "
+        "`arrive` (on site), `clear` (`outcome` cleared or false_alarm). Invalid moves answer 409 "
+        "naming the current status. Needs an inspector bearer token."
+    ),
+    response_model=WorkOrderOut,
+    responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR},
+)
+async def act(
+    request: Request,
+    wo_id: str,
+    action: Annotated[
+        str, Path(description="One of " + ", ".join(ACTIONS), pattern="^(" + "|".join(ACTIONS) + ")$")
+    ],
+    who: Annotated[auth.Principal, Depends(auth.inspector)],
+    body: ActionBody | None = None,
+) -> Response:
+    body = body or ActionBody()
+    if body.actor and body.actor != who.name:
+        return problem(403, f"actor {body.actor!r} does not match the token of inspector {who.name!r}")
+    cmd = Command(
+        action=action,
+        actor=who.name,
+        at=time.time(),
+        note=body.note,
+        assignee=body.assignee,
+        outcome=body.outcome,
+    )
+    svc: WorkOrderService = request.app.state.workorders
+    try:
+        order, _ = await run_in_threadpool(svc.act, wo_id, cmd)
+    except KeyError:
+        return problem(404, f"work order {wo_id} not found")
+    except InvalidTransition as e:
+        return problem(409, str(e))
+    return FastJSON(order_json(order))

@@ -1,0 +1,242 @@
+"""Pure core of the cloud: merge rules, work-order machine, segments, parameters, stats."""
+
+from __future__ import annotations
+
+import pytest
+
+from cloud.api.params import ParamError, parse_bbox, parse_datetime, parse_list
+from cloud.api.stats import compute_stats
+from cloud.api.validation import BatchError, field_path, parse_batch
+from cloud.segments import (
+    Segment,
+    SegmentIndex,
+    bundled_segments,
+    line_length_m,
+    point_line_distance_m,
+    resolve_segments,
+    segments_from_geojson,
+    split_line,
+)
+from cloud.storage.items import ThumbnailError, decode_jpeg, merge_item
+from cloud.workorders import Command, InvalidTransition, decide, nearest_open, new_order
+from contract.geo import distance_m, offset
+
+
+def _row(**kw):
+    base = dict(
+        revision=0,
+        event="new",
+        drone_id="d",
+        mission_id="m",
+        station="s",
+        debris_class="bottle",
+        confidence=0.5,
+        lat=1.0,
+        lon=2.0,
+        uncertainty_m=1.0,
+        captured_at=10.0,
+        published_at=11.0,
+        updated_at=12.0,
+        first_seen=5.0,
+        last_seen=10.0,
+        sightings=2,
+        passes=1,
+        top_score=0.5,
+        median_score=0.4,
+        thumbnail_sha="a",
+        thumbnail_score=0.5,
+        context_sha=None,
+        ended=0,
+    )
+    return {**base, **kw}
+
+
+def test_merge_never_regresses_and_keeps_best_thumbnail() -> None:
+    cur = _row()
+    assert merge_item(cur, _row(revision=0)) is None
+    new = merge_item(
+        cur,
+        _row(
+            revision=1,
+            confidence=0.4,
+            top_score=0.45,
+            sightings=1,
+            first_seen=3.0,
+            last_seen=8.0,
+            thumbnail_sha="b",
+            thumbnail_score=0.4,
+            event="end",
+            ended=1,
+        ),
+    )
+    assert new["top_score"] == 0.5 and new["sightings"] == 2
+    assert (new["first_seen"], new["last_seen"]) == (3.0, 10.0)
+    assert new["thumbnail_sha"] == "a"  # less confident view does not replace the thumbnail
+    assert new["ended"] == 1 and new["confidence"] == 0.4
+    better = merge_item(new, _row(revision=2, thumbnail_sha="c", thumbnail_score=0.9, ended=0))
+    assert better["thumbnail_sha"] == "c" and better["ended"] == 1
+
+
+def test_decode_jpeg_names_field() -> None:
+    with pytest.raises(ThumbnailError, match=r"alerts\[2\]\.thumbnail_jpeg: not valid base64"):
+        decode_jpeg("***", "alerts[2].thumbnail_jpeg", 1000)
+    with pytest.raises(ThumbnailError, match="exceeds the limit"):
+        decode_jpeg("/9j/" + "A" * 2000, "x", 100)
+
+
+def _order(status="new", review=False):
+    o = new_order("wo1", {"debris_class": "bag", "lat": 1.0, "lon": 2.0}, review, 0.0)
+    o["status"] = status
+    return o
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "to"),
+    [
+        ("new", "confirm", "confirmed"),
+        ("new", "reject", "false_alarm"),
+        ("new", "dispatch", "dispatched"),
+        ("confirmed", "claim", "dispatched"),
+        ("dispatched", "arrive", "on_site"),
+        ("on_site", "clear", "cleared"),
+        ("on_site", "reject", "false_alarm"),
+    ],
+)
+def test_valid_transitions(status, action, to) -> None:
+    new, hist = decide(_order(status), Command(action, "alice", 50.0))
+    assert new["status"] == to and hist["from_status"] == status and hist["actor"] == "alice"
+    assert new["updated_at"] == 50.0
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        ("cleared", "arrive"),
+        ("false_alarm", "confirm"),
+        ("new", "arrive"),
+        ("on_site", "dispatch"),
+        ("confirmed", "confirm"),
+        ("new", "fly"),
+    ],
+)
+def test_invalid_transitions(status, action) -> None:
+    with pytest.raises(InvalidTransition):
+        decide(_order(status), Command(action, "alice", 1.0))
+
+
+def test_review_required_blocks_dispatch_and_clear_records_who() -> None:
+    with pytest.raises(InvalidTransition, match="confirm it before"):
+        decide(_order("new", review=True), Command("claim", "bob", 1.0))
+    done, _ = decide(_order("on_site"), Command("clear", "bob", 9.0, outcome="false_alarm"))
+    assert (done["status"], done["cleared_at"], done["cleared_by"]) == ("false_alarm", 9.0, "bob")
+    with pytest.raises(InvalidTransition, match="actor"):
+        decide(_order(), Command("confirm", " ", 1.0))
+
+
+def test_nearest_open_respects_radius_class_and_status() -> None:
+    lat, lon = 22.52, 114.06
+    a = {**_order(), "id": "a", "lat": offset(lat, lon, 4, 0)[0], "lon": lon}
+    b = {**_order(), "id": "b", "lat": offset(lat, lon, 2, 0)[0], "lon": lon}
+    c = {**_order("cleared"), "id": "c", "lat": lat, "lon": lon}
+    assert nearest_open([a, b, c], lat, lon, "bag", 5.0)["id"] == "b"
+    assert nearest_open([a, b, c], lat, lon, "foam", 5.0) is None
+    assert nearest_open([a], lat, lon, "bag", 3.0) is None
+
+
+def test_segment_geometry() -> None:
+    line = [(114.0, 22.5), (114.01, 22.5), (114.02, 22.5)]
+    total = line_length_m(line)
+    assert total == pytest.approx(distance_m(22.5, 114.0, 22.5, 114.02), rel=1e-9)
+    parts = split_line(line, 3)
+    assert len(parts) == 3 and sum(line_length_m(p) for p in parts) == pytest.approx(total, rel=1e-9)
+    assert all(line_length_m(p) == pytest.approx(total / 3, rel=1e-6) for p in parts)
+    n, _ = offset(22.5, 114.005, 30.0, 0.0)
+    assert point_line_distance_m(n, 114.005, line) == pytest.approx(30.0, abs=0.01)
+    assert point_line_distance_m(22.5, 113.99, line) == pytest.approx(distance_m(22.5, 113.99, 22.5, 114.0))
+
+
+def test_bundled_rivers_map_finds_to_segments() -> None:
+    segs = bundled_segments()
+    ids = {s.id for s in segs}
+    assert {"shenzhen-1", "xinzhou-5"} <= ids
+    idx = SegmentIndex(segs, 300.0)
+    sid, river = idx.locate(22.5205, 114.0632)
+    assert river == "shenzhen" and sid.startswith("shenzhen-")
+    assert idx.locate(22.70, 114.30) == (None, None)
+
+
+def test_resolve_segments_config_overrides_and_missing() -> None:
+    class Cfg:
+        def __init__(self, id, river="", name=""):
+            self.id, self.river, self.name = id, river, name
+
+    bundled = [Segment("s1", "r", "R 1", ((0.0, 0.0), (0.0, 0.01)))]
+    segs, missing = resolve_segments(
+        [Cfg("s1"), Cfg("own", "r2"), Cfg("ghost")], {"own": [(1.0, 1.0), (1.0, 1.01)]}, bundled
+    )
+    assert [s.id for s in segs] == ["s1", "own"] and missing == ["ghost"]
+    assert segs[1].river == "r2"
+    fc = {
+        "features": [
+            {
+                "geometry": {"type": "LineString", "coordinates": [[0, 0], [0, 0.02]]},
+                "properties": {"id": "r", "segments": ["a", "b"]},
+            }
+        ]
+    }
+    assert [s.id for s in segments_from_geojson(fc)] == ["a", "b"]
+
+
+def test_params() -> None:
+    assert parse_bbox("1,2,3,4") == (1, 2, 3, 4)
+    assert parse_bbox("1,2,0,3,4,9") == (1, 2, 3, 4)
+    for bad in ("1,2,3", "a,b,c,d", "3,2,1,4", "1,2,3,400"):
+        with pytest.raises(ParamError, match="bbox"):
+            parse_bbox(bad)
+    s, e = parse_datetime("2026-05-01T00:00:00Z/..")
+    assert s == 1777593600.0 and e is None
+    assert parse_datetime("../2026-05-01T00:00:00+08:00") == (None, 1777564800.0)
+    assert parse_datetime("2026-05-01T00:00:00Z") == (1777593600.0, 1777593600.0)
+    for bad in ("../..", "2026-05-02T00:00:00Z/2026-05-01T00:00:00Z", "soon"):
+        with pytest.raises(ParamError, match="datetime"):
+            parse_datetime(bad)
+    assert parse_list("new, cleared", ("new", "cleared"), "status") == ("new", "cleared")
+    with pytest.raises(ParamError, match="'lost'"):
+        parse_list("lost", ("new",), "status")
+
+
+def test_validation_paths() -> None:
+    assert field_path((3, "track", "sightings"), bare_list=True) == "alerts[3].track.sightings"
+    assert field_path(("alerts", 0, "lat"), bare_list=False) == "alerts[0].lat"
+    with pytest.raises(BatchError) as e:
+        parse_batch(b'{"alerts": [{"schema_version": 9}]}', 10)
+    assert e.value.status == 422 and "unsupported schema_version 9" in e.value.errors[0]
+    assert parse_batch(b"[]", 10) == []
+
+
+def test_compute_stats() -> None:
+    def o(status, seg, created, cleared=None, cls="bag", finds=1):
+        return {
+            **_order(status),
+            "segment_id": seg,
+            "created_at": created,
+            "cleared_at": cleared,
+            "debris_class": cls,
+            "finds": finds,
+        }
+
+    orders = [
+        o("cleared", "a", 0, 100),
+        o("cleared", "a", 0, 300, finds=3),
+        o("false_alarm", "b", 10, 20),
+        o("new", None, 50, cls="foam"),
+    ]
+    st = compute_stats(orders, {"a": ("r", 2000.0), "b": ("r", 500.0)})
+    assert (st["finds"], st["alerts"], st["unmapped_finds"]) == (4, 6, 1)
+    assert st["per_segment"]["a"]["finds_per_km"] == 1.0 and st["per_segment"]["b"]["finds_per_km"] == 2.0
+    assert st["per_river"]["r"] == {"length_km": 2.5, "finds": 3, "finds_per_km": 1.2}
+    assert st["time_to_clear_s"] == {"count": 2, "median": 200.0, "mean": 200.0}
+    assert st["false_alarm_rate"] == pytest.approx(1 / 3)
+    assert st["by_class"] == {"bag": 3, "foam": 1}
+    assert compute_stats(orders, {}, since=40)["finds"] == 1
+    assert compute_stats([], {})["false_alarm_rate"] is None

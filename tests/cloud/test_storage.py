@@ -1,0 +1,190 @@
+"""The storage contract, run identically against SQLite and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from cloud.storage import IngestPolicy, ItemQuery, open_store
+from cloud.storage.items import prepare
+from cloud.workorders import Command, InvalidTransition, decide
+from contract.geo import offset
+from contract.messages import Alert
+from tests.cloud.factory import HOME, T0, alert, spread
+
+POLICY = IngestPolicy(merge_radius_m=5.0, segment_for=lambda lat, lon: ("sz-1", "shenzhen"))
+
+
+def prep(alerts: list[dict[str, Any]], now: float = 1000.0) -> list:
+    return [
+        prepare(Alert.model_validate(a), "gs1", now, f"alerts[{i}]", 1 << 20) for i, a in enumerate(alerts)
+    ]
+
+
+def test_migrations_are_recorded_and_not_reapplied(store, db_url) -> None:
+    assert store.schema_version() == 1
+    again = open_store(db_url, pool_size=1)
+    try:
+        assert again.schema_version() == 1
+        assert again.migrate() == []
+    finally:
+        again.close()
+
+
+def test_repeat_is_a_duplicate_and_stored_once(store) -> None:
+    batch = spread(3)
+    r1 = store.ingest(prep(batch), POLICY, 1000.0)
+    r2 = store.ingest(prep(batch), POLICY, 1001.0)
+    assert (r1.accepted, r1.duplicates, r1.new_items) == (3, 0, 3)
+    assert (r2.accepted, r2.duplicates, r2.changes) == (0, 3, [])
+    assert store.count_events() == 3
+    assert store.query_items(ItemQuery(limit=100))[1] == 3
+
+
+def test_duplicate_inside_one_batch(store) -> None:
+    a = alert()
+    r = store.ingest(prep([a, a]), POLICY, 1000.0)
+    assert (r.accepted, r.duplicates) == (1, 1)
+
+
+def test_higher_revision_updates_and_lower_never_regresses(store) -> None:
+    aid = alert()["alert_id"]
+    store.ingest(
+        prep([alert(alert_id=aid, revision=0, confidence=0.6, sightings=2, thumb_seed=1)]), POLICY, 1.0
+    )
+    later = T0 + timedelta(seconds=30)
+    r = store.ingest(
+        prep([alert(alert_id=aid, revision=2, confidence=0.9, sightings=9, at=later, thumb_seed=2)]),
+        POLICY,
+        2.0,
+    )
+    assert [k for k, _ in r.changes] == ["alert.updated"]
+    best = store.get_item(aid)
+    old = store.ingest(
+        prep([alert(alert_id=aid, revision=1, confidence=0.99, sightings=4, thumb_seed=3)]), POLICY, 3.0
+    )
+    assert (old.accepted, old.stale, old.changes) == (1, 1, [])
+    item = store.get_item(aid)
+    assert item == best
+    assert (item["revision"], item["sightings"], item["top_score"]) == (2, 9, 0.9)
+    assert item["last_seen"] == later.timestamp()
+    assert store.get_thumbnail(item["thumbnail_sha"])[:3] == b"\xff\xd8\xff"
+
+
+def test_thumbnails_deduplicated_by_hash(store) -> None:
+    a, b = alert(thumb_seed=7), alert(thumb_seed=7, lat=HOME[0] + 0.01)
+    store.ingest(prep([a, b]), POLICY, 1.0)
+    ia, ib = store.get_item(a["alert_id"]), store.get_item(b["alert_id"])
+    assert ia["thumbnail_sha"] == ib["thumbnail_sha"]
+    assert store.get_thumbnail("0" * 64) is None
+
+
+def test_find_within_radius_merges_into_open_order(store) -> None:
+    first = alert()
+    lat, lon = offset(HOME[0], HOME[1], 3.0, 0.0)  # 3 m away, same class
+    near = alert(lat=lat, lon=lon, drone="d2")
+    lat2, lon2 = offset(HOME[0], HOME[1], 8.0, 0.0)  # 8 m away
+    far = alert(lat=lat2, lon=lon2)
+    other_class = alert(lat=lat, lon=lon, cls="foam")
+    store.ingest(prep([first]), POLICY, 1.0)
+    r = store.ingest(prep([near, far, other_class]), POLICY, 2.0)
+    kinds = [(k, row["alert_id"], row["merged_into"]) for k, row in r.changes]
+    assert kinds == [
+        ("alert.updated", near["alert_id"], first["alert_id"]),
+        ("alert.new", far["alert_id"], None),
+        ("alert.new", other_class["alert_id"], None),
+    ]
+    assert (r.new_items, r.merged) == (2, 1)
+    assert store.get_workorder(first["alert_id"])["finds"] == 2
+    assert store.list_workorders()[1] == 3
+
+
+def test_closed_order_does_not_absorb_new_finds(store) -> None:
+    first = alert()
+    store.ingest(prep([first]), POLICY, 1.0)
+    cmd = Command("reject", "alice", 5.0)
+    store.apply_transition(first["alert_id"], lambda o: decide(o, cmd), 5.0)
+    again = alert()
+    r = store.ingest(prep([again]), POLICY, 6.0)
+    assert [k for k, _ in r.changes] == ["alert.new"]
+
+
+def test_transitions_persist_with_history(store) -> None:
+    a = alert()
+    store.ingest(prep([a]), POLICY, 100.0)
+    wo = a["alert_id"]
+    for i, action in enumerate(["confirm", "claim", "arrive", "clear"]):
+        cmd = Command(action, "alice", 200.0 + i)
+        order, item = store.apply_transition(wo, lambda o, c=cmd: decide(o, c), cmd.at)
+    assert order["status"] == item["status"] == "cleared"
+    assert (order["cleared_at"], order["cleared_by"], order["assignee"]) == (203.0, "alice", "alice")
+    hist = store.workorder_history(wo)
+    assert [(h["from_status"], h["to_status"]) for h in hist] == [
+        ("new", "confirmed"),
+        ("confirmed", "dispatched"),
+        ("dispatched", "on_site"),
+        ("on_site", "cleared"),
+    ]
+    with pytest.raises(InvalidTransition, match="cannot arrive"):
+        store.apply_transition(wo, lambda o: decide(o, Command("arrive", "bob", 300.0)), 300.0)
+    assert store.get_workorder(wo)["status"] == "cleared"
+    with pytest.raises(KeyError):
+        store.apply_transition("nope", lambda o: decide(o, Command("arrive", "bob", 1.0)), 1.0)
+
+
+def test_query_filters_and_paging(store) -> None:
+    batch = spread(12)
+    batch[3]["debris_class"] = "foam"
+    store.ingest(prep(batch), POLICY, 1.0)
+    rows, total = store.query_items(ItemQuery(limit=5, offset=10))
+    assert (len(rows), total) == (2, 12)
+    foam, n = store.query_items(ItemQuery(classes=("foam",), limit=50))
+    assert n == 1 and foam[0]["alert_id"] == batch[3]["alert_id"]
+    lat, lon = batch[5]["lat"], batch[5]["lon"]
+    boxed, n = store.query_items(ItemQuery(bbox=(lon - 1e-5, lat - 1e-5, lon + 1e-5, lat + 1e-5)))
+    assert n == 1 and boxed[0]["alert_id"] == batch[5]["alert_id"]
+    t = (T0 + timedelta(seconds=8)).timestamp()
+    _, n = store.query_items(ItemQuery(start=t, limit=50))  # seen at or after t: items 8..11
+    assert n == 4
+    _, n = store.query_items(ItemQuery(status=("cleared",)))
+    assert n == 0
+    _, n = store.query_items(ItemQuery(segment="sz-1", river="shenzhen"))
+    assert n == 12
+    (x0, y0, x1, y1), (t0, t1) = store.extent()
+    assert x0 < x1 and y0 <= y1 and t0 < t1
+
+
+def test_tokens_round_trip(store) -> None:
+    store.add_token("h" * 64, "station", "gs9", 1.0)
+    assert store.lookup_token("h" * 64) == ("station", "gs9")
+    assert store.lookup_token("x" * 64) is None
+
+
+def test_concurrent_duplicate_ingest_stores_once(db_url) -> None:
+    """Threads, each with its own store (as separate server processes would be), post one batch."""
+    batch = prep(spread(40))
+    stores = [open_store(db_url, pool_size=1) for _ in range(4)]
+    results: list[Any] = []
+    barrier = threading.Barrier(len(stores))
+
+    def run(s: Any) -> None:
+        barrier.wait()
+        results.append(s.ingest(batch, POLICY, time.time()))
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    try:
+        assert sum(r.accepted for r in results) == 40
+        assert sum(r.duplicates for r in results) == 40 * (len(stores) - 1)
+        assert stores[0].count_events() == 40
+        assert stores[0].list_workorders()[1] == 40
+    finally:
+        for s in stores:
+            s.close()
