@@ -48,6 +48,8 @@ class PeerConfig:
     streams_need_request: bool = True
     others_heartbeats: bool = True  # GCS + gimbal heartbeats before ours
     home: tuple[float, float, float] = (22.5205, 114.0632, 5.0)
+    report_prearm: bool = True  # SYS_STATUS carries the pre-arm check bit, as ArduPilot's does
+    drop_once: tuple[str, ...] = ()  # message types to lose the first time they arrive (retry tests)
     udp_client_port: int = 0
 
 
@@ -85,6 +87,7 @@ class FakeAutopilot:
         self._stop = threading.Event()
         self._client: socket.socket | None = None
         self._pending = bytearray()
+        self._to_drop = set(self.cfg.drop_once)
         if self.cfg.transport == "tcp":
             self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -233,6 +236,8 @@ class FakeAutopilot:
         lat, lon, alt_rel, yaw = self.pose_at(t)
         home_alt = self.cfg.home[2]
         e = self.enc
+        prearm = mav.MAV_SYS_STATUS_PREARM_CHECK if self.cfg.report_prearm else 0
+        prearm_health = prearm if t >= self.cfg.armable_after_s else 0
         msgs = [
             e.global_position_int_encode(
                 ms,
@@ -247,7 +252,7 @@ class FakeAutopilot:
             ),
             e.attitude_encode(ms, 0.05, -0.02, math.radians(yaw), 0.0, 0.0, 0.35),
             e.vfr_hud_encode(10.0, 10.0, round(yaw % 360), 45, alt_rel + home_alt, 0.5),
-            e.sys_status_encode(0, 0, 0, 500, 15800, 1230, 87, 0, 0, 0, 0, 0, 0),
+            e.sys_status_encode(prearm, prearm, prearm_health, 500, 15800, 1230, 87, 0, 0, 0, 0, 0, 0),
             e.gps_raw_int_encode(
                 ms * 1000, 3, round(lat * 1e7), round(lon * 1e7), 0, 80, 120, 1000, 9000, 14
             ),
@@ -274,6 +279,9 @@ class FakeAutopilot:
         mtype = msg.get_type()
         with self.lock:
             self.log.received.append(mtype)
+            if mtype in self._to_drop:
+                self._to_drop.discard(mtype)
+                return
         if mtype in ("BAD_DATA", "HEARTBEAT") or getattr(msg, "target_system", self.cfg.system) not in (
             0,
             self.cfg.system,
