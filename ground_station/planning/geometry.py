@@ -201,21 +201,28 @@ def turn_angles_deg(pts: list[XY]) -> list[float]:
 def centerline_from_polygon(ring: list[XY], samples: int = 200) -> tuple[list[XY], float]:
     """Centerline and width of a long, thin polygon (a river reach): ``(line, width_m)``.
 
-    The two ring vertices farthest apart are taken as the river's ends; they split the ring
-    into two banks, each resampled at equal fractions of its length; the centerline joins the
+    The two ring *edge midpoints* farthest apart are taken as the river's ends (for a reach
+    cut square across the water, the middles of the two cuts); they split the ring into two
+    banks, each resampled at equal fractions of its length; the centerline joins the
     midpoints. The width is twice the largest distance of any boundary point from that
-    centerline, so a plan that covers ``width`` around the centerline covers the whole
-    polygon — conservative near square-cut ends, where the centerline starts in a corner.
-    Works for reaches that do not curl back on themselves.
+    centerline, so covering ``width`` around the centerline covers the whole polygon.
+    Suits reaches whose ends are their farthest-apart parts: not a river bending back on
+    itself (more than ~90 degrees end to end) — split such a reach into several files.
     """
     pts = dedupe(ring[:-1] if len(ring) > 1 and math.dist(ring[0], ring[-1]) < 1e-6 else ring)
     if len(pts) < 3:
         raise ValueError(f"a river polygon needs at least 3 distinct vertices, got {len(pts)}")
-    arr = np.asarray(pts)
-    gaps = np.sqrt(((arr[:, None, :] - arr[None, :, :]) ** 2).sum(axis=2))
-    i, j = sorted(int(v) for v in np.unravel_index(int(np.argmax(gaps)), gaps.shape))
-    bank_a = pts[i : j + 1]
-    bank_b = (pts[j:] + pts[: i + 1])[::-1]
+    closed = [*pts, pts[0]]
+    # Ring with every edge's midpoint inserted after its start: midpoints sit at odd indices.
+    dense: list[XY] = []
+    for a, b in itertools.pairwise(closed):
+        dense += [a, ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)]
+    mids = np.asarray(dense[1::2])
+    gaps = np.sqrt(((mids[:, None, :] - mids[None, :, :]) ** 2).sum(axis=2))
+    mi, mj = sorted(int(v) for v in np.unravel_index(int(np.argmax(gaps)), gaps.shape))
+    i, j = 2 * mi + 1, 2 * mj + 1
+    bank_a = dense[i : j + 1]
+    bank_b = (dense[j:] + dense[: i + 1])[::-1]
     la, lb = length(bank_a), length(bank_b)
     centre: list[XY] = []
     for k in range(samples + 1):
@@ -223,7 +230,7 @@ def centerline_from_polygon(ring: list[XY], samples: int = 200) -> tuple[list[XY
         pb = _point_at(bank_b, k / samples * lb)
         centre.append(((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2))
     centre = simplify(dedupe(centre), 0.5)
-    boundary = np.asarray(densify([*pts, pts[0]], 2.0))
+    boundary = np.asarray(densify(closed, 2.0))
     width = 2 * float(distances_to_polyline(boundary, centre).max())
     return centre, width
 
