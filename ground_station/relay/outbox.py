@@ -1,0 +1,193 @@
+"""The relay's durable queue (SQLite): every alert event received, until the cloud acknowledges it.
+
+An event is keyed by ``(alert_id, revision)``; a repeat from the broker (QoS 1 is at-least-once)
+is absorbed by the unique key. Delivered events leave the queue but the latest revision of each
+alert is kept in ``alerts`` so operators can list recent finds (``gcs alerts``) offline.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    drone_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (alert_id, revision)
+);
+CREATE TABLE IF NOT EXISTS dead_letter (
+    alert_id TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (alert_id, revision)
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL,
+    drone_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    debris_class TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    captured_at TEXT NOT NULL,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    payload TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Pending:
+    seq: int
+    alert_id: str
+    revision: int
+    payload: str
+    received_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    count: int
+    oldest_age_s: float | None
+    dead_letters: int
+    delivered: int
+
+
+class RelayOutbox:
+    """Thread-safe SQLite queue; every write is committed before the call returns."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: the broker drops its copy once we PUBACK, so our commit must be on disk by then.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def put(self, alert: dict, raw: str) -> bool:
+        """Queue one alert event (already validated); ``False`` if it (or a newer revision) was seen."""
+        key = (str(alert["alert_id"]), int(alert["revision"]))
+        with self._lock:
+            known = self._db.execute("SELECT revision FROM alerts WHERE alert_id = ?", (key[0],)).fetchone()
+            if known is not None and known[0] >= key[1]:
+                return False  # queued or delivered already; a late lower revision is stale
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO queue (alert_id, revision, drone_id, payload, received_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (*key, alert["drone_id"], raw, time.time()),
+            )
+            fresh = cur.rowcount == 1
+            if fresh:
+                self._db.execute(
+                    "INSERT INTO alerts (alert_id, revision, drone_id, event, debris_class, confidence, "
+                    "lat, lon, captured_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (alert_id) DO UPDATE SET revision=excluded.revision, event=excluded.event, "
+                    "confidence=excluded.confidence, lat=excluded.lat, lon=excluded.lon, "
+                    "captured_at=excluded.captured_at, payload=excluded.payload, delivered=0 "
+                    "WHERE excluded.revision > alerts.revision",
+                    (
+                        *key,
+                        alert["drone_id"],
+                        alert["event"],
+                        alert["debris_class"],
+                        alert["confidence"],
+                        alert["lat"],
+                        alert["lon"],
+                        str(alert["captured_at"]),
+                        raw,
+                    ),
+                )
+            return fresh
+
+    def pending(self, limit: int) -> list[Pending]:
+        """Oldest queued events first (the order the fleet published them in)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, alert_id, revision, payload, received_at, attempts FROM queue "
+                "ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [Pending(*r) for r in rows]
+
+    def delivered(self, seqs: list[int]) -> None:
+        """The cloud acknowledged these: drop them from the queue in one transaction."""
+        if not seqs:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            marks = ",".join("?" * len(seqs))
+            self._db.execute(
+                f"UPDATE alerts SET delivered=1 WHERE (alert_id, revision) IN "
+                f"(SELECT alert_id, revision FROM queue WHERE seq IN ({marks}))",
+                seqs,
+            )
+            self._db.execute(f"DELETE FROM queue WHERE seq IN ({marks})", seqs)
+            self._bump("delivered", len(seqs))
+            self._db.execute("COMMIT")
+
+    def failed_attempt(self, seqs: list[int]) -> None:
+        if not seqs:
+            return
+        with self._lock:
+            marks = ",".join("?" * len(seqs))
+            self._db.execute(f"UPDATE queue SET attempts = attempts + 1 WHERE seq IN ({marks})", seqs)
+
+    def dead_letter(self, item: Pending, reason: str) -> None:
+        """The cloud refused this event as invalid (4xx): park it with the reason, never retry."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR REPLACE INTO dead_letter VALUES (?, ?, ?, ?, ?)",
+                (item.alert_id, item.revision, item.payload, reason, time.time()),
+            )
+            self._db.execute("DELETE FROM queue WHERE seq = ?", (item.seq,))
+            self._db.execute("COMMIT")
+
+    def _bump(self, name: str, n: int) -> None:
+        self._db.execute(
+            "INSERT INTO counters VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            (name, n),
+        )
+
+    def backlog(self, now: float | None = None) -> Backlog:
+        now = time.time() if now is None else now
+        with self._lock:
+            count, oldest = self._db.execute("SELECT count(*), min(received_at) FROM queue").fetchone()
+            dead = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
+            row = self._db.execute("SELECT value FROM counters WHERE name='delivered'").fetchone()
+        return Backlog(count, None if oldest is None else max(0.0, now - oldest), dead, row[0] if row else 0)
+
+    def recent_alerts(
+        self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
+    ) -> list[dict]:
+        """Latest revision of recent alerts, newest capture first, as the contract's JSON dicts."""
+        sql, args = "SELECT payload FROM alerts WHERE 1=1", []
+        if drone_id:
+            sql, args = sql + " AND drone_id = ?", [*args, drone_id]
+        if debris_class:
+            sql, args = sql + " AND debris_class = ?", [*args, debris_class]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY captured_at DESC LIMIT ?", [*args, limit]).fetchall()
+        return [json.loads(r[0]) for r in rows]

@@ -1,0 +1,176 @@
+"""The relay process: MQTT in (persistent session), SQLite outbox, HTTP out, metrics.
+
+The MQTT callback commits each alert to the outbox *before* returning; paho only sends the
+PUBACK after the callback returns, so the broker keeps its copy until ours is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pydantic import ValidationError
+
+from contract import topics
+from contract.messages import Alert
+from ground_station.relay.forwarder import Forwarder, ForwarderConfig
+from ground_station.relay.outbox import RelayOutbox
+
+log = logging.getLogger("riverpatrol.gcs.relay")
+
+
+@dataclass
+class RelayConfig:
+    db_path: Path
+    cloud_url: str
+    token: str = ""
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    client_id: str = "riverpatrol-relay"
+    #: Non-empty: join an MQTT shared subscription so several relays split one fleet.
+    share_group: str = ""
+    session_expiry_s: int = 7 * 24 * 3600
+    batch_size: int = 200
+    idle_poll_s: float = 0.05
+    backoff_cap_s: float = 30.0
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+
+def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
+    """Validate an MQTT payload against the contract; (alert dict, None) or (None, reason)."""
+    try:
+        alert = Alert.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        return None, f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+    return json.loads(alert.model_dump_json()), None
+
+
+class Relay:
+    """Runs until :meth:`stop`; ``start()`` returns at once (threads)."""
+
+    def __init__(self, config: RelayConfig) -> None:
+        self.config = config
+        self.outbox = RelayOutbox(config.db_path)
+        self.forwarder = Forwarder(
+            self.outbox,
+            ForwarderConfig(
+                config.cloud_url, config.token, config.batch_size, backoff_cap_s=config.backoff_cap_s
+            ),
+        )
+        reg = config.registry
+        self.m_received = Counter("relay_alerts_received", "Alert events received from MQTT", registry=reg)
+        self.m_duplicates = Counter(
+            "relay_alerts_duplicate", "Repeats absorbed by (id, revision)", registry=reg
+        )
+        self.m_rejected = Counter("relay_payloads_rejected", "Malformed MQTT payloads", registry=reg)
+        self.m_delivered = Counter(
+            "relay_alerts_delivered", "Alert events acknowledged by the cloud", registry=reg
+        )
+        self.m_backlog = Gauge("relay_backlog", "Alert events waiting for the cloud", registry=reg)
+        self.m_oldest = Gauge("relay_oldest_pending_seconds", "Age of the oldest waiting event", registry=reg)
+        self.m_connected = Gauge("relay_mqtt_connected", "1 while connected to the broker", registry=reg)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = threading.Event()
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=config.client_id, protocol=mqtt.MQTTv5
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._client.reconnect_delay_set(0.2, 5)
+
+    # --- MQTT side ---------------------------------------------------------------------------
+    def _filter(self) -> str:
+        if self.config.share_group:
+            return topics.shared_filter(self.config.share_group, topics.ALERTS)
+        return topics.fleet_filter(topics.ALERTS)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the relay: %s", reason_code)
+            return
+        log.info(
+            "connected to broker %s:%s (session present: %s)",
+            self.config.mqtt_host,
+            self.config.mqtt_port,
+            flags.session_present,
+        )
+        client.subscribe(self._filter(), qos=1)
+        self.m_connected.set(1)
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.m_connected.set(0)
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("lost the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        alert, why = parse_alert(msg.payload)
+        if alert is None:
+            self.m_rejected.inc()
+            log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
+            return
+        self.m_received.inc()
+        if not self.outbox.put(alert, json.dumps(alert, separators=(",", ":"))):
+            self.m_duplicates.inc()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        self._client.connect_async(
+            self.config.mqtt_host, self.config.mqtt_port, keepalive=15, clean_start=False, properties=props
+        )
+        self._client.loop_start()
+        self._thread = threading.Thread(target=self._forward_loop, name="relay-forwarder", daemon=True)
+        self._thread.start()
+
+    def _forward_loop(self) -> None:
+        while not self._stop.is_set():
+            n = self.forwarder.step()
+            if n:
+                self.m_delivered.inc(n)
+            b = self.outbox.backlog()
+            self.m_backlog.set(b.count)
+            self.m_oldest.set(b.oldest_age_s or 0.0)
+            if not n:
+                self._stop.wait(self.config.idle_poll_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self._thread:
+            self._thread.join(5)
+        self.forwarder.close()
+        self.outbox.close()
+
+    def run_forever(self) -> None:
+        self.start()
+        try:
+            while not self._stop.wait(1.0):
+                pass
+        finally:
+            self.stop()
+
+
+def wait_until(predicate, timeout: float, poll: float = 0.05) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(poll)
+    return bool(predicate())

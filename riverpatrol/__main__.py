@@ -1,0 +1,5 @@
+"""``python -m riverpatrol`` == ``riverpatrol``."""
+
+from riverpatrol.cli import main
+
+main()
