@@ -1,0 +1,388 @@
+/* Inspectors' page: live open-debris list + river map, claim/clear via the work-order API. */
+"use strict";
+
+const OPEN = ["new", "confirmed", "dispatched", "on_site"];
+const CLASS_COLOURS = { bottle: "#0ea5e9", bag: "#a855f7", foam: "#f59e0b", styrofoam: "#ef4444", vegetation: "#22c55e" };
+const STATUS_TEXT = { new: "new", confirmed: "confirmed", dispatched: "claimed", on_site: "on site" };
+const store = {
+  get name() { return localStorage.getItem("rp.name") || ""; },
+  get token() { return localStorage.getItem("rp.token") || ""; },
+  get pos() { try { return JSON.parse(localStorage.getItem("rp.pos") || "null"); } catch (e) { return null; } },
+  set(k, v) { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, typeof v === "string" ? v : JSON.stringify(v)); },
+};
+
+const items = new Map(); // alert id -> GeoJSON Feature (primary items of open work orders)
+let rivers = { type: "FeatureCollection", features: [] };
+let config = { inspectors: [], segments: [] };
+let selected = null;
+let here = null; // {lon, lat, source: "gps" | "chosen"}
+let picking = false;
+const $ = (id) => document.getElementById(id);
+
+/* ---------- geometry ---------- */
+function distanceM(a, b) {
+  const R = 6371008.8, rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * R * Math.asin(Math.sqrt(h));
+}
+function fmtDistance(m) { return m < 1000 ? `${Math.round(m)} m away` : `${(m / 1000).toFixed(m < 10000 ? 1 : 0)} km away`; }
+function ago(iso) {
+  if (!iso) return "time unknown";
+  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (s < 45) return "just now";
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+function lonlat(f) { const [lon, lat] = f.geometry.coordinates; return { lon, lat }; }
+function segName(id) { const s = config.segments.find((x) => x.id === id); return s ? s.name : (id || "off the mapped river"); }
+
+/* ---------- map (SVG, local equirectangular projection fitted to rivers + items) ---------- */
+const SVGNS = "http://www.w3.org/2000/svg";
+function el(tag, attrs, parent) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (parent) parent.appendChild(e);
+  return e;
+}
+function projection(w, h) {
+  // Fit the open items (and the inspector); with none, the whole river network.
+  const pts = [];
+  for (const f of items.values()) pts.push(f.geometry.coordinates);
+  if (here) pts.push([here.lon, here.lat]);
+  if (!pts.length) for (const f of rivers.features) for (const c of f.geometry.coordinates) pts.push(c);
+  if (!pts.length) pts.push([114.0632, 22.5205]);
+  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const [x, y] of pts) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+  const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
+  const minSpan = 0.006; // ~600 m: never zoom in so far that the river loses its shape
+  const spanX = Math.max((x1 - x0) * k, minSpan), spanY = Math.max(y1 - y0, minSpan * 0.6);
+  const padX = 28, padTop = 26, padBottom = 52;
+  const s = Math.min((w - 2 * padX) / spanX, (h - padTop - padBottom) / spanY);
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, midY = padTop + (h - padTop - padBottom) / 2;
+  const fwd = ([lon, lat]) => [w / 2 + (lon - cx) * k * s, midY - (lat - cy) * s];
+  const inv = (px, py) => ({ lon: cx + (px - w / 2) / (k * s), lat: cy - (py - midY) / s });
+  return { fwd, inv, s, k };
+}
+let proj = null;
+function drawMap() {
+  const svg = $("map");
+  const w = svg.clientWidth || 360, h = svg.clientHeight || 280;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.replaceChildren();
+  proj = projection(w, h);
+  const metresPerPx = 1 / (proj.s / 111320);
+  const widthPx = Math.max(4, Math.min(18, 60 / metresPerPx));
+  const byRiver = new Map();
+  for (const f of rivers.features) {
+    const pts = f.geometry.coordinates.map(proj.fwd);
+    const d = pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join("");
+    el("path", { d, class: "river", "stroke-width": widthPx }, svg);
+    const river = f.properties.river || f.properties.name;
+    const first = (byRiver.get(river) || [])[0];
+    const name = first ? first.name : f.properties.name; // bundled lines come first: the river's own name
+    const dense = []; // points along the line, so a label finds a spot even when zoomed in between vertices
+    pts.forEach((p, i) => {
+      if (i) for (let t = 0.1; t < 1; t += 0.1) dense.push([pts[i - 1][0] + t * (p[0] - pts[i - 1][0]), pts[i - 1][1] + t * (p[1] - pts[i - 1][1])]);
+      dense.push(p);
+    });
+    byRiver.set(river, [...(byRiver.get(river) || []), ...dense.map((p) => ({ p, name }))]);
+  }
+  // One label per river, at its visible point nearest the middle of the map, below the line.
+  for (const [river, pts] of byRiver) {
+    const inside = pts.filter(({ p: [x, y] }) => x > 40 && x < w - 110 && y > 20 && y < h - 60);
+    if (!inside.length) continue;
+    const best = inside.reduce((a, b) => (Math.hypot(a.p[0] - w / 2, a.p[1] - h / 2) < Math.hypot(b.p[0] - w / 2, b.p[1] - h / 2) ? a : b));
+    const t = el("text", { x: best.p[0] - 30, y: best.p[1] + widthPx + 12, class: "river-label" }, svg);
+    t.textContent = (best.name || river).replace(/\s+\d+\/\d+$/, "").replace(/\s*\(.*\)$/, "");
+  }
+  // scale bar
+  const nice = [50, 100, 200, 500, 1000, 2000, 5000].find((m) => m / metresPerPx > 50) || 5000;
+  const px = nice / metresPerPx;
+  el("path", { d: `M${w - 12 - px},${h - 44}h${px}`, stroke: "#5b6f7c", "stroke-width": 2 }, svg);
+  el("text", { x: w - 12 - px, y: h - 48, class: "scale" }, svg).textContent = nice >= 1000 ? `${nice / 1000} km` : `${nice} m`;
+  if (here) {
+    const [x, y] = proj.fwd([here.lon, here.lat]);
+    el("circle", { cx: x, cy: y, r: 7, class: "me" }, svg);
+  }
+  for (const f of items.values()) {
+    const [x, y] = proj.fwd(f.geometry.coordinates);
+    const g = el("g", { class: "marker" + (f.id === selected ? " sel" : ""), "data-id": f.id, tabindex: 0 }, svg);
+    const colour = CLASS_COLOURS[f.properties.class] || "#64748b";
+    el("circle", { cx: x, cy: y, r: 15, class: "halo", stroke: colour }, g);
+    el("circle", { cx: x, cy: y, r: 9, class: "pin", fill: colour }, g);
+    el("title", {}, g).textContent = `${f.properties.class} · ${segName(f.properties.segment)}`;
+    g.addEventListener("click", (ev) => { ev.stopPropagation(); select(f.id, true); });
+  }
+}
+$("map").addEventListener("click", (ev) => {
+  if (!picking || !proj) return;
+  const r = $("map").getBoundingClientRect();
+  const vb = $("map").viewBox.baseVal;
+  const p = proj.inv((ev.clientX - r.left) * vb.width / r.width, (ev.clientY - r.top) * vb.height / r.height);
+  setHere({ lon: p.lon, lat: p.lat, source: "chosen" });
+  store.set("rp.pos", here);
+  picking = false;
+  $("locate").classList.remove("on");
+  toast("Position set: distances are measured from there.");
+});
+
+/* ---------- list ---------- */
+function sorted() {
+  const all = [...items.values()];
+  if (here) return all.sort((a, b) => distanceM(here, lonlat(a)) - distanceM(here, lonlat(b)));
+  return all.sort((a, b) => Date.parse(b.properties.last_seen || 0) - Date.parse(a.properties.last_seen || 0));
+}
+function actionsFor(f) {
+  const p = f.properties, mine = p.assignee && p.assignee === store.name;
+  switch (p.status) {
+    case "new":
+      return p.review_required
+        ? [["confirm", "Confirm", "go"], ["reject", "False alarm", "false"]]
+        : [["claim", "Claim", "go"], ["reject", "False alarm", "false"]];
+    case "confirmed": return [["claim", "Claim", "go"], ["reject", "False alarm", "false"]];
+    case "dispatched":
+    case "on_site":
+      return mine || !p.assignee
+        ? [["clear", "Cleared", "done"], ["false_alarm", "False alarm", "false"]]
+        : [["claim-taken", `Claimed by ${p.assignee}`, ""]];
+    default: return [];
+  }
+}
+function renderList() {
+  const ul = $("list"), tpl = $("item-tpl");
+  const list = sorted();
+  const existing = new Map([...ul.children].map((li) => [li.dataset.id, li]));
+  const frag = document.createDocumentFragment();
+  for (const f of list) {
+    const p = f.properties;
+    let li = existing.get(f.id);
+    const fresh = !li;
+    if (!li) {
+      li = tpl.content.firstElementChild.cloneNode(true);
+      li.dataset.id = f.id;
+      li.id = `alert-${f.id}`;
+      li.addEventListener("click", (ev) => { if (!ev.target.closest("button")) select(f.id, false); });
+    }
+    existing.delete(f.id);
+    const img = li.querySelector(".thumb");
+    if (p.thumbnail) { if (img.getAttribute("src") !== p.thumbnail) img.src = p.thumbnail; img.classList.remove("none"); }
+    else { img.removeAttribute("src"); img.classList.add("none"); }
+    img.alt = `photo of ${p.class}`;
+    li.querySelector(".cls").textContent = p.class;
+    li.querySelector(".conf").textContent = typeof p.confidence === "number" ? `${Math.round(p.confidence * 100)}%` : "";
+    const st = li.querySelector(".status");
+    st.textContent = STATUS_TEXT[p.status] || p.status;
+    st.className = `status ${p.status}`;
+    li.querySelector(".ago").textContent = ago(p.last_seen || p.first_seen);
+    li.querySelector(".dist").textContent = here ? fmtDistance(distanceM(here, lonlat(f))) : "distance: set your position";
+    li.querySelector(".seg").textContent = segName(p.segment) + (p.finds > 1 ? ` · ${p.finds} finds` : "");
+    const acts = li.querySelector(".actions");
+    const key = JSON.stringify(actionsFor(f));
+    if (acts.dataset.key !== key) {
+      acts.dataset.key = key;
+      acts.replaceChildren(...actionsFor(f).map(([action, label, cls]) => {
+        const b = document.createElement("button");
+        b.type = "button"; b.textContent = label; b.className = cls; b.dataset.action = action;
+        if (action === "claim-taken") b.disabled = true;
+        else b.addEventListener("click", () => act(f, action, b));
+        return b;
+      }));
+    }
+    li.classList.toggle("sel", f.id === selected);
+    if (fresh && booted) li.classList.add("fresh");
+    frag.appendChild(li);
+  }
+  for (const li of existing.values()) li.remove();
+  ul.replaceChildren(frag);
+  $("count").textContent = String(list.length);
+  $("empty").hidden = list.length > 0;
+  $("sortinfo").textContent = here ? (here.source === "gps" ? "nearest first (GPS)" : "nearest first") : "newest first";
+}
+function render() { renderList(); drawMap(); }
+function select(id, fromMap) {
+  selected = id;
+  render();
+  const li = document.getElementById(`alert-${id}`);
+  if (li && fromMap) li.scrollIntoView({ behavior: "smooth", block: "center" });
+}
+
+/* ---------- data ---------- */
+function isOpenPrimary(f) { return f && OPEN.includes(f.properties.status) && !f.properties.merged_into; }
+function upsert(f) {
+  if (isOpenPrimary(f)) items.set(f.id, f);
+  else if (items.has(f.id)) leave(f.id);
+}
+function leave(id) {
+  const li = document.getElementById(`alert-${id}`);
+  items.delete(id);
+  if (selected === id) selected = null;
+  if (li) { li.classList.add("leaving"); setTimeout(render, 300); } else render();
+}
+async function loadOpen() {
+  const url = `/ogc/collections/debris/items?status=${OPEN.join(",")}&limit=10000`;
+  const r = await fetch(url, { headers: { Accept: "application/geo+json" } });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  const fc = await r.json();
+  items.clear();
+  for (const f of fc.features) if (isOpenPrimary(f)) items.set(f.id, f);
+  render();
+}
+let booted = false;
+function connect() {
+  const es = new EventSource("/inspector/events");
+  const live = (on, text) => { $("live").classList.toggle("off", !on); $("live-text").textContent = text; };
+  es.onopen = () => { live(true, "live"); loadOpen().catch((e) => toast(String(e))); };
+  es.onerror = () => live(false, "reconnecting…");
+  const onEvent = (ev) => {
+    const msg = JSON.parse(ev.data);
+    const f = msg.feature;
+    if (!f) return;
+    if (msg.type === "alert.updated" && f.properties.merged_into) {
+      const primary = items.get(f.properties.merged_into);
+      if (primary) { primary.properties.finds = (primary.properties.finds || 1) + 1; render(); }
+      return;
+    }
+    upsert(f);
+    render();
+  };
+  for (const t of ["alert.new", "alert.updated", "workorder.changed"]) es.addEventListener(t, onEvent);
+}
+
+/* ---------- actions ---------- */
+async function act(f, action, button) {
+  if (!store.token) { signIn(); return; }
+  const wo = f.properties.workorder_id || f.id;
+  const body = { actor: store.name };
+  let path = action;
+  if (action === "false_alarm") { path = "clear"; body.outcome = "false_alarm"; }
+  if (action === "clear") body.outcome = "cleared";
+  button.disabled = true;
+  try {
+    const r = await fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
+      body: JSON.stringify(body),
+    });
+    const out = await r.json().catch(() => ({}));
+    if (r.status === 401) { toast("Your access token was not accepted: sign in again."); signIn(); return; }
+    if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
+    const labels = { claim: "Claimed — it is yours", confirm: "Confirmed", reject: "Marked as false alarm",
+      clear: "Cleared — thank you!", false_alarm: "Closed as false alarm" };
+    toast(labels[action] || "Done");
+    if (OPEN.includes(out.status)) {
+      Object.assign(f.properties, { status: out.status, assignee: out.assignee });
+      render();
+    } else leave(f.id);
+  } catch (e) {
+    toast(`No connection: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/* ---------- identity ---------- */
+function showMe() { $("me").textContent = store.name || "Sign in"; $("me").classList.toggle("person", !!store.name); }
+function signIn() {
+  $("name").value = store.name;
+  $("signin-error").hidden = true;
+  $("signin").showModal();
+}
+$("me").addEventListener("click", signIn);
+$("signin-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = $("name").value.trim(), token = $("token").value.trim();
+  const err = (m) => { $("signin-error").textContent = m; $("signin-error").hidden = false; };
+  try {
+    const r = await fetch("/inspector/whoami", { headers: { Authorization: `Bearer ${token}` } });
+    const who = await r.json().catch(() => ({}));
+    if (!r.ok) return err(who.detail || `HTTP ${r.status}`);
+    if (who.name !== name) return err(`This token belongs to “${who.name}”, not “${name}”.`);
+    store.set("rp.name", name);
+    store.set("rp.token", token);
+    $("signin").close();
+    showMe();
+    renderList();
+    setupPush();
+    toast(who.segments.length ? `On duty for ${who.segments.map(segName).join(", ")}` : `Welcome, ${name}`);
+  } catch (e) { err(`No connection: ${e.message}`); }
+});
+
+/* ---------- position ---------- */
+function setHere(p) { here = p; $("loc-text").textContent = p.source === "gps" ? "GPS" : "Chosen point"; render(); }
+$("locate").addEventListener("click", () => {
+  if (navigator.geolocation && window.isSecureContext) {
+    navigator.geolocation.getCurrentPosition(
+      (pos) => setHere({ lon: pos.coords.longitude, lat: pos.coords.latitude, source: "gps" }),
+      () => startPicking(), { enableHighAccuracy: true, timeout: 8000 });
+  } else startPicking();
+});
+function startPicking() { picking = true; $("locate").classList.add("on"); toast("Tap the map where you are."); }
+function watchGps() {
+  if (!navigator.geolocation || !window.isSecureContext || !navigator.permissions) return;
+  navigator.permissions.query({ name: "geolocation" }).then((s) => {
+    if (s.state === "granted") navigator.geolocation.watchPosition(
+      (pos) => setHere({ lon: pos.coords.longitude, lat: pos.coords.latitude, source: "gps" }), () => {}, { enableHighAccuracy: true });
+  }).catch(() => {});
+}
+
+/* ---------- web push ---------- */
+function b64ToBytes(s) {
+  const raw = atob((s + "=".repeat((4 - (s.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+}
+async function setupPush() {
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !store.token) return;
+  const reg = await navigator.serviceWorker.register("/inspector/sw.js", { scope: "/inspector/" });
+  const existing = await reg.pushManager.getSubscription();
+  $("push").hidden = !!existing && Notification.permission === "granted";
+  $("push").onclick = async () => {
+    try {
+      if ((await Notification.requestPermission()) !== "granted") return toast("Notifications are blocked on this phone.");
+      const { publicKey } = await (await fetch("/inspector/push/key")).json();
+      const sub = existing || await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64ToBytes(publicKey) });
+      const r = await fetch("/inspector/push/subscribe", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
+        body: JSON.stringify({ inspector: store.name, subscription: sub.toJSON() }),
+      });
+      const out = await r.json();
+      if (!r.ok) return toast(out.detail || `HTTP ${r.status}`);
+      $("push").hidden = true;
+      toast(out.segments.length ? `This phone will ring for ${out.segments.map(segName).join(", ")}` : "Subscribed (no stretch assigned yet)");
+    } catch (e) { toast(`Could not enable alerts: ${e.message}`); }
+  };
+}
+
+/* ---------- misc ---------- */
+let toastTimer = null;
+function toast(msg) {
+  const t = $("toast");
+  t.textContent = msg; t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, 3500);
+}
+
+async function boot() {
+  showMe();
+  const saved = store.pos;
+  if (saved) here = saved;
+  if (here) $("loc-text").textContent = "Chosen point";
+  const [c, rv] = await Promise.all([
+    fetch("/inspector/config.json").then((r) => r.json()),
+    fetch("/inspector/rivers.geojson").then((r) => r.json()),
+  ]);
+  config = c; rivers = rv;
+  $("inspectors").replaceChildren(...config.inspectors.map((n) => Object.assign(document.createElement("option"), { value: n })));
+  await loadOpen().catch((e) => toast(String(e)));
+  booted = true;
+  connect();
+  watchGps();
+  if (!store.name || !store.token) signIn(); else setupPush().catch(() => {});
+  const hash = location.hash.replace(/^#alert-/, "");
+  if (hash && items.has(hash)) select(hash, true);
+  setInterval(renderList, 30000);
+  window.addEventListener("resize", drawMap);
+}
+boot();

@@ -1,0 +1,50 @@
+"""Pure shaping of what the inspectors' page needs: river lines, config, live event frames."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+#: Work-order statuses in which an item belongs on the inspectors' open list.
+OPEN_STATUSES = ("new", "confirmed", "dispatched", "on_site")
+
+
+def rivers_geojson(segments: Iterable[Any]) -> dict[str, Any]:
+    """FeatureCollection of segment centerlines (objects with ``id``, ``name``, ``river``, ``line``)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": s.id,
+                "properties": {"segment": s.id, "name": s.name, "river": s.river},
+                "geometry": {"type": "LineString", "coordinates": [list(p) for p in s.line]},
+            }
+            for s in segments
+        ],
+    }
+
+
+def page_config(segment_configs: Iterable[Any], geo_segments: Iterable[Any]) -> dict[str, Any]:
+    """Known inspectors and segment names, so the page can offer names and label stretches."""
+    names: dict[str, str] = {}
+    for s in geo_segments:
+        names.setdefault(s.id, s.name)
+    segs = []
+    inspectors: list[str] = []
+    for c in segment_configs:
+        segs.append({"id": c.id, "name": c.name or names.get(c.id, c.id), "inspectors": list(c.inspectors)})
+        inspectors += [i for i in c.inspectors if i not in inspectors]
+    known = {s["id"] for s in segs}
+    segs += [{"id": sid, "name": n, "inspectors": []} for sid, n in names.items() if sid not in known]
+    return {"inspectors": inspectors, "segments": segs, "open_statuses": list(OPEN_STATUSES)}
+
+
+def sse_frame(event: dict[str, Any], seq: int) -> str:
+    """One Server-Sent Events frame carrying a bus event (type as the SSE event name)."""
+    data = {
+        k: event.get(k) for k in ("type", "feature", "segment_id", "merged_into", "workorder") if k in event
+    }
+    body = json.dumps(data, separators=(",", ":"))
+    return f"id: {seq}\nevent: {event.get('type', 'message')}\ndata: {body}\n\n"

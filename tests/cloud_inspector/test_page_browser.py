@@ -1,0 +1,137 @@
+"""The inspectors' page in real headless Chromium at phone size against the whole cloud app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.cloud_inspector.support import INSPECTOR_TOKENS, STATION_TOKEN, alert, app
+from tests.cloud_sync.helpers import UvicornThread
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def cloud(tmp_path: Path):
+    port = free_port()
+    with UvicornThread(app(tmp_path, port), port):
+        yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail("chromium is not installed: .ci/run installs it (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        yield pg
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def post(base: str, *alerts: dict) -> None:
+    r = httpx.post(
+        f"{base}/api/v1/alerts", json=list(alerts), headers={"Authorization": f"Bearer {STATION_TOKEN}"}
+    )
+    assert r.status_code == 200, r.text
+
+
+def sign_in(page, name: str, token: str) -> None:
+    page.wait_for_selector("#signin[open]")
+    page.fill("#name", name)
+    page.fill("#token", token)
+    page.click("#signin button.primary")
+
+
+def test_live_list_map_claim_and_clear(cloud, page, tmp_path):
+    first = alert(114.0700, 22.5213, "bottle", minutes_ago=3, seed=1)
+    post(cloud, first)
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+    page.wait_for_function("!document.getElementById('signin').open")
+    item_a = page.locator(f"#alert-{first['alert_id']}")
+    item_a.wait_for()
+    assert "3 min ago" in item_a.inner_text()
+    assert item_a.locator("img.thumb").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.evaluate("window.__noReload = true")
+
+    # A new find arrives through the ingest API: it shows up live, without a reload.
+    second = alert(114.0655, 22.5209, "foam", minutes_ago=0.1, seed=2)
+    post(cloud, second)
+    item_b = page.locator(f"#alert-{second['alert_id']}")
+    item_b.wait_for(timeout=5000)
+    assert page.evaluate("window.__noReload") is True
+    assert "just now" in item_b.inner_text() and "Foam" in item_b.inner_text()
+    assert page.locator("#count").inner_text() == "2"
+    assert page.locator("#map g.marker").count() == 2
+
+    # Marker -> list item, list item -> marker.
+    page.locator(f"#map g.marker[data-id='{second['alert_id']}']").click()
+    assert "sel" in item_b.get_attribute("class")
+    item_a.locator(".seg").click()
+    assert "sel" in page.locator(f"#map g.marker[data-id='{first['alert_id']}']").get_attribute("class")
+
+    # A chosen position gives distances.
+    page.click("#locate")
+    page.locator("#map").click(position={"x": 195, "y": 120})
+    assert "away" in item_a.locator(".dist").inner_text()
+    shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
+    page.screenshot(path=str(shots / "inspector-390x844.png"))
+
+    # Claim, then clear: the item leaves the open list and the CIM layer shows who cleared it.
+    item_b.locator("button[data-action=claim]").click()
+    item_b.locator(".status", has_text="claimed").wait_for(timeout=5000)
+    item_b.locator("button[data-action=clear]").click()
+    item_b.wait_for(state="detached", timeout=5000)
+    feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{second['alert_id']}").json()
+    assert feat["properties"]["status"] == "cleared"
+    assert feat["properties"]["cleared_by"] == "li.wei"
+
+    # Someone else closes the other one elsewhere: the page follows live.
+    r = httpx.post(
+        f"{cloud}/api/v1/workorders/{first['alert_id']}/reject",
+        json={},
+        headers={"Authorization": f"Bearer {INSPECTOR_TOKENS['wang.fang']}"},
+    )
+    assert r.status_code == 200, r.text
+    item_a.wait_for(state="detached", timeout=5000)
+    assert page.locator("#count").inner_text() == "0"
+    assert page.locator("#empty").is_visible()
+    assert page.evaluate("localStorage.getItem('rp.name')") == "li.wei"
+
+
+def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
+    a = alert(114.0580, 22.5187, "bag", minutes_ago=1, seed=3)
+    post(cloud, a)
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "li.wei", INSPECTOR_TOKENS["wang.fang"])
+    page.locator("#signin-error", has_text="belongs to “wang.fang”").wait_for(timeout=5000)
+    page.fill("#token", INSPECTOR_TOKENS["li.wei"])
+    page.click("#signin button.primary")
+    page.wait_for_function("!document.getElementById('signin').open")
+    item = page.locator(f"#alert-{a['alert_id']}")
+    item.locator("button[data-action=reject]").click()
+    item.wait_for(state="detached", timeout=5000)
+    feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{a['alert_id']}").json()
+    assert feat["properties"]["status"] == "false_alarm"
+    assert feat["properties"]["cleared_by"] == "li.wei"
