@@ -58,10 +58,10 @@ def plan(
     sortie: str | None = typer.Option(
         None, "--sortie", help="K/N: plan the K-th of N equal parts of the reach (one battery each)."
     ),
-    alt: float | None = typer.Option(None, "--alt", help="Altitude above home, m [gcs.alt_m]."),
-    speed: float | None = typer.Option(None, "--speed", help="Cruise ground speed, m/s [gcs.speed_mps]."),
+    alt: float | None = typer.Option(None, "--alt", help="Altitude above home, m (gcs.alt_m)."),
+    speed: float | None = typer.Option(None, "--speed", help="Cruise ground speed, m/s (gcs.speed_mps)."),
     overlap: float | None = typer.Option(
-        None, "--overlap", help="Side overlap of passes, 0..0.95 [gcs.overlap]."
+        None, "--overlap", help="Side overlap of passes, 0..0.95 (gcs.overlap)."
     ),
     home: str | None = typer.Option(
         None, "--home", help="Launch point 'lat,lon'. Default: the reach end nearest gcs.launch_near_lat/lon."
@@ -70,13 +70,13 @@ def plan(
     hfov: float | None = typer.Option(
         None, "--hfov", help="Camera horizontal field of view, deg (overrides)."
     ),
-    config: Path | None = typer.Option(None, "--config", help="TOML config file ([gcs] table)."),
+    config: Path | None = typer.Option(None, "--config", help="TOML config file (its gcs table)."),
 ) -> None:
-    """Plan a camera patrol along a river and write QGC .plan, MAVLink WPL and route GeoJSON.
+    """Plan a camera patrol along a river: writes a QGC .plan, a MAVLink WPL and a route GeoJSON.
 
-    Passes run along the river, enough to cover its width with the side overlap, alternating
-    direction; the camera points straight down. The plan is refused (exit 4) when the battery
-    cannot fly it with the configured reserve, with the number of sorties that would fit.
+    Passes follow the river, enough to cover its width with the side overlap, in alternating directions.
+
+    Refused (exit 4) if the battery cannot fly it with the reserve; the message says how to split it.
 
     Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river; 4 battery.
     """
@@ -84,12 +84,14 @@ def plan(
     from rich.table import Table
 
     from contract.camera import CameraModel
+    from contract.rivers import rivers as bundled_rivers
     from ground_station.planning.energy import EnergyModel
     from ground_station.planning.mission import build_mission
     from ground_station.planning.mission_files import write_plan, write_route_geojson, write_wpl
     from ground_station.planning.planner import (
         PlanError,
         PlanOptions,
+        RiverReach,
         advise_sorties,
         footprint_width_m,
         nearest_end,
@@ -114,12 +116,12 @@ def plan(
         fail(EXIT_BAD_PARAMETERS, f"settings: {e}")
 
     try:
-        if river.endswith((".geojson", ".json")) or Path(river).exists():
+        if river not in bundled_rivers() and (river.endswith((".geojson", ".json")) or Path(river).exists()):
             reach = reach_from_file(river, segment, width)
         else:
             reach = bundled_reach(river, segment)
             if width is not None:
-                reach = type(reach)(reach.name, reach.centerline, width)
+                reach = RiverReach(reach.name, reach.centerline, width)
         camera = CameraModel.load(s.camera_calibration) if s.camera_calibration else CameraModel.default()
         if hfov is not None:
             camera = CameraModel.from_hfov(camera.width, camera.height, hfov, name=f"hfov-{hfov:g}")
@@ -207,7 +209,7 @@ def plan(
                 msg += " (applied to this part)"
         else:
             msg += "\nno split into equal parts fits from this home: launch closer (--home)."
-        if not segment and river in ("shenzhen", "xinzhou"):
+        if not segment and river in bundled_rivers():
             msg += f"\nor plan one ~1 km segment: --segment {river}-1"
         fail(EXIT_BATTERY, msg)
 

@@ -29,7 +29,7 @@ class GcsSettings(ComponentSettings):
     max_alt_m: float = Field(120.0, gt=0, description="refuse plans above this (CAAC light-UAV ceiling)")
     max_speed_mps: float = Field(15.0, gt=0, description="refuse plans faster than this")
     max_waypoint_spacing_m: float = Field(250.0, gt=0, description="longest leg between waypoints, m")
-    simplify_tolerance_m: float = Field(1.5, gt=0, description="how far waypoints may cut a bend, m")
+    simplify_tolerance_m: float = Field(1.0, gt=0, description="how far waypoints may cut a bend, m")
     launch_near_lat: float = Field(defaults.HOME_LAT, description="default launch: river end nearest here")
     launch_near_lon: float = Field(defaults.HOME_LON)
 

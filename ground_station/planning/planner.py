@@ -59,14 +59,18 @@ class PlanOptions:
     home: LatLon
     max_alt_m: float = 120.0
     max_speed_mps: float = 15.0
-    simplify_tolerance_m: float = 1.5
+    simplify_tolerance_m: float = 1.0
     sample_step_m: float = 2.0
     max_spacing_m: float = 250.0
 
     @property
     def margin_m(self) -> float:
-        """Bound on how far the flown path strays sideways from the exact offset curve."""
-        return self.simplify_tolerance_m + self.sample_step_m
+        """Bound on how far the flown path strays sideways from the exact offset curve.
+
+        Douglas-Peucker moves it by at most the tolerance; bridging the gap where an inner
+        bend's folded samples were dropped cuts the corner by less than half a sample step.
+        """
+        return self.simplify_tolerance_m + self.sample_step_m / 2
 
     def check(self) -> None:
         """``PlanError`` naming the first impossible parameter."""
@@ -198,7 +202,7 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
             "off it; simplify the centerline or fly higher"
         )
 
-    best: tuple[float, list[tuple[int, float, list[g.XY]]]] | None = None
+    best: tuple[tuple[float, float], list[tuple[int, float, list[g.XY]]]] | None = None
     for forward in (True, False):
         for ascending in (True, False):
             order = sorted(offsets, reverse=not ascending)
@@ -206,8 +210,10 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
             for k, d in enumerate(order):
                 curve = curves[d] if forward == (k % 2 == 0) else curves[d][::-1]
                 legs.append((k + 1, d, curve))
-            cost = math.hypot(*legs[0][2][0]) + math.hypot(*legs[-1][2][-1])
-            if best is None or cost < best[0] - 1e-6:
+            # shortest home legs; on a tie (one pass), start surveying at home, not after a transit
+            to_start = math.hypot(*legs[0][2][0])
+            cost = (round(to_start + math.hypot(*legs[-1][2][-1]), 3), to_start)
+            if best is None or cost < best[0]:
                 best = (cost, legs)
     assert best is not None  # four candidates were tried
 
