@@ -1,0 +1,587 @@
+"""Render what the drone's camera sees, with exact ground truth, fast enough for live video.
+
+The water is a plane, so a frame is one perspective warp of a world-fixed ground texture
+(cached tiles at a texel size close to the frame's ground sample distance), with the floating
+items drawn into that texture at their positions at time ``t``. A lens-distortion remap,
+then a low-resolution per-frame lighting pass (sun glint on animated wave slopes, sky
+reflection, haze, vignetting, exposure) and sensor noise finish the image.
+
+Truth boxes come from projecting each item's outline (its sprite's convex hull, in metres)
+through ``contract.camera.project_world_to_pixel`` — the same function the edge agent
+inverts to geolocate, so the simulator and the agent agree exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from contract.camera import (
+    CameraModel,
+    CameraMount,
+    CameraPose,
+    camera_position_ned,
+    ground_footprint,
+    pose_rotation,
+    project_world_to_pixel,
+)
+from contract.geo import to_local
+from sim.camera.ground import TILE, Tile, make_tile
+from sim.camera.scene import RiverScene, WorldItem
+from sim.camera.sprites import master_sprite
+
+MAX_RANGE_M = 600.0  # beyond this horizontal distance the view fades into haze / sky
+MAX_ATLAS_TEXELS = 4096
+_GRID = 8  # the lighting pass runs on one sample per 8x8 pixels
+_TEXEL_LADDER = tuple(0.01 * 2**k for k in range(8))  # 1 cm .. 1.28 m
+
+
+@dataclass(frozen=True)
+class TruthBox:
+    """One item seen in a frame. Boxes use pixel-extent coordinates: the image spans [0, W] x [0, H]."""
+
+    item_id: int
+    kind: str
+    class_index: int  # index in contract.messages.DEBRIS_CLASSES, -1 for distractors
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    visible_fraction: float  # inside the image and not under a bridge, 0..1
+    lat: float
+    lon: float
+    size_m: float
+    heading_deg: float
+
+    def as_dict(self) -> dict:
+        return {
+            "item_id": self.item_id,
+            "kind": self.kind,
+            "class_index": self.class_index,
+            "box": [round(self.x1, 2), round(self.y1, 2), round(self.x2, 2), round(self.y2, 2)],
+            "visible_fraction": round(self.visible_fraction, 4),
+            "lat": self.lat,
+            "lon": self.lon,
+            "size_m": round(self.size_m, 3),
+            "heading_deg": round(self.heading_deg, 2),
+        }
+
+
+@dataclass
+class Frame:
+    """An image (H,W,3 uint8 BGR) plus what is in it: debris ``truth`` and ``distractors``."""
+
+    image: np.ndarray
+    truth: list[TruthBox]
+    distractors: list[TruthBox]
+    pose: CameraPose
+    t: float
+    camera: CameraModel
+    gsd_m: float  # ground sample distance at the image centre
+    footprint: list[tuple[float, float]] = field(default_factory=list)
+
+    def truth_dict(self) -> dict:
+        return {
+            "t": self.t,
+            "pose": self.pose.model_dump(),
+            "camera": self.camera.model_dump(),
+            "gsd_m": self.gsd_m,
+            "footprint": [list(p) for p in self.footprint],
+            "truth": [b.as_dict() for b in self.truth],
+            "distractors": [b.as_dict() for b in self.distractors],
+        }
+
+
+@dataclass
+class _Atlas:
+    """A mosaic of ground tiles at one texel size; tiles are filled lazily as the view needs them."""
+
+    texel: float
+    tx0: int
+    ty0: int
+    tx1: int
+    ty1: int
+    base: np.ndarray
+    water: np.ndarray
+    overlay: np.ndarray | None = None
+    overlay_box: tuple[int, int, int, int] | None = None  # y0, y1, x0, x1 of all bridge decks
+    filled: set[tuple[int, int]] = field(default_factory=set)
+
+    def covers(self, texel: float, tx0: int, ty0: int, tx1: int, ty1: int) -> bool:
+        return (
+            texel == self.texel
+            and tx0 >= self.tx0
+            and ty0 >= self.ty0
+            and tx1 <= self.tx1
+            and ty1 <= self.ty1
+        )
+
+    @property
+    def e0(self) -> float:  # east of the atlas' west edge
+        return self.tx0 * TILE * self.texel
+
+    @property
+    def n0(self) -> float:  # north of the atlas' north edge
+        return -self.ty0 * TILE * self.texel
+
+
+class _Sprite:
+    def __init__(self, item: WorldItem) -> None:
+        (col, al), m_per_px = master_sprite(item.kind, item.size_m, item.shape_seed, item.submerged)
+        self.col, self.al, self.m_per_px = col, al, m_per_px
+        ys, xs = np.nonzero(al > 0.2)
+        pts = np.stack([xs, ys], 1).astype(np.float32)
+        hull = cv2.convexHull(pts).reshape(-1, 2) if len(pts) >= 3 else np.zeros((1, 2), np.float32)
+        h, w = al.shape
+        # local metres: x along the item's length (heading), y to its right
+        self.hull_m = (hull - [(w - 1) / 2, (h - 1) / 2]) * m_per_px
+        self.levels: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def at(self, texel: float) -> tuple[np.ndarray, np.ndarray]:
+        if texel not in self.levels:
+            f = self.m_per_px / texel
+            h, w = self.al.shape
+            size = (max(2, round(w * f)), max(2, round(h * f)))
+            interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
+            self.levels[texel] = (
+                cv2.resize(self.col, size, interpolation=interp),
+                cv2.resize(self.al, size, interpolation=interp),
+            )
+        return self.levels[texel]
+
+
+class Renderer:
+    """Holds the caches (tiles, atlas, sprites, lens maps) for one scene; ``render`` is the API."""
+
+    def __init__(self, scene: RiverScene, mount: CameraMount | None = None, max_tiles: int = 400) -> None:
+        self.scene = scene
+        self.mount = mount or CameraMount()
+        self.max_tiles = max_tiles
+        self._tiles: OrderedDict[tuple[float, int, int], Tile] = OrderedDict()
+        self._atlas: _Atlas | None = None
+        self._sprites: dict[int, _Sprite] = {}
+        self._lens: dict[str, tuple] = {}
+        self._noise: np.ndarray | None = None
+
+    # ---- caches -------------------------------------------------------------------------
+    def _tile(self, texel: float, tx: int, ty: int) -> Tile:
+        key = (texel, tx, ty)
+        t = self._tiles.get(key)
+        if t is None:
+            t = make_tile(self.scene, tx, ty, texel)
+            self._tiles[key] = t
+            while len(self._tiles) > self.max_tiles:
+                self._tiles.popitem(last=False)
+        else:
+            self._tiles.move_to_end(key)
+        return t
+
+    def _atlas_for(self, texel: float, needed: set[tuple[int, int]]) -> _Atlas:
+        txs = [t[0] for t in needed]
+        tys = [t[1] for t in needed]
+        tx0, tx1, ty0, ty1 = min(txs), max(txs), min(tys), max(tys)
+        a = self._atlas
+        if a is None or not a.covers(texel, tx0, ty0, tx1, ty1):
+            # room for some flying before the next reallocation
+            tx0, ty0, tx1, ty1 = tx0 - 2, ty0 - 2, tx1 + 2, ty1 + 2
+            nx, ny = tx1 - tx0 + 1, ty1 - ty0 + 1
+            a = _Atlas(
+                texel,
+                tx0,
+                ty0,
+                tx1,
+                ty1,
+                np.zeros((ny * TILE, nx * TILE, 3), np.uint8),
+                np.zeros((ny * TILE, nx * TILE), np.uint8),
+            )
+            self._atlas = a
+        for tx, ty in sorted(needed - a.filled):
+            t = self._tile(texel, tx, ty)
+            y0, x0 = (ty - a.ty0) * TILE, (tx - a.tx0) * TILE
+            sl = np.s_[y0 : y0 + TILE, x0 : x0 + TILE]
+            a.base[sl] = t.base
+            a.water[sl] = t.water
+            if t.overlay is not None:
+                if a.overlay is None:
+                    a.overlay = np.zeros((*a.water.shape, 4), np.uint8)
+                a.overlay[sl] = t.overlay
+                box = (y0, y0 + TILE, x0, x0 + TILE)
+                ob = a.overlay_box
+                a.overlay_box = (
+                    box
+                    if ob is None
+                    else (min(ob[0], box[0]), max(ob[1], box[1]), min(ob[2], box[2]), max(ob[3], box[3]))
+                )
+            a.filled.add((tx, ty))
+        return a
+
+    def _lens_for(self, camera: CameraModel) -> tuple:
+        """Per camera: lighting-grid rays (camera frame), the distortion remap and its canvas."""
+        key = camera.model_dump_json()
+        if key in self._lens:
+            return self._lens[key]
+        gw, gh = math.ceil(camera.width / _GRID), math.ceil(camera.height / _GRID)
+        gu = (np.arange(gw) + 0.5) * _GRID - 0.5
+        gv = (np.arange(gh) + 0.5) * _GRID - 0.5
+        uu, vv = np.meshgrid(gu, gv)
+        xn, yn = camera.undistort((uu - camera.cx) / camera.fx, (vv - camera.cy) / camera.fy)
+        rays = np.stack([xn, yn, np.ones_like(xn)], -1)
+        rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+        # rays along the image border, so every tile the frame touches is known
+        bu = np.arange(-0.5, camera.width, 4.0)
+        bv = np.arange(-0.5, camera.height, 4.0)
+        eu = np.concatenate([bu, bu, np.full_like(bv, -0.5), np.full_like(bv, camera.width - 0.5)])
+        ev = np.concatenate([np.full_like(bu, -0.5), np.full_like(bu, camera.height - 0.5), bv, bv])
+        bxn, byn = camera.undistort((eu - camera.cx) / camera.fx, (ev - camera.cy) / camera.fy)
+        border = np.stack([bxn, byn, np.ones_like(bxn)], -1)
+        remap = None
+        ox = oy = 0
+        size = (camera.width, camera.height)
+        if camera.has_distortion:
+            # undistorted source pixel of every distorted output pixel, via a smooth coarse map
+            su = np.linspace(-0.5, camera.width - 0.5, gw + 1)
+            sv = np.linspace(-0.5, camera.height - 0.5, gh + 1)
+            su_, sv_ = np.meshgrid(su, sv)
+            cx_, cy_ = camera.undistort((su_ - camera.cx) / camera.fx, (sv_ - camera.cy) / camera.fy)
+            mu = cx_ * camera.fx + camera.cx
+            mv = cy_ * camera.fy + camera.cy
+            ox, oy = math.ceil(max(0.0, -mu.min())) + 2, math.ceil(max(0.0, -mv.min())) + 2
+            size = (math.ceil(mu.max()) + ox + 3, math.ceil(mv.max()) + oy + 3)
+            # exact per-pixel map: bilinear over the coarse grid of exact undistortions
+            fu = (np.arange(camera.width, dtype=np.float32) + 0.5) / (camera.width / gw)
+            fv = (np.arange(camera.height, dtype=np.float32) + 0.5) / (camera.height / gh)
+            mx, my = np.meshgrid(fu, fv)
+            map_u = cv2.remap(mu.astype(np.float32), mx, my, cv2.INTER_LINEAR) + ox
+            map_v = cv2.remap(mv.astype(np.float32), mx, my, cv2.INTER_LINEAR) + oy
+            remap = cv2.convertMaps(map_u, map_v, cv2.CV_16SC2)
+        self._lens[key] = (rays.astype(np.float32), remap, (ox, oy), size, (gw, gh), border)
+        return self._lens[key]
+
+    def _sprite(self, item: WorldItem) -> _Sprite:
+        s = self._sprites.get(item.item_id)
+        if s is None:
+            s = self._sprites[item.item_id] = _Sprite(item)
+        return s
+
+    # ---- the frame ----------------------------------------------------------------------
+    def render(
+        self, pose: CameraPose, camera: CameraModel, t: float = 0.0, jpeg_quality: int | None = None
+    ) -> Frame:
+        scene = self.scene
+        ap = scene.appearance
+        assert ap is not None
+        r = pose_rotation(pose, self.mount)
+        c = camera_position_ned(pose, scene.origin[0], scene.origin[1], self.mount)
+        rays_cam, remap, (ox, oy), canvas, (gw, gh), border = self._lens_for(camera)
+        d = rays_cam.reshape(-1, 3) @ r.T.astype(np.float32)
+        dz = d[:, 2]
+        hit_t = np.where(dz > 1e-4, -c[2] / np.maximum(dz, 1e-4), np.inf)
+        hit_n = c[0] + d[:, 0] * hit_t
+        hit_e = c[1] + d[:, 1] * hit_t
+        horiz = hit_t * np.hypot(d[:, 0], d[:, 1])
+        valid = np.isfinite(hit_t) & (horiz <= MAX_RANGE_M)
+        if not valid.any():
+            raise ValueError(f"camera at {pose} sees no water within {MAX_RANGE_M} m")
+        # texture resolution from the ground sample distance at the centre of the view
+        centre_ray = r[:, 2]
+        centre_range = -c[2] / centre_ray[2] if centre_ray[2] > 1e-3 else MAX_RANGE_M
+        gsd = min(centre_range, MAX_RANGE_M) / camera.fx
+        texel = max([x for x in _TEXEL_LADDER if x <= gsd * 1.25] or [_TEXEL_LADDER[0]])
+        bd = border @ r.T
+        bt = np.where(bd[:, 2] > 1e-4, -c[2] / np.maximum(bd[:, 2], 1e-4), np.inf)
+        bvalid = np.isfinite(bt) & (bt * np.hypot(bd[:, 0], bd[:, 1]) <= MAX_RANGE_M)
+        all_n = np.concatenate([hit_n[valid], c[0] + bd[bvalid, 0] * bt[bvalid]])
+        all_e = np.concatenate([hit_e[valid], c[1] + bd[bvalid, 1] * bt[bvalid]])
+        n_lo, n_hi, e_lo, e_hi = all_n.min(), all_n.max(), all_e.min(), all_e.max()
+        while max(n_hi - n_lo, e_hi - e_lo) / texel > MAX_ATLAS_TEXELS and texel < _TEXEL_LADDER[-1]:
+            texel *= 2
+        span = TILE * texel
+        needed = set(
+            zip(
+                np.floor(all_e / span).astype(int).tolist(),
+                np.floor(-all_n / span).astype(int).tolist(),
+                strict=True,
+            )
+        )
+        atlas = self._atlas_for(texel, needed)
+        drawn = self._draw_items(atlas, t, (n_lo, n_hi, e_lo, e_hi))
+        try:
+            # homography: atlas texel (col, row) -> world (n, e, 0) -> pinhole canvas pixel
+            s = atlas.texel
+            m = np.array(
+                [[0.0, -s, atlas.n0 - 0.5 * s - c[0]], [s, 0.0, atlas.e0 + 0.5 * s - c[1]], [0.0, 0.0, -c[2]]]
+            )
+            k = camera.K.copy()
+            k[0, 2] += ox
+            k[1, 2] += oy
+            h = k @ r.T @ m
+            img = cv2.warpPerspective(
+                atlas.base,
+                h,
+                canvas,
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=tuple(float(x) for x in ap.sky_bgr),
+            )
+        finally:
+            self._restore(atlas, drawn)
+        if remap is not None:
+            img = cv2.remap(img, remap[0], remap[1], cv2.INTER_LINEAR)
+        img = self._light(img, atlas, d, hit_n, hit_e, hit_t, valid, (gw, gh), camera, t)
+        img = self._sensor(img, t)
+        if jpeg_quality is not None:
+            _ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+            img = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        truth, distractors = self._truth(drawn, c, r, camera, t)
+        return Frame(
+            image=img,
+            truth=truth,
+            distractors=distractors,
+            pose=pose,
+            t=t,
+            camera=camera,
+            gsd_m=gsd,
+            footprint=ground_footprint(pose, camera, self.mount, MAX_RANGE_M),
+        )
+
+    def _draw_items(self, atlas: _Atlas, t: float, bounds: tuple[float, float, float, float]) -> list[tuple]:
+        """Paint items into the atlas in place; returns what to undo and per-item occlusion."""
+        n_lo, n_hi, e_lo, e_hi = bounds
+        s = atlas.texel
+        ah, aw = atlas.base.shape[:2]
+        out = []
+        river = self.scene.river
+        for item in self.scene.items:
+            pn, pe = item.position_ne(river, t)
+            reach = item.size_m
+            if not (n_lo - reach <= pn <= n_hi + reach and e_lo - reach <= pe <= e_hi + reach):
+                continue
+            sprite = self._sprite(item)
+            col, al = sprite.at(s)
+            hd = math.radians(item.heading_deg(t))
+            ch, sh = math.cos(hd), math.sin(hd)
+            # sprite x (length) -> heading; sprite y -> heading + 90 deg; atlas col = east, row = south
+            a_ = np.array([[sh, ch], [-ch, sh]])
+            h, w = al.shape
+            centre_sp = np.array([(w - 1) / 2, (h - 1) / 2])
+            centre_at = np.array([(pe - atlas.e0) / s - 0.5, (atlas.n0 - pn) / s - 0.5])
+            corners = (
+                np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]) - centre_sp
+            ) @ a_.T + centre_at
+            x0, y0 = np.floor(corners.min(0)).astype(int) - 1
+            x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
+            x0c, y0c, x1c, y1c = max(x0, 0), max(y0, 0), min(x1, aw), min(y1, ah)
+            if x1c <= x0c or y1c <= y0c:
+                continue
+            mtx = np.hstack([a_, (centre_at - a_ @ centre_sp - [x0c, y0c])[:, None]])
+            size = (x1c - x0c, y1c - y0c)
+            pa = cv2.warpAffine(al, mtx, size, flags=cv2.INTER_LINEAR, borderValue=0)
+            pc = cv2.warpAffine(col, mtx, size, flags=cv2.INTER_LINEAR, borderValue=0)
+            patch = atlas.base[y0c:y1c, x0c:x1c]
+            saved = patch.copy()
+            blended = patch.astype(np.float32) * (1 - pa[..., None]) + pc * pa[..., None]
+            occluded = 0.0
+            if atlas.overlay is not None:
+                ov = atlas.overlay[y0c:y1c, x0c:x1c]
+                oa = ov[..., 3:4].astype(np.float32) / 255
+                if oa.any():
+                    blended = blended * (1 - oa) + ov[..., :3] * oa
+                    tot = float(pa.sum())
+                    occluded = float((pa * oa[..., 0]).sum()) / tot if tot > 0 else 0.0
+            patch[:] = np.clip(blended, 0, 255).astype(np.uint8)
+            out.append((item, (y0c, y1c, x0c, x1c), saved, occluded, (pn, pe), hd))
+        if atlas.overlay is not None:  # the bridges themselves, drawn over the water once per atlas
+            out.append((None, None, None, 0.0, None, None))
+            self._overlay(atlas, out)
+        return out
+
+    def _overlay(self, atlas: _Atlas, undo: list[tuple]) -> None:
+        ov = atlas.overlay
+        assert ov is not None and atlas.overlay_box is not None
+        y0, y1, x0, x1 = atlas.overlay_box
+        patch = atlas.base[y0:y1, x0:x1]
+        saved = patch.copy()
+        o = ov[y0:y1, x0:x1]
+        oa = o[..., 3:4].astype(np.float32) / 255
+        patch[:] = (patch * (1 - oa) + o[..., :3] * oa).astype(np.uint8)
+        undo[-1] = (None, (y0, y1, x0, x1), saved, 0.0, None, None)
+
+    @staticmethod
+    def _restore(atlas: _Atlas, drawn: list[tuple]) -> None:
+        for _item, region, saved, *_ in reversed(drawn):
+            if region is not None:
+                y0, y1, x0, x1 = region
+                atlas.base[y0:y1, x0:x1] = saved
+
+    def _light(
+        self,
+        img: np.ndarray,
+        atlas: _Atlas,
+        d: np.ndarray,
+        hit_n: np.ndarray,
+        hit_e: np.ndarray,
+        hit_t: np.ndarray,
+        valid: np.ndarray,
+        grid: tuple[int, int],
+        camera: CameraModel,
+        t: float,
+    ) -> np.ndarray:
+        """Per-frame light on a coarse grid, applied as ``img * gain + offset`` at full resolution."""
+        ap = self.scene.appearance
+        assert ap is not None
+        gw, gh = grid
+        n = np.where(valid, hit_n, 0.0)
+        e = np.where(valid, hit_e, 0.0)
+        # animated wave slopes: a few directional swells around the wind direction
+        sx = np.zeros_like(n)
+        sy = np.zeros_like(n)
+        rng = np.random.default_rng(self.scene.seed + 99)
+        for _ in range(5):
+            ang = math.radians(ap.wind_dir_deg + rng.normal(0, 35))
+            lam = ap.wave_length_m * rng.uniform(0.8, 4.0)
+            kk = 2 * math.pi / lam
+            omega = math.sqrt(9.81 * kk)
+            amp = 0.05 * ap.wind_speed * rng.uniform(0.5, 1.0)
+            ph = kk * (n * math.cos(ang) + e * math.sin(ang)) - omega * t + rng.uniform(0, 2 * math.pi)
+            g = amp * np.cos(ph)
+            sx += g * math.cos(ang)
+            sy += g * math.sin(ang)
+        normal = np.stack([-sx, -sy, -np.ones_like(sx)], 1)
+        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+        vd = d.astype(np.float64)
+        refl = vd - 2 * (vd * normal).sum(1, keepdims=True) * normal
+        sun = -ap.sun_direction_ned()  # towards the sun is "up": flip to NED's down-positive
+        sun = np.array([sun[0], sun[1], -sun[2]]) * -1
+        to_sun = ap.sun_direction_ned()
+        cosang = np.clip(refl @ to_sun, -1, 1)
+        ang = np.degrees(np.arccos(cosang))
+        glint = ap.glint * np.exp(-((ang / 6.0) ** 2)) * 255
+        cos_i = np.clip(-(vd * normal).sum(1), 0, 1)
+        fresnel = 0.02 + 0.98 * (1 - cos_i) ** 5
+        # water fraction under each sample, from the atlas
+        s = atlas.texel
+        col = np.clip(((e - atlas.e0) / s).astype(int), 0, atlas.water.shape[1] - 1)
+        row = np.clip(((atlas.n0 - n) / s).astype(int), 0, atlas.water.shape[0] - 1)
+        wat = atlas.water[row, col].astype(np.float32) / 255 * valid
+        horiz = np.where(valid, hit_t * np.hypot(vd[:, 0], vd[:, 1]), MAX_RANGE_M)
+        haze = np.clip(ap.haze + (1 - ap.haze) * (1 - np.exp(-horiz / 900.0)) * 0.6, 0, 1)
+        haze = np.where(
+            valid, haze * np.clip(1.3 - horiz / MAX_RANGE_M, 0, 1) + (horiz / MAX_RANGE_M) * 0.0, 1.0
+        )
+        haze = np.where(
+            valid, np.minimum(1.0, haze + np.clip((horiz - 0.8 * MAX_RANGE_M) / (0.2 * MAX_RANGE_M), 0, 1)), 1
+        )
+        # vignetting over the normalized image radius
+        uu, vv = np.meshgrid((np.arange(gw) + 0.5) / gw - 0.5, (np.arange(gh) + 0.5) / gh - 0.5)
+        vig = (1 - ap.vignetting * (uu**2 + vv**2) * 2).ravel()
+        tint = np.array(ap.tint_bgr)
+        gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - 0.6 * fresnel * wat))[:, None] * tint
+        sky = np.array(ap.sky_bgr)
+        offset = (
+            haze[:, None] * sky
+            + (1 - haze)[:, None]
+            * ((0.6 * fresnel * wat)[:, None] * sky + (glint * wat)[:, None] * np.array([1.0, 0.98, 0.92]))
+            * ap.exposure
+        ) + (1 - ap.contrast) * 110.0
+        gain_img = np.clip(gain * 128, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
+        off_img = np.clip(offset, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
+        size = (camera.width, camera.height)
+        gain_full = cv2.resize(gain_img, size, interpolation=cv2.INTER_LINEAR)
+        off_full = cv2.resize(off_img, size, interpolation=cv2.INTER_LINEAR)
+        out = cv2.multiply(img, gain_full, scale=1 / 128)
+        return cv2.add(out, off_full)
+
+    def _sensor(self, img: np.ndarray, t: float) -> np.ndarray:
+        """Shot/read noise (a cached noise field at a per-frame offset) and optional lens blur."""
+        ap = self.scene.appearance
+        assert ap is not None
+        h, w = img.shape[:2]
+        if ap.blur_sigma > 0.3:
+            img = cv2.GaussianBlur(img, (0, 0), ap.blur_sigma)
+        if ap.noise_sigma > 0.2:
+            if self._noise is None or self._noise.shape[0] < h + 64 or self._noise.shape[1] < w + 64:
+                g = np.random.default_rng(self.scene.seed + 5)
+                self._noise = np.clip(g.normal(128, 16, (h + 64, w + 64, 3)), 0, 255).astype(np.uint8)
+            g = np.random.default_rng([self.scene.seed, round(t * 1000) & 0xFFFFFFFF])
+            oy, ox = (int(x) for x in g.integers(0, 64, 2))
+            nz = self._noise[oy : oy + h, ox : ox + w]
+            k = ap.noise_sigma / 16.0
+            img = cv2.addWeighted(img, 1.0, nz, k, -128.0 * k)
+        return img
+
+    def _truth(
+        self, drawn: list[tuple], c: np.ndarray, r: np.ndarray, camera: CameraModel, t: float
+    ) -> tuple[list[TruthBox], list[TruthBox]]:
+        truth: list[TruthBox] = []
+        distractors: list[TruthBox] = []
+        w, h = camera.width, camera.height
+        for item, _region, _saved, occluded, pos, hd in drawn:
+            if item is None:
+                continue
+            sprite = self._sprites[item.item_id]
+            ch, sh = math.cos(hd), math.sin(hd)
+            hx, hy = sprite.hull_m[:, 0], sprite.hull_m[:, 1]
+            pn = pos[0] + hx * ch - hy * sh
+            pe = pos[1] + hx * sh + hy * ch
+            pts = np.stack([pn, pe, np.zeros_like(pn)], 1)
+            uv, front = project_world_to_pixel(pts, c, r, camera)
+            if not front.all():
+                continue
+            bx1, by1 = uv.min(0) + 0.5
+            bx2, by2 = uv.max(0) + 0.5
+            area = max((bx2 - bx1) * (by2 - by1), 1e-9)
+            cx1, cy1, cx2, cy2 = max(bx1, 0), max(by1, 0), min(bx2, w), min(by2, h)
+            if cx2 <= cx1 or cy2 <= cy1:
+                continue
+            vis = (cx2 - cx1) * (cy2 - cy1) / area * (1 - occluded)
+            if vis <= 0:
+                continue
+            lat, lon = self.scene.to_lat_lon(*pos)
+            box = TruthBox(
+                item_id=item.item_id,
+                kind=item.kind,
+                class_index=item.class_index,
+                x1=float(cx1),
+                y1=float(cy1),
+                x2=float(cx2),
+                y2=float(cy2),
+                visible_fraction=float(vis),
+                lat=lat,
+                lon=lon,
+                size_m=item.size_m,
+                heading_deg=math.degrees(hd) % 360,
+            )
+            (truth if item.is_debris else distractors).append(box)
+        return truth, distractors
+
+
+_renderers: dict[int, tuple[RiverScene, CameraMount, Renderer]] = {}
+
+
+def render(
+    scene: RiverScene,
+    pose: CameraPose,
+    camera: CameraModel | None = None,
+    t: float = 0.0,
+    mount: CameraMount | None = None,
+    jpeg_quality: int | None = None,
+) -> Frame:
+    """One frame of ``scene`` from ``pose`` at time ``t`` (a cached ``Renderer`` per scene)."""
+    camera = camera or CameraModel.default()
+    mount = mount or CameraMount()
+    entry = _renderers.get(id(scene))
+    if entry is None or entry[0] is not scene or entry[1] != mount:
+        if len(_renderers) > 8:
+            _renderers.clear()
+        entry = (scene, mount, Renderer(scene, mount))
+        _renderers[id(scene)] = entry
+    return entry[2].render(pose, camera, t, jpeg_quality)
+
+
+def local_of(scene: RiverScene, lat: float, lon: float) -> tuple[float, float]:
+    """(north, east) of a lat/lon in the scene's tangent plane."""
+    return to_local(scene.origin[0], scene.origin[1], lat, lon)

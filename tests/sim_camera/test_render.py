@@ -1,0 +1,174 @@
+"""The renderer's pixels and its truth agree with each other and with the shared camera model."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from contract.camera import CameraMount, ground_footprint, pose_rotation, project_world_to_pixel
+from contract.messages import DEBRIS_CLASSES
+from sim.camera import DISTRACTOR_KINDS, Appearance, Renderer, RiverScene, footprint, render
+from tests.sim_camera.conftest import pose_over
+
+# a look without blur/noise-free so pixel differences are exact, but with normal water
+FLAT = dict(noise_sigma=0.0, blur_sigma=0.0)
+
+
+def _scene(seed: int, **kw) -> RiverScene:
+    sc = RiverScene(seed=seed, **kw)
+    return sc
+
+
+def _calm(seed: int, **kw) -> RiverScene:
+    base = RiverScene(seed=seed, n_debris=0, n_distractors=0)
+    assert base.appearance is not None
+    ap = base.appearance.model_copy(update=FLAT)
+    return RiverScene(seed=seed, appearance=ap, **kw)
+
+
+def test_same_seed_same_frame(small_camera) -> None:
+    a, b = RiverScene(seed=3), RiverScene(seed=3)
+    pose = pose_over(a, a.debris[0], yaw_deg=40)
+    fa, fb = render(a, pose, small_camera, t=2.0), render(b, pose, small_camera, t=2.0)
+    assert np.array_equal(fa.image, fb.image)
+    assert fa.truth == fb.truth
+    other = render(RiverScene(seed=4), pose, small_camera, t=2.0)
+    assert not np.array_equal(fa.image, other.image)
+
+
+def test_boxes_cover_exactly_the_pixels_debris_changes(small_camera) -> None:
+    littered = _calm(5, n_debris=300, n_distractors=0)
+    clean = _calm(5, n_debris=0, n_distractors=0)
+    item = next(d for d in littered.debris if d.kind == "foam" and d.size_m > 0.8)
+    checked = 0
+    for k, alt in enumerate((15.0, 25.0)):
+        pose = pose_over(littered, item, alt_m=alt, yaw_deg=30.0 * k, de=2.0)
+        f = Renderer(littered).render(pose, small_camera, 1.0)
+        g = Renderer(clean).render(pose, small_camera, 1.0)
+        assert f.truth and not g.truth
+        diff = cv2.absdiff(f.image, g.image).max(axis=2) > 10
+        inside = np.zeros_like(diff)
+        for b in f.truth:
+            x1, y1 = int(np.floor(b.x1)) - 2, int(np.floor(b.y1)) - 2
+            inside[max(y1, 0) : int(np.ceil(b.y2)) + 2, max(x1, 0) : int(np.ceil(b.x2)) + 2] = True
+        assert diff.sum() > 50
+        assert (diff & ~inside).sum() <= 0.01 * diff.sum(), "pixels changed outside every truth box"
+        for b in f.truth:
+            w, h = b.x2 - b.x1, b.y2 - b.y1
+            if b.visible_fraction > 0.9 and min(w, h) >= 4:
+                sub = diff[int(b.y1) : int(np.ceil(b.y2)), int(b.x1) : int(np.ceil(b.x2))]
+                assert sub.mean() > 0.08, f"box {b} holds almost no changed pixels"
+                checked += 1
+    assert checked >= 2
+
+
+def test_item_world_position_is_where_the_pixels_are_from_any_pose(small_camera) -> None:
+    littered = _calm(8, n_debris=1, n_distractors=0)
+    clean = _calm(8, n_debris=0, n_distractors=0)
+    item = littered.debris[0]
+    mount = CameraMount()
+    centres = []
+    for kw in ({"alt_m": 18.0, "yaw_deg": 0.0, "de": 6.0}, {"alt_m": 26.0, "yaw_deg": 75.0, "dn": -8.0}):
+        pose = pose_over(littered, item, t=4.0, **kw)
+        f = Renderer(littered).render(pose, small_camera, 4.0)
+        g = Renderer(clean).render(pose, small_camera, 4.0)
+        diff = cv2.absdiff(f.image, g.image).max(axis=2).astype(np.float32)
+        ys, xs = np.nonzero(diff > 10)
+        assert len(xs) > 10
+        # the changed pixels' centroid is where the contract's projection puts the item
+        n, e = item.position_ne(littered.river, 4.0)
+        from contract.camera import camera_position_ned
+
+        c = camera_position_ned(pose, *littered.origin, mount)
+        uv, front = project_world_to_pixel(
+            np.array([[n, e, 0.0]]), c, pose_rotation(pose, mount), small_camera
+        )
+        assert front.all()
+        w = diff[ys, xs]
+        centroid = np.array([(xs * w).sum() / w.sum(), (ys * w).sum() / w.sum()])
+        size_px = max(f.truth[0].x2 - f.truth[0].x1, f.truth[0].y2 - f.truth[0].y1)
+        assert np.hypot(*(centroid - uv[0])) < 0.25 * size_px + 1.0
+        centres.append(uv[0])
+        b = f.truth[0]
+        assert b.item_id == item.item_id
+        assert b.x1 - 1 <= uv[0][0] + 0.5 <= b.x2 + 1 and b.y1 - 1 <= uv[0][1] + 0.5 <= b.y2 + 1
+    assert np.hypot(*(centres[0] - centres[1])) > 20  # the box really moved between the poses
+
+
+def test_debris_free_scene_has_no_truth_but_keeps_distractors(small_camera) -> None:
+    sc = RiverScene(seed=11, n_debris=0, n_distractors=400)
+    seen = []
+    for d in sc.distractors[:6]:
+        f = render(sc, pose_over(sc, d, alt_m=40), small_camera, 0.0)
+        assert f.truth == []
+        seen += f.distractors
+    assert seen
+    assert {b.kind for b in seen} <= set(DISTRACTOR_KINDS)
+    assert all(b.class_index == -1 for b in seen)
+
+
+def test_distractors_never_in_truth(small_camera) -> None:
+    sc = RiverScene(seed=12, n_debris=150, n_distractors=300)
+    distractor_ids = {d.item_id for d in sc.distractors}
+    n_truth = n_dis = 0
+    for it in sc.debris[:5]:
+        f = render(sc, pose_over(sc, it, alt_m=45), small_camera, 0.0)
+        for b in f.truth:
+            assert b.kind in DEBRIS_CLASSES and DEBRIS_CLASSES[b.class_index] == b.kind
+            assert b.item_id not in distractor_ids
+            assert 0 <= b.x1 < b.x2 <= small_camera.width and 0 <= b.y1 < b.y2 <= small_camera.height
+            assert 0 < b.visible_fraction <= 1
+        n_truth += len(f.truth)
+        n_dis += len(f.distractors)
+        assert {b.item_id for b in f.distractors} <= distractor_ids
+    assert n_truth >= 5 and n_dis >= 1
+
+
+@pytest.mark.parametrize("kind", ["bottle", "vegetation"])
+def test_pixel_size_scales_with_one_over_altitude(small_camera, kind: str) -> None:
+    sc = RiverScene(seed=21, n_debris=60, n_distractors=0)
+    item = next(d for d in sc.debris if d.kind == kind)
+    sizes = {}
+    for alt in (15.0, 30.0, 60.0):
+        f = render(sc, pose_over(sc, item, alt_m=alt, yaw_deg=10.0), small_camera, 0.0)
+        b = next(b for b in f.truth if b.item_id == item.item_id)
+        sizes[alt] = np.hypot(b.x2 - b.x1, b.y2 - b.y1)
+    assert sizes[15.0] / sizes[30.0] == pytest.approx(2.0, rel=0.08)
+    assert sizes[30.0] / sizes[60.0] == pytest.approx(2.0, rel=0.08)
+    # and the real size is right: box diagonal <= item size in pixels at nadir (fx / alt per metre)
+    assert sizes[30.0] <= item.size_m * small_camera.fx / 30.0 * 1.5
+
+
+def test_items_drift_downstream_deterministically() -> None:
+    sc = RiverScene(seed=2)
+    it = sc.debris[0]
+    s0, s1 = it.arc_at(sc.river, 0.0), it.arc_at(sc.river, 10.0)
+    assert (s1 - s0) % sc.river.length_m == pytest.approx(it.speed_m_s * 10.0)
+    assert 0 < it.speed_m_s < 0.5
+    assert RiverScene(seed=2).debris[0] == it
+
+
+def test_footprint_helper_matches_frame(small_camera) -> None:
+    sc = RiverScene(seed=1, n_debris=5)
+    pose = pose_over(sc, sc.debris[0], alt_m=50, yaw_deg=20, gimbal_pitch_deg=-70)
+    f = render(sc, pose, small_camera)
+    assert f.footprint == ground_footprint(pose, small_camera, CameraMount(), 600.0)
+    assert footprint(pose, small_camera) == ground_footprint(pose, small_camera, CameraMount())
+
+
+def test_appearance_domains_are_disjoint() -> None:
+    rng = np.random.default_rng(0)
+    train = [Appearance.sample(rng, "train") for _ in range(60)]
+    held = [Appearance.sample(rng, "heldout") for _ in range(60)]
+    assert {a.water_family for a in train}.isdisjoint({a.water_family for a in held})
+    assert all(30 <= a.sun_elev_deg <= 70 for a in train)
+    assert not any(30 <= a.sun_elev_deg <= 70 for a in held)
+    assert RiverScene(seed=9, domain="heldout").appearance.domain == "heldout"
+
+
+def test_bad_input_is_named() -> None:
+    with pytest.raises(ValueError, match="centerline"):
+        RiverScene(seed=1, centerline=[(22.5, 114.0)])
+    with pytest.raises(ValueError, match="width"):
+        RiverScene(seed=1, width_m=0)
