@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import Body, FastAPI, HTTPException, Request
 
 from cloud.notify.service import NotifyMetrics, NotifyService
 from cloud.notify.subscriptions import BadSubscription
@@ -41,16 +41,21 @@ def install(app: FastAPI) -> None:
 
     @app.post("/inspector/push/subscribe", tags=["inspector"], status_code=201)
     def push_subscribe(
-        inspector: str = Body(min_length=1, max_length=64), subscription: dict[str, Any] = Body()
+        request: Request,
+        subscription: dict[str, Any] = Body(),
+        inspector: str | None = Body(default=None, max_length=64),
     ) -> dict[str, Any]:
-        """Store this browser's push subscription for ``inspector``; says which stretches page them."""
+        """Store this browser's push subscription for the inspector of the bearer token."""
+        who = app.state.auth.resolve(request, "inspector")
+        if inspector and inspector.strip() != who.name:
+            raise HTTPException(403, f"inspector {inspector!r} does not match the token of {who.name!r}")
         try:
-            service.subs.add(inspector.strip(), subscription)
+            service.subs.add(who.name, subscription)
         except BadSubscription as exc:
             service.m.deliveries.labels("webpush", "bad_subscription").inc()
-            raise HTTPException(422, f"push subscription of {inspector!r}: {exc}") from None
-        segs = [s.id for s in settings.segments if inspector.strip() in s.inspectors]
-        return {"inspector": inspector.strip(), "segments": segs}
+            raise HTTPException(422, f"push subscription of {who.name!r}: {exc}") from None
+        segs = [s.id for s in settings.segments if who.name in s.inspectors]
+        return {"inspector": who.name, "segments": segs}
 
     @app.get("/notify/health", tags=["integrations"])
     def notify_health() -> dict[str, Any]:

@@ -45,7 +45,12 @@ class SyncService:
     def _worker(self, name: str, deliver_factory) -> OutboxWorker:
         outbox = Outbox(self.dir / f"{name}.sqlite")
         worker = OutboxWorker(
-            name, outbox, deliver_factory(outbox), self.cfg.backoff_base_s, self.cfg.backoff_max_s
+            name,
+            outbox,
+            deliver_factory(outbox),
+            self.cfg.backoff_base_s,
+            self.cfg.backoff_max_s,
+            metrics=self.metrics,
         )
         self.workers[name] = worker
         return worker
