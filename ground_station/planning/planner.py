@@ -142,16 +142,20 @@ def footprint_width_m(camera: CameraModel, alt_m: float) -> float:
     return 2 * alt_m * math.tan(math.radians(camera.hfov_deg) / 2)
 
 
-def pass_offsets(width_m: float, footprint_m: float, overlap: float) -> list[float]:
+def pass_offsets(
+    width_m: float, footprint_m: float, overlap: float, max_turn_deg: float = 0.0
+) -> list[float]:
     """Offsets (m, left of the centerline positive) of passes covering ``width_m``.
 
     The outer passes sit half a footprint inside the banks and the rest are evenly spread,
-    so neighbours overlap by at least ``overlap`` of a footprint.
+    so neighbours overlap by at least ``overlap`` of a footprint. At the inside of a corner
+    of ``max_turn_deg`` the gap between two offset curves widens by ``1 / cos(turn / 2)``;
+    the spacing is narrowed by that factor so the overlap holds there too.
     """
     if footprint_m >= width_m:
         return [0.0]
     span = width_m - footprint_m
-    spacing = footprint_m * (1 - overlap)
+    spacing = footprint_m * (1 - overlap) * math.cos(math.radians(min(max_turn_deg, 120.0)) / 2)
     n = math.ceil(span / spacing - 1e-9) + 1
     return [-span / 2 + k * span / (n - 1) for k in range(n)]
 
@@ -193,7 +197,7 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
     if len(line) < 2 or g.length(line) < options.sample_step_m:
         raise PlanError(f"river {reach.name!r}: centerline is shorter than {options.sample_step_m} m")
     eff = options.footprint_m - 2 * options.margin_m
-    offsets = pass_offsets(reach.width_m, eff, options.overlap)
+    offsets = pass_offsets(reach.width_m, eff, options.overlap, max(g.turn_angles_deg(line), default=0.0))
     curves = {d: g.offset_curve(line, d, options.sample_step_m) for d in offsets}
     empty = [d for d, c in curves.items() if len(c) < 2]
     if empty:

@@ -52,6 +52,11 @@ def test_pass_offsets_cover_the_width_with_the_overlap():
     assert (spacing <= 40.0 * 0.7 + 1e-9).all()
     assert len(offs) == 4  # 60 m between the outer passes at <= 28 m spacing
     assert pass_offsets(30.0, 40.0, 0.3) == [0.0]
+    # a 60 degree corner widens the gap between offset curves by 1/cos(30 deg): more passes
+    assert len(pass_offsets(96.0, 40.0, 0.3)) == 3  # 56 m between outer passes, 28 m apart
+    cornered = pass_offsets(96.0, 40.0, 0.3, max_turn_deg=60.0)
+    assert (np.diff(cornered) <= 40.0 * 0.7 * math.cos(math.radians(30)) + 1e-9).all()
+    assert len(cornered) == 4
 
 
 @pytest.mark.parametrize("river_id", ["shenzhen", "xinzhou"])
@@ -66,7 +71,6 @@ def test_bundled_river_plan_stays_over_the_river_and_covers_it(river_id, measure
     share, worst = measure.uncovered_fraction(plan, opts.footprint_m)
     assert share == 0.0, f"{share:.1%} of the river unseen, worst by {worst:.1f} m"
     assert measure.min_neighbour_overlap(plan, opts.footprint_m) >= opts.overlap - 0.01
-    assert plan.passes == len(pass_offsets(reach.width_m, opts.footprint_m - 2 * opts.margin_m, opts.overlap))
 
 
 def test_passes_alternate_direction_and_route_returns_home(measure):
