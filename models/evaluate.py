@@ -27,6 +27,7 @@ class FrameTruth:
     boxes: np.ndarray  # [N, 4] xyxy px
     classes: np.ndarray  # [N]
     sizes_m: np.ndarray  # [N]
+    ignore: np.ndarray | None = None  # [N] bool: mostly out of frame / under a bridge; neither hit nor miss
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +53,28 @@ class Matched:
 def match_frame(
     truth: FrameTruth, pred: FramePred, out: Matched, iou: float = 0.5, class_aware: bool = True
 ) -> None:
-    """Greedy match by descending score: each item takes the best-overlapping free prediction."""
+    """Greedy match by descending score: each prediction takes the best-overlapping free item.
+
+    Items flagged ``ignore`` (cut by the frame edge or hidden under a bridge) are matched too,
+    so a box on them is not a false positive, but they count neither as hits nor misses.
+    """
+    ignore = truth.ignore if truth.ignore is not None else np.zeros(len(truth.boxes), bool)
     order = np.argsort(-pred.scores, kind="stable")
     taken = np.zeros(len(truth.boxes), dtype=bool)
     best = np.zeros(len(truth.boxes), dtype=np.float64)
     for i in order:
         score, cls = float(pred.scores[i]), int(pred.classes[i])
-        j_best, o_best = -1, iou
+        j_best = -1
         if len(truth.boxes):
             ov = pairwise_overlap(pred.boxes[i], truth.boxes, "iou")
-            ok = ~taken & (ov >= o_best)
+            ok = ~taken & (ov >= iou)
             if class_aware:
                 ok &= truth.classes == cls
             if ok.any():
                 j_best = int(np.argmax(np.where(ok, ov, -1)))
+        if j_best >= 0 and ignore[j_best]:
+            taken[j_best] = True
+            continue
         out.pred_score.append(score)
         out.pred_class.append(cls)
         if j_best >= 0:
@@ -76,9 +85,10 @@ def match_frame(
         else:
             out.pred_tp.append(False)
             out.pred_size_m.append(float("nan"))
-    out.gt_class.extend(int(c) for c in truth.classes)
-    out.gt_size_m.extend(float(s) for s in truth.sizes_m)
-    out.gt_best_score.extend(best.tolist())
+    keep = ~ignore
+    out.gt_class.extend(int(c) for c in truth.classes[keep])
+    out.gt_size_m.extend(float(s) for s in truth.sizes_m[keep])
+    out.gt_best_score.extend(best[keep].tolist())
 
 
 def average_precision(scores: np.ndarray, tp: np.ndarray, n_gt: int) -> float:

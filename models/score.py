@@ -1,0 +1,131 @@
+"""Score a detector on a rendered split: run it on every frame, match, and summarize (imperative shell).
+
+Shared by ``models.build`` (threshold choice on val, card figures) and the benchmark, so the
+card and ``bench/results/detector.json`` come from the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from edge.detect import Detector
+from models.evaluate import (
+    SIZE_BUCKETS,
+    TARGET_MIN_SIZE_M,
+    FramePred,
+    FrameTruth,
+    Matched,
+    map50,
+    match_frame,
+    pr_at,
+)
+from models.yolo_io import Sample
+
+MIN_VISIBLE = 0.5  # items less visible than this are "ignore" regions in scoring
+
+
+@dataclass(slots=True)
+class SplitScores:
+    matched: Matched = field(default_factory=Matched)
+    matched_any_class: Matched = field(default_factory=Matched)
+    frames: int = 0
+
+
+def score_positive(
+    detector: Detector, samples: list[Sample], progress: Callable[[], None] | None = None
+) -> SplitScores:
+    """Run ``detector`` (at its own threshold; use a low one to trace the PR curve) on every frame."""
+    out = SplitScores()
+    for s in samples:
+        image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
+        dets = detector.detect(image, where=str(s.image_path))
+        vis = np.asarray([o["visible_fraction"] for o in s.meta["objects"]], np.float32).reshape(-1)
+        truth = FrameTruth(s.boxes, s.classes, s.sizes_m, vis < MIN_VISIBLE)
+        pred = FramePred(
+            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
+            np.asarray([d.class_index for d in dets], np.int64),
+            np.asarray([d.score for d in dets], np.float32),
+        )
+        match_frame(truth, pred, out.matched)
+        match_frame(truth, pred, out.matched_any_class, class_aware=False)
+        out.frames += 1
+        if progress:
+            progress()
+    return out
+
+
+def negative_scores(
+    detector: Detector, samples: list[Sample], progress: Callable[[], None] | None = None
+) -> np.ndarray:
+    """Scores of every detection on debris-free frames (each one would be a false alert)."""
+    scores: list[float] = []
+    for s in samples:
+        image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
+        scores.extend(d.score for d in detector.detect(image, where=str(s.image_path)))
+        if progress:
+            progress()
+    return np.asarray(scores, np.float32)
+
+
+def _r(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
+
+
+def summarize(
+    scores: SplitScores,
+    negatives: np.ndarray,
+    n_negative_frames: int,
+    threshold: float,
+    names: tuple[str, ...],
+) -> dict:
+    """The figures of the model card / benchmark at operating ``threshold``."""
+    m, ma = scores.matched, scores.matched_any_class
+    t = TARGET_MIN_SIZE_M
+    p, r, tp, fp, fn = pr_at(m, threshold, t)
+    pa, ra, *_ = pr_at(ma, threshold, t)
+    map_all, aps = map50(m, len(names), 0.0)
+    map_target, aps_t = map50(m, len(names), t)
+    per_class = {}
+    for c, name in enumerate(names):
+        pc, rc, tpc, fpc, fnc = pr_at(m, threshold, t, cls=c)
+        per_class[name] = {
+            "ap50_ge_0.3m": _r(aps_t[c]),
+            "ap50_all": _r(aps[c]),
+            "precision": _r(pc),
+            "recall": _r(rc),
+            "tp": tpc,
+            "fp": fpc,
+            "fn": fnc,
+        }
+    per_size = {}
+    for label, lo, hi in SIZE_BUCKETS:
+        _, rb, tpb, _, fnb = pr_at(m, threshold, lo, hi)
+        _, rba, *_ = pr_at(ma, threshold, lo, hi)
+        per_size[label] = {"recall": _r(rb), "recall_any_class": _r(rba), "items": tpb + fnb}
+    false_alerts = int(np.sum(negatives >= threshold))
+    return {
+        "threshold": round(threshold, 4),
+        "frames": scores.frames,
+        "items_ge_0.3m": tp + fn,
+        "items_all": len(m.gt_class),
+        "map50_ge_0.3m": _r(map_target),
+        "map50_all_sizes": _r(map_all),
+        "precision_ge_0.3m": _r(p),
+        "recall_ge_0.3m": _r(r),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "precision_any_class_ge_0.3m": _r(pa),
+        "recall_any_class_ge_0.3m": _r(ra),
+        "per_class": per_class,
+        "per_size": per_size,
+        "negative_frames": n_negative_frames,
+        "false_alerts": false_alerts,
+        "false_alerts_per_1000_frames": _r(1000 * false_alerts / n_negative_frames)
+        if n_negative_frames
+        else None,
+    }
