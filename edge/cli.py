@@ -57,7 +57,7 @@ def telemetry(
             else:
                 console.print(render_state(state, settings.mavlink))
             if state.system_id is None:
-                console.print(f"[red]no autopilot heartbeat on {settings.mavlink}[/]")
+                console.print(f"[red]no autopilot heartbeat on {settings.mavlink}[/] {link.fatal or ''}")
                 raise typer.Exit(1)
             return
         first = render_state(link.snapshot(), settings.mavlink)

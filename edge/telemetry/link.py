@@ -31,18 +31,29 @@ class LinkClosed(OSError):
     """The peer closed a stream connection."""
 
 
+class LinkConfigError(ValueError):
+    """The connection string cannot work on this machine (bad syntax, missing serial support)."""
+
+
 def open_connection(settings: EdgeSettings) -> Any:
     """A pymavlink connection for ``settings.mavlink``, never auto-reconnecting (we do that)."""
     from pymavlink import mavutil
 
-    return mavutil.mavlink_connection(
-        settings.mavlink,
-        baud=settings.baud,
-        source_system=settings.source_system,
-        source_component=settings.source_component,
-        autoreconnect=False,
-        retries=0,
-    )
+    try:
+        return mavutil.mavlink_connection(
+            settings.mavlink,
+            baud=settings.baud,
+            source_system=settings.source_system,
+            source_component=settings.source_component,
+            autoreconnect=False,
+            retries=0,
+        )
+    except ImportError as e:  # pymavlink imports pyserial only for serial devices
+        raise LinkConfigError(
+            f"mavlink={settings.mavlink!r} is a serial device and needs pyserial: {e}"
+        ) from e
+    except ValueError as e:
+        raise LinkConfigError(f"mavlink={settings.mavlink!r} is not a valid connection string: {e}") from e
 
 
 def read_available(conn: Any) -> bytes:
@@ -78,6 +89,7 @@ class TelemetryLink:
         self.stream_watch = StreamWatch(settings.stream_check_s)
         self.connects = 0
         self.connect_errors = 0
+        self.fatal: str | None = None  # set when the link cannot ever work (bad configuration)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._locked = threading.Event()
@@ -103,8 +115,14 @@ class TelemetryLink:
         self.stop()
 
     def wait_for_vehicle(self, timeout: float) -> bool:
-        """True once the autopilot's heartbeat was seen, False after ``timeout`` s."""
-        return self._locked.wait(timeout)
+        """True once the autopilot's heartbeat was seen; False after ``timeout`` s or if misconfigured."""
+        deadline = time.monotonic() + timeout
+        while self.fatal is None:
+            if self._locked.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+        return False
 
     def snapshot(self) -> VehicleState:
         """A consistent copy of the vehicle state."""
@@ -127,7 +145,9 @@ class TelemetryLink:
         with self._lock:
             s = self.tracker.state
             silent = self.link_watch.silent_for(now)
-            if s.system_id is None:
+            if self.fatal is not None:
+                status = "misconfigured"
+            elif s.system_id is None:
                 status = "waiting_for_vehicle"
             elif not s.link_up:
                 status = "link_lost"
@@ -138,6 +158,7 @@ class TelemetryLink:
             return {
                 "status": status,
                 "ok": status == "ok",
+                "error": self.fatal,
                 "last_heard_s": silent,
                 "link_losses": s.link_losses,
                 "reboots": s.counters.reboots,
@@ -151,7 +172,11 @@ class TelemetryLink:
         while not self._stop.is_set():
             try:
                 conn = open_connection(self.settings)
-            except (OSError, ValueError) as e:
+            except LinkConfigError as e:
+                self.fatal = str(e)
+                log.error("event=link_misconfigured error=%s", e)
+                return
+            except OSError as e:
                 self.connect_errors += 1
                 log.warning("event=connect_failed url=%s error=%r", self.settings.mavlink, e)
                 self._stop.wait(self.settings.reconnect_delay)
