@@ -1,0 +1,569 @@
+"""Tracking and dedup: one physical item -> one alert, however many frames, passes or drones see it.
+
+Two levels, because they answer different questions:
+
+* **Tracks** live in image space for one continuous view: detections are associated frame to
+  frame by IoU / centre distance against a constant-velocity prediction of the box (gated by
+  world distance, so two look-alike boxes far apart on the water never swap). A track becomes
+  real only when it has ``min_hits`` hits and the median of its last ``score_window`` scores
+  reaches ``confirm_median``: single-frame glints and low-score wakes never get that far.
+* **Items** live in world space for the whole mission: a confirmed track is linked to the
+  nearest known item of a compatible class within a gate that grows with both uncertainty
+  radii and with the time since the item was last seen (the current moves debris at up to
+  ``max_drift_mps``). Items learned from other drones' alerts (:meth:`Tracker.learn_remote`)
+  are candidates too, so a re-sighting keeps their ``alert_id``.
+
+Item lifecycle (Frigate-style events): ``new`` once, when the first track confirms; ``update``
+on a better view (at most every ``update_min_interval_s``) or on a re-sighting after ``end``
+(``passes`` + 1, sent at once); ``end`` when the item has not been seen for ``end_after_s``
+(``left_frame_end_s`` when its last box left the frame). Never a second ``new``.
+
+Pure: time is whatever the caller passes (frame capture time, seconds), nothing reads a clock,
+so replaying the same input gives the same events.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from contract.geo import distance_m
+from contract.messages import Alert, AlertEvent
+
+log = logging.getLogger(__name__)
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One detection in one frame, already geolocated (see ``edge.geolocate``)."""
+
+    box: Box  # x1, y1, x2, y2 in frame pixels
+    score: float
+    class_name: str
+    lat: float
+    lon: float
+    uncertainty_m: float
+    off_nadir_deg: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Tuning of association, confirmation and the event lifecycle."""
+
+    drone_id: str  # our own alerts come back on the fleet subscription: ignore them
+    min_hits: int = 3
+    score_window: int = 5
+    confirm_median: float = 0.5
+    iou_gate: float = 0.1
+    centre_gate: float = 1.5  # centre distance over sqrt(box area) of the prediction
+    track_max_age_s: float = 1.0  # an image track unmatched this long is dropped
+    end_after_s: float = 5.0  # an item unseen this long ends
+    left_frame_end_s: float = 1.0  # ... sooner when its last box left the frame
+    max_drift_mps: float = 0.5  # fastest the current moves debris between passes
+    world_gate_margin_m: float = 1.0
+    update_min_interval_s: float = 5.0  # rate limit of better-view updates per item
+    min_quality_gain: float = 0.03  # a view must beat the best by this much to count as better
+    nadir_weight: float = 0.3  # quality = score * (1 - nadir_weight * off_nadir / 90)
+    class_groups: tuple[tuple[str, ...], ...] = (("foam", "styrofoam"),)  # confusable classes
+    max_items: int = 5000  # oldest ended items are forgotten beyond this (memory bound)
+    scores_kept: int = 50  # per item, for its median score
+
+    def __post_init__(self) -> None:
+        if self.min_hits < 1 or self.score_window < 1:
+            raise ValueError("TrackerConfig.min_hits and score_window must be >= 1")
+        if not 0.0 <= self.confirm_median <= 1.0:
+            raise ValueError(f"TrackerConfig.confirm_median must be in [0, 1], got {self.confirm_median}")
+        if self.end_after_s < self.left_frame_end_s:
+            raise ValueError("TrackerConfig.end_after_s must be >= left_frame_end_s")
+
+
+@dataclass(frozen=True, slots=True)
+class BestView:
+    """The frame that shows the item best; ``snapshot`` is what the snapshot function made of it."""
+
+    time: float
+    box: Box
+    score: float
+    off_nadir_deg: float
+    snapshot: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TrackEvent:
+    """One event of one item, ready for ``edge.alerts.build_alert``."""
+
+    event: AlertEvent
+    alert_id: UUID
+    revision: int
+    class_name: str
+    lat: float
+    lon: float
+    uncertainty_m: float
+    confidence: float
+    sightings: int
+    passes: int
+    first_seen: float
+    last_seen: float
+    top_score: float
+    median_score: float
+    best: BestView | None
+
+
+@dataclass(slots=True)
+class TrackerStats:
+    frames: int = 0
+    sightings: int = 0
+    rejected: int = 0
+    tracks_started: int = 0
+    tracks_confirmed: int = 0
+    remote_learned: int = 0
+    items_forgotten: int = 0
+    last_rejection: str = ""
+
+
+@dataclass(slots=True, eq=False)
+class _Item:
+    alert_id: UUID
+    class_name: str
+    lat: float
+    lon: float
+    uncertainty_m: float
+    revision: int
+    first_seen: float
+    last_seen: float
+    sightings: int = 0
+    passes: int = 1
+    top_score: float = 0.0
+    scores: deque[float] = field(default_factory=deque)
+    best: BestView | None = None
+    best_quality: float = -1.0
+    open: bool = False
+    last_emit: float = -math.inf
+    dirty: bool = False
+    left_frame: bool = False
+    matched_at: float = -math.inf  # frame time a track last fed this item
+    tracks: int = 0  # live confirmed tracks linked to it
+
+
+@dataclass(slots=True, eq=False)
+class _Track:
+    box: Box
+    last_time: float
+    vel: tuple[float, float] = (0.0, 0.0)
+    hits: int = 0
+    scores: deque[float] = field(default_factory=deque)
+    all_scores: list[float] = field(default_factory=list)
+    votes: dict[str, float] = field(default_factory=dict)
+    wsum: float = 0.0
+    lat_w: float = 0.0
+    lon_w: float = 0.0
+    uncertainty_m: float = math.inf
+    first_time: float = 0.0
+    best: tuple[float, float, Box, float, float, Any] | None = None  # quality, t, box, score, nadir, frame
+    item: _Item | None = None
+
+    @property
+    def lat(self) -> float:
+        return self.lat_w / self.wsum
+
+    @property
+    def lon(self) -> float:
+        return self.lon_w / self.wsum
+
+    @property
+    def class_name(self) -> str:
+        return max(self.votes.items(), key=lambda kv: kv[1])[0]
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes (0 when either is empty)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _centre(b: Box) -> tuple[float, float]:
+    return (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+
+
+def _shift(b: Box, dx: float, dy: float) -> Box:
+    return b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy
+
+
+def validate_sighting(s: Sighting) -> str | None:
+    """Why a sighting is unusable, or None when it is fine."""
+    if not all(math.isfinite(x) for x in (*s.box, s.score, s.lat, s.lon, s.uncertainty_m)):
+        return f"non-finite field in {s!r}"
+    if s.box[2] <= s.box[0] or s.box[3] <= s.box[1]:
+        return f"empty box {s.box}"
+    if not 0.0 <= s.score <= 1.0:
+        return f"score {s.score} outside [0, 1]"
+    if not (-90 <= s.lat <= 90 and -180 <= s.lon <= 180):
+        return f"lat/lon ({s.lat}, {s.lon}) out of range"
+    if s.uncertainty_m < 0:
+        return f"negative uncertainty {s.uncertainty_m}"
+    if not s.class_name:
+        return "empty class name"
+    return None
+
+
+class Tracker:
+    """Feed it frames with :meth:`update`, other drones' alerts with :meth:`learn_remote`."""
+
+    def __init__(
+        self,
+        cfg: TrackerConfig,
+        snapshot: Callable[[Any, Box], Any] | None = None,
+        new_id: Callable[[], UUID] = uuid.uuid4,
+    ) -> None:
+        """``snapshot(frame, box)`` turns a best frame into what is kept (e.g. JPEG crops), so the
+        tracker never holds whole frames beyond a track's life; without it the frame itself is kept."""
+        self.cfg = cfg
+        self._snapshot = snapshot
+        self._new_id = new_id
+        self._tracks: list[_Track] = []
+        self._items: dict[UUID, _Item] = {}
+        self._last_t = -math.inf
+        self.stats = TrackerStats()
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def items(self) -> int:
+        return len(self._items)
+
+    @property
+    def open_items(self) -> int:
+        return sum(1 for i in self._items.values() if i.open)
+
+    @property
+    def active_tracks(self) -> int:
+        return len(self._tracks)
+
+    # ----------------------------------------------------------------- input
+    def update(
+        self,
+        t: float,
+        sightings: Sequence[Sighting],
+        frame: Any = None,
+        frame_size: tuple[int, int] | None = None,
+    ) -> list[TrackEvent]:
+        """One frame captured at ``t`` (s) with its geolocated detections -> the events it causes.
+
+        ``frame`` is handed to the snapshot function when this frame becomes an item's best view;
+        ``frame_size`` (width, height) lets tracks that leave the picture end early.
+        Raises ``ValueError`` (state untouched) for a frame older than the last one.
+        """
+        self._check_time(t)
+        self.stats.frames += 1
+        good: list[Sighting] = []
+        for s in sightings:
+            why = validate_sighting(s)
+            if why is None:
+                good.append(s)
+            else:
+                self.stats.rejected += 1
+                self.stats.last_rejection = why
+                log.warning("tracker: rejected sighting at t=%.3f: %s", t, why)
+        self.stats.sightings += len(good)
+        events: list[TrackEvent] = []
+        matched = self._associate(t, good)
+        fresh: list[_Track] = []
+        for tr, s in matched:
+            self._feed(tr, s, t, frame)
+        for s in good:
+            if not any(s is ms for _, ms in matched):
+                tr = _Track(box=s.box, last_time=t, first_time=t, scores=deque(maxlen=self.cfg.score_window))
+                self._feed(tr, s, t, frame)
+                self._tracks.append(tr)
+                fresh.append(tr)
+                self.stats.tracks_started += 1
+        # Tracks already linked to an item feed it first, so the items they hold this frame
+        # are not taken by a second, simultaneously visible track below.
+        for tr, _ in matched:
+            if tr.item is not None:
+                self._feed_item(tr, t)
+        for tr in [m for m, _ in matched if m.item is None] + fresh:
+            if self._confirmed(tr):
+                self._link(tr, t, events)
+        self._expire(t, frame_size, events)
+        self._forget_old()
+        return events
+
+    def tick(self, t: float) -> list[TrackEvent]:
+        """Advance time without a frame (camera stalled): ends and due updates still happen."""
+        self._check_time(t)
+        events: list[TrackEvent] = []
+        self._expire(t, None, events)
+        return events
+
+    def flush(self, t: float) -> list[TrackEvent]:
+        """End every open item now (mission over, agent stopping)."""
+        self._check_time(t)
+        events: list[TrackEvent] = []
+        for tr in self._tracks:
+            if tr.item is not None:
+                tr.item.tracks -= 1
+        self._tracks.clear()
+        for item in self._items.values():
+            if item.open:
+                self._end(item, t, events)
+        return events
+
+    def learn_remote(self, alert: Alert) -> bool:
+        """Remember another drone's item so our sighting of it updates that alert instead of a new one.
+
+        Returns False for our own alerts (echoed by the fleet subscription), True otherwise.
+        """
+        if alert.drone_id == self.cfg.drone_id:
+            return False
+        ts = alert.track.last_seen.timestamp()
+        item = self._items.get(alert.alert_id)
+        if item is None:
+            self._items[alert.alert_id] = _Item(
+                alert_id=alert.alert_id,
+                class_name=alert.debris_class.value,
+                lat=alert.lat,
+                lon=alert.lon,
+                uncertainty_m=alert.uncertainty_m,
+                revision=alert.revision,
+                first_seen=alert.track.first_seen.timestamp(),
+                last_seen=ts,
+                sightings=alert.track.sightings,
+                passes=alert.track.passes,
+                top_score=alert.track.top_score,
+                scores=deque([alert.track.median_score], maxlen=self.cfg.scores_kept),
+            )
+        else:
+            item.revision = max(item.revision, alert.revision)
+            item.passes = max(item.passes, alert.track.passes)
+            item.sightings = max(item.sightings, alert.track.sightings)
+            item.top_score = max(item.top_score, alert.track.top_score)
+            if ts > item.last_seen:  # the newest sighting is where the item drifted to
+                item.lat, item.lon, item.uncertainty_m = alert.lat, alert.lon, alert.uncertainty_m
+                item.last_seen = ts
+        self.stats.remote_learned += 1
+        return True
+
+    # ----------------------------------------------------------------- internals
+    def _check_time(self, t: float) -> None:
+        if not math.isfinite(t):
+            raise ValueError(f"tracker: frame time {t} is not finite")
+        if t < self._last_t:
+            raise ValueError(f"tracker: frame time {t:.3f} is older than the last one ({self._last_t:.3f})")
+        self._last_t = t
+
+    def _quality(self, score: float, off_nadir_deg: float) -> float:
+        return score * (1.0 - self.cfg.nadir_weight * min(abs(off_nadir_deg), 90.0) / 90.0)
+
+    def _associate(self, t: float, sightings: list[Sighting]) -> list[tuple[_Track, Sighting]]:
+        """Greedy lowest-cost matching of tracks to sightings inside the image and world gates."""
+        cfg = self.cfg
+        pairs: list[tuple[float, int, int]] = []
+        for ti, tr in enumerate(self._tracks):
+            dt = t - tr.last_time
+            pred = _shift(tr.box, tr.vel[0] * dt, tr.vel[1] * dt)
+            pc = _centre(pred)
+            scale = math.sqrt(max((pred[2] - pred[0]) * (pred[3] - pred[1]), 1.0))
+            for si, s in enumerate(sightings):
+                ov = iou(pred, s.box)
+                sc = _centre(s.box)
+                cn = math.hypot(sc[0] - pc[0], sc[1] - pc[1]) / scale
+                if ov < cfg.iou_gate and cn > cfg.centre_gate:
+                    continue
+                gate = math.hypot(tr.uncertainty_m, s.uncertainty_m) + cfg.world_gate_margin_m
+                if distance_m(tr.lat, tr.lon, s.lat, s.lon) > gate:
+                    continue
+                pairs.append(((1.0 - ov) + 0.5 * cn, ti, si))
+        pairs.sort()
+        used_t: set[int] = set()
+        used_s: set[int] = set()
+        out: list[tuple[_Track, Sighting]] = []
+        for _, ti, si in pairs:
+            if ti in used_t or si in used_s:
+                continue
+            used_t.add(ti)
+            used_s.add(si)
+            out.append((self._tracks[ti], sightings[si]))
+        return out
+
+    def _feed(self, tr: _Track, s: Sighting, t: float, frame: Any) -> None:
+        dt = t - tr.last_time
+        if tr.hits and dt > 0:
+            (ox, oy), (nx, ny) = _centre(tr.box), _centre(s.box)
+            vx, vy = (nx - ox) / dt, (ny - oy) / dt
+            tr.vel = (0.5 * vx + 0.5 * tr.vel[0], 0.5 * vy + 0.5 * tr.vel[1]) if tr.hits > 1 else (vx, vy)
+        tr.box, tr.last_time = s.box, t
+        tr.hits += 1
+        tr.scores.append(s.score)
+        tr.all_scores.append(s.score)
+        tr.votes[s.class_name] = tr.votes.get(s.class_name, 0.0) + s.score
+        # Inverse-variance mean of the fixes; the radius is the best single fix's, not shrunk by
+        # sqrt(n): attitude and GNSS errors are correlated over a pass, averaging does not cancel them.
+        w = 1.0 / max(s.uncertainty_m, 0.1) ** 2
+        tr.wsum += w
+        tr.lat_w += w * s.lat
+        tr.lon_w += w * s.lon
+        tr.uncertainty_m = min(tr.uncertainty_m, s.uncertainty_m)
+        q = self._quality(s.score, s.off_nadir_deg)
+        if tr.best is None or q > tr.best[0]:
+            tr.best = (q, t, s.box, s.score, s.off_nadir_deg, frame)
+
+    def _confirmed(self, tr: _Track) -> bool:
+        return tr.hits >= self.cfg.min_hits and statistics.median(tr.scores) >= self.cfg.confirm_median
+
+    def _compatible(self, a: str, b: str) -> bool:
+        return a == b or any(a in g and b in g for g in self.cfg.class_groups)
+
+    def _find_item(self, tr: _Track, t: float) -> _Item | None:
+        best: tuple[float, _Item] | None = None
+        cls = tr.class_name
+        for item in self._items.values():
+            if item.matched_at == t or not self._compatible(cls, item.class_name):
+                continue  # an item fed by another track in this very frame is a different object
+            gap = max(0.0, t - item.last_seen)
+            gate = (
+                math.hypot(tr.uncertainty_m, item.uncertainty_m)
+                + self.cfg.world_gate_margin_m
+                + self.cfg.max_drift_mps * gap
+            )
+            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
+            if d <= gate and (best is None or d / gate < best[0]):
+                best = (d / gate, item)
+        return best[1] if best else None
+
+    def _link(self, tr: _Track, t: float, events: list[TrackEvent]) -> None:
+        """A track just confirmed: attach it to a known item (re-sighting) or start a new one."""
+        self.stats.tracks_confirmed += 1
+        item = self._find_item(tr, t)
+        if item is None:
+            item = _Item(
+                alert_id=self._new_id(),
+                class_name=tr.class_name,
+                lat=tr.lat,
+                lon=tr.lon,
+                uncertainty_m=tr.uncertainty_m,
+                revision=-1,
+                first_seen=tr.first_time,
+                last_seen=t,
+                scores=deque(maxlen=self.cfg.scores_kept),
+            )
+            self._items[item.alert_id] = item
+            kind = AlertEvent.NEW
+        elif item.open:
+            kind = None  # a fragment of the current pass: same item, nothing to announce yet
+        else:
+            item.passes += 1
+            kind = AlertEvent.UPDATE
+        tr.item = item
+        item.tracks += 1
+        item.open = True
+        item.left_frame = False
+        item.sightings += tr.hits
+        item.scores.extend(tr.all_scores)
+        item.top_score = max(item.top_score, max(tr.all_scores))
+        self._absorb(tr, item, t)
+        if kind is not None:
+            self._emit(item, kind, t, events)
+
+    def _absorb(self, tr: _Track, item: _Item, t: float) -> None:
+        """Latest track estimate and class, and the track's best view when it beats the item's."""
+        item.lat, item.lon, item.uncertainty_m = tr.lat, tr.lon, tr.uncertainty_m
+        item.class_name = tr.class_name
+        item.last_seen = max(item.last_seen, t)
+        item.matched_at = t
+        assert tr.best is not None
+        q, bt, box, score, nadir, frame = tr.best
+        if q > item.best_quality + self.cfg.min_quality_gain or item.best is None:
+            snap = self._snapshot(frame, box) if (self._snapshot and frame is not None) else frame
+            item.best = BestView(time=bt, box=box, score=score, off_nadir_deg=nadir, snapshot=snap)
+            item.best_quality = q
+            item.dirty = True
+
+    def _feed_item(self, tr: _Track, t: float) -> None:
+        item = tr.item
+        assert item is not None
+        item.sightings += 1
+        item.scores.append(tr.scores[-1])
+        item.top_score = max(item.top_score, tr.scores[-1])
+        self._absorb(tr, item, t)
+
+    def _expire(self, t: float, frame_size: tuple[int, int] | None, events: list[TrackEvent]) -> None:
+        cfg = self.cfg
+        keep: list[_Track] = []
+        for tr in self._tracks:
+            age = t - tr.last_time
+            left = False
+            if frame_size is not None and age > 0:
+                cx, cy = _centre(_shift(tr.box, tr.vel[0] * age, tr.vel[1] * age))
+                left = not (0 <= cx < frame_size[0] and 0 <= cy < frame_size[1])
+            if age > cfg.track_max_age_s or left:
+                if tr.item is not None:
+                    tr.item.tracks -= 1
+                    tr.item.left_frame = left and tr.item.tracks == 0
+                continue
+            keep.append(tr)
+        self._tracks = keep
+        for item in self._items.values():
+            if not item.open:
+                continue
+            unseen = t - item.last_seen
+            if item.tracks == 0 and (
+                unseen > cfg.end_after_s or (item.left_frame and unseen > cfg.left_frame_end_s)
+            ):
+                self._end(item, t, events)
+            elif item.dirty and t - item.last_emit >= cfg.update_min_interval_s:
+                self._emit(item, AlertEvent.UPDATE, t, events)
+
+    def _end(self, item: _Item, t: float, events: list[TrackEvent]) -> None:
+        item.open = False
+        item.left_frame = False
+        self._emit(item, AlertEvent.END, t, events)
+
+    def _emit(self, item: _Item, kind: AlertEvent, t: float, events: list[TrackEvent]) -> None:
+        item.revision += 1
+        item.last_emit = t
+        item.dirty = False
+        best = item.best
+        events.append(
+            TrackEvent(
+                event=kind,
+                alert_id=item.alert_id,
+                revision=item.revision,
+                class_name=item.class_name,
+                lat=item.lat,
+                lon=item.lon,
+                uncertainty_m=item.uncertainty_m,
+                confidence=best.score if best else item.top_score,
+                sightings=max(item.sightings, 1),
+                passes=item.passes,
+                first_seen=item.first_seen,
+                last_seen=item.last_seen,
+                top_score=item.top_score,
+                median_score=statistics.median(item.scores) if item.scores else item.top_score,
+                best=best,
+            )
+        )
+
+    def _forget_old(self) -> None:
+        """Past ``max_items``, drop the longest-unseen ended items (a re-sighting would then be `new`)."""
+        excess = len(self._items) - self.cfg.max_items
+        if excess <= 0:
+            return
+        closed = sorted((i for i in self._items.values() if not i.open), key=lambda i: i.last_seen)
+        for item in closed[:excess]:
+            del self._items[item.alert_id]
+            self.stats.items_forgotten += 1
+        log.warning("tracker: forgot %d ended items beyond max_items=%d", excess, self.cfg.max_items)

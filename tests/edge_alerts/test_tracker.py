@@ -1,0 +1,228 @@
+"""Tracker: one alert per physical item across frames, passes and drones; flickers never alert."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from contract.geo import distance_m, offset
+from contract.messages import Alert, AlertEvent, TrackStats
+from edge.tracker import Sighting, Tracker, TrackerConfig
+from tests.edge_alerts.scene import REF_LAT, REF_LON, Item, fly, item_latlon
+
+ITEMS = [
+    Item(-30, -8, "bottle"),
+    Item(-20, 6, "bag"),
+    Item(-5, 0, "foam"),
+    Item(4, 9, "bottle"),
+    Item(12, -12, "styrofoam", drift_east_mps=0.15),
+    Item(25, 3, "vegetation"),
+    Item(33, -3, "bottle"),
+]
+WAKE = Item(0, -4, "foam", score=0.3)  # a boat wake: seen steadily, never confidently
+
+
+def _ids():
+    counter = itertools.count(1)
+    return lambda: uuid.UUID(int=next(counter))
+
+
+def _run(tracker: Tracker, frames):
+    events = []
+    for f in frames:
+        events += tracker.update(f.t, f.sightings, frame=("frame", f.t), frame_size=(1920, 1080))
+    events += tracker.flush(frames[-1].t + 60)
+    return events
+
+
+def _nearest_item(lat, lon):
+    d = [distance_m(lat, lon, *item_latlon(it)) for it in ITEMS]
+    return min(range(len(d)), key=d.__getitem__), min(d)
+
+
+def test_n_items_two_passes_give_exactly_n_new_and_a_pass_2_update():
+    frames = fly([*ITEMS, WAKE], legs=[(-70, 70, 0.0), (70, -70, 180.0)], seed=11)
+    assert sum(1 for f in frames for i in f.truth if i == -1) > 20  # glints really were shown
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    events = _run(tr, frames)
+    news = [e for e in events if e.event is AlertEvent.NEW]
+    assert len(news) == len(ITEMS)
+    matched = {}
+    for e in news:
+        idx, d = _nearest_item(e.lat, e.lon)
+        assert d < 6.0, f"new alert {e.alert_id} is {d:.1f} m from the nearest item"
+        matched[e.alert_id] = idx
+    assert sorted(matched.values()) == list(range(len(ITEMS)))  # one alert per item, no wake
+    for aid in matched:
+        mine = [e for e in events if e.alert_id == aid]
+        assert [e.revision for e in mine] == list(range(len(mine)))  # revisions strictly +1
+        assert mine[0].event is AlertEvent.NEW and mine[-1].event is AlertEvent.END
+        assert max(e.passes for e in mine) == 2, f"item {matched[aid]} not re-sighted on pass 2"
+        resight = [e for e in mine if e.event is AlertEvent.UPDATE and e.passes == 2]
+        assert resight, "pass 2 must announce itself with an update"
+        assert mine[-1].sightings > 10 and mine[-1].best is not None
+        assert mine[-1].best.snapshot[0] == "frame"
+    assert tr.open_items == 0 and tr.active_tracks == 0
+
+
+def test_glints_and_low_score_wakes_never_alert():
+    frames = fly([WAKE], legs=[(-40, 40, 0.0)], seed=5, p_glint=0.9)
+    tr = Tracker(TrackerConfig(drone_id="d1"))
+    assert _run(tr, frames) == []
+    assert tr.stats.tracks_started > 20 and tr.stats.tracks_confirmed == 0
+
+
+def _sighting(north, east, score=0.8, cls="bottle", box=(900, 500, 940, 540), unc=3.0):
+    lat, lon = offset(REF_LAT, REF_LON, north, east)
+    return Sighting(box=box, score=score, class_name=cls, lat=lat, lon=lon, uncertainty_m=unc)
+
+
+def _hover(tr, t0, n, fps=5.0, **kw):
+    events = []
+    for k in range(n):
+        events += tr.update(t0 + k / fps, [_sighting(0, 0, **kw)])
+    return events
+
+
+def test_re_sighting_after_end_is_an_update_with_passes_plus_one():
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    ev = _hover(tr, 0.0, 10)
+    assert [e.event for e in ev] == [AlertEvent.NEW]
+    ev = tr.tick(20.0)
+    assert [(e.event, e.revision) for e in ev] == [(AlertEvent.END, 1)]
+    ev = _hover(tr, 100.0, 10)
+    assert [(e.event, e.revision, e.passes) for e in ev] == [(AlertEvent.UPDATE, 2, 2)]
+    assert ev[0].alert_id == uuid.UUID(int=1)
+    assert ev[0].first_seen == 0.0 and ev[0].last_seen == pytest.approx(100.0 + 2 / 5)
+
+
+def test_drift_allowance_grows_the_gate_with_time():
+    cfg = TrackerConfig(drone_id="d1", max_drift_mps=0.5)
+    tr = Tracker(cfg, new_id=_ids())
+    _hover(tr, 0.0, 5)
+    tr.tick(20.0)
+    # 15 m downstream 60 s later: within 0.5 m/s * 60 s of drift -> same item.
+    ev = []
+    for k in range(5):
+        ev += tr.update(62.0 + k / 5, [_sighting(0, 15)])
+    assert [e.event for e in ev] == [AlertEvent.UPDATE] and ev[0].alert_id == uuid.UUID(int=1)
+    tr.tick(100.0)
+    # 40 m away only 12 s after: farther than the current can carry it -> a different item.
+    ev = []
+    for k in range(5):
+        ev += tr.update(112.0 + k / 5, [_sighting(0, 55)])
+    assert [e.event for e in ev] == [AlertEvent.NEW] and ev[0].alert_id == uuid.UUID(int=2)
+
+
+def test_a_single_frame_or_a_low_median_never_confirms():
+    tr = Tracker(TrackerConfig(drone_id="d1"))
+    assert tr.update(0.0, [_sighting(0, 0, score=0.99)]) == []
+    assert tr.tick(5.0) == []
+    scores = [0.95, 0.2, 0.3, 0.25, 0.9, 0.3, 0.2, 0.35]  # glinting wake: two high frames, low median
+    ev = []
+    for k, s in enumerate(scores):
+        ev += tr.update(10.0 + k * 0.2, [_sighting(0, 0, score=s)])
+    assert ev == [] and tr.stats.tracks_confirmed == 0
+
+
+def _remote_alert(aid, revision=3, passes=1, drone="d2", cls="bottle", north=0.0, east=0.0):
+    lat, lon = offset(REF_LAT, REF_LON, north, east)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    return Alert(
+        alert_id=aid,
+        revision=revision,
+        event=AlertEvent.END,
+        drone_id=drone,
+        mission_id="m1",
+        captured_at=t,
+        published_at=t,
+        lat=lat,
+        lon=lon,
+        uncertainty_m=3.0,
+        debris_class=cls,
+        confidence=0.8,
+        track=TrackStats(
+            sightings=12, passes=passes, first_seen=t, last_seen=t, top_score=0.9, median_score=0.8
+        ),
+    )
+
+
+def test_a_remote_alert_learned_makes_our_sighting_an_update_of_that_alert():
+    remote_id = uuid.uuid4()
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    t0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp() + 30
+    assert tr.learn_remote(_remote_alert(remote_id, revision=3, north=1.0))
+    assert not tr.learn_remote(_remote_alert(uuid.uuid4(), drone="d1"))  # our own echo
+    ev = _hover(tr, t0, 10)
+    assert [(e.event, e.alert_id, e.revision, e.passes) for e in ev] == [(AlertEvent.UPDATE, remote_id, 4, 2)]
+    assert ev[0].sightings == 12 + 3
+
+
+def test_better_views_update_at_most_once_per_interval_while_hovering():
+    cfg = TrackerConfig(drone_id="d1", update_min_interval_s=5.0)
+    tr = Tracker(cfg, new_id=_ids())
+    events = []
+    for k in range(150):  # 30 s hover, the view improving every frame
+        t = k / 5
+        events += tr.update(t, [_sighting(0, 0, score=min(0.55 + k * 0.003, 1.0))], frame=k)
+    updates = [e for e in events if e.event is AlertEvent.UPDATE]
+    assert 4 <= len(updates) <= 6
+    times = [e.last_seen for e in events]
+    assert all(b - a >= 5.0 - 1e-9 for a, b in itertools.pairwise(times))
+    assert updates[-1].best.snapshot > updates[0].best.snapshot  # newer, better frame kept
+    assert updates[-1].confidence > updates[0].confidence
+
+
+def test_class_confusions_within_a_group_merge_others_do_not():
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    _hover(tr, 0.0, 5, cls="foam")
+    tr.tick(20.0)
+    ev = _hover(tr, 30.0, 5, cls="styrofoam")
+    assert [e.event for e in ev] == [AlertEvent.UPDATE]
+    tr.tick(60.0)
+    ev = _hover(tr, 70.0, 5, cls="bag")
+    assert [e.event for e in ev] == [AlertEvent.NEW]
+
+
+def test_two_items_side_by_side_in_one_frame_are_two_alerts():
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    events = []
+    for k in range(6):
+        a = _sighting(0, 0, box=(900, 500, 940, 540))
+        b = _sighting(0, 1.5, box=(960, 500, 1000, 540))
+        events += tr.update(k / 5, [a, b])
+    assert [e.event for e in events] == [AlertEvent.NEW, AlertEvent.NEW]
+    assert events[0].alert_id != events[1].alert_id
+
+
+def test_a_box_leaving_the_frame_ends_the_item_early():
+    cfg = TrackerConfig(drone_id="d1", end_after_s=10.0, left_frame_end_s=1.0)
+    tr = Tracker(cfg, new_id=_ids())
+    events = []
+    for k in range(6):  # moving up 50 px per frame towards the top edge
+        y = 300 - 50 * k
+        events += tr.update(k / 5, [_sighting(0, 0, box=(900, y, 940, y + 40))], frame_size=(1920, 1080))
+    assert [e.event for e in events] == [AlertEvent.NEW]
+    events = []
+    for k in range(6, 20):
+        events += tr.update(k / 5, [], frame_size=(1920, 1080))
+    assert [e.event for e in events] == [AlertEvent.END]
+    assert events[0].last_seen == pytest.approx(1.0)
+
+
+def test_bad_input_is_rejected_counted_and_the_tracker_carries_on():
+    tr = Tracker(TrackerConfig(drone_id="d1"))
+    bad = [
+        _sighting(0, 0, score=1.7),
+        _sighting(0, 0, box=(10, 10, 5, 20)),
+        _sighting(0, 0, unc=float("nan")),
+    ]
+    assert tr.update(1.0, bad) == []
+    assert tr.stats.rejected == 3 and "non-finite" in tr.stats.last_rejection
+    with pytest.raises(ValueError, match="older than"):
+        tr.update(0.5, [])
+    _hover(tr, 2.0, 5)
+    assert tr.items == 1
