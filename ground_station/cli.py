@@ -132,8 +132,9 @@ def plan(
 
     launch_near = (s.launch_near_lat, s.launch_near_lon)
     try:
+        whole = reach
         if part:
-            reach = split_reach(reach, part[1])[part[0] - 1]
+            reach = split_reach(whole, part[1])[part[0] - 1]
         alt_m = alt if alt is not None else s.alt_m
         options = PlanOptions(
             alt_m=alt_m,
@@ -192,7 +193,8 @@ def plan(
     console.print(table)
 
     if not est.fits:
-        advice = advise_sorties(reach, options, model, launch_near=None if home_ll else launch_near)
+        # advise on the whole reach: --sortie K/N does not nest
+        advice = advise_sorties(whole, options, model, launch_near=None if home_ll else launch_near)
         msg = (
             f"refused: the plan needs {est.energy_wh:.0f} Wh but the battery allows {model.usable_wh:.0f} Wh "
             f"({model.battery_wh:g} Wh less {model.reserve:.0%} reserve)."
@@ -205,8 +207,6 @@ def plan(
                 f"\nsplit into {n} sorties ({where}, at most {worst:.0f}% battery each): "
                 f"--sortie 1/{n} ... --sortie {n}/{n}"
             )
-            if part:
-                msg += " (applied to this part)"
         else:
             msg += "\nno split into equal parts fits from this home: launch closer (--home)."
         if not segment and river in bundled_rivers():
