@@ -2,7 +2,26 @@
 
 Kept apart from ``cloud/settings.py`` so the core and the integrations can grow independently;
 ``CloudSettings`` embeds these as nested tables: ``[cloud.notify]``, ``[cloud.sync]``,
-``[[cloud.segments]]``.
+``[[cloud.segments]]``. Example::
+
+    [[cloud.segments]]
+    id = "shenzhen-4"                      # ids of the bundled centerlines (contract/rivers/)
+    name = "Shenzhen River · Huanggang"
+    inspectors = ["li.wei", "wecom-huanggang"]
+
+    [cloud.notify]
+    cooldown_s = 300                       # a cluster of debris on one stretch pages once
+    per_segment_per_hour = 6
+    [cloud.notify.apprise_urls]            # apprise URLs: chat hosts are fixed by apprise
+    "li.wei" = ["dingtalk://SECsecret@access_token/"]   # signed DingTalk robot: secret@token
+    "wecom-huanggang" = ["wecombot://webhook_key"]      # WeCom group robot
+    "chen.jing" = ["feishu://hook_token", "lark://hook_token"]
+
+    [cloud.sync]                           # empty URL = connector off
+    geojson_webhook_url = "https://cim.example.cn/hooks/debris"
+    sensorthings_url = "https://cim.example.cn/FROST-Server/v1.1"
+
+Web Push needs no config: the VAPID key is generated under ``data_dir/notify/`` on first start.
 """
 
 from __future__ import annotations

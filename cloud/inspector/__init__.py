@@ -25,6 +25,9 @@ log = logging.getLogger("riverpatrol.cloud.inspector")
 STATIC = Path(__file__).parent / "static"
 #: Seconds between SSE keep-alive comments (proxies drop idle streams after ~60 s).
 KEEPALIVE_S = 15.0
+#: A stream ends after this long and the browser reconnects (and re-reads the open list), so a
+#: server shutdown never waits on phones that keep a page open.
+STREAM_MAX_S = 60.0
 NO_CACHE = {"Cache-Control": "no-cache"}
 
 
@@ -76,11 +79,15 @@ def install(app: FastAPI) -> None:
         async def stream() -> AsyncIterator[str]:
             streams.inc()
             seq = 0
+            loop = asyncio.get_running_loop()
+            end = loop.time() + STREAM_MAX_S
             try:
                 yield "retry: 2000\n: connected\n\n"
-                while not await request.is_disconnected():
+                while loop.time() < end and not await request.is_disconnected():
                     try:
-                        event = await asyncio.wait_for(sub.get(), KEEPALIVE_S)
+                        event = await asyncio.wait_for(
+                            sub.get(), min(KEEPALIVE_S, max(0.0, end - loop.time()))
+                        )
                     except TimeoutError:
                         yield ": keep-alive\n\n"
                         continue

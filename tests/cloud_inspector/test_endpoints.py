@@ -133,3 +133,16 @@ def test_push_key_and_subscription(cloud, tmp_path):
         "segments": ["shenzhen-4", "shenzhen-5"],
     }
     assert httpx.get(f"{cloud}/notify/health").json()["push_subscriptions"] == 1
+
+
+def test_sse_stream_ends_by_itself_so_shutdown_never_waits(cloud, monkeypatch):
+    import time
+
+    import cloud.inspector as inspector
+
+    monkeypatch.setattr(inspector, "STREAM_MAX_S", 0.5)
+    t0 = time.monotonic()
+    with httpx.stream("GET", f"{cloud}/inspector/events", timeout=10) as r:
+        body = "".join(r.iter_text())
+    assert time.monotonic() - t0 < 5
+    assert body.startswith("retry: 2000")

@@ -129,6 +129,9 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
     page.fill("#token", INSPECTOR_TOKENS["li.wei"])
     page.click("#signin button.primary")
     page.wait_for_function("!document.getElementById('signin').open")
+    # Signed in, the page registers its service worker (Web Push) over the whole /inspector/ scope.
+    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    assert scope == f"{cloud}/inspector/"
     item = page.locator(f"#alert-{a['alert_id']}")
     item.locator("button[data-action=reject]").click()
     item.wait_for(state="detached", timeout=5000)
