@@ -39,6 +39,8 @@ def test_creates_entities_once_and_observations_per_find(tmp_path):
     cfg = SyncConfig(sensorthings_url=f"http://127.0.0.1:{port}/v1.1", backoff_base_s=0.05, backoff_max_s=0.2)
     a, b, c = new_id(), new_id(), new_id()
 
+    server = UvicornThread(srv.app, port)
+
     async def first() -> None:
         bus = EventBus()
         async with SyncService(cfg, tmp_path, bus) as svc:
@@ -48,7 +50,10 @@ def test_creates_entities_once_and_observations_per_find(tmp_path):
             bus.publish(
                 {"type": "workorder.changed", "feature": feature(a, status="cleared", cleared_by="li")}
             )
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.4)  # the server is not up yet: connections are refused
+            assert "ConnectError" in (svc.workers["sensorthings"].outbox.last_error() or "")
+            assert svc.workers["sensorthings"].outbox.backlog() == 4
+            server.__enter__()
             await _drained(svc)
 
     async def after_restart() -> None:
@@ -59,10 +64,12 @@ def test_creates_entities_once_and_observations_per_find(tmp_path):
             await asyncio.sleep(0.2)
             await _drained(svc)
 
-    with UvicornThread(srv.app, port):
+    try:
         asyncio.run(first())
         created_before = list(srv.created)
         asyncio.run(after_restart())
+    finally:
+        server.__exit__()
 
     assert len(srv.of("Sensors")) == 1
     assert len(srv.of("ObservedProperties")) == 1
