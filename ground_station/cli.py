@@ -7,6 +7,8 @@ from typing import NoReturn
 
 import typer
 
+from ground_station.relay.cli import register as _register_relay
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 #: Exit codes of ``gcs plan`` (2 is also typer's own for a malformed command line).
@@ -225,3 +227,6 @@ def plan(
         fail(EXIT_BAD_PARAMETERS, f"cannot write to {out}: {e}")
     for f in files:
         console.print(f"wrote {f}")
+
+
+_register_relay(app)

@@ -55,3 +55,11 @@ class GcsSettings(ComponentSettings):
     mqtt_host: str = defaults.MQTT_HOST
     mqtt_port: int = defaults.MQTT_PORT
     cloud_url: str = f"http://{defaults.CLOUD_HOST}:{defaults.CLOUD_PORT}"
+    cloud_token: str = Field("", description="this station's bearer token for the cloud's ingest API")
+
+    # --- relay (``gcs relay``, ``gcs alerts``) -------------------------------------------------
+    relay_db: Path = Field(Path("var/gcs/relay.db"), description="the relay's durable SQLite outbox")
+    relay_client_id: str = Field(
+        "riverpatrol-relay", description="MQTT client id; stable = persistent session"
+    )
+    relay_share_group: str = Field("", description="MQTT shared-subscription group for several relays")

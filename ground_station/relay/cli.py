@@ -1,0 +1,190 @@
+"""``riverpatrol gcs relay | alerts | broker-config``: the relay's operator commands."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
+
+
+def _hostport(text: str | None) -> tuple[str | None, int | None]:
+    if not text:
+        return None, None
+    host, _, port = text.rpartition(":")
+    try:
+        return (host or "127.0.0.1"), int(port)
+    except ValueError as e:
+        raise typer.BadParameter(f"expected host:port, got {text!r}") from e
+
+
+def relay(
+    config: Config = None,
+    broker: Annotated[str | None, typer.Option(help="MQTT broker host:port.")] = None,
+    cloud: Annotated[str | None, typer.Option(help="Cloud base URL, e.g. http://cloud:8080.")] = None,
+    token: Annotated[str | None, typer.Option(help="This station's bearer token for the cloud.")] = None,
+    db: Annotated[Path | None, typer.Option(help="SQLite outbox file.")] = None,
+    share_group: Annotated[
+        str | None, typer.Option(help="Join an MQTT shared subscription: relays in a group split the fleet.")
+    ] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="MQTT client id (keep it stable: persistent session).")
+    ] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")] = None,
+) -> None:
+    """Relay the fleet's alerts from the broker to the cloud, durably, until Ctrl-C or SIGTERM.
+
+    Every alert is committed to a local SQLite outbox before the broker is acknowledged, then
+    forwarded in batches; a cloud outage, a broker restart or a killed relay loses nothing.
+    """
+    from prometheus_client import REGISTRY, start_http_server
+    from rich.live import Live
+
+    from ground_station.relay.service import Relay, RelayConfig
+    from ground_station.settings import GcsSettings
+
+    host, port = _hostport(broker)
+    s = GcsSettings.load(
+        config,
+        mqtt_host=host,
+        mqtt_port=port,
+        cloud_url=cloud,
+        cloud_token=token,
+        relay_db=db,
+        relay_share_group=share_group,
+        relay_client_id=client_id,
+    )
+    logging.basicConfig(
+        level=logging.INFO,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+    r = Relay(
+        RelayConfig(
+            db_path=s.relay_db,
+            cloud_url=s.cloud_url,
+            token=s.cloud_token,
+            mqtt_host=s.mqtt_host,
+            mqtt_port=s.mqtt_port,
+            client_id=s.relay_client_id,
+            share_group=s.relay_share_group,
+            registry=REGISTRY,
+        )
+    )
+    if metrics_port:
+        start_http_server(metrics_port)
+    signal.signal(signal.SIGTERM, lambda *_: r._stop.set())
+    console = Console(stderr=True)
+    r.start()
+
+    def line() -> str:
+        b = r.outbox.backlog()
+        link = "[green]broker ok[/]" if r.connected.is_set() else "[red]broker down[/]"
+        cloud_state = (
+            "[green]cloud ok[/]"
+            if r.forwarder.failures == 0
+            else f"[red]cloud down ({r.forwarder.failures} tries)[/]"
+        )
+        age = f"{b.oldest_age_s:.0f}s" if b.oldest_age_s is not None else "-"
+        return (
+            f"{link}  {cloud_state}  received {int(r.m_received._value.get())}  "
+            f"delivered {b.delivered}  backlog {b.count} (oldest {age})  "
+            f"rejected {int(r.m_rejected._value.get())}  dead {b.dead_letters}"
+        )
+
+    try:
+        with Live(line(), console=console, refresh_per_second=2, transient=False) as live:
+            while not r._stop.wait(0.5):
+                live.update(line())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        r.stop()
+
+
+def alerts(
+    config: Config = None,
+    db: Annotated[Path | None, typer.Option(help="The relay's SQLite outbox file.")] = None,
+    drone: Annotated[str | None, typer.Option(help="Only this drone's alerts.")] = None,
+    debris_class: Annotated[
+        str | None, typer.Option("--class", help="Only this class (bottle, bag, ...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    show: Annotated[str | None, typer.Option(help="Show one alert in full (id or id prefix).")] = None,
+    save_thumbnails: Annotated[
+        Path | None, typer.Option(help="Write each alert's JPEGs into this folder.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+) -> None:
+    """List recent alerts the relay received (works offline, from its outbox database)."""
+    from ground_station.relay.outbox import RelayOutbox
+    from ground_station.settings import GcsSettings
+
+    s = GcsSettings.load(config, relay_db=db)
+    if not s.relay_db.exists():
+        typer.secho(
+            f"no relay database at {s.relay_db}: has `riverpatrol gcs relay` run here?", fg="red", err=True
+        )
+        raise typer.Exit(3)
+    box = RelayOutbox(s.relay_db)
+    rows = box.recent_alerts(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
+    box.close()
+    if show:
+        rows = [a for a in rows if a["alert_id"].startswith(show)]
+        if not rows:
+            typer.secho(f"no alert with id starting {show!r}", fg="red", err=True)
+            raise typer.Exit(3)
+    if save_thumbnails:
+        save_thumbnails.mkdir(parents=True, exist_ok=True)
+        for a in rows:
+            for key in ("thumbnail_jpeg", "context_jpeg"):
+                if a.get(key):
+                    (save_thumbnails / f"{a['alert_id']}_{key.split('_')[0]}.jpg").write_bytes(
+                        base64.b64decode(a[key])
+                    )
+    if as_json or show:
+        for a in rows:
+            typer.echo(json.dumps({k: v for k, v in a.items() if not k.endswith("_jpeg")} if not show else a))
+        return
+    t = Table(title=f"{len(rows)} recent alert(s)")
+    for col in ("id", "drone", "class", "conf", "lat", "lon", "captured", "event", "seen"):
+        t.add_column(col)
+    for a in rows:
+        t.add_row(
+            a["alert_id"][:8],
+            a["drone_id"],
+            a["debris_class"],
+            f"{a['confidence']:.2f}",
+            f"{a['lat']:.6f}",
+            f"{a['lon']:.6f}",
+            a["captured_at"][:19],
+            a["event"],
+            str(a["track"]["sightings"]),
+        )
+    Console().print(t)
+
+
+def broker_config(
+    out: Annotated[Path, typer.Option(help="Where to write mosquitto.conf.")] = Path("mosquitto.conf"),
+    port: Annotated[int, typer.Option(help="Listener port.")] = 1883,
+    data_dir: Annotated[Path, typer.Option(help="Broker persistence folder.")] = Path("/var/lib/mosquitto"),
+) -> None:
+    """Write a Mosquitto config that never drops queued QoS 1 alerts for a slow or offline relay."""
+    from ground_station.relay.broker_config import mosquitto_conf
+
+    out.write_text(mosquitto_conf(port, data_dir))
+    typer.echo(f"wrote {out}; run: mosquitto -c {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the relay's commands to the ``gcs`` app."""
+    app.command("relay")(relay)
+    app.command("alerts")(alerts)
+    app.command("broker-config")(broker_config)
