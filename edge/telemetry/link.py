@@ -220,7 +220,7 @@ class TelemetryLink:
                 self._digest_all(conn, msgs, time.monotonic())
 
     def _digest_all(self, conn: Any, msgs: list[Any], now: float) -> None:
-        request = False
+        request = locked = False
         with self._lock:
             tracker, s = self.tracker, self.tracker.state
             for msg in msgs:
@@ -237,12 +237,15 @@ class TelemetryLink:
                 if result is Digest.STREAM:
                     self.stream_watch.seen(now)
                 elif result is Digest.LOCKED:
+                    locked = True
                     self._locked.set()
                     self.stream_watch.reset()
                     request = True
                 elif result is Digest.REBOOTED:
                     self.stream_watch.reset()
                     request = True
+        if locked:  # on udpin links the vehicle only now learns where we are: say hello at once
+            self._send_heartbeat(conn)
         if request:
             self._request_streams(conn, now)
 

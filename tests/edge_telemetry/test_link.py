@@ -63,7 +63,7 @@ def test_locks_onto_autopilot_requests_streams_and_follows_state(make_peer, link
     assert peer.log.message_intervals[mav.MAVLINK_MSG_ID_GLOBAL_POSITION_INT] == 50_000
     assert peer.log.message_intervals[mav.MAVLINK_MSG_ID_ATTITUDE] == 50_000
     assert peer.log.data_streams[6] == 20
-    assert peer.received("HEARTBEAT") >= 1
+    eventually(lambda: peer.received("HEARTBEAT") >= 1, timeout=2.5, what="our heartbeat at the peer")
     # state follows the peer's ground truth
     lat, lon, alt_rel, _ = peer.pose_at(s.position_time_boot_s)
     assert s.lat == pytest.approx(lat) and s.alt_rel_m == pytest.approx(alt_rel)
