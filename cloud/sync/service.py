@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from cloud.sync.webhook import WebhookConnector
 from cloud.sync.worker import OutboxWorker, SyncMetrics
 
 log = logging.getLogger("riverpatrol.cloud.sync")
+#: Most bus events written to the outboxes in one transaction.
+FEED_BATCH = 500
 
 
 class SyncService:
@@ -73,25 +76,41 @@ class SyncService:
         log.info("sync started", extra={"connectors": list(self.workers), "dir": str(self.dir)})
         return self
 
-    def accept(self, event: dict[str, Any]) -> None:
-        """Queue one bus event in every connector's outbox (bad events are logged and skipped)."""
-        feature = event.get("feature")
-        if not isinstance(feature, dict) or not feature.get("id"):
-            self.bad_events += 1
-            log.error(
-                "sync skipped a bus event without a feature id", extra={"event_type": event.get("type")}
-            )
-            return
-        payload = {"feature": feature, "segment_id": event.get("segment_id")}
-        for worker in self.workers.values():
-            worker.enqueue(str(feature["id"]), str(event.get("type")), payload)
+    def accept_many(self, events: list[dict[str, Any]]) -> int:
+        """Queue bus events in every connector's outbox, one transaction each (blocking: call in a
+        thread). Events without a feature id are logged, counted and skipped."""
+        rows = []
+        for event in events:
+            feature = event.get("feature")
+            if not isinstance(feature, dict) or not feature.get("id"):
+                self.bad_events += 1
+                log.error(
+                    "sync skipped a bus event without a feature id", extra={"event_type": event.get("type")}
+                )
+                continue
+            payload = {"feature": feature, "segment_id": event.get("segment_id")}
+            rows.append((str(feature["id"]), str(event.get("type")), payload))
+        if rows:
+            now = time.time()
+            for worker in self.workers.values():
+                worker.outbox.enqueue_many(rows, now)
+        return len(rows)
 
     async def _feed(self) -> None:
-        async for event in self._sub:
+        """Bus -> outboxes, in batches: a burst of events costs one fsync per connector."""
+        while True:
+            batch = [await self._sub.get()]
+            while len(batch) < FEED_BATCH:
+                try:
+                    batch.append(self._sub.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
             try:
-                self.accept(event)
+                await asyncio.to_thread(self.accept_many, batch)
             except Exception:
-                log.exception("sync could not queue a bus event", extra={"event_type": event.get("type")})
+                log.exception("sync could not queue bus events", extra={"events": len(batch)})
+            for worker in self.workers.values():
+                worker.wake()
 
     async def __aexit__(self, *exc: object) -> None:
         for t in self._tasks:

@@ -77,52 +77,54 @@ class OutboxWorker:
         self.last_ok_at: float | None = None
         self.consecutive_failures = 0
 
-    def enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> int:
-        """Durably queue one delivery and wake the loop."""
-        seq = self.outbox.enqueue(key, kind, payload, self.clock())
-        self.m.backlog.labels(self.name).set(self.outbox.backlog())
+    def wake(self) -> None:
+        """New entries were queued: drain now instead of at the next poll (call on the loop)."""
         self._wake.set()
-        return seq
 
     async def drain_once(self) -> int:
         """Attempt every due head once; returns how many were delivered."""
         delivered = 0
-        for entry in self.outbox.due(self.clock()):
+        ob = self.outbox
+        for entry in await asyncio.to_thread(ob.due, self.clock()):
             try:
                 await self.deliver(entry)
             except PermanentError as exc:
-                self.outbox.dead_letter(entry, str(exc), self.clock())
+                await asyncio.to_thread(ob.dead_letter, entry, str(exc), self.clock())
                 self.m.dead.labels(self.name).inc()
                 log.error(
-                    "sync.dead_letter connector=%s key=%s seq=%d kind=%s error=%s",
-                    self.name,
-                    entry.key,
-                    entry.seq,
-                    entry.kind,
-                    exc,
+                    "sync entry rejected for good, parked as dead letter",
+                    extra={
+                        "connector": self.name,
+                        "key": entry.key,
+                        "seq": entry.seq,
+                        "kind": entry.kind,
+                        "error": str(exc),
+                    },
                 )
             except Exception as exc:
                 delay = backoff_delay(entry.attempts + 1, self.base, self.cap, self.rand)
-                self.outbox.retry_later(entry.seq, f"{type(exc).__name__}: {exc}", self.clock() + delay)
+                error = f"{type(exc).__name__}: {exc}"
+                await asyncio.to_thread(ob.retry_later, entry.seq, error, self.clock() + delay)
                 self.m.failed.labels(self.name).inc()
                 self.consecutive_failures += 1
                 log.warning(
-                    "sync.retry connector=%s key=%s seq=%d attempt=%d in_s=%.2f error=%s: %s",
-                    self.name,
-                    entry.key,
-                    entry.seq,
-                    entry.attempts + 1,
-                    delay,
-                    type(exc).__name__,
-                    exc,
+                    "sync delivery failed, will retry",
+                    extra={
+                        "connector": self.name,
+                        "key": entry.key,
+                        "seq": entry.seq,
+                        "attempt": entry.attempts + 1,
+                        "retry_in_s": round(delay, 2),
+                        "error": error,
+                    },
                 )
             else:
-                self.outbox.done(entry.seq)
+                await asyncio.to_thread(ob.done, entry.seq)
                 self.m.delivered.labels(self.name).inc()
                 delivered += 1
                 self.consecutive_failures = 0
                 self.last_ok_at = self.clock()
-        self.m.backlog.labels(self.name).set(self.outbox.backlog())
+        self.m.backlog.labels(self.name).set(await asyncio.to_thread(ob.backlog))
         return delivered
 
     async def run(self, idle_s: float = 1.0) -> None:
@@ -130,7 +132,7 @@ class OutboxWorker:
         while True:
             self._wake.clear()
             await self.drain_once()
-            nxt = self.outbox.next_due_at()
+            nxt = await asyncio.to_thread(self.outbox.next_due_at)
             wait = idle_s if nxt is None else max(0.0, min(idle_s, nxt - self.clock()))
             if wait > 0:
                 with contextlib.suppress(TimeoutError):

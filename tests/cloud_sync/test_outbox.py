@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from cloud.sync.outbox import Outbox
 
 
@@ -21,6 +23,16 @@ def test_only_the_head_of_each_item_is_due(tmp_path):
     assert [e.seq for e in ob.due(now=1)] == [b1, a2]
     assert ob.due(now=1)[1].payload == {"n": 3}
     assert ob.delivered_count() == 1
+
+
+def test_a_burst_is_one_transaction_in_order(tmp_path):
+    ob = Outbox(tmp_path / "o.sqlite")
+    seqs = ob.enqueue_many([("A", "k", {"i": 0}), ("B", "k", {"i": 1}), ("A", "k", {"i": 2})], now=0)
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert [e.payload["i"] for e in ob.due(1)] == [0, 1]
+    with pytest.raises(TypeError):
+        ob.enqueue_many([("C", "k", {"i": 3}), ("D", "k", {"bad": object()})], now=0)
+    assert ob.backlog() == 3, "a failed burst leaves nothing half-written"
 
 
 def test_a_failing_item_waits_but_does_not_block_others(tmp_path):
