@@ -102,7 +102,9 @@ class Appearance(BaseModel):
             noise_sigma=float(rng.uniform(0.5, 4.0)),
             blur_sigma=float(rng.choice([0.0, 0.0, rng.uniform(0.4, 1.2)])),
             jpeg_quality=int(rng.integers(55, 95)) if rng.random() < 0.7 else None,
-            concrete_bgr=_clip3(np.array([150, 155, 155]) * rng.uniform(0.75, 1.15) + rng.normal(0, 6, 3)),
+            concrete_bgr=_clip3(
+                rng.uniform(110, 180) * np.array([0.95, 0.98, 1.0]) * rng.uniform(0.97, 1.03, 3)
+            ),
             vegetation_bgr=_clip3(vegetation * rng.uniform(0.8, 1.2)),
             soil_bgr=_clip3(np.array([90, 110, 125]) * rng.uniform(0.8, 1.2)),
         )

@@ -93,16 +93,39 @@ def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
         lam = ap.wave_length_m
         waves = tn.fbm(wind, lam, seed + 13, 4, 0.55)
         ripples = tn.fbm(ident, lam / 4, seed + 17, 3)
+        # wave crests: thin bright lines where a wind-aligned noise crosses zero (sky reflections)
+        crest_n = tn.fbm(wind, lam * 0.8, seed + 29, 2)
+        gusts = np.clip(0.35 + tn.fbm(ident, 30.0, seed + 53, 2), 0, 1)  # wind gusts ruffle patches
+        crests = (1 - np.minimum(np.abs(crest_n) * 4, 1)) ** 3 * gusts
         slicks = tn.up(fbm(cs.astype(np.float32) * 0.05, clat.astype(np.float32), 1.5, seed + 19, 3))
         slick = np.clip((slicks - 0.35) * 3, 0, 1) * 0.12
         depth = np.clip(dist_edge / 6.0, 0, 1)  # shallower, darker and greener near the banks
-        gain = 1 + ap.wave_contrast * waves + ap.ripple_contrast * ripples + slick - 0.12 * (1 - depth)
+        gain = (
+            1
+            + ap.wave_contrast * waves
+            + ap.ripple_contrast * ripples
+            + 1.5 * ap.ripple_contrast * crests
+            + slick
+            - 0.12 * (1 - depth)
+        )
         col *= gain[..., None]
         out += col * water_a[..., None]
     if water_a.min() < 1:
         out += _banks(scene, tn, s, natural, -dist_edge) * (1 - water_a[..., None])
     shadow = np.ones((TILE, TILE), np.float32)
     overlay = None
+    near = natural & (dist_edge > -0.5) & (dist_edge < 8.0)
+    if near.any():
+        # natural banks: trees overhang the water (drawn above floating items) and shade it
+        tree, tree_shadow, leaf = _canopy(scene, tn)
+        overhang = 0.5 + 3.0 * np.clip(tn.fbm(ident, 9.0, seed + 47, 2) + 0.5, 0, 1)
+        over = tree * np.clip((overhang - dist_edge) / 0.3, 0, 1) * natural * (dist_edge > -0.5)
+        shade = tree_shadow * natural * np.clip((overhang + 3.0 - dist_edge) / 1.0, 0, 1)
+        shadow *= 1 - 0.45 * shade * (1 - over)
+        if over.max() > 0.02:
+            overlay = np.zeros((TILE, TILE, 4), np.float32)
+            overlay[..., :3] = (0.7 + 0.35 * leaf)[..., None] * np.array(ap.vegetation_bgr, np.float32)
+            overlay[..., 3] = over * 255
     for b in scene.bridges:
         sun = ap.sun_direction_ned()
         horiz = math.hypot(sun[0], sun[1])
@@ -133,13 +156,32 @@ def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
     out *= shadow[..., None]
     return Tile(
         base=np.clip(out, 0, 255).astype(np.uint8),
-        water=np.clip(water_a * shadow * 255, 0, 255).astype(np.uint8),
+        water=np.clip(
+            water_a * shadow * (1 - (0 if overlay is None else overlay[..., 3] / 255)) * 255, 0, 255
+        ).astype(np.uint8),
         overlay=None if overlay is None else np.clip(overlay, 0, 255).astype(np.uint8),
     )
 
 
 def _identity(e: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e, n
+
+
+def _canopy(scene: RiverScene, tn: TileNoise) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tree cover (0..1), where trees shade the ground (0..1) and leaf texture, world-fixed."""
+    ap = scene.appearance
+    assert ap is not None
+    seed = scene.seed
+    canopy_n = tn.fbm(_identity, 7.0, seed + 41, 4)
+    leaf = tn.fbm(_identity, 0.6, seed + 43, 3)
+    sun = ap.sun_direction_ned()
+    horiz = max(math.hypot(sun[0], sun[1]), 1e-6)
+    reach = 4.0 / max(math.tan(math.radians(ap.sun_elev_deg)), 0.3)
+    de, dn = np.float32(sun[1] / horiz * reach), np.float32(sun[0] / horiz * reach)
+    canopy_shadow = tn.fbm(lambda ee, nn: (ee + de, nn + dn), 7.0, seed + 41, 4)
+    tree = np.clip((canopy_n - 0.1) * 6, 0, 1)
+    tree_shadow = np.clip((canopy_shadow - 0.1) * 6, 0, 1)
+    return tree, tree_shadow, leaf
 
 
 def _banks(
@@ -155,15 +197,7 @@ def _banks(
     ident = _identity
     stains = tn.fbm(ident, 4.0, seed + 31, 4)
     grain = tn.fbm(ident, 0.4, seed + 37, 2)
-    canopy_n = tn.fbm(ident, 7.0, seed + 41, 4)
-    leaf = tn.fbm(ident, 0.6, seed + 43, 3)
-    sun = ap.sun_direction_ned()
-    horiz = max(math.hypot(sun[0], sun[1]), 1e-6)
-    reach = 4.0 / max(math.tan(math.radians(ap.sun_elev_deg)), 0.3)
-    de, dn = np.float32(sun[1] / horiz * reach), np.float32(sun[0] / horiz * reach)
-    canopy_shadow = tn.fbm(lambda ee, nn: (ee + de, nn + dn), 7.0, seed + 41, 4)
-    tree = np.clip((canopy_n - 0.1) * 6, 0, 1)
-    tree_shadow = np.clip((canopy_shadow - 0.1) * 6, 0, 1)
+    tree, tree_shadow, leaf = _canopy(scene, tn)
     land = (1.1 + 0.15 * grain) * (1 - 0.45 * tree_shadow * (1 - tree)) * (1 - tree) + (
         0.75 + 0.35 * leaf
     ) * tree
@@ -173,9 +207,9 @@ def _banks(
     w_path = (concrete_side & (beyond >= 6.0) & (beyond < 9.0)).astype(np.float32)
     w_mud = (natural & (beyond < 0.8)).astype(np.float32)
     w_land = 1 - w_slope - w_path - w_mud
-    joints = ((s % 4.0) < 0.06) | ((beyond % 1.5) < 0.05)
+    joints = ((s % 4.0) < 0.04) | ((beyond % 1.5) < 0.03)
     wet = np.clip(1 - beyond / 0.8, 0, 1) * 0.45
-    slope = (1 + 0.1 * stains + 0.05 * grain) * np.where(joints, 0.7, 1.0) * (1 - wet)
+    slope = (1 + 0.1 * stains + 0.05 * grain) * np.where(joints, 0.82, 1.0) * (1 - wet)
     out = np.empty((*s.shape, 3), np.float32)
     out[:] = (w_land * land)[..., None] * np.array(ap.vegetation_bgr, np.float32)
     out += (w_slope * slope)[..., None] * np.array(ap.concrete_bgr, np.float32)

@@ -37,6 +37,7 @@ from sim.camera.sprites import master_sprite
 MAX_RANGE_M = 600.0  # beyond this horizontal distance the view fades into haze / sky
 MAX_ATLAS_TEXELS = 4096
 _GRID = 8  # the lighting pass runs on one sample per 8x8 pixels
+_RIM_BGR = (25, 35, 30)
 _TEXEL_LADDER = tuple(0.01 * 2**k for k in range(8))  # 1 cm .. 1.28 m
 
 
@@ -147,10 +148,18 @@ class _Sprite:
             h, w = self.al.shape
             size = (max(2, round(w * f)), max(2, round(h * f)))
             interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
-            self.levels[texel] = (
-                cv2.resize(self.col, size, interpolation=interp),
-                cv2.resize(self.al, size, interpolation=interp),
-            )
+            col = cv2.resize(self.col, size, interpolation=interp)
+            al = cv2.resize(self.al, size, interpolation=interp)
+            # a thin dark wet rim where the item meets the water (meniscus and contact shadow)
+            pad = 2
+            col = cv2.copyMakeBorder(col, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+            al = cv2.copyMakeBorder(al, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+            rim = np.clip(cv2.GaussianBlur(al, (0, 0), max(0.6, 0.02 / texel)) * 1.6 - al, 0, 1) * 0.3
+            new_al = al + rim * (1 - al)
+            col = col * (al / np.maximum(new_al, 1e-6))[..., None] + (
+                rim * (1 - al) / np.maximum(new_al, 1e-6)
+            )[..., None] * np.array(_RIM_BGR, np.float32)
+            self.levels[texel] = (col.astype(np.float32), new_al.astype(np.float32))
         return self.levels[texel]
 
 
@@ -166,6 +175,7 @@ class Renderer:
         self._sprites: dict[int, _Sprite] = {}
         self._lens: dict[str, tuple] = {}
         self._noise: np.ndarray | None = None
+        self._sparkle: np.ndarray | None = None
 
     # ---- caches -------------------------------------------------------------------------
     def _tile(self, texel: float, tx: int, ty: int) -> Tile:
@@ -453,13 +463,12 @@ class Renderer:
         normal = np.stack([-sx, -sy, -np.ones_like(sx)], 1)
         normal /= np.linalg.norm(normal, axis=1, keepdims=True)
         vd = d.astype(np.float64)
-        refl = vd - 2 * (vd * normal).sum(1, keepdims=True) * normal
-        sun = -ap.sun_direction_ned()  # towards the sun is "up": flip to NED's down-positive
-        sun = np.array([sun[0], sun[1], -sun[2]]) * -1
         to_sun = ap.sun_direction_ned()
-        cosang = np.clip(refl @ to_sun, -1, 1)
-        ang = np.degrees(np.arccos(cosang))
-        glint = ap.glint * np.exp(-((ang / 6.0) ** 2)) * 255
+        # glitter: where the flat-water mirror direction is within the wave-slope spread of the sun
+        flat = vd * np.array([1.0, 1.0, -1.0])
+        ang = np.degrees(np.arccos(np.clip(flat @ to_sun, -1, 1)))
+        spread = 6.0 + 14.0 * ap.wind_speed
+        envelope = ap.glint * (0.75 * np.exp(-((ang / spread) ** 2)) + 0.6 * np.exp(-((ang / 2.5) ** 2)))
         cos_i = np.clip(-(vd * normal).sum(1), 0, 1)
         fresnel = 0.02 + 0.98 * (1 - cos_i) ** 5
         # water fraction under each sample, from the atlas
@@ -468,32 +477,51 @@ class Renderer:
         row = np.clip(((atlas.n0 - n) / s).astype(int), 0, atlas.water.shape[0] - 1)
         wat = atlas.water[row, col].astype(np.float32) / 255 * valid
         horiz = np.where(valid, hit_t * np.hypot(vd[:, 0], vd[:, 1]), MAX_RANGE_M)
-        haze = np.clip(ap.haze + (1 - ap.haze) * (1 - np.exp(-horiz / 900.0)) * 0.6, 0, 1)
-        haze = np.where(
-            valid, haze * np.clip(1.3 - horiz / MAX_RANGE_M, 0, 1) + (horiz / MAX_RANGE_M) * 0.0, 1.0
-        )
-        haze = np.where(
-            valid, np.minimum(1.0, haze + np.clip((horiz - 0.8 * MAX_RANGE_M) / (0.2 * MAX_RANGE_M), 0, 1)), 1
-        )
+        # aerial perspective: a floor of haze, growing with distance, opaque at the range limit
+        haze = ap.haze + (1 - ap.haze) * (1 - np.exp(-horiz / 900.0)) * 0.6
+        haze += np.clip((horiz - 0.8 * MAX_RANGE_M) / (0.2 * MAX_RANGE_M), 0, 1)
+        haze = np.where(valid, np.clip(haze, 0, 1), 1.0)
         # vignetting over the normalized image radius
         uu, vv = np.meshgrid((np.arange(gw) + 0.5) / gw - 0.5, (np.arange(gh) + 0.5) / gh - 0.5)
         vig = (1 - ap.vignetting * (uu**2 + vv**2) * 2).ravel()
         tint = np.array(ap.tint_bgr)
-        gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - 0.6 * fresnel * wat))[:, None] * tint
+        refl = 0.6 * fresnel * wat
+        gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - refl))[:, None] * tint
         sky = np.array(ap.sky_bgr)
+        sheen = 0.12 * envelope * wat * 255
         offset = (
             haze[:, None] * sky
             + (1 - haze)[:, None]
-            * ((0.6 * fresnel * wat)[:, None] * sky + (glint * wat)[:, None] * np.array([1.0, 0.98, 0.92]))
+            * (refl[:, None] * sky + sheen[:, None] * np.array([1.0, 0.98, 0.92]))
             * ap.exposure
         ) + (1 - ap.contrast) * 110.0
+        glitter = np.clip(envelope * wat * (1 - haze) * 255, 0, 255).astype(np.uint8).reshape(gh, gw)
         gain_img = np.clip(gain * 128, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
         off_img = np.clip(offset, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
         size = (camera.width, camera.height)
         gain_full = cv2.resize(gain_img, size, interpolation=cv2.INTER_LINEAR)
         off_full = cv2.resize(off_img, size, interpolation=cv2.INTER_LINEAR)
-        out = cv2.multiply(img, gain_full, scale=1 / 128)
-        return cv2.add(out, off_full)
+        out = cv2.add(cv2.multiply(img, gain_full, scale=1 / 128), off_full)
+        if glitter.max() > 3:  # sun glitter: the smooth envelope times twinkling sparkles
+            g_full = cv2.resize(glitter, size, interpolation=cv2.INTER_LINEAR)
+            sparkle = self._sparkle_view(camera.height, camera.width, t)
+            # at the envelope's edge only the strongest sparkles survive: density follows the sun
+            g_full = cv2.multiply(cv2.subtract(sparkle, cv2.subtract(255, g_full)), g_full, scale=1 / 40)
+            out = cv2.add(out, cv2.cvtColor(g_full, cv2.COLOR_GRAY2BGR))
+        return out
+
+    def _sparkle_view(self, h: int, w: int, t: float) -> np.ndarray:
+        """A sparse field of specular points, at a per-frame offset so the glitter twinkles."""
+        if self._sparkle is None or self._sparkle.shape[0] < h + 64 or self._sparkle.shape[1] < w + 64:
+            g = np.random.default_rng(self.scene.seed + 6)
+            u = g.random((h + 64, w + 64), dtype=np.float32)
+            pts = np.where(u > 0.975, g.uniform(0.0, 1.0, u.shape).astype(np.float32) ** 0.5, 0)
+            pts = cv2.GaussianBlur(pts, (0, 0), 0.8)
+            pts = cv2.dilate(pts, np.ones((2, 2), np.uint8))
+            self._sparkle = np.clip(pts / max(float(pts.max()), 1e-6) * 255 * 1.6, 0, 255).astype(np.uint8)
+        g = np.random.default_rng([self.scene.seed, round(t * 1000) & 0xFFFFFFFF, 1])
+        oy, ox = (int(x) for x in g.integers(0, 64, 2))
+        return self._sparkle[oy : oy + h, ox : ox + w]
 
     def _sensor(self, img: np.ndarray, t: float) -> np.ndarray:
         """Shot/read noise (a cached noise field at a per-frame offset) and optional lens blur."""
