@@ -12,6 +12,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 import contract.mavlink  # noqa: F401
 from ground_station.mavlink import (
     CommandRejected,
+    LinkClosed,
     MavlinkTimeout,
     MissionItem,
     NoHeartbeat,
@@ -126,3 +127,13 @@ def test_fly_a_mission(make_peer, clients) -> None:
     with pytest.raises(ValueError, match="unknown Copter mode"):
         client.set_mode("HOVER")
     assert client.disarm().accepted
+
+
+def test_calls_fail_clearly_when_the_vehicle_hangs_up(make_peer, clients) -> None:
+    peer = make_peer(transport="tcp")
+    client = connect(clients, peer.url)
+    peer.disconnect()
+    with pytest.raises(LinkClosed, match="closed the connection"):
+        for _ in range(50):  # the reader notices the hang-up within one read
+            client.arm()
+            time.sleep(0.05)
