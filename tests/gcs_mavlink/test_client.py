@@ -133,7 +133,7 @@ def test_calls_fail_clearly_when_the_vehicle_hangs_up(make_peer, clients) -> Non
     peer = make_peer(transport="tcp")
     client = connect(clients, peer.url)
     peer.disconnect()
-    with pytest.raises(LinkClosed, match="closed the connection"):
+    with pytest.raises(LinkClosed, match="connection to the vehicle lost"):
         for _ in range(50):  # the reader notices the hang-up within one read
             client.arm()
             time.sleep(0.05)
