@@ -89,6 +89,7 @@ class TelemetryLink:
         self.stream_watch = StreamWatch(settings.stream_check_s)
         self.connects = 0
         self.connect_errors = 0
+        self.internal_errors = 0
         self.fatal: str | None = None  # set when the link cannot ever work (bad configuration)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -188,6 +189,9 @@ class TelemetryLink:
                 self._serve(conn)
             except OSError as e:
                 log.warning("event=connection_closed url=%s error=%r", self.settings.mavlink, e)
+            except Exception:  # a bug must not end telemetry for the flight: log it, reconnect
+                self.internal_errors += 1
+                log.exception("event=link_internal_error url=%s", self.settings.mavlink)
             finally:
                 with contextlib.suppress(OSError):
                     conn.close()

@@ -198,7 +198,7 @@ class StateTracker:
             return locked
         try:
             result = handler(msg, now)
-        except (ValueError, TypeError, AttributeError, OverflowError, UnicodeError) as e:
+        except Exception as e:  # a bad message must never stop the tracker: count it, carry on
             c.malformed += 1
             log.warning("event=malformed_message type=%s system=%d error=%r", mtype, src[0], e)
             return Digest.IGNORED
