@@ -75,7 +75,6 @@ class VehicleClient:
         self.last_heartbeat: float | None = None
         self.prearm_ok: bool | None = None  # SYS_STATUS pre-arm bit, when the vehicle reports it
         self.gps_fix_type: int | None = None
-        self.has_position = False
         self.mission_current: int | None = None
         self.bad_data = 0
         self._send_lock = threading.Lock()
@@ -175,10 +174,13 @@ class VehicleClient:
         return self.command(_mav().MAV_CMD_COMPONENT_ARM_DISARM, 0)
 
     def is_armable(self) -> bool:
-        """The vehicle's pre-arm bit when it reports one, else a 3D fix and a position estimate."""
+        """The vehicle's pre-arm bit when it reports one (ArduPilot does), else a 3D GPS fix.
+
+        The fallback cannot see EKF readiness: ``arm()`` still returns the vehicle's verdict.
+        """
         if self.prearm_ok is not None:
             return self.prearm_ok
-        return (self.gps_fix_type or 0) >= 3 and self.has_position
+        return (self.gps_fix_type or 0) >= 3
 
     def wait_armable(self, timeout: float) -> None:
         """Block until ``is_armable``; ``MavlinkTimeout`` with the last PreArm text otherwise."""
@@ -423,24 +425,24 @@ class VehicleClient:
         return self._reason_since(since)
 
     def _request_status_streams(self) -> None:
-        """Streams the client's state needs (mode/armed come with HEARTBEAT regardless)."""
+        """Status streams the client needs (mode/armed come with HEARTBEAT regardless).
+
+        Position streams are left alone: a vehicle may apply message intervals to every link,
+        and the companion computer asks for them at a much higher rate than we would.
+        """
         m = _mav()
         sysid, compid = self._target()
         interval = round(1e6 / self.status_rate_hz)
-        for msg_id in (
-            m.MAVLINK_MSG_ID_SYS_STATUS,
-            m.MAVLINK_MSG_ID_GPS_RAW_INT,
-            m.MAVLINK_MSG_ID_GLOBAL_POSITION_INT,
-            m.MAVLINK_MSG_ID_MISSION_CURRENT,
-        ):
+        status = (m.MAVLINK_MSG_ID_SYS_STATUS, m.MAVLINK_MSG_ID_GPS_RAW_INT, m.MAVLINK_MSG_ID_MISSION_CURRENT)
+        for msg_id in status:
             self._send(
                 lambda i=msg_id: self._conn.mav.command_long_send(
                     sysid, compid, m.MAV_CMD_SET_MESSAGE_INTERVAL, 0, i, interval, 0, 0, 0, 0, 0
                 )
             )
         rate = max(1, round(self.status_rate_hz))
-        for stream in (m.MAV_DATA_STREAM_EXTENDED_STATUS, m.MAV_DATA_STREAM_POSITION):
-            self._send(lambda s=stream: self._conn.mav.request_data_stream_send(sysid, compid, s, rate, 1))
+        stream = m.MAV_DATA_STREAM_EXTENDED_STATUS
+        self._send(lambda: self._conn.mav.request_data_stream_send(sysid, compid, stream, rate, 1))
 
     # -- reader thread ------------------------------------------------------------------------
 
@@ -500,8 +502,6 @@ class VehicleClient:
                 self.prearm_ok = bool(msg.onboard_control_sensors_health & _PREARM_CHECK)
         elif mtype == "GPS_RAW_INT":
             self.gps_fix_type = msg.fix_type
-        elif mtype == "GLOBAL_POSITION_INT":
-            self.has_position = msg.lat != 0 or msg.lon != 0
         elif mtype == "MISSION_CURRENT":
             self.mission_current = msg.seq
         with self._sub_lock:

@@ -1,0 +1,64 @@
+"""The vehicle client and the edge telemetry link against the project's simulator (sim.vehicle).
+
+The fake peer in ``tests/edge_telemetry/mavpeer.py`` pins protocol corners; this checks the
+same calls against the full ArduPilot-like simulator: PreArm refusal while the EKF settles,
+a mission round trip with MISSION_REQUEST, takeoff, AUTO, RTL, and the companion's view of it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pymavlink.dialects.v20 import ardupilotmega as mav
+
+import contract.mavlink  # noqa: F401
+from edge.settings import EdgeSettings
+from edge.telemetry.link import TelemetryLink
+from ground_station.mavlink import MissionItem, VehicleClient, waypoint
+from sim.settings import VehicleSettings
+from sim.vehicle import SimVehicle
+
+
+def test_mission_flight_against_the_simulator() -> None:
+    settings = VehicleSettings(tcp_port=0, udp_out=[], speedup=10, ekf_ready_s=15, params={"DISARM_DELAY": 0})
+    with SimVehicle(settings) as sim:
+        url = f"tcp:127.0.0.1:{sim.tcp_port}"
+        edge = TelemetryLink(EdgeSettings(mavlink=url, link_timeout=2.0, stream_check_s=1.0)).start()
+        client = VehicleClient.connect(url, heartbeat_timeout=10.0, timeout=1.0)
+        try:
+            refused = client.arm()
+            assert not refused.accepted and refused.reason is not None and refused.reason.startswith("PreArm")
+            home = sim.snapshot()
+            items = [
+                MissionItem(1, mav.MAV_CMD_NAV_TAKEOFF, alt=20.0),
+                waypoint(2, home.lat + 0.0005, home.lon, 25.0),
+                waypoint(3, home.lat + 0.0005, home.lon + 0.0005, 25.0),
+            ]
+            client.upload_mission(items)
+            back = client.download_mission()
+            assert [(b.seq, b.command) for b in back] == [(i.seq, i.command) for i in items]
+            assert back[2].lat == pytest.approx(items[2].lat, abs=1e-6)
+            client.wait_armable(20.0)
+            client.set_mode("GUIDED")
+            assert client.arm().accepted
+            client.takeoff(15.0)
+            truth = sim.wait_for(lambda s: s.alt_rel > 8.0, timeout=20.0)
+            state = edge.snapshot()
+            assert state.armed and state.mode == "GUIDED" and edge.health()["ok"]
+            assert state.alt_rel_m == pytest.approx(truth.alt_rel, abs=3.0)
+            t = state.position_time_boot_s - 0.05
+            pose = edge.pose_at(t)
+            assert pose.lat == pytest.approx(truth.lat, abs=1e-4) and pose.lon == pytest.approx(
+                truth.lon, abs=1e-4
+            )
+            client.start_mission()
+            deadline = time.monotonic() + 5
+            while client.mode != "AUTO" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert client.mode == "AUTO"
+            client.rtl()
+            assert edge.snapshot().counters.bad_data == 0
+        finally:
+            client.close()
+            edge.stop()
