@@ -133,3 +133,45 @@ def video(
     writer.release()
     dt = time.perf_counter() - t0
     typer.echo(f"wrote {n} frames to {out} ({n / dt:.1f} frames/s including encoding)")
+
+
+@app.command()
+def bench(
+    frames: Annotated[int, typer.Option(help="frames per measurement")] = 60,
+    seed: Seed = 1,
+    alt: Alt = 40.0,
+    speed: Annotated[float, typer.Option(help="ground speed for the flying measurement, m/s")] = 10.0,
+    threads: Annotated[int, typer.Option(help="OpenCV threads (1 = one core)")] = 1,
+    calibration: Calib = None,
+) -> None:
+    """Frames per second: hovering (warm caches) and flying down the river (new ground streams in)."""
+    import platform
+
+    import cv2
+
+    from sim.camera import Renderer
+
+    cv2.setNumThreads(threads)
+    scene, camera = _setup(seed, 80, "train", calibration)
+    result = {"camera": f"{camera.width}x{camera.height}", "alt_m": alt, "opencv_threads": threads}
+    renderer = Renderer(scene)
+    pose = _pose_along(scene, 300.0, 0.0, alt, -90.0, None)
+    t0 = time.perf_counter()
+    renderer.render(pose, camera, 0.0)
+    result["first_frame_s"] = round(time.perf_counter() - t0, 3)
+    # wall-clock fps, and fps from this process' CPU time (what one free core would give on a
+    # machine shared with other work)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(frames):
+        renderer.render(pose, camera, i / 30)
+    result["hover_fps"] = round(frames / (time.perf_counter() - t0), 1)
+    result["hover_fps_cpu"] = round(frames / (time.process_time() - c0), 1)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(frames):
+        renderer.render(_pose_along(scene, 300.0 + speed * i / 30, 0.0, alt, -90.0, None), camera, i / 30)
+    result["flying_fps"] = round(frames / (time.perf_counter() - t0), 1)
+    result["flying_fps_cpu"] = round(frames / (time.process_time() - c0), 1)
+    result["machine"] = (
+        f"{platform.processor() or platform.machine()} load={__import__('os').getloadavg()[0]:.1f}"
+    )
+    typer.echo(json.dumps(result))

@@ -38,6 +38,8 @@ MAX_RANGE_M = 600.0  # beyond this horizontal distance the view fades into haze 
 MAX_ATLAS_TEXELS = 4096
 _GRID = 8  # the lighting pass runs on one sample per 8x8 pixels
 _RIM_BGR = (25, 35, 30)
+#: texels may be this much coarser than the ground sample distance (speed vs sharpness)
+_TEXEL_SLACK = 1.4
 _TEXEL_LADDER = tuple(0.01 * 2**k for k in range(8))  # 1 cm .. 1.28 m
 
 
@@ -106,10 +108,10 @@ class _Atlas:
     ty0: int
     tx1: int
     ty1: int
-    base: np.ndarray
+    base: np.ndarray  # ground under the floating items
+    view: np.ndarray  # base with bridges and overhanging trees on top: what the camera sees
     water: np.ndarray
     overlay: np.ndarray | None = None
-    overlay_box: tuple[int, int, int, int] | None = None  # y0, y1, x0, x1 of all bridge decks
     filled: set[tuple[int, int]] = field(default_factory=set)
 
     def covers(self, texel: float, tx0: int, ty0: int, tx1: int, ty1: int) -> bool:
@@ -128,6 +130,12 @@ class _Atlas:
     @property
     def n0(self) -> float:  # north of the atlas' north edge
         return -self.ty0 * TILE * self.texel
+
+
+def _over(under: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+    """``overlay`` (BGRA uint8) composited over ``under`` (BGR uint8)."""
+    a = overlay[..., 3:4].astype(np.float32) / 255
+    return (under * (1 - a) + overlay[..., :3] * a).astype(np.uint8)
 
 
 class _Sprite:
@@ -176,6 +184,7 @@ class Renderer:
         self._lens: dict[str, tuple] = {}
         self._noise: np.ndarray | None = None
         self._sparkle: np.ndarray | None = None
+        self._item_arrays: tuple[np.ndarray, ...] | None = None
 
     # ---- caches -------------------------------------------------------------------------
     def _tile(self, texel: float, tx: int, ty: int) -> Tile:
@@ -206,6 +215,7 @@ class Renderer:
                 tx1,
                 ty1,
                 np.zeros((ny * TILE, nx * TILE, 3), np.uint8),
+                np.zeros((ny * TILE, nx * TILE, 3), np.uint8),
                 np.zeros((ny * TILE, nx * TILE), np.uint8),
             )
             self._atlas = a
@@ -215,28 +225,25 @@ class Renderer:
             sl = np.s_[y0 : y0 + TILE, x0 : x0 + TILE]
             a.base[sl] = t.base
             a.water[sl] = t.water
-            if t.overlay is not None:
+            if t.overlay is None:
+                a.view[sl] = t.base
+            else:
                 if a.overlay is None:
                     a.overlay = np.zeros((*a.water.shape, 4), np.uint8)
                 a.overlay[sl] = t.overlay
-                box = (y0, y0 + TILE, x0, x0 + TILE)
-                ob = a.overlay_box
-                a.overlay_box = (
-                    box
-                    if ob is None
-                    else (min(ob[0], box[0]), max(ob[1], box[1]), min(ob[2], box[2]), max(ob[3], box[3]))
-                )
+                a.view[sl] = _over(t.base, t.overlay)
             a.filled.add((tx, ty))
         return a
 
     def _lens_for(self, camera: CameraModel) -> tuple:
-        """Per camera: lighting-grid rays (camera frame), the distortion remap and its canvas."""
+        """Per camera: camera-frame rays through a coarse pixel grid (one ring beyond the image,
+        so bilinear upsampling never clamps inside it) and through the image border."""
         key = camera.model_dump_json()
         if key in self._lens:
             return self._lens[key]
-        gw, gh = math.ceil(camera.width / _GRID), math.ceil(camera.height / _GRID)
-        gu = (np.arange(gw) + 0.5) * _GRID - 0.5
-        gv = (np.arange(gh) + 0.5) * _GRID - 0.5
+        gw, gh = math.ceil(camera.width / _GRID) + 2, math.ceil(camera.height / _GRID) + 2
+        gu = (np.arange(gw) + 0.5) * _GRID - 0.5 - _GRID
+        gv = (np.arange(gh) + 0.5) * _GRID - 0.5 - _GRID
         uu, vv = np.meshgrid(gu, gv)
         xn, yn = camera.undistort((uu - camera.cx) / camera.fx, (vv - camera.cy) / camera.fy)
         rays = np.stack([xn, yn, np.ones_like(xn)], -1)
@@ -248,28 +255,16 @@ class Renderer:
         ev = np.concatenate([np.full_like(bu, -0.5), np.full_like(bu, camera.height - 0.5), bv, bv])
         bxn, byn = camera.undistort((eu - camera.cx) / camera.fx, (ev - camera.cy) / camera.fy)
         border = np.stack([bxn, byn, np.ones_like(bxn)], -1)
-        remap = None
-        ox = oy = 0
-        size = (camera.width, camera.height)
-        if camera.has_distortion:
-            # undistorted source pixel of every distorted output pixel, via a smooth coarse map
-            su = np.linspace(-0.5, camera.width - 0.5, gw + 1)
-            sv = np.linspace(-0.5, camera.height - 0.5, gh + 1)
-            su_, sv_ = np.meshgrid(su, sv)
-            cx_, cy_ = camera.undistort((su_ - camera.cx) / camera.fx, (sv_ - camera.cy) / camera.fy)
-            mu = cx_ * camera.fx + camera.cx
-            mv = cy_ * camera.fy + camera.cy
-            ox, oy = math.ceil(max(0.0, -mu.min())) + 2, math.ceil(max(0.0, -mv.min())) + 2
-            size = (math.ceil(mu.max()) + ox + 3, math.ceil(mv.max()) + oy + 3)
-            # exact per-pixel map: bilinear over the coarse grid of exact undistortions
-            fu = (np.arange(camera.width, dtype=np.float32) + 0.5) / (camera.width / gw)
-            fv = (np.arange(camera.height, dtype=np.float32) + 0.5) / (camera.height / gh)
-            mx, my = np.meshgrid(fu, fv)
-            map_u = cv2.remap(mu.astype(np.float32), mx, my, cv2.INTER_LINEAR) + ox
-            map_v = cv2.remap(mv.astype(np.float32), mx, my, cv2.INTER_LINEAR) + oy
-            remap = cv2.convertMaps(map_u, map_v, cv2.CV_16SC2)
-        self._lens[key] = (rays.astype(np.float32), remap, (ox, oy), size, (gw, gh), border)
+        radius = (((uu - camera.cx) / camera.width) ** 2 + ((vv - camera.cy) / camera.height) ** 2).ravel()
+        self._lens[key] = (rays.reshape(-1, 3).astype(np.float32), (gw, gh), border, radius)
         return self._lens[key]
+
+    @staticmethod
+    def _up(small: np.ndarray, camera: CameraModel) -> np.ndarray:
+        """A coarse-grid field at every pixel: exact bilinear between grid samples."""
+        gh, gw = small.shape[:2]
+        big = cv2.resize(small, (gw * _GRID, gh * _GRID), interpolation=cv2.INTER_LINEAR)
+        return big[_GRID : _GRID + camera.height, _GRID : _GRID + camera.width]
 
     def _sprite(self, item: WorldItem) -> _Sprite:
         s = self._sprites.get(item.item_id)
@@ -286,8 +281,8 @@ class Renderer:
         assert ap is not None
         r = pose_rotation(pose, self.mount)
         c = camera_position_ned(pose, scene.origin[0], scene.origin[1], self.mount)
-        rays_cam, remap, (ox, oy), canvas, (gw, gh), border = self._lens_for(camera)
-        d = rays_cam.reshape(-1, 3) @ r.T.astype(np.float32)
+        rays_cam, (gw, gh), border, radius = self._lens_for(camera)
+        d = rays_cam @ r.T.astype(np.float32)
         dz = d[:, 2]
         hit_t = np.where(dz > 1e-4, -c[2] / np.maximum(dz, 1e-4), np.inf)
         hit_n = c[0] + d[:, 0] * hit_t
@@ -300,7 +295,7 @@ class Renderer:
         centre_ray = r[:, 2]
         centre_range = -c[2] / centre_ray[2] if centre_ray[2] > 1e-3 else MAX_RANGE_M
         gsd = min(centre_range, MAX_RANGE_M) / camera.fx
-        texel = max([x for x in _TEXEL_LADDER if x <= gsd * 1.25] or [_TEXEL_LADDER[0]])
+        texel = max([x for x in _TEXEL_LADDER if x <= gsd * _TEXEL_SLACK] or [_TEXEL_LADDER[0]])
         bd = border @ r.T
         bt = np.where(bd[:, 2] > 1e-4, -c[2] / np.maximum(bd[:, 2], 1e-4), np.inf)
         bvalid = np.isfinite(bt) & (bt * np.hypot(bd[:, 0], bd[:, 1]) <= MAX_RANGE_M)
@@ -320,28 +315,23 @@ class Renderer:
         atlas = self._atlas_for(texel, needed)
         drawn = self._draw_items(atlas, t, (n_lo, n_hi, e_lo, e_hi))
         try:
-            # homography: atlas texel (col, row) -> world (n, e, 0) -> pinhole canvas pixel
+            # where each pixel looks in the atlas: exact on the coarse grid (ray meets water,
+            # lens distortion included), bilinear in between (error << 0.1 px for this smooth map)
             s = atlas.texel
-            m = np.array(
-                [[0.0, -s, atlas.n0 - 0.5 * s - c[0]], [s, 0.0, atlas.e0 + 0.5 * s - c[1]], [0.0, 0.0, -c[2]]]
-            )
-            k = camera.K.copy()
-            k[0, 2] += ox
-            k[1, 2] += oy
-            h = k @ r.T @ m
-            img = cv2.warpPerspective(
-                atlas.base,
-                h,
-                canvas,
-                flags=cv2.INTER_LINEAR,
+            above = ~np.isfinite(hit_t)
+            map_x = np.where(above, -1e5, (hit_e - atlas.e0) / s - 0.5).astype(np.float32).reshape(gh, gw)
+            map_y = np.where(above, -1e5, (atlas.n0 - hit_n) / s - 0.5).astype(np.float32).reshape(gh, gw)
+            img = cv2.remap(
+                atlas.view,
+                self._up(map_x, camera),
+                self._up(map_y, camera),
+                cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_CONSTANT,
                 borderValue=tuple(float(x) for x in ap.sky_bgr),
             )
         finally:
             self._restore(atlas, drawn)
-        if remap is not None:
-            img = cv2.remap(img, remap[0], remap[1], cv2.INTER_LINEAR)
-        img = self._light(img, atlas, d, hit_n, hit_e, hit_t, valid, (gw, gh), camera, t)
+        img = self._light(img, atlas, d, hit_n, hit_e, hit_t, valid, (gw, gh), radius, camera, t)
         img = self._sensor(img, t)
         if jpeg_quality is not None:
             _ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
@@ -365,11 +355,23 @@ class Renderer:
         ah, aw = atlas.base.shape[:2]
         out = []
         river = self.scene.river
-        for item in self.scene.items:
-            pn, pe = item.position_ne(river, t)
-            reach = item.size_m
-            if not (n_lo - reach <= pn <= n_hi + reach and e_lo - reach <= pe <= e_hi + reach):
-                continue
+        items = self.scene.items
+        if self._item_arrays is None:
+            self._item_arrays = tuple(
+                np.array([getattr(i, f) for i in items]) for f in ("s0", "speed_m_s", "lateral", "size_m")
+            )
+        s0, speed, lateral, size = self._item_arrays
+        # every item's position at t in one vectorized step (same arithmetic as WorldItem.position_ne)
+        ne = river.point_at((s0 + speed * t) % river.length_m, lateral).reshape(-1, 2)
+        near = (
+            (ne[:, 0] >= n_lo - size)
+            & (ne[:, 0] <= n_hi + size)
+            & (ne[:, 1] >= e_lo - size)
+            & (ne[:, 1] <= e_hi + size)
+        )
+        for k in np.nonzero(near)[0]:
+            item = items[k]
+            pn, pe = float(ne[k, 0]), float(ne[k, 1])
             sprite = self._sprite(item)
             col, al = sprite.at(s)
             hd = math.radians(item.heading_deg(t))
@@ -391,41 +393,29 @@ class Renderer:
             size = (x1c - x0c, y1c - y0c)
             pa = cv2.warpAffine(al, mtx, size, flags=cv2.INTER_LINEAR, borderValue=0)
             pc = cv2.warpAffine(col, mtx, size, flags=cv2.INTER_LINEAR, borderValue=0)
-            patch = atlas.base[y0c:y1c, x0c:x1c]
-            saved = patch.copy()
-            blended = patch.astype(np.float32) * (1 - pa[..., None]) + pc * pa[..., None]
+            region = (y0c, y1c, x0c, x1c)
+            under = atlas.base[y0c:y1c, x0c:x1c]
+            seen = atlas.view[y0c:y1c, x0c:x1c]
+            saved = (under.copy(), seen.copy())
+            under[:] = np.clip(under * (1 - pa[..., None]) + pc * pa[..., None], 0, 255).astype(np.uint8)
             occluded = 0.0
-            if atlas.overlay is not None:
-                ov = atlas.overlay[y0c:y1c, x0c:x1c]
-                oa = ov[..., 3:4].astype(np.float32) / 255
-                if oa.any():
-                    blended = blended * (1 - oa) + ov[..., :3] * oa
-                    tot = float(pa.sum())
-                    occluded = float((pa * oa[..., 0]).sum()) / tot if tot > 0 else 0.0
-            patch[:] = np.clip(blended, 0, 255).astype(np.uint8)
-            out.append((item, (y0c, y1c, x0c, x1c), saved, occluded, (pn, pe), hd))
-        if atlas.overlay is not None:  # the bridges themselves, drawn over the water once per atlas
-            out.append((None, None, None, 0.0, None, None))
-            self._overlay(atlas, out)
+            ov = None if atlas.overlay is None else atlas.overlay[y0c:y1c, x0c:x1c]
+            if ov is not None and ov[..., 3].any():
+                seen[:] = _over(under, ov)
+                tot = float(pa.sum())
+                occluded = float((pa * ov[..., 3]).sum()) / 255 / tot if tot > 0 else 0.0
+            else:
+                seen[:] = under
+            out.append((item, region, saved, occluded, (pn, pe), hd))
         return out
-
-    def _overlay(self, atlas: _Atlas, undo: list[tuple]) -> None:
-        ov = atlas.overlay
-        assert ov is not None and atlas.overlay_box is not None
-        y0, y1, x0, x1 = atlas.overlay_box
-        patch = atlas.base[y0:y1, x0:x1]
-        saved = patch.copy()
-        o = ov[y0:y1, x0:x1]
-        oa = o[..., 3:4].astype(np.float32) / 255
-        patch[:] = (patch * (1 - oa) + o[..., :3] * oa).astype(np.uint8)
-        undo[-1] = (None, (y0, y1, x0, x1), saved, 0.0, None, None)
 
     @staticmethod
     def _restore(atlas: _Atlas, drawn: list[tuple]) -> None:
         for _item, region, saved, *_ in reversed(drawn):
             if region is not None:
                 y0, y1, x0, x1 = region
-                atlas.base[y0:y1, x0:x1] = saved
+                atlas.base[y0:y1, x0:x1] = saved[0]
+                atlas.view[y0:y1, x0:x1] = saved[1]
 
     def _light(
         self,
@@ -437,6 +427,7 @@ class Renderer:
         hit_t: np.ndarray,
         valid: np.ndarray,
         grid: tuple[int, int],
+        radius: np.ndarray,
         camera: CameraModel,
         t: float,
     ) -> np.ndarray:
@@ -482,8 +473,7 @@ class Renderer:
         haze += np.clip((horiz - 0.8 * MAX_RANGE_M) / (0.2 * MAX_RANGE_M), 0, 1)
         haze = np.where(valid, np.clip(haze, 0, 1), 1.0)
         # vignetting over the normalized image radius
-        uu, vv = np.meshgrid((np.arange(gw) + 0.5) / gw - 0.5, (np.arange(gh) + 0.5) / gh - 0.5)
-        vig = (1 - ap.vignetting * (uu**2 + vv**2) * 2).ravel()
+        vig = 1 - ap.vignetting * radius * 2
         tint = np.array(ap.tint_bgr)
         refl = 0.6 * fresnel * wat
         gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - refl))[:, None] * tint
@@ -498,12 +488,11 @@ class Renderer:
         glitter = np.clip(envelope * wat * (1 - haze) * 255, 0, 255).astype(np.uint8).reshape(gh, gw)
         gain_img = np.clip(gain * 128, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
         off_img = np.clip(offset, 0, 255).astype(np.uint8).reshape(gh, gw, 3)
-        size = (camera.width, camera.height)
-        gain_full = cv2.resize(gain_img, size, interpolation=cv2.INTER_LINEAR)
-        off_full = cv2.resize(off_img, size, interpolation=cv2.INTER_LINEAR)
+        gain_full = self._up(gain_img, camera)
+        off_full = self._up(off_img, camera)
         out = cv2.add(cv2.multiply(img, gain_full, scale=1 / 128), off_full)
         if glitter.max() > 3:  # sun glitter: the smooth envelope times twinkling sparkles
-            g_full = cv2.resize(glitter, size, interpolation=cv2.INTER_LINEAR)
+            g_full = self._up(glitter, camera)
             sparkle = self._sparkle_view(camera.height, camera.width, t)
             # at the envelope's edge only the strongest sparkles survive: density follows the sun
             g_full = cv2.multiply(cv2.subtract(sparkle, cv2.subtract(255, g_full)), g_full, scale=1 / 40)
