@@ -119,8 +119,9 @@ def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
         # natural banks: trees overhang the water (drawn above floating items) and shade it
         tree, tree_shadow, leaf = _canopy(scene, tn)
         overhang = 0.5 + 3.0 * np.clip(tn.fbm(ident, 9.0, seed + 47, 2) + 0.5, 0, 1)
-        over = tree * np.clip((overhang - dist_edge) / 0.3, 0, 1) * natural * (dist_edge > -0.5)
-        shade = tree_shadow * natural * np.clip((overhang + 3.0 - dist_edge) / 1.0, 0, 1)
+        on_water = np.clip(dist_edge / 0.3 + 0.5, 0, 1)  # the land already has its own trees
+        over = tree * np.clip((overhang - dist_edge) / 0.3, 0, 1) * natural * on_water
+        shade = tree_shadow * natural * np.clip((overhang + 3.0 - dist_edge) / 1.0, 0, 1) * on_water
         shadow *= 1 - 0.45 * shade * (1 - over)
         if over.max() > 0.02:
             overlay = np.zeros((TILE, TILE, 4), np.float32)

@@ -38,6 +38,8 @@ MAX_RANGE_M = 600.0  # beyond this horizontal distance the view fades into haze 
 MAX_ATLAS_TEXELS = 4096
 _GRID = 8  # the lighting pass runs on one sample per 8x8 pixels
 _RIM_BGR = (25, 35, 30)
+#: drawing order on the water: surface marks (0), debris (1), things above debris (2)
+_LAYER = {"reflection": 0, "wake": 0, "glint": 0, "boat": 2, "bird": 2}
 #: texels may be this much coarser than the ground sample distance (speed vs sharpness)
 _TEXEL_SLACK = 1.4
 _TEXEL_LADDER = tuple(0.01 * 2**k for k in range(8))  # 1 cm .. 1.28 m
@@ -305,13 +307,10 @@ class Renderer:
         while max(n_hi - n_lo, e_hi - e_lo) / texel > MAX_ATLAS_TEXELS and texel < _TEXEL_LADDER[-1]:
             texel *= 2
         span = TILE * texel
-        needed = set(
-            zip(
-                np.floor(all_e / span).astype(int).tolist(),
-                np.floor(-all_n / span).astype(int).tolist(),
-                strict=True,
-            )
+        tiles = np.unique(
+            np.stack([np.floor(all_e / span), np.floor(-all_n / span)], 1).astype(np.int64), axis=0
         )
+        needed = {(int(a), int(b)) for a, b in tiles}
         atlas = self._atlas_for(texel, needed)
         drawn = self._draw_items(atlas, t, (n_lo, n_hi, e_lo, e_hi))
         try:
@@ -369,7 +368,10 @@ class Renderer:
             & (ne[:, 1] >= e_lo - size)
             & (ne[:, 1] <= e_hi + size)
         )
-        for k in np.nonzero(near)[0]:
+        # surface marks first, then debris, then what sits above it (boats, birds hide debris)
+        order = sorted(np.nonzero(near)[0].tolist(), key=lambda k: _LAYER.get(items[k].kind, 1))
+        drawn_debris: list[tuple[int, tuple[int, int, int, int], np.ndarray]] = []
+        for k in order:
             item = items[k]
             pn, pe = float(ne[k, 0]), float(ne[k, 1])
             sprite = self._sprite(item)
@@ -406,8 +408,29 @@ class Renderer:
                 occluded = float((pa * ov[..., 3]).sum()) / 255 / tot if tot > 0 else 0.0
             else:
                 seen[:] = under
+            if item.is_debris:
+                drawn_debris.append((len(out), region, pa))
+            elif _LAYER.get(item.kind, 1) > 1:
+                self._occlude(out, drawn_debris, region, pa)
             out.append((item, region, saved, occluded, (pn, pe), hd))
         return out
+
+    @staticmethod
+    def _occlude(
+        out: list[tuple], drawn_debris: list[tuple[int, tuple[int, int, int, int], np.ndarray]], region, pa
+    ) -> None:
+        """Add to each earlier-drawn debris item's hidden fraction what a boat/bird covers of it."""
+        y0, y1, x0, x1 = region
+        for idx, (dy0, dy1, dx0, dx1), da in drawn_debris:
+            iy0, iy1, ix0, ix1 = max(y0, dy0), min(y1, dy1), max(x0, dx0), min(x1, dx1)
+            if iy0 >= iy1 or ix0 >= ix1:
+                continue
+            d = da[iy0 - dy0 : iy1 - dy0, ix0 - dx0 : ix1 - dx0]
+            b = pa[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
+            tot = float(da.sum())
+            if tot > 0:
+                it, reg, sv, occ, pos, hd = out[idx]
+                out[idx] = (it, reg, sv, min(1.0, occ + float((d * b).sum()) / tot), pos, hd)
 
     @staticmethod
     def _restore(atlas: _Atlas, drawn: list[tuple]) -> None:
@@ -435,8 +458,8 @@ class Renderer:
         ap = self.scene.appearance
         assert ap is not None
         gw, gh = grid
-        n = np.where(valid, hit_n, 0.0)
-        e = np.where(valid, hit_e, 0.0)
+        n = np.where(valid, hit_n, 0.0).astype(np.float32)
+        e = np.where(valid, hit_e, 0.0).astype(np.float32)
         # animated wave slopes: a few directional swells around the wind direction
         sx = np.zeros_like(n)
         sy = np.zeros_like(n)
@@ -453,10 +476,10 @@ class Renderer:
             sy += g * math.sin(ang)
         normal = np.stack([-sx, -sy, -np.ones_like(sx)], 1)
         normal /= np.linalg.norm(normal, axis=1, keepdims=True)
-        vd = d.astype(np.float64)
-        to_sun = ap.sun_direction_ned()
+        vd = d
+        to_sun = ap.sun_direction_ned().astype(np.float32)
         # glitter: where the flat-water mirror direction is within the wave-slope spread of the sun
-        flat = vd * np.array([1.0, 1.0, -1.0])
+        flat = vd * np.array([1.0, 1.0, -1.0], np.float32)
         ang = np.degrees(np.arccos(np.clip(flat @ to_sun, -1, 1)))
         spread = 6.0 + 14.0 * ap.wind_speed
         envelope = ap.glint * (0.75 * np.exp(-((ang / spread) ** 2)) + 0.6 * np.exp(-((ang / 2.5) ** 2)))
