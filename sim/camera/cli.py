@@ -32,7 +32,10 @@ def _setup(seed: int, debris: int, domain: str, calibration: Path | None):
 
     if domain not in ("train", "heldout", "any"):
         raise typer.BadParameter(f"--domain must be train, heldout or any, got {domain!r}")
-    camera = CameraModel.load(calibration) if calibration else CameraModel.default()
+    try:
+        camera = CameraModel.load(calibration) if calibration else CameraModel.default()
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--calibration") from e
     return RiverScene(seed=seed, n_debris=debris, domain=domain), camera  # type: ignore[arg-type]
 
 
@@ -79,8 +82,7 @@ def render(
         pose = _pose_along(scene, step * (i + 1), 0.0, alt, gimbal, yaw)
         frame = renderer.render(pose, camera, t=float(i))
         stem = out / f"frame_{i:04d}"
-        quality = scene.appearance.jpeg_quality or 90 if fmt == "jpg" else None
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if quality else []
+        params = [cv2.IMWRITE_JPEG_QUALITY, scene.appearance.jpeg_quality or 90] if fmt == "jpg" else []
         cv2.imwrite(f"{stem}.{fmt}", frame.image, params)
         Path(f"{stem}.json").write_text(json.dumps(frame.truth_dict(), indent=1))
         if boxes:
