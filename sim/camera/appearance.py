@@ -50,6 +50,7 @@ class Appearance(BaseModel):
     glint: float = 0.8
     sky_bgr: BGR = (215, 200, 185)
     haze: float = 0.1
+    clouds: float = 0.3  # how much cloud reflection shows on the water
     exposure: float = 1.0
     contrast: float = 1.0
     tint_bgr: BGR = (1.0, 1.0, 1.0)
@@ -95,6 +96,7 @@ class Appearance(BaseModel):
             glint=float(rng.uniform(0.3, 1.2)),
             sky_bgr=_clip3(sky),
             haze=float(rng.uniform(0.0, 0.25)),
+            clouds=float(rng.uniform(0.0, 0.8)),
             exposure=float(rng.uniform(0.8, 1.2) * (0.85 if low_sun else 1.0)),
             contrast=float(rng.uniform(0.85, 1.15)),
             tint_bgr=tuple(float(x) for x in rng.uniform(0.93, 1.07, 3)),

@@ -31,6 +31,7 @@ from contract.camera import (
 )
 from contract.geo import to_local
 from sim.camera.ground import TILE, Tile, make_tile
+from sim.camera.noise import value_noise
 from sim.camera.scene import RiverScene, WorldItem
 from sim.camera.sprites import master_sprite
 
@@ -88,10 +89,12 @@ class Frame:
     camera: CameraModel
     gsd_m: float  # ground sample distance at the image centre
     footprint: list[tuple[float, float]] = field(default_factory=list)
+    appearance: dict = field(default_factory=dict)  # the scene's look, so a data set can be sliced by it
 
     def truth_dict(self) -> dict:
         return {
             "t": self.t,
+            "appearance": self.appearance,
             "pose": self.pose.model_dump(),
             "camera": self.camera.model_dump(),
             "gsd_m": self.gsd_m,
@@ -182,11 +185,11 @@ class Renderer:
         self.max_tiles = max_tiles
         self._tiles: OrderedDict[tuple[float, int, int], Tile] = OrderedDict()
         self._atlas: _Atlas | None = None
-        self._sprites: dict[int, _Sprite] = {}
+        self._sprites: dict[WorldItem, _Sprite] = {}
         self._lens: dict[str, tuple] = {}
         self._noise: np.ndarray | None = None
         self._sparkle: np.ndarray | None = None
-        self._item_arrays: tuple[np.ndarray, ...] | None = None
+        self._item_arrays: tuple[list[WorldItem], tuple[np.ndarray, ...]] | None = None
 
     # ---- caches -------------------------------------------------------------------------
     def _tile(self, texel: float, tx: int, ty: int) -> Tile:
@@ -269,9 +272,9 @@ class Renderer:
         return big[_GRID : _GRID + camera.height, _GRID : _GRID + camera.width]
 
     def _sprite(self, item: WorldItem) -> _Sprite:
-        s = self._sprites.get(item.item_id)
+        s = self._sprites.get(item)
         if s is None:
-            s = self._sprites[item.item_id] = _Sprite(item)
+            s = self._sprites[item] = _Sprite(item)
         return s
 
     # ---- the frame ----------------------------------------------------------------------
@@ -345,6 +348,7 @@ class Renderer:
             camera=camera,
             gsd_m=gsd,
             footprint=ground_footprint(pose, camera, self.mount, MAX_RANGE_M),
+            appearance=ap.model_dump(),
         )
 
     def _draw_items(self, atlas: _Atlas, t: float, bounds: tuple[float, float, float, float]) -> list[tuple]:
@@ -355,11 +359,10 @@ class Renderer:
         out = []
         river = self.scene.river
         items = self.scene.items
-        if self._item_arrays is None:
-            self._item_arrays = tuple(
-                np.array([getattr(i, f) for i in items]) for f in ("s0", "speed_m_s", "lateral", "size_m")
-            )
-        s0, speed, lateral, size = self._item_arrays
+        if self._item_arrays is None or self._item_arrays[0] != items:  # the scene's items changed
+            fields = ("s0", "speed_m_s", "lateral", "size_m")
+            self._item_arrays = (items, tuple(np.array([getattr(i, f) for i in items]) for f in fields))
+        s0, speed, lateral, size = self._item_arrays[1]
         # every item's position at t in one vectorized step (same arithmetic as WorldItem.position_ne)
         ne = river.point_at((s0 + speed * t) % river.length_m, lateral).reshape(-1, 2)
         near = (
@@ -498,7 +501,16 @@ class Renderer:
         # vignetting over the normalized image radius
         vig = 1 - ap.vignetting * radius * 2
         tint = np.array(ap.tint_bgr)
-        refl = 0.6 * fresnel * wat
+        # the sky seen in the water: Fresnel reflection, plus clouds drifting across the reflected sky
+        refl_dir = flat / np.maximum(-flat[:, 2:3], 0.05)
+        rx = (refl_dir[:, 0] * 3.0 + 0.01 * t).reshape(gh, gw)
+        ry = (refl_dir[:, 1] * 3.0).reshape(gh, gw)
+        clouds = value_noise(rx, ry, 1.0, self.scene.seed + 77) + 0.5 * value_noise(
+            rx, ry, 0.35, self.scene.seed + 78
+        )
+        clouds = clouds.ravel() / 1.5
+        cloud = np.clip((clouds - 0.45) * 2.5, 0, 1) * ap.clouds
+        refl = (0.6 * fresnel + 0.25 * cloud) * wat
         gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - refl))[:, None] * tint
         sky = np.array(ap.sky_bgr)
         sheen = 0.12 * envelope * wat * 255
@@ -562,7 +574,7 @@ class Renderer:
         for item, _region, _saved, occluded, pos, hd in drawn:
             if item is None:
                 continue
-            sprite = self._sprites[item.item_id]
+            sprite = self._sprites[item]
             ch, sh = math.cos(hd), math.sin(hd)
             hx, hy = sprite.hull_m[:, 0], sprite.hull_m[:, 1]
             pn = pos[0] + hx * ch - hy * sh

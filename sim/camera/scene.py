@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from contract.camera import CameraPose
 from contract.defaults import HOME_LAT, HOME_LON
 from contract.geo import offset
 from contract.messages import DEBRIS_CLASSES
@@ -134,6 +135,35 @@ class RiverScene:
 
     def to_lat_lon(self, north: float, east: float) -> tuple[float, float]:
         return offset(self.origin[0], self.origin[1], north, east)
+
+    def random_pose(
+        self,
+        rng: np.random.Generator,
+        alt_m: tuple[float, float] = (20.0, 80.0),
+        gimbal_pitch_deg: tuple[float, float] = (-90.0, -60.0),
+        over_water: float = 0.8,
+    ) -> CameraPose:
+        """A plausible patrol pose: somewhere along the river, mostly over the water (the rest of
+        the time over a bank), heading roughly along the flow, for sampling training frames."""
+        s = float(rng.uniform(0.05, 0.95) * self.river.length_m)
+        half = self.width_m / 2
+        lateral = (
+            rng.uniform(-half, half)
+            if rng.random() < over_water
+            else rng.choice([-1, 1]) * (half + rng.uniform(0, 20))
+        )
+        n, e = self.river.point_at(s, lateral)
+        lat, lon = self.to_lat_lon(float(n), float(e))
+        heading = _heading_of(self.river.direction_at(s)) + rng.choice([0.0, 180.0]) + rng.normal(0, 20)
+        return CameraPose(
+            lat=lat,
+            lon=lon,
+            alt_m=float(rng.uniform(*alt_m)),
+            roll_deg=float(rng.normal(0, 3)),
+            pitch_deg=float(rng.normal(0, 3)),
+            yaw_deg=float(heading % 360.0),
+            gimbal_pitch_deg=float(rng.uniform(*gimbal_pitch_deg)),
+        )
 
     def _bridges(self, rng: np.random.Generator) -> list[Bridge]:
         n = self.n_bridges if self.n_bridges is not None else int(rng.integers(1, 3))

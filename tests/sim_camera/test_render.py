@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from contract.camera import CameraMount, ground_footprint, pose_rotation, project_world_to_pixel
 from contract.messages import DEBRIS_CLASSES
 from sim.camera import DISTRACTOR_KINDS, Appearance, Renderer, RiverScene, footprint, render
+from sim.camera.render import local_of
 from tests.sim_camera.conftest import pose_over
 
 # a look without blur/noise-free so pixel differences are exact, but with normal water
@@ -172,3 +175,43 @@ def test_bad_input_is_named() -> None:
         RiverScene(seed=1, centerline=[(22.5, 114.0)])
     with pytest.raises(ValueError, match="width"):
         RiverScene(seed=1, width_m=0)
+
+
+def _single(seed: int, kind: str, **kw) -> RiverScene:
+    """A scene with one debris item of ``kind`` placed by hand (fields of ``WorldItem`` in kw)."""
+    sc = RiverScene(seed=seed, n_debris=200, n_distractors=100)
+    d = next(i for i in sc.debris if i.kind == kind)
+    sc.debris = [replace(d, spin_deg_s=0.0, speed_m_s=0.0, **kw)]
+    sc.distractors = []
+    return sc
+
+
+def test_boats_and_bridges_hide_debris(small_camera) -> None:
+    sc = _single(31, "foam", s0=300.0, lateral=0.0, size_m=1.2)
+    pose = pose_over(sc, sc.debris[0], alt_m=25)
+    assert [b.visible_fraction for b in render(sc, pose, small_camera).truth] == [1.0]
+    boat = next(i for i in RiverScene(seed=31, n_debris=0, n_distractors=200).distractors if i.kind == "boat")
+    sc.distractors = [replace(boat, s0=300.0, lateral=0.0, speed_m_s=0.0, size_m=6.0)]
+    f = render(sc, pose, small_camera)
+    assert [b.kind for b in f.distractors] == ["boat"]
+    assert all(b.visible_fraction < 0.2 for b in f.truth)
+    bridge = sc.bridges[0]
+    under = _single(31, "foam", s0=bridge.s, lateral=0.0, size_m=1.0)
+    f = render(under, pose_over(under, under.debris[0], alt_m=40), small_camera)
+    assert all(b.visible_fraction < 0.05 for b in f.truth)
+
+
+def test_random_poses_are_over_the_river_and_reproducible(small_camera) -> None:
+    sc = RiverScene(seed=13, n_debris=400)
+    a = [sc.random_pose(np.random.default_rng(5)) for _ in range(2)]
+    assert a[0] == a[1]
+    rng = np.random.default_rng(6)
+    over = 0
+    for _ in range(20):
+        p = sc.random_pose(rng, alt_m=(30, 60))
+        assert 30 <= p.alt_m <= 60 and -90 <= p.gimbal_pitch_deg <= -60
+        _s, lat = sc.river.locate(*[np.array([v]) for v in local_of(sc, p.lat, p.lon)])
+        over += abs(float(lat[0])) <= sc.width_m / 2
+    assert over >= 10
+    f = render(sc, sc.random_pose(rng), small_camera)
+    assert f.appearance["water_family"] == sc.appearance.water_family
