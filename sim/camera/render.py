@@ -147,7 +147,7 @@ class _Sprite:
     def __init__(self, item: WorldItem) -> None:
         (col, al), m_per_px = master_sprite(item.kind, item.size_m, item.shape_seed, item.submerged)
         self.col, self.al, self.m_per_px = col, al, m_per_px
-        ys, xs = np.nonzero(al > 0.2)
+        ys, xs = np.nonzero(al > 0.05)  # everything that visibly changes the water
         pts = np.stack([xs, ys], 1).astype(np.float32)
         hull = cv2.convexHull(pts).reshape(-1, 2) if len(pts) >= 3 else np.zeros((1, 2), np.float32)
         h, w = al.shape

@@ -174,24 +174,27 @@ def bag(length_px: int, rng: np.random.Generator) -> Sprite:
 
 
 def foam(length_px: int, rng: np.random.Generator) -> Sprite:
+    """Lacy off-white scum: clumps of fine bubbles with holes, thinning out at ragged edges."""
     L = float(length_px)
     w = L * rng.uniform(0.45, 0.9)
     pad = 4
     col, al = _canvas(length_px, math.ceil(w), pad)
-    base = _jitter(rng.choice([(228, 236, 240), (205, 225, 232), (190, 215, 225)]), rng, 0.06)
-    for _ in range(int(rng.integers(5, 14))):
-        cx, cy = rng.uniform(pad + L * 0.2, pad + L * 0.8), rng.uniform(pad + w * 0.25, pad + w * 0.75)
-        rx = rng.uniform(0.12, 0.3) * L
-        ry = rng.uniform(0.2, 0.45) * w
-        pts = _ellipse_pts(
-            cx, cy, min(rx, cx - pad, pad + L - cx), min(ry, cy - pad, pad + w - cy), rng.uniform(0, math.pi)
-        )
-        _fill(col, al, pts, base, rng.uniform(0.75, 0.95))
-    holes = _texture(al.shape, rng, max(2.0, L / 14), 1.0)
-    al *= np.clip((holes - 0.55) * 2.5, 0.15, 1.0)
-    bub = _texture(al.shape, rng, max(1.5, L / 40), 0.18)
-    col *= bub[..., None]
-    al[:] = cv2.GaussianBlur(al, (0, 0), max(0.6, L / 80))
+    base = _jitter(
+        rng.choice([(232, 238, 240), (212, 228, 235), (195, 218, 228), (200, 215, 215)]), rng, 0.05
+    )
+    body = np.zeros(al.shape, np.float32)
+    for _ in range(int(rng.integers(4, 10))):
+        cx, cy = rng.uniform(pad + L * 0.2, pad + L * 0.8), rng.uniform(pad + w * 0.3, pad + w * 0.7)
+        rx = min(rng.uniform(0.1, 0.3) * L, cx - pad, pad + L - cx)
+        ry = min(rng.uniform(0.15, 0.4) * w, cy - pad, pad + w - cy)
+        _fill(col, body, _ellipse_pts(cx, cy, rx, ry, rng.uniform(0, math.pi)), base, 1.0)
+    body = cv2.GaussianBlur(body, (0, 0), max(1.0, L / 25))
+    lace = 0.6 * _texture(al.shape, rng, max(1.5, L / 30), 1.0) + 0.4 * _texture(
+        al.shape, rng, max(1.5, L / 10), 1.0
+    )
+    al[:] = np.clip((body * 1.4 - 0.35) + (lace - 1.0) * 0.9, 0, 1) * rng.uniform(0.75, 0.95)
+    col[:] = base
+    col *= _texture(al.shape, rng, max(1.2, L / 60), 0.1)[..., None]
     return col, al
 
 
@@ -230,35 +233,70 @@ def styrofoam(length_px: int, rng: np.random.Generator) -> Sprite:
         sh[y0 : y0 + max(1, int(rim * 1.5)), int(pad + rim) : int(pad + L - rim)] = 0.25
         col *= (1 - cv2.GaussianBlur(sh, (0, 0), max(0.5, rim / 2)))[..., None]
     dirt = _texture(al.shape, rng, max(2.0, L / 8), rng.uniform(0.03, 0.12))
-    col *= dirt[..., None]
+    beads = _texture(al.shape, rng, max(1.2, L / 70), 0.05)
+    col *= (dirt * beads)[..., None]
     return col, al
 
 
 def vegetation(length_px: int, rng: np.random.Generator) -> Sprite:
+    """A floating mat: water hyacinth rosettes, loose leaves, or dead reeds and twigs."""
     L = float(length_px)
     w = L * rng.uniform(0.4, 0.8)
     pad = 4
     col, al = _canvas(length_px, math.ceil(w), pad)
-    greens = [(50, 120, 60), (40, 100, 80), (60, 140, 110), (45, 90, 110), (50, 80, 95)]
-    n_leaf = int(np.clip(L * w / 25, 25, 400))
-    for _ in range(n_leaf):
-        # leaves cluster in an elliptical mat
+    style = rng.choice(["hyacinth", "leaves", "reeds"])
+    if style == "reeds":
+        greens = [(60, 110, 130), (50, 95, 115), (70, 125, 140), (45, 80, 95)]
+    elif style == "hyacinth":
+        greens = [(50, 130, 60), (40, 115, 55), (60, 150, 80), (45, 105, 70)]
+    else:
+        greens = [(50, 120, 60), (40, 100, 80), (45, 90, 110), (50, 80, 95), (60, 140, 110)]
+    n_parts = int(np.clip(L * w / 30, 20, 300))
+    for _ in range(n_parts):
         r, th = math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
         cx, cy = pad + L / 2 + r * math.cos(th) * L * 0.45, pad + w / 2 + r * math.sin(th) * w * 0.45
-        s = rng.uniform(0.02, 0.07) * L
-        pts = _ellipse_pts(cx, cy, s, s * rng.uniform(0.3, 0.6), rng.uniform(0, math.pi), 10)
-        c = _jitter(greens[int(rng.integers(len(greens)))], rng, 0.2)
-        _fill(col, al, pts, c, rng.uniform(0.8, 1.0))
-    brown = _jitter((45, 70, 95), rng, 0.2)
-    for _ in range(int(rng.integers(2, 7))):
-        p0 = rng.uniform([pad, pad + w * 0.2], [pad + L * 0.3, pad + w * 0.8])
-        p1 = rng.uniform([pad + L * 0.6, pad + w * 0.1], [pad + L, pad + w * 0.9])
+        c = _jitter(greens[int(rng.integers(len(greens)))], rng, 0.15)
+        if style == "reeds":  # thin straw-coloured stalks, mostly aligned
+            ang = rng.normal(0, 0.5)
+            ln = rng.uniform(0.05, 0.2) * L
+            p0 = (cx - math.cos(ang) * ln, cy - math.sin(ang) * ln)
+            p1 = (cx + math.cos(ang) * ln, cy + math.sin(ang) * ln)
+            tmp = np.zeros(al.shape, np.uint8)
+            cv2.line(tmp, (int(p0[0]), int(p0[1])), (int(p1[0]), int(p1[1])), 255, max(1, int(L / 90)), _AA)
+            m = tmp.astype(np.float32) / 255
+            col[:] = col * (1 - m[..., None]) + m[..., None] * c
+            al[:] = np.maximum(al, m)
+        elif style == "hyacinth":  # rosettes of round glossy leaves
+            sz = rng.uniform(0.03, 0.06) * L
+            for k in range(5):
+                a_ = k * 2 * math.pi / 5 + rng.uniform(0, 0.6)
+                _fill(
+                    col,
+                    al,
+                    _ellipse_pts(cx + math.cos(a_) * sz, cy + math.sin(a_) * sz, sz, sz * 0.7, a_, 10),
+                    c * rng.uniform(0.9, 1.15),
+                    1.0,
+                )
+        else:
+            s_ = rng.uniform(0.02, 0.06) * L
+            _fill(
+                col,
+                al,
+                _ellipse_pts(cx, cy, s_, s_ * rng.uniform(0.3, 0.6), rng.uniform(0, math.pi), 10),
+                c,
+                rng.uniform(0.8, 1.0),
+            )
+    twig = _jitter((45, 70, 95), rng, 0.2)
+    for _ in range(int(rng.integers(0, 4))):
+        p0 = rng.uniform([pad, pad + w * 0.2], [pad + L * 0.4, pad + w * 0.8])
+        mid = p0 + rng.uniform([L * 0.15, -w * 0.1], [L * 0.3, w * 0.1])
+        p1 = mid + rng.uniform([L * 0.1, -w * 0.15], [L * 0.3, w * 0.15])
         tmp = np.zeros(al.shape, np.uint8)
-        cv2.line(tmp, tuple(int(v) for v in p0), tuple(int(v) for v in p1), 255, max(1, int(L / 50)), _AA)
+        cv2.polylines(tmp, [np.array([p0, mid, p1], np.int32)], False, 255, max(1, int(L / 120)), _AA)
         m = tmp.astype(np.float32) / 255
-        col[:] = col * (1 - m[..., None]) + m[..., None] * brown
+        col[:] = col * (1 - m[..., None]) + m[..., None] * twig
         al[:] = np.maximum(al, m)
-    col *= _texture(al.shape, rng, max(2.0, L / 20), 0.15)[..., None]
+    col *= _texture(al.shape, rng, max(2.0, L / 25), 0.12)[..., None]
     return col, al
 
 
