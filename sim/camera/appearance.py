@@ -19,8 +19,8 @@ BGR = tuple[float, float, float]
 #: Water colour families (BGR). Train and held-out families do not overlap.
 WATER_TRAIN: dict[str, BGR] = {
     "olive": (70, 110, 100),
-    "muddy": (75, 110, 135),
-    "teal": (105, 115, 80),
+    "muddy": (72, 105, 122),
+    "teal": (95, 110, 75),
     "grey-green": (95, 110, 95),
 }
 WATER_HELDOUT: dict[str, BGR] = {

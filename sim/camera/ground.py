@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sim.camera.noise import TileNoise, fbm
+from sim.camera.noise import TileNoise, fbm, hash2
 from sim.camera.scene import Bridge, RiverScene
 
 TILE = 256
@@ -217,4 +217,70 @@ def _banks(
     out += (w_slope * wet)[..., None] * np.array((50, 80, 60), np.float32)
     out += (w_path * (1 + 0.05 * grain))[..., None] * np.array((170, 180, 185), np.float32)
     out += (w_mud * (0.7 + 0.15 * grain))[..., None] * np.array(ap.soil_bgr, np.float32)
+    far = beyond > 11.0
+    if far.any():
+        _town(scene, tn, s, beyond, concrete_side, grain, out)
     return out
+
+
+_ROOFS = np.array(
+    [
+        (190, 190, 185),
+        (95, 95, 100),
+        (170, 125, 75),
+        (70, 90, 170),
+        (95, 140, 95),
+        (228, 228, 225),
+        (140, 150, 160),
+    ],
+    np.float32,
+)
+
+
+def _roof_at(east: np.ndarray, north: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whether a point is on a roof of the block grid (30 m blocks, one building each), and its cell."""
+    cell = 30.0
+    ci, cj = np.floor(east / cell), np.floor(north / cell)
+    fx, fy = east / cell - ci, north / cell - cj
+    h = [hash2(ci, cj, seed + k) for k in range(4)]
+    x0, x1 = 0.08 + 0.2 * h[0], 0.92 - 0.2 * h[1]
+    y0, y1 = 0.08 + 0.2 * h[2], 0.92 - 0.2 * h[3]
+    return (fx > x0) & (fx < x1) & (fy > y0) & (fy < y1), hash2(ci, cj, seed + 9)
+
+
+def _town(
+    scene: RiverScene,
+    tn: TileNoise,
+    s: np.ndarray,
+    beyond: np.ndarray,
+    concrete_side: np.ndarray,
+    grain: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Urban river banks: a road behind the embankment, and flat roofs (with shadows) further back."""
+    ap = scene.appearance
+    assert ap is not None
+    seed = scene.seed
+    road = concrete_side & (beyond > 11.0) & (beyond < 18.0)
+    if road.any():
+        asphalt = np.array((78, 78, 82), np.float32) * (1 + 0.05 * grain)[..., None]
+        dash = (np.abs(beyond - 14.5) < 0.08) & ((s % 6.0) < 3.0)
+        asphalt[dash] = (215, 215, 215)
+        out[road] = asphalt[road]
+    urban = (tn.fbm(_identity, 250.0, seed + 61, 2) > -0.2) & (beyond > 24.0)
+    if not urban.any():
+        return
+    e, n = tn.east, tn.north
+    roof, pick = _roof_at(e, n, seed + 71)
+    built = hash2(np.floor(e / 30.0), np.floor(n / 30.0), seed + 72) < 0.75  # some blocks are parks
+    roof &= urban & built
+    sun = ap.sun_direction_ned()
+    horiz = max(math.hypot(sun[0], sun[1]), 1e-6)
+    reach = 15.0 / max(math.tan(math.radians(ap.sun_elev_deg)), 0.25)
+    shade, _ = _roof_at(
+        e + np.float32(sun[1] / horiz * reach), n + np.float32(sun[0] / horiz * reach), seed + 71
+    )
+    shade &= urban & ~roof
+    out[shade] *= 0.55
+    colour = _ROOFS[(pick * len(_ROOFS)).astype(int) % len(_ROOFS)] * (1 + 0.04 * grain)[..., None]
+    out[roof] = colour[roof]

@@ -510,7 +510,7 @@ class Renderer:
         )
         clouds = clouds.ravel() / 1.5
         cloud = np.clip((clouds - 0.45) * 2.5, 0, 1) * ap.clouds
-        refl = (0.6 * fresnel + 0.25 * cloud) * wat
+        refl = (0.4 * fresnel + 0.25 * cloud) * wat
         gain = (ap.exposure * ap.contrast * vig * (1 - haze) * (1 - refl))[:, None] * tint
         sky = np.array(ap.sky_bgr)
         sheen = 0.12 * envelope * wat * 255
