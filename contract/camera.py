@@ -301,6 +301,17 @@ def pixel_to_lat_lon(
     return offset(pose.lat, pose.lon, float(p[0]), float(p[1]))
 
 
+def lat_lon_to_pixel(
+    lat: float, lon: float, pose: CameraPose, camera: CameraModel, mount: CameraMount, height_m: float = 0.0
+) -> tuple[float, float] | None:
+    """Pixel (u, v) where a point ``height_m`` above the water at (lat, lon) appears; None if behind
+    the camera. The inverse of ``pixel_to_lat_lon`` (the point may fall outside the image)."""
+    n, e = to_local(pose.lat, pose.lon, lat, lon)
+    c = camera_position_ned(pose, pose.lat, pose.lon, mount)
+    uv, front = project_world_to_pixel(np.array([[n, e, -height_m]]), c, pose_rotation(pose, mount), camera)
+    return (float(uv[0, 0]), float(uv[0, 1])) if front[0] else None
+
+
 def ground_footprint(
     pose: CameraPose, camera: CameraModel, mount: CameraMount, max_range_m: float = 1000.0
 ) -> list[tuple[float, float]]:

@@ -15,6 +15,7 @@ from contract.camera import (
     camera_position_ned,
     ground_footprint,
     intersect_water,
+    lat_lon_to_pixel,
     pixel_ray,
     pixel_to_lat_lon,
     pose_rotation,
@@ -114,3 +115,16 @@ def test_calibration_file_round_trip(tmp_path) -> None:
         CameraModel.load(tmp_path / "bad.json")
     half = CAM.scaled(960, 540)
     assert half.hfov_deg == pytest.approx(CAM.hfov_deg)
+
+
+def test_lat_lon_pixel_round_trip() -> None:
+    pose = CameraPose(lat=22.52, lon=114.06, alt_m=45.0, yaw_deg=123.0, gimbal_pitch_deg=-65.0)
+    for u, v in [(100.0, 80.0), (CAM.cx, CAM.cy), (1800.0, 1000.0)]:
+        ll = pixel_to_lat_lon(u, v, pose, CAM, NADIR)
+        assert ll is not None
+        uv = lat_lon_to_pixel(*ll, pose, CAM, NADIR)
+        assert uv is not None and uv == pytest.approx((u, v), abs=1e-5)
+    behind = offset(
+        pose.lat, pose.lon, -60.0 * math.cos(math.radians(123)), -60.0 * math.sin(math.radians(123))
+    )
+    assert lat_lon_to_pixel(*behind, pose.model_copy(update={"gimbal_pitch_deg": 0.0}), CAM, NADIR) is None
