@@ -95,6 +95,7 @@ def render(
                     img, b.kind, (int(b.x1), max(int(b.y1) - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 1
                 )
             cv2.imwrite(f"{stem}_boxes.jpg", img)
+    log.info("frames written", extra={"path": str(out), "frames": frames})
     typer.echo(f"wrote {frames} frames to {out}")
 
 
@@ -129,11 +130,16 @@ def video(
         for i in track(range(n), description="rendering video"):
             t = i / fps
             pose = _pose_along(scene, start + speed * t, 0.0, alt, gimbal, None)
-            frame = renderer.render(pose, camera, t=t)
+            try:
+                frame = renderer.render(pose, camera, t=t)
+            except ValueError as e:  # a pose that sees no water: say so, count it, keep flying
+                log.warning("frame %d skipped: %s", i, e)
+                continue
             writer.write(frame.image)
             truth.write(json.dumps(frame.truth_dict()) + "\n")
     writer.release()
     dt = time.perf_counter() - t0
+    log.info("video written", extra={"path": str(out), "frames": n, "fps": round(n / dt, 1)})
     typer.echo(f"wrote {n} frames to {out} ({n / dt:.1f} frames/s including encoding)")
 
 

@@ -30,6 +30,7 @@ from contract.camera import (
     project_world_to_pixel,
 )
 from contract.geo import to_local
+from sim.camera import metrics
 from sim.camera.ground import TILE, Tile, make_tile
 from sim.camera.noise import value_noise
 from sim.camera.scene import RiverScene, WorldItem
@@ -197,6 +198,7 @@ class Renderer:
         t = self._tiles.get(key)
         if t is None:
             t = make_tile(self.scene, tx, ty, texel)
+            metrics.TILES.inc()
             self._tiles[key] = t
             while len(self._tiles) > self.max_tiles:
                 self._tiles.popitem(last=False)
@@ -281,6 +283,13 @@ class Renderer:
     def render(
         self, pose: CameraPose, camera: CameraModel, t: float = 0.0, jpeg_quality: int | None = None
     ) -> Frame:
+        """One frame of the scene from ``pose`` at time ``t``; ValueError for a pose seeing no water."""
+        with metrics.RENDER_SECONDS.time():
+            frame = self._render(pose, camera, t, jpeg_quality)
+        metrics.FRAMES.inc()
+        return frame
+
+    def _render(self, pose: CameraPose, camera: CameraModel, t: float, jpeg_quality: int | None) -> Frame:
         scene = self.scene
         ap = scene.appearance
         assert ap is not None
@@ -295,7 +304,8 @@ class Renderer:
         horiz = hit_t * np.hypot(d[:, 0], d[:, 1])
         valid = np.isfinite(hit_t) & (horiz <= MAX_RANGE_M)
         if not valid.any():
-            raise ValueError(f"camera at {pose} sees no water within {MAX_RANGE_M} m")
+            metrics.BAD_POSES.inc()
+            raise ValueError(f"camera pose {pose.model_dump()} sees no water within {MAX_RANGE_M} m")
         # texture resolution from the ground sample distance at the centre of the view
         centre_ray = r[:, 2]
         centre_range = -c[2] / centre_ray[2] if centre_ray[2] > 1e-3 else MAX_RANGE_M

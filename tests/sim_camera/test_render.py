@@ -215,3 +215,16 @@ def test_random_poses_are_over_the_river_and_reproducible(small_camera) -> None:
     assert over >= 10
     f = render(sc, sc.random_pose(rng), small_camera)
     assert f.appearance["water_family"] == sc.appearance.water_family
+
+
+def test_pose_seeing_no_water_is_named_and_counted(small_camera) -> None:
+    from sim.camera import metrics
+
+    sc = RiverScene(seed=1, n_debris=3)
+    before = metrics.BAD_POSES._value.get()
+    frames = metrics.FRAMES._value.get()
+    with pytest.raises(ValueError, match="sees no water"):
+        render(sc, pose_over(sc, sc.debris[0], gimbal_pitch_deg=30.0), small_camera)
+    assert metrics.BAD_POSES._value.get() == before + 1
+    render(sc, pose_over(sc, sc.debris[0]), small_camera)  # and the renderer carries on
+    assert metrics.FRAMES._value.get() == frames + 1
