@@ -228,3 +228,14 @@ def test_pose_seeing_no_water_is_named_and_counted(small_camera) -> None:
     assert metrics.BAD_POSES._value.get() == before + 1
     render(sc, pose_over(sc, sc.debris[0]), small_camera)  # and the renderer carries on
     assert metrics.FRAMES._value.get() == frames + 1
+
+
+def test_frame_does_not_depend_on_render_history(small_camera) -> None:
+    sc = RiverScene(seed=17, n_debris=300)
+    a = pose_over(sc, sc.debris[0], alt_m=30, yaw_deg=15)
+    b = pose_over(sc, sc.debris[1], alt_m=70, gimbal_pitch_deg=-60)
+    r = Renderer(sc)
+    first = r.render(a, small_camera, 3.0)
+    r.render(b, small_camera, 5.0)
+    again = r.render(a, small_camera, 3.0)
+    assert np.array_equal(first.image, again.image) and first.truth == again.truth
