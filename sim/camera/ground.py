@@ -277,10 +277,10 @@ def _town(
     sun = ap.sun_direction_ned()
     horiz = max(math.hypot(sun[0], sun[1]), 1e-6)
     reach = 15.0 / max(math.tan(math.radians(ap.sun_elev_deg)), 0.25)
-    shade, _ = _roof_at(
-        e + np.float32(sun[1] / horiz * reach), n + np.float32(sun[0] / horiz * reach), seed + 71
-    )
-    shade &= urban & ~roof
+    se, sn = e + np.float32(sun[1] / horiz * reach), n + np.float32(sun[0] / horiz * reach)
+    shade, _ = _roof_at(se, sn, seed + 71)
+    shade &= urban & ~roof & (hash2(np.floor(se / 30.0), np.floor(sn / 30.0), seed + 72) < 0.75)
+    shade &= beyond > 24.0 + reach  # the casting roof must itself be in town, not on the river side
     out[shade] *= 0.55
     colour = _ROOFS[(pick * len(_ROOFS)).astype(int) % len(_ROOFS)] * (1 + 0.04 * grain)[..., None]
     out[roof] = colour[roof]
