@@ -21,7 +21,23 @@ Boxes are ``x1, y1, x2, y2`` in pixel-extent coordinates (the image spans ``[0, 
 clipped to the image, with ``visible_fraction`` = fraction of the unclipped box inside the image
 times the fraction not hidden under a bridge. Items keep their world identity (``item_id``)
 across frames; ``WorldItem.position_ne(river, t)`` is their deterministic drift with the current.
-A frame is a pure function of (scene seed and options, pose, camera, t).
+A frame is a pure function of (scene seed and options, pose, camera, t), whatever was rendered
+before. Boats and birds are drawn above debris and bridges/overhanging trees above both; what they
+hide lowers ``visible_fraction`` (fully hidden items are left out of the truth).
+
+World: ``RiverScene`` = river (centerline + width; default ~1.6 km through contract HOME),
+concrete or natural banks, a road and roofs behind urban embankments, bridges with shadows,
+``n_debris`` items of ``DEBRIS_CLASSES`` at real sizes (``DEBRIS_SIZE_M``; drifting with a
+parabolic current profile, many along the banks and in rafts) and ``n_distractors`` of
+``DISTRACTOR_KINDS`` (boat, bird, glint, reflection, wake). ``scene.random_pose(rng)`` samples
+patrol-like poses. ``Appearance.sample(rng, domain)`` draws the look; "train" and "heldout" use
+disjoint water colour families, sun elevations and wave scales. ``render(..., jpeg_quality=q)``
+adds JPEG artefacts (``scene.appearance.jpeg_quality`` is a sampled suggestion).
+
+Speed: one ``Renderer`` per scene keeps ground tiles, sprites and lens maps; frames near each
+other (a flight, a patrol leg) reuse tiles. A frame at a new place costs ~1-3 s at 1920x1080
+(tile generation), far less at a smaller ``CameraModel.scaled(w, h)``. ``riverpatrol sim camera
+bench`` prints the frame rate. Metrics: ``sim.camera.metrics`` (Prometheus).
 """
 
 from contract.camera import CameraModel, CameraMount, CameraPose
