@@ -239,3 +239,25 @@ def test_frame_does_not_depend_on_render_history(small_camera) -> None:
     r.render(b, small_camera, 5.0)
     again = r.render(a, small_camera, 3.0)
     assert np.array_equal(first.image, again.image) and first.truth == again.truth
+
+
+@pytest.mark.parametrize(("pitch", "tol_px"), [(-90.0, 0.01), (-60.0, 0.06), (-45.0, 0.12)])
+def test_coarse_lens_map_is_subpixel_exact(pitch: float, tol_px: float) -> None:
+    """The per-pixel map is bilinear between exact rays on a coarse grid: check it against the
+    contract's exact projection over the whole 1080p image."""
+    from contract.camera import CameraModel, CameraPose
+
+    cam = CameraModel.default()
+    pose = CameraPose(lat=22.52, lon=114.06, alt_m=40.0, yaw_deg=30.0, gimbal_pitch_deg=pitch)
+    r = pose_rotation(pose, CameraMount())
+    c = np.array([0.0, 0.0, -40.0])
+    rays, (gw, gh), _border, _radius = Renderer(RiverScene(seed=1, n_debris=0))._lens_for(cam)
+    d = rays.astype(np.float64) @ r.T
+    t = -c[2] / d[:, 2]
+    east = Renderer._up((d[:, 1] * t).astype(np.float32).reshape(gh, gw), cam)
+    north = Renderer._up((d[:, 0] * t).astype(np.float32).reshape(gh, gw), cam)
+    v, u = np.mgrid[0:1080:7, 0:1920:7]
+    pts = np.stack([north[v, u].ravel(), east[v, u].ravel(), np.zeros(u.size)], 1)
+    uv, front = project_world_to_pixel(pts, c, r, cam)
+    assert front.all()
+    assert np.hypot(uv[:, 0] - u.ravel(), uv[:, 1] - v.ravel()).max() < tol_px
