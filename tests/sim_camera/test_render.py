@@ -261,3 +261,38 @@ def test_coarse_lens_map_is_subpixel_exact(pitch: float, tol_px: float) -> None:
     uv, front = project_world_to_pixel(pts, c, r, cam)
     assert front.all()
     assert np.hypot(uv[:, 0] - u.ravel(), uv[:, 1] - v.ravel()).max() < tol_px
+
+
+def test_debris_sizes_are_the_issues_real_sizes() -> None:
+    from sim.camera import DEBRIS_SIZE_M
+
+    assert tuple(DEBRIS_SIZE_M) == DEBRIS_CLASSES
+    sc = RiverScene(seed=3, n_debris=500)
+    for kind, (lo, hi) in DEBRIS_SIZE_M.items():
+        sizes = [d.size_m for d in sc.debris if d.kind == kind]
+        assert sizes and lo <= min(sizes) and max(sizes) <= hi
+    half = sc.width_m / 2
+    assert all(abs(d.lateral) + d.size_m / 2 <= half for d in sc.debris)  # all afloat
+
+
+def test_sun_glint_appears_where_the_sun_mirrors(small_camera) -> None:
+    """Sun high in the north: its mirror image on the water is north of nadir, i.e. above the image
+    centre for a north-up nadir camera, and that part of the frame is the brightest."""
+    base = RiverScene(seed=2, n_debris=0, n_distractors=0)
+    ap = base.appearance.model_copy(
+        update={"sun_elev_deg": 75.0, "sun_az_deg": 0.0, "glint": 1.2, "wind_speed": 0.3, **FLAT}
+    )
+    sc = RiverScene(seed=2, n_debris=0, n_distractors=0, appearance=ap)
+    n, e = sc.river.point_at(400.0)
+    lat, lon = sc.to_lat_lon(float(n), float(e))
+    from contract.camera import CameraPose, pixel_to_lat_lon
+
+    pose = CameraPose(lat=lat, lon=lon, alt_m=12.0, yaw_deg=0.0)
+    img = render(sc, pose, small_camera).image.astype(np.float32).mean(axis=2)
+    assert pixel_to_lat_lon(small_camera.cx, 0, pose, small_camera, CameraMount())[0] > lat
+    h = img.shape[0]
+    # specular point: 15 deg off nadir towards north -> above the centre row
+    v_spec = small_camera.cy - small_camera.fy * np.tan(np.radians(15.0))
+    band = img[int(v_spec) - 15 : int(v_spec) + 15].mean()
+    bottom = img[h - 40 :].mean()
+    assert band > bottom + 15
