@@ -1,8 +1,10 @@
-"""``riverpatrol sim``: simulators testers fly."""
+"""``riverpatrol sim``: simulators testers fly, one command (or sub-app) per simulator."""
 
 from __future__ import annotations
 
 import typer
+
+from sim.vehicle.cli import vehicle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -10,3 +12,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 @app.callback()
 def _root() -> None:
     """Simulators: a MAVLink multicopter (ArduPilot Copter SITL on the wire) and an aerial camera."""
+
+
+app.command("vehicle")(vehicle)
