@@ -115,7 +115,7 @@ class _Atlas:
     tx1: int
     ty1: int
     base: np.ndarray  # ground under the floating items
-    view: np.ndarray  # base with bridges and overhanging trees on top: what the camera sees
+    view: np.ndarray  # BGRx: base with bridges and overhanging trees on top, what the camera sees
     water: np.ndarray
     overlay: np.ndarray | None = None
     filled: set[tuple[int, int]] = field(default_factory=set)
@@ -222,7 +222,7 @@ class Renderer:
                 tx1,
                 ty1,
                 np.zeros((ny * TILE, nx * TILE, 3), np.uint8),
-                np.zeros((ny * TILE, nx * TILE, 3), np.uint8),
+                np.zeros((ny * TILE, nx * TILE, 4), np.uint8),  # 4 channels: OpenCV's fast remap path
                 np.zeros((ny * TILE, nx * TILE), np.uint8),
             )
             self._atlas = a
@@ -233,12 +233,12 @@ class Renderer:
             a.base[sl] = t.base
             a.water[sl] = t.water
             if t.overlay is None:
-                a.view[sl] = t.base
+                a.view[sl][..., :3] = t.base
             else:
                 if a.overlay is None:
                     a.overlay = np.zeros((*a.water.shape, 4), np.uint8)
                 a.overlay[sl] = t.overlay
-                a.view[sl] = _over(t.base, t.overlay)
+                a.view[sl][..., :3] = _over(t.base, t.overlay)
             a.filled.add((tx, ty))
         return a
 
@@ -340,10 +340,11 @@ class Renderer:
                 self._up(map_y, camera),
                 cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_CONSTANT,
-                borderValue=tuple(float(x) for x in ap.sky_bgr),
+                borderValue=(*(float(x) for x in ap.sky_bgr), 0.0),
             )
         finally:
             self._restore(atlas, drawn)
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
         img = self._light(img, atlas, d, hit_n, hit_e, hit_t, valid, (gw, gh), radius, camera, t)
         img = self._sensor(img, t)
         if jpeg_quality is not None:
@@ -417,11 +418,11 @@ class Renderer:
             occluded = 0.0
             ov = None if atlas.overlay is None else atlas.overlay[y0c:y1c, x0c:x1c]
             if ov is not None and ov[..., 3].any():
-                seen[:] = _over(under, ov)
+                seen[..., :3] = _over(under, ov)
                 tot = float(pa.sum())
                 occluded = float((pa * ov[..., 3]).sum()) / 255 / tot if tot > 0 else 0.0
             else:
-                seen[:] = under
+                seen[..., :3] = under
             if item.is_debris:
                 drawn_debris.append((len(out), region, pa))
             elif _LAYER.get(item.kind, 1) > 1:
