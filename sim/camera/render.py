@@ -1,15 +1,15 @@
 """Render what the drone's camera sees, with exact ground truth, fast enough for live video.
 
-The water is a plane, so a frame is one perspective warp of a world-fixed ground texture
-(cached tiles at a texel size close to the frame's ground sample distance), with the floating
-items drawn into that texture at their positions at time ``t``. A lens-distortion remap,
-then a low-resolution per-frame lighting pass (sun glint on animated wave slopes, sky
-reflection, haze, vignetting, exposure) and sensor noise finish the image.
+The water is a plane, so a frame is one ``cv2.remap`` of a world-fixed ground texture (cached
+tiles at a texel size close to the frame's ground sample distance, floating items drawn into it
+at their positions at time ``t``). The map is exact on a 16 px grid of rays (lens distortion
+included) and bilinear in between, which is sub-pixel for any downward view. A coarse per-frame
+lighting pass (sun glitter, sky and cloud reflection, haze, vignetting, exposure), sensor noise,
+optional blur and JPEG finish the image.
 
 Truth boxes come from projecting each item's outline (its sprite's convex hull, in metres)
 through ``contract.camera.project_world_to_pixel`` — the same function the edge agent
-inverts to geolocate, so the simulator and the agent agree exactly.
-"""
+inverts to geolocate, so the simulator and the agent agree exactly."""
 
 from __future__ import annotations
 
