@@ -51,6 +51,18 @@ def _retained_status(port: int, drone: str) -> DroneStatus:
     return DroneStatus.model_validate_json(got[-1])
 
 
+def _durable(broker) -> None:
+    """Make the broker's persistence work when tests run as root.
+
+    Mosquitto started as root drops to the ``mosquitto`` user, which cannot write the fixture's
+    root-owned tmp dir, so sessions silently vanish on restart ("Error saving in-memory
+    database"). ``user root`` keeps it root (the option is ignored when not started as root).
+    """
+    broker.stop()
+    broker.conf.write_text(broker.conf.read_text() + "user root\n")
+    broker.start()
+
+
 def _wait(pred, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,6 +95,7 @@ def test_alerts_arrive_once_in_order_and_status_is_retained(mosquitto, tmp_path)
 
 
 def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_path):
+    _durable(mosquitto)  # the subscriber's session must survive the restart, as a cloud's would
     sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-ingest")
     link, reg = _link(mosquitto.port, tmp_path)
     link.start()
@@ -107,8 +120,19 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     assert link.wait_idle(15)
     assert sub.wait_for(lambda p: len(p) >= n, 10)
     time.sleep(0.3)
-    got = _indices("d1", sub.payloads())
-    assert got == list(range(n)), f"received {len(got)}: {got}"
+    msgs = list(sub.messages)
+    got = _indices("d1", [m.payload for m in msgs])
+    # The drone sent every alert exactly once: nothing acknowledged was published again.
+    assert reg.get_sample_value("riverpatrol_edge_alerts_published_total") == n
+    # The subscriber sees all, in order. A repeat can only be the broker redelivering (DUP flag)
+    # what it had sent to the subscriber just before it went down: the broker->consumer leg of
+    # QoS 1, which the consumer's (alert_id, revision) dedup absorbs.
+    assert list(dict.fromkeys(got)) == list(range(n)), f"received {len(got)}: {got}"
+    seen: set[int] = set()
+    for i, m in zip(got, msgs, strict=True):
+        assert i not in seen or m.dup, f"alert {i} repeated without the DUP flag"
+        seen.add(i)
+    assert len(got) - n <= 10
     assert reg.get_sample_value("riverpatrol_edge_mqtt_link_errors_total", {"kind": "lost"}) >= 1
     assert reg.get_sample_value("riverpatrol_edge_mqtt_connects_total") >= 2
     link.stop()
@@ -245,3 +269,37 @@ def test_bad_link_config_names_the_field():
         LinkConfig(drone_id="a/b")
     with pytest.raises(ValueError, match="max_inflight"):
         LinkConfig(drone_id="d1", max_inflight=0)
+
+
+def test_a_refused_connection_keeps_alerts_until_the_broker_accepts(mosquitto, tmp_path, caplog):
+    _durable(mosquitto)
+    # A persistent subscriber session made now queues whatever arrives while it is away.
+    Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-ingest").close()
+    mosquitto.stop()
+    conf = mosquitto.conf.read_text()
+    mosquitto.conf.write_text(conf.replace("allow_anonymous true", "allow_anonymous false"))
+    mosquitto.start()
+    link, reg = _link(mosquitto.port, tmp_path)
+    with caplog.at_level(logging.ERROR, logger="edge.mqtt_link"):
+        link.start()
+        for i in range(4):
+            link.enqueue(alert_json("d1", i))
+        assert _wait(
+            lambda: (
+                (reg.get_sample_value("riverpatrol_edge_mqtt_link_errors_total", {"kind": "refused"}) or 0)
+                >= 1
+            ),
+            5,
+        )
+    assert f"127.0.0.1:{mosquitto.port} refused the connection" in caplog.text
+    assert link.outbox.depth() == 4 and not link.connected
+    mosquitto.stop()
+    mosquitto.conf.write_text(conf)
+    mosquitto.start()
+    assert link.wait_idle(10)
+    sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-ingest")
+    assert sub.wait_for(lambda p: len(p) >= 4, 5)
+    time.sleep(0.2)
+    assert _indices("d1", sub.payloads()) == [0, 1, 2, 3]
+    link.stop()
+    sub.close()
