@@ -54,6 +54,19 @@ class Sighting:
     uncertainty_m: float
     off_nadir_deg: float = 0.0
 
+    @classmethod
+    def of(cls, detection: Any, fix: Any) -> Sighting:
+        """From an ``edge.detect`` Detection (box, score, class_name) and an ``edge.geolocate.GeoFix``."""
+        return cls(
+            box=tuple(detection.box),
+            score=float(detection.score),
+            class_name=detection.class_name,
+            lat=fix.lat,
+            lon=fix.lon,
+            uncertainty_m=fix.uncertainty_m,
+            off_nadir_deg=fix.off_nadir_deg,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TrackerConfig:
@@ -566,4 +579,9 @@ class Tracker:
         for item in closed[:excess]:
             del self._items[item.alert_id]
             self.stats.items_forgotten += 1
-        log.warning("tracker: forgot %d ended items beyond max_items=%d", excess, self.cfg.max_items)
+        if closed:
+            log.warning(
+                "tracker: forgot %d ended items beyond max_items=%d",
+                min(excess, len(closed)),
+                self.cfg.max_items,
+            )

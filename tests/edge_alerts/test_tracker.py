@@ -226,3 +226,27 @@ def test_bad_input_is_rejected_counted_and_the_tracker_carries_on():
         tr.update(0.5, [])
     _hover(tr, 2.0, 5)
     assert tr.items == 1
+
+
+def test_sighting_from_a_detector_detection_and_a_fix():
+    from contract.camera import CameraModel, CameraPose
+    from edge.detect.detection import Detection
+    from edge.geolocate import GeoConfig, geolocate_box
+
+    det = Detection(900.0, 500.0, 940.0, 540.0, 0.8, 1, "bag")
+    fix = geolocate_box(
+        det.box, CameraPose(lat=REF_LAT, lon=REF_LON, alt_m=30.0), GeoConfig(CameraModel.default())
+    )
+    s = Sighting.of(det, fix)
+    assert s.box == det.box and s.class_name == "bag" and s.uncertainty_m == fix.uncertainty_m
+    assert s.off_nadir_deg == fix.off_nadir_deg and (s.lat, s.lon) == (fix.lat, fix.lon)
+
+
+def test_forgetting_beyond_max_items_keeps_memory_bounded():
+    tr = Tracker(TrackerConfig(drone_id="d1", max_items=3), new_id=_ids())
+    news = []
+    for n in range(6):  # six items 100 m apart, one after another
+        for k in range(4):
+            news += [e for e in tr.update(n * 20.0 + k / 5, [_sighting(100.0 * n, 0)]) if e.event == "new"]
+        tr.tick(n * 20.0 + 10)
+    assert len(news) == 6 and tr.items == 3 and tr.stats.items_forgotten == 3
