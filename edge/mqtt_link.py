@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -280,6 +281,10 @@ class MqttLink:
             self.metrics.link_errors.labels("refused").inc()
             log.error("%s; retrying with backoff", self.last_error)
             return
+        sock = client.socket()
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Small alerts and their PUBACKs otherwise wait on Nagle + delayed ACK (~40 ms a round).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self._conn_lock:
             self._epoch += 1
             dropped = client.drop_out_messages()  # the worker resends from the outbox, in order

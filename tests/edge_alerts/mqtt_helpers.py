@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -36,11 +37,17 @@ def alert_json(drone: str, index: int, revision: int = 0, event: AlertEvent = Al
     ).model_dump_json()
 
 
-def index_of(drone: str, alert: Alert, limit: int = 10_000) -> int:
-    for i in range(limit):
-        if uuid.uuid5(NS, f"{drone}-{i}") == alert.alert_id:
-            return i
-    raise AssertionError(f"alert {alert.alert_id} was not made by alert_json")
+@functools.cache
+def _ids(drone: str, limit: int = 5000) -> dict[uuid.UUID, int]:
+    return {uuid.uuid5(NS, f"{drone}-{i}"): i for i in range(limit)}
+
+
+def index_of(drone: str, alert: Alert) -> int:
+    """The ``index`` ``alert_json`` made ``alert`` with."""
+    try:
+        return _ids(drone)[alert.alert_id]
+    except KeyError:
+        raise AssertionError(f"alert {alert.alert_id} was not made by alert_json") from None
 
 
 class Collector:

@@ -162,7 +162,7 @@ def test_unreachable_broker_at_start_is_named_and_alerts_wait(mosquitto, tmp_pat
 def test_kill_9_mid_stream_then_restart_resends_exactly_the_unacknowledged(mosquitto, tmp_path):
     sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-ingest")
     db = tmp_path / "edge.db"
-    k, inflight = 600, 10
+    k, inflight = 1500, 10
     cmd = [sys.executable, "-m", "tests.edge_alerts.publisher", "--port", str(mosquitto.port)]
     cmd += ["--db", str(db), "--max-inflight", str(inflight)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
