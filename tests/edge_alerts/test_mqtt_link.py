@@ -303,3 +303,37 @@ def test_a_refused_connection_keeps_alerts_until_the_broker_accepts(mosquitto, t
     assert _indices("d1", sub.payloads()) == [0, 1, 2, 3]
     link.stop()
     sub.close()
+
+
+def test_tls_link_verifies_the_broker_with_the_given_ca(mosquitto, tmp_path):
+    d = tmp_path / "tls"
+    d.mkdir()
+
+    def ssl_cmd(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ssl_cmd("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=ca")
+    ssl_cmd("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    (d / "ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    sign = ["-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext"]
+    ssl_cmd("x509", "-req", "-in", "srv.csr", *sign, "-out", "srv.crt")
+    for f in d.iterdir():
+        f.chmod(0o644)  # mosquitto may drop to its own user
+    mosquitto.stop()
+    conf = mosquitto.conf.read_text()
+    mosquitto.conf.write_text(
+        conf + f"cafile {d}/ca.crt\ncertfile {d}/srv.crt\nkeyfile {d}/srv.key\nuser root\n"
+    )
+    mosquitto.start()
+    link, _ = _link(mosquitto.port, tmp_path, tls=True, ca_file=str(d / "ca.crt"))
+    link.start()
+    assert _wait(lambda: link.connected, 5), link.health().last_error
+    link.enqueue(alert_json("d1", 0))
+    assert link.wait_idle(5)
+    link.stop()
+    stranger, _ = _link(mosquitto.port, tmp_path, drone="d9", tls=True)  # system CAs: must refuse
+    stranger.start()
+    assert not _wait(lambda: stranger.connected, 1.0)
+    assert "certificate" in stranger.health().last_error.lower()
+    stranger.stop()
