@@ -161,7 +161,9 @@ class MqttLink:
             c.username_pw_set(self.cfg.username, self.cfg.password)
         if self.cfg.tls:
             c.tls_set(ca_certs=self.cfg.ca_file, cert_reqs=ssl.CERT_REQUIRED)
-        c.will_set(self._status_topic, self._status(False, "link lost"), qos=1, retain=True)
+        # The broker sends the will later, so it carries no (stale) time.
+        will = DroneStatus(drone_id=self.cfg.drone_id, online=False, reason="link lost")
+        c.will_set(self._status_topic, will.model_dump_json(), qos=1, retain=True)
         c.reconnect_delay_set(self.cfg.reconnect_min_s, self.cfg.reconnect_max_s)  # type: ignore[arg-type]
         c.max_inflight_messages_set(self.cfg.max_inflight + 10)  # never let paho hold ours back
         c.on_connect = self._on_connect
