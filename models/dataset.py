@@ -51,7 +51,7 @@ class SplitSpec:
 
 def default_splits(
     seed: int = 7,
-    train: int = 360,
+    train: int = 300,
     val: int = 60,
     val_negative: int = 120,
     heldout: int = 150,

@@ -157,7 +157,9 @@ def choose_threshold(
     grid = np.round(np.arange(0.05, 0.951, 0.01), 3)
     floor = 0.0
     if n_negative_frames and len(negative_scores):
-        allowed = int(np.floor(max_false_per_1000 * n_negative_frames / 1000))
+        # ceil: a validation set of a few hundred frames cannot resolve 1 per 1,000, so it
+        # tolerates one; the held-out benchmark reports the rate actually reached.
+        allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
         srt = np.sort(negative_scores)[::-1]
         floor = float(srt[allowed]) if allowed < len(srt) else 0.0
     best_t, best_f1 = 0.5, -1.0

@@ -31,7 +31,8 @@ class TrainConfig:
     crop: int = 256
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    object_crop_fraction: float = 0.7
+    object_crop_fraction: float = 0.55
+    distractor_crop_fraction: float = 0.25  # hard negatives: glints, birds, wakes look like debris
     scale_jitter: tuple[float, float] = (0.75, 1.35)
     seed: int = 0
     threads: int = 2
@@ -42,6 +43,7 @@ class Scaled:
     image: np.ndarray  # uint8 BGR at model scale
     boxes: np.ndarray  # xyxy at model scale
     classes: np.ndarray
+    distractors: np.ndarray  # xyxy at model scale of things that are not debris
 
 
 def load_scaled(samples: list[Sample], scale: float) -> list[Scaled]:
@@ -52,7 +54,8 @@ def load_scaled(samples: list[Sample], scale: float) -> list[Scaled]:
             raise ValueError(f"{s.image_path}: cannot decode image")
         h, w = img.shape[:2]
         img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        out.append(Scaled(img, s.boxes * scale, s.classes))
+        dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
+        out.append(Scaled(img, s.boxes * scale, s.classes, dis * scale))
     return out
 
 
@@ -76,8 +79,14 @@ def sample_crop(
     s = float(np.exp(rng.uniform(np.log(cfg.scale_jitter[0]), np.log(cfg.scale_jitter[1]))))
     src = max(8, round(cfg.crop / s))  # source window size, resized to crop
     h, w = item.image.shape[:2]
-    if len(item.boxes) and rng.random() < cfg.object_crop_fraction:
-        b = item.boxes[int(rng.integers(len(item.boxes)))]
+    u = rng.random()
+    anchors = None
+    if len(item.boxes) and u < cfg.object_crop_fraction:
+        anchors = item.boxes
+    elif len(item.distractors) and u < cfg.object_crop_fraction + cfg.distractor_crop_fraction:
+        anchors = item.distractors
+    if anchors is not None:
+        b = anchors[int(rng.integers(len(anchors)))]
         cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
         x0 = int(np.clip(cx - rng.uniform(0.1, 0.9) * src, 0, max(0, w - src)))
         y0 = int(np.clip(cy - rng.uniform(0.1, 0.9) * src, 0, max(0, h - src)))
