@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from edge.detect.cli import app as detect_app
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
@@ -69,3 +71,6 @@ def telemetry(
         pass
     finally:
         link.stop()
+
+
+app.add_typer(detect_app, name="detect", help="Run the debris detector on images or video.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from sim.camera.cli import app as camera_app
 from sim.vehicle.cli import vehicle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -15,3 +16,4 @@ def _root() -> None:
 
 
 app.command("vehicle")(vehicle)
+app.add_typer(camera_app, name="camera", help="Synthetic aerial camera over a river, with exact truth.")

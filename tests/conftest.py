@@ -39,6 +39,9 @@ class Mosquitto:
         self.workdir = workdir
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
+            # As root Mosquitto drops to its own user, which cannot write pytest's tmp dir: stay root
+            # so persistent sessions really survive a broker restart (ignored when not root).
+            "user root\n"
             f"listener {port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence true\n"
