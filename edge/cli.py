@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edge.detect.cli import app as detect_app
+from edge.detect.cli import detect_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
@@ -73,4 +73,4 @@ def telemetry(
         link.stop()
 
 
-app.add_typer(detect_app, name="detect", help="Run the debris detector on images or video.")
+app.command("detect")(detect_cmd)
