@@ -25,6 +25,10 @@ class DetectorConfig(BaseModel):
         default=None, gt=0, lt=1, description="None: the operating threshold stored in the model (else 0.25)."
     )
     nms_iou: float = Field(default=0.5, gt=0, le=1)
+    nms_overlap: Literal["iou", "ios"] = Field(
+        default="ios",
+        description="ios (intersection over the smaller box) also removes a second peak inside a large item.",
+    )
     max_detections: int = Field(default=300, ge=1)
     tile: Literal["off", "on", "auto"] = Field(
         default="auto", description="auto: tile frames much larger than the model's native frame size."

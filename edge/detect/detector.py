@@ -165,7 +165,7 @@ class Detector:
             mode = "ios"  # merges a box cut at a seam with its whole twin from the next tile
         else:
             raw = self._infer(frame, threshold)
-            mode = "iou"
+            mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
         dets = []
         for i in keep:
