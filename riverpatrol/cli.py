@@ -24,5 +24,21 @@ app.add_typer(gcs_app, name="gcs", help="Ground-station tools for drone operator
 app.add_typer(cloud_app, name="cloud", help="The city-side service: ingest, CIM layer, inspectors.")
 
 
+@app.command()
+def demo(
+    segment: str = typer.Option("shenzhen-4", help="Bundled river segment to patrol (see contract/rivers)."),
+    speedup: float = typer.Option(20.0, help="Simulated seconds per wall second."),
+    alt: float = typer.Option(30.0, help="Patrol altitude above home, m."),
+    port: int = typer.Option(5760, help="TCP port of the simulator's MAVLink server (0 = any free port)."),
+    duration: float = typer.Option(0.0, help="Stop after this many wall seconds (0 = until landed)."),
+) -> None:
+    """Fly a whole river patrol in the simulator and watch the edge agent's live telemetry."""
+    from riverpatrol.demo import DemoOptions, run_demo
+
+    raise typer.Exit(
+        run_demo(DemoOptions(segment=segment, speedup=speedup, alt_m=alt, tcp_port=port, duration_s=duration))
+    )
+
+
 def main() -> None:
     app()
