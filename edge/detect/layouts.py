@@ -43,9 +43,11 @@ def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: 
         for dx in (0, 1, 2):
             if dy == 1 and dx == 1:
                 continue
-            # ">=" keeps one of two equal neighbours only if it is the later one; ties are rare
-            # with float heatmaps and the NMS after this removes any duplicate that slips through.
-            is_peak &= vals >= padded[c, y + dy, x + dx]
+            # Strictly above neighbours earlier in raster order, at least equal to later ones:
+            # a flat plateau yields exactly one peak instead of one per cell.
+            earlier = dy == 0 or (dy == 1 and dx == 0)
+            neighbour = padded[c, y + dy, x + dx]
+            is_peak &= (vals > neighbour) if earlier else (vals >= neighbour)
     c, y, x, vals = c[is_peak], y[is_peak], x[is_peak], vals[is_peak]
     w = out[0, num_classes, y, x]
     h = out[0, num_classes + 1, y, x]

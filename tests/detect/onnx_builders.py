@@ -45,3 +45,40 @@ def not_a_detector_model(path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.save(model, str(path))
     return path
+
+
+def bright_blob_centernet(path: Path, input_hw: tuple[int, int], box_px: float) -> Path:
+    """A one-class ``centernet``-layout model whose heatmap is blurred brightness at stride 4.
+
+    A white square on black gives a peak at the square with a ``box_px`` box: a deterministic
+    detector for testing tiling, seams and NMS with real onnxruntime.
+    """
+    h, w = input_hw
+    gh, gw = h // 4, w // 4
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, w])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 5, gh, gw])
+    box = np.zeros((1, 4, gh, gw), np.float32)
+    box[0, :2] = box_px
+    box[0, 2:] = 0.5
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["gray"], axes=[1], keepdims=1),
+        helper.make_node("AveragePool", ["gray"], ["cells"], kernel_shape=[4, 4], strides=[4, 4]),
+        # a 5x5-cell blur turns a square's flat patch into one peak at its centre
+        helper.make_node("AveragePool", ["cells"], ["heat"], kernel_shape=[5, 5], pads=[2, 2, 2, 2]),
+        helper.make_node("Concat", ["heat", "box"], ["out"], axis=1),
+    ]
+    graph = helper.make_graph(nodes, "blob", [inp], [out], [numpy_helper.from_array(box, "box")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    meta = {
+        "riverpatrol_format": "centernet-v1",
+        "names": '["blob"]',
+        "input_size": f"[{h}, {w}]",
+        "native_frame_size": f"[{2 * h}, {2 * w}]",
+        "stride": "4",
+        "score_threshold": "0.5",
+    }
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
