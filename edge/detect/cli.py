@@ -18,6 +18,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False)
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"}
 
 
+@app.callback()
+def _root() -> None:
+    """The on-board debris detector (ONNX): run it on images or videos."""
+
+
 @app.command("detect")
 def detect_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Image files and/or video files.")],
