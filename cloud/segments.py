@@ -135,16 +135,27 @@ def resolve_segments(
     return out, missing
 
 
+def _box(line: Sequence[LonLat], margin_m: float) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of ``line`` grown by ``margin_m`` (a little more, to be safe)."""
+    lons, lats = [p[0] for p in line], [p[1] for p in line]
+    dlat = margin_m / 110_000.0 * 1.05
+    dlon = dlat / max(math.cos(math.radians(max(abs(min(lats)), abs(max(lats))))), 1e-6)
+    return min(lons) - dlon, min(lats) - dlat, max(lons) + dlon, max(lats) + dlat
+
+
 class SegmentIndex:
     """Nearest-segment lookup within ``max_distance_m``."""
 
     def __init__(self, segments: Sequence[Segment], max_distance_m: float) -> None:
         self.segments = list(segments)
         self.max_distance_m = max_distance_m
+        self._boxes = [_box(s.line, max_distance_m) for s in self.segments]
 
     def nearest(self, lat: float, lon: float) -> tuple[Segment, float] | None:
         best: tuple[Segment, float] | None = None
-        for s in self.segments:
+        for s, (x0, y0, x1, y1) in zip(self.segments, self._boxes, strict=True):
+            if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+                continue  # cheap reject: farther than max_distance_m from the whole line
             d = point_line_distance_m(lat, lon, s.line)
             if d <= self.max_distance_m and (best is None or d < best[1]):
                 best = (s, d)

@@ -147,3 +147,33 @@ def nearest_open(
         if d <= radius_m and d < best_d:
             best, best_d = o, d
     return best
+
+
+class OrderGrid:
+    """Orders bucketed in cells of about ``radius_m`` so a batch finds its neighbours in O(1)."""
+
+    def __init__(self, radius_m: float) -> None:
+        self.cell = max(radius_m, 1.0) / 110_000.0  # degrees; a degree of latitude is >= 110 km
+        self._cells: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
+
+    def _key(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.cell), math.floor(lon / self.cell)
+
+    def add(self, order: dict[str, Any]) -> None:
+        """Insert or replace ``order`` (orders do not move)."""
+        self._cells.setdefault(self._key(order["lat"], order["lon"]), {})[order["id"]] = order
+
+    def near(self, lat: float, lon: float) -> list[dict[str, Any]]:
+        """Orders in the cells around (lat, lon): a superset of those within ``radius_m``.
+
+        A degree of longitude shrinks by cos(lat), so the search widens east-west to match.
+        """
+        ky, kx = self._key(lat, lon)
+        span = min(math.ceil(1.0 / max(math.cos(math.radians(abs(lat) + 0.01)), 1e-3)), 1000)
+        out: list[dict[str, Any]] = []
+        for dy in (-1, 0, 1):
+            for dx in range(-span, span + 1):
+                cell = self._cells.get((ky + dy, kx + dx))
+                if cell:
+                    out.extend(cell.values())
+        return out

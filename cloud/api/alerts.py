@@ -34,10 +34,11 @@ def ingest_policy(request: Request) -> IngestPolicy:
     pol = getattr(st, "ingest_policy", None)
     if pol is None:
         s = st.settings
+        reviewed = frozenset(c.id for c in s.segments if c.review_required)
         pol = IngestPolicy(
             merge_radius_m=s.merge_radius_m,
             segment_for=st.segments.locate,
-            review_required=lambda seg: bool((c := s.segment(seg)) and c.review_required),
+            review_required=lambda seg: seg in reviewed,
         )
         st.ingest_policy = pol
     return pol

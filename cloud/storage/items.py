@@ -6,7 +6,6 @@ lives once, outside SQL.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 from typing import Any
@@ -59,7 +58,7 @@ class ThumbnailError(ValueError):
 def decode_jpeg(b64: str, field: str, max_bytes: int) -> tuple[str, bytes]:
     """(sha256 hex, bytes) of a base64 JPEG; ``ThumbnailError`` naming ``field`` otherwise."""
     try:
-        data = base64.b64decode(b64, validate=True)
+        data = binascii.a2b_base64(b64, strict_mode=True)  # strict like b64decode(validate=True), faster
     except (binascii.Error, ValueError) as e:
         raise ThumbnailError(field, f"not valid base64 ({e})") from None
     if len(data) > max_bytes:

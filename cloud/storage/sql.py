@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
 from cloud.storage.items import ITEM_COLUMNS, merge_item, new_item
-from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, nearest_open, new_order, search_box
+from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, OrderGrid, nearest_open, new_order, search_box
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,7 @@ class SqlStore:
                 ):
                     items[r["alert_id"]] = r
             orders: dict[str, Row] = {}  # orders created or changed in this batch
+            grid = OrderGrid(policy.merge_radius_m)
             created: set[str] = set()
             dirty: dict[str, Row] = {}
             changed: list[tuple[str, str]] = []
@@ -222,16 +223,18 @@ class SqlStore:
                 existing = items.get(aid)
                 if existing is None:
                     seg, river = policy.segment_for(row["lat"], row["lon"])
-                    order = self._nearby_open(cur, orders, row, policy.merge_radius_m)
+                    order = self._nearby_open(cur, grid, orders.keys(), row, policy.merge_radius_m)
                     if order is not None:
                         order = dict(order, finds=order["finds"] + 1, updated_at=now)
                         orders[order["id"]] = order
+                        grid.add(order)
                         item = new_item(row, seg, river, order["id"], merged_into=order["id"])
                         changed.append(("alert.updated", aid))
                         res.merged += 1
                     else:
                         item = new_item(row, seg, river, aid, merged_into=None)
                         orders[aid] = new_order(aid, item, policy.review_required(seg), now)
+                        grid.add(orders[aid])
                         created.add(aid)
                         changed.append(("alert.new", aid))
                         res.new_items += 1
@@ -270,7 +273,9 @@ class SqlStore:
                 res.changes.append((kind, {**it, **{c: o[c] for c in JOINED_ORDER_COLUMNS}}))
         return res
 
-    def _nearby_open(self, cur: Any, batch_orders: dict[str, Row], row: Row, radius: float) -> Row | None:
+    def _nearby_open(
+        self, cur: Any, batch: OrderGrid, batch_ids: set[str], row: Row, radius: float
+    ) -> Row | None:
         lat0, lat1, lon0, lon1 = search_box(row["lat"], row["lon"], radius)
         found = self._all(
             cur,
@@ -278,9 +283,9 @@ class SqlStore:
             f" AND status IN {_OPEN_IN}",
             (row["debris_class"], lat0, lat1, lon0, lon1),
         )
-        merged = {o["id"]: o for o in found}
-        merged.update(batch_orders)  # this batch's view of an order wins over the stored one
-        return nearest_open(merged.values(), row["lat"], row["lon"], row["debris_class"], radius)
+        # this batch's view of an order (finds, new orders) wins over the stored one
+        cands = [o for o in found if o["id"] not in batch_ids] + batch.near(row["lat"], row["lon"])
+        return nearest_open(cands, row["lat"], row["lon"], row["debris_class"], radius)
 
     # -- reads ----------------------------------------------------------------------------------
     def get_item(self, alert_id: str) -> Row | None:

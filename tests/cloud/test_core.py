@@ -240,3 +240,21 @@ def test_compute_stats() -> None:
     assert st["by_class"] == {"bag": 3, "foam": 1}
     assert compute_stats(orders, {}, since=40)["finds"] == 1
     assert compute_stats([], {})["false_alarm_rate"] is None
+
+
+@pytest.mark.parametrize("lat", [0.0, 22.52, 60.0, -75.0])
+def test_order_grid_finds_every_order_within_radius(lat) -> None:
+    from cloud.workorders import OrderGrid
+
+    grid = OrderGrid(5.0)
+    lon = 114.06
+    pts = []
+    for i in range(200):
+        n, e = (i % 20 - 10) * 0.9, (i // 20 - 5) * 1.3
+        plat, plon = offset(lat, lon, n, e)
+        pts.append({"id": str(i), "lat": plat, "lon": plon})
+        grid.add(pts[-1])
+    for p in pts[::7]:
+        want = {q["id"] for q in pts if distance_m(p["lat"], p["lon"], q["lat"], q["lon"]) <= 5.0}
+        got = {q["id"] for q in grid.near(p["lat"], p["lon"])}
+        assert want <= got
