@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 
+from ground_station.missions.cli import register as _register_missions
 from ground_station.relay.cli import register as _register_relay
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -230,3 +231,4 @@ def plan(
 
 
 _register_relay(app)
+_register_missions(app)

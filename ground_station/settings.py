@@ -63,3 +63,28 @@ class GcsSettings(ComponentSettings):
         "riverpatrol-relay", description="MQTT client id; stable = persistent session"
     )
     relay_share_group: str = Field("", description="MQTT shared-subscription group for several relays")
+
+    # --- missions (``gcs mission ...``) ---------------------------------------------------------
+    mavlink_url: str = Field(
+        f"tcp:127.0.0.1:{defaults.SITL_TCP_PORT}", description="vehicle link (pymavlink URL)"
+    )
+    data_dir: Path = Field(Path("var/gcs"), description="ground-station state (patrol progress per vehicle)")
+    heartbeat_timeout_s: float = Field(10.0, gt=0, description="give up on a silent vehicle after, s")
+    command_timeout_s: float = Field(
+        2.0, gt=0, description="per-try wait for a COMMAND_ACK / mission reply, s"
+    )
+    armable_timeout_s: float = Field(60.0, gt=0, description="wait for pre-arm checks to pass, s")
+    climb_timeout_s: float = Field(90.0, gt=0, description="wait for the take-off climb, s")
+    takeoff_reached_fraction: float = Field(
+        0.9, gt=0, le=1, description="share of the take-off altitude that counts as airborne"
+    )
+    mode_timeout_s: float = Field(6.0, gt=0, description="wait for the heartbeat to show a new mode, s")
+
+    # --- fleet dashboard (``gcs status``) -------------------------------------------------------
+    fleet_stale_s: float = Field(
+        5.0, gt=0, description="keep-alive window: no telemetry for longer marks a drone stale, s"
+    )
+    status_refresh_s: float = Field(1.0, gt=0, description="dashboard redraw period, s")
+    status_settle_s: float = Field(
+        2.0, gt=0, description="--once listens this long for retained status and a telemetry round, s"
+    )

@@ -1,0 +1,111 @@
+"""``riverpatrol gcs status``: the live fleet dashboard (or one JSON snapshot with --once --json)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+EXIT_BROKER = 4
+
+
+def _hostport(text: str | None) -> tuple[str | None, int | None]:
+    if not text:
+        return None, None
+    host, _, port = text.rpartition(":")
+    try:
+        return (host or "127.0.0.1"), int(port)
+    except ValueError as e:
+        raise typer.BadParameter(f"--broker: expected host:port, got {text!r}") from e
+
+
+def _relay_view(db: Path):
+    from ground_station.fleet.render import RelayView
+    from ground_station.relay.outbox import RelayOutbox
+
+    if not db.exists():
+        return RelayView(note=f"no relay database at {db}")
+    try:
+        box = RelayOutbox(db)
+        try:
+            b = box.backlog()
+        finally:
+            box.close()
+    except Exception as e:  # a locked or corrupt file must not take the dashboard down
+        return RelayView(note=f"{db}: unreadable ({e})")
+    return RelayView(
+        b.count, None if b.oldest_age_s is None else round(b.oldest_age_s, 1), b.dead_letters, b.delivered
+    )
+
+
+def status(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")] = None,
+    broker: Annotated[str | None, typer.Option(help="MQTT broker host:port.")] = None,
+    relay_db: Annotated[Path | None, typer.Option("--relay-db", help="The relay's SQLite outbox.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON instead of a table (implies one shot).")
+    ] = False,
+    stale_after: Annotated[
+        float | None, typer.Option("--stale-after", help="Keep-alive window, s (gcs.fleet_stale_s).")
+    ] = None,
+) -> None:
+    """Live fleet dashboard from MQTT: link, mode, battery, GPS, position, mission, alerts, backlogs.
+
+    A drone shows offline as soon as the broker publishes its last will, and stale once
+    nothing was heard for the keep-alive window. Exit 4 if the broker cannot be reached.
+    """
+    import logging
+
+    from rich.live import Live
+
+    from ground_station.fleet.mqtt import FleetListener
+    from ground_station.fleet.render import Snapshot, table
+    from ground_station.fleet.render import as_json as to_json
+    from ground_station.settings import GcsSettings
+
+    host, port = _hostport(broker)
+    try:
+        s = GcsSettings.load(
+            config, mqtt_host=host, mqtt_port=port, relay_db=relay_db, fleet_stale_s=stale_after
+        )
+    except (OSError, ValueError) as e:
+        typer.secho(f"error: settings: {e}", fg="red", err=True)
+        raise typer.Exit(2) from e
+    logging.basicConfig(
+        level=logging.WARNING,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+    where = f"{s.mqtt_host}:{s.mqtt_port}"
+    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s).start()
+
+    def snap() -> Snapshot:
+        rows, rejected, last_error = listener.rows()
+        return Snapshot(
+            rows, _relay_view(s.relay_db), where, listener.connected.is_set(), rejected, last_error
+        )
+
+    try:
+        if once or as_json:
+            if not listener.connected.wait(s.status_settle_s + 3.0):
+                typer.secho(f"error: cannot reach the MQTT broker at {where}", fg="red", err=True)
+                raise typer.Exit(EXIT_BROKER)
+            listener.subscribed.wait(2.0)
+            time.sleep(s.status_settle_s)  # retained statuses at once, telemetry within a period
+            if as_json:
+                typer.echo(json.dumps(to_json(snap()), default=str))
+            else:
+                Console().print(table(snap()))
+            return
+        with Live(table(snap()), refresh_per_second=4, screen=False) as live:
+            while True:
+                time.sleep(s.status_refresh_s)
+                live.update(table(snap()))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.stop()

@@ -1,0 +1,169 @@
+"""Fleet state from the drones' MQTT messages (pure: every call takes ``now``, UNIX seconds).
+
+A drone is *offline* as soon as its retained last will ``DroneStatus(online=False)`` arrives
+and no telemetry came after it; *stale* when nothing was heard for longer than the keep-alive
+window (a drone can vanish without its broker noticing for 1.5 keep-alives); *online* otherwise.
+Bad payloads are rejected with the topic and the reason, counted, and the view carries on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from contract import topics
+from contract.messages import DroneStatus, Telemetry
+
+
+class Link(StrEnum):
+    ONLINE = "online"
+    STALE = "stale"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"  # only a retained status without a time: nothing heard yet
+
+
+@dataclass
+class _Drone:
+    telemetry: Telemetry | None = None
+    telemetry_at: float | None = None
+    status: DroneStatus | None = None
+    status_at: float | None = None  # when we received it
+    status_heard_at: float | None = None  # when the drone said it (retained: its own time)
+
+
+@dataclass(frozen=True)
+class DroneRow:
+    """One drone as the dashboard shows it; JSON-ready."""
+
+    drone_id: str
+    link: Link
+    last_heard_s: float | None
+    reason: str | None = None
+    mode: str | None = None
+    armed: bool | None = None
+    battery_pct: float | None = None
+    gps_fix: int | None = None
+    satellites: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    alt_rel_m: float | None = None
+    mission_item: int | None = None
+    mission_count: int | None = None
+    mission_pct: float | None = None
+    alerts_this_flight: int | None = None
+    outbox_backlog: int | None = None
+    telemetry_link_ok: bool | None = None
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["link"] = self.link.value
+        return d
+
+
+def mission_pct(item: int | None, count: int | None) -> float | None:
+    """Share of the mission done when flying to ``item`` of ``count`` (items 1..count), by items."""
+    if item is None or not count or count <= 0:
+        return None
+    done = min(max(item - 1, 0), count)
+    return round(100.0 * done / count, 1)
+
+
+@dataclass
+class FleetState:
+    """Per-drone latest telemetry and status; ``rows(now)`` is the dashboard."""
+
+    stale_after_s: float
+    drones: dict[str, _Drone] = field(default_factory=dict)
+    rejected: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+
+    def on_telemetry(self, t: Telemetry, now: float) -> None:
+        d = self.drones.setdefault(t.drone_id, _Drone())
+        d.telemetry, d.telemetry_at = t, now
+
+    def on_status(self, s: DroneStatus, now: float, retained: bool = False) -> None:
+        d = self.drones.setdefault(s.drone_id, _Drone())
+        d.status, d.status_at = s, now
+        if not retained:
+            d.status_heard_at = now
+        else:
+            d.status_heard_at = s.time.timestamp() if s.time is not None else None
+
+    def on_payload(self, topic: str, payload: bytes, now: float, retained: bool = False) -> bool:
+        """Apply one MQTT message; ``False`` (counted, ``last_error`` set) if it is rejected."""
+        try:
+            drone_id, kind = topics.parse(topic)
+            if kind == topics.TELEMETRY:
+                msg: Telemetry | DroneStatus = Telemetry.model_validate_json(payload)
+            elif kind == topics.STATUS:
+                if not payload:  # a cleared retained status: the drone was decommissioned
+                    self.drones.pop(drone_id, None)
+                    return True
+                msg = DroneStatus.model_validate_json(payload)
+            else:
+                return True  # alerts and future kinds are not this view's business
+            if msg.drone_id != drone_id:
+                raise ValueError(f"payload drone_id {msg.drone_id!r} differs from the topic's {drone_id!r}")
+        except (ValueError, ValidationError) as e:
+            reason = type(e).__name__
+            self.rejected[reason] += 1
+            first = str(e).splitlines()[0] if str(e) else reason
+            self.last_error = f"{topic}: rejected {len(payload)}-byte payload: {first}"
+            return False
+        if isinstance(msg, Telemetry):
+            self.on_telemetry(msg, now)
+        else:
+            self.on_status(msg, now, retained)
+        return True
+
+    def link(self, drone_id: str, now: float) -> tuple[Link, float | None]:
+        """(link state, seconds since last heard) of one drone."""
+        d = self.drones[drone_id]
+        heard = max((t for t in (d.telemetry_at, d.status_heard_at) if t is not None), default=None)
+        age = None if heard is None else max(0.0, now - heard)
+        if (
+            d.status is not None
+            and not d.status.online
+            and (d.telemetry_at is None or d.status_at is None or d.telemetry_at <= d.status_at)
+        ):
+            return Link.OFFLINE, age
+        if age is None:
+            return Link.UNKNOWN, None
+        return (Link.STALE if age > self.stale_after_s else Link.ONLINE), age
+
+    def rows(self, now: float) -> list[DroneRow]:
+        out = []
+        for drone_id in sorted(self.drones):
+            d = self.drones[drone_id]
+            link, age = self.link(drone_id, now)
+            t = d.telemetry
+            reason = d.status.reason if d.status is not None and not d.status.online else None
+            if t is None:
+                out.append(DroneRow(drone_id, link, age, reason))
+                continue
+            out.append(
+                DroneRow(
+                    drone_id,
+                    link,
+                    age,
+                    reason,
+                    mode=t.mode,
+                    armed=t.armed,
+                    battery_pct=t.battery_pct,
+                    gps_fix=t.gps_fix,
+                    satellites=t.satellites,
+                    lat=t.lat,
+                    lon=t.lon,
+                    alt_rel_m=t.alt_rel_m,
+                    mission_item=t.mission_item,
+                    mission_count=t.mission_count,
+                    mission_pct=mission_pct(t.mission_item, t.mission_count),
+                    alerts_this_flight=t.alerts_this_flight,
+                    outbox_backlog=t.outbox_backlog,
+                    telemetry_link_ok=t.link_ok,
+                )
+            )
+        return out

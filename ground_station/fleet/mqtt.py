@@ -1,0 +1,71 @@
+"""Broker adapter: subscribes to every drone's status and telemetry and feeds a ``FleetState``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+from contract import topics
+from ground_station.fleet.model import DroneRow, FleetState
+
+log = logging.getLogger(__name__)
+
+
+class FleetListener:
+    """A paho client (clean session, unique id) owning one ``FleetState`` behind a lock."""
+
+    def __init__(self, host: str, port: int, stale_after_s: float, keepalive: int = 30) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.host, self.port = host, port
+        self.state = FleetState(stale_after_s)
+        self.connected = threading.Event()
+        self.subscribed = threading.Event()
+        self._lock = threading.Lock()
+        self._keepalive = keepalive
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"riverpatrol-status-{uuid.uuid4().hex[:8]}"
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = lambda *a, **k: self.subscribed.set()
+        self._client.on_message = self._on_message
+
+    def start(self) -> FleetListener:
+        self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
+        self._client.loop_start()
+        return self
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
+        if reason_code.is_failure:
+            log.warning("event=broker_refused reason=%s", reason_code)
+            return
+        self.connected.set()
+        client.subscribe(
+            [(topics.fleet_filter(topics.STATUS), 1), (topics.fleet_filter(topics.TELEMETRY), 0)]
+        )
+        log.info("event=broker_connected host=%s port=%d", self.host, self.port)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
+        self.connected.clear()
+        log.warning("event=broker_disconnected reason=%s", reason_code)
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._lock:
+            ok = self.state.on_payload(msg.topic, msg.payload, time.time(), bool(msg.retain))
+            if not ok:
+                log.warning("event=message_rejected detail=%r", self.state.last_error)
+
+    def rows(self, now: float | None = None) -> tuple[list[DroneRow], int, str | None]:
+        with self._lock:
+            return (
+                self.state.rows(time.time() if now is None else now),
+                sum(self.state.rejected.values()),
+                self.state.last_error,
+            )

@@ -1,0 +1,110 @@
+"""The fleet snapshot as a rich table (the dashboard) or a JSON document (for scripts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ground_station.fleet.model import DroneRow, Link
+
+_LINK_STYLE = {Link.ONLINE: "green", Link.STALE: "yellow", Link.OFFLINE: "bold red", Link.UNKNOWN: "dim"}
+
+
+@dataclass(frozen=True)
+class RelayView:
+    """The relay's outbox to the cloud, or why it cannot be shown."""
+
+    backlog: int | None = None
+    oldest_age_s: float | None = None
+    dead_letters: int | None = None
+    delivered: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    rows: list[DroneRow]
+    relay: RelayView
+    broker: str
+    broker_connected: bool
+    rejected: int
+    last_error: str | None
+
+
+def as_json(snap: Snapshot) -> dict:
+    return {
+        "broker": snap.broker,
+        "broker_connected": snap.broker_connected,
+        "drones": [r.as_dict() for r in snap.rows],
+        "relay": snap.relay.__dict__,
+        "rejected_messages": snap.rejected,
+        "last_error": snap.last_error,
+    }
+
+
+def _v(value: object, fmt: str = "{}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def _ago(s: float | None) -> str:
+    if s is None:
+        return "never"
+    return f"{s:.0f} s ago" if s < 120 else f"{s / 60:.0f} min ago"
+
+
+def table(snap: Snapshot) -> Group:
+    t = Table(title=f"RiverPatrol fleet ({len(snap.rows)} drone(s))", expand=False)
+    for col in (
+        "drone",
+        "link",
+        "heard",
+        "mode",
+        "armed",
+        "batt",
+        "gps",
+        "position",
+        "mission",
+        "alerts",
+        "outbox",
+    ):
+        t.add_column(col)
+    for r in snap.rows:
+        link = Text(r.link.value + (f" ({r.reason})" if r.reason else ""), style=_LINK_STYLE[r.link])
+        gps = "-" if r.gps_fix is None else f"fix {r.gps_fix} / {r.satellites} sats"
+        pos = "-" if r.lat is None else f"{r.lat:.6f},{r.lon:.6f} {r.alt_rel_m:.0f} m"
+        mission = (
+            "-"
+            if r.mission_item is None
+            else f"item {r.mission_item} of {_v(r.mission_count)} ({_v(r.mission_pct, '{:.0f}')}%)"
+        )
+        armed = "-" if r.armed is None else ("[bold]ARMED[/]" if r.armed else "disarmed")
+        t.add_row(
+            r.drone_id,
+            link,
+            _ago(r.last_heard_s),
+            _v(r.mode),
+            armed,
+            _v(r.battery_pct, "{:.0f}%"),
+            gps,
+            pos,
+            mission,
+            _v(r.alerts_this_flight),
+            _v(r.outbox_backlog),
+        )
+    rv = snap.relay
+    if rv.note:
+        relay = f"relay to cloud: {rv.note}"
+    else:
+        age = "-" if rv.oldest_age_s is None else f"{rv.oldest_age_s:.0f} s"
+        relay = (
+            f"relay to cloud: backlog {rv.backlog} (oldest {age}), delivered {rv.delivered}, "
+            f"dead letters {rv.dead_letters}"
+        )
+    broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else "[red]down[/]")
+    lines = [t, Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
+    if snap.last_error:
+        lines.append(Text(f"last rejected: {snap.last_error}", style="yellow"))
+    return Group(*lines)

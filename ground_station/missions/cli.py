@@ -1,0 +1,288 @@
+"""``riverpatrol gcs mission upload|download|start|resume|rtl|land|watch`` and ``gcs status``.
+
+Exit codes: 0 done; 2 bad command line or settings; 3 unreadable mission file; 4 no heartbeat,
+link lost or the vehicle too slow; 5 refused by the vehicle (its reason is printed);
+6 read-back differs from the file; 7 nothing safe to resume.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+EXIT_SETTINGS = 2
+EXIT_FILE = 3
+EXIT_LINK = 4
+EXIT_REFUSED = 5
+EXIT_MISMATCH = 6
+EXIT_RESUME = 7
+
+mission_app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Put a patrol on a vehicle and fly it."
+)
+
+Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
+Url = Annotated[
+    str | None, typer.Option("--mavlink", help="Vehicle link, pymavlink syntax (tcp:HOST:PORT, udpin:...).")
+]
+Vehicle = Annotated[
+    str | None, typer.Option("--vehicle", help="Name for this vehicle's patrol state (default: sysid-N).")
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Ground-station data folder.")]
+
+_err = Console(stderr=True)
+
+
+def _fail(code: int, message: str) -> NoReturn:
+    _err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _say(text: str) -> None:
+    _err.print(text, highlight=False)
+
+
+def _settings(config: Path | None, **overrides: object):
+    from ground_station.settings import GcsSettings
+
+    try:
+        return GcsSettings.load(config, **overrides)
+    except (OSError, ValueError) as e:
+        _fail(EXIT_SETTINGS, f"settings: {e}")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+
+
+@contextlib.contextmanager
+def _vehicle(s) -> Iterator:
+    """A connected client; every vehicle-side failure becomes a clear message and exit code."""
+    from ground_station.mavlink import (
+        CommandRejected,
+        LinkClosed,
+        MavlinkError,
+        MavlinkTimeout,
+        MissionRejected,
+        NoHeartbeat,
+        VehicleClient,
+    )
+    from ground_station.missions.flight import MissionMismatch
+    from ground_station.missions.resume import ResumeError
+    from ground_station.planning.mission_files import MissionFileError
+
+    _logging()
+    try:
+        client = VehicleClient.connect(
+            s.mavlink_url, heartbeat_timeout=s.heartbeat_timeout_s, timeout=s.command_timeout_s
+        )
+    except NoHeartbeat:
+        _fail(EXIT_LINK, f"no heartbeat from a vehicle on {s.mavlink_url} within {s.heartbeat_timeout_s:g}s")
+    except OSError as e:
+        _fail(EXIT_LINK, f"cannot open {s.mavlink_url}: {e}")
+    try:
+        yield client
+    except (CommandRejected, MissionRejected) as e:
+        _fail(EXIT_REFUSED, f"the vehicle on {s.mavlink_url} refused: {e}")
+    except MissionMismatch as e:
+        _fail(EXIT_MISMATCH, str(e))
+    except ResumeError as e:
+        _fail(EXIT_RESUME, str(e))
+    except MissionFileError as e:
+        _fail(EXIT_FILE, str(e))
+    except (LinkClosed, MavlinkTimeout) as e:
+        # "not armable" is the vehicle's refusal too: it carries the PreArm text
+        code = EXIT_REFUSED if "armable" in str(e) else EXIT_LINK
+        _fail(code, f"{s.mavlink_url}: {e}")
+    except MavlinkError as e:
+        _fail(EXIT_LINK, f"{s.mavlink_url}: {e}")
+    finally:
+        client.close()
+
+
+def _limits(s):
+    from ground_station.missions.flight import FlightLimits
+
+    return FlightLimits(
+        armable_s=s.armable_timeout_s,
+        climb_s=s.climb_timeout_s,
+        climb_fraction=s.takeoff_reached_fraction,
+        mode_s=s.mode_timeout_s,
+    )
+
+
+def _state_file(s, client, vehicle: str | None) -> tuple[str, Path]:
+    from ground_station.missions.resume import state_path
+
+    name = vehicle or f"sysid-{client.target[0]}"
+    return name, state_path(s.data_dir, name)
+
+
+@mission_app.command()
+def upload(
+    file: Annotated[
+        Path, typer.Argument(help="Mission file: .plan (QGroundControl) or .waypoints (QGC WPL 110).")
+    ],
+    mavlink: Url = None,
+    config: Config = None,
+) -> None:
+    """Upload a mission, then read it back and compare (exit 6 with the differences if they differ)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from ground_station.missions.files import read_mission
+    from ground_station.missions.flight import upload_verified
+    from ground_station.planning.mission_files import MissionFileError
+
+    s = _settings(config, mavlink_url=mavlink)
+    try:
+        items, home = read_mission(file)
+    except MissionFileError as e:
+        _fail(EXIT_FILE, str(e))
+    with _vehicle(s) as client:
+        with Progress(
+            TextColumn("uploading {task.description}"),
+            BarColumn(),
+            TextColumn("item {task.completed:.0f} of {task.total:.0f}"),
+            console=_err,
+        ) as bar:
+            task = bar.add_task(file.name, total=len(items) + 1)
+            upload_verified(client, items, home, progress=lambda i, n: bar.update(task, completed=i, total=n))
+        _say(f"uploaded {len(items)} items from {file} to {s.mavlink_url}; read back identical")
+
+
+@mission_app.command()
+def download(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write: .plan or .waypoints (by suffix).")
+    ],
+    mavlink: Url = None,
+    config: Config = None,
+) -> None:
+    """Download the vehicle's mission (with its real home) into a .plan or .waypoints file."""
+    from ground_station.missions.files import write_mission
+
+    s = _settings(config, mavlink_url=mavlink)
+    with _vehicle(s) as client:
+        items = client.download_mission(include_home=True)
+        if len(items) <= 1:
+            _fail(EXIT_REFUSED, f"the vehicle on {s.mavlink_url} holds no mission")
+        try:
+            write_mission(out, items, s.speed_mps, s.hover_speed_mps)
+        except OSError as e:
+            _fail(EXIT_FILE, f"cannot write {out}: {e}")
+        _say(f"wrote {len(items) - 1} items (and home) to {out}")
+
+
+def _follow_until_landed(s, client, vehicle: str | None) -> None:
+    from ground_station.missions.flight import begin_progress, follow
+
+    name, path = _state_file(s, client, vehicle)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    progress = begin_progress(client, path, name)
+    _say(f"following {name}: patrol progress kept in {path} (Ctrl-C to stop)")
+    try:
+        final = follow(
+            client,
+            path,
+            progress,
+            stop,
+            lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
+        )
+    except KeyboardInterrupt:
+        return
+    _say(f"stopped following; last reached waypoint {final.last_reached}")
+
+
+@mission_app.command()
+def start(
+    mavlink: Url = None,
+    config: Config = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Then follow the flight, saving progress for `resume`.")
+    ] = False,
+    vehicle: Vehicle = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Fly the uploaded mission from its start: arm when needed, take off if on the ground, AUTO."""
+    s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
+    from ground_station.missions import flight
+
+    with _vehicle(s) as client:
+        n = flight.start(client, s.alt_m, _limits(s), _say)
+        _say(f"mission started: {n} items, mode {client.mode}")
+        if follow:
+            _follow_until_landed(s, client, vehicle)
+
+
+@mission_app.command()
+def resume(
+    mavlink: Url = None,
+    config: Config = None,
+    from_item: Annotated[
+        int | None, typer.Option("--from", help="Resume at this mission item instead of the remembered one.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", help="Then follow the flight, saving progress.")
+    ] = False,
+    vehicle: Vehicle = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Continue a patrol after an RTL or a battery swap, at the last waypoint it reached.
+
+    The waypoint comes from the state `mission start --follow` / `mission watch` kept, else from
+    the vehicle's current mission item.
+    """
+    s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
+    from ground_station.missions import flight
+
+    with _vehicle(s) as client:
+        name, path = _state_file(s, client, vehicle)
+        target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
+        _say(f"patrol resumed at item {target}, mode {client.mode}")
+        if follow:
+            _follow_until_landed(s, client, vehicle)
+
+
+@mission_app.command()
+def watch(
+    mavlink: Url = None, config: Config = None, vehicle: Vehicle = None, data_dir: DataDir = None
+) -> None:
+    """Follow a flight, saving each reached waypoint for `resume`, until the vehicle lands and disarms."""
+    s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
+    with _vehicle(s) as client:
+        _follow_until_landed(s, client, vehicle)
+
+
+def _mode_command(mode: str, what: str) -> Callable[..., None]:
+    def command(mavlink: Url = None, config: Config = None) -> None:
+        s = _settings(config, mavlink_url=mavlink)
+        with _vehicle(s) as client:
+            client.set_mode(mode)
+            _say(f"{s.mavlink_url}: {what} (mode {client.mode}, current item {client.mission_current})")
+
+    command.__doc__ = f"Switch the vehicle to {mode}: {what}."
+    return command
+
+
+mission_app.command("rtl")(_mode_command("RTL", "returning to launch"))
+mission_app.command("land")(_mode_command("LAND", "landing where it is"))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mission ...`` and ``status`` to the ``gcs`` app."""
+    from ground_station.fleet.cli import status
+
+    app.add_typer(mission_app, name="mission")
+    app.command("status")(status)

@@ -1,0 +1,120 @@
+"""``gcs mission`` against the real simulator: upload with read-back, start, RTL, resume.
+
+The CLI runs as a subprocess, exactly as an operator types it; the simulator's ground truth
+(``SimVehicle.snapshot``) judges what the vehicle really did.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from contract import geo
+from ground_station.missions.files import read_mission
+from ground_station.planning.mission import MissionItem
+from ground_station.planning.mission_files import write_wpl
+from sim.vehicle import SimVehicle
+from tests.conftest import free_port
+
+ALT = 20.0
+
+
+def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 6, leg_m: float = 80.0) -> Path:
+    """A small patrol as an operator's WPL: home, take-off, then ``legs`` waypoints north-east."""
+    items = [MissionItem(0, 0, 16, x=home_lat, y=home_lon, z=5.0, current=1)]
+    items.append(MissionItem(1, 3, 22, z=ALT))
+    for k in range(1, legs + 1):
+        lat, lon = geo.offset(home_lat, home_lon, north_m=leg_m * k, east_m=15.0 * (k % 2))
+        items.append(MissionItem(len(items), 3, 16, x=lat, y=lon, z=ALT))
+    write_wpl(path, items)
+    return path
+
+
+def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg, tmp_path: Path) -> None:
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon)
+    sent, _ = read_mission(plan)
+
+    up = gcs("mission", "upload", str(plan), "--mavlink", url)
+    assert up.returncode == 0, up.stderr
+    assert "read back identical" in up.stderr and f"item {len(sent) + 1} of {len(sent) + 1}" in up.stderr
+
+    back_file = tmp_path / "back.plan"
+    down = gcs("mission", "download", "--mavlink", url, "--out", str(back_file))
+    assert down.returncode == 0, down.stderr
+    back, back_home = read_mission(back_file)
+    assert [(b.seq, b.command) for b in back] == [(s.seq, s.command) for s in sent]
+    assert all(
+        abs(b.lat - s.lat) < 2e-7 and abs(b.lon - s.lon) < 2e-7 for b, s in zip(back, sent, strict=True)
+    )
+    assert back_home is not None and abs(back_home[0] - home.lat) < 1e-6  # the vehicle's real home
+
+    started = gcs("mission", "start", "--mavlink", url)
+    assert started.returncode == 0, started.stderr
+    truth = sim.snapshot()
+    assert truth.armed and truth.mode_name == "AUTO" and truth.alt_rel > ALT * 0.8
+
+    watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
+    sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)  # waypoint 3 reached, flying to 4
+    rtl = gcs("mission", "rtl", "--mavlink", url)
+    assert rtl.returncode == 0, rtl.stderr
+    at_rtl = sim.snapshot()
+    assert at_rtl.mode_name == "RTL" and 4 <= at_rtl.mission_seq <= len(sent)
+    sim.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    _, err = watcher.communicate(timeout=15)  # it stops by itself once the vehicle disarms
+    assert watcher.returncode == 0, err
+    state = json.loads((tmp_path / "gcs" / "missions" / "river-1.json").read_text())
+    last = at_rtl.mission_seq - 1  # it was flying to mission_seq: the one before was reached
+    assert state["last_reached"] == last
+
+    resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-1")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at item {last}" in resumed.stderr
+    truth = sim.snapshot()
+    assert truth.armed and truth.mode_name == "AUTO" and truth.mission_seq == last
+    # it flies back to the last reached waypoint, then on along the route
+    sim.wait_for(lambda s: s.mission_seq == last + 1, timeout=30.0)
+
+
+def test_resume_without_state_uses_the_vehicles_current_item(sim: SimVehicle, gcs, tmp_path: Path) -> None:
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    plan = patrol_file(tmp_path / "patrol.plan.waypoints", home.lat, home.lon, legs=4)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    assert gcs("mission", "start", "--mavlink", url).returncode == 0
+    sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)
+    assert gcs("mission", "rtl", "--mavlink", url).returncode == 0
+    seq = sim.snapshot().mission_seq
+    resumed = gcs("mission", "resume", "--mavlink", url)
+    assert resumed.returncode == 0, resumed.stderr
+    # the vehicle was flying to `seq`: the last reached waypoint is the one before it
+    assert f"resuming at item {seq - 1}" in resumed.stderr
+    assert sim.snapshot().mode_name == "AUTO"
+
+
+def test_no_heartbeat_names_the_url(gcs) -> None:
+    url = f"udpin:127.0.0.1:{free_port()}"
+    r = gcs("mission", "start", "--mavlink", url, RIVERPATROL_GCS_HEARTBEAT_TIMEOUT_S="1")
+    assert r.returncode == 4
+    assert "no heartbeat" in r.stderr and url in r.stderr
+
+
+def test_refused_arming_reports_the_prearm_reason(make_sim, gcs, tmp_path: Path) -> None:
+    slow = make_sim(ekf_ready_s=3600.0)  # no position estimate for an hour
+    url = f"tcp:127.0.0.1:{slow.tcp_port}"
+    home = slow.snapshot()
+    plan = patrol_file(tmp_path / "p.waypoints", home.lat, home.lon, legs=2)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    r = gcs("mission", "start", "--mavlink", url, RIVERPATROL_GCS_ARMABLE_TIMEOUT_S="1")
+    assert r.returncode == 5, r.stderr
+    assert "PreArm" in r.stderr and url in r.stderr
+    assert not slow.snapshot().armed
+
+
+def test_bad_mission_file_names_file_and_line(gcs, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.waypoints"
+    bad.write_text("QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\t22.5\t114.0\t5\t1\n1\t0\t3\tsixteen\n")
+    r = gcs("mission", "upload", str(bad), "--mavlink", "tcp:127.0.0.1:1")
+    assert r.returncode == 3
+    assert "bad.waypoints:3" in r.stderr
