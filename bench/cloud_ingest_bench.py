@@ -402,7 +402,7 @@ def main() -> None:
         "p50 ms @rate",
         "p99 ms @rate",
     ):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for e in result["engines"]:
         table.add_row(
             e["engine"],
