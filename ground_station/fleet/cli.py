@@ -91,7 +91,8 @@ def status(
 
     try:
         if once or as_json:
-            if not listener.connected.wait(s.status_settle_s + 3.0):
+            listener.attempted.wait(s.status_settle_s + 3.0)
+            if not listener.connected.wait(0.5):
                 typer.secho(f"error: cannot reach the MQTT broker at {where}", fg="red", err=True)
                 raise typer.Exit(EXIT_BROKER)
             listener.subscribed.wait(2.0)

@@ -87,10 +87,12 @@ class FleetState:
     def on_status(self, s: DroneStatus, now: float, retained: bool = False) -> None:
         d = self.drones.setdefault(s.drone_id, _Drone())
         d.status, d.status_at = s, now
+        if not s.online:
+            return  # the last will comes from the broker: the drone itself was not heard
         if not retained:
             d.status_heard_at = now
-        else:
-            d.status_heard_at = s.time.timestamp() if s.time is not None else None
+        elif s.time is not None:
+            d.status_heard_at = s.time.timestamp()
 
     def on_payload(self, topic: str, payload: bytes, now: float, retained: bool = False) -> bool:
         """Apply one MQTT message; ``False`` (counted, ``last_error`` set) if it is rejected."""

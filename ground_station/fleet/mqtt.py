@@ -23,6 +23,7 @@ class FleetListener:
         self.state = FleetState(stale_after_s)
         self.connected = threading.Event()
         self.subscribed = threading.Event()
+        self.attempted = threading.Event()  # set on the first connect outcome, success or not
         self._lock = threading.Lock()
         self._keepalive = keepalive
         self._client = mqtt.Client(
@@ -32,6 +33,7 @@ class FleetListener:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = lambda *a, **k: self.subscribed.set()
         self._client.on_message = self._on_message
+        self._client.on_connect_fail = lambda *a: self.attempted.set()
 
     def start(self) -> FleetListener:
         self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
@@ -43,6 +45,7 @@ class FleetListener:
         self._client.loop_stop()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
+        self.attempted.set()
         if reason_code.is_failure:
             log.warning("event=broker_refused reason=%s", reason_code)
             return
