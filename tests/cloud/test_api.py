@@ -19,8 +19,8 @@ def post(c: httpx.Client, body: Any) -> httpx.Response:
     return c.post("/api/v1/alerts", json=body)
 
 
-def test_ingest_counts_and_idempotency(make_server) -> None:
-    srv = make_server()
+def test_ingest_counts_and_idempotency(make_server, db_url) -> None:
+    srv = make_server(db_url=db_url)
     with srv.client() as c:
         batch = spread(5)
         r = post(c, batch)
@@ -106,8 +106,8 @@ def test_malformed_bodies(make_server) -> None:
         assert r.status_code == 413 and "limit of 3" in r.json()["detail"]
 
 
-def test_concurrent_duplicate_posts_store_once(make_server) -> None:
-    srv = make_server()
+def test_concurrent_duplicate_posts_store_once(make_server, db_url) -> None:
+    srv = make_server(db_url=db_url)  # over HTTP against SQLite and PostgreSQL
     batch = spread(30)
     results: list[dict] = []
     barrier = threading.Barrier(6)
