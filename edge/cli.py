@@ -74,3 +74,159 @@ def telemetry(
 
 
 app.command("detect")(detect_cmd)
+
+
+@app.command()
+def run(
+    mavlink: str = typer.Option(None, help="pymavlink connection string, e.g. tcp:127.0.0.1:5760"),
+    camera: str = typer.Option(
+        None, help="sim://host:port, a video file, a device index or an RTSP/HTTP URL"
+    ),
+    broker: str = typer.Option(None, help="MQTT broker HOST:PORT"),
+    drone_id: str = typer.Option(None, help="this drone's id on MQTT"),
+    mission_id: str = typer.Option(None, help="mission the alerts belong to"),
+    model: Path = typer.Option(None, help="ONNX detector (default: the shipped model)"),
+    outbox: Path = typer.Option(None, help="SQLite outbox file (unsent alerts survive restarts)"),
+    config: Path = typer.Option(None, help="TOML settings file (\\[edge] section)"),
+    metrics_port: int = typer.Option(None, help="serve Prometheus metrics (and /healthz) on this port"),
+    plain: bool = typer.Option(False, "--plain", help="log lines instead of the live status line"),
+) -> None:
+    """Run the agent: frames -> detections -> geolocated, tracked alerts -> MQTT, until SIGTERM/Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    from rich.console import Console
+
+    from edge.settings import EdgeSettings
+
+    console = Console(stderr=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    host = port = None
+    if broker:
+        host, _, p = broker.rpartition(":")
+        if not host or not p.isdigit():
+            console.print(f"[red]error:[/] --broker must be HOST:PORT, got {broker!r}")
+            raise typer.Exit(2)
+        port = int(p)
+    try:
+        settings = EdgeSettings.load(
+            config,
+            mavlink=mavlink,
+            camera=camera,
+            broker_host=host,
+            broker_port=port,
+            drone_id=drone_id,
+            mission_id=mission_id,
+            model=model,
+            outbox_path=outbox,
+            metrics_port=metrics_port,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        console.print(f"[red]error:[/] settings: {e}")
+        raise typer.Exit(2) from e
+
+    from edge.agent import EdgeAgent
+    from edge.detect.errors import DetectorError
+    from edge.frames import CameraOpenError
+
+    try:
+        agent = EdgeAgent(settings)
+    except DetectorError as e:
+        console.print(f"[red]error:[/] detector: {e}")
+        raise typer.Exit(2) from e
+    except CameraOpenError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(3) from e
+    if settings.metrics_port:
+        _serve_metrics(agent, settings.metrics_port)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    agent.start()
+    console.print(
+        f"edge agent {settings.drone_id}: camera {settings.camera}, vehicle {settings.mavlink}, "
+        f"broker {settings.broker_host}:{settings.broker_port}, outbox {settings.outbox_path}"
+    )
+    warned_offline = False
+    try:
+        if plain:
+            while not stop.wait(5.0):
+                log_status(agent)
+        else:
+            from rich.live import Live
+
+            with Live(status_line(agent), console=console, refresh_per_second=2) as live:
+                while not stop.wait(0.5):
+                    live.update(status_line(agent))
+                    s = agent.status()
+                    if not s.broker_connected and not warned_offline and s.frames > 0:
+                        warned_offline = True
+                        console.print(
+                            f"[yellow]broker {settings.broker_host}:{settings.broker_port} unreachable: "
+                            "alerts are kept in the outbox and sent when it is back[/]"
+                        )
+    finally:
+        console.print("stopping: ending open items, flushing the outbox ...")
+        agent.stop()
+        console.print(f"stopped; {agent.outbox_depth_at_stop} alerts left in {settings.outbox_path}")
+
+
+def status_line(agent):
+    """One line: fps, detections, open tracks, alerts sent/queued, link states."""
+    from rich.text import Text
+
+    s = agent.status()
+    broker = "[green]up[/]" if s.broker_connected else "[red]offline[/]"
+    vehicle = f"[green]{s.vehicle_link}[/]" if s.vehicle_link == "ok" else f"[yellow]{s.vehicle_link}[/]"
+    return Text.from_markup(
+        f"{s.fps:5.1f} fps  frames {s.frames}  det {s.detections}  tracks {s.open_tracks}  "
+        f"items {s.open_items}  alerts {int(s.alerts_sent)} sent / {s.outbox_depth} queued  "
+        f"broker {broker}  vehicle {vehicle}  camera {'ok' if s.camera_ok else '[red]ended[/]'}  "
+        f"skipped {s.frames_rejected}"
+    )
+
+
+def log_status(agent) -> None:
+    import logging
+
+    s = agent.status()
+    logging.getLogger("edge.agent").info(
+        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d broker=%s vehicle=%s",
+        s.fps,
+        s.frames,
+        s.detections,
+        s.open_tracks,
+        s.alerts_sent,
+        s.outbox_depth,
+        "up" if s.broker_connected else "offline",
+        s.vehicle_link,
+    )
+
+
+def _serve_metrics(agent, port: int) -> None:
+    """Prometheus text on /metrics, the health indicator as JSON on /healthz."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from prometheus_client import generate_latest
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/healthz"):
+                h = agent.health()
+                body, ctype, code = json.dumps(h).encode(), "application/json", 200 if h["ok"] else 503
+            else:
+                body, ctype, code = generate_latest(agent.registry), "text/plain; version=0.0.4", 200
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

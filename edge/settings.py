@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
 
-from contract.defaults import SITL_TCP_PORT
+from contract.defaults import MQTT_HOST, MQTT_PORT, SITL_TCP_PORT
 from contract.settings import ComponentSettings
 
 
 class EdgeSettings(ComponentSettings):
-    """Everything the companion-computer agent needs to know about its vehicle link."""
+    """Everything the companion-computer agent needs: its vehicle link, camera, detector and broker."""
 
     section: ClassVar[str] = "edge"
 
@@ -34,3 +35,34 @@ class EdgeSettings(ComponentSettings):
     pose_max_gap_s: float = Field(2.0, gt=0, description="longest gap between poses we interpolate across")
     statustext_keep: int = Field(20, ge=1, description="how many recent STATUSTEXTs the state keeps")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus metrics port, 0 = off")
+
+    # --- the agent (``riverpatrol edge run``) ---------------------------------------------------
+    camera: str = Field(
+        "sim://127.0.0.1:5600",
+        description="frame source: sim://host:port (simulated camera feed), a video file, a device index, "
+        "or an rtsp:// / http:// URL",
+    )
+    broker_host: str = Field(MQTT_HOST, description="MQTT broker host")
+    broker_port: int = Field(MQTT_PORT, ge=1, le=65535, description="MQTT broker port")
+    drone_id: str = Field("drone-1", min_length=1, max_length=64, description="this drone's id on MQTT")
+    mission_id: str = Field(
+        "mission-1", min_length=1, max_length=64, description="mission the alerts belong to"
+    )
+    outbox_path: Path = Field(
+        Path("edge_outbox.db"), description="SQLite outbox: unsent alerts survive restarts"
+    )
+    model: Path | None = Field(None, description="ONNX detector (default: the shipped model)")
+    detector_threads: int = Field(2, ge=1, description="onnxruntime intra-op threads")
+    score_threshold: float | None = Field(None, gt=0, lt=1, description="None: the model's own threshold")
+    calibration: Path | None = Field(None, description="camera calibration JSON (default drone profile)")
+    gimbal_pitch_deg: float = Field(-90.0, ge=-180, le=180, description="camera mount pitch, -90 = nadir")
+    gimbal_stabilized: bool = Field(True, description="3-axis gimbal (only the vehicle's yaw reaches it)")
+    home_is_water_level: bool = Field(
+        True, description="height above the water = altitude above home (take off from the bank)"
+    )
+    water_alt_msl: float | None = Field(
+        None, description="water surface altitude AMSL, m; when set it overrides home_is_water_level"
+    )
+    min_alt_m: float = Field(3.0, gt=0, description="no detection below this height above the water")
+    telemetry_interval_s: float = Field(1.0, gt=0, description="period of the MQTT telemetry summary")
+    shutdown_flush_s: float = Field(5.0, ge=0, description="on stop, wait this long for the outbox to drain")

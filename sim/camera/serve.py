@@ -1,0 +1,194 @@
+"""The simulated camera as a network feed: what the drone's camera sees, streamed to the edge agent.
+
+The edge never imports the simulator, so the camera reaches it the way a real one would, over a
+socket (``contract.framewire``). Frames are rendered from the vehicle's TRUE pose (the
+``snapshot`` callable, e.g. ``SimVehicle.snapshot``, read in-process) every ``1 / fps`` seconds
+of *simulated* time, and stamped with the vehicle's clock, so the edge's ``pose_at`` lookup is
+exact at any speedup. When rendering cannot keep up, frames are spaced further apart (the next
+frame is rendered at the current simulated time); nothing queues up.
+
+The water is at home level: the camera's height above the water is the vehicle's ``alt_rel``.
+Ground truth (debris and distractor boxes with lat/lon, per frame) is NOT on the stream: it
+goes to ``truth_path`` as JSON lines and to ``FrameServer.truth`` for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+from prometheus_client import Counter
+
+from contract.camera import CameraModel, CameraMount, CameraPose
+from contract.framewire import FrameHeader, encode_record
+from sim.camera.render import Renderer
+from sim.camera.scene import RiverScene
+
+log = logging.getLogger(__name__)
+
+FRAMES_SERVED = Counter("riverpatrol_sim_camera_frames_served", "Frames sent to feed clients")
+FRAMES_FAILED = Counter("riverpatrol_sim_camera_frames_failed", "Frames not rendered or not sent", ["reason"])
+
+
+class FrameServer:
+    """Renders the vehicle's view at ``fps`` (simulated time) and sends it to every TCP client."""
+
+    def __init__(
+        self,
+        scene: RiverScene,
+        snapshot: Callable[[], Any],
+        camera: CameraModel | None = None,
+        fps: float = 5.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        mount: CameraMount | None = None,
+        truth_path: Path | str | None = None,
+        jpeg_quality: int = 90,
+        min_alt_m: float = 2.0,
+        send_timeout_s: float = 5.0,
+    ) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.scene = scene
+        self.snapshot = snapshot
+        self.camera = camera or CameraModel.default()
+        self.fps = fps
+        self.mount = mount or CameraMount()
+        self.renderer = Renderer(scene, self.mount)
+        self.jpeg_quality = jpeg_quality
+        self.min_alt_m = min_alt_m
+        self.send_timeout_s = send_timeout_s
+        self.truth: list[dict] = []
+        self.frames_sent = 0
+        self.frames_failed = 0
+        self._truth_file = Path(truth_path).open("a") if truth_path else None
+        self._listener = socket.create_server((host, port))
+        self.port: int = self._listener.getsockname()[1]
+        self._clients: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._inject: list[bytes] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._seq = 0
+
+    def start(self) -> FrameServer:
+        for target, name in ((self._accept, "camera-accept"), (self._run, "camera-render")):
+            th = threading.Thread(target=target, name=name, daemon=True)
+            th.start()
+            self._threads.append(th)
+        log.info("camera feed listening port=%d fps=%.1f size=%dx%d", self.port, self.fps, *self.size)
+        return self
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.camera.width, self.camera.height
+
+    @property
+    def clients(self) -> int:
+        with self._lock:
+            return len(self._clients)
+
+    def inject(self, data: bytes) -> None:
+        """Send raw bytes to every client before the next frame (tests: malformed records)."""
+        with self._lock:
+            self._inject.append(data)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._listener.close()
+        for th in self._threads:
+            th.join(5)
+        with self._lock:
+            for c in self._clients:
+                c.close()
+            self._clients.clear()
+        if self._truth_file:
+            self._truth_file.close()
+
+    def __enter__(self) -> FrameServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, addr = self._listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn.settimeout(self.send_timeout_s)
+            with self._lock:
+                self._clients.append(conn)
+            log.info("camera feed client connected from %s:%d", *addr)
+
+    def pose_of(self, s: Any) -> CameraPose:
+        """The camera pose for a vehicle snapshot (true position and attitude, water at home level)."""
+        return CameraPose(
+            lat=s.lat, lon=s.lon, alt_m=s.alt_rel, roll_deg=s.roll, pitch_deg=s.pitch, yaw_deg=s.yaw
+        )
+
+    def _run(self) -> None:
+        next_t = -1.0
+        while not self._stop.is_set():
+            s = self.snapshot()
+            if s.t < next_t or s.alt_rel < self.min_alt_m or not self.clients:
+                time.sleep(0.005)
+                continue
+            next_t = max(next_t + 1.0 / self.fps, s.t)
+            try:
+                self._serve_one(s)
+            except Exception as e:  # a render or encode bug must not stop the feed
+                self.frames_failed += 1
+                FRAMES_FAILED.labels(reason=type(e).__name__).inc()
+                log.warning("camera frame at t=%.3f failed: %s", s.t, e)
+
+    def _serve_one(self, s: Any) -> None:
+        frame = self.renderer.render(self.pose_of(s), self.camera, t=s.t)
+        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise ValueError("JPEG encoding failed")
+        header = FrameHeader(
+            seq=self._seq,
+            time_boot_s=s.t,
+            utc=s.unix_time,
+            width=self.camera.width,
+            height=self.camera.height,
+            encoding="jpeg",
+        )
+        record = encode_record(header, buf.tobytes())
+        truth = {
+            "seq": self._seq,
+            "time_boot_s": s.t,
+            "truth": [b.as_dict() for b in frame.truth],
+            "distractors": [b.as_dict() for b in frame.distractors],
+            "pose": frame.pose.model_dump(),
+        }
+        self._seq += 1
+        self.truth.append(truth)
+        if self._truth_file:
+            self._truth_file.write(json.dumps(truth) + "\n")
+            self._truth_file.flush()
+        with self._lock:
+            blobs, self._inject = [*self._inject, record], []
+            clients = list(self._clients)
+        for c in clients:
+            try:
+                for b in blobs:
+                    c.sendall(b)
+            except OSError as e:
+                FRAMES_FAILED.labels(reason="client_gone").inc()
+                log.info("camera feed client dropped: %s", e)
+                with self._lock:
+                    self._clients.remove(c)
+                c.close()
+        self.frames_sent += 1
+        FRAMES_SERVED.inc()
