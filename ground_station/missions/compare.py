@@ -17,10 +17,10 @@ FLOAT32_REL_TOL = 1e-6
 FLOAT32_ABS_TOL = 1e-5
 
 
-def _same(a: float, b: float, abs_tol: float) -> bool:
+def _same(a: float, b: float, abs_tol: float, rel_tol: float = FLOAT32_REL_TOL) -> bool:
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    return math.isclose(a, b, rel_tol=FLOAT32_REL_TOL, abs_tol=abs_tol)
+    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=abs_tol)
 
 
 def diff_missions(sent: list[MissionItem], back: list[MissionItem]) -> list[str]:
@@ -38,9 +38,10 @@ def diff_missions(sent: list[MissionItem], back: list[MissionItem]) -> list[str]
             va, vb = getattr(a, name), getattr(b, name)
             if not _same(va, vb, FLOAT32_ABS_TOL):
                 out.append(f"{where} {name}: sent {va!r}, vehicle has {vb!r}")
-        tol = LATLON_TOL_DEG if a.frame in GLOBAL_FRAMES else FLOAT32_ABS_TOL
+        # degrees travel as integers: a relative tolerance would allow metres at lat 22
+        tol, rel = (LATLON_TOL_DEG, 0.0) if a.frame in GLOBAL_FRAMES else (FLOAT32_ABS_TOL, FLOAT32_REL_TOL)
         for name in ("lat", "lon"):
             va, vb = getattr(a, name), getattr(b, name)
-            if not _same(va, vb, tol):
+            if not _same(va, vb, tol, rel):
                 out.append(f"{where} {name}: sent {va!r}, vehicle has {vb!r}")
     return out

@@ -136,3 +136,13 @@ def test_unreachable_broker_exits_4(gcs) -> None:
     r = gcs("status", "--once", "--broker", f"127.0.0.1:{port}", RIVERPATROL_GCS_STATUS_SETTLE_S="0.5")
     assert r.returncode == 4
     assert f"127.0.0.1:{port}" in r.stderr
+
+
+def test_live_dashboard_redraws_until_interrupted(mosquitto, gcs_bg, drones) -> None:
+    drones(mosquitto.port, "river-7", 0.5)
+    p = gcs_bg("status", "--broker", f"127.0.0.1:{mosquitto.port}", RIVERPATROL_GCS_STATUS_REFRESH_S="0.2")
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=10)
+    assert p.returncode == 0, err
+    assert "river-7" in out and "online" in out and "item 4 of 10 (30%)" in out

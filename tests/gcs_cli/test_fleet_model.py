@@ -1,0 +1,101 @@
+"""The pure fleet model: link states from injected times, the last will, bad payloads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from contract import topics
+from contract.messages import DroneStatus, Telemetry
+from ground_station.fleet.model import FleetState, Link, mission_pct
+from ground_station.fleet.render import RelayView, Snapshot, as_json, table
+
+T0 = 1_800_000_000.0
+
+
+def tele(drone: str = "d1", **kw) -> Telemetry:
+    base = dict(
+        drone_id=drone, time=datetime.fromtimestamp(T0, UTC), lat=22.5, lon=114.0, alt_rel_m=30.0,
+        heading_deg=0.0, groundspeed_mps=8.0, battery_pct=80.0, gps_fix=3, satellites=12, mode="AUTO",
+        armed=True, mission_item=3, mission_count=11,
+    )  # fmt: skip
+    return Telemetry(**{**base, **kw})
+
+
+def status(drone: str = "d1", online: bool = True, when: float | None = None) -> DroneStatus:
+    t = None if when is None else datetime.fromtimestamp(when, UTC)
+    return DroneStatus(drone_id=drone, online=online, time=t, reason=None if online else "lost")
+
+
+def test_online_then_stale_after_the_keepalive_window() -> None:
+    f = FleetState(stale_after_s=5.0)
+    f.on_telemetry(tele(), T0)
+    assert f.link("d1", T0 + 4.9) == (Link.ONLINE, pytest.approx(4.9))
+    assert f.link("d1", T0 + 5.1)[0] is Link.STALE
+    f.on_telemetry(tele(), T0 + 6)
+    assert f.link("d1", T0 + 6.5)[0] is Link.ONLINE
+
+
+def test_last_will_marks_offline_at_once_and_keeps_last_state() -> None:
+    f = FleetState(stale_after_s=5.0)
+    f.on_telemetry(tele(mode="RTL"), T0)
+    f.on_status(status(online=False), T0 + 0.5)
+    link, age = f.link("d1", T0 + 0.5)
+    assert link is Link.OFFLINE and age == pytest.approx(0.5)  # heard last by telemetry, not by the will
+    row = f.rows(T0 + 0.5)[0]
+    assert row.mode == "RTL" and row.reason == "lost"
+
+
+def test_telemetry_after_the_will_brings_the_drone_back() -> None:
+    f = FleetState(stale_after_s=5.0)
+    f.on_status(status(online=False), T0)
+    assert f.link("d1", T0)[0] is Link.OFFLINE
+    f.on_telemetry(tele(), T0 + 1)
+    assert f.link("d1", T0 + 1)[0] is Link.ONLINE
+
+
+def test_retained_status_uses_its_own_time() -> None:
+    f = FleetState(stale_after_s=5.0)
+    f.on_status(status(when=T0 - 60), T0, retained=True)  # online=True said a minute ago
+    assert f.link("d1", T0) == (Link.STALE, pytest.approx(60.0))
+    g = FleetState(stale_after_s=5.0)
+    g.on_status(status(when=None), T0, retained=True)
+    assert g.link("d1", T0) == (Link.UNKNOWN, None)
+
+
+def test_payloads_from_topics_and_rejections_counted() -> None:
+    f = FleetState(stale_after_s=5.0)
+    assert f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), tele().model_dump_json().encode(), T0)
+    assert not f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), b"{", T0)
+    assert not f.on_payload("other/d1/telemetry", b"{}", T0)
+    assert not f.on_payload(
+        topics.drone_topic("d2", topics.TELEMETRY), tele("d1").model_dump_json().encode(), T0
+    )
+    assert sum(f.rejected.values()) == 3 and "d2" in (f.last_error or "")
+    assert f.on_payload(topics.drone_topic("d1", topics.ALERTS), b"ignored", T0)
+    assert [r.drone_id for r in f.rows(T0)] == ["d1"]
+    assert f.on_payload(topics.drone_topic("d1", topics.STATUS), b"", T0, retained=True)  # retained cleared
+    assert f.rows(T0) == []
+
+
+@pytest.mark.parametrize(
+    ("item", "count", "pct"), [(1, 10, 0.0), (6, 10, 50.0), (11, 10, 100.0), (None, 10, None), (3, 0, None)]
+)
+def test_mission_pct(item: int | None, count: int, pct: float | None) -> None:
+    assert mission_pct(item, count) == pct
+
+
+def test_render_table_and_json() -> None:
+    from rich.console import Console
+
+    f = FleetState(stale_after_s=5.0)
+    f.on_telemetry(tele("d1"), T0)
+    f.on_status(status("d2", online=False), T0)
+    snap = Snapshot(f.rows(T0 + 1), RelayView(3, 12.0, 0, 40), "127.0.0.1:1883", True, 0, None)
+    doc = as_json(snap)
+    assert [d["link"] for d in doc["drones"]] == ["online", "offline"] and doc["relay"]["backlog"] == 3
+    console = Console(width=200, record=True)
+    console.print(table(snap))
+    text = console.export_text()
+    assert "item 3 of 11 (18%)" in text and "offline (lost)" in text and "backlog 3" in text
