@@ -50,6 +50,9 @@ def status(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON instead of a table (implies one shot).")
     ] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on this port (live dashboard).")
+    ] = None,
     stale_after: Annotated[
         float | None, typer.Option("--stale-after", help="Keep-alive window, s (gcs.fleet_stale_s).")
     ] = None,
@@ -81,7 +84,9 @@ def status(
         format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
     )
     where = f"{s.mqtt_host}:{s.mqtt_port}"
-    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s).start()
+    from prometheus_client import REGISTRY, start_http_server
+
+    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, registry=REGISTRY).start()
 
     def snap() -> Snapshot:
         rows, rejected, last_error = listener.rows()
@@ -102,6 +107,8 @@ def status(
             else:
                 Console().print(table(snap()))
             return
+        if metrics_port:
+            start_http_server(metrics_port)
         with Live(table(snap()), refresh_per_second=4, screen=False) as live:
             while True:
                 time.sleep(s.status_refresh_s)

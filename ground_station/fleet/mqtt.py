@@ -7,8 +7,10 @@ import threading
 import time
 import uuid
 
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
 from contract import topics
-from ground_station.fleet.model import DroneRow, FleetState
+from ground_station.fleet.model import DroneRow, FleetState, Link
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +18,14 @@ log = logging.getLogger(__name__)
 class FleetListener:
     """A paho client (clean session, unique id) owning one ``FleetState`` behind a lock."""
 
-    def __init__(self, host: str, port: int, stale_after_s: float, keepalive: int = 30) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        stale_after_s: float,
+        keepalive: int = 30,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         import paho.mqtt.client as mqtt
 
         self.host, self.port = host, port
@@ -34,6 +43,17 @@ class FleetListener:
         self._client.on_subscribe = lambda *a, **k: self.subscribed.set()
         self._client.on_message = self._on_message
         self._client.on_connect_fail = lambda *a: self.attempted.set()
+        reg = registry if registry is not None else CollectorRegistry()
+        self.m_messages = Counter(
+            "riverpatrol_gcs_fleet_messages", "Drone MQTT messages applied", registry=reg
+        )
+        self.m_rejected = Counter(
+            "riverpatrol_gcs_fleet_rejected", "Drone MQTT messages rejected as malformed", registry=reg
+        )
+        self.m_connected = Gauge(
+            "riverpatrol_gcs_fleet_broker_up", "1 while connected to the broker", registry=reg
+        )
+        self.m_drones = Gauge("riverpatrol_gcs_fleet_drones", "Drones by link state", ["link"], registry=reg)
 
     def start(self) -> FleetListener:
         self._client.connect_async(self.host, self.port, keepalive=self._keepalive)
@@ -50,6 +70,7 @@ class FleetListener:
             log.warning("event=broker_refused reason=%s", reason_code)
             return
         self.connected.set()
+        self.m_connected.set(1)
         client.subscribe(
             [(topics.fleet_filter(topics.STATUS), 1), (topics.fleet_filter(topics.TELEMETRY), 0)]
         )
@@ -57,18 +78,20 @@ class FleetListener:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
         self.connected.clear()
+        self.m_connected.set(0)
         log.warning("event=broker_disconnected reason=%s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:
         with self._lock:
             ok = self.state.on_payload(msg.topic, msg.payload, time.time(), bool(msg.retain))
+            (self.m_messages if ok else self.m_rejected).inc()
             if not ok:
                 log.warning("event=message_rejected detail=%r", self.state.last_error)
 
     def rows(self, now: float | None = None) -> tuple[list[DroneRow], int, str | None]:
         with self._lock:
-            return (
-                self.state.rows(time.time() if now is None else now),
-                sum(self.state.rejected.values()),
-                self.state.last_error,
-            )
+            rows = self.state.rows(time.time() if now is None else now)
+            rejected, last_error = sum(self.state.rejected.values()), self.state.last_error
+        for link in Link:
+            self.m_drones.labels(link.value).set(sum(1 for r in rows if r.link is link))
+        return rows, rejected, last_error

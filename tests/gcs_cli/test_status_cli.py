@@ -140,8 +140,24 @@ def test_unreachable_broker_exits_4(gcs) -> None:
 
 def test_live_dashboard_redraws_until_interrupted(mosquitto, gcs_bg, drones) -> None:
     drones(mosquitto.port, "river-7", 0.5)
-    p = gcs_bg("status", "--broker", f"127.0.0.1:{mosquitto.port}", RIVERPATROL_GCS_STATUS_REFRESH_S="0.2")
-    time.sleep(2.5)
+    import httpx
+
+    from tests.conftest import free_port, wait_port
+
+    metrics = free_port()
+    p = gcs_bg(
+        "status",
+        "--broker",
+        f"127.0.0.1:{mosquitto.port}",
+        "--metrics-port",
+        str(metrics),
+        RIVERPATROL_GCS_STATUS_REFRESH_S="0.2",
+    )
+    wait_port(metrics)
+    time.sleep(1.5)
+    text = httpx.get(f"http://127.0.0.1:{metrics}/metrics").text
+    assert 'riverpatrol_gcs_fleet_drones{link="online"} 1.0' in text
+    assert "riverpatrol_gcs_fleet_broker_up 1.0" in text
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=10)
     assert p.returncode == 0, err
