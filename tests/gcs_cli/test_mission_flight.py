@@ -93,6 +93,33 @@ def test_resume_without_state_uses_the_vehicles_current_item(sim: SimVehicle, gc
     assert sim.snapshot().mode_name == "AUTO"
 
 
+def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg, tmp_path: Path) -> None:
+    """A swapped battery reboots the autopilot: its current item is gone, the state file is not."""
+    first = make_sim()
+    url = f"tcp:127.0.0.1:{first.tcp_port}"
+    home = first.snapshot()
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    started = gcs_bg("mission", "start", "--mavlink", url, "--follow", "--vehicle", "river-2")
+    first.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)
+    assert gcs("mission", "land", "--mavlink", url).returncode == 0
+    at_land = first.snapshot()
+    first.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    _, err = started.communicate(timeout=15)
+    assert started.returncode == 0, err
+    first.stop()
+
+    swapped = make_sim(tcp_port=0)  # a fresh autopilot (same home): MISSION_CURRENT starts over
+    url = f"tcp:127.0.0.1:{swapped.tcp_port}"
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-2")
+    assert resumed.returncode == 0, resumed.stderr
+    last = at_land.mission_seq - 1
+    assert f"resuming at item {last}: last reached waypoint {last}" in resumed.stderr
+    truth = swapped.snapshot()
+    assert truth.armed and truth.mode_name == "AUTO" and truth.mission_seq == last
+
+
 def test_no_heartbeat_names_the_url(gcs) -> None:
     url = f"udpin:127.0.0.1:{free_port()}"
     r = gcs("mission", "start", "--mavlink", url, RIVERPATROL_GCS_HEARTBEAT_TIMEOUT_S="1")
