@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from contract import geo
 from ground_station.missions.files import read_mission
 from ground_station.planning.mission import MissionItem
@@ -30,6 +32,7 @@ def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 6, leg
     return path
 
 
+@pytest.mark.slow
 def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg, tmp_path: Path) -> None:
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
@@ -77,6 +80,7 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     sim.wait_for(lambda s: s.mission_seq == last + 1, timeout=30.0)
 
 
+@pytest.mark.slow
 def test_resume_without_state_uses_the_vehicles_current_item(sim: SimVehicle, gcs, tmp_path: Path) -> None:
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
@@ -93,6 +97,7 @@ def test_resume_without_state_uses_the_vehicles_current_item(sim: SimVehicle, gc
     assert sim.snapshot().mode_name == "AUTO"
 
 
+@pytest.mark.slow
 def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg, tmp_path: Path) -> None:
     """A swapped battery reboots the autopilot: its current item is gone, the state file is not."""
     first = make_sim()
