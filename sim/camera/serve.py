@@ -68,7 +68,8 @@ class FrameServer:
         self.truth: list[dict] = []
         self.frames_sent = 0
         self.frames_failed = 0
-        self._truth_file = Path(truth_path).open("a") if truth_path else None
+        # held open for the server's lifetime, closed in stop()
+        self._truth_file = Path(truth_path).open("a") if truth_path else None  # noqa: SIM115
         self._listener = socket.create_server((host, port))
         self.port: int = self._listener.getsockname()[1]
         self._clients: list[socket.socket] = []

@@ -1,0 +1,156 @@
+"""Delivery through the whole agent: a broker outage mid-patrol, and ``kill -9`` with a restart.
+
+These check delivery, not detection: the detector runs at a low threshold on a scene where the
+shipped model raises many boxes, so the patrol makes plenty of alert traffic. The broker outage
+lasts ``RIVERPATROL_TEST_OUTAGE_S`` seconds (default 15 to keep the suite short; the issue's
+60 s outage: ``RIVERPATROL_TEST_OUTAGE_S=60``, ~1.5 min).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from contract import topics
+from contract.messages import Alert
+from edge.agent import EdgeAgent
+from edge.settings import EdgeSettings
+from tests.edge_alerts.mqtt_helpers import Collector
+
+OUTAGE_S = float(os.environ.get("RIVERPATROL_TEST_OUTAGE_S", "15"))
+TRAFFIC_THRESHOLD = 0.5
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _keys(sub: Collector) -> list[tuple[tuple[str, int], bool]]:
+    with sub._lock:
+        msgs = list(sub.messages)
+    out = []
+    for m in msgs:
+        a = Alert.model_validate_json(m.payload)
+        out.append(((str(a.alert_id), a.revision), bool(m.dup)))
+    return out
+
+
+def _assert_no_silent_duplicates(keys: list[tuple[tuple[str, int], bool]]) -> None:
+    seen: set[tuple[str, int]] = set()
+    for k, dup in keys:
+        assert k not in seen or dup, f"alert {k} delivered twice without the DUP flag"
+        seen.add(k)
+
+
+def test_broker_outage_mid_patrol_loses_and_duplicates_nothing(mosquitto, tmp_path, patrol_factory):
+    patrol = patrol_factory(seed=5, length_m=150.0, speedup=3.0)
+    sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-outage")
+    settings = EdgeSettings(
+        mavlink=patrol.mavlink,
+        camera=patrol.camera,
+        broker_port=mosquitto.port,
+        outbox_path=tmp_path / "outbox.db",
+        drone_id="d1",
+        score_threshold=TRAFFIC_THRESHOLD,
+    )
+    agent = EdgeAgent(settings).start()
+    down_at: list[float] = []
+
+    def outage(mark: int) -> None:
+        if mark == 25:
+            mosquitto.stop()
+            down_at.append(time.monotonic())
+
+    try:
+        patrol.fly(on_progress=outage)
+        assert down_at, "the outage never started"
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at[0])))
+        queued = agent.outbox.depth()
+        status = agent.status()
+        assert not status.broker_connected
+        assert queued > 0, "nothing was queued during the outage: the test would prove nothing"
+        mosquitto.start()
+        assert agent.link.wait_idle(20), "outbox did not drain after the broker came back"
+    finally:
+        agent.stop()
+    built = agent.alerts_this_flight
+    assert sub.wait_for(lambda p: len({x for x in p}) >= built, 10)
+    time.sleep(0.3)
+    keys = _keys(sub)
+    assert len({k for k, _ in keys}) == built, "alerts lost (or invented) across the outage"
+    _assert_no_silent_duplicates(keys)
+    print(f"outage {OUTAGE_S:.0f} s: {queued} queued while down, {built} alerts, {len(keys)} deliveries")
+    sub.close()
+
+
+def _agent_cmd(patrol, port: int, outbox: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "riverpatrol",
+        "edge",
+        "run",
+        "--mavlink",
+        patrol.mavlink,
+        "--camera",
+        patrol.camera,
+        "--broker",
+        f"127.0.0.1:{port}",
+        "--drone-id",
+        "d1",
+        "--outbox",
+        str(outbox),
+        "--plain",
+    ]
+
+
+def _pending(db: Path) -> set[tuple[str, int]]:
+    with sqlite3.connect(db) as c:
+        return {(a, r) for a, r in c.execute("SELECT alert_id, revision FROM outbox")}
+
+
+def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto, tmp_path, patrol_factory):
+    patrol = patrol_factory(seed=5, length_m=150.0, speedup=3.0)
+    sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-kill")
+    db = tmp_path / "outbox.db"
+    env = {**os.environ, "RIVERPATROL_EDGE_SCORE_THRESHOLD": str(TRAFFIC_THRESHOLD)}
+    log1 = (tmp_path / "agent1.log").open("w")
+    first = subprocess.Popen(
+        _agent_cmd(patrol, mosquitto.port, db), cwd=REPO, env=env, stdout=log1, stderr=log1
+    )
+    try:
+        patrol.fly(on_progress=lambda mark: mark == 50 and mosquitto.stop())
+        delivered_before = {k for k, _ in _keys(sub)}
+        pending = _pending(db)
+        assert pending, "nothing pending at the kill: the test would prove nothing"
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        log1.close()
+    pending = _pending(db)  # what the killed agent left unacknowledged
+    mosquitto.start()
+    log2 = (tmp_path / "agent2.log").open("w")
+    second = subprocess.Popen(
+        _agent_cmd(patrol, mosquitto.port, db), cwd=REPO, env=env, stdout=log2, stderr=log2
+    )
+    try:
+        assert sub.wait_for(lambda p: {k for k, _ in _keys(sub)} >= delivered_before | pending, 30), (
+            "the restarted agent did not resend the unacknowledged alerts"
+        )
+    finally:
+        second.send_signal(signal.SIGTERM)
+        rc = second.wait(30)
+        log2.close()
+    out = (tmp_path / "agent2.log").read_text()
+    assert rc == 0, out[-2000:]
+    assert "stopped;" in out
+    keys = _keys(sub)
+    assert not (delivered_before & pending), "an acknowledged alert was still in the outbox"
+    _assert_no_silent_duplicates(keys)
+    assert _pending(db) == set() or "NOT drained" in out
+    print(f"kill -9: {len(delivered_before)} delivered before, {len(pending)} unacknowledged resent")
+    sub.close()
