@@ -58,9 +58,11 @@ def _durable(broker) -> None:
     root-owned tmp dir, so sessions silently vanish on restart ("Error saving in-memory
     database"). ``user root`` keeps it root (the option is ignored when not started as root).
     """
-    broker.stop()
-    broker.conf.write_text(broker.conf.read_text() + "user root\n")
-    broker.start()
+    conf = broker.conf.read_text()
+    if "user root" not in conf:  # the shared fixture already says it
+        broker.stop()
+        broker.conf.write_text(conf + "user root\n")
+        broker.start()
 
 
 def _wait(pred, timeout: float) -> bool:
@@ -323,7 +325,7 @@ def test_tls_link_verifies_the_broker_with_the_given_ca(mosquitto, tmp_path):
     mosquitto.stop()
     conf = mosquitto.conf.read_text()
     mosquitto.conf.write_text(
-        conf + f"cafile {d}/ca.crt\ncertfile {d}/srv.crt\nkeyfile {d}/srv.key\nuser root\n"
+        conf + f"cafile {d}/ca.crt\ncertfile {d}/srv.crt\nkeyfile {d}/srv.key\n"
     )
     mosquitto.start()
     link, _ = _link(mosquitto.port, tmp_path, tls=True, ca_file=str(d / "ca.crt"))

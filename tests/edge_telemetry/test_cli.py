@@ -29,11 +29,12 @@ def test_duration_without_vehicle_exits_nonzero(make_peer) -> None:
     assert "no autopilot heartbeat" in result.output
 
 
-def test_serial_link_without_pyserial_is_reported_not_retried_forever() -> None:
-    link = TelemetryLink(EdgeSettings(mavlink="/dev/ttyRIVERPATROL0")).start()
+def test_missing_serial_device_is_reported_and_retried() -> None:
+    """A USB radio may be plugged in late: a missing device is counted and retried, never fatal."""
+    link = TelemetryLink(EdgeSettings(mavlink="/dev/ttyRIVERPATROL0", reconnect_delay=0.2)).start()
     try:
-        assert not link.wait_for_vehicle(5.0)
-        assert link.fatal is not None and "/dev/ttyRIVERPATROL0" in link.fatal
-        assert link.health()["status"] == "misconfigured"
+        assert not link.wait_for_vehicle(2.0)
+        assert link.fatal is None and link.connect_errors >= 2
+        assert not link.health()["ok"]
     finally:
         link.stop()
