@@ -95,12 +95,13 @@ def run(
     import logging
     import signal
     import threading
+    import time
 
     from rich.console import Console
 
     from edge.settings import EdgeSettings
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     host = port = None
     if broker:
@@ -148,24 +149,34 @@ def run(
         f"edge agent {settings.drone_id}: camera {settings.camera}, vehicle {settings.mavlink}, "
         f"broker {settings.broker_host}:{settings.broker_port}, outbox {settings.outbox_path}"
     )
+    started = time.monotonic()
     warned_offline = False
+
+    def warn_offline() -> None:
+        nonlocal warned_offline
+        s = agent.status()
+        if s.broker_connected or warned_offline or time.monotonic() - started < 3.0:
+            return
+        warned_offline = True
+        console.print(
+            f"[yellow]broker {settings.broker_host}:{settings.broker_port} unreachable "
+            f"({agent.link.health().last_error or 'no connection'}): alerts are kept in the outbox "
+            f"({s.outbox_depth} queued) and sent when it is back[/]"
+        )
+
     try:
         if plain:
-            while not stop.wait(5.0):
-                log_status(agent)
+            while not stop.wait(1.0):
+                warn_offline()
+                if int(time.monotonic() - started) % 5 == 0:
+                    log_status(agent)
         else:
             from rich.live import Live
 
             with Live(status_line(agent), console=console, refresh_per_second=2) as live:
                 while not stop.wait(0.5):
                     live.update(status_line(agent))
-                    s = agent.status()
-                    if not s.broker_connected and not warned_offline and s.frames > 0:
-                        warned_offline = True
-                        console.print(
-                            f"[yellow]broker {settings.broker_host}:{settings.broker_port} unreachable: "
-                            "alerts are kept in the outbox and sent when it is back[/]"
-                        )
+                    warn_offline()
     finally:
         console.print("stopping: ending open items, flushing the outbox ...")
         agent.stop()

@@ -183,3 +183,57 @@ def bench(
         f"{platform.processor() or platform.machine()} load={__import__('os').getloadavg()[0]:.1f}"
     )
     typer.echo(json.dumps(result))
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int, typer.Option(help="TCP port of the camera feed (sim://HOST:PORT for the edge)")
+    ] = 5600,
+    host: Annotated[str, typer.Option(help="address the feed binds")] = "127.0.0.1",
+    vehicle_port: Annotated[int, typer.Option(help="MAVLink TCP port of the vehicle started with it")] = 5760,
+    speedup: Annotated[float, typer.Option(help="simulated seconds per wall second")] = 1.0,
+    fps: Annotated[float, typer.Option(help="frames per simulated second")] = 5.0,
+    width: Annotated[int, typer.Option(help="frame width (the lens is scaled)")] = 1920,
+    height: Annotated[int, typer.Option(help="frame height")] = 1080,
+    seed: Seed = 1,
+    debris: Debris = 80,
+    domain: Domain = "train",
+    calibration: Calib = None,
+    truth: Annotated[Path | None, typer.Option(help="append each frame's ground truth here (JSONL)")] = None,
+) -> None:
+    """Run a simulated vehicle with its camera: MAVLink on --vehicle-port, frames on --port, until Ctrl-C."""
+    from sim.camera.serve import FrameServer
+    from sim.settings import VehicleSettings
+    from sim.vehicle import SimVehicle
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    scene, camera = _setup(seed, debris, domain, calibration)
+    if (width, height) != (camera.width, camera.height):
+        camera = camera.scaled(width, height)
+    vehicle = SimVehicle(VehicleSettings(tcp_port=vehicle_port, speedup=speedup))
+    try:
+        vehicle.start()
+        feed = FrameServer(scene, vehicle.snapshot, camera, fps=fps, host=host, port=port, truth_path=truth)
+    except (OSError, ValueError) as e:
+        vehicle.stop()
+        raise typer.BadParameter(str(e)) from e
+    feed.start()
+    typer.echo(
+        f"vehicle on tcp:127.0.0.1:{vehicle.tcp_port}, camera feed on sim://{host}:{feed.port} "
+        f"({width}x{height} at {fps:g} fps of simulated time, speedup {speedup:g})"
+    )
+    try:
+        while True:
+            time.sleep(5)
+            log.info(
+                "camera feed frames=%d clients=%d failed=%d",
+                feed.frames_sent,
+                feed.clients,
+                feed.frames_failed,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        feed.stop()
+        vehicle.stop()
