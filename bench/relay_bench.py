@@ -26,6 +26,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import httpx
 import numpy as np
 import paho.mqtt.client as mqtt
@@ -59,13 +60,15 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise TimeoutError(f"port {port} did not open")
 
 
-def alerts(n: int, tag: str, thumb_bytes: int = 8000) -> list[str]:
-    """``n`` distinct alert JSON payloads with incompressible ~``thumb_bytes`` thumbnails."""
+def alerts(n: int, tag: str) -> list[str]:
+    """``n`` distinct alert JSON payloads, each with its own ~8 KB JPEG thumbnail."""
     rng = np.random.default_rng(0)
     now = datetime.now(UTC)
     out = []
     for i in range(n):
-        thumb = base64.b64encode(rng.integers(0, 256, thumb_bytes, dtype=np.uint8).tobytes()).decode()
+        img = rng.integers(0, 256, (84, 84, 3), dtype=np.uint8)  # noise: JPEG cannot shrink it
+        jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        thumb = base64.b64encode(jpeg).decode()
         out.append(
             Alert(
                 alert_id=uuid.uuid5(uuid.NAMESPACE_URL, f"bench-{tag}-{i}"), revision=0, event="new",

@@ -87,38 +87,46 @@ class RelayOutbox:
 
     def put(self, alert: dict, raw: str) -> bool:
         """Queue one alert event (already validated); ``False`` if it (or a newer revision) was seen."""
-        key = (str(alert["alert_id"]), int(alert["revision"]))
+        return self.put_many([(alert, raw)])[0]
+
+    def put_many(self, items: list[tuple[dict, str]]) -> list[bool]:
+        """Queue several events in ONE transaction (one fsync): group commit for bursts."""
+        out: list[bool] = []
         with self._lock:
-            known = self._db.execute("SELECT revision FROM alerts WHERE alert_id = ?", (key[0],)).fetchone()
-            if known is not None and known[0] >= key[1]:
-                return False  # queued or delivered already; a late lower revision is stale
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO queue (alert_id, revision, drone_id, payload, received_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (*key, alert["drone_id"], raw, time.time()),
-            )
-            fresh = cur.rowcount == 1
-            if fresh:
-                self._db.execute(
-                    "INSERT INTO alerts (alert_id, revision, drone_id, event, debris_class, confidence, "
-                    "lat, lon, captured_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (alert_id) DO UPDATE SET revision=excluded.revision, event=excluded.event, "
-                    "confidence=excluded.confidence, lat=excluded.lat, lon=excluded.lon, "
-                    "captured_at=excluded.captured_at, payload=excluded.payload, delivered=0 "
-                    "WHERE excluded.revision > alerts.revision",
-                    (
-                        *key,
-                        alert["drone_id"],
-                        alert["event"],
-                        alert["debris_class"],
-                        alert["confidence"],
-                        alert["lat"],
-                        alert["lon"],
-                        str(alert["captured_at"]),
-                        raw,
-                    ),
-                )
-            return fresh
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                out = [self._put_one(alert, raw) for alert, raw in items]
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return out
+
+    def _put_one(self, alert: dict, raw: str) -> bool:
+        key = (str(alert["alert_id"]), int(alert["revision"]))
+        known = self._db.execute("SELECT revision FROM alerts WHERE alert_id = ?", (key[0],)).fetchone()
+        if known is not None and known[0] >= key[1]:
+            return False  # queued or delivered already; a late lower revision is stale
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO queue (alert_id, revision, drone_id, payload, received_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (*key, alert["drone_id"], raw, time.time()),
+        )
+        if cur.rowcount != 1:
+            return False
+        self._db.execute(
+            "INSERT INTO alerts (alert_id, revision, drone_id, event, debris_class, confidence, "
+            "lat, lon, captured_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (alert_id) DO UPDATE SET revision=excluded.revision, event=excluded.event, "
+            "confidence=excluded.confidence, lat=excluded.lat, lon=excluded.lon, "
+            "captured_at=excluded.captured_at, payload=excluded.payload, delivered=0 "
+            "WHERE excluded.revision > alerts.revision",
+            (
+                *key, alert["drone_id"], alert["event"], alert["debris_class"], alert["confidence"],
+                alert["lat"], alert["lon"], str(alert["captured_at"]), raw,
+            ),
+        )  # fmt: skip
+        return True
 
     def pending(self, limit: int) -> list[Pending]:
         """Oldest queued events first (the order the fleet published them in)."""

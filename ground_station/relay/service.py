@@ -1,13 +1,15 @@
 """The relay process: MQTT in (persistent session), SQLite outbox, HTTP out, metrics.
 
-The MQTT callback commits each alert to the outbox *before* returning; paho only sends the
-PUBACK after the callback returns, so the broker keeps its copy until ours is on disk.
+Acknowledgement is manual: the MQTT callback hands each message to a writer thread, which
+commits a burst of them to the outbox in one transaction (group commit: one fsync for many)
+and only then sends their PUBACKs, so the broker keeps its copy until ours is on disk.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -83,8 +85,12 @@ class Relay:
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=config.client_id, protocol=mqtt.MQTTv5
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
         )
+        self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -117,14 +123,34 @@ class Relay:
             log.warning("lost the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
-        alert, why = parse_alert(msg.payload)
-        if alert is None:
-            self.m_rejected.inc()
-            log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
-            return
-        self.m_received.inc()
-        if not self.outbox.put(alert, json.dumps(alert, separators=(",", ":"))):
-            self.m_duplicates.inc()
+        self._inbox.put(msg)  # acknowledged by _write_loop once it is on disk
+
+    def _write_loop(self) -> None:
+        """Group commit: validate a burst, store it in one transaction, then PUBACK each message."""
+        while not self._stop.is_set():
+            try:
+                burst = [self._inbox.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while len(burst) < 1000:
+                try:
+                    burst.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            good: list[tuple[dict, str]] = []
+            for msg in burst:
+                alert, why = parse_alert(msg.payload)
+                if alert is None:
+                    self.m_rejected.inc()
+                    log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
+                else:
+                    good.append((alert, json.dumps(alert, separators=(",", ":"))))
+            fresh = self.outbox.put_many(good) if good else []
+            self.m_received.inc(len(good))
+            self.m_duplicates.inc(fresh.count(False))
+            for msg in burst:
+                if msg.qos > 0:
+                    self._client.ack(msg.mid, msg.qos)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -136,6 +162,8 @@ class Relay:
         self._client.loop_start()
         self._thread = threading.Thread(target=self._forward_loop, name="relay-forwarder", daemon=True)
         self._thread.start()
+        self._writer = threading.Thread(target=self._write_loop, name="relay-writer", daemon=True)
+        self._writer.start()
 
     def _forward_loop(self) -> None:
         while not self._stop.is_set():
@@ -154,6 +182,7 @@ class Relay:
         self._client.loop_stop()
         if self._thread:
             self._thread.join(5)
+            self._writer.join(5)
         self.forwarder.close()
         self.outbox.close()
 
