@@ -97,8 +97,8 @@ class NotifyService:
         d = self.policy.decide(event, now)
         self.m.decisions.labels(d.reason).inc()
         if not d.page or d.segment is None:
-            if d.reason in ("no_segment", "no_inspectors"):
-                log.warning(
+            if d.reason in ("no_segment", "no_inspectors"):  # counted above; info, not a warning per find
+                log.info(
                     "find pages nobody",
                     extra={
                         "reason": d.reason,
