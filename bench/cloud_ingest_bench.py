@@ -18,7 +18,6 @@ import argparse
 import base64
 import json
 import os
-import platform
 import secrets
 import socket
 import sqlite3
@@ -40,6 +39,10 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # runnable as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+from bench.machine import machine_info  # noqa: E402
+
 OUT = ROOT / "bench" / "results" / "cloud_ingest.json"
 TOKEN = "bench-" + secrets.token_hex(8)
 PG_ADMIN = os.environ.get("RIVERPATROL_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -312,21 +315,7 @@ def baselines(n: int, tmp: Path) -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "sqlite": sqlite3.sqlite_version,
-    }
+    info = machine_info(sqlite=sqlite3.sqlite_version)
     try:
         import psycopg
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_info as shared_machine_info  # noqa: E402
 from contract.messages import DEBRIS_CLASSES  # noqa: E402
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig  # noqa: E402
 
@@ -41,23 +41,9 @@ app = typer.Typer(add_completion=False)
 def machine_info(threads: int) -> dict:
     import onnxruntime
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "threads_used": threads,
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "platform": platform.platform(),
-    }
+    return shared_machine_info(
+        threads_used=threads, load_average_at_start=os.getloadavg(), onnxruntime=onnxruntime.__version__
+    )
 
 
 def time_detector(detector: Detector, frames: list[np.ndarray], repeats: int) -> dict:

@@ -19,7 +19,6 @@ import importlib.metadata
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -35,6 +34,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before pymavlink)
+from bench.machine import machine_info  # noqa: E402
 from edge.telemetry.pose import PoseHistory  # noqa: E402
 from edge.telemetry.state import StateTracker  # noqa: E402
 
@@ -152,29 +152,17 @@ def timed(fn: Any, parts: list[bytes]) -> tuple[int, float]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         import pymavlink.mavnative  # type: ignore[import-not-found]  # noqa: F401
 
         native = "mavnative C extension importable (not used by MAVLink(use_native=False))"
     except ImportError:
         native = "pure-Python parser (pymavlink.mavnative not available)"
-    return {
-        "platform": platform.platform(),
-        "cpu_model": cpu,
-        "cpus_visible": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "pymavlink": importlib.metadata.version("pymavlink"),
-        "pymavlink_parser": native,
-        "wire_protocol": mav.WIRE_PROTOCOL_VERSION,
-    }
+    return machine_info(
+        pymavlink=importlib.metadata.version("pymavlink"),
+        pymavlink_parser=native,
+        wire_protocol=mav.WIRE_PROTOCOL_VERSION,
+    )
 
 
 def pin_one_core() -> int | None:
