@@ -221,7 +221,11 @@ def _serve_metrics(agent, port: int) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from prometheus_client import generate_latest
+    from prometheus_client import REGISTRY, generate_latest
+
+    from edge.telemetry.metrics import registry_for
+
+    registries = (agent.registry, REGISTRY, registry_for(agent.telemetry))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -229,7 +233,8 @@ def _serve_metrics(agent, port: int) -> None:
                 h = agent.health()
                 body, ctype, code = json.dumps(h).encode(), "application/json", 200 if h["ok"] else 503
             else:
-                body, ctype, code = generate_latest(agent.registry), "text/plain; version=0.0.4", 200
+                body = b"".join(generate_latest(r) for r in registries)
+                ctype, code = "text/plain; version=0.0.4", 200
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))

@@ -1,0 +1,59 @@
+"""The agent loop without a vehicle: fleet alerts reach the tracker through the loop, health says why."""
+
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from contract import topics
+from edge.agent import EdgeAgent
+from edge.settings import EdgeSettings
+from tests.conftest import free_port
+from tests.edge_alerts.mqtt_helpers import alert_json
+
+
+def _video(path, frames: int = 30):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 180))
+    for i in range(frames):
+        w.write(np.full((180, 320, 3), 60 + i, np.uint8))
+    w.release()
+    return str(path)
+
+
+def test_fleet_alerts_are_learned_in_the_loop_and_health_names_the_problems(mosquitto, tmp_path):
+    settings = EdgeSettings(
+        mavlink=f"tcp:127.0.0.1:{free_port()}",
+        camera=_video(tmp_path / "clip.avi"),
+        broker_port=mosquitto.port,
+        outbox_path=tmp_path / "o.db",
+        drone_id="d1",
+        detector_threads=1,
+    )
+    agent = EdgeAgent(settings).start()
+    try:
+        assert agent.link.fleet_subscribed.wait(5)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="other-drone")
+        c.connect("127.0.0.1", mosquitto.port, 5)
+        c.loop_start()
+        c.publish(topics.drone_topic("d2", topics.ALERTS), alert_json("d2", 0), qos=1).wait_for_publish(5)
+        c.publish(topics.drone_topic("d2", topics.ALERTS), b"{not json", qos=1).wait_for_publish(5)
+        c.disconnect()
+        c.loop_stop()
+        deadline = time.monotonic() + 5
+        while agent.tracker.stats.remote_learned < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert agent.tracker.stats.remote_learned == 1
+        while not agent.camera_ended.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        health = agent.health()
+        assert not health["ok"]
+        assert health["broker"] == "connected"
+        assert health["vehicle"] != "ok" and health["camera"] == "ended"
+        assert agent.status().frames >= 1 and agent.pipeline.stats.skipped["no_pose"] >= 1
+        assert agent.pipeline.stats.detections == 0  # never detect without a pose to geotag with
+    finally:
+        agent.stop()
