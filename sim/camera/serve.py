@@ -103,9 +103,9 @@ class FrameServer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._listener.close()
         for th in self._threads:
             th.join(5)
+        self._listener.close()
         with self._lock:
             for c in self._clients:
                 c.close()
@@ -120,9 +120,12 @@ class FrameServer:
         self.stop()
 
     def _accept(self) -> None:
+        self._listener.settimeout(0.2)  # closing a socket does not wake accept(): poll the stop flag
         while not self._stop.is_set():
             try:
                 conn, addr = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
