@@ -21,7 +21,7 @@ from tests.conftest import free_port
 ALT = 20.0
 
 
-def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 6, leg_m: float = 80.0) -> Path:
+def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 10, leg_m: float = 80.0) -> Path:
     """A small patrol as an operator's WPL: home, take-off, then ``legs`` waypoints north-east."""
     items = [MissionItem(0, 0, 16, x=home_lat, y=home_lon, z=5.0, current=1)]
     items.append(MissionItem(1, 3, 22, z=ALT))
@@ -53,17 +53,18 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     )
     assert back_home is not None and abs(back_home[0] - home.lat) < 1e-6  # the vehicle's real home
 
+    watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
+    assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
     started = gcs("mission", "start", "--mavlink", url)
     assert started.returncode == 0, started.stderr
     truth = sim.snapshot()
     assert truth.armed and truth.mode_name == "AUTO" and truth.alt_rel > ALT * 0.8
 
-    watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
     sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)  # waypoint 3 reached, flying to 4
     rtl = gcs("mission", "rtl", "--mavlink", url)
     assert rtl.returncode == 0, rtl.stderr
     at_rtl = sim.snapshot()
-    assert at_rtl.mode_name == "RTL" and 4 <= at_rtl.mission_seq <= len(sent)
+    assert at_rtl.mode_name == "RTL" and 4 <= at_rtl.mission_seq < len(sent)
     sim.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
     _, err = watcher.communicate(timeout=15)  # it stops by itself once the vehicle disarms
     assert watcher.returncode == 0, err
@@ -84,7 +85,7 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
 def test_resume_without_state_uses_the_vehicles_current_item(sim: SimVehicle, gcs, tmp_path: Path) -> None:
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
-    plan = patrol_file(tmp_path / "patrol.plan.waypoints", home.lat, home.lon, legs=4)
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon)
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     assert gcs("mission", "start", "--mavlink", url).returncode == 0
     sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)

@@ -74,7 +74,7 @@ def test_killed_drone_shows_offline_within_keepalive(mosquitto, gcs, drones, tmp
     box.put(alert.model_dump(mode="json"), alert.model_dump_json())
     box.close()
 
-    flying = drones(mosquitto.port, "river-1", 0.5)
+    flying = drones(mosquitto.port, "river-1", 0.25)
     drones(mosquitto.port, "river-2", 0)  # connected, but sends telemetry once only
     snap = _status(gcs, mosquitto.port, "--stale-after", "1")
     by_id = {d["drone_id"]: d for d in snap["drones"]}
