@@ -74,6 +74,7 @@ class FrameParser:
         self.max_payload_bytes = max_payload_bytes
         self._buf = bytearray()
         self._skip = 0  # bytes of an oversized payload still to drop
+        self._in_garbage = False
 
     @property
     def buffered(self) -> int:
@@ -96,8 +97,11 @@ class FrameParser:
                 at = self._buf.find(MAGIC, 1)
                 dropped = at if at > 0 else max(len(self._buf) - (len(MAGIC) - 1), 1)
                 del self._buf[:dropped]
-                out.append(FrameReject("bad_magic", f"{dropped} bytes without the {MAGIC!r} magic skipped"))
+                if not self._in_garbage:  # one rejection per run of garbage, however it is chunked
+                    out.append(FrameReject("bad_magic", f"bytes without the {MAGIC!r} magic skipped"))
+                self._in_garbage = True
                 continue
+            self._in_garbage = False
             if hlen == 0 or hlen > MAX_HEADER_BYTES:
                 del self._buf[:PREFIX_SIZE]
                 out.append(FrameReject("bad_header", f"header length {hlen} not in 1..{MAX_HEADER_BYTES}"))

@@ -147,7 +147,9 @@ class FrameServer:
             if s.t < next_t or s.alt_rel < self.min_alt_m or not self.clients:
                 time.sleep(0.005)
                 continue
-            next_t = max(next_t + 1.0 / self.fps, s.t)
+            step = 1.0 / self.fps
+            # on schedule: keep the phase; behind: the next frame is one period after this one
+            next_t = next_t + step if s.t < next_t + step else s.t + step
             try:
                 self._serve_one(s)
             except Exception as e:  # a render or encode bug must not stop the feed
