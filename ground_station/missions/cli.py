@@ -220,7 +220,8 @@ def start(
     from ground_station.missions import flight
 
     with _vehicle(s) as client:
-        n = flight.start(client, s.alt_m, _limits(s), _say)
+        with _err.status("starting the mission"):
+            n = flight.start(client, s.alt_m, _limits(s), _say)
         _say(f"mission started: {n} items, mode {client.mode}")
         if follow:
             _follow_until_landed(s, client, vehicle)
@@ -249,7 +250,8 @@ def resume(
 
     with _vehicle(s) as client:
         name, path = _state_file(s, client, vehicle)
-        target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
+        with _err.status("resuming the patrol"):
+            target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
         _say(f"patrol resumed at item {target}, mode {client.mode}")
         if follow:
             _follow_until_landed(s, client, vehicle)
