@@ -55,6 +55,8 @@ def test_feed_stamps_vehicle_time_writes_truth_aside_and_survives_injected_garba
         assert f.time_boot_s == by_seq[f.seq]["time_boot_s"]  # exact: the vehicle's own clock
         assert f.utc == 1.7e9 + f.time_boot_s
     gaps = [b.time_boot_s - a.time_boot_s for a, b in pairwise(got)]
-    assert min(gaps) >= 0.5 - 1e-6  # 2 frames per simulated second, never faster
+    # 2 frames per simulated second on a fixed schedule: never faster than the 5 ms polling jitter
+    # (x10 speedup) allows, even right after the slow first frame
+    assert min(gaps) >= 0.5 - 0.1, gaps
     assert src.rejected["bad_magic"] == 1
     assert "truth" in truth[0] and "distractors" in truth[0]
