@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -40,31 +39,20 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench.machine import machine_info as shared_machine_info  # noqa: E402
+from bench.machine import versions  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "edge.json"
 MATCH_M = 5.0
 app = typer.Typer(add_completion=False)
 
 
 def machine_info(threads: int) -> dict:
-    import onnxruntime
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "detector_threads": threads,
-        "load_average_at_start": os.getloadavg(),
-        "python": platform.python_version(),
-        "onnxruntime": onnxruntime.__version__,
-        "platform": platform.platform(),
-    }
+    return shared_machine_info(
+        detector_threads=threads,
+        load_average_at_start=os.getloadavg(),
+        **versions("onnxruntime", "opencv-python-headless", "numpy"),
+    )
 
 
 def pct(values: list[float], q: float) -> float | None:
