@@ -67,3 +67,33 @@ def test_cloud_outage_then_everything_exactly_once(mosquitto, cloud: CloudProces
     finally:
         pub.loop_stop()
         relay.stop()
+
+
+def test_two_relays_share_one_fleet(mosquitto, cloud: CloudProcess, tmp_path: Path) -> None:
+    relays = [
+        Relay(
+            RelayConfig(
+                db_path=tmp_path / f"relay{i}.db",
+                cloud_url=cloud.url,
+                token=STATION_TOKEN,
+                mqtt_port=mosquitto.port,
+                client_id=f"relay-{i}",
+                share_group="relays",
+            )
+        )
+        for i in range(2)
+    ]
+    for r in relays:
+        r.start()
+        assert r.connected.wait(10)
+    time.sleep(0.5)  # both subscriptions in place
+    pub = _publisher(mosquitto.port)
+    try:
+        _publish(pub, range(200))
+        assert wait_until(lambda: len(cloud.alerts()) == 200, 30)
+        got = [int(r.m_received._value.get()) for r in relays]
+        assert sum(got) == 200 and min(got) > 0, got  # split between them, each alert to one relay
+    finally:
+        pub.loop_stop()
+        for r in relays:
+            r.stop()
