@@ -27,7 +27,7 @@ DEFAULT_OUT = MODEL_DIR / "riverpatrol_debris.onnx"
 DEFAULT_DATA = MODEL_DIR.parent / "data" / "riverpatrol_debris"
 INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -38,7 +38,7 @@ def main(
     data: Annotated[Path, typer.Option(help="Data set folder (rendered if missing).")] = DEFAULT_DATA,
     out: Annotated[Path, typer.Option(help="ONNX file to write.")] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option(help="Seed of data splits and training.")] = 7,
-    steps: Annotated[int, typer.Option(help="Training steps.")] = 2000,
+    steps: Annotated[int, typer.Option(help="Training steps.")] = 6000,
     batch: Annotated[int, typer.Option(help="Crops per step.")] = 16,
     crop: Annotated[int, typer.Option(help="Crop side at model scale, px.")] = 192,
     threads: Annotated[int, typer.Option(help="Torch / onnxruntime threads.")] = 2,

@@ -52,7 +52,7 @@ def test_model_describes_itself(detector):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="shipped model v1.0.0 is under-trained: held-out P/R far below target (MODEL_CARD.md); "
+    reason="shipped model v1.1.0 is under-trained: held-out P/R far below target (MODEL_CARD.md); "
     "finds 2 of 10 items here. Strict: remove this mark when a retrained model passes.",
 )
 def test_finds_seeded_debris_with_classes_and_boxes(frames):

@@ -4,10 +4,10 @@ Scored against the feed's ground truth: one alert id per detected item (alerts p
 no alert on a distractor, every alert within tolerance of where its item really was. Recall of
 the shipped model is measured and printed, not asserted (the model is still being retrained).
 
-Threshold: the shipped operating threshold (0.73) finds almost nothing on rendered frames yet
-(the model card's own recall is 0.0047), which would leave nothing to score, so this patrol runs
-the detector at ``SCORE_THRESHOLD`` = 0.6 (measured on this seed: 0.6 -> 1 of 14 items, no false
-alert; 0.5 -> 3 of 14 items but one alert on a sun glint scored 0.54, which this test catches).
+Threshold: the shipped operating threshold (v1.1.0: 0.74, held-out recall 0.076) finds almost
+nothing on this short patrol, which would leave nothing to score, so this patrol runs the detector
+at ``SCORE_THRESHOLD`` = 0.6 (measured on this seed with v1.1.0: 1 of 14 items, 1 alert id, 0.08 m
+off, no false alert; with v1.0.0 at 0.5 one alert fell on a sun glint, which this test catches).
 """
 
 from __future__ import annotations
