@@ -324,9 +324,7 @@ def test_tls_link_verifies_the_broker_with_the_given_ca(mosquitto, tmp_path):
         f.chmod(0o644)  # mosquitto may drop to its own user
     mosquitto.stop()
     conf = mosquitto.conf.read_text()
-    mosquitto.conf.write_text(
-        conf + f"cafile {d}/ca.crt\ncertfile {d}/srv.crt\nkeyfile {d}/srv.key\n"
-    )
+    mosquitto.conf.write_text(conf + f"cafile {d}/ca.crt\ncertfile {d}/srv.crt\nkeyfile {d}/srv.key\n")
     mosquitto.start()
     link, _ = _link(mosquitto.port, tmp_path, tls=True, ca_file=str(d / "ca.crt"))
     link.start()
