@@ -60,6 +60,12 @@ class CloudProcess:
             self.proc.wait(10)
         self.proc = None
 
+    def count(self) -> int:
+        """How many alerts the cloud has stored (one cheap request)."""
+        r = httpx.get(f"{self.url}/api/v1/alerts", params={"limit": 1}, timeout=10)
+        r.raise_for_status()
+        return r.json()["total"]
+
     def alerts(self) -> list[dict]:
         """Every stored alert, following the read API's paging."""
         out: list[dict] = []

@@ -15,7 +15,7 @@ from ground_station.relay.outbox import RelayOutbox
 from ground_station.relay.service import wait_until
 from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess, make_alert
 
-N = 600
+N = 3000
 
 
 def _start_relay(tmp_path: Path, broker_port: int, cloud: CloudProcess) -> subprocess.Popen:
@@ -57,10 +57,10 @@ def test_kill9_mid_batch_loses_and_duplicates_nothing(mosquitto, cloud: CloudPro
             a = make_alert(i, drone="k9")
             infos.append(pub.publish(topics.drone_topic("k9", topics.ALERTS), a.model_dump_json(), qos=1))
         # Kill it while the cloud has some but not all of them.
-        assert wait_until(lambda: len(cloud.alerts()) > 0, 30)
+        assert wait_until(lambda: cloud.count() > 0, 30, poll=0.01)
         relay.send_signal(signal.SIGKILL)
         relay.wait(10)
-        mid = len(cloud.alerts())
+        mid = cloud.count()
         for info in infos:
             info.wait_for_publish(10)
         box = RelayOutbox(tmp_path / "relay.db")
@@ -68,7 +68,7 @@ def test_kill9_mid_batch_loses_and_duplicates_nothing(mosquitto, cloud: CloudPro
         box.close()
 
         relay = _start_relay(tmp_path, mosquitto.port, cloud)
-        assert wait_until(lambda: len(cloud.alerts()) >= N, 90), f"cloud has {len(cloud.alerts())} of {N}"
+        assert wait_until(lambda: cloud.count() >= N, 120), f"cloud has {cloud.count()} of {N}"
         time.sleep(1.0)
         stored = cloud.alerts()
         ids = [a["id"] for a in stored]
