@@ -33,7 +33,7 @@ class DemoOptions:
 def plan_items(segment: str, home: tuple[float, float], o: DemoOptions):
     """The patrol's mission items for the vehicle client (home placeholder excluded)."""
     from contract.camera import CameraModel
-    from ground_station.mavlink import MissionItem
+    from ground_station.missions.files import to_vehicle
     from ground_station.planning.mission import build_mission
     from ground_station.planning.planner import PlanOptions, footprint_width_m, plan_patrol
     from ground_station.planning.reach_source import bundled_reach
@@ -41,10 +41,7 @@ def plan_items(segment: str, home: tuple[float, float], o: DemoOptions):
     reach = bundled_reach(segment.split("-")[0], segment)
     footprint = footprint_width_m(CameraModel.default(), o.alt_m)
     plan = plan_patrol(reach, PlanOptions(o.alt_m, o.speed_mps, o.overlap, footprint, home))
-    items = [
-        MissionItem(m.seq, m.command, m.frame, m.param1, m.param2, m.param3, m.param4, m.x, m.y, m.z)
-        for m in build_mission(plan)[1:]
-    ]
+    items, _home = to_vehicle(build_mission(plan), source=f"plan of {segment}")
     return plan, items
 
 
