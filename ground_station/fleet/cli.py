@@ -10,17 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ground_station.hostport import parse_hostport
+
 EXIT_BROKER = 4
-
-
-def _hostport(text: str | None) -> tuple[str | None, int | None]:
-    if not text:
-        return None, None
-    host, _, port = text.rpartition(":")
-    try:
-        return (host or "127.0.0.1"), int(port)
-    except ValueError as e:
-        raise typer.BadParameter(f"--broker: expected host:port, got {text!r}") from e
 
 
 def _relay_view(db: Path):
@@ -71,7 +63,7 @@ def status(
     from ground_station.fleet.render import as_json as to_json
     from ground_station.settings import GcsSettings
 
-    host, port = _hostport(broker)
+    host, port = parse_hostport(broker)
     try:
         s = GcsSettings.load(
             config, mqtt_host=host, mqtt_port=port, relay_db=relay_db, fleet_stale_s=stale_after

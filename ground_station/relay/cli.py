@@ -13,17 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ground_station.hostport import parse_hostport
+
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
-
-
-def _hostport(text: str | None) -> tuple[str | None, int | None]:
-    if not text:
-        return None, None
-    host, _, port = text.rpartition(":")
-    try:
-        return (host or "127.0.0.1"), int(port)
-    except ValueError as e:
-        raise typer.BadParameter(f"expected host:port, got {text!r}") from e
 
 
 def relay(
@@ -51,7 +43,7 @@ def relay(
     from ground_station.relay.service import Relay, RelayConfig
     from ground_station.settings import GcsSettings
 
-    host, port = _hostport(broker)
+    host, port = parse_hostport(broker)
     s = GcsSettings.load(
         config,
         mqtt_host=host,
