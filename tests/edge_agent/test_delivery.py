@@ -23,7 +23,8 @@ from edge.settings import EdgeSettings
 from tests.edge_alerts.mqtt_helpers import Collector
 
 OUTAGE_S = float(os.environ.get("RIVERPATROL_TEST_OUTAGE_S", "15"))
-TRAFFIC_THRESHOLD = 0.5
+#: Delivery tests need alert traffic, not accuracy: a low threshold makes the shipped model talk.
+TRAFFIC_THRESHOLD = 0.3
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -121,7 +122,7 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
         _agent_cmd(patrol, mosquitto.port, db), cwd=REPO, env=env, stdout=log1, stderr=log1
     )
     try:
-        patrol.fly(on_progress=lambda mark: mark == 50 and mosquitto.stop())
+        patrol.fly(on_progress=lambda mark: mark == 25 and mosquitto.stop())  # 3/4 of the patrol offline
         delivered_before = {k for k, _ in _keys(sub)}
         pending = _pending(db)
         assert pending, "nothing pending at the kill: the test would prove nothing"
