@@ -1,7 +1,11 @@
 """Rebuild the shipped detector from scratch, reproducibly: data -> train -> export -> threshold -> scores.
 
-    python -m models.build                 # defaults: the shipped model
-    python -m models.build --steps 200 --out /tmp/m.onnx --data /tmp/d   # a quick smoke build
+    python -m models.build                 # defaults: the shipped model (a GPU is used if present)
+    python -m models.build --steps 200 --train-frames 40 --out /tmp/m.onnx --data /tmp/d  # smoke build
+
+    # the shipped model was built in two halves, training on a GPU machine and scoring here:
+    python -m models.build --train-only --save-weights w.pt --workers 15 --loader-workers 14
+    python -m models.build --weights w.pt  # export, threshold on val, held-out scores, card
 
 Everything is seeded (data splits, crops, weights). The operating threshold is chosen on the
 validation splits (training look), never on the held-out ones; the held-out figures written to
@@ -27,7 +31,8 @@ DEFAULT_OUT = MODEL_DIR / "riverpatrol_debris.onnx"
 DEFAULT_DATA = MODEL_DIR.parent / "data" / "riverpatrol_debris"
 INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
-VERSION = "1.1.0"
+VERSION = "2.0.0"
+TRAIN_STEPS = 24000  # what the shipped model trained for (card: train.steps_done)
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -38,47 +43,83 @@ def main(
     data: Annotated[Path, typer.Option(help="Data set folder (rendered if missing).")] = DEFAULT_DATA,
     out: Annotated[Path, typer.Option(help="ONNX file to write.")] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option(help="Seed of data splits and training.")] = 7,
-    steps: Annotated[int, typer.Option(help="Training steps.")] = 6000,
-    batch: Annotated[int, typer.Option(help="Crops per step.")] = 16,
-    crop: Annotated[int, typer.Option(help="Crop side at model scale, px.")] = 192,
+    steps: Annotated[int, typer.Option(help="Training steps.")] = TRAIN_STEPS,
+    batch: Annotated[int, typer.Option(help="Crops per step.")] = 64,
+    crop: Annotated[int, typer.Option(help="Crop side at model scale, px.")] = 256,
+    train_frames: Annotated[int, typer.Option(help="Frames in the training split.")] = 1500,
     threads: Annotated[int, typer.Option(help="Torch / onnxruntime threads.")] = 2,
     workers: Annotated[int, typer.Option(help="Render processes for the data set.")] = 2,
+    loader_workers: Annotated[int, typer.Option(help="Crop-making processes while training.")] = 0,
+    time_budget: Annotated[
+        float | None, typer.Option(help="Fit the steps into this many seconds (the card records how many).")
+    ] = None,
+    train_only: Annotated[
+        bool, typer.Option(help="Stop after training; render only the train split.")
+    ] = False,
+    save_weights: Annotated[Path | None, typer.Option(help="Save the trained state dict here.")] = None,
+    weights: Annotated[Path | None, typer.Option(help="Skip training: load this state dict.")] = None,
 ) -> None:
-    """Render data, train RiverNet-tiny, export ONNX with metadata, pick the threshold, score held-out."""
+    """Render data, train RiverNet, export ONNX with metadata, pick the threshold, score held-out."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from edge.detect import Detector, DetectorConfig
     from models.dataset import default_splits, generate
     from models.evaluate import choose_threshold
     from models.export import export_onnx
+    from models.network import RiverNet
     from models.score import negative_scores, score_positive, summarize
-    from models.train import TrainConfig, load_scaled, train
+    from models.train import TrainConfig
     from models.yolo_io import read_split
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console = Console()
     started = time.monotonic()
-    summaries = generate(data, default_splits(seed), workers)
+    specs = default_splits(seed, train=train_frames)
+    if train_only:
+        specs = [s for s in specs if s.name == "train"]
+    elif weights is not None:
+        specs = [s for s in specs if s.name != "train"]
+    summaries = generate(data, specs, workers)
     splits = {name: read_split(data, name) for name in summaries}
 
-    scale = INPUT_HW[1] / NATIVE_HW[1]
-    cfg = TrainConfig(steps=steps, batch=batch, crop=crop, seed=seed, threads=threads)
-    train_data = load_scaled(splits["train"], scale)
-    cols = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[loss]}"),
-        TimeRemainingColumn(),
+    cfg = TrainConfig(
+        steps=steps,
+        batch=batch,
+        crop=crop,
+        seed=seed,
+        threads=threads,
+        loader_workers=loader_workers,
+        time_budget_s=time_budget,
     )
-    with Progress(*cols, console=console) as bar:
-        task = bar.add_task("train", total=steps, loss="")
-        net, train_info = train(
-            train_data,
-            len(DEBRIS_CLASSES),
-            cfg,
-            progress=lambda step, loss: bar.update(task, completed=step, loss=f"loss {loss:.3f}"),
+    if weights is not None:
+        saved = torch_load(weights)
+        net = RiverNet(len(DEBRIS_CLASSES), **saved["config"])
+        net.load_state_dict(saved["state_dict"])
+        net.eval()
+        train_info, cfg_dict = saved["train"], saved["train_config"]
+    else:
+        net, train_info = _train(console, splits["train"], cfg)
+        cfg_dict = asdict(cfg)
+        if save_weights is not None:
+            torch_save(
+                {
+                    "config": net.config,
+                    "state_dict": net.state_dict(),
+                    "train": train_info,
+                    "train_config": cfg_dict,
+                },
+                save_weights,
+            )
+            console.print(f"saved weights to {save_weights}")
+    if train_only:
+        exported_path = export_onnx(
+            net, out, DEBRIS_CLASSES, INPUT_HW, NATIVE_HW, 0.5, VERSION, extra={"train_seed": seed}
         )
+        console.print(
+            f"trained {train_info['steps_done']} steps in {train_info['seconds']} s -> {exported_path}"
+        )
+        return
+    steps = train_info["steps_done"]
 
     def exported(threshold: float) -> Path:
         return export_onnx(
@@ -113,7 +154,7 @@ def main(
         "input_size": INPUT_HW,
         "native_frame_size": NATIVE_HW,
         "threshold": threshold,
-        "train": {**asdict(cfg), **train_info},
+        "train": {**cfg_dict, **train_info},
         "data": {
             k: {"frames": v["frames"], "items": v["items"], "scenes": v["scenes"]}
             for k, v in summaries.items()
@@ -131,6 +172,42 @@ def main(
         f"mAP50 {held_summary['map50_ge_0.3m']}; false alerts {held_summary['false_alerts']}"
         f"/{held_summary['negative_frames']} frames; card figures in {card_path}"
     )
+
+
+def _train(console, samples, cfg):
+    """Train with a rich progress bar; crops at model scale (a 1080p frame halved)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from models.train import load_scaled, train
+
+    scale = INPUT_HW[1] / NATIVE_HW[1]
+    train_data = load_scaled(samples, scale)
+    cols = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[loss]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*cols, console=console) as bar:
+        task = bar.add_task("train", total=cfg.steps, loss="")
+
+        def progress(step: int, loss: float, total: int) -> None:
+            bar.update(task, completed=step, total=total, loss=f"loss {loss:.3f}")
+
+        return train(train_data, len(DEBRIS_CLASSES), cfg, progress=progress)
+
+
+def torch_save(obj: dict, path: Path) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(obj, path)
+
+
+def torch_load(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 if __name__ == "__main__":

@@ -51,11 +51,11 @@ class SplitSpec:
 
 def default_splits(
     seed: int = 7,
-    train: int = 300,
-    val: int = 60,
-    val_negative: int = 120,
-    heldout: int = 150,
-    negative: int = 300,
+    train: int = 1500,
+    val: int = 120,
+    val_negative: int = 600,
+    heldout: int = 300,
+    negative: int = 1000,
 ) -> list[SplitSpec]:
     """The splits the shipped model is built and benchmarked from (different seeds per split)."""
     return [
@@ -210,11 +210,11 @@ app = typer.Typer(add_completion=False)
 def main(
     out: Annotated[Path, typer.Argument(help="Output folder (YOLO layout).")],
     seed: Annotated[int, typer.Option(help="Base seed; splits use seed, seed+1, ...")] = 7,
-    train: Annotated[int, typer.Option(help="Training frames.")] = 300,
-    val: Annotated[int, typer.Option(help="Validation frames (training look).")] = 60,
-    val_negative: Annotated[int, typer.Option(help="Debris-free validation frames.")] = 120,
-    heldout: Annotated[int, typer.Option(help="Held-out frames (unseen water and light).")] = 150,
-    negative: Annotated[int, typer.Option(help="Held-out debris-free frames.")] = 300,
+    train: Annotated[int, typer.Option(help="Training frames.")] = 1500,
+    val: Annotated[int, typer.Option(help="Validation frames (training look).")] = 120,
+    val_negative: Annotated[int, typer.Option(help="Debris-free validation frames.")] = 600,
+    heldout: Annotated[int, typer.Option(help="Held-out frames (unseen water and light).")] = 300,
+    negative: Annotated[int, typer.Option(help="Held-out debris-free frames.")] = 1000,
     width: Annotated[int, typer.Option(help="Frame width, px.")] = 1920,
     height: Annotated[int, typer.Option(help="Frame height, px.")] = 1080,
     workers: Annotated[int, typer.Option(help="Render processes.")] = 2,

@@ -2,8 +2,9 @@
 
 Frames are downscaled once to the model's scale (the same INTER_AREA the runtime letterbox
 uses), kept in memory, and sampled as random crops, most of them around an item so tiny debris
-is seen often; flips, 90-degree turns (a nadir view has no "up"), scale and colour jitter widen
-the look beyond the training water.
+is seen often; flips, 90-degree turns (a nadir view has no "up"), scale, colour, hue, gamma,
+blur, noise and JPEG jitter widen the look beyond the training water. Crops are made by
+``loader_workers`` processes (each seeded from ``seed`` and its index) so a GPU is kept busy.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from models.network import STRIDE, RiverNet
+from models.network import DEFAULT_CONFIG, STRIDE, RiverNet
 from models.targets import make_targets
 from models.yolo_io import Sample
 
@@ -36,6 +37,8 @@ class TrainConfig:
     scale_jitter: tuple[float, float] = (0.75, 1.35)
     seed: int = 0
     threads: int = 2
+    loader_workers: int = 0  # crop-making processes; 0 = in the training process
+    time_budget_s: float | None = None  # fit ``steps`` to this wall time (measured after warm-up)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +63,27 @@ def load_scaled(samples: list[Sample], scale: float) -> list[Scaled]:
 
 
 def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Colour, light and optics jitter: other water, other sun, other cameras."""
+    if rng.random() < 0.5:  # hue and saturation: water colour families never seen in training
+        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.int16)
+        hsv[..., 0] = (hsv[..., 0] + int(rng.integers(-12, 13))) % 180
+        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.6, 1.5), 0, 255)
+        img = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
     f = img.astype(np.float32)
-    f = f * rng.uniform(0.7, 1.3, 3) + rng.normal(0, 12, 3)  # per-channel gain + offset: water colour
+    f = f * rng.uniform(0.65, 1.35, 3) + rng.normal(0, 14, 3)  # per-channel gain + offset: water colour
     mean = f.mean()
-    f = (f - mean) * rng.uniform(0.7, 1.3) + mean
+    f = (f - mean) * rng.uniform(0.6, 1.4) + mean
+    if rng.random() < 0.3:  # gamma: low sun, high sun, exposure
+        f = 255.0 * (np.clip(f, 0, 255) / 255.0) ** rng.uniform(0.6, 1.6)
     if rng.random() < 0.3:
-        f = cv2.GaussianBlur(f, (0, 0), rng.uniform(0.3, 1.0))
+        f = cv2.GaussianBlur(f, (0, 0), rng.uniform(0.3, 1.2))
     if rng.random() < 0.5:
-        f = f + rng.normal(0, rng.uniform(1, 6), f.shape)
-    return np.clip(f, 0, 255).astype(np.uint8)
+        f = f + rng.normal(0, rng.uniform(1, 7), f.shape)
+    out = np.clip(f, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:
+        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 95))])
+        out = cv2.imdecode(enc, cv2.IMREAD_COLOR) if ok else out
+    return out
 
 
 def sample_crop(
@@ -146,29 +161,63 @@ def batch_tensors(data, cfg, rng, num_classes):
     )
 
 
+class CropBatches(torch.utils.data.IterableDataset):
+    """Endless training batches; each loader worker draws from its own seeded generator."""
+
+    def __init__(self, data: list[Scaled], cfg: TrainConfig, num_classes: int) -> None:
+        self.data, self.cfg, self.num_classes = data, cfg, num_classes
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.cfg.seed, info.id if info else 0])
+        while True:
+            yield batch_tensors(self.data, self.cfg, rng, self.num_classes)
+
+
 def train(
     data: list[Scaled], num_classes: int, cfg: TrainConfig, progress=None, net_kwargs: dict | None = None
 ) -> tuple[RiverNet, dict]:
-    """A trained network and a summary (loss curve, seconds, device)."""
+    """A trained network and a summary (loss curve, steps, seconds, device)."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    rng = np.random.default_rng(cfg.seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    net = RiverNet(num_classes, **(net_kwargs or {})).to(device)
+    torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
+    net = RiverNet(num_classes, **(net_kwargs or DEFAULT_CONFIG)).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = [cfg.steps]  # may shrink once, when a time budget is set and the pace is known
     warmup = max(1, cfg.steps // 20)
 
     def lr_at(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup))) * 0.97 + 0.03
+        frac = min(1.0, (step - warmup) / max(1, total[0] - warmup))
+        return 0.5 * (1 + math.cos(math.pi * frac)) * 0.97 + 0.03
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    loader = torch.utils.data.DataLoader(
+        CropBatches(data, cfg, num_classes),
+        batch_size=None,
+        num_workers=cfg.loader_workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if cfg.loader_workers else None,
+        persistent_workers=False,
+    )
+    batches = iter(loader)
     curve: list[tuple[int, float]] = []
     start, running = time.monotonic(), 0.0
+    paced_from = start
     net.train()
-    for step in range(cfg.steps):
-        x, heat, box, mask = (t.to(device) for t in batch_tensors(data, cfg, rng, num_classes))
+    step = 0
+    while step < total[0]:
+        if cfg.time_budget_s and step == 100:
+            paced_from = time.monotonic()  # after loader start-up, which would skew the pace
+        if cfg.time_budget_s and step == 300:
+            now = time.monotonic()
+            pace = (now - paced_from) / 200
+            left = cfg.time_budget_s - (now - start)
+            total[0] = min(cfg.steps, max(400, 300 + int(left / pace)))
+            log.info("pace %.1f ms/step: %d steps fit %.0f s", pace * 1e3, total[0], cfg.time_budget_s)
+        x, heat, box, mask = (t.to(device, non_blocking=True) for t in next(batches))
         raw = net(x)
         l_heat = focal_loss(raw[:, :num_classes], heat)
         m = mask.unsqueeze(1)
@@ -183,15 +232,18 @@ def train(
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
         opt.step()
         sched.step()
-        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
-        if step % 100 == 0 or step == cfg.steps - 1:
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()  # one sync a step
+        if step % 500 == 0 or step == total[0] - 1:
             curve.append((step, round(running, 4)))
             log.info("step=%d loss=%.4f heat=%.4f box=%.4f", step, running, l_heat.item(), l_box.item())
+        step += 1
         if progress is not None:
-            progress(step + 1, running)
+            progress(step, running, total[0])
+    del batches, loader
     net.eval()
     return net.cpu(), {
+        "steps_done": step,
         "loss_curve": curve,
         "seconds": round(time.monotonic() - start, 1),
-        "device": str(device),
+        "device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
     }
