@@ -185,7 +185,7 @@ def train(
     net = RiverNet(num_classes, **(net_kwargs or DEFAULT_CONFIG)).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = [cfg.steps]  # may shrink once, when a time budget is set and the pace is known
-    warmup = max(1, cfg.steps // 20)
+    warmup = max(1, min(500, cfg.steps // 20))
 
     def lr_at(step: int) -> float:
         if step < warmup:
