@@ -150,6 +150,9 @@ def generate_split(
         jobs.append((root, spec, s, first, min(spec.frames_per_scene, spec.frames - first)))
     items = 0
     if workers > 1:
+        import cv2
+
+        cv2.setNumThreads(1)  # before the fork: the render processes already use every core
         with ProcessPoolExecutor(workers) as pool:
             for n in pool.map(_scene_frames, jobs):
                 items += n

@@ -18,9 +18,10 @@ from models.network import STRIDE, DecodedRiverNet, RiverNet
 OPSET = 17
 RIVERPATROL_FORMAT = "centernet-v1"  # must match edge.detect.spec.RIVERPATROL_FORMAT
 OUTPUT_LAYOUT = (
-    "out[1, nc+4, H/stride, W/stride]: channels 0..nc-1 per-class centre heatmaps (sigmoid); "
+    "out[1, nc+4, H/stride, W/stride]: channels 0..nc-1 per-class centre scores "
+    "(objectness x p(class) / p(best class), so the best class carries the objectness); "
     "nc, nc+1 box width, height in input pixels; nc+2, nc+3 centre offset x, y in cells [0, 1). "
-    "Detections are 3x3 local maxima above score_threshold; no NMS in the graph."
+    "Detections are 3x3 local maxima of the best class score above score_threshold; no NMS in the graph."
 )
 INPUT_FORMAT = "images[1, 3, H, W] float32 RGB in [0, 1], letterboxed (keep aspect, centred, pad 114/255)"
 
@@ -61,7 +62,7 @@ def export_onnx(
         "stride": str(STRIDE),
         "score_threshold": f"{score_threshold:.4f}",
         "model_version": version,
-        "architecture": f"RiverNet-tiny CenterNet stride {STRIDE} {json.dumps(net.config)}",
+        "architecture": f"RiverNet CenterNet (objectness + class) stride {STRIDE} {json.dumps(net.config)}",
         **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
     }
     del model.metadata_props[:]

@@ -48,7 +48,11 @@ class DWBlock(nn.Module):
 
 
 class RiverNet(nn.Module):
-    """Raw head: ``nc`` heatmap logits, log box size (cells) x/y, offset logits x/y at stride 4."""
+    """Raw head at stride 4: objectness logit, ``nc`` class logits, log box size (cells) x/y, offset logits.
+
+    Objectness and class are separate heads: whether something floats there is learnt from every
+    item, and a bag/styrofoam/foam mix-up cannot split one item's score across three heatmaps.
+    """
 
     def __init__(
         self,
@@ -71,9 +75,10 @@ class RiverNet(nn.Module):
         self.fuse8 = DWBlock(c3)
         self.lat8 = nn.Conv2d(c3, c2, 1)
         self.fuse4 = DWBlock(c2)
-        self.heat = nn.Conv2d(c2, num_classes, 1)
+        self.obj = nn.Conv2d(c2, 1, 1)
+        self.cls = nn.Conv2d(c2, num_classes, 1)
         self.box = nn.Conv2d(c2, 4, 1)
-        nn.init.constant_(self.heat.bias, -4.6)  # prior ~1% so early training is not flooded
+        nn.init.constant_(self.obj.bias, -4.6)  # prior ~1% so early training is not flooded
         self.config = {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "n2": n2, "n3": n3, "n4": n4}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,11 +88,15 @@ class RiverNet(nn.Module):
         c = self.stage16(b)
         b = self.fuse8(b + up(self.lat16(c), scale_factor=2.0, mode="nearest"))
         f = self.fuse4(a + up(self.lat8(b), scale_factor=2.0, mode="nearest"))
-        return torch.cat([self.heat(f), self.box(f)], dim=1)
+        return torch.cat([self.obj(f), self.cls(f), self.box(f)], dim=1)
 
 
 class DecodedRiverNet(nn.Module):
-    """Export wrapper: the runtime's ``centernet`` layout (sigmoid heat, box w/h in input px, offset)."""
+    """Export wrapper: the runtime's ``centernet`` layout (class scores, box w/h in input px, offset).
+
+    Class score = objectness x p(class) / p(best class): the best class at a cell carries the full
+    objectness, so the runtime's threshold is a threshold on "is something there".
+    """
 
     def __init__(self, net: RiverNet) -> None:
         super().__init__()
@@ -96,7 +105,9 @@ class DecodedRiverNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raw = self.net(x)
         nc = self.net.num_classes
-        heat = torch.sigmoid(raw[:, :nc])
-        wh = torch.exp(raw[:, nc : nc + 2].clamp(-4.0, 6.0)) * STRIDE
-        off = torch.sigmoid(raw[:, nc + 2 : nc + 4])
+        obj = torch.sigmoid(raw[:, :1])
+        p = torch.softmax(raw[:, 1 : 1 + nc], dim=1)
+        heat = obj * p / p.amax(dim=1, keepdim=True)
+        wh = torch.exp(raw[:, 1 + nc : 3 + nc].clamp(-4.0, 6.0)) * STRIDE
+        off = torch.sigmoid(raw[:, 3 + nc : 5 + nc])
         return torch.cat([heat, wh, off], dim=1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from models.network import DEFAULT_CONFIG, STRIDE, RiverNet
 from models.targets import make_targets
@@ -143,6 +144,19 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return -(pos_loss.sum() + neg_loss.sum()) / n
 
 
+def heat_losses(
+    obj_logits: torch.Tensor, cls_logits: torch.Tensor, heat: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Objectness focal loss on the class-agnostic heatmap; class cross-entropy near item centres."""
+    obj_target, label = heat.max(dim=1)
+    l_obj = focal_loss(obj_logits[:, 0], obj_target)
+    near = obj_target >= 0.5  # the centre and its closest cells: where a peak may land
+    if not bool(near.any()):
+        return l_obj, cls_logits.sum() * 0.0
+    ce = nn.functional.cross_entropy(cls_logits, label, reduction="none")
+    return l_obj, (ce * obj_target * near).sum() / (obj_target * near).sum()
+
+
 def batch_tensors(data, cfg, rng, num_classes):
     imgs, heats, boxes, masks = [], [], [], []
     for _ in range(cfg.batch):
@@ -202,6 +216,10 @@ def train(
         prefetch_factor=4 if cfg.loader_workers else None,
         persistent_workers=False,
     )
+    if cfg.loader_workers:
+        # Set before the workers fork (setting it inside a forked child can deadlock OpenCV):
+        # one thread per loader process, or N processes x N threads thrash.
+        cv2.setNumThreads(1)
     batches = iter(loader)
     curve: list[tuple[int, float]] = []
     start, running = time.monotonic(), 0.0
@@ -219,14 +237,14 @@ def train(
             log.info("pace %.1f ms/step: %d steps fit %.0f s", pace * 1e3, total[0], cfg.time_budget_s)
         x, heat, box, mask = (t.to(device, non_blocking=True) for t in next(batches))
         raw = net(x)
-        l_heat = focal_loss(raw[:, :num_classes], heat)
+        l_heat, l_cls = heat_losses(raw[:, :1], raw[:, 1 : 1 + num_classes], heat)
         m = mask.unsqueeze(1)
         n = mask.sum().clamp(min=1)
         pred_box = torch.cat(
-            [raw[:, num_classes : num_classes + 2], torch.sigmoid(raw[:, num_classes + 2 :])], 1
+            [raw[:, 1 + num_classes : 3 + num_classes], torch.sigmoid(raw[:, 3 + num_classes :])], 1
         )
         l_box = (torch.abs(pred_box - box) * m).sum() / n
-        loss = l_heat + l_box
+        loss = l_heat + l_cls + l_box
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -235,7 +253,10 @@ def train(
         running = 0.98 * running + 0.02 * loss.item() if step else loss.item()  # one sync a step
         if step % 500 == 0 or step == total[0] - 1:
             curve.append((step, round(running, 4)))
-            log.info("step=%d loss=%.4f heat=%.4f box=%.4f", step, running, l_heat.item(), l_box.item())
+            log.info(
+                "step=%d loss=%.4f obj=%.4f cls=%.4f box=%.4f",
+                *(step, running, l_heat.item(), l_cls.item(), l_box.item()),
+            )
         step += 1
         if progress is not None:
             progress(step, running, total[0])

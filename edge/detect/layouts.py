@@ -30,14 +30,18 @@ class RawDetections(NamedTuple):
 
 
 def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: float) -> RawDetections:
-    """Heatmap peaks above ``threshold`` (3x3 local maxima) with their boxes."""
-    heat = out[0, :num_classes]
-    cand = np.nonzero(heat > threshold)
+    """Heatmap peaks above ``threshold`` with their boxes.
+
+    Peaks are 3x3 local maxima of the best class score at each cell, so one floating item gives
+    one peak even where its class scores are split (a bag that looks half like styrofoam).
+    """
+    best = out[0, :num_classes].max(axis=0)
+    cand = np.nonzero(best > threshold)
     if len(cand[0]) == 0:
         return RawDetections.empty()
-    c, y, x = cand
-    vals = heat[c, y, x]
-    padded = np.pad(heat, ((0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    y, x = cand
+    vals = best[y, x]
+    padded = np.pad(best, ((1, 1), (1, 1)), constant_values=-np.inf)
     is_peak = np.ones(len(vals), dtype=bool)
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
@@ -46,9 +50,10 @@ def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: 
             # Strictly above neighbours earlier in raster order, at least equal to later ones:
             # a flat plateau yields exactly one peak instead of one per cell.
             earlier = dy == 0 or (dy == 1 and dx == 0)
-            neighbour = padded[c, y + dy, x + dx]
+            neighbour = padded[y + dy, x + dx]
             is_peak &= (vals > neighbour) if earlier else (vals >= neighbour)
-    c, y, x, vals = c[is_peak], y[is_peak], x[is_peak], vals[is_peak]
+    y, x, vals = y[is_peak], x[is_peak], vals[is_peak]
+    c = out[0, :num_classes, y, x].argmax(axis=1) if len(y) else np.zeros(0, np.int64)
     w = out[0, num_classes, y, x]
     h = out[0, num_classes + 1, y, x]
     cx = (x + out[0, num_classes + 2, y, x]) * stride
