@@ -58,6 +58,10 @@ def main(
     ] = False,
     save_weights: Annotated[Path | None, typer.Option(help="Save the trained state dict here.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Skip training: load this state dict.")] = None,
+    init_weights: Annotated[
+        Path | None, typer.Option(help="Start training from this state dict (fine-tune) instead of random.")
+    ] = None,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 3e-3,
 ) -> None:
     """Render data, train RiverNet, export ONNX with metadata, pick the threshold, score held-out."""
     from rich.console import Console
@@ -89,7 +93,8 @@ def main(
         seed=seed,
         threads=threads,
         loader_workers=loader_workers,
-        time_budget_s=time_budget,
+        lr=lr,
+        time_budget_s=None if time_budget is None else time_budget - (time.monotonic() - started) - 90,
     )
     if weights is not None:
         saved = torch_load(weights)
@@ -98,7 +103,10 @@ def main(
         net.eval()
         train_info, cfg_dict = saved["train"], saved["train_config"]
     else:
-        net, train_info = _train(console, splits["train"], cfg)
+        init = torch_load(init_weights) if init_weights is not None else None
+        net, train_info = _train(console, splits["train"], cfg, init)
+        if init is not None:
+            train_info = {"init_from": init["train"], **train_info}
         cfg_dict = asdict(cfg)
         if save_weights is not None:
             torch_save(
@@ -174,7 +182,7 @@ def main(
     )
 
 
-def _train(console, samples, cfg):
+def _train(console, samples, cfg, init=None):
     """Train with a rich progress bar; crops at model scale (a 1080p frame halved)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -194,7 +202,7 @@ def _train(console, samples, cfg):
         def progress(step: int, loss: float, total: int) -> None:
             bar.update(task, completed=step, total=total, loss=f"loss {loss:.3f}")
 
-        return train(train_data, len(DEBRIS_CLASSES), cfg, progress=progress)
+        return train(train_data, len(DEBRIS_CLASSES), cfg, progress=progress, init=init)
 
 
 def torch_save(obj: dict, path: Path) -> None:

@@ -63,28 +63,59 @@ def load_scaled(samples: list[Sample], scale: float) -> list[Scaled]:
     return out
 
 
-def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Colour, light and optics jitter: other water, other sun, other cameras."""
-    if rng.random() < 0.5:  # hue and saturation: water colour families never seen in training
-        hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV).astype(np.int16)
-        hsv[..., 0] = (hsv[..., 0] + int(rng.integers(-12, 13))) % 180
-        hsv[..., 1] = np.clip(hsv[..., 1] * rng.uniform(0.6, 1.5), 0, 255)
-        img = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)
-    f = img.astype(np.float32)
-    f = f * rng.uniform(0.65, 1.35, 3) + rng.normal(0, 14, 3)  # per-channel gain + offset: water colour
-    mean = f.mean()
-    f = (f - mean) * rng.uniform(0.6, 1.4) + mean
-    if rng.random() < 0.3:  # gamma: low sun, high sun, exposure
-        f = 255.0 * (np.clip(f, 0, 255) / 255.0) ** rng.uniform(0.6, 1.6)
-    if rng.random() < 0.3:
-        f = cv2.GaussianBlur(f, (0, 0), rng.uniform(0.3, 1.2))
-    if rng.random() < 0.5:
-        f = f + rng.normal(0, rng.uniform(1, 7), f.shape)
-    out = np.clip(f, 0, 255).astype(np.uint8)
-    if rng.random() < 0.3:
-        ok, enc = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 95))])
-        out = cv2.imdecode(enc, cv2.IMREAD_COLOR) if ok else out
-    return out
+def _jpeg(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sometimes re-encode: other cameras compress harder than the renderer's 95."""
+    if rng.random() < 0.25:
+        ok, enc = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(40, 95))])
+        if ok:
+            return cv2.imdecode(enc, cv2.IMREAD_COLOR)
+    return img
+
+
+def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Colour, light and optics jitter on a ``[B, 3, H, W]`` RGB 0..1 batch, on its own device.
+
+    Hue rotation about the grey axis and saturation (water colours never seen in training),
+    per-channel gain and offset, contrast, gamma (low and high sun), blur and sensor noise.
+    Done in torch so a GPU does it for the whole batch instead of the crop workers.
+    """
+    b, dev = x.shape[0], x.device
+
+    def u(lo: float, hi: float, p: float = 1.0, neutral: float = 0.0) -> torch.Tensor:
+        v = lo + (hi - lo) * torch.rand(b, device=dev, generator=gen)
+        keep = torch.rand(b, device=dev, generator=gen) < p
+        return torch.where(keep, v, torch.full_like(v, neutral)).view(b, 1, 1, 1)
+
+    k = torch.full((3,), 3**-0.5, device=dev)
+    cross = torch.tensor([[0, -1, 1], [1, 0, -1], [-1, 1, 0]], device=dev, dtype=x.dtype) * 3**-0.5
+    theta = u(-0.42, 0.42, 0.5).view(b, 1, 1)  # up to ~24 degrees of hue
+    rot = (
+        torch.cos(theta) * torch.eye(3, device=dev)
+        + torch.sin(theta) * cross
+        + (1 - torch.cos(theta)) * torch.outer(k, k)
+    )
+    x = torch.einsum("bij,bjhw->bihw", rot, x)
+    grey = x.mean(dim=1, keepdim=True)
+    x = grey + (x - grey) * u(0.6, 1.5, 0.5, 1.0)
+    gain = 0.65 + 0.7 * torch.rand(b, 3, 1, 1, device=dev, generator=gen)
+    offset = 0.055 * torch.randn(b, 3, 1, 1, device=dev, generator=gen)
+    x = x * gain + offset
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    x = (x - mean) * u(0.6, 1.4) + mean
+    x = x.clamp(0, 1) ** u(0.6, 1.6, 0.3, 1.0)
+    sigma = 0.3 + 0.9 * float(torch.rand(1, device=dev, generator=gen).item())  # one blur per batch
+    r = 2
+    t = torch.arange(-r, r + 1, device=dev, dtype=x.dtype)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    blurred = nn.functional.conv2d(
+        nn.functional.pad(x, (r, r, r, r), mode="replicate"),
+        (g[:, None] * g[None, :]).expand(3, 1, -1, -1).contiguous(),
+        groups=3,
+    )
+    x = torch.where(u(0, 1) < 0.3, blurred, x)
+    x = x + torch.randn_like(x) * u(0.004, 0.027, 0.5)
+    return x.clamp(0, 1)
 
 
 def sample_crop(
@@ -130,7 +161,7 @@ def sample_crop(
     if rng.random() < 0.5:  # transpose = 90-degree turn combined with the flips above
         img = img.transpose(1, 0, 2)
         boxes = boxes[:, [1, 0, 3, 2]]
-    return _photometric(np.ascontiguousarray(img), rng), boxes.astype(np.float32), classes
+    return _jpeg(np.ascontiguousarray(img), rng), boxes.astype(np.float32), classes
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -166,7 +197,7 @@ def batch_tensors(data, cfg, rng, num_classes):
         heats.append(t.heat)
         boxes.append(t.box)
         masks.append(t.mask)
-    x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs))).float() / 255.0
+    x = torch.from_numpy(np.ascontiguousarray(np.stack(imgs)))  # uint8: 4x less to move
     return (
         x,
         torch.from_numpy(np.stack(heats)),
@@ -189,14 +220,22 @@ class CropBatches(torch.utils.data.IterableDataset):
 
 
 def train(
-    data: list[Scaled], num_classes: int, cfg: TrainConfig, progress=None, net_kwargs: dict | None = None
+    data: list[Scaled],
+    num_classes: int,
+    cfg: TrainConfig,
+    progress=None,
+    net_kwargs: dict | None = None,
+    init: dict | None = None,
 ) -> tuple[RiverNet, dict]:
     """A trained network and a summary (loss curve, steps, seconds, device)."""
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick its fastest kernels
-    net = RiverNet(num_classes, **(net_kwargs or DEFAULT_CONFIG)).to(device)
+    net = RiverNet(num_classes, **(init["config"] if init else net_kwargs or DEFAULT_CONFIG))
+    if init is not None:  # fine-tune from a saved state dict
+        net.load_state_dict(init["state_dict"])
+    net = net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = [cfg.steps]  # may shrink once, when a time budget is set and the pace is known
     warmup = max(1, min(500, cfg.steps // 20))
@@ -221,6 +260,8 @@ def train(
         # one thread per loader process, or N processes x N threads thrash.
         cv2.setNumThreads(1)
     batches = iter(loader)
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed)
     curve: list[tuple[int, float]] = []
     start, running = time.monotonic(), 0.0
     paced_from = start
@@ -236,7 +277,7 @@ def train(
             total[0] = min(cfg.steps, max(400, 300 + int(left / pace)))
             log.info("pace %.1f ms/step: %d steps fit %.0f s", pace * 1e3, total[0], cfg.time_budget_s)
         x, heat, box, mask = (t.to(device, non_blocking=True) for t in next(batches))
-        raw = net(x)
+        raw = net(photometric(x.float() / 255.0, gen))
         l_heat, l_cls = heat_losses(raw[:, :1], raw[:, 1 : 1 + num_classes], heat)
         m = mask.unsqueeze(1)
         n = mask.sum().clamp(min=1)
