@@ -142,6 +142,16 @@ def map50(m: Matched, num_classes: int, min_size_m: float = 0.0) -> tuple[float,
     return (float(np.mean(valid)) if valid else float("nan")), aps
 
 
+def ap50_any_class(m: Matched, min_size_m: float = 0.0) -> float:
+    """AP at IoU 0.5 of "is there debris" (class ignored; ``m`` matched with ``class_aware=False``)."""
+    ps, ptp, psz = (np.asarray(a) for a in (m.pred_score, m.pred_tp, m.pred_size_m))
+    n_gt = int(np.sum(np.asarray(m.gt_size_m) >= min_size_m))
+    if not len(ps):
+        return float("nan")
+    keep = ~(ptp & (psz < min_size_m))
+    return average_precision(ps[keep], ptp[keep], n_gt)
+
+
 def choose_threshold(
     m: Matched,
     negative_scores: np.ndarray,

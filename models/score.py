@@ -19,6 +19,7 @@ from models.evaluate import (
     FramePred,
     FrameTruth,
     Matched,
+    ap50_any_class,
     map50,
     match_frame,
     pr_at,
@@ -75,6 +76,10 @@ def _r(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
 
 
+#: Thresholds at which the card lists the precision / recall / false-detection trade-off.
+OPERATING_POINTS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
 def summarize(
     scores: SplitScores,
     negatives: np.ndarray,
@@ -107,6 +112,24 @@ def summarize(
         _, rba, *_ = pr_at(ma, threshold, lo, hi)
         per_size[label] = {"recall": _r(rb), "recall_any_class": _r(rba), "items": tpb + fnb}
     false_alerts = int(np.sum(negatives >= threshold))
+    map_any = ap50_any_class(ma, t)
+    operating_points = []
+    for th in OPERATING_POINTS:
+        pt, rt, *_ = pr_at(m, th, t)
+        pta, rta, *_ = pr_at(ma, th, t)
+        neg = int(np.sum(negatives >= th))
+        operating_points.append(
+            {
+                "threshold": th,
+                "precision": _r(pt),
+                "recall": _r(rt),
+                "precision_any_class": _r(pta),
+                "recall_any_class": _r(rta),
+                "false_detections_per_1000_frames": _r(1000 * neg / n_negative_frames)
+                if n_negative_frames
+                else None,
+            }
+        )
     return {
         "threshold": round(threshold, 4),
         "frames": scores.frames,
@@ -121,6 +144,7 @@ def summarize(
         "fn": fn,
         "precision_any_class_ge_0.3m": _r(pa),
         "recall_any_class_ge_0.3m": _r(ra),
+        "ap50_any_class_ge_0.3m": _r(map_any),
         "per_class": per_class,
         "per_size": per_size,
         "negative_frames": n_negative_frames,
@@ -128,4 +152,5 @@ def summarize(
         "false_alerts_per_1000_frames": _r(1000 * false_alerts / n_negative_frames)
         if n_negative_frames
         else None,
+        "operating_points": operating_points,
     }
