@@ -59,7 +59,16 @@ def pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
 
-def render_patrol(seed: int, frames: int, fps: float, speed: float, alt: float, debris: int):
+def render_patrol(
+    seed: int,
+    frames: int,
+    fps: float,
+    speed: float,
+    alt: float,
+    debris: int,
+    distractors: int | None = None,
+    domain: str = "train",
+):
     """JPEG frames, true poses, capture times and truth of a straight patrol up a river from home."""
     import cv2
     from rich.progress import track
@@ -71,7 +80,14 @@ def render_patrol(seed: int, frames: int, fps: float, speed: float, alt: float, 
 
     length = speed * frames / fps
     line = [offset(HOME_LAT, HOME_LON, n, 0.0) for n in (-60.0, length + 60.0)]
-    scene = RiverScene(seed=seed, centerline=line, width_m=40.0, n_debris=debris, n_distractors=debris // 2)
+    scene = RiverScene(
+        seed=seed,
+        centerline=line,
+        width_m=40.0,
+        n_debris=debris,
+        n_distractors=debris // 2 if distractors is None else distractors,
+        domain=domain,  # type: ignore[arg-type]
+    )
     renderer = Renderer(scene)
     cam = CameraModel.default()
     rng = np.random.default_rng(seed)

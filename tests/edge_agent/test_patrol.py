@@ -26,7 +26,7 @@ from tests.edge_alerts.mqtt_helpers import Collector
 
 #: An alert farther than this from every truth position of its item is a wrong position.
 POSITION_TOLERANCE_M = 5.0
-SCORE_THRESHOLD = 0.7
+SCORE_THRESHOLD = 0.5
 
 
 def test_patrol_one_alert_per_detected_item_none_for_distractors(mosquitto, tmp_path, patrol_factory):
