@@ -172,8 +172,9 @@ def print_tables(result: dict) -> None:
         t.add_row(f"  size {name}", "", "", f(row["recall"]), str(row["items"]))
     console.print(t)
     console.print(
-        f"false alerts: {acc['false_alerts']} in {acc['negative_frames']} debris-free frames "
-        f"= {acc['false_alerts_per_1000_frames']} per 1,000"
+        f"per-frame false detections: {acc['false_detections']} in {acc['negative_frames']} "
+        f"debris-free frames "
+        f"= {acc['false_detections_per_1000_frames']} per 1,000"
     )
 
 

@@ -41,6 +41,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
 
 from bench.machine import machine_info as shared_machine_info  # noqa: E402
 from bench.machine import versions  # noqa: E402
+from models.patrol_eval import render_patrol  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "edge.json"
 MATCH_M = 5.0
@@ -57,56 +58,6 @@ def machine_info(threads: int) -> dict:
 
 def pct(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
-
-
-def render_patrol(
-    seed: int,
-    frames: int,
-    fps: float,
-    speed: float,
-    alt: float,
-    debris: int,
-    distractors: int | None = None,
-    domain: str = "train",
-):
-    """JPEG frames, true poses, capture times and truth of a straight patrol up a river from home."""
-    import cv2
-    from rich.progress import track
-
-    from contract.camera import CameraModel, CameraPose
-    from contract.defaults import HOME_LAT, HOME_LON
-    from contract.geo import offset
-    from sim.camera import Renderer, RiverScene
-
-    length = speed * frames / fps
-    line = [offset(HOME_LAT, HOME_LON, n, 0.0) for n in (-60.0, length + 60.0)]
-    scene = RiverScene(
-        seed=seed,
-        centerline=line,
-        width_m=40.0,
-        n_debris=debris,
-        n_distractors=debris // 2 if distractors is None else distractors,
-        domain=domain,  # type: ignore[arg-type]
-    )
-    renderer = Renderer(scene)
-    cam = CameraModel.default()
-    rng = np.random.default_rng(seed)
-    out = []
-    for i in track(range(frames), description="pre-rendering frames", transient=True):
-        t = i / fps
-        lat, lon = offset(HOME_LAT, HOME_LON, speed * t, 0.0)
-        pose = CameraPose(
-            lat=lat,
-            lon=lon,
-            alt_m=alt,
-            roll_deg=float(rng.normal(0, 2.0)),
-            pitch_deg=float(rng.normal(-3.0, 2.0)),  # nose down in forward flight
-            yaw_deg=float(rng.normal(0, 1.0)),
-        )
-        f = renderer.render(pose, cam, t=t)
-        jpeg = cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
-        out.append((jpeg, pose, t, f.truth, f.distractors))
-    return out
 
 
 def noisy_pose(pose, rng: np.random.Generator, bias: np.ndarray):

@@ -83,6 +83,9 @@ class TrackerConfig:
     left_frame_end_s: float = 1.0  # ... sooner when its last box left the frame
     max_drift_mps: float = 0.5  # fastest the current moves debris between passes
     world_gate_margin_m: float = 1.0
+    # A drone at 8 m/s and 5 fps moves a small item ~70 px between frames, far outside the image
+    # gate until the track has a velocity; two fixes this close on the water are the same item.
+    world_assoc_m: float = 1.5
     update_min_interval_s: float = 5.0  # rate limit of better-view updates per item
     min_quality_gain: float = 0.03  # a view must beat the best by this much to count as better
     nadir_weight: float = 0.3  # quality = score * (1 - nadir_weight * off_nadir / 90)
@@ -394,12 +397,13 @@ class Tracker:
                 ov = iou(pred, s.box)
                 sc = _centre(s.box)
                 cn = math.hypot(sc[0] - pc[0], sc[1] - pc[1]) / scale
-                if ov < cfg.iou_gate and cn > cfg.centre_gate:
+                d = distance_m(tr.lat, tr.lon, s.lat, s.lon)
+                if d > math.hypot(tr.uncertainty_m, s.uncertainty_m) + cfg.world_gate_margin_m:
                     continue
-                gate = math.hypot(tr.uncertainty_m, s.uncertainty_m) + cfg.world_gate_margin_m
-                if distance_m(tr.lat, tr.lon, s.lat, s.lon) > gate:
-                    continue
-                pairs.append(((1.0 - ov) + 0.5 * cn, ti, si))
+                if ov >= cfg.iou_gate or cn <= cfg.centre_gate:
+                    pairs.append(((1.0 - ov) + 0.5 * cn, ti, si))
+                elif d <= cfg.world_assoc_m:  # image gate missed (ego-motion): same spot on the water
+                    pairs.append((1.0 + 0.5 * cfg.centre_gate + d / cfg.world_assoc_m, ti, si))
         pairs.sort()
         used_t: set[int] = set()
         used_s: set[int] = set()

@@ -148,8 +148,8 @@ def summarize(
         "per_class": per_class,
         "per_size": per_size,
         "negative_frames": n_negative_frames,
-        "false_alerts": false_alerts,
-        "false_alerts_per_1000_frames": _r(1000 * false_alerts / n_negative_frames)
+        "false_detections": false_alerts,
+        "false_detections_per_1000_frames": _r(1000 * false_alerts / n_negative_frames)
         if n_negative_frames
         else None,
         "operating_points": operating_points,

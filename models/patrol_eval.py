@@ -1,0 +1,159 @@
+"""Alert-level evaluation: straight patrols over a synthetic river through the edge agent's pure core.
+
+A detector's per-frame false detections overstate false alerts: the agent alerts only when a track
+is confirmed over several frames. These helpers render a patrol (``sim.camera``), run detector ->
+geolocation -> tracker -> alert build exactly as ``edge.pipeline`` does, and return the alerts, so
+``models.build`` can choose its threshold on validation patrols and ``bench/alert_bench.py`` can
+score held-out ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple, dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+MATCH_M = 5.0  # an alert within this of an item's true position is that item
+
+
+def render_patrol(
+    seed: int,
+    frames: int,
+    fps: float,
+    speed: float,
+    alt: float,
+    debris: int,
+    distractors: int | None = None,
+    domain: str = "train",
+):
+    """JPEG frames, true poses, capture times and truth of a straight patrol up a river from home."""
+    import cv2
+    from rich.progress import track
+
+    from contract.camera import CameraModel, CameraPose
+    from contract.defaults import HOME_LAT, HOME_LON
+    from contract.geo import offset
+    from sim.camera import Renderer, RiverScene
+
+    length = speed * frames / fps
+    line = [offset(HOME_LAT, HOME_LON, n, 0.0) for n in (-60.0, length + 60.0)]
+    scene = RiverScene(
+        seed=seed,
+        centerline=line,
+        width_m=40.0,
+        n_debris=debris,
+        n_distractors=debris // 2 if distractors is None else distractors,
+        domain=domain,  # type: ignore[arg-type]
+    )
+    renderer = Renderer(scene)
+    cam = CameraModel.default()
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in track(range(frames), description="pre-rendering frames", transient=True):
+        t = i / fps
+        lat, lon = offset(HOME_LAT, HOME_LON, speed * t, 0.0)
+        pose = CameraPose(
+            lat=lat,
+            lon=lon,
+            alt_m=alt,
+            roll_deg=float(rng.normal(0, 2.0)),
+            pitch_deg=float(rng.normal(-3.0, 2.0)),  # nose down in forward flight
+            yaw_deg=float(rng.normal(0, 1.0)),
+        )
+        f = renderer.render(pose, cam, t=t)
+        jpeg = cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+        out.append((jpeg, pose, t, f.truth, f.distractors))
+    return out
+
+
+def detect_all(detector, data: list) -> list[list]:
+    """The detector's output for every frame of a rendered patrol (one inference per frame)."""
+    import cv2
+
+    return [detector.detect(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
+
+
+class CachedDetections:
+    """Stands in for the detector inside the pipeline: one inference per frame, any threshold."""
+
+    def __init__(self, per_frame: list[list], threshold: float) -> None:
+        self.per_frame, self.threshold, self.i = per_frame, threshold, 0
+
+    def detect(self, _image: np.ndarray) -> list:
+        dets = [d for d in self.per_frame[self.i] if d.score >= self.threshold]
+        self.i += 1
+        return dets
+
+
+def run_pipeline(data: list, dets: list[list], threshold: float, fps: float) -> list:
+    """Alerts (last revision of each id) of one patrol at one threshold."""
+    import cv2
+
+    from contract.messages import Alert
+    from edge.alerts import SnapshotConfig, snapshotter
+    from edge.geolocate import GeoConfig
+    from edge.pipeline import FramePipeline, WaterLevel
+    from edge.telemetry.pose import Pose
+    from edge.tracker import Tracker, TrackerConfig
+
+    snap = SnapshotConfig()
+    tracker = Tracker(TrackerConfig(drone_id="bench"), snapshotter(snap))
+    pipe = FramePipeline(
+        CachedDetections(dets, threshold), tracker, GeoConfig(), "bench", "m", WaterLevel(), 3.0, snap
+    )
+    t0 = datetime(2026, 5, 1, tzinfo=UTC).timestamp()
+    payloads: list[bytes] = []
+    for jpeg, p, t, *_ in data:
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        pose = Pose(0.0, p.lat, p.lon, p.alt_m, p.alt_m + 5.0, p.roll_deg, p.pitch_deg, p.yaw_deg, False)
+        payloads += pipe.step(img, t0 + t, pose, datetime.now(UTC)).payloads
+    payloads += pipe.finish(t0 + len(data) / fps + 1, datetime.now(UTC))
+    return list({a.alert_id: a for a in (Alert.model_validate_json(x) for x in payloads)}.values())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertScore:
+    """Alerts of one or more patrols scored against the camera's ground truth."""
+
+    alerts: int = 0
+    unmatched: int = 0  # farther than MATCH_M from every debris item in view (any size)
+    items_seen: int = 0  # items >= min_size_m fully visible (>= 80 %) in at least one frame
+    items_alerted: int = 0
+
+    def __add__(self, other: AlertScore) -> AlertScore:
+        return AlertScore(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+    @property
+    def precision(self) -> float:
+        return 1.0 - self.unmatched / self.alerts if self.alerts else float("nan")
+
+    @property
+    def recall(self) -> float:
+        return self.items_alerted / self.items_seen if self.items_seen else float("nan")
+
+
+def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScore:
+    """Match each alert to the nearest truth position of any item; recall over items >= ``min_size_m``."""
+    from contract.geo import distance_m
+
+    positions: dict[int, list[tuple[float, float]]] = {}
+    target: set[int] = set()
+    for *_, truth, _d in data:
+        for b in truth:
+            positions.setdefault(b.item_id, []).append((b.lat, b.lon))
+            if b.visible_fraction >= 0.8 and b.size_m >= min_size_m:
+                target.add(b.item_id)
+    hit: set[int] = set()
+    unmatched = 0
+    for a in alerts:
+        d, item = min(
+            ((min(distance_m(a.lat, a.lon, la, lo) for la, lo in pts), i) for i, pts in positions.items()),
+            default=(math.inf, None),
+        )
+        if d <= MATCH_M:
+            hit.add(item)
+        else:
+            unmatched += 1
+    return AlertScore(len(alerts), unmatched, len(target), len(hit & target))
