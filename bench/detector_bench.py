@@ -14,6 +14,7 @@ Writes ``bench/results/detector.json`` and prints a rich table.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -95,6 +96,10 @@ def speed(model: Path, threads: int, frames: list[np.ndarray], repeats: int) -> 
             rows[f"yolov8n (tiled 1080p, {n_tiles} x 640)"] = time_detector(
                 tiled, frames, max(1, repeats // 2)
             )
+            # Drop the baseline's sessions first: their idle onnxruntime threads spin for a while
+            # after each run and would steal the 2 cores from the drift check.
+            del single, tiled
+            gc.collect()
             rows["riverpatrol (repeat, drift check)"] = time_detector(ours, frames, repeats)
     except (FileNotFoundError, ImportError) as exc:
         note = f"YOLOv8n baseline skipped: {exc}"

@@ -32,7 +32,7 @@ DEFAULT_DATA = MODEL_DIR.parent / "data" / "riverpatrol_debris"
 INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
-TRAIN_STEPS = 24000  # what the shipped model trained for (card: train.steps_done)
+TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
