@@ -168,9 +168,10 @@ def choose_threshold(
     alert precision, alert recall on littered patrols). The threshold is the best alert F1 with
     at most ``max_false_per_1000`` false alerts per 1,000 debris-free frames (rounded up: a few
     hundred validation frames cannot resolve 1 per 1,000, so they tolerate one; the held-out
-    ``bench/alert_bench.py`` reports the rate reached) and alert precision >= ``min_precision``. Per-frame detections are not the
-    budget: the tracker's confirmation already drops one-frame glints and birds in flight, and
-    IoU-0.5 box precision on 6-px items measures box tightness more than false alarms.
+    ``bench/alert_bench.py`` reports the rate reached) and alert precision >= ``min_precision``.
+    Per-frame detections are not the budget: the tracker's confirmation already drops one-frame
+    glints and birds in flight, and IoU-0.5 box precision on 6-px items measures box tightness
+    more than false alarms.
     Falls back to the top of ``grid`` when no threshold meets both budgets.
     """
     allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
