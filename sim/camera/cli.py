@@ -218,12 +218,12 @@ def serve(
     except (OSError, ValueError) as e:
         vehicle.stop()
         raise typer.BadParameter(str(e)) from e
-    feed.start()
-    typer.echo(
-        f"vehicle on tcp:127.0.0.1:{vehicle.tcp_port}, camera feed on sim://{host}:{feed.port} "
-        f"({width}x{height} at {fps:g} fps of simulated time, speedup {speedup:g})"
-    )
-    try:
+    try:  # from here on Ctrl-C stops both cleanly, even during start-up (the ports are already open)
+        feed.start()
+        typer.echo(
+            f"vehicle on tcp:127.0.0.1:{vehicle.tcp_port}, camera feed on sim://{host}:{feed.port} "
+            f"({width}x{height} at {fps:g} fps of simulated time, speedup {speedup:g})"
+        )
         while True:
             time.sleep(5)
             log.info(

@@ -148,8 +148,9 @@ class FrameServer:
                 time.sleep(0.005)
                 continue
             step = 1.0 / self.fps
-            # on schedule: keep the phase; behind: the next frame is one period after this one
-            next_t = next_t + step if s.t < next_t + step else s.t + step
+            # On schedule (within a quarter period): keep the phase. Behind (a slow render): the
+            # next frame is one period after this one, never a burst to catch up.
+            next_t = next_t + step if s.t - next_t < 0.25 * step else s.t + step
             try:
                 self._serve_one(s)
             except Exception as e:  # a render or encode bug must not stop the feed

@@ -24,11 +24,18 @@ def test_serve_starts_the_vehicle_and_the_feed_and_stops_on_ctrl_c():
         stderr=subprocess.STDOUT,
         text=True,
     )
+    head: list[str] = []
     try:
         wait_port(vehicle, timeout=20)
         wait_port(feed, timeout=20)
+        # Ctrl-C once it says it is serving (the ports open a moment before the banner)
+        while line := proc.stdout.readline():
+            head.append(line)
+            if "camera feed on" in line:
+                break
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
+        out = "".join(head) + out
     finally:
         if proc.poll() is None:
             proc.kill()
