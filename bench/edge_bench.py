@@ -13,8 +13,9 @@
    gimbal tilt 0.7 deg, roll/pitch of the airframe 2 deg (a stabilized gimbal removes them),
    altitude 0.5 m) vs the item's true position: median / p90 / p99 metres. This isolates
    geolocation from detector misses.
-3. Alerts per item (target <= 1.02) and bytes per alert: from the pipeline run of (1), each alert
-   matched to the nearest truth item within 5 m; unmatched alerts are counted as false.
+3. Alerts per item (target <= 1.02) and bytes per alert: from the pipeline run of (1), alerts are
+   assigned one-to-one to truth items within 5 m, closest pairs first; an alert left over near an
+   already-alerted item is a duplicate, one farther than 5 m from every item is false.
 
 Writes ``bench/results/edge.json`` with the machine's description.
 """
@@ -22,7 +23,6 @@ Writes ``bench/results/edge.json`` with the machine's description.
 from __future__ import annotations
 
 import json
-import math
 import os
 import statistics
 import sys
@@ -41,10 +41,9 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
 
 from bench.machine import machine_info as shared_machine_info  # noqa: E402
 from bench.machine import versions  # noqa: E402
-from models.patrol_eval import render_patrol  # noqa: E402
+from models.patrol_eval import MATCH_M, assign_alerts, render_patrol  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "edge.json"
-MATCH_M = 5.0
 app = typer.Typer(add_completion=False)
 
 
@@ -151,17 +150,20 @@ def main(
                 truth_pos.setdefault(b.item_id, []).append((b.lat, b.lon))
     alerts = [Alert.model_validate_json(p) for p in payloads]
     ids = {a.alert_id: a for a in alerts}  # last revision of each
+    last = list(ids.values())
+    # One-to-one, closest pairs first: an item's second alert is a duplicate, an alert farther
+    # than MATCH_M from every item is false.
+    assigned, duplicates, stray = assign_alerts([(a.lat, a.lon) for a in last], truth_pos, MATCH_M)
     matched: dict = {}
-    false_alerts = 0
-    for aid, a in ids.items():
-        best = min(
-            ((min(distance_m(a.lat, a.lon, la, lo) for la, lo in pts), i) for i, pts in truth_pos.items()),
-            default=(math.inf, None),
+    for ai, item in assigned.items():
+        matched.setdefault(item, []).append(last[ai].alert_id)
+    for ai in duplicates:
+        item = min(
+            truth_pos,
+            key=lambda i, a=last[ai]: min(distance_m(a.lat, a.lon, la, lo) for la, lo in truth_pos[i]),
         )
-        if best[0] <= MATCH_M:
-            matched.setdefault(best[1], []).append(aid)
-        else:
-            false_alerts += 1
+        matched.setdefault(item, []).append(last[ai].alert_id)
+    false_alerts = len(stray)
     items_alerted = len(matched)
     sizes = [len(p) for p in payloads]
 

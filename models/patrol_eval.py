@@ -9,7 +9,6 @@ score held-out ones.
 
 from __future__ import annotations
 
-import math
 from dataclasses import astuple, dataclass
 from datetime import UTC, datetime
 
@@ -134,10 +133,42 @@ class AlertScore:
         return self.items_alerted / self.items_seen if self.items_seen else float("nan")
 
 
-def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScore:
-    """Match each alert to the nearest truth position of any item; recall over items >= ``min_size_m``."""
+def assign_alerts(
+    alerts: list[tuple[float, float]], items: dict[int, list[tuple[float, float]]], match_m: float = MATCH_M
+) -> tuple[dict[int, int], list[int], list[int]]:
+    """One-to-one alert -> item assignment, closest pairs first (alert and item positions as lat/lon).
+
+    Returns (alert index -> item id, duplicates: alerts within ``match_m`` of an item only once
+    every such item already has an alert, stray: alerts farther than ``match_m`` from every item).
+    Nearest-item matching would call two alerts on two items 1 m apart a duplicate whenever the
+    GNSS bias shifts both towards the same one; closest-pair assignment does not.
+    """
     from contract.geo import distance_m
 
+    pairs = []
+    for ai, (la, lo) in enumerate(alerts):
+        for item, pts in items.items():
+            d = min(distance_m(la, lo, pa, po) for pa, po in pts)
+            if d <= match_m:
+                pairs.append((d, ai, item))
+    pairs.sort()
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+    for _, ai, item in pairs:
+        if ai not in matched and item not in taken:
+            matched[ai] = item
+            taken.add(item)
+    near = {ai for _, ai, _ in pairs}
+    duplicates = [ai for ai in range(len(alerts)) if ai in near and ai not in matched]
+    stray = [ai for ai in range(len(alerts)) if ai not in near]
+    return matched, duplicates, stray
+
+
+def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScore:
+    """Assign alerts to truth items (``assign_alerts``); recall over items >= ``min_size_m``.
+
+    ``unmatched`` counts alerts farther than ``MATCH_M`` from every debris item of any size.
+    """
     positions: dict[int, list[tuple[float, float]]] = {}
     target: set[int] = set()
     for *_, truth, _d in data:
@@ -145,15 +176,6 @@ def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScor
             positions.setdefault(b.item_id, []).append((b.lat, b.lon))
             if b.visible_fraction >= 0.8 and b.size_m >= min_size_m:
                 target.add(b.item_id)
-    hit: set[int] = set()
-    unmatched = 0
-    for a in alerts:
-        d, item = min(
-            ((min(distance_m(a.lat, a.lon, la, lo) for la, lo in pts), i) for i, pts in positions.items()),
-            default=(math.inf, None),
-        )
-        if d <= MATCH_M:
-            hit.add(item)
-        else:
-            unmatched += 1
-    return AlertScore(len(alerts), unmatched, len(target), len(hit & target))
+    matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions)
+    hit = set(matched.values())
+    return AlertScore(len(alerts), len(stray), len(target), len(hit & target))
