@@ -93,6 +93,7 @@ class Relay:
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(0.2, 5)
 
@@ -112,7 +113,13 @@ class Relay:
             self.config.mqtt_port,
             flags.session_present,
         )
-        client.subscribe(self._filter(), qos=1)
+        client.subscribe(self._filter(), qos=1)  # ready once the broker grants it (_on_subscribe)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """Ready only now: alerts published between CONNACK and SUBACK would not reach us."""
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("broker refused the relay's subscription to %s: %s", self._filter(), reason_codes)
+            return
         self.m_connected.set(1)
         self.connected.set()
 
