@@ -33,7 +33,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.edge_bench import machine_info  # noqa: E402
-from models.patrol_eval import AlertScore, detect_all, render_patrol, run_pipeline, score_alerts  # noqa: E402
+from models.patrol_eval import AlertScore, PatrolSet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "alerts.json"
 app = typer.Typer(add_completion=False)
@@ -53,27 +53,24 @@ def main(
     """False alerts per 1,000 debris-free frames and items alerted, per detector threshold."""
     from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig
 
-    fps, speed, alt = 5.0, 8.0, 30.0
     levels = sorted(float(x) for x in thresholds.split(","))
     detector = Detector(DetectorConfig(threads=threads, score_threshold=min(levels)))
     started = time.monotonic()
-
-    def patrols(n_rivers: int, frames: int, n_debris: int, seed0: int):
-        for k in range(n_rivers):
-            data = render_patrol(
-                seed0 + k, frames // n_rivers, fps, speed, alt, n_debris, distractors, domain
-            )
-            yield data, detect_all(detector, data)
-
-    negative = {t: 0 for t in levels}
-    for data, dets in patrols(4, negative_frames, 0, 9100):
-        for t in levels:
-            negative[t] += len(run_pipeline(data, dets, t, fps))
-    positive = {t: AlertScore() for t in levels}
-    for data, dets in patrols(2, positive_frames, debris, 9200):
-        for t in levels:
-            positive[t] += score_alerts(data, run_pipeline(data, dets, t, fps))
-    n_neg = (negative_frames // 4) * 4
+    patrols = PatrolSet(
+        detector,
+        domain,
+        clean_seeds=[9100 + k for k in range(4)],
+        littered_seeds=[9200, 9201],
+        clean_frames_each=negative_frames // 4,
+        littered_frames_each=positive_frames // 2,
+        debris=debris,
+        distractors=distractors,
+    )
+    negative: dict[float, int] = {}
+    positive: dict[float, AlertScore] = {}
+    for t in levels:
+        negative[t], positive[t] = patrols.at(t)
+    n_neg = patrols.clean_frames
     rows = [
         {
             "threshold": t,
@@ -91,8 +88,13 @@ def main(
         "benchmark": "alert_level_accuracy",
         "domain": domain,
         "negative_frames": n_neg,
-        "positive_frames": (positive_frames // 2) * 2,
-        "patrol": {"fps": fps, "speed_m_s": speed, "alt_m": alt, "distractors_per_river": distractors},
+        "positive_frames": patrols.littered_frames,
+        "patrol": {
+            "fps": patrols.fps,
+            "speed_m_s": patrols.speed,
+            "alt_m": patrols.alt,
+            "distractors_per_river": distractors,
+        },
         "model": DEFAULT_MODEL.name,
         "model_threshold": Detector(DetectorConfig(threads=1)).score_threshold,
         "rows": rows,

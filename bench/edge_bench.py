@@ -157,11 +157,7 @@ def main(
     matched: dict = {}
     for ai, item in assigned.items():
         matched.setdefault(item, []).append(last[ai].alert_id)
-    for ai in duplicates:
-        item = min(
-            truth_pos,
-            key=lambda i, a=last[ai]: min(distance_m(a.lat, a.lon, la, lo) for la, lo in truth_pos[i]),
-        )
+    for ai, item in duplicates.items():
         matched.setdefault(item, []).append(last[ai].alert_id)
     false_alerts = len(stray)
     items_alerted = len(matched)

@@ -202,24 +202,16 @@ class ValidationPatrols:
     """``t -> (false alerts, alert precision, alert recall)`` on validation patrols, with a record."""
 
     def __init__(self, detector, frames_each: int = 150) -> None:
-        from models.patrol_eval import detect_all, render_patrol
+        from models.patrol_eval import PatrolSet
 
-        def fly(seed: int, debris: int) -> tuple[list, list]:
-            data = render_patrol(seed, frames_each, 5.0, 8.0, 30.0, debris, 40, "train")
-            return data, detect_all(detector, data)
-
-        self.clean = [fly(8100 + k, 0) for k in range(4)]
-        self.littered = [fly(8200 + k, 30) for k in range(2)]
-        self.frames = len(self.clean) * frames_each
+        self.patrols = PatrolSet(
+            detector, "train", [8100 + k for k in range(4)], [8200, 8201], frames_each, frames_each
+        )
+        self.frames = self.patrols.clean_frames
         self.record: dict[str, dict] = {}
 
     def __call__(self, threshold: float) -> tuple[int, float, float]:
-        from models.patrol_eval import AlertScore, run_pipeline, score_alerts
-
-        false_alerts = sum(len(run_pipeline(d, dets, threshold, 5.0)) for d, dets in self.clean)
-        score = AlertScore()
-        for d, dets in self.littered:
-            score += score_alerts(d, run_pipeline(d, dets, threshold, 5.0))
+        false_alerts, score = self.patrols.at(threshold)
         self.record[f"{threshold:.2f}"] = {
             "false_alerts_debris_free": false_alerts,
             "alerts_littered": score.alerts,

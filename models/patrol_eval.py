@@ -135,11 +135,12 @@ class AlertScore:
 
 def assign_alerts(
     alerts: list[tuple[float, float]], items: dict[int, list[tuple[float, float]]], match_m: float = MATCH_M
-) -> tuple[dict[int, int], list[int], list[int]]:
+) -> tuple[dict[int, int], dict[int, int], list[int]]:
     """One-to-one alert -> item assignment, closest pairs first (alert and item positions as lat/lon).
 
-    Returns (alert index -> item id, duplicates: alerts within ``match_m`` of an item only once
-    every such item already has an alert, stray: alerts farther than ``match_m`` from every item).
+    Returns (alert index -> item id; duplicates: alert index -> its nearest item, for alerts within
+    ``match_m`` of items that all already have an alert; stray: alerts farther than ``match_m``
+    from every item).
     Nearest-item matching would call two alerts on two items 1 m apart a duplicate whenever the
     GNSS bias shifts both towards the same one; closest-pair assignment does not.
     """
@@ -158,9 +159,11 @@ def assign_alerts(
         if ai not in matched and item not in taken:
             matched[ai] = item
             taken.add(item)
-    near = {ai for _, ai, _ in pairs}
-    duplicates = [ai for ai in range(len(alerts)) if ai in near and ai not in matched]
-    stray = [ai for ai in range(len(alerts)) if ai not in near]
+    duplicates: dict[int, int] = {}
+    for _, ai, item in pairs:  # closest first: the first item seen for an alert is its nearest
+        if ai not in matched:
+            duplicates.setdefault(ai, item)
+    stray = [ai for ai in range(len(alerts)) if ai not in matched and ai not in duplicates]
     return matched, duplicates, stray
 
 
@@ -179,3 +182,43 @@ def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScor
     matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions)
     hit = set(matched.values())
     return AlertScore(len(alerts), len(stray), len(target), len(hit & target))
+
+
+class PatrolSet:
+    """Debris-free and littered straight patrols, rendered and detected once, scored at any threshold.
+
+    ``models.build`` chooses its threshold on one (training look) and ``bench/alert_bench.py``
+    scores another (held-out look); both ask ``at(t)`` for each threshold.
+    """
+
+    def __init__(
+        self,
+        detector,
+        domain: str,
+        clean_seeds: list[int],
+        littered_seeds: list[int],
+        clean_frames_each: int,
+        littered_frames_each: int,
+        debris: int = 30,
+        distractors: int = 40,
+        fps: float = 5.0,
+        speed: float = 8.0,
+        alt: float = 30.0,
+    ) -> None:
+        def fly(seed: int, frames: int, n_debris: int) -> tuple[list, list]:
+            data = render_patrol(seed, frames, fps, speed, alt, n_debris, distractors, domain)
+            return data, detect_all(detector, data)
+
+        self.fps, self.speed, self.alt = fps, speed, alt
+        self.clean = [fly(s, clean_frames_each, 0) for s in clean_seeds]
+        self.littered = [fly(s, littered_frames_each, debris) for s in littered_seeds]
+        self.clean_frames = len(clean_seeds) * clean_frames_each
+        self.littered_frames = len(littered_seeds) * littered_frames_each
+
+    def at(self, threshold: float) -> tuple[int, AlertScore]:
+        """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts)."""
+        false_alerts = sum(len(run_pipeline(d, dets, threshold, self.fps)) for d, dets in self.clean)
+        score = AlertScore()
+        for d, dets in self.littered:
+            score += score_alerts(d, run_pipeline(d, dets, threshold, self.fps))
+        return false_alerts, score

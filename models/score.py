@@ -111,7 +111,7 @@ def summarize(
         _, rb, tpb, _, fnb = pr_at(m, threshold, lo, hi)
         _, rba, *_ = pr_at(ma, threshold, lo, hi)
         per_size[label] = {"recall": _r(rb), "recall_any_class": _r(rba), "items": tpb + fnb}
-    false_alerts = int(np.sum(negatives >= threshold))
+    false_detections = int(np.sum(negatives >= threshold))
     map_any = ap50_any_class(ma, t)
     operating_points = []
     for th in OPERATING_POINTS:
@@ -148,8 +148,8 @@ def summarize(
         "per_class": per_class,
         "per_size": per_size,
         "negative_frames": n_negative_frames,
-        "false_detections": false_alerts,
-        "false_detections_per_1000_frames": _r(1000 * false_alerts / n_negative_frames)
+        "false_detections": false_detections,
+        "false_detections_per_1000_frames": _r(1000 * false_detections / n_negative_frames)
         if n_negative_frames
         else None,
         "operating_points": operating_points,

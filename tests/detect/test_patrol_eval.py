@@ -18,7 +18,7 @@ def test_two_alerts_on_two_close_items_are_not_a_duplicate_even_when_both_are_sh
     alerts = [_at(0, -1.5), _at(0, -0.5)]
     matched, duplicates, stray = assign_alerts(alerts, items, 5.0)
     assert sorted(matched.values()) == [1, 2]
-    assert duplicates == [] and stray == []
+    assert duplicates == {} and stray == []
 
 
 def test_a_second_alert_on_one_item_is_a_duplicate_and_a_far_one_is_stray():
@@ -26,5 +26,5 @@ def test_a_second_alert_on_one_item_is_a_duplicate_and_a_far_one_is_stray():
     alerts = [_at(0, 0.2), _at(0.5, 0), _at(0, 20)]
     matched, duplicates, stray = assign_alerts(alerts, items, 5.0)
     assert matched == {0: 1}
-    assert duplicates == [1]
+    assert duplicates == {1: 1}  # the second alert, on item 1
     assert stray == [2]
