@@ -33,6 +33,8 @@ INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
+VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
+VERIFIER_STEPS = 3000
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -62,6 +64,10 @@ def main(
         Path | None, typer.Option(help="Start training from this state dict (fine-tune) instead of random.")
     ] = None,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 3e-3,
+    verifier: Annotated[
+        bool, typer.Option(help="Then train the second-look verifier (models.verifier) on CPU.")
+    ] = True,
+    verifier_steps: Annotated[int, typer.Option(help="Verifier training steps.")] = VERIFIER_STEPS,
 ) -> None:
     """Render data, train RiverNet, export ONNX with metadata, pick the threshold, score held-out."""
     from rich.console import Console
@@ -188,6 +194,108 @@ def main(
         f"mAP50 {held_summary['map50_ge_0.3m']}; "
         f"per-frame false detections {held_summary['false_detections']}"
         f"/{held_summary['negative_frames']} frames; card figures in {card_path}"
+    )
+    if verifier:
+        finish_with_verifier(
+            console, data, out, out.with_name(VERIFIER_NAME), seed, threads, workers, verifier_steps
+        )
+
+
+def finish_with_verifier(
+    console,
+    data: Path,
+    detector: Path,
+    out: Path,
+    seed: int,
+    threads: int,
+    workers: int,
+    steps: int = VERIFIER_STEPS,
+    frames: int = 0,
+    link: bool = True,
+) -> None:
+    """Second stage of the build: train the verifier on the detector's candidates in the training
+    split, pick the operating threshold of both together on the validation patrols, score held-out,
+    and add it all to the detector's card (``"system"``: detector + verifier, as the edge runs them).
+    """
+    from contract.messages import DEBRIS_CLASSES
+    from edge.detect import Detector, DetectorConfig
+    from edge.detect.verify import CropGeometry
+    from models.dataset import default_splits, generate
+    from models.evaluate import choose_threshold
+    from models.score import negative_scores, score_positive, summarize
+    from models.verifier import (
+        MineConfig,
+        VerifierTrainConfig,
+        build_verifier,
+        export_verifier,
+        set_model_metadata,
+    )
+    from models.yolo_io import read_split
+
+    started = time.monotonic()
+    summaries = generate(data, default_splits(seed), workers)
+    splits = {name: read_split(data, name) for name in summaries}
+    train_samples = splits["train"][:frames] if frames else splits["train"]
+    geometry, mine_cfg = CropGeometry(), MineConfig(seed=seed)
+    train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
+    net, summary = build_verifier(
+        detector, train_samples, out, mine_cfg, train_cfg, geometry, console, VERSION, threads
+    )
+
+    def exported(threshold: float) -> Path:
+        return export_verifier(
+            net,
+            out,
+            DEBRIS_CLASSES,
+            geometry,
+            mine_cfg.proposal_threshold,
+            threshold,
+            VERSION,
+            extra={"train_seed": seed, "detector": detector.name},
+        )
+
+    exported(0.5)
+    probe = Detector(
+        DetectorConfig(
+            model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
+        )
+    )
+    patrols = validation_patrols(probe, console)
+    threshold = choose_threshold(patrols, patrols.frames)
+    exported(threshold)
+    if link and out.resolve().parent == detector.resolve().parent:
+        set_model_metadata(detector, verifier=out.name)
+    val = score_positive(probe, splits["val"])
+    val_neg = negative_scores(probe, splits["val_negative"])
+    held = score_positive(probe, splits["heldout"])
+    held_neg = negative_scores(probe, splits["heldout_negative"])
+    n_val_neg, n_held_neg = len(splits["val_negative"]), len(splits["heldout_negative"])
+    held_summary = summarize(held, held_neg, n_held_neg, threshold, DEBRIS_CLASSES)
+    card_path = detector.with_suffix(".card.json")
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    card["system"] = {
+        "what": "detector + verifier, as the edge agent runs them (DetectorConfig.verifier='auto')",
+        "verifier": out.name,
+        "verifier_size_bytes": out.stat().st_size,
+        "threshold": threshold,
+        "verifier_build": summary,
+        "val": {
+            **summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES),
+            "patrols": {
+                "debris_free_frames": patrols.frames,
+                "by_threshold": patrols.record,
+                "how": VAL_PATROLS,
+            },
+        },
+        "heldout": held_summary,
+        "build_seconds": round(time.monotonic() - started, 1),
+    }
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    console.print(
+        f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB), system threshold {threshold:.2f}; "
+        f"held-out >=0.3 m: P {held_summary['precision_ge_0.3m']} R {held_summary['recall_ge_0.3m']} "
+        f"mAP50 {held_summary['map50_ge_0.3m']}; per-frame false detections "
+        f"{held_summary['false_detections']}/{held_summary['negative_frames']} frames; card {card_path}"
     )
 
 

@@ -37,3 +37,9 @@ class DetectorConfig(BaseModel):
         default=None, description="Tile (h, w) in frame pixels; None: the model's native frame size."
     )
     tile_overlap: float = Field(default=0.2, ge=0, lt=1)
+    verifier: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: take a second look at each candidate with the verifier the model names "
+        "in its metadata (or verifier_path); off: the detector's scores alone.",
+    )
+    verifier_path: Path | None = Field(default=None, description="A verifier other than the model's own.")

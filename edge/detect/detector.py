@@ -21,6 +21,7 @@ from edge.detect.letterbox import letterbox
 from edge.detect.nms import nms
 from edge.detect.spec import ModelSpec, model_spec
 from edge.detect.tiling import tile_grid
+from edge.detect.verify import Verifier, combine
 
 log = logging.getLogger("riverpatrol.edge.detect")
 
@@ -58,14 +59,21 @@ class Detector:
         cfg = (config or DetectorConfig()).model_copy(update=overrides)
         self.config = DetectorConfig.model_validate(cfg.model_dump())
         self.spec, self._session = self._load(self.config)
-        threshold = self.config.score_threshold or self.spec.score_threshold or DEFAULT_THRESHOLD
+        self.verifier = self._load_verifier(self.config, self.spec)
+        threshold = (
+            self.config.score_threshold
+            or (self.verifier.spec.score_threshold if self.verifier else None)
+            or self.spec.score_threshold
+            or DEFAULT_THRESHOLD
+        )
         self.score_threshold = float(threshold)
         self.frames = 0
         self.rejected = 0
         self.last_error: str | None = None
         log.info(
-            "detector loaded model=%s layout=%s classes=%d input=%s threshold=%.3f threads=%d",
+            "detector loaded model=%s verifier=%s layout=%s classes=%d input=%s threshold=%.3f threads=%d",
             self.config.model_path,
+            self.verifier.path if self.verifier else "off",
             self.spec.layout,
             len(self.spec.names),
             self.spec.input_hw,
@@ -98,6 +106,25 @@ class Detector:
             cfg.model_format,
         )
         return spec, session
+
+    @staticmethod
+    def _load_verifier(cfg: DetectorConfig, spec: ModelSpec) -> Verifier | None:
+        """The second-look verifier to use, if any (see ``edge.detect.verify``)."""
+        if cfg.verifier == "off":
+            return None
+        if cfg.verifier_path is not None:
+            path = Path(cfg.verifier_path)
+        elif spec.verifier:
+            path = Path(cfg.model_path).parent / spec.verifier
+        else:
+            return None
+        verifier = Verifier(path, cfg.threads)
+        if verifier.spec.names != spec.names:
+            raise ModelLoadError(
+                f"verifier {path}: classes {list(verifier.spec.names)} "
+                f"differ from the model's {list(spec.names)}"
+            )
+        return verifier
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -148,6 +175,10 @@ class Detector:
         self.last_error = None
         fh, fw = frame.shape[:2]
         threshold = self.score_threshold
+        if self.verifier is not None:
+            # Candidates for a second look. The combined score sqrt(s * p) reaches the threshold t
+            # only if s >= t^2, so proposals at t^2 lose nothing; the floor bounds the work.
+            threshold = max(threshold**2, self.verifier.spec.proposal_threshold)
         if self._use_tiles((fh, fw)):
             tile_hw = self.config.tile_size or self.native_frame_hw
             parts = []
@@ -167,17 +198,24 @@ class Detector:
             raw = self._infer(frame, threshold)
             mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
+        boxes, scores, classes = raw.boxes[keep], raw.scores[keep], raw.classes[keep]
+        if self.verifier is not None and len(keep):
+            p_debris, p_class = self.verifier(frame, boxes)
+            scores = combine(scores, p_debris)
+            classes = p_class.argmax(axis=1)
+            order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > self.score_threshold]
+            boxes, scores, classes = boxes[order], scores[order], classes[order]
         dets = []
-        for i in keep:
-            x1, y1, x2, y2 = (float(v) for v in raw.boxes[i])
-            cls = int(raw.classes[i])
+        for i in range(len(boxes)):
+            x1, y1, x2, y2 = (float(v) for v in boxes[i])
+            cls = int(classes[i])
             dets.append(
                 Detection(
                     x1=max(0.0, x1),
                     y1=max(0.0, y1),
                     x2=min(float(fw), x2),
                     y2=min(float(fh), y2),
-                    score=float(raw.scores[i]),
+                    score=float(scores[i]),
                     class_index=cls,
                     class_name=self.spec.names[cls],
                 )

@@ -33,6 +33,7 @@ class ModelSpec:
     version: str = "unknown"
     architecture: str = "unknown"
     native_frame_hw: tuple[int, int] | None = None  # frame size the model was trained to see whole
+    verifier: str | None = None  # file name (beside the model) of its second-look verifier, if any
 
 
 def _parse_names(raw: str, where: str) -> tuple[str, ...]:
@@ -135,6 +136,7 @@ def model_spec(
                 if "native_frame_size" in metadata
                 else None
             ),
+            verifier=metadata.get("verifier") or None,
         )
 
     # ultralytics

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,48 @@ def bright_blob_centernet(path: Path, input_hw: tuple[int, int], box_px: float) 
         "native_frame_size": f"[{2 * h}, {2 * w}]",
         "stride": "4",
         "score_threshold": "0.5",
+    }
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def red_verifier(path: Path, names: list[str], crop: int = 16, proposal_threshold: float = 0.05) -> Path:
+    """A ``verifier-v1`` model whose p(debris) is the reddest pixel of the crop (channel 0 is R).
+
+    With ``bright_blob_centernet`` (which sees grey level only) a red and a blue square score the
+    same for the detector; this verifier keeps the red one and vetoes the blue one.
+    """
+    nc = len(names)
+    inp = helper.make_tensor_value_info("crops", TensorProto.FLOAT, ["n", 4, crop, crop])
+    out = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["n", 1 + nc])
+    nodes = [
+        helper.make_node("Slice", ["crops", "c0", "c1", "axis1"], ["red"]),
+        helper.make_node("ReduceMax", ["red"], ["p4"], axes=[2, 3], keepdims=0),  # [n, 1]
+        helper.make_node("Mul", ["p4", "zero"], ["z"]),
+        helper.make_node("Add", ["z", "uniform"], ["u"]),
+        helper.make_node("Concat", ["p4", *["u"] * nc], ["probs"], axis=1),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([0], np.int64), "c0"),
+        numpy_helper.from_array(np.array([1], np.int64), "c1"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis1"),
+        numpy_helper.from_array(np.zeros((), np.float32), "zero"),
+        numpy_helper.from_array(np.array(1.0 / nc, np.float32), "uniform"),
+    ]
+    graph = helper.make_graph(nodes, "red_verifier", [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    meta = {
+        "riverpatrol_format": "verifier-v1",
+        "names": json.dumps(names),
+        "crop": str(crop),
+        "context": "2.0",
+        "min_side": "8",
+        "max_side": "256",
+        "proposal_threshold": str(proposal_threshold),
+        "score_threshold": "0.3",
     }
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)

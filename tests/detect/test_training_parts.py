@@ -76,3 +76,43 @@ def test_average_precision_perfect_and_half():
     match_frame(_truth([[0, 0, 10, 10]], [1], [1.0]), _pred([[0, 0, 10, 10]], [1], [0.9]), m)
     mean, aps = map50(m, 3)
     assert mean == pytest.approx(1.0) and np.isnan(aps[0]) and aps[1] == pytest.approx(1.0)
+
+
+def test_verifier_labels_candidates_on_items_near_items_and_elsewhere():
+    from models.verifier import NOT_DEBRIS, label_candidates
+
+    truth = np.array([[100, 100, 120, 110], [300, 300, 400, 380]], np.float32)  # 20 px and 100 px items
+    classes = np.array([0, 4])
+    cand = np.array(
+        [
+            [102, 98, 122, 112],  # on the bottle
+            [330, 320, 350, 340],  # inside the big mat, 30 px off its centre: on it
+            [135, 100, 145, 110],  # 30 px from the bottle's centre: too near to call
+            [600, 600, 610, 610],  # open water
+        ],
+        np.float32,
+    )
+    assert label_candidates(cand, truth, classes).tolist() == [0, 4, -2, NOT_DEBRIS]
+    assert label_candidates(cand, truth[:0], classes[:0]).tolist() == [NOT_DEBRIS] * 4
+
+
+def test_verifier_trains_exports_and_runs_in_the_runtime(tmp_path):
+    """A few steps on a toy task (a bright square vs plain water) through export and onnxruntime."""
+    from edge.detect.verify import CropGeometry, Verifier
+    from models.verifier import Crops, VerifierTrainConfig, export_verifier, train_verifier
+
+    rng = np.random.default_rng(0)
+    g = CropGeometry(crop=24, min_side=16)
+    x = rng.uniform(0.2, 0.3, (64, 4, 24, 24)).astype(np.float16)
+    x[:32, :3, 8:16, 8:16] = 0.95
+    label = np.r_[np.full(32, 1), np.full(32, -1)]
+    net, info = train_verifier(Crops(x, label), 2, VerifierTrainConfig(steps=60, batch=32, lr=5e-3))
+    assert info["steps_done"] == 60
+    path = export_verifier(net, tmp_path / "v.onnx", ("a", "b"), g, 0.2, 0.4, "test")
+    v = Verifier(path, threads=1)
+    assert v.spec.names == ("a", "b") and v.spec.score_threshold == 0.4 and v.spec.geometry == g
+    frame = np.full((64, 64, 3), 64, np.uint8)
+    frame[28:36, 28:36] = 245
+    p, cls = v(frame, np.array([[28, 28, 36, 36], [2, 2, 10, 10]], np.float32))
+    assert p[0] > 0.5 > p[1]
+    assert cls.shape == (2, 2) and np.allclose(cls.sum(axis=1), 1, atol=1e-5)

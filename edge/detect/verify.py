@@ -1,0 +1,156 @@
+"""A second look at each candidate: a small classifier on a full-resolution crop around it.
+
+Why: the detector sees a 1080p frame halved, where a 0.3 m bottle is ~6 px and a floating gull
+is a white blob of about the same size. The verifier looks again at the frame's own pixels (twice
+the detail) with a few item-lengths of water around the candidate, and says "debris of class c"
+or "not debris" (bird, glint, wake). It runs only on the detector's candidates, a handful per
+frame, so it costs little; its probability is combined with the detector's score.
+
+The model file declares itself in metadata (``riverpatrol_format = verifier-v1``, ``names``,
+``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``).
+Input ``[N, 4, crop, crop]``: RGB in [0, 1] plus a constant plane carrying the window's size.
+Output ``[N, 1 + nc]``: p(debris) then p(class | debris).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.detect.errors import ModelLoadError
+
+VERIFIER_FORMAT = "verifier-v1"
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True, slots=True)
+class CropGeometry:
+    """How a candidate's window is cut: ``context`` x its longer side, clamped, resized to ``crop``."""
+
+    crop: int = 40
+    context: float = 2.0
+    min_side: int = 32
+    max_side: int = 320
+
+    def side(self, box_w: float, box_h: float) -> int:
+        return round(min(self.max_side, max(self.min_side, self.context * max(box_w, box_h))))
+
+    def size_plane_value(self, side: int) -> float:
+        """The window's size as one number the network can read (0 at ``min_side``, 1 at ``max_side``)."""
+        return math.log(side / self.min_side) / math.log(self.max_side / self.min_side)
+
+
+def crop_windows(frame: np.ndarray, boxes: np.ndarray, geometry: CropGeometry) -> np.ndarray:
+    """``[N, 4, crop, crop]`` float32 verifier input for xyxy ``boxes`` in ``frame`` (HxWx3 BGR uint8).
+
+    Each window is centred on its box; parts outside the frame are filled with grey (114, as the
+    letterbox pads), then the window is resized (area interpolation when shrinking).
+    """
+    n, s = len(boxes), geometry.crop
+    out = np.empty((n, 4, s, s), np.float32)
+    h, w = frame.shape[:2]
+    for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, np.float64)):
+        side = geometry.side(x2 - x1, y2 - y1)
+        left = round((x1 + x2) / 2 - side / 2)
+        top = round((y1 + y2) / 2 - side / 2)
+        window = np.full((side, side, 3), PAD_VALUE, np.uint8)
+        fx1, fy1 = max(0, left), max(0, top)
+        fx2, fy2 = min(w, left + side), min(h, top + side)
+        if fx2 > fx1 and fy2 > fy1:
+            window[fy1 - top : fy2 - top, fx1 - left : fx2 - left] = frame[fy1:fy2, fx1:fx2]
+        interp = cv2.INTER_AREA if side > s else cv2.INTER_LINEAR
+        small = cv2.resize(window, (s, s), interpolation=interp)
+        out[i, :3] = small[:, :, ::-1].transpose(2, 0, 1) / np.float32(255.0)
+        out[i, 3] = geometry.size_plane_value(side)
+    return out
+
+
+def combine(detector_scores: np.ndarray, p_debris: np.ndarray) -> np.ndarray:
+    """One score from both looks: their geometric mean, so either can veto and both can confirm."""
+    return np.sqrt(np.clip(detector_scores, 0, 1) * np.clip(p_debris, 0, 1)).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierSpec:
+    names: tuple[str, ...]
+    geometry: CropGeometry
+    proposal_threshold: float  # detector score above which a candidate is looked at again
+    score_threshold: float  # operating threshold on the combined score
+    input_name: str
+    output_name: str
+    version: str = "unknown"
+
+
+def verifier_spec(
+    where: str,
+    inputs: list[tuple[str, list[object]]],
+    outputs: list[tuple[str, list[object]]],
+    metadata: dict[str, str],
+) -> VerifierSpec:
+    """Spec of a verifier model; ``ModelLoadError`` saying what is wrong if it is not one."""
+    if metadata.get("riverpatrol_format") != VERIFIER_FORMAT:
+        raise ModelLoadError(
+            f"{where}: not a RiverPatrol verifier (metadata riverpatrol_format is not {VERIFIER_FORMAT})"
+        )
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ModelLoadError(f"{where}: a verifier has one input and one output")
+    try:
+        names = tuple(json.loads(metadata["names"]))
+        geometry = CropGeometry(
+            crop=int(metadata["crop"]),
+            context=float(metadata["context"]),
+            min_side=int(metadata["min_side"]),
+            max_side=int(metadata["max_side"]),
+        )
+        proposal = float(metadata["proposal_threshold"])
+        threshold = float(metadata["score_threshold"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelLoadError(f"{where}: verifier metadata incomplete or not numeric ({exc})") from exc
+    in_name, in_shape = inputs[0]
+    if len(in_shape) != 4 or in_shape[1] != 4 or in_shape[2] != geometry.crop:
+        side = geometry.crop
+        raise ModelLoadError(f"{where}: input '{in_name}' must be [N, 4, {side}, {side}], got {in_shape}")
+    out_name, out_shape = outputs[0]
+    if len(out_shape) != 2 or out_shape[1] != 1 + len(names):
+        raise ModelLoadError(f"{where}: output '{out_name}' must be [N, {1 + len(names)}], got {out_shape}")
+    return VerifierSpec(
+        names, geometry, proposal, threshold, in_name, out_name, metadata.get("model_version", "unknown")
+    )
+
+
+class Verifier:
+    """onnxruntime session of a verifier: ``(frame, boxes) -> (p_debris [N], class probs [N, nc])``."""
+
+    def __init__(self, path: Path, threads: int = 2) -> None:
+        import onnxruntime as ort
+
+        where = f"verifier {path}"
+        if not Path(path).is_file():
+            raise ModelLoadError(f"{where}: file does not exist")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for non-ONNX bytes
+            raise ModelLoadError(f"{where}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from exc
+        self.path = Path(path)
+        self.spec = verifier_spec(
+            where,
+            [(i.name, list(i.shape)) for i in self._session.get_inputs()],
+            [(o.name, list(o.shape)) for o in self._session.get_outputs()],
+            dict(self._session.get_modelmeta().custom_metadata_map),
+        )
+
+    def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(boxes) == 0:
+            return np.zeros(0, np.float32), np.zeros((0, len(self.spec.names)), np.float32)
+        x = crop_windows(frame, boxes, self.spec.geometry)
+        out = self._session.run([self.spec.output_name], {self.spec.input_name: x})[0]
+        return out[:, 0].astype(np.float32), out[:, 1:].astype(np.float32)

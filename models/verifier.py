@@ -1,0 +1,386 @@
+"""Train the second-look verifier (``edge.detect.verify``) on the detector's own candidates.
+
+    python -m models.verifier                 # mine, train (CPU: minutes), export, pick the threshold
+    python -m models.verifier --steps 300 --frames 60 --out /tmp/v.onnx   # smoke run
+
+Positives are the training split's items (the detector's hits on them and their labelled boxes,
+jittered); negatives are the detector's candidates that are no item (birds, glints, wakes, bank
+clutter) plus the split's labelled distractors and random water. All from the training split:
+the validation splits choose the threshold, the held-out ones are only scored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Annotated
+
+import cv2
+import numpy as np
+import typer
+
+from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, crop_windows
+from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_NAME
+
+log = logging.getLogger("riverpatrol.models.verifier")
+
+NOT_DEBRIS = -1
+
+
+@dataclass(frozen=True, slots=True)
+class MineConfig:
+    proposal_threshold: float = 0.2  # detector candidates mined (and looked at again at run time)
+    jitter: float = 0.15  # centre shift and size change of the extra jittered copies (fraction of side)
+    random_windows: int = 2  # plain-water negatives per frame
+    seed: int = 0
+
+
+@dataclass(slots=True)
+class Crops:
+    """Verifier inputs and labels: ``x [N, 4, s, s]`` float16, ``label [N]`` class or ``NOT_DEBRIS``."""
+
+    x: np.ndarray
+    label: np.ndarray
+
+    @property
+    def positives(self) -> int:
+        return int((self.label >= 0).sum())
+
+
+def label_candidates(cand: np.ndarray, truth: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Class of the item each candidate box sits on, ``NOT_DEBRIS``, or -2 (too near an item to call).
+
+    A candidate is on an item when its centre lies within half the item's longer side (+3 px);
+    within 1.5 sides it is ambiguous (part of a mat, an edge) and left out of training.
+    """
+    out = np.full(len(cand), NOT_DEBRIS, np.int64)
+    if len(truth) == 0 or len(cand) == 0:
+        return out
+    cc = (cand[:, :2] + cand[:, 2:]) / 2
+    tc = (truth[:, :2] + truth[:, 2:]) / 2
+    tside = np.maximum(truth[:, 2] - truth[:, 0], truth[:, 3] - truth[:, 1])
+    d = np.linalg.norm(cc[:, None] - tc[None], axis=2) / np.maximum(tside[None], 1)
+    near = d.argmin(axis=1)
+    dmin = d[np.arange(len(cand)), near]
+    hit = d[np.arange(len(cand)), near] * tside[near] <= tside[near] / 2 + 3
+    out[hit] = classes[near[hit]]
+    out[~hit & (dmin <= 1.5)] = -2
+    return out
+
+
+def _jittered(boxes: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
+    if len(boxes) == 0:
+        return boxes
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    shift = rng.uniform(-amount, amount, (len(boxes), 2)) * side[:, None]
+    scale = np.exp(rng.uniform(-amount, amount, len(boxes)))
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2 + shift[:, 0]
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2 + shift[:, 1]
+    w, h = w * scale, h * scale
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
+
+
+def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progress=None) -> Crops:
+    """Crops of every candidate, item and distractor of ``samples`` (``detector`` without a verifier)."""
+    rng = np.random.default_rng(cfg.seed)
+    xs, labels = [], []
+    for s in samples:
+        image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
+        h, w = image.shape[:2]
+        dets = detector.detect(image, where=str(s.image_path))
+        cand = np.asarray([d.box for d in dets], np.float32).reshape(-1, 4)
+        cand_label = label_candidates(cand, s.boxes, s.classes)
+        keep = cand_label != -2
+        cand, cand_label = cand[keep], cand_label[keep]
+        dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
+        dis = dis[label_candidates(dis, s.boxes, s.classes) == NOT_DEBRIS]
+        side = rng.uniform(12, 80, cfg.random_windows)
+        cx, cy = rng.uniform(0, w, cfg.random_windows), rng.uniform(0, h, cfg.random_windows)
+        water = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], 1).astype(np.float32)
+        water = water[label_candidates(water, s.boxes, s.classes) == NOT_DEBRIS]
+        boxes = np.concatenate(
+            [cand, _jittered(cand, rng, cfg.jitter), s.boxes, _jittered(s.boxes, rng, cfg.jitter), dis, water]
+        )
+        label = np.concatenate(
+            [
+                cand_label,
+                cand_label,
+                s.classes,
+                s.classes,
+                np.full(len(dis), NOT_DEBRIS),
+                np.full(len(water), NOT_DEBRIS),
+            ]
+        )
+        if len(boxes):
+            xs.append(crop_windows(image, boxes, geometry).astype(np.float16))
+            labels.append(label.astype(np.int64))
+        if progress:
+            progress()
+    s = geometry.crop
+    return Crops(
+        np.concatenate(xs) if xs else np.zeros((0, 4, s, s), np.float16),
+        np.concatenate(labels) if labels else np.zeros(0, np.int64),
+    )
+
+
+# --- network and training (torch lives only below this line's imports inside functions) ---
+
+
+def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
+    """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
+
+    Each stage halves the crop (40 -> 20 -> 10 -> 5): even the first is twice as fine as the
+    detector's stride-4 grid on a halved frame, and ~2.5 M multiply-adds per candidate keep the
+    second look cheap on the drone and trainable on a CPU in minutes.
+    """
+    import torch
+    from torch import nn
+
+    from models.network import conv_bn_relu
+
+    class VerifierNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            layers, cin = [], 4
+            for c in widths:
+                layers += [conv_bn_relu(cin, c, 3, 2), conv_bn_relu(c, c, 3, 1, groups=c)]
+                cin = c
+            self.features = nn.Sequential(*layers)
+            self.head = nn.Linear(2 * cin, 1 + num_classes)
+            self.widths = widths
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            f = self.features(x)
+            return self.head(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
+
+    return VerifierNet()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifierTrainConfig:
+    steps: int = 3000
+    batch: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    threads: int = 2
+
+
+def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, progress=None):
+    """A trained ``VerifierNet`` and a summary; flips, 90-degree turns and colour jitter per batch."""
+    import torch
+    from torch import nn
+
+    from models.train import photometric
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    net = build_net(num_classes)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warmup = max(1, cfg.steps // 20)
+
+    def lr_at(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup))) * 0.98 + 0.02
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    x_all = torch.from_numpy(crops.x)
+    y_all = torch.from_numpy(crops.label)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n = len(y_all)
+    start, running, curve = time.monotonic(), 0.0, []
+    net.train()
+    for step in range(cfg.steps):
+        idx = torch.randint(0, n, (cfg.batch,), generator=gen)
+        x, y = x_all[idx].float(), y_all[idx]
+        if torch.rand(1, generator=gen).item() < 0.5:
+            x = x.flip(3)
+        if torch.rand(1, generator=gen).item() < 0.5:
+            x = x.flip(2)
+        if torch.rand(1, generator=gen).item() < 0.5:
+            x = x.transpose(2, 3)
+        x = torch.cat([photometric(x[:, :3], gen), x[:, 3:]], dim=1)
+        out = net(x)
+        is_debris = (y >= 0).float()
+        l_obj = nn.functional.binary_cross_entropy_with_logits(out[:, 0], is_debris)
+        pos = y >= 0
+        l_cls = nn.functional.cross_entropy(out[pos, 1:], y[pos]) if bool(pos.any()) else out.sum() * 0
+        loss = l_obj + 0.5 * l_cls
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
+        if step % 250 == 0 or step == cfg.steps - 1:
+            curve.append((step, round(running, 4)))
+            log.info("step=%d loss=%.4f obj=%.4f cls=%.4f", step, running, l_obj.item(), l_cls.item())
+        if progress:
+            progress(step + 1, running)
+    net.eval()
+    return net, {"steps_done": cfg.steps, "loss_curve": curve, "seconds": round(time.monotonic() - start, 1)}
+
+
+def export_verifier(
+    net,
+    path: Path,
+    names: tuple[str, ...],
+    geometry: CropGeometry,
+    proposal_threshold: float,
+    score_threshold: float,
+    version: str,
+    extra: dict | None = None,
+) -> Path:
+    """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads."""
+    import onnx
+    import torch
+
+    from models.export import OPSET
+
+    class Probabilities(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.net(x)
+            return torch.cat([torch.sigmoid(out[:, :1]), torch.softmax(out[:, 1:], dim=1)], dim=1)
+
+    wrapper = Probabilities().eval()
+    dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        wrapper,
+        (dummy,),
+        str(path),
+        opset_version=OPSET,
+        input_names=["crops"],
+        output_names=["probs"],
+        dynamic_axes={"crops": {0: "n"}, "probs": {0: "n"}},
+        do_constant_folding=True,
+        dynamo=False,
+    )
+    model = onnx.load(str(path))
+    meta = {
+        "riverpatrol_format": VERIFIER_FORMAT,
+        "names": json.dumps(list(names)),
+        "crop": str(geometry.crop),
+        "context": str(geometry.context),
+        "min_side": str(geometry.min_side),
+        "max_side": str(geometry.max_side),
+        "proposal_threshold": f"{proposal_threshold:.4f}",
+        "score_threshold": f"{score_threshold:.4f}",
+        "model_version": version,
+        "input_format": "crops[N, 4, crop, crop]: RGB in [0, 1] of a full-resolution window around a "
+        "candidate (context x its longer side, clamped to [min_side, max_side] px, grey-padded), plus a "
+        "constant plane log(side/min_side)/log(max_side/min_side)",
+        "output_layout": "probs[N, 1 + nc]: p(debris), then p(class | debris)",
+        "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
+        **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
+    }
+    del model.metadata_props[:]
+    for key, value in meta.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def set_model_metadata(path: Path, **values: str) -> None:
+    """Add or replace metadata entries of an ONNX file in place (the weights are untouched)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    for key, value in [*kept, *values.items()]:
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def build_verifier(
+    detector_path: Path,
+    samples: list,
+    out: Path,
+    mine_cfg: MineConfig,
+    train_cfg: VerifierTrainConfig,
+    geometry: CropGeometry,
+    console,
+    version: str,
+    threads: int = 2,
+):
+    """Mine crops with the detector at ``detector_path`` (verifier off), train, export at a placeholder
+    threshold, and return ``(net, summary)``; the caller picks the threshold and exports again."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from contract.messages import DEBRIS_CLASSES
+    from edge.detect import Detector, DetectorConfig
+
+    probe = Detector(
+        DetectorConfig(
+            model_path=detector_path,
+            threads=threads,
+            score_threshold=mine_cfg.proposal_threshold,
+            tile="off",
+            verifier="off",
+        )
+    )
+    cols = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*cols, console=console) as bar:
+        task = bar.add_task("mine candidates", total=len(samples))
+        crops = mine(probe, samples, geometry, mine_cfg, lambda: bar.advance(task))
+    negatives = len(crops.label) - crops.positives
+    console.print(f"mined {len(crops.label)} crops: {crops.positives} on items, {negatives} not debris")
+    with Progress(*cols, TextColumn("{task.fields[loss]}"), console=console) as bar:
+        task = bar.add_task("train verifier", total=train_cfg.steps, loss="")
+        net, info = train_verifier(
+            crops,
+            len(DEBRIS_CLASSES),
+            train_cfg,
+            lambda step, loss: bar.update(task, completed=step, loss=f"loss {loss:.3f}"),
+        )
+    summary = {
+        "crops": len(crops.label),
+        "crops_on_items": crops.positives,
+        "mine": asdict(mine_cfg),
+        "geometry": asdict(geometry),
+        "train": {**asdict(train_cfg), **info},
+    }
+    return net, summary
+
+
+app = typer.Typer(add_completion=False)
+
+
+@app.command()
+def main(
+    data: Annotated[Path, typer.Option(help="Data set folder (rendered if missing).")] = DEFAULT_DATA,
+    detector: Annotated[Path, typer.Option(help="Detector whose candidates are verified.")] = DEFAULT_OUT,
+    out: Annotated[Path, typer.Option(help="Verifier ONNX to write.")] = DEFAULT_OUT.with_name(VERIFIER_NAME),
+    steps: Annotated[int, typer.Option(help="Training steps.")] = VerifierTrainConfig.steps,
+    frames: Annotated[int, typer.Option(help="Training frames to mine (0: all of the train split).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of data splits, mining and training.")] = 7,
+    threads: Annotated[int, typer.Option(help="Torch / onnxruntime threads.")] = 2,
+    workers: Annotated[int, typer.Option(help="Render processes if the data set is missing.")] = 2,
+    link: Annotated[bool, typer.Option(help="Name the verifier in the detector's metadata.")] = True,
+) -> None:
+    """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
+    from rich.console import Console
+
+    from models.build import finish_with_verifier
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    finish_with_verifier(
+        Console(), data, detector, out, seed, threads, workers, steps=steps, frames=frames, link=link
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,114 @@
+"""The second-look verifier: crops cut from the full frame, scores combined, vetoes applied, bad files refused.
+
+Runtime behaviour is tested with hand-built ONNX graphs (real onnxruntime); the shipped pair is
+checked on a rendered frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from contract.messages import DEBRIS_CLASSES
+from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig, ModelLoadError
+from edge.detect.verify import CropGeometry, combine, crop_windows
+from tests.detect.onnx_builders import bright_blob_centernet, not_a_detector_model, red_verifier
+
+
+def test_crop_is_centred_on_the_box_at_full_resolution():
+    frame = np.full((200, 300, 3), 50, np.uint8)
+    frame[90:110, 140:160] = (255, 0, 0)  # a blue 20 px square (BGR) centred on (150, 100)
+    g = CropGeometry(crop=40, context=2.0, min_side=32, max_side=320)
+    x = crop_windows(frame, np.array([[140, 90, 160, 110]], np.float32), g)
+    assert x.shape == (1, 4, 40, 40) and x.dtype == np.float32
+    # a 40 px window (2 x 20) is resized 1:1: the square fills the middle 20 x 20, in RGB order
+    assert x[0, 2, 10:30, 10:30].min() == 1.0 and x[0, 0, 10:30, 10:30].max() == 0.0
+    assert np.allclose(x[0, :3, :9, :], 50 / 255)
+    assert np.allclose(x[0, 3], g.size_plane_value(40))
+
+
+def test_window_past_the_frame_edge_is_padded_grey():
+    frame = np.zeros((100, 100, 3), np.uint8)
+    g = CropGeometry(crop=32, context=2.0, min_side=32, max_side=320)
+    x = crop_windows(frame, np.array([[0, 0, 8, 8]], np.float32), g)  # window 32 px centred on (4, 4)
+    assert np.allclose(x[0, :3, 0, 0], 114 / 255)  # outside the frame
+    assert np.allclose(x[0, :3, -1, -1], 0.0)  # inside it
+
+
+def test_window_side_is_clamped_and_its_size_readable():
+    g = CropGeometry(crop=40, context=2.0, min_side=32, max_side=320)
+    assert g.side(5, 3) == 32
+    assert g.side(50, 80) == 160
+    assert g.side(400, 10) == 320
+    assert g.size_plane_value(32) == 0.0 and g.size_plane_value(320) == pytest.approx(1.0)
+    assert 0 < g.size_plane_value(100) < 1
+
+
+def test_combined_score_lets_either_look_veto():
+    s = combine(np.array([0.95, 0.81, 0.2]), np.array([0.01, 1.0, 1.0]))
+    assert s[0] < 0.1  # the verifier vetoes a confident detector
+    assert s[1] == pytest.approx(0.9)
+    assert s[2] < s[1]  # and cannot lift a weak candidate past a confident one
+
+
+@pytest.fixture()
+def blob_pair(tmp_path):
+    """A grey-level blob detector and a verifier that only believes red things."""
+    det = bright_blob_centernet(tmp_path / "blob.onnx", (64, 128), box_px=20.0)
+    ver = red_verifier(tmp_path / "red.onnx", ["blob"])
+    frame = np.zeros((128, 256, 3), np.uint8)
+    frame[40:80, 40:80] = (0, 0, 255)  # red (BGR): mean grey level 1/3
+    frame[40:80, 160:200] = (255, 0, 0)  # blue: the same grey level
+    return det, ver, frame
+
+
+def test_verifier_vetoes_what_the_detector_cannot_tell_apart(blob_pair):
+    det, ver, frame = blob_pair
+    alone = Detector(DetectorConfig(model_path=det, score_threshold=0.1, nms_iou=0.3))
+    assert alone.verifier is None
+    xs = sorted(round((d.x1 + d.x2) / 2) for d in alone.detect(frame))
+    assert xs == [60, 180]  # both squares
+    both = Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.1, nms_iou=0.3))
+    assert both.verifier is not None
+    dets = both.detect(frame)
+    assert [round((d.x1 + d.x2) / 2) for d in dets] == [60]  # the red one only
+    (red,) = [d for d in alone.detect(frame) if d.x1 < 128]
+    assert dets[0].score == pytest.approx(np.sqrt(red.score * 1.0), rel=1e-5)
+    off = Detector(DetectorConfig(model_path=det, verifier_path=ver, verifier="off", score_threshold=0.1))
+    assert off.verifier is None and len(off.detect(frame)) == 2
+
+
+def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
+    det, ver, _ = blob_pair
+    assert Detector(DetectorConfig(model_path=det)).score_threshold == 0.5  # the detector's own
+    assert Detector(DetectorConfig(model_path=det, verifier_path=ver)).score_threshold == 0.3
+    assert Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.2)).score_threshold == 0.2
+
+
+def test_bad_verifier_files_are_refused_with_a_reason(blob_pair, tmp_path):
+    det, _, _ = blob_pair
+    with pytest.raises(ModelLoadError, match=r"nope\.onnx: file does not exist"):
+        Detector(DetectorConfig(model_path=det, verifier_path=tmp_path / "nope.onnx"))
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not onnx" * 20)
+    with pytest.raises(ModelLoadError, match=r"junk\.onnx: not a loadable ONNX model"):
+        Detector(DetectorConfig(model_path=det, verifier_path=junk))
+    relu = not_a_detector_model(tmp_path / "relu.onnx")
+    with pytest.raises(ModelLoadError, match=r"relu\.onnx: not a RiverPatrol verifier"):
+        Detector(DetectorConfig(model_path=det, verifier_path=relu))
+    other = red_verifier(tmp_path / "other.onnx", ["bottle", "bag"])
+    with pytest.raises(ModelLoadError, match=r"classes \['bottle', 'bag'\] differ from the model's \['blob'\]"):
+        Detector(DetectorConfig(model_path=det, verifier_path=other))
+
+
+SHIPPED_VERIFIER = DEFAULT_MODEL.with_name("riverpatrol_verifier.onnx")
+
+
+@pytest.mark.skipif(not SHIPPED_VERIFIER.is_file(), reason="shipped verifier not built")
+def test_shipped_model_names_its_verifier_and_uses_it():
+    d = Detector(DetectorConfig())
+    assert d.spec.verifier == SHIPPED_VERIFIER.name
+    assert d.verifier is not None and d.verifier.spec.names == DEBRIS_CLASSES
+    assert SHIPPED_VERIFIER.stat().st_size < 1e6
+    assert 0.05 < d.score_threshold < 0.95
+    assert Detector(DetectorConfig(verifier="off")).verifier is None
