@@ -1,4 +1,4 @@
-"""The second-look verifier: crops cut from the full frame, scores combined, vetoes applied, bad files refused.
+"""The second-look verifier: full-frame crops, combined scores, vetoes, bad files refused.
 
 Runtime behaviour is tested with hand-built ONNX graphs (real onnxruntime); the shipped pair is
 checked on a rendered frame.
@@ -82,7 +82,8 @@ def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
     det, ver, _ = blob_pair
     assert Detector(DetectorConfig(model_path=det)).score_threshold == 0.5  # the detector's own
     assert Detector(DetectorConfig(model_path=det, verifier_path=ver)).score_threshold == 0.3
-    assert Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.2)).score_threshold == 0.2
+    cfg = DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.2)
+    assert Detector(cfg).score_threshold == 0.2
 
 
 def test_bad_verifier_files_are_refused_with_a_reason(blob_pair, tmp_path):
@@ -97,7 +98,7 @@ def test_bad_verifier_files_are_refused_with_a_reason(blob_pair, tmp_path):
     with pytest.raises(ModelLoadError, match=r"relu\.onnx: not a RiverPatrol verifier"):
         Detector(DetectorConfig(model_path=det, verifier_path=relu))
     other = red_verifier(tmp_path / "other.onnx", ["bottle", "bag"])
-    with pytest.raises(ModelLoadError, match=r"classes \['bottle', 'bag'\] differ from the model's \['blob'\]"):
+    with pytest.raises(ModelLoadError, match=r"\['bottle', 'bag'\] differ from the model's \['blob'\]"):
         Detector(DetectorConfig(model_path=det, verifier_path=other))
 
 
