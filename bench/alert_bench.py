@@ -41,20 +41,25 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def main(
-    thresholds: Annotated[str, typer.Option(help="detector thresholds, comma-separated")] = "0.5,0.6,0.7,0.8",
+    thresholds: Annotated[
+        str, typer.Option(help="thresholds, comma-separated (the model's own is always added)")
+    ] = "0.5,0.6,0.7,0.8",
     negative_frames: Annotated[int, typer.Option(help="debris-free frames (split over 4 rivers)")] = 1200,
     positive_frames: Annotated[int, typer.Option(help="littered frames (split over 2 rivers)")] = 300,
     debris: Annotated[int, typer.Option(help="debris items per littered river")] = 30,
     distractors: Annotated[int, typer.Option(help="distractors per river")] = 40,
     domain: Annotated[str, typer.Option(help="scene look: heldout (never trained on) or train")] = "heldout",
     threads: Annotated[int, typer.Option(help="onnxruntime threads")] = 2,
+    verifier: Annotated[bool, typer.Option(help="second-look verifier on, as the edge agent runs")] = True,
     out: Annotated[Path, typer.Option(help="JSON results file")] = RESULTS,
 ) -> None:
     """False alerts per 1,000 debris-free frames and items alerted, per detector threshold."""
     from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig
 
-    levels = sorted(float(x) for x in thresholds.split(","))
-    detector = Detector(DetectorConfig(threads=threads, score_threshold=min(levels)))
+    use = "auto" if verifier else "off"
+    own = Detector(DetectorConfig(threads=1, verifier=use)).score_threshold
+    levels = sorted({round(float(x), 4) for x in thresholds.split(",")} | {round(own, 4)})
+    detector = Detector(DetectorConfig(threads=threads, score_threshold=min(levels), verifier=use))
     started = time.monotonic()
     patrols = PatrolSet(
         detector,
@@ -96,7 +101,8 @@ def main(
             "distractors_per_river": distractors,
         },
         "model": DEFAULT_MODEL.name,
-        "model_threshold": Detector(DetectorConfig(threads=1)).score_threshold,
+        "model_threshold": own,
+        "verifier": detector.verifier.path.name if detector.verifier else None,
         "rows": rows,
         "seconds": round(time.monotonic() - started, 1),
         "machine": machine_info(threads),

@@ -66,12 +66,20 @@ def time_detector(detector: Detector, frames: list[np.ndarray], repeats: int) ->
     }
 
 
-def speed(model: Path, threads: int, frames: list[np.ndarray], repeats: int) -> tuple[dict, str | None]:
-    """Timings of ours and of the YOLOv8n baseline, interleaved in one run."""
+def speed(
+    model: Path, threads: int, frames: list[np.ndarray], repeats: int, verifier: bool = True
+) -> tuple[dict, str | None]:
+    """Timings of ours (with its verifier, then alone) and of the YOLOv8n baseline, in one run."""
     from models.yolov8_rebuild import export_yolov8n
 
-    ours = Detector(DetectorConfig(model_path=model, threads=threads, tile="off"))
-    rows = {"riverpatrol (1 pass, 960x544)": time_detector(ours, frames, repeats)}
+    use = "auto" if verifier else "off"
+    ours = Detector(DetectorConfig(model_path=model, threads=threads, tile="off", verifier=use))
+    label = "riverpatrol (1 pass, 960x544" + (" + verifier)" if ours.verifier else ")")
+    rows = {label: time_detector(ours, frames, repeats)}
+    if ours.verifier:
+        alone = Detector(DetectorConfig(model_path=model, threads=threads, tile="off", verifier="off"))
+        rows["riverpatrol detector alone (1 pass, 960x544)"] = time_detector(alone, frames, repeats)
+        del alone
     note = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -106,7 +114,9 @@ def speed(model: Path, threads: int, frames: list[np.ndarray], repeats: int) -> 
     return rows, note
 
 
-def accuracy(model: Path, data: Path, threads: int, seed: int, heldout: int, negative: int) -> dict:
+def accuracy(
+    model: Path, data: Path, threads: int, seed: int, heldout: int, negative: int, verifier: bool = True
+) -> dict:
     from rich.progress import Progress
 
     from models.dataset import default_splits, generate
@@ -118,8 +128,11 @@ def accuracy(model: Path, data: Path, threads: int, seed: int, heldout: int, neg
     ]
     generate(data, specs)
     pos, neg = read_split(data, "heldout"), read_split(data, "heldout_negative")
-    shipped = Detector(DetectorConfig(model_path=model, threads=threads))
-    probe = Detector(DetectorConfig(model_path=model, threads=threads, score_threshold=0.05, tile="off"))
+    use = "auto" if verifier else "off"
+    shipped = Detector(DetectorConfig(model_path=model, threads=threads, verifier=use))
+    probe = Detector(
+        DetectorConfig(model_path=model, threads=threads, score_threshold=0.05, tile="off", verifier=use)
+    )
     with Progress() as bar:
         t1 = bar.add_task("held-out frames", total=len(pos))
         t2 = bar.add_task("debris-free frames", total=len(neg))
@@ -127,6 +140,7 @@ def accuracy(model: Path, data: Path, threads: int, seed: int, heldout: int, neg
         negs = negative_scores(probe, neg, lambda: bar.advance(t2))
     out = summarize(scores, negs, len(neg), shipped.score_threshold, DEBRIS_CLASSES)
     out["data"] = {"folder": str(data), "seed": seed, "domain": "heldout"}
+    out["verifier"] = str(shipped.verifier.path.name) if shipped.verifier else None
     return out
 
 
@@ -195,6 +209,9 @@ def main(
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timing passes over the timing frames.")] = 5,
     speed_only: Annotated[bool, typer.Option(help="Skip the accuracy part.")] = False,
+    verifier: Annotated[
+        bool, typer.Option(help="Run the model's second-look verifier, as the edge agent does.")
+    ] = True,
     out: Annotated[Path, typer.Option(help="JSON result file.")] = RESULTS,
 ) -> None:
     """Benchmark the shipped detector: held-out accuracy and ms per 1080p frame vs YOLOv8n."""
@@ -204,13 +221,13 @@ def main(
 
     result: dict = {"model": str(model), "machine": machine_info(threads)}
     if not speed_only:
-        result["accuracy"] = accuracy(model, data, threads, seed, heldout, negative)
+        result["accuracy"] = accuracy(model, data, threads, seed, heldout, negative, verifier)
     samples = read_split(data, "heldout")[:8] if (data / "heldout" / "meta").is_dir() else []
     frames = [cv2.imread(str(s.image_path)) for s in samples]
     if not frames:  # no rendered data: time on noise-free grey frames of the right size
         frames = [np.full((1080, 1920, 3), 100, np.uint8) for _ in range(4)]
     result["speed_frames"] = len(frames)
-    result["speed"], note = speed(model, threads, frames, repeats)
+    result["speed"], note = speed(model, threads, frames, repeats, verifier)
     if note:
         result["note"] = note
     result["machine"]["load_average_at_end"] = os.getloadavg()

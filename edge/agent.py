@@ -104,6 +104,7 @@ class EdgeAgent:
                 model_path=settings.model or DEFAULT_MODEL,
                 threads=settings.detector_threads,
                 score_threshold=settings.score_threshold,
+                verifier="auto" if settings.verifier else "off",
             )
         )  # ModelLoadError: missing or wrong model
         self.geo = geo_config(settings)

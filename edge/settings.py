@@ -53,6 +53,7 @@ class EdgeSettings(ComponentSettings):
     )
     model: Path | None = Field(None, description="ONNX detector (default: the shipped model)")
     detector_threads: int = Field(2, ge=1, description="onnxruntime intra-op threads")
+    verifier: bool = Field(True, description="second look at each candidate with the model's verifier")
     score_threshold: float | None = Field(None, gt=0, lt=1, description="None: the model's own threshold")
     calibration: Path | None = Field(None, description="camera calibration JSON (default drone profile)")
     gimbal_pitch_deg: float = Field(-90.0, ge=-180, le=180, description="camera mount pitch, -90 = nadir")

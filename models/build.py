@@ -212,6 +212,9 @@ def finish_with_verifier(
     steps: int = VERIFIER_STEPS,
     frames: int = 0,
     link: bool = True,
+    train_only: bool = False,
+    save_weights: Path | None = None,
+    weights: Path | None = None,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -226,6 +229,7 @@ def finish_with_verifier(
     from models.verifier import (
         MineConfig,
         VerifierTrainConfig,
+        build_net,
         build_verifier,
         export_verifier,
         set_model_metadata,
@@ -233,14 +237,32 @@ def finish_with_verifier(
     from models.yolo_io import read_split
 
     started = time.monotonic()
-    summaries = generate(data, default_splits(seed), workers)
+    specs = default_splits(seed)
+    if train_only:
+        specs = [s for s in specs if s.name == "train"]
+    elif weights is not None:
+        specs = [s for s in specs if s.name != "train"]
+    summaries = generate(data, specs, workers)
     splits = {name: read_split(data, name) for name in summaries}
-    train_samples = splits["train"][:frames] if frames else splits["train"]
     geometry, mine_cfg = CropGeometry(), MineConfig(seed=seed)
-    train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
-    net, summary = build_verifier(
-        detector, train_samples, out, mine_cfg, train_cfg, geometry, console, VERSION, threads
-    )
+    if weights is not None:
+        saved = torch_load(weights)
+        net = build_net(len(DEBRIS_CLASSES), tuple(saved["widths"]))
+        net.load_state_dict(saved["state_dict"])
+        net.eval()
+        summary = saved["summary"]
+    else:
+        train_samples = splits["train"][:frames] if frames else splits["train"]
+        train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
+        net, summary = build_verifier(
+            detector, train_samples, out, mine_cfg, train_cfg, geometry, console, VERSION, threads
+        )
+        if save_weights is not None:
+            saved = {"widths": net.widths, "state_dict": net.state_dict(), "summary": summary}
+            torch_save(saved, save_weights)
+            console.print(f"saved verifier weights to {save_weights}")
+    if train_only:
+        return
 
     def exported(threshold: float) -> Path:
         return export_verifier(

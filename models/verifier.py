@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 import typer
 
-from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, crop_windows
-from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_NAME
+from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, box_targets, crop_windows, windows
+from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_NAME, VERIFIER_STEPS
 
 log = logging.getLogger("riverpatrol.models.verifier")
 
@@ -41,10 +41,12 @@ class MineConfig:
 
 @dataclass(slots=True)
 class Crops:
-    """Verifier inputs and labels: ``x [N, 4, s, s]`` float16, ``label [N]`` class or ``NOT_DEBRIS``."""
+    """Verifier inputs and labels: ``x [N, 4, s, s]`` float16, ``label [N]`` class or ``NOT_DEBRIS``,
+    ``box [N, 4]`` the item's box in the window (``edge.detect.verify.box_targets``; 0 if none)."""
 
     x: np.ndarray
     label: np.ndarray
+    box: np.ndarray
 
     @property
     def positives(self) -> int:
@@ -52,14 +54,21 @@ class Crops:
 
 
 def label_candidates(cand: np.ndarray, truth: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Class of the item each candidate box sits on, ``NOT_DEBRIS``, or -2 (too near an item to call).
+    """Class of the item each candidate box sits on, ``NOT_DEBRIS``, or -2 (too near an item to call)."""
+    return match_candidates(cand, truth, classes)[0]
+
+
+def match_candidates(
+    cand: np.ndarray, truth: np.ndarray, classes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: the label (see ``label_candidates``) and the index of the nearest item.
 
     A candidate is on an item when its centre lies within half the item's longer side (+3 px);
     within 1.5 sides it is ambiguous (part of a mat, an edge) and left out of training.
     """
     out = np.full(len(cand), NOT_DEBRIS, np.int64)
     if len(truth) == 0 or len(cand) == 0:
-        return out
+        return out, np.zeros(len(cand), np.int64)
     cc = (cand[:, :2] + cand[:, 2:]) / 2
     tc = (truth[:, :2] + truth[:, 2:]) / 2
     tside = np.maximum(truth[:, 2] - truth[:, 0], truth[:, 3] - truth[:, 1])
@@ -69,7 +78,7 @@ def label_candidates(cand: np.ndarray, truth: np.ndarray, classes: np.ndarray) -
     hit = d[np.arange(len(cand)), near] * tside[near] <= tside[near] / 2 + 3
     out[hit] = classes[near[hit]]
     out[~hit & (dmin <= 1.5)] = -2
-    return out
+    return out, near
 
 
 def _jittered(boxes: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
@@ -89,15 +98,15 @@ def _jittered(boxes: np.ndarray, rng: np.random.Generator, amount: float) -> np.
 def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progress=None) -> Crops:
     """Crops of every candidate, item and distractor of ``samples`` (``detector`` without a verifier)."""
     rng = np.random.default_rng(cfg.seed)
-    xs, labels = [], []
+    xs, labels, targets = [], [], []
     for s in samples:
         image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
         h, w = image.shape[:2]
         dets = detector.detect(image, where=str(s.image_path))
         cand = np.asarray([d.box for d in dets], np.float32).reshape(-1, 4)
-        cand_label = label_candidates(cand, s.boxes, s.classes)
+        cand_label, cand_item = match_candidates(cand, s.boxes, s.classes)
         keep = cand_label != -2
-        cand, cand_label = cand[keep], cand_label[keep]
+        cand, cand_label, cand_item = cand[keep], cand_label[keep], cand_item[keep]
         dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
         dis = dis[label_candidates(dis, s.boxes, s.classes) == NOT_DEBRIS]
         side = rng.uniform(12, 80, cfg.random_windows)
@@ -106,6 +115,10 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         water = water[label_candidates(water, s.boxes, s.classes) == NOT_DEBRIS]
         boxes = np.concatenate(
             [cand, _jittered(cand, rng, cfg.jitter), s.boxes, _jittered(s.boxes, rng, cfg.jitter), dis, water]
+        )
+        item_box = np.zeros((len(cand), 4), np.float32) if len(s.boxes) == 0 else s.boxes[cand_item]
+        truth_box = np.concatenate(
+            [item_box, item_box, s.boxes, s.boxes, np.zeros((len(dis) + len(water), 4), np.float32)]
         )
         label = np.concatenate(
             [
@@ -120,12 +133,14 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         if len(boxes):
             xs.append(crop_windows(image, boxes, geometry).astype(np.float16))
             labels.append(label.astype(np.int64))
+            targets.append(np.where(label[:, None] >= 0, box_targets(truth_box, windows(boxes, geometry)), 0))
         if progress:
             progress()
     s = geometry.crop
     return Crops(
         np.concatenate(xs) if xs else np.zeros((0, 4, s, s), np.float16),
         np.concatenate(labels) if labels else np.zeros(0, np.int64),
+        np.concatenate(targets).astype(np.float32) if targets else np.zeros((0, 4), np.float32),
     )
 
 
@@ -152,7 +167,7 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
                 layers += [conv_bn_relu(cin, c, 3, 2), conv_bn_relu(c, c, 3, 1, groups=c)]
                 cin = c
             self.features = nn.Sequential(*layers)
-            self.head = nn.Linear(2 * cin, 1 + num_classes)
+            self.head = nn.Linear(2 * cin, 5 + num_classes)  # p(debris), classes, box
             self.widths = widths
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -164,7 +179,7 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
 
 @dataclass(frozen=True, slots=True)
 class VerifierTrainConfig:
-    steps: int = 3000
+    steps: int = 3000  # models.build.VERIFIER_STEPS
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -193,26 +208,31 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     x_all = torch.from_numpy(crops.x)
     y_all = torch.from_numpy(crops.label)
+    b_all = torch.from_numpy(crops.box)
     gen = torch.Generator().manual_seed(cfg.seed)
     n = len(y_all)
     start, running, curve = time.monotonic(), 0.0, []
     net.train()
     for step in range(cfg.steps):
         idx = torch.randint(0, n, (cfg.batch,), generator=gen)
-        x, y = x_all[idx].float(), y_all[idx]
+        x, y, box = x_all[idx].float(), y_all[idx], b_all[idx].clone()
+        if torch.rand(1, generator=gen).item() < 0.5:  # mirror left-right: the centre's x flips
+            x, box[:, 0] = x.flip(3), -box[:, 0]
         if torch.rand(1, generator=gen).item() < 0.5:
-            x = x.flip(3)
-        if torch.rand(1, generator=gen).item() < 0.5:
-            x = x.flip(2)
-        if torch.rand(1, generator=gen).item() < 0.5:
-            x = x.transpose(2, 3)
+            x, box[:, 1] = x.flip(2), -box[:, 1]
+        if torch.rand(1, generator=gen).item() < 0.5:  # transpose: x <-> y, width <-> height
+            x, box = x.transpose(2, 3), box[:, [1, 0, 3, 2]]
         x = torch.cat([photometric(x[:, :3], gen), x[:, 3:]], dim=1)
         out = net(x)
         is_debris = (y >= 0).float()
         l_obj = nn.functional.binary_cross_entropy_with_logits(out[:, 0], is_debris)
         pos = y >= 0
-        l_cls = nn.functional.cross_entropy(out[pos, 1:], y[pos]) if bool(pos.any()) else out.sum() * 0
-        loss = l_obj + 0.5 * l_cls
+        if bool(pos.any()):
+            l_cls = nn.functional.cross_entropy(out[pos, 1 : 1 + num_classes], y[pos])
+            l_box = nn.functional.smooth_l1_loss(out[pos, 1 + num_classes :], box[pos], beta=0.05)
+        else:
+            l_cls = l_box = out.sum() * 0
+        loss = l_obj + 0.5 * l_cls + 2.0 * l_box
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -220,7 +240,10 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
         running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
         if step % 250 == 0 or step == cfg.steps - 1:
             curve.append((step, round(running, 4)))
-            log.info("step=%d loss=%.4f obj=%.4f cls=%.4f", step, running, l_obj.item(), l_cls.item())
+            log.info(
+                "step=%d loss=%.4f obj=%.4f cls=%.4f box=%.4f",
+                *(step, running, l_obj.item(), l_cls.item(), l_box.item()),
+            )
         if progress:
             progress(step + 1, running)
     net.eval()
@@ -250,7 +273,9 @@ def export_verifier(
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             out = self.net(x)
-            return torch.cat([torch.sigmoid(out[:, :1]), torch.softmax(out[:, 1:], dim=1)], dim=1)
+            nc = len(names)
+            probs = [torch.sigmoid(out[:, :1]), torch.softmax(out[:, 1 : 1 + nc], dim=1)]
+            return torch.cat([*probs, out[:, 1 + nc :]], dim=1)
 
     wrapper = Probabilities().eval()
     dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
@@ -280,7 +305,8 @@ def export_verifier(
         "input_format": "crops[N, 4, crop, crop]: RGB in [0, 1] of a full-resolution window around a "
         "candidate (context x its longer side, clamped to [min_side, max_side] px, grey-padded), plus a "
         "constant plane log(side/min_side)/log(max_side/min_side)",
-        "output_layout": "probs[N, 1 + nc]: p(debris), then p(class | debris)",
+        "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
+        "window: centre offset x, y in window sides, log(width / side), log(height / side)",
         "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
         **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
     }
@@ -364,12 +390,15 @@ def main(
     data: Annotated[Path, typer.Option(help="Data set folder (rendered if missing).")] = DEFAULT_DATA,
     detector: Annotated[Path, typer.Option(help="Detector whose candidates are verified.")] = DEFAULT_OUT,
     out: Annotated[Path, typer.Option(help="Verifier ONNX to write.")] = DEFAULT_OUT.with_name(VERIFIER_NAME),
-    steps: Annotated[int, typer.Option(help="Training steps.")] = VerifierTrainConfig.steps,
+    steps: Annotated[int, typer.Option(help="Training steps.")] = VERIFIER_STEPS,
     frames: Annotated[int, typer.Option(help="Training frames to mine (0: all of the train split).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of data splits, mining and training.")] = 7,
     threads: Annotated[int, typer.Option(help="Torch / onnxruntime threads.")] = 2,
     workers: Annotated[int, typer.Option(help="Render processes if the data set is missing.")] = 2,
     link: Annotated[bool, typer.Option(help="Name the verifier in the detector's metadata.")] = True,
+    train_only: Annotated[bool, typer.Option(help="Stop after training (renders only train).")] = False,
+    save_weights: Annotated[Path | None, typer.Option(help="Save the trained state dict here.")] = None,
+    weights: Annotated[Path | None, typer.Option(help="Skip mining and training: load these.")] = None,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -378,7 +407,19 @@ def main(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     finish_with_verifier(
-        Console(), data, detector, out, seed, threads, workers, steps=steps, frames=frames, link=link
+        Console(),
+        data,
+        detector,
+        out,
+        seed,
+        threads,
+        workers,
+        steps=steps,
+        frames=frames,
+        link=link,
+        train_only=train_only,
+        save_weights=save_weights,
+        weights=weights,
     )
 
 

@@ -32,6 +32,9 @@ def detect_cmd(
     conf: Annotated[float | None, typer.Option(help="Score threshold; default: the model's.")] = None,
     tile: Annotated[str, typer.Option(help="off | on | auto (tile frames much larger than native)")] = "auto",
     every: Annotated[int, typer.Option(min=1, help="Videos: run on every Nth frame.")] = 1,
+    verifier: Annotated[
+        bool, typer.Option(help="Second look at each candidate with the model's verifier, if it has one.")
+    ] = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON line per frame instead of tables.")
     ] = False,
@@ -54,6 +57,7 @@ def detect_cmd(
                 threads=threads,
                 score_threshold=conf,
                 tile=tile,  # type: ignore[arg-type]
+                verifier="auto" if verifier else "off",
             )
         )
     except (DetectorError, ValueError) as exc:

@@ -200,10 +200,13 @@ class Detector:
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
         boxes, scores, classes = raw.boxes[keep], raw.scores[keep], raw.classes[keep]
         if self.verifier is not None and len(keep):
-            p_debris, p_class = self.verifier(frame, boxes)
+            p_debris, p_class, boxes = self.verifier(frame, boxes)
             scores = combine(scores, p_debris)
             classes = p_class.argmax(axis=1)
-            order = [i for i in np.argsort(-scores, kind="stable") if scores[i] > self.score_threshold]
+            above = scores > self.score_threshold
+            boxes, scores, classes = boxes[above], scores[above], classes[above]
+            # redrawn boxes of two peaks on one item (a long mat) may now coincide
+            order = nms(boxes, scores, classes, self.config.nms_iou, mode, self.config.max_detections)
             boxes, scores, classes = boxes[order], scores[order], classes[order]
         dets = []
         for i in range(len(boxes)):

@@ -106,13 +106,18 @@ def test_verifier_trains_exports_and_runs_in_the_runtime(tmp_path):
     x = rng.uniform(0.2, 0.3, (64, 4, 24, 24)).astype(np.float16)
     x[:32, :3, 8:16, 8:16] = 0.95
     label = np.r_[np.full(32, 1), np.full(32, -1)]
-    net, info = train_verifier(Crops(x, label), 2, VerifierTrainConfig(steps=60, batch=32, lr=5e-3))
-    assert info["steps_done"] == 60
+    box = np.zeros((64, 4), np.float32)
+    box[:32, 2:] = np.log(0.5)  # the item is half the window's side, centred
+    net, info = train_verifier(Crops(x, label, box), 2, VerifierTrainConfig(steps=150, batch=32, lr=5e-3))
+    assert info["steps_done"] == 150
     path = export_verifier(net, tmp_path / "v.onnx", ("a", "b"), g, 0.2, 0.4, "test")
     v = Verifier(path, threads=1)
     assert v.spec.names == ("a", "b") and v.spec.score_threshold == 0.4 and v.spec.geometry == g
     frame = np.full((64, 64, 3), 64, np.uint8)
     frame[28:36, 28:36] = 245
-    p, cls = v(frame, np.array([[28, 28, 36, 36], [2, 2, 10, 10]], np.float32))
+    p, cls, boxes = v(frame, np.array([[26, 27, 34, 35], [2, 2, 10, 10]], np.float32))
     assert p[0] > 0.5 > p[1]
     assert cls.shape == (2, 2) and np.allclose(cls.sum(axis=1), 1, atol=1e-5)
+    assert v.spec.refines_boxes
+    # taught "half the window's side, centred": the 16 px window around (30, 31) gives ~[26, 27, 34, 35]
+    assert np.abs(boxes[0] - [26, 27, 34, 35]).max() < 5

@@ -11,7 +11,14 @@ import pytest
 
 from contract.messages import DEBRIS_CLASSES
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig, ModelLoadError
-from edge.detect.verify import CropGeometry, combine, crop_windows
+from edge.detect.verify import (
+    CropGeometry,
+    box_targets,
+    boxes_from_targets,
+    combine,
+    crop_windows,
+    windows,
+)
 from tests.detect.onnx_builders import bright_blob_centernet, not_a_detector_model, red_verifier
 
 
@@ -42,6 +49,17 @@ def test_window_side_is_clamped_and_its_size_readable():
     assert g.side(400, 10) == 320
     assert g.size_plane_value(32) == 0.0 and g.size_plane_value(320) == pytest.approx(1.0)
     assert 0 < g.size_plane_value(100) < 1
+
+
+def test_box_targets_round_trip_and_read_in_window_units():
+    g = CropGeometry(crop=40, context=2.0, min_side=32, max_side=320)
+    candidates = np.array([[100, 100, 110, 108], [0, 0, 60, 30]], np.float32)
+    wins = windows(candidates, g)
+    assert wins.tolist() == [[89, 88, 32], [-30, -45, 120]]  # left, top, side
+    items = np.array([[102, 99, 114, 109], [5, 2, 50, 33]], np.float32)
+    t = box_targets(items, wins)
+    assert t[0, 0] == pytest.approx((108 - 105) / 32) and t[0, 2] == pytest.approx(np.log(12 / 32))
+    assert np.allclose(boxes_from_targets(t, wins), items, atol=1e-3)
 
 
 def test_combined_score_lets_either_look_veto():
