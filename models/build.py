@@ -34,7 +34,7 @@ NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
-VERIFIER_STEPS = 3000
+VERIFIER_STEPS = 5000
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -239,9 +239,9 @@ def finish_with_verifier(
     started = time.monotonic()
     specs = default_splits(seed)
     if train_only:
-        specs = [s for s in specs if s.name == "train"]
+        specs = [s for s in specs if s.name.startswith("train")]
     elif weights is not None:
-        specs = [s for s in specs if s.name != "train"]
+        specs = [s for s in specs if not s.name.startswith("train")]
     summaries = generate(data, specs, workers)
     splits = {name: read_split(data, name) for name in summaries}
     geometry, mine_cfg = CropGeometry(), MineConfig(seed=seed)
@@ -253,6 +253,7 @@ def finish_with_verifier(
         summary = saved["summary"]
     else:
         train_samples = splits["train"][:frames] if frames else splits["train"]
+        train_samples += splits["train_negative"][: frames // 2 if frames else None]
         train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
         net, summary = build_verifier(
             detector, train_samples, out, mine_cfg, train_cfg, geometry, console, VERSION, threads

@@ -150,7 +150,7 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
 def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
-    Each stage halves the crop (40 -> 20 -> 10 -> 5): even the first is twice as fine as the
+    Each stage halves the crop (48 -> 24 -> 12 -> 6): even the first is twice as fine as the
     detector's stride-4 grid on a halved frame, and ~2.5 M multiply-adds per candidate keep the
     second look cheap on the drone and trainable on a CPU in minutes.
     """
@@ -179,10 +179,11 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
 
 @dataclass(frozen=True, slots=True)
 class VerifierTrainConfig:
-    steps: int = 3000  # models.build.VERIFIER_STEPS
+    steps: int = 5000  # models.build.VERIFIER_STEPS
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
+    negative_fraction: float = 0.5  # of each batch
     seed: int = 0
     threads: int = 2
 
@@ -210,11 +211,21 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
     y_all = torch.from_numpy(crops.label)
     b_all = torch.from_numpy(crops.box)
     gen = torch.Generator().manual_seed(cfg.seed)
-    n = len(y_all)
+    pos_idx = torch.nonzero(y_all >= 0).flatten()
+    neg_idx = torch.nonzero(y_all < 0).flatten()
+    n_neg = round(cfg.batch * cfg.negative_fraction) if len(neg_idx) and len(pos_idx) else 0
     start, running, curve = time.monotonic(), 0.0, []
     net.train()
     for step in range(cfg.steps):
-        idx = torch.randint(0, n, (cfg.batch,), generator=gen)
+        if n_neg:  # balanced batches: the hard negatives are the fewer and the ones that matter
+            idx = torch.cat(
+                [
+                    pos_idx[torch.randint(0, len(pos_idx), (cfg.batch - n_neg,), generator=gen)],
+                    neg_idx[torch.randint(0, len(neg_idx), (n_neg,), generator=gen)],
+                ]
+            )
+        else:
+            idx = torch.randint(0, len(y_all), (cfg.batch,), generator=gen)
         x, y, box = x_all[idx].float(), y_all[idx], b_all[idx].clone()
         if torch.rand(1, generator=gen).item() < 0.5:  # mirror left-right: the centre's x flips
             x, box[:, 0] = x.flip(3), -box[:, 0]

@@ -36,8 +36,8 @@ PAD_VALUE = 114
 class CropGeometry:
     """How a candidate's window is cut: ``context`` x its longer side, clamped, resized to ``crop``."""
 
-    crop: int = 40
-    context: float = 2.0
+    crop: int = 48
+    context: float = 2.5
     min_side: int = 32
     max_side: int = 320
 
