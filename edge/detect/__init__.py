@@ -2,6 +2,9 @@
 
 Use ``Detector(DetectorConfig(...)).detect(frame)``; the shipped model is
 ``models/riverpatrol_debris.onnx`` and a user's Ultralytics YOLO export drops in unchanged.
+The shipped model names a second-look verifier (``models/riverpatrol_verifier.onnx``, see
+``edge.detect.verify``) that re-scores, re-classes and redraws each candidate from the
+full-resolution frame; ``DetectorConfig(verifier="off")`` runs the detector alone.
 """
 
 from edge.detect.config import DEFAULT_MODEL, DetectorConfig
