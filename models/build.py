@@ -34,7 +34,7 @@ NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
-VERIFIER_STEPS = 5000
+VERIFIER_STEPS = 8000
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -323,7 +323,7 @@ def finish_with_verifier(
 
 
 VAL_PATROLS = (
-    "training look, seeds never used elsewhere: 4 debris-free patrols (seeds 8100-8103) and 2 littered "
+    "training look, seeds never used elsewhere: 8 debris-free patrols (seeds 8100-8107) and 2 littered "
     "ones (30 items, seeds 8200-8201), 40 distractors each, 150 frames each at 5 fps, 8 m/s, 30 m; "
     "edge pipeline: detector -> geolocation -> tracker -> alerts"
 )
@@ -336,7 +336,7 @@ class ValidationPatrols:
         from models.patrol_eval import PatrolSet
 
         self.patrols = PatrolSet(
-            detector, "train", [8100 + k for k in range(4)], [8200, 8201], frames_each, frames_each
+            detector, "train", [8100 + k for k in range(8)], [8200, 8201], frames_each, frames_each
         )
         self.frames = self.patrols.clean_frames
         self.record: dict[str, dict] = {}

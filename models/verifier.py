@@ -147,11 +147,11 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
 # --- network and training (torch lives only below this line's imports inside functions) ---
 
 
-def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
+def build_net(num_classes: int, widths: tuple[int, ...] = (32, 64, 128)):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
     Each stage halves the crop (48 -> 24 -> 12 -> 6): even the first is twice as fine as the
-    detector's stride-4 grid on a halved frame, and ~2.5 M multiply-adds per candidate keep the
+    detector's stride-4 grid on a halved frame, and ~6 M multiply-adds per candidate keep the
     second look cheap on the drone and trainable on a CPU in minutes.
     """
     import torch
@@ -179,7 +179,7 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (24, 48, 96)):
 
 @dataclass(frozen=True, slots=True)
 class VerifierTrainConfig:
-    steps: int = 5000  # models.build.VERIFIER_STEPS
+    steps: int = 8000  # models.build.VERIFIER_STEPS
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
