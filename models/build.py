@@ -174,14 +174,7 @@ def main(
             k: {"frames": v["frames"], "items": v["items"], "scenes": v["scenes"]}
             for k, v in summaries.items()
         },
-        "val": {
-            **val_summary,
-            "patrols": {
-                "debris_free_frames": patrols.frames,
-                "by_threshold": patrols.record,
-                "how": VAL_PATROLS,
-            },
-        },
+        "val": {**val_summary, "patrols": patrols.card()},
         "heldout": held_summary,
         "build_seconds": round(time.monotonic() - started, 1),
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "threads": threads},
@@ -225,6 +218,7 @@ def finish_with_verifier(
     from edge.detect.verify import CropGeometry
     from models.dataset import default_splits, generate
     from models.evaluate import choose_threshold
+    from models.export import set_metadata
     from models.score import negative_scores, score_positive, summarize
     from models.verifier import (
         MineConfig,
@@ -232,7 +226,6 @@ def finish_with_verifier(
         build_net,
         build_verifier,
         export_verifier,
-        set_model_metadata,
     )
     from models.yolo_io import read_split
 
@@ -287,7 +280,7 @@ def finish_with_verifier(
     threshold = choose_threshold(patrols, patrols.frames)
     exported(threshold)
     if link and out.resolve().parent == detector.resolve().parent:
-        set_model_metadata(detector, verifier=out.name)
+        set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])
     val_neg = negative_scores(probe, splits["val_negative"])
     held = score_positive(probe, splits["heldout"])
@@ -302,14 +295,7 @@ def finish_with_verifier(
         "verifier_size_bytes": out.stat().st_size,
         "threshold": threshold,
         "verifier_build": summary,
-        "val": {
-            **summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES),
-            "patrols": {
-                "debris_free_frames": patrols.frames,
-                "by_threshold": patrols.record,
-                "how": VAL_PATROLS,
-            },
-        },
+        "val": {**summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES), "patrols": patrols.card()},
         "heldout": held_summary,
         "build_seconds": round(time.monotonic() - started, 1),
     }
@@ -351,6 +337,10 @@ class ValidationPatrols:
             "items_seen_ge_0.3m": score.items_seen,
         }
         return false_alerts, score.precision, score.recall
+
+    def card(self) -> dict:
+        """What the card records of these patrols: how they were flown and every threshold tried."""
+        return {"debris_free_frames": self.frames, "by_threshold": self.record, "how": VAL_PATROLS}
 
 
 def validation_patrols(detector, console) -> ValidationPatrols:

@@ -51,7 +51,6 @@ def export_onnx(
         do_constant_folding=True,
         dynamo=False,  # the TorchScript exporter folds BatchNorm and needs no onnxscript
     )
-    model = onnx.load(str(path))
     meta = {
         "riverpatrol_format": RIVERPATROL_FORMAT,
         "names": json.dumps(list(names)),
@@ -63,11 +62,25 @@ def export_onnx(
         "score_threshold": f"{score_threshold:.4f}",
         "model_version": version,
         "architecture": f"RiverNet CenterNet (objectness + class) stride {STRIDE} {json.dumps(net.config)}",
-        **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
     }
+    return write_metadata(path, meta, extra)
+
+
+def write_metadata(path: Path, meta: dict[str, str], extra: dict[str, Any] | None = None) -> Path:
+    """Replace an ONNX file's metadata with ``meta`` plus ``extra`` (non-strings as JSON), checked."""
+    model = onnx.load(str(path))
     del model.metadata_props[:]
-    for key, value in meta.items():
+    for key, value in {
+        **meta,
+        **{k: v if isinstance(v, str) else json.dumps(v) for k, v in (extra or {}).items()},
+    }.items():
         model.metadata_props.add(key=key, value=value)
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def set_metadata(path: Path, **values: str) -> None:
+    """Add or replace metadata entries of an ONNX file in place (the weights are untouched)."""
+    kept = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    write_metadata(path, {**kept, **values})

@@ -272,10 +272,9 @@ def export_verifier(
     extra: dict | None = None,
 ) -> Path:
     """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads."""
-    import onnx
     import torch
 
-    from models.export import OPSET
+    from models.export import OPSET, write_metadata
 
     class Probabilities(torch.nn.Module):
         def __init__(self) -> None:
@@ -302,7 +301,6 @@ def export_verifier(
         do_constant_folding=True,
         dynamo=False,
     )
-    model = onnx.load(str(path))
     meta = {
         "riverpatrol_format": VERIFIER_FORMAT,
         "names": json.dumps(list(names)),
@@ -319,27 +317,8 @@ def export_verifier(
         "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
         "window: centre offset x, y in window sides, log(width / side), log(height / side)",
         "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
-        **{k: (v if isinstance(v, str) else json.dumps(v)) for k, v in (extra or {}).items()},
     }
-    del model.metadata_props[:]
-    for key, value in meta.items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
-
-
-def set_model_metadata(path: Path, **values: str) -> None:
-    """Add or replace metadata entries of an ONNX file in place (the weights are untouched)."""
-    import onnx
-
-    model = onnx.load(str(path))
-    kept = [(p.key, p.value) for p in model.metadata_props if p.key not in values]
-    del model.metadata_props[:]
-    for key, value in [*kept, *values.items()]:
-        model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+    return write_metadata(path, meta, extra)
 
 
 def build_verifier(

@@ -19,6 +19,7 @@ from edge.detect.errors import FrameError, ModelLoadError
 from edge.detect.layouts import RawDetections, decode_centernet, decode_ultralytics
 from edge.detect.letterbox import letterbox
 from edge.detect.nms import nms
+from edge.detect.session import open_session
 from edge.detect.spec import ModelSpec, model_spec
 from edge.detect.tiling import tile_grid
 from edge.detect.verify import Verifier, combine
@@ -83,20 +84,9 @@ class Detector:
 
     @staticmethod
     def _load(cfg: DetectorConfig) -> tuple[ModelSpec, object]:
-        import onnxruntime as ort
-
         path = Path(cfg.model_path)
         where = f"model {path}"
-        if not path.is_file():
-            raise ModelLoadError(f"{where}: file does not exist")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = cfg.threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for non-ONNX bytes
-            raise ModelLoadError(f"{where}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from exc
+        session = open_session(path, where, cfg.threads)
         meta = dict(session.get_modelmeta().custom_metadata_map)
         spec = model_spec(
             where,

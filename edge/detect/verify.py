@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from edge.detect.errors import ModelLoadError
+from edge.detect.session import open_session
 
 VERIFIER_FORMAT = "verifier-v1"
 PAD_VALUE = 114
@@ -177,22 +178,10 @@ class Verifier:
     """onnxruntime session of a verifier: ``(frame, boxes) -> (p_debris [N], class probs [N, nc])``."""
 
     def __init__(self, path: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
-
         where = f"verifier {path}"
-        if not Path(path).is_file():
-            raise ModelLoadError(f"{where}: file does not exist")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # Its threads must not spin-wait after a run: they would steal the cores from the
-        # detector's next frame (measured: +6 ms per 1080p frame on 2 cores).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own untyped errors for non-ONNX bytes
-            raise ModelLoadError(f"{where}: not a loadable ONNX model ({type(exc).__name__}: {exc})") from exc
+        # No spin-waiting after a run: its idle threads would take the cores from the detector's
+        # next frame (measured: +6 ms per 1080p frame on 2 cores).
+        self._session = open_session(Path(path), where, threads, spin=False)
         self.path = Path(path)
         self.spec = verifier_spec(
             where,

@@ -121,3 +121,17 @@ def test_verifier_trains_exports_and_runs_in_the_runtime(tmp_path):
     assert v.spec.refines_boxes
     # taught "half the window's side, centred": the 16 px window around (30, 31) gives ~[26, 27, 34, 35]
     assert np.abs(boxes[0] - [26, 27, 34, 35]).max() < 5
+
+
+def test_set_metadata_adds_a_key_and_keeps_the_rest(tmp_path):
+    """How ``models.build`` names the verifier in the detector's file without re-exporting it."""
+    import onnx
+
+    from models.export import set_metadata
+    from tests.detect.onnx_builders import red_verifier
+
+    path = red_verifier(tmp_path / "m.onnx", ["a"])
+    before = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    set_metadata(path, verifier="v.onnx", crop="16")
+    after = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert after == {**before, "verifier": "v.onnx"}
