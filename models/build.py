@@ -34,7 +34,7 @@ NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
-VERIFIER_STEPS = 8000
+VERIFIER_STEPS = 14000
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)

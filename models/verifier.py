@@ -36,6 +36,7 @@ class MineConfig:
     proposal_threshold: float = 0.2  # detector candidates mined (and looked at again at run time)
     jitter: float = 0.15  # centre shift and size change of the extra jittered copies (fraction of side)
     random_windows: int = 2  # plain-water negatives per frame
+    bird_copies: int = 2  # extra jittered crops of each labelled bird: the false alarm that survives
     seed: int = 0
 
 
@@ -108,7 +109,10 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         keep = cand_label != -2
         cand, cand_label, cand_item = cand[keep], cand_label[keep], cand_item[keep]
         dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
-        dis = dis[label_candidates(dis, s.boxes, s.classes) == NOT_DEBRIS]
+        bird = np.asarray([d["kind"] == "bird" for d in s.meta.get("distractors", [])], bool)
+        clear = label_candidates(dis, s.boxes, s.classes) == NOT_DEBRIS
+        dis, birds = dis[clear], dis[clear & bird]
+        dis = np.concatenate([dis, *(_jittered(birds, rng, cfg.jitter) for _ in range(cfg.bird_copies))])
         side = rng.uniform(12, 80, cfg.random_windows)
         cx, cy = rng.uniform(0, w, cfg.random_windows), rng.uniform(0, h, cfg.random_windows)
         water = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], 1).astype(np.float32)
@@ -179,7 +183,7 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (32, 64, 128)):
 
 @dataclass(frozen=True, slots=True)
 class VerifierTrainConfig:
-    steps: int = 8000  # models.build.VERIFIER_STEPS
+    steps: int = 14000  # models.build.VERIFIER_STEPS
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
