@@ -249,7 +249,7 @@ def finish_with_verifier(
         train_samples += splits["train_negative"][: frames // 2 if frames else None]
         train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
         net, summary = build_verifier(
-            detector, train_samples, out, mine_cfg, train_cfg, geometry, console, VERSION, threads
+            detector, train_samples, mine_cfg, train_cfg, geometry, console, threads
         )
         if save_weights is not None:
             saved = {"widths": net.widths, "state_dict": net.state_dict(), "summary": summary}

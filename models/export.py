@@ -39,18 +39,7 @@ def export_onnx(
     """Write ``path`` (fixed batch 1, fixed input size) and return it."""
     net = net.eval().cpu()
     wrapper = DecodedRiverNet(net).eval()
-    dummy = torch.zeros(1, 3, *input_hw)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        wrapper,
-        (dummy,),
-        str(path),
-        opset_version=OPSET,
-        input_names=["images"],
-        output_names=["out"],
-        do_constant_folding=True,
-        dynamo=False,  # the TorchScript exporter folds BatchNorm and needs no onnxscript
-    )
+    trace_to_onnx(wrapper, torch.zeros(1, 3, *input_hw), path, "images", "out")
     meta = {
         "riverpatrol_format": RIVERPATROL_FORMAT,
         "names": json.dumps(list(names)),
@@ -64,6 +53,29 @@ def export_onnx(
         "architecture": f"RiverNet CenterNet (objectness + class) stride {STRIDE} {json.dumps(net.config)}",
     }
     return write_metadata(path, meta, extra)
+
+
+def trace_to_onnx(
+    module: torch.nn.Module,
+    dummy: torch.Tensor,
+    path: Path,
+    input_name: str,
+    output_name: str,
+    batch_axis: bool = False,
+) -> None:
+    """Export ``module`` traced on ``dummy`` to ``path`` (opset 17); ``batch_axis``: dim 0 is dynamic."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        module,
+        (dummy,),
+        str(path),
+        opset_version=OPSET,
+        input_names=[input_name],
+        output_names=[output_name],
+        dynamic_axes={input_name: {0: "n"}, output_name: {0: "n"}} if batch_axis else None,
+        do_constant_folding=True,
+        dynamo=False,  # the TorchScript exporter folds BatchNorm and needs no onnxscript
+    )
 
 
 def write_metadata(path: Path, meta: dict[str, str], extra: dict[str, Any] | None = None) -> Path:

@@ -118,6 +118,14 @@ def photometric(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x.clamp(0, 1)
 
 
+def warmup_cosine(step: int, warmup: int, total: int, floor: float) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then cosine from 1 to ``floor``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    frac = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1 + math.cos(math.pi * frac)) * (1 - floor) + floor
+
+
 def sample_crop(
     data: list[Scaled], cfg: TrainConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -240,13 +248,7 @@ def train(
     total = [cfg.steps]  # may shrink once, when a time budget is set and the pace is known
     warmup = max(1, min(500, cfg.steps // 20))
 
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        frac = min(1.0, (step - warmup) / max(1, total[0] - warmup))
-        return 0.5 * (1 + math.cos(math.pi * frac)) * 0.97 + 0.03
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, total[0], 0.03))
     loader = torch.utils.data.DataLoader(
         CropBatches(data, cfg, num_classes),
         batch_size=None,

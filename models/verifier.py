@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import cv2
 import numpy as np
 import typer
 
-from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, box_targets, crop_windows, windows
+from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, box_targets, cut_windows, windows
 from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_NAME, VERIFIER_STEPS
 
 log = logging.getLogger("riverpatrol.models.verifier")
@@ -76,7 +75,7 @@ def match_candidates(
     d = np.linalg.norm(cc[:, None] - tc[None], axis=2) / np.maximum(tside[None], 1)
     near = d.argmin(axis=1)
     dmin = d[np.arange(len(cand)), near]
-    hit = d[np.arange(len(cand)), near] * tside[near] <= tside[near] / 2 + 3
+    hit = dmin * tside[near] <= tside[near] / 2 + 3
     out[hit] = classes[near[hit]]
     out[~hit & (dmin <= 1.5)] = -2
     return out, near
@@ -117,27 +116,21 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         cx, cy = rng.uniform(0, w, cfg.random_windows), rng.uniform(0, h, cfg.random_windows)
         water = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], 1).astype(np.float32)
         water = water[label_candidates(water, s.boxes, s.classes) == NOT_DEBRIS]
-        boxes = np.concatenate(
-            [cand, _jittered(cand, rng, cfg.jitter), s.boxes, _jittered(s.boxes, rng, cfg.jitter), dis, water]
-        )
         item_box = np.zeros((len(cand), 4), np.float32) if len(s.boxes) == 0 else s.boxes[cand_item]
-        truth_box = np.concatenate(
-            [item_box, item_box, s.boxes, s.boxes, np.zeros((len(dis) + len(water), 4), np.float32)]
-        )
-        label = np.concatenate(
-            [
-                cand_label,
-                cand_label,
-                s.classes,
-                s.classes,
-                np.full(len(dis), NOT_DEBRIS),
-                np.full(len(water), NOT_DEBRIS),
-            ]
-        )
+        nothing = np.concatenate([dis, water])
+        groups = [  # (windows centred on these boxes, the item's true box, label)
+            (cand, item_box, cand_label),
+            (_jittered(cand, rng, cfg.jitter), item_box, cand_label),
+            (s.boxes, s.boxes, s.classes),
+            (_jittered(s.boxes, rng, cfg.jitter), s.boxes, s.classes),
+            (nothing, np.zeros_like(nothing), np.full(len(nothing), NOT_DEBRIS)),
+        ]
+        boxes, truth_box, label = (np.concatenate(column) for column in zip(*groups, strict=True))
         if len(boxes):
-            xs.append(crop_windows(image, boxes, geometry).astype(np.float16))
+            wins = windows(boxes, geometry)
+            xs.append(cut_windows(image, wins, geometry).astype(np.float16))
             labels.append(label.astype(np.int64))
-            targets.append(np.where(label[:, None] >= 0, box_targets(truth_box, windows(boxes, geometry)), 0))
+            targets.append(np.where(label[:, None] >= 0, box_targets(truth_box, wins), 0))
         if progress:
             progress()
     s = geometry.crop
@@ -183,7 +176,7 @@ def build_net(num_classes: int, widths: tuple[int, ...] = (32, 64, 128)):
 
 @dataclass(frozen=True, slots=True)
 class VerifierTrainConfig:
-    steps: int = 14000  # models.build.VERIFIER_STEPS
+    steps: int = VERIFIER_STEPS
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -197,20 +190,14 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
     import torch
     from torch import nn
 
-    from models.train import photometric
+    from models.train import photometric, warmup_cosine
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     net = build_net(num_classes)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = max(1, cfg.steps // 20)
-
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup))) * 0.98 + 0.02
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, cfg.steps, 0.02))
     x_all = torch.from_numpy(crops.x)
     y_all = torch.from_numpy(crops.label)
     b_all = torch.from_numpy(crops.box)
@@ -278,7 +265,7 @@ def export_verifier(
     """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads."""
     import torch
 
-    from models.export import OPSET, write_metadata
+    from models.export import trace_to_onnx, write_metadata
 
     class Probabilities(torch.nn.Module):
         def __init__(self) -> None:
@@ -291,20 +278,8 @@ def export_verifier(
             probs = [torch.sigmoid(out[:, :1]), torch.softmax(out[:, 1 : 1 + nc], dim=1)]
             return torch.cat([*probs, out[:, 1 + nc :]], dim=1)
 
-    wrapper = Probabilities().eval()
     dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        wrapper,
-        (dummy,),
-        str(path),
-        opset_version=OPSET,
-        input_names=["crops"],
-        output_names=["probs"],
-        dynamic_axes={"crops": {0: "n"}, "probs": {0: "n"}},
-        do_constant_folding=True,
-        dynamo=False,
-    )
+    trace_to_onnx(Probabilities().eval(), dummy, path, "crops", "probs", batch_axis=True)
     meta = {
         "riverpatrol_format": VERIFIER_FORMAT,
         "names": json.dumps(list(names)),
@@ -328,16 +303,15 @@ def export_verifier(
 def build_verifier(
     detector_path: Path,
     samples: list,
-    out: Path,
     mine_cfg: MineConfig,
     train_cfg: VerifierTrainConfig,
     geometry: CropGeometry,
     console,
-    version: str,
     threads: int = 2,
 ):
-    """Mine crops with the detector at ``detector_path`` (verifier off), train, export at a placeholder
-    threshold, and return ``(net, summary)``; the caller picks the threshold and exports again."""
+    """Mine crops with the detector at ``detector_path`` (verifier off) and train on them.
+
+    Returns ``(net, summary)``; the caller exports it, picks the threshold and exports again."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from contract.messages import DEBRIS_CLASSES

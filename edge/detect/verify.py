@@ -89,15 +89,20 @@ def boxes_from_targets(targets: np.ndarray, wins: np.ndarray) -> np.ndarray:
 
 
 def crop_windows(frame: np.ndarray, boxes: np.ndarray, geometry: CropGeometry) -> np.ndarray:
-    """``[N, 4, crop, crop]`` float32 verifier input for xyxy ``boxes`` in ``frame`` (HxWx3 BGR uint8).
+    """``[N, 4, crop, crop]`` float32 verifier input for xyxy ``boxes`` in ``frame`` (HxWx3 BGR uint8)."""
+    return cut_windows(frame, windows(boxes, geometry), geometry)
 
-    Each window (see ``windows``) is centred on its box; parts outside the frame are filled with
-    grey (114, as the letterbox pads), then it is resized (area interpolation when shrinking).
+
+def cut_windows(frame: np.ndarray, wins: np.ndarray, geometry: CropGeometry) -> np.ndarray:
+    """``[N, 4, crop, crop]`` float32 verifier input for ``windows`` already placed in ``frame``.
+
+    Parts of a window outside the frame are filled with grey (114, as the letterbox pads), then it
+    is resized (area interpolation when shrinking).
     """
-    n, s = len(boxes), geometry.crop
-    out = np.empty((n, 4, s, s), np.float32)
+    s = geometry.crop
+    out = np.empty((len(wins), 4, s, s), np.float32)
     h, w = frame.shape[:2]
-    for i, (left, top, side) in enumerate(windows(boxes, geometry)):
+    for i, (left, top, side) in enumerate(wins):
         window = np.full((side, side, 3), PAD_VALUE, np.uint8)
         fx1, fy1 = max(0, left), max(0, top)
         fx2, fy2 = min(w, left + side), min(h, top + side)
@@ -195,10 +200,11 @@ class Verifier:
         nc = len(self.spec.names)
         if len(boxes) == 0:
             return np.zeros(0, np.float32), np.zeros((0, nc), np.float32), np.zeros((0, 4), np.float32)
-        x = crop_windows(frame, boxes, self.spec.geometry)
+        wins = windows(boxes, self.spec.geometry)
+        x = cut_windows(frame, wins, self.spec.geometry)
         out = self._session.run([self.spec.output_name], {self.spec.input_name: x})[0]
         if self.spec.refines_boxes:
-            boxes = boxes_from_targets(out[:, 1 + nc :], windows(boxes, self.spec.geometry))
+            boxes = boxes_from_targets(out[:, 1 + nc :], wins)
         return (
             out[:, 0].astype(np.float32),
             out[:, 1 : 1 + nc].astype(np.float32),
