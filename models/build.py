@@ -246,7 +246,8 @@ def finish_with_verifier(
         summary = saved["summary"]
     else:
         train_samples = splits["train"][:frames] if frames else splits["train"]
-        train_samples += splits["train_negative"][: frames // 2 if frames else None]
+        for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
+            train_samples += splits[negative][: frames // 2 if frames else None]
         train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
         net, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads

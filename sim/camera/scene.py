@@ -9,7 +9,7 @@ debris-free scene has exactly the same water as the littered one.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,6 +108,9 @@ class RiverScene:
     width_m: float = 60.0
     n_debris: int = 80
     n_distractors: int = 40
+    #: kind -> relative frequency of the distractors (None: ``DISTRACTOR_WEIGHTS``); a data set
+    #: rich in one confuser (birds) uses it, every other scene the defaults.
+    distractor_weights: Mapping[str, float] | None = None
     n_bridges: int | None = None
     current_m_s: float = 0.3
     domain: Domain = "train"
@@ -231,8 +234,15 @@ class RiverScene:
         return items
 
     def _distractors(self, rng: np.random.Generator, first_id: int) -> list[WorldItem]:
-        kinds = list(DISTRACTOR_WEIGHTS)
-        p = np.array([DISTRACTOR_WEIGHTS[k] for k in kinds])
+        weights = DISTRACTOR_WEIGHTS if self.distractor_weights is None else self.distractor_weights
+        unknown = set(weights) - set(DISTRACTOR_KINDS)
+        if unknown or not weights or min(weights.values()) < 0 or sum(weights.values()) <= 0:
+            raise ValueError(
+                f"distractor_weights {dict(weights)}: kinds must be among {DISTRACTOR_KINDS}, "
+                "weights >= 0 with a positive sum"
+            )
+        kinds = list(weights)
+        p = np.array([weights[k] for k in kinds], float)
         half = self.width_m / 2
         items: list[WorldItem] = []
         for i in range(self.n_distractors):

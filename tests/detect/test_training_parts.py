@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -135,3 +137,20 @@ def test_set_metadata_adds_a_key_and_keeps_the_rest(tmp_path):
     set_metadata(path, verifier="v.onnx", crop="16")
     after = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     assert after == {**before, "verifier": "v.onnx"}
+
+
+def test_rendered_split_is_reused_unless_its_spec_changed(tmp_path):
+    from dataclasses import asdict, replace
+
+    from models.dataset import SplitSpec, _same_spec
+
+    spec = SplitSpec("train_birds", 13, 4, debris=False, distractor_weights={"bird": 1.0})
+    stored = json.loads(json.dumps(asdict(spec)))
+    assert _same_spec(stored, spec)
+    assert not _same_spec(stored, replace(spec, distractor_weights={"bird": 0.5, "glint": 0.5}))
+    assert not _same_spec(stored, replace(spec, frames=5))
+    # a split rendered before an option existed is reused while the option is left at None
+    plain = SplitSpec("val", 8, 4)
+    older = {k: v for k, v in json.loads(json.dumps(asdict(plain))).items() if k != "distractor_weights"}
+    assert _same_spec(older, plain)
+    assert not _same_spec(older, replace(plain, distractor_weights={"bird": 1.0}))

@@ -111,6 +111,20 @@ def test_debris_free_scene_has_no_truth_but_keeps_distractors(small_camera) -> N
     assert all(b.class_index == -1 for b in seen)
 
 
+def test_distractor_mix_is_chosen_per_scene_and_defaults_unchanged() -> None:
+    birds = RiverScene(seed=13, n_debris=0, n_distractors=200, distractor_weights={"bird": 1.0})
+    assert {d.kind for d in birds.distractors} == {"bird"}
+    default = RiverScene(seed=13, n_debris=0, n_distractors=200)
+    assert len({d.kind for d in default.distractors}) == len(DISTRACTOR_KINDS)
+    # the default mix is the same world whether asked for by None or not at all
+    assert RiverScene(seed=13, n_debris=0, n_distractors=200, distractor_weights=None).distractors == (
+        default.distractors
+    )
+    for bad in ({"dog": 1.0}, {"bird": -1.0, "boat": 2.0}, {}, {"bird": 0.0}):
+        with pytest.raises(ValueError, match="distractor_weights"):
+            RiverScene(seed=13, n_distractors=5, distractor_weights=bad)
+
+
 def test_distractors_never_in_truth(small_camera) -> None:
     sc = RiverScene(seed=12, n_debris=150, n_distractors=300)
     distractor_ids = {d.item_id for d in sc.distractors}
