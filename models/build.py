@@ -35,6 +35,9 @@ VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
 VERIFIER_STEPS = 14000
+# Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
+SYSTEM_WEIGHTS = (0.5, 0.25, 0.1, 0.0)
+SYSTEM_THRESHOLDS = (*(round(0.5 + 0.05 * k, 2) for k in range(10)), 0.97, 0.98, 0.99, 0.995, 0.998)
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
@@ -217,7 +220,7 @@ def finish_with_verifier(
     from edge.detect import Detector, DetectorConfig
     from edge.detect.verify import CropGeometry
     from models.dataset import default_splits, generate
-    from models.evaluate import choose_threshold
+    from models.evaluate import best_threshold
     from models.export import set_metadata
     from models.score import negative_scores, score_positive, summarize
     from models.verifier import (
@@ -259,8 +262,9 @@ def finish_with_verifier(
     if train_only:
         return
 
-    def exported(threshold: float) -> Path:
-        return export_verifier(
+    def exported(threshold: float, weight: float) -> Detector:
+        """Write the verifier with this operating point; a probe detector using it (all scores)."""
+        export_verifier(
             net,
             out,
             DEBRIS_CLASSES,
@@ -269,17 +273,30 @@ def finish_with_verifier(
             threshold,
             VERSION,
             extra={"train_seed": seed, "detector": detector.name},
+            detector_weight=weight,
+        )
+        return Detector(
+            DetectorConfig(
+                model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
+            )
         )
 
-    exported(0.5)
-    probe = Detector(
-        DetectorConfig(
-            model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
-        )
-    )
-    patrols = validation_patrols(probe, console)
-    threshold = choose_threshold(patrols, patrols.frames)
-    exported(threshold)
+    # The operating point - the detector's weight in the combined score and the threshold - is
+    # chosen together on the validation patrols' alerts (rendered once, re-detected per weight).
+    patrols, weight, threshold, best_f1 = None, 0.5, max(SYSTEM_THRESHOLDS), -1.0
+    for w in SYSTEM_WEIGHTS:
+        probe = exported(0.5, w)
+        if patrols is None:
+            patrols = validation_patrols(probe, console)
+        else:
+            with console.status(f"validation patrols, detector weight {w:.2f}"):
+                patrols.detect_with(probe)
+        patrols.label = f"w={w:.2f} "
+        t, f1 = best_threshold(patrols, patrols.frames, grid=SYSTEM_THRESHOLDS)
+        console.print(f"detector weight {w:.2f}: best threshold {t:.3f}, alert F1 {f1:.3f}")
+        if f1 > best_f1:
+            weight, threshold, best_f1 = w, t, f1
+    probe = exported(threshold, weight)
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])
@@ -295,6 +312,7 @@ def finish_with_verifier(
         "verifier": out.name,
         "verifier_size_bytes": out.stat().st_size,
         "threshold": threshold,
+        "detector_weight": weight,
         "verifier_build": summary,
         "val": {**summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES), "patrols": patrols.card()},
         "heldout": held_summary,
@@ -302,7 +320,8 @@ def finish_with_verifier(
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     console.print(
-        f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB), system threshold {threshold:.2f}; "
+        f"wrote {out} ({out.stat().st_size / 1e3:.0f} kB), system threshold {threshold:.3f} "
+        f"(detector weight {weight:.2f}); "
         f"held-out >=0.3 m: P {held_summary['precision_ge_0.3m']} R {held_summary['recall_ge_0.3m']} "
         f"mAP50 {held_summary['map50_ge_0.3m']}; per-frame false detections "
         f"{held_summary['false_detections']}/{held_summary['negative_frames']} frames; card {card_path}"
@@ -327,10 +346,14 @@ class ValidationPatrols:
         )
         self.frames = self.patrols.clean_frames
         self.record: dict[str, dict] = {}
+        self.label = ""  # prefixes the record's keys (the operating point's other half)
+
+    def detect_with(self, detector) -> None:
+        self.patrols.detect_with(detector)
 
     def __call__(self, threshold: float) -> tuple[int, float, float]:
         false_alerts, score = self.patrols.at(threshold)
-        self.record[f"{threshold:.2f}"] = {
+        self.record[f"{self.label}{threshold:.3g}"] = {
             "false_alerts_debris_free": false_alerts,
             "alerts_littered": score.alerts,
             "unmatched_littered": score.unmatched,

@@ -174,6 +174,17 @@ def choose_threshold(
     more than false alarms.
     Falls back to the top of ``grid`` when no threshold meets both budgets.
     """
+    return best_threshold(alerts_at, n_negative_frames, max_false_per_1000, min_precision, grid)[0]
+
+
+def best_threshold(
+    alerts_at: Callable[[float], tuple[int, float, float]],
+    n_negative_frames: int,
+    max_false_per_1000: float = 1.0,
+    min_precision: float = 0.9,
+    grid: tuple[float, ...] = THRESHOLD_GRID,
+) -> tuple[float, float]:
+    """``(threshold, alert F1)`` as ``choose_threshold`` picks it; F1 is -1 when none qualifies."""
     allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
     best_t, best_f1 = max(grid), -1.0
     for t in sorted(grid):
@@ -183,4 +194,4 @@ def choose_threshold(
         f1 = 2 * precision * recall / max(precision + recall, 1e-9)
         if f1 > best_f1:
             best_t, best_f1 = float(t), f1
-    return best_t
+    return best_t, best_f1

@@ -104,8 +104,13 @@ def run_pipeline(data: list, dets: list[list], threshold: float, fps: float) -> 
     )
     t0 = datetime(2026, 5, 1, tzinfo=UTC).timestamp()
     payloads: list[bytes] = []
-    for jpeg, p, t, *_ in data:
-        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    blank = None
+    for (jpeg, p, t, *_), frame_dets in zip(data, dets, strict=True):
+        if blank is None or any(d.score >= threshold for d in frame_dets):
+            img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            blank = np.zeros_like(img) if blank is None else blank
+        else:  # nothing to track: only the frame's size is read, so skip the decode
+            img = blank
         pose = Pose(0.0, p.lat, p.lon, p.alt_m, p.alt_m + 5.0, p.roll_deg, p.pitch_deg, p.yaw_deg, False)
         payloads += pipe.step(img, t0 + t, pose, datetime.now(UTC)).payloads
     payloads += pipe.finish(t0 + len(data) / fps + 1, datetime.now(UTC))
@@ -212,8 +217,15 @@ class PatrolSet:
         self.fps, self.speed, self.alt = fps, speed, alt
         self.clean = [fly(s, clean_frames_each, 0) for s in clean_seeds]
         self.littered = [fly(s, littered_frames_each, debris) for s in littered_seeds]
+        self.detector = detector
         self.clean_frames = len(clean_seeds) * clean_frames_each
         self.littered_frames = len(littered_seeds) * littered_frames_each
+
+    def detect_with(self, detector) -> None:
+        """Run another detector (or the same one re-configured) over the frames already rendered."""
+        self.clean = [(d, detect_all(detector, d)) for d, _ in self.clean]
+        self.littered = [(d, detect_all(detector, d)) for d, _ in self.littered]
+        self.detector = detector
 
     def at(self, threshold: float) -> tuple[int, AlertScore]:
         """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts)."""

@@ -261,6 +261,7 @@ def export_verifier(
     score_threshold: float,
     version: str,
     extra: dict | None = None,
+    detector_weight: float = 0.5,
 ) -> Path:
     """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads."""
     import torch
@@ -289,6 +290,7 @@ def export_verifier(
         "max_side": str(geometry.max_side),
         "proposal_threshold": f"{proposal_threshold:.4f}",
         "score_threshold": f"{score_threshold:.4f}",
+        "detector_weight": f"{detector_weight:.4f}",
         "model_version": version,
         "input_format": "crops[N, 4, crop, crop]: RGB in [0, 1] of a full-resolution window around a "
         "candidate (context x its longer side, clamped to [min_side, max_side] px, grey-padded), plus a "

@@ -22,7 +22,7 @@ from edge.detect.nms import nms
 from edge.detect.session import open_session
 from edge.detect.spec import ModelSpec, model_spec
 from edge.detect.tiling import tile_grid
-from edge.detect.verify import Verifier, combine
+from edge.detect.verify import Verifier, combine, proposal_floor
 
 log = logging.getLogger("riverpatrol.edge.detect")
 
@@ -166,9 +166,10 @@ class Detector:
         fh, fw = frame.shape[:2]
         threshold = self.score_threshold
         if self.verifier is not None:
-            # Candidates for a second look. The combined score sqrt(s * p) reaches the threshold t
-            # only if s >= t^2, so proposals at t^2 lose nothing; the floor bounds the work.
-            threshold = max(threshold**2, self.verifier.spec.proposal_threshold)
+            # Candidates for a second look: below proposal_floor the combined score cannot reach
+            # the threshold whatever the verifier says; the verifier's own floor bounds the work.
+            spec = self.verifier.spec
+            threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
         if self._use_tiles((fh, fw)):
             tile_hw = self.config.tile_size or self.native_frame_hw
             parts = []
@@ -191,7 +192,7 @@ class Detector:
         boxes, scores, classes = raw.boxes[keep], raw.scores[keep], raw.classes[keep]
         if self.verifier is not None and len(keep):
             p_debris, p_class, boxes = self.verifier(frame, boxes)
-            scores = combine(scores, p_debris)
+            scores = combine(scores, p_debris, self.verifier.spec.detector_weight)
             classes = p_class.argmax(axis=1)
             above = scores > self.score_threshold
             boxes, scores, classes = boxes[above], scores[above], classes[above]

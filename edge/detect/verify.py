@@ -10,7 +10,8 @@ It also redraws the box: at half resolution a 13 px bottle's box is off by a pix
 which is most of an IoU of 0.5; in the full-resolution crop it is not.
 
 The model file declares itself in metadata (``riverpatrol_format = verifier-v1``, ``names``,
-``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``).
+``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``,
+and ``detector_weight``, the detector's share of the combined score, 0.5 if absent).
 Input ``[N, 4, crop, crop]``: RGB in [0, 1] plus a constant plane carrying the window's size.
 Output ``[N, 1 + nc]`` or ``[N, 1 + nc + 4]``: p(debris), p(class | debris), then optionally the
 item's box in the window: centre offset x, y in window sides, log width and height over the side.
@@ -115,9 +116,21 @@ def cut_windows(frame: np.ndarray, wins: np.ndarray, geometry: CropGeometry) -> 
     return out
 
 
-def combine(detector_scores: np.ndarray, p_debris: np.ndarray) -> np.ndarray:
-    """One score from both looks: their geometric mean, so either can veto and both can confirm."""
-    return np.sqrt(np.clip(detector_scores, 0, 1) * np.clip(p_debris, 0, 1)).astype(np.float32)
+def combine(detector_scores: np.ndarray, p_debris: np.ndarray, detector_weight: float = 0.5) -> np.ndarray:
+    """One score from both looks: ``s ** w * p ** (1 - w)``, so either can veto and both can confirm.
+
+    ``w = 0.5`` is their geometric mean. The verifier sees the frame at full resolution and is
+    the sharper judge (on validation patrols it put 92 % of candidates on items above 0.98 and 2 %
+    of those on birds), so a trained verifier names a smaller ``w`` in its metadata.
+    """
+    s = np.clip(detector_scores, 0, 1).astype(np.float64)
+    p = np.clip(p_debris, 0, 1).astype(np.float64)
+    return (s**detector_weight * p ** (1.0 - detector_weight)).astype(np.float32)
+
+
+def proposal_floor(threshold: float, detector_weight: float) -> float:
+    """Lowest detector score whose combined score can still reach ``threshold`` (p <= 1)."""
+    return threshold ** (1.0 / detector_weight) if detector_weight > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +143,7 @@ class VerifierSpec:
     output_name: str
     version: str = "unknown"
     refines_boxes: bool = False  # output carries the item's box (4 more columns)
+    detector_weight: float = 0.5  # w in the combined score s**w * p**(1-w) (``combine``)
 
 
 def verifier_spec(
@@ -155,8 +169,11 @@ def verifier_spec(
         )
         proposal = float(metadata["proposal_threshold"])
         threshold = float(metadata["score_threshold"])
+        weight = float(metadata.get("detector_weight", 0.5))  # verifiers before it: geometric mean
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelLoadError(f"{where}: verifier metadata incomplete or not numeric ({exc})") from exc
+    if not 0.0 <= weight <= 1.0:
+        raise ModelLoadError(f"{where}: metadata detector_weight must be in [0, 1], got {weight}")
     in_name, in_shape = inputs[0]
     if len(in_shape) != 4 or in_shape[1] != 4 or in_shape[2] != geometry.crop:
         side = geometry.crop
@@ -176,6 +193,7 @@ def verifier_spec(
         out_name,
         metadata.get("model_version", "unknown"),
         refines_boxes=out_shape[1] == 5 + nc,
+        detector_weight=weight,
     )
 
 

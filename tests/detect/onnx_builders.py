@@ -85,7 +85,13 @@ def bright_blob_centernet(path: Path, input_hw: tuple[int, int], box_px: float) 
     return path
 
 
-def red_verifier(path: Path, names: list[str], crop: int = 16, proposal_threshold: float = 0.05) -> Path:
+def red_verifier(
+    path: Path,
+    names: list[str],
+    crop: int = 16,
+    proposal_threshold: float = 0.05,
+    detector_weight: str | None = None,
+) -> Path:
     """A ``verifier-v1`` model whose p(debris) is the reddest pixel of the crop (channel 0 is R).
 
     With ``bright_blob_centernet`` (which sees grey level only) a red and a blue square score the
@@ -120,6 +126,8 @@ def red_verifier(path: Path, names: list[str], crop: int = 16, proposal_threshol
         "proposal_threshold": str(proposal_threshold),
         "score_threshold": "0.3",
     }
+    if detector_weight is not None:  # absent: the runtime's default (geometric mean)
+        meta["detector_weight"] = detector_weight
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)

@@ -154,3 +154,16 @@ def test_rendered_split_is_reused_unless_its_spec_changed(tmp_path):
     older = {k: v for k, v in json.loads(json.dumps(asdict(plain))).items() if k != "distractor_weights"}
     assert _same_spec(older, plain)
     assert not _same_spec(older, replace(plain, distractor_weights={"bird": 1.0}))
+
+
+def test_operating_threshold_is_the_best_alert_f1_within_the_false_alert_budget():
+    from models.evaluate import best_threshold, choose_threshold
+
+    # threshold -> (false alerts in 1,200 debris-free frames, alert precision, alert recall)
+    table = {0.5: (9, 0.95, 0.97), 0.7: (2, 0.97, 0.9), 0.8: (1, 1.0, 0.8), 0.9: (0, 1.0, 0.5)}
+    t, f1 = best_threshold(lambda t: table[t], 1200, grid=tuple(table))
+    assert t == 0.7 and f1 == pytest.approx(2 * 0.97 * 0.9 / (0.97 + 0.9))  # 2 allowed in 1,200 frames
+    assert choose_threshold(lambda t: table[t], 1200, grid=tuple(table)) == 0.7
+    assert best_threshold(lambda t: table[t], 1000, grid=tuple(table))[0] == 0.8  # 1 allowed
+    # nothing qualifies: the top of the grid, and an F1 below any real one
+    assert best_threshold(lambda t: (50, 0.5, 1.0), 1000, grid=(0.5, 0.9)) == (0.9, -1.0)

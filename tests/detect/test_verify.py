@@ -17,6 +17,7 @@ from edge.detect.verify import (
     boxes_from_targets,
     combine,
     crop_windows,
+    proposal_floor,
     windows,
 )
 from tests.detect.onnx_builders import bright_blob_centernet, not_a_detector_model, red_verifier
@@ -69,6 +70,20 @@ def test_combined_score_lets_either_look_veto():
     assert s[2] < s[1]  # and cannot lift a weak candidate past a confident one
 
 
+def test_detector_weight_shifts_the_say_between_the_looks():
+    s, p = np.array([0.6, 0.95]), np.array([0.999, 0.6])
+    assert np.allclose(combine(s, p, 0.5), np.sqrt(s * p))
+    assert np.allclose(combine(s, p, 0.0), p) and np.allclose(combine(s, p, 1.0), s)
+    low_w = combine(s, p, 0.1)
+    assert low_w[0] > low_w[1]  # weighted to the verifier, its confident item wins
+    # the floor is exact: a candidate just below it cannot reach t even with p = 1
+    for w, t in ((0.5, 0.85), (0.25, 0.9), (0.1, 0.98)):
+        floor = proposal_floor(t, w)
+        assert combine(np.array([floor]), np.array([1.0]), w)[0] == pytest.approx(t, rel=1e-5)
+        assert combine(np.array([floor * 0.99]), np.array([1.0]), w)[0] < t
+    assert proposal_floor(0.9, 0.0) == 0.0  # the verifier alone decides: every candidate is looked at
+
+
 @pytest.fixture()
 def blob_pair(tmp_path):
     """A grey-level blob detector and a verifier that only believes red things."""
@@ -94,6 +109,24 @@ def test_verifier_vetoes_what_the_detector_cannot_tell_apart(blob_pair):
     assert dets[0].score == pytest.approx(np.sqrt(red.score * 1.0), rel=1e-5)
     off = Detector(DetectorConfig(model_path=det, verifier_path=ver, verifier="off", score_threshold=0.1))
     assert off.verifier is None and len(off.detect(frame)) == 2
+
+
+def test_verifier_metadata_sets_the_detector_weight(blob_pair, tmp_path):
+    det, _, frame = blob_pair
+    (red,) = [
+        d for d in Detector(DetectorConfig(model_path=det, score_threshold=0.1)).detect(frame) if d.x1 < 128
+    ]
+    for w in ("0.0", "0.25"):
+        ver = red_verifier(tmp_path / f"w{w}.onnx", ["blob"], detector_weight=w)
+        both = Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.1, nms_iou=0.3))
+        assert both.verifier.spec.detector_weight == float(w)
+        (d,) = both.detect(frame)
+        assert d.score == pytest.approx(red.score ** float(w) * 1.0, rel=1e-5)
+    bad = red_verifier(tmp_path / "bad.onnx", ["blob"], detector_weight="1.5")
+    with pytest.raises(
+        ModelLoadError, match=r"bad\.onnx: metadata detector_weight must be in \[0, 1\], got 1.5"
+    ):
+        Detector(DetectorConfig(model_path=det, verifier_path=bad))
 
 
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
