@@ -283,7 +283,7 @@ def finish_with_verifier(
 
     # The operating point - the detector's weight in the combined score and the threshold - is
     # chosen together on the validation patrols' alerts (rendered once, re-detected per weight).
-    patrols, weight, threshold, best_f1 = None, 0.5, max(SYSTEM_THRESHOLDS), -1.0
+    patrols, weight, best = None, 0.5, None
     for w in SYSTEM_WEIGHTS:
         probe = exported(0.5, w)
         if patrols is None:
@@ -292,10 +292,15 @@ def finish_with_verifier(
             with console.status(f"validation patrols, detector weight {w:.2f}"):
                 patrols.detect_with(probe)
         patrols.label = f"w={w:.2f} "
-        t, f1 = best_threshold(patrols, patrols.frames, grid=SYSTEM_THRESHOLDS)
-        console.print(f"detector weight {w:.2f}: best threshold {t:.3f}, alert F1 {f1:.3f}")
-        if f1 > best_f1:
-            weight, threshold, best_f1 = w, t, f1
+        point = best_threshold(patrols, patrols.frames, grid=SYSTEM_THRESHOLDS)
+        console.print(
+            f"detector weight {w:.2f}: best threshold {point.threshold:.3f}, alert F1 {point.f1:.3f}, "
+            f"{point.false_alerts} false alerts"
+        )
+        if best is None or point.better_than(best):
+            weight, best = w, point
+    assert patrols is not None and best is not None
+    threshold = best.threshold
     probe = exported(threshold, weight)
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)

@@ -174,7 +174,7 @@ def choose_threshold(
     more than false alarms.
     Falls back to the top of ``grid`` when no threshold meets both budgets.
     """
-    return best_threshold(alerts_at, n_negative_frames, max_false_per_1000, min_precision, grid)[0]
+    return best_threshold(alerts_at, n_negative_frames, max_false_per_1000, min_precision, grid).threshold
 
 
 def best_threshold(
@@ -183,15 +183,28 @@ def best_threshold(
     max_false_per_1000: float = 1.0,
     min_precision: float = 0.9,
     grid: tuple[float, ...] = THRESHOLD_GRID,
-) -> tuple[float, float]:
-    """``(threshold, alert F1)`` as ``choose_threshold`` picks it; F1 is -1 when none qualifies."""
+) -> OperatingPoint:
+    """The threshold ``choose_threshold`` picks, with its alert F1 (-1 when none qualifies) and
+    false alerts; equal F1 goes to fewer false alerts, then to the lower threshold."""
     allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
-    best_t, best_f1 = max(grid), -1.0
+    best = OperatingPoint(max(grid), -1.0, n_negative_frames + 1)
     for t in sorted(grid):
         false_alerts, precision, recall = alerts_at(float(t))
         if false_alerts > allowed or np.isnan(precision) or precision < min_precision:
             continue
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
-        if f1 > best_f1:
-            best_t, best_f1 = float(t), f1
-    return best_t, best_f1
+        point = OperatingPoint(float(t), 2 * precision * recall / max(precision + recall, 1e-9), false_alerts)
+        if point.better_than(best):
+            best = point
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class OperatingPoint:
+    """A threshold with its alert F1 and false alerts on the validation patrols."""
+
+    threshold: float
+    f1: float
+    false_alerts: int
+
+    def better_than(self, other: OperatingPoint) -> bool:
+        return (self.f1, -self.false_alerts) > (other.f1, -other.false_alerts)

@@ -161,9 +161,14 @@ def test_operating_threshold_is_the_best_alert_f1_within_the_false_alert_budget(
 
     # threshold -> (false alerts in 1,200 debris-free frames, alert precision, alert recall)
     table = {0.5: (9, 0.95, 0.97), 0.7: (2, 0.97, 0.9), 0.8: (1, 1.0, 0.8), 0.9: (0, 1.0, 0.5)}
-    t, f1 = best_threshold(lambda t: table[t], 1200, grid=tuple(table))
-    assert t == 0.7 and f1 == pytest.approx(2 * 0.97 * 0.9 / (0.97 + 0.9))  # 2 allowed in 1,200 frames
+    point = best_threshold(lambda t: table[t], 1200, grid=tuple(table))
+    assert point.threshold == 0.7 and point.false_alerts == 2  # 2 allowed in 1,200 frames
+    assert point.f1 == pytest.approx(2 * 0.97 * 0.9 / (0.97 + 0.9))
     assert choose_threshold(lambda t: table[t], 1200, grid=tuple(table)) == 0.7
-    assert best_threshold(lambda t: table[t], 1000, grid=tuple(table))[0] == 0.8  # 1 allowed
+    assert best_threshold(lambda t: table[t], 1000, grid=tuple(table)).threshold == 0.8  # 1 allowed
+    # equal F1: fewer false alerts wins
+    tie = {0.9: (1, 1.0, 0.8), 0.95: (0, 1.0, 0.8)}
+    assert best_threshold(lambda t: tie[t], 1200, grid=tuple(tie)).threshold == 0.95
     # nothing qualifies: the top of the grid, and an F1 below any real one
-    assert best_threshold(lambda t: (50, 0.5, 1.0), 1000, grid=(0.5, 0.9)) == (0.9, -1.0)
+    none = best_threshold(lambda t: (50, 0.5, 1.0), 1000, grid=(0.5, 0.9))
+    assert none.threshold == 0.9 and none.f1 == -1.0 and not none.better_than(point)
