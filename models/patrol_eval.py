@@ -217,7 +217,6 @@ class PatrolSet:
         self.fps, self.speed, self.alt = fps, speed, alt
         self.clean = [fly(s, clean_frames_each, 0) for s in clean_seeds]
         self.littered = [fly(s, littered_frames_each, debris) for s in littered_seeds]
-        self.detector = detector
         self.clean_frames = len(clean_seeds) * clean_frames_each
         self.littered_frames = len(littered_seeds) * littered_frames_each
 
@@ -225,7 +224,6 @@ class PatrolSet:
         """Run another detector (or the same one re-configured) over the frames already rendered."""
         self.clean = [(d, detect_all(detector, d)) for d, _ in self.clean]
         self.littered = [(d, detect_all(detector, d)) for d, _ in self.littered]
-        self.detector = detector
 
     def at(self, threshold: float) -> tuple[int, AlertScore]:
         """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts)."""
