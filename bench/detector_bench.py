@@ -204,8 +204,8 @@ def main(
     / "data"
     / "riverpatrol_debris",
     seed: Annotated[int, typer.Option(help="Base seed of the data splits (held-out = seed+3, seed+4).")] = 7,
-    heldout: Annotated[int, typer.Option(help="Held-out frames with debris.")] = 150,
-    negative: Annotated[int, typer.Option(help="Held-out debris-free frames.")] = 300,
+    heldout: Annotated[int, typer.Option(help="Held-out frames with debris (the card's: 300).")] = 300,
+    negative: Annotated[int, typer.Option(help="Held-out debris-free frames (the card's: 1000).")] = 1000,
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timing passes over the timing frames.")] = 5,
     speed_only: Annotated[bool, typer.Option(help="Skip the accuracy part.")] = False,

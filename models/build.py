@@ -310,8 +310,11 @@ def finish_with_verifier(
     held_neg = negative_scores(probe, splits["heldout_negative"])
     n_val_neg, n_held_neg = len(splits["val_negative"]), len(splits["heldout_negative"])
     held_summary = summarize(held, held_neg, n_held_neg, threshold, DEBRIS_CLASSES)
-    card_path = detector.with_suffix(".card.json")
-    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    # Beside its detector the verifier's figures join the detector's card; elsewhere (a trial run
+    # with --out) they get a card of their own, so the shipped card is never overwritten by it.
+    beside = out.resolve().parent == detector.resolve().parent
+    card_path = detector.with_suffix(".card.json") if beside else out.with_suffix(".card.json")
+    card = json.loads(card_path.read_text()) if beside and card_path.is_file() else {}
     card["system"] = {
         "what": "detector + verifier, as the edge agent runs them (DetectorConfig.verifier='auto')",
         "verifier": out.name,

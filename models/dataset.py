@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -174,7 +175,11 @@ def _scene_frames(args: tuple[Path, SplitSpec, int, int, int]) -> int:
 def generate_split(
     root: Path, spec: SplitSpec, workers: int = 2, progress: Callable[[int], None] | None = None
 ) -> dict:
-    """Render one split into ``root/<name>/``; returns a summary (frames, items, scenes)."""
+    """Render one split into ``root/<name>/``; returns a summary (frames, items, scenes).
+
+    The folder is emptied first: a split re-rendered smaller must not keep the old frames past
+    its end (readers take every file in it)."""
+    shutil.rmtree(root / spec.name, ignore_errors=True)
     scenes = math.ceil(spec.frames / spec.frames_per_scene)
     jobs = []
     for s in range(scenes):

@@ -172,3 +172,16 @@ def test_operating_threshold_is_the_best_alert_f1_within_the_false_alert_budget(
     # nothing qualifies: the top of the grid, and an F1 below any real one
     none = best_threshold(lambda t: (50, 0.5, 1.0), 1000, grid=(0.5, 0.9))
     assert none.threshold == 0.9 and none.f1 == -1.0 and not none.better_than(point)
+
+
+def test_re_rendering_a_split_smaller_leaves_no_old_frames(tmp_path):
+    from dataclasses import replace
+
+    from models.dataset import SplitSpec, generate_split
+    from models.yolo_io import read_split
+
+    spec = SplitSpec("val", 3, 3, frames_per_scene=3, n_debris=20, n_distractors=5, width=192, height=108)
+    generate_split(tmp_path, spec, workers=1)
+    assert len(read_split(tmp_path, "val")) == 3
+    generate_split(tmp_path, replace(spec, frames=1), workers=1)
+    assert len(read_split(tmp_path, "val")) == 1  # readers take every file in the folder
