@@ -191,7 +191,8 @@ class Detector:
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
         boxes, scores, classes = raw.boxes[keep], raw.scores[keep], raw.classes[keep]
         if self.verifier is not None and len(keep):
-            p_debris, p_class, boxes = self.verifier(frame, boxes)
+            # at the scale it was trained on: a 960x540 frame's windows are cut as 1080p ones
+            p_debris, p_class, boxes = self.verifier(frame, boxes, scale=self.native_frame_hw[1] / fw)
             scores = combine(scores, p_debris, self.verifier.spec.detector_weight)
             classes = p_class.argmax(axis=1)
             above = scores > self.score_threshold

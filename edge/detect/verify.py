@@ -51,11 +51,16 @@ class CropGeometry:
         return math.log(side / self.min_side) / math.log(self.max_side / self.min_side)
 
 
-def windows(boxes: np.ndarray, geometry: CropGeometry) -> np.ndarray:
-    """``[N, 3]`` int windows ``(left, top, side)`` in frame pixels: one square per xyxy box, centred."""
+def windows(boxes: np.ndarray, geometry: CropGeometry, scale: float = 1.0) -> np.ndarray:
+    """``[N, 3]`` int windows ``(left, top, side)`` in frame pixels: one square per xyxy box, centred.
+
+    ``scale`` is native pixels per frame pixel (2 for a 960x540 frame when the verifier was
+    trained on 1080p, 0.5 for 4K): the window is sized as in training, at native scale, so the
+    verifier sees the same ground area around an item whatever the frame's resolution.
+    """
     out = np.empty((len(boxes), 3), np.int64)
     for i, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, np.float64)):
-        side = geometry.side(x2 - x1, y2 - y1)
+        side = max(1, round(geometry.side((x2 - x1) * scale, (y2 - y1) * scale) / scale))
         out[i] = (round((x1 + x2) / 2 - side / 2), round((y1 + y2) / 2 - side / 2), side)
     return out
 
@@ -89,16 +94,21 @@ def boxes_from_targets(targets: np.ndarray, wins: np.ndarray) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
 
 
-def crop_windows(frame: np.ndarray, boxes: np.ndarray, geometry: CropGeometry) -> np.ndarray:
+def crop_windows(
+    frame: np.ndarray, boxes: np.ndarray, geometry: CropGeometry, scale: float = 1.0
+) -> np.ndarray:
     """``[N, 4, crop, crop]`` float32 verifier input for xyxy ``boxes`` in ``frame`` (HxWx3 BGR uint8)."""
-    return cut_windows(frame, windows(boxes, geometry), geometry)
+    return cut_windows(frame, windows(boxes, geometry, scale), geometry, scale)
 
 
-def cut_windows(frame: np.ndarray, wins: np.ndarray, geometry: CropGeometry) -> np.ndarray:
+def cut_windows(
+    frame: np.ndarray, wins: np.ndarray, geometry: CropGeometry, scale: float = 1.0
+) -> np.ndarray:
     """``[N, 4, crop, crop]`` float32 verifier input for ``windows`` already placed in ``frame``.
 
     Parts of a window outside the frame are filled with grey (114, as the letterbox pads), then it
-    is resized (area interpolation when shrinking).
+    is resized (area interpolation when shrinking). The size plane carries the window's side at
+    native scale (``windows``).
     """
     s = geometry.crop
     out = np.empty((len(wins), 4, s, s), np.float32)
@@ -112,7 +122,7 @@ def cut_windows(frame: np.ndarray, wins: np.ndarray, geometry: CropGeometry) -> 
         interp = cv2.INTER_AREA if side > s else cv2.INTER_LINEAR
         small = cv2.resize(window, (s, s), interpolation=interp)
         out[i, :3] = small[:, :, ::-1].transpose(2, 0, 1) / np.float32(255.0)
-        out[i, 3] = geometry.size_plane_value(side)
+        out[i, 3] = geometry.size_plane_value(side * scale)
     return out
 
 
@@ -213,13 +223,16 @@ class Verifier:
             dict(self._session.get_modelmeta().custom_metadata_map),
         )
 
-    def __call__(self, frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``p_debris [N]``, class probabilities ``[N, nc]`` and boxes ``[N, 4]`` (redrawn if it can)."""
+    def __call__(
+        self, frame: np.ndarray, boxes: np.ndarray, scale: float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``p_debris [N]``, class probabilities ``[N, nc]`` and boxes ``[N, 4]`` (redrawn if it can);
+        ``scale``: native pixels per frame pixel (see ``windows``)."""
         nc = len(self.spec.names)
         if len(boxes) == 0:
             return np.zeros(0, np.float32), np.zeros((0, nc), np.float32), np.zeros((0, 4), np.float32)
-        wins = windows(boxes, self.spec.geometry)
-        x = cut_windows(frame, wins, self.spec.geometry)
+        wins = windows(boxes, self.spec.geometry, scale)
+        x = cut_windows(frame, wins, self.spec.geometry, scale)
         out = self._session.run([self.spec.output_name], {self.spec.input_name: x})[0]
         if self.spec.refines_boxes:
             boxes = boxes_from_targets(out[:, 1 + nc :], wins)

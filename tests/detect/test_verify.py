@@ -52,6 +52,25 @@ def test_window_side_is_clamped_and_its_size_readable():
     assert 0 < g.size_plane_value(100) < 1
 
 
+def test_windows_are_cut_at_native_scale_whatever_the_frames_resolution():
+    g = CropGeometry(crop=48, context=2.5, min_side=32, max_side=320)
+    big = np.full((1080, 1920, 3), 60, np.uint8)
+    big[500:540, 900:980] = (200, 220, 240)  # an 80 x 40 px item in the 1080p frame
+    boxes = np.array([[900, 500, 980, 540], [10, 10, 18, 16]], np.float32)
+    small = big[::2, ::2].copy()  # the same view at 960 x 540
+    w_big, w_small = windows(boxes, g), windows(boxes / 2, g, scale=2.0)
+    assert w_big[:, 2].tolist() == [200, 32]  # 2.5 x 80; the small item clamps to min_side
+    assert w_small[:, 2].tolist() == [100, 16]  # the same ground area: half the pixels
+    x_big = crop_windows(big, boxes, g)
+    x_small = crop_windows(small, boxes / 2, g, scale=2.0)
+    assert np.allclose(x_small[:, 3], x_big[:, 3])  # the size plane reads the native size
+    assert np.abs(x_small[0, :3] - x_big[0, :3]).mean() < 0.02  # and the crop looks the same
+    # without the scale a small item's window clamps to twice the ground area, and the size
+    # plane reads every window as half its size
+    assert windows(boxes / 2, g)[1, 2] == 32
+    assert crop_windows(small, boxes / 2, g)[0, 3, 0, 0] < x_big[0, 3, 0, 0] - 0.2
+
+
 def test_box_targets_round_trip_and_read_in_window_units():
     g = CropGeometry(crop=40, context=2.0, min_side=32, max_side=320)
     candidates = np.array([[100, 100, 110, 108], [0, 0, 60, 30]], np.float32)
