@@ -38,11 +38,20 @@ def _keys(sub: Collector) -> list[tuple[tuple[str, int], bool]]:
     return out
 
 
-def _assert_no_silent_duplicates(keys: list[tuple[tuple[str, int], bool]]) -> None:
-    seen: set[tuple[str, int]] = set()
-    for k, dup in keys:
-        assert k not in seen or dup, f"alert {k} delivered twice without the DUP flag"
-        seen.add(k)
+def _assert_no_silent_duplicates(
+    keys: list[tuple[tuple[str, int], bool]], delivered_before_outage: int = 0, in_flight: int = 0
+) -> None:
+    """Every second copy carries the DUP flag, except (QoS 1 cannot avoid it, see ``edge.mqtt_link``)
+    up to ``in_flight`` alerts whose first copy arrived before the outage: the broker forwarded
+    them, and their PUBACKs were lost with the connection, so the outbox sent them again."""
+    first: dict[tuple[str, int], int] = {}
+    silent = []
+    for i, (k, dup) in enumerate(keys):
+        if k in first and not dup:
+            assert first[k] < delivered_before_outage, f"alert {k} delivered twice without the DUP flag"
+            silent.append(k)
+        first.setdefault(k, i)
+    assert len(set(silent)) <= in_flight, f"{len(set(silent))} alerts resent after the outage: {silent}"
 
 
 def test_broker_outage_mid_patrol_loses_and_duplicates_nothing(mosquitto, tmp_path, patrol_factory):
@@ -59,10 +68,13 @@ def test_broker_outage_mid_patrol_loses_and_duplicates_nothing(mosquitto, tmp_pa
     agent = EdgeAgent(settings).start()
     down_at: list[float] = []
 
+    delivered_before: list[int] = []
+
     def outage(mark: int) -> None:
         if mark == 25:
             mosquitto.stop()
             down_at.append(time.monotonic())
+            delivered_before.append(len(sub.payloads()))
 
     try:
         patrol.fly(on_progress=outage)
@@ -81,7 +93,7 @@ def test_broker_outage_mid_patrol_loses_and_duplicates_nothing(mosquitto, tmp_pa
     time.sleep(0.3)
     keys = _keys(sub)
     assert len({k for k, _ in keys}) == built, "alerts lost (or invented) across the outage"
-    _assert_no_silent_duplicates(keys)
+    _assert_no_silent_duplicates(keys, delivered_before[0], agent.link.cfg.max_inflight)
     print(f"outage {OUTAGE_S:.0f} s: {queued} queued while down, {built} alerts, {len(keys)} deliveries")
     sub.close()
 
