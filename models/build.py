@@ -77,7 +77,7 @@ def main(
 
     from edge.detect import Detector, DetectorConfig
     from models.dataset import default_splits, generate
-    from models.evaluate import choose_threshold
+    from models.evaluate import best_threshold
     from models.export import export_onnx
     from models.network import RiverNet
     from models.score import negative_scores, score_positive, summarize
@@ -158,8 +158,8 @@ def main(
     probe = Detector(DetectorConfig(model_path=out, threads=threads, score_threshold=0.05, tile="off"))
     val = score_positive(probe, splits["val"])
     val_neg = negative_scores(probe, splits["val_negative"])
-    patrols = validation_patrols(probe, console)  # the threshold is chosen on alerts (see choose_threshold)
-    threshold = choose_threshold(patrols, patrols.frames)
+    patrols = validation_patrols(probe, console)  # the threshold is chosen on alerts (see best_threshold)
+    threshold = best_threshold(patrols, patrols.frames).threshold
     exported(threshold)
     val_summary = summarize(val, val_neg, len(splits["val_negative"]), threshold, DEBRIS_CLASSES)
     held = score_positive(probe, splits["heldout"])

@@ -154,29 +154,6 @@ def ap50_any_class(m: Matched, min_size_m: float = 0.0) -> float:
     return average_precision(ps[keep], ptp[keep], n_gt)
 
 
-def choose_threshold(
-    alerts_at: Callable[[float], tuple[int, float, float]],
-    n_negative_frames: int,
-    max_false_per_1000: float = 1.0,
-    min_precision: float = 0.9,
-    grid: tuple[float, ...] = THRESHOLD_GRID,
-) -> float:
-    """Operating threshold chosen on what reaches an inspector: alerts on validation patrols.
-
-    ``alerts_at(t)`` flies the validation patrols through the edge agent's pipeline at detector
-    threshold ``t`` and returns (false alerts over ``n_negative_frames`` debris-free frames,
-    alert precision, alert recall on littered patrols). The threshold is the best alert F1 with
-    at most ``max_false_per_1000`` false alerts per 1,000 debris-free frames (rounded up: a few
-    hundred validation frames cannot resolve 1 per 1,000, so they tolerate one; the held-out
-    ``bench/alert_bench.py`` reports the rate reached) and alert precision >= ``min_precision``.
-    Per-frame detections are not the budget: the tracker's confirmation already drops one-frame
-    glints and birds in flight, and IoU-0.5 box precision on 6-px items measures box tightness
-    more than false alarms.
-    Falls back to the top of ``grid`` when no threshold meets both budgets.
-    """
-    return best_threshold(alerts_at, n_negative_frames, max_false_per_1000, min_precision, grid).threshold
-
-
 def best_threshold(
     alerts_at: Callable[[float], tuple[int, float, float]],
     n_negative_frames: int,
@@ -184,8 +161,21 @@ def best_threshold(
     min_precision: float = 0.9,
     grid: tuple[float, ...] = THRESHOLD_GRID,
 ) -> OperatingPoint:
-    """The threshold ``choose_threshold`` picks, with its alert F1 (-1 when none qualifies) and
-    false alerts; equal F1 goes to fewer false alerts, then to the lower threshold."""
+    """Operating threshold chosen on what reaches an inspector: alerts on validation patrols.
+
+    ``alerts_at(t)`` flies the validation patrols through the edge agent's pipeline at detector
+    threshold ``t`` and returns (false alerts over ``n_negative_frames`` debris-free frames,
+    alert precision, alert recall on littered patrols). The threshold is the best alert F1 with
+    at most ``max_false_per_1000`` false alerts per 1,000 debris-free frames (rounded up: a few
+    hundred validation frames cannot resolve 1 per 1,000, so they tolerate one; the held-out
+    ``bench/alert_bench.py`` reports the rate reached) and alert precision >= ``min_precision``;
+    equal F1 goes to fewer false alerts, then to the lower threshold.
+    Per-frame detections are not the budget: the tracker's confirmation already drops one-frame
+    glints and birds in flight, and IoU-0.5 box precision on 6-px items measures box tightness
+    more than false alarms.
+    Returns the point with its F1 and false alerts; when no threshold meets both budgets, the top
+    of ``grid`` with F1 -1.
+    """
     allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
     best = OperatingPoint(max(grid), -1.0, n_negative_frames + 1)
     for t in sorted(grid):

@@ -157,14 +157,14 @@ def test_rendered_split_is_reused_unless_its_spec_changed(tmp_path):
 
 
 def test_operating_threshold_is_the_best_alert_f1_within_the_false_alert_budget():
-    from models.evaluate import best_threshold, choose_threshold
+    from models.evaluate import best_threshold
 
     # threshold -> (false alerts in 1,200 debris-free frames, alert precision, alert recall)
     table = {0.5: (9, 0.95, 0.97), 0.7: (2, 0.97, 0.9), 0.8: (1, 1.0, 0.8), 0.9: (0, 1.0, 0.5)}
     point = best_threshold(lambda t: table[t], 1200, grid=tuple(table))
     assert point.threshold == 0.7 and point.false_alerts == 2  # 2 allowed in 1,200 frames
     assert point.f1 == pytest.approx(2 * 0.97 * 0.9 / (0.97 + 0.9))
-    assert choose_threshold(lambda t: table[t], 1200, grid=tuple(table)) == 0.7
+    assert best_threshold(lambda t: table[t], 1200, grid=tuple(table)).threshold == 0.7
     assert best_threshold(lambda t: table[t], 1000, grid=tuple(table)).threshold == 0.8  # 1 allowed
     # equal F1: fewer false alerts wins
     tie = {0.9: (1, 1.0, 0.8), 0.95: (0, 1.0, 0.8)}
