@@ -166,17 +166,18 @@ def best_threshold(
     ``alerts_at(t)`` flies the validation patrols through the edge agent's pipeline at detector
     threshold ``t`` and returns (false alerts over ``n_negative_frames`` debris-free frames,
     alert precision, alert recall on littered patrols). The threshold is the best alert F1 with
-    at most ``max_false_per_1000`` false alerts per 1,000 debris-free frames (rounded up: a few
-    hundred validation frames cannot resolve 1 per 1,000, so they tolerate one; the held-out
-    ``bench/alert_bench.py`` reports the rate reached) and alert precision >= ``min_precision``;
-    equal F1 goes to fewer false alerts, then to the lower threshold.
+    at most ``max_false_per_1000`` false alerts per 1,000 debris-free frames (rounded down, so
+    the rate is never above the target: 2,400 frames tolerate 2; fewer than 1,000 frames cannot
+    resolve the rate and tolerate one; the held-out ``bench/alert_bench.py`` reports the rate
+    reached) and alert precision >= ``min_precision``; equal F1 goes to fewer false alerts, then
+    to the lower threshold.
     Per-frame detections are not the budget: the tracker's confirmation already drops one-frame
     glints and birds in flight, and IoU-0.5 box precision on 6-px items measures box tightness
     more than false alarms.
     Returns the point with its F1 and false alerts; when no threshold meets both budgets, the top
     of ``grid`` with F1 -1.
     """
-    allowed = int(np.ceil(max_false_per_1000 * n_negative_frames / 1000))
+    allowed = max(1, int(np.floor(max_false_per_1000 * n_negative_frames / 1000)))
     best = OperatingPoint(max(grid), -1.0, n_negative_frames + 1)
     for t in sorted(grid):
         false_alerts, precision, recall = alerts_at(float(t))

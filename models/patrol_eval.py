@@ -9,12 +9,18 @@ score held-out ones.
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from collections import Counter
+from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 
 import numpy as np
 
+from edge.tracker import TrackerConfig
+
 MATCH_M = 5.0  # an alert within this of an item's true position is that item
+# An item fully in view in fewer frames than this (at a patrol's first or last frames) cannot be
+# alerted by any operating point: the tracker confirms a track on its min_hits-th hit.
+PASSED_MIN_FRAMES: int = next(f.default for f in fields(TrackerConfig) if f.name == "min_hits")
 
 
 def render_patrol(
@@ -125,6 +131,8 @@ class AlertScore:
     unmatched: int = 0  # farther than MATCH_M from every debris item in view (any size)
     items_seen: int = 0  # items >= min_size_m fully visible (>= 80 %) in at least one frame
     items_alerted: int = 0
+    items_passed: int = 0  # ... of them fully visible in >= PASSED_MIN_FRAMES frames: the patrol passed them
+    items_passed_alerted: int = 0
 
     def __add__(self, other: AlertScore) -> AlertScore:
         return AlertScore(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -135,7 +143,13 @@ class AlertScore:
 
     @property
     def recall(self) -> float:
+        """Items alerted of all items seen, glimpses at a patrol's ends included."""
         return self.items_alerted / self.items_seen if self.items_seen else float("nan")
+
+    @property
+    def recall_passed(self) -> float:
+        """Items alerted of the items the patrol flew past (fully in view >= ``PASSED_MIN_FRAMES`` frames)."""
+        return self.items_passed_alerted / self.items_passed if self.items_passed else float("nan")
 
 
 def assign_alerts(
@@ -176,17 +190,21 @@ def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScor
     """Assign alerts to truth items (``assign_alerts``); recall over items >= ``min_size_m``.
 
     ``unmatched`` counts alerts farther than ``MATCH_M`` from every debris item of any size.
+    Recall is given twice: over every item fully in view in some frame, and over the items the
+    patrol passed (fully in view in >= ``PASSED_MIN_FRAMES`` frames, not a glimpse at its ends).
     """
     positions: dict[int, list[tuple[float, float]]] = {}
-    target: set[int] = set()
+    frames_in_view: Counter[int] = Counter()
     for *_, truth, _d in data:
         for b in truth:
             positions.setdefault(b.item_id, []).append((b.lat, b.lon))
             if b.visible_fraction >= 0.8 and b.size_m >= min_size_m:
-                target.add(b.item_id)
+                frames_in_view[b.item_id] += 1
+    target = set(frames_in_view)
+    passed = {i for i, n in frames_in_view.items() if n >= PASSED_MIN_FRAMES}
     matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions)
     hit = set(matched.values())
-    return AlertScore(len(alerts), len(stray), len(target), len(hit & target))
+    return AlertScore(len(alerts), len(stray), len(target), len(hit & target), len(passed), len(hit & passed))
 
 
 class PatrolSet:

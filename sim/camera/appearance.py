@@ -2,7 +2,10 @@
 
 Drawn from a seed so a data set is reproducible, with a ``domain`` knob: ``"train"`` and
 ``"heldout"`` use disjoint ranges for water colour family, sun elevation and wave scale, so a
-detector can be scored on water and light it never trained on.
+detector can be scored on water and light it never trained on. ``"shift"`` is a third look for
+choosing operating points: water colour families of its own (neither trained on nor held out)
+under the training sun and waves, so a choice that only holds on the training water shows up
+before the held-out look is ever scored.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-Domain = Literal["train", "heldout", "any"]
+Domain = Literal["train", "heldout", "shift", "any"]
 BGR = tuple[float, float, float]
 
 #: Water colour families (BGR). Train and held-out families do not overlap.
@@ -27,6 +30,12 @@ WATER_HELDOUT: dict[str, BGR] = {
     "blue-grey": (120, 100, 80),
     "yellow-silt": (95, 150, 170),
     "dark-emerald": (70, 85, 40),
+}
+#: The "shift" look's water: families in neither set above.
+WATER_SHIFT: dict[str, BGR] = {
+    "tannin-brown": (45, 75, 105),
+    "glacial-jade": (140, 150, 105),
+    "slate": (100, 98, 96),
 }
 SILT: BGR = (110, 150, 170)
 
@@ -67,10 +76,10 @@ class Appearance(BaseModel):
         """A random look from ``domain``'s ranges."""
         if domain == "any":
             domain = "train" if rng.random() < 0.5 else "heldout"
-        families = WATER_TRAIN if domain == "train" else WATER_HELDOUT
+        families = {"train": WATER_TRAIN, "heldout": WATER_HELDOUT, "shift": WATER_SHIFT}[domain]
         family = str(rng.choice(sorted(families)))
         base = np.array(families[family]) * rng.uniform(0.85, 1.15) + rng.normal(0, 6, 3)
-        if domain == "train":
+        if domain in ("train", "shift"):
             sun_elev = rng.uniform(30, 70)
             wave = rng.uniform(0.5, 2.0)
         else:

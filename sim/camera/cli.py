@@ -17,7 +17,7 @@ Seed = Annotated[int, typer.Option(help="scene seed (water, light, debris, bridg
 Alt = Annotated[float, typer.Option(help="height above the water, metres")]
 Gimbal = Annotated[float, typer.Option(help="gimbal pitch, -90 = straight down")]
 Debris = Annotated[int, typer.Option(help="debris items in the scene (0 = debris-free)")]
-Domain = Annotated[str, typer.Option(help="appearance domain: train, heldout or any")]
+Domain = Annotated[str, typer.Option(help="appearance domain: train, heldout, shift or any")]
 Calib = Annotated[Path | None, typer.Option(help="camera calibration JSON (default drone profile)")]
 
 
@@ -30,8 +30,8 @@ def _setup(seed: int, debris: int, domain: str, calibration: Path | None):
     from contract.camera import CameraModel
     from sim.camera import RiverScene
 
-    if domain not in ("train", "heldout", "any"):
-        raise typer.BadParameter(f"--domain must be train, heldout or any, got {domain!r}")
+    if domain not in ("train", "heldout", "shift", "any"):
+        raise typer.BadParameter(f"--domain must be train, heldout, shift or any, got {domain!r}")
     try:
         camera = CameraModel.load(calibration) if calibration else CameraModel.default()
     except ValueError as e:

@@ -28,3 +28,30 @@ def test_a_second_alert_on_one_item_is_a_duplicate_and_a_far_one_is_stray():
     assert matched == {0: 1}
     assert duplicates == {1: 1}  # the second alert, on item 1
     assert stray == [2]
+
+
+def test_recall_counts_items_passed_apart_from_glimpses_at_a_patrols_ends():
+    from types import SimpleNamespace
+
+    from models.patrol_eval import PASSED_MIN_FRAMES, score_alerts
+
+    def seen(item_id: int, north: float, size_m: float = 0.5, visible: float = 1.0):
+        lat, lon = _at(north, 0)
+        return SimpleNamespace(item_id=item_id, lat=lat, lon=lon, size_m=size_m, visible_fraction=visible)
+
+    # item 1 passes through 5 frames, item 2 is glimpsed in the last 2, item 3 is too small,
+    # item 4 never fully in view; 5 frames of (jpeg, pose, t, truth, distractors)
+    truth = [[seen(1, 0), seen(3, 20, size_m=0.2), seen(4, 40, visible=0.5)] for _ in range(5)]
+    truth[3].append(seen(2, 60))
+    truth[4].append(seen(2, 60))
+    data = [(b"", None, float(i), t, []) for i, t in enumerate(truth)]
+    assert PASSED_MIN_FRAMES == 3
+    alert = SimpleNamespace(lat=_at(0.5, 0)[0], lon=_at(0.5, 0)[1])
+    score = score_alerts(data, [alert])
+    assert (score.items_seen, score.items_alerted) == (2, 1)  # items 1 and 2 count as seen
+    assert (score.items_passed, score.items_passed_alerted) == (1, 1)  # only item 1 was passed
+    assert score.recall == 0.5 and score.recall_passed == 1.0
+    # an alert on the glimpsed item counts for "seen" only
+    glimpse = SimpleNamespace(lat=_at(60, 0)[0], lon=_at(60, 0)[1])
+    score = score_alerts(data, [glimpse])
+    assert (score.items_alerted, score.items_passed_alerted, score.unmatched) == (1, 0, 0)

@@ -182,6 +182,11 @@ def test_appearance_domains_are_disjoint() -> None:
     assert all(30 <= a.sun_elev_deg <= 70 for a in train)
     assert not any(30 <= a.sun_elev_deg <= 70 for a in held)
     assert RiverScene(seed=9, domain="heldout").appearance.domain == "heldout"
+    shift = [Appearance.sample(rng, "shift") for _ in range(60)]
+    shift_families = {a.water_family for a in shift}
+    assert shift_families.isdisjoint({a.water_family for a in train} | {a.water_family for a in held})
+    assert len(shift_families) == 3  # every family of the look is drawn
+    assert all(30 <= a.sun_elev_deg <= 70 for a in shift)  # only the water is new
 
 
 def test_bad_input_is_named() -> None:
