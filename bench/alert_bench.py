@@ -1,6 +1,6 @@
 """Alert-level accuracy: what reaches the inspector, not what one frame shows.
 
-    python bench/alert_bench.py                      # held-out look, thresholds 0.5..0.98 and the model's own
+    python bench/alert_bench.py                      # held-out look, thresholds 0.5..0.99 and the model's own
     python bench/alert_bench.py --negative-frames 600 --thresholds 0.6,0.7
 
 The detector's per-frame false detections (``bench/detector_bench.py``) overstate false alerts: the
@@ -45,7 +45,7 @@ app = typer.Typer(add_completion=False)
 def main(
     thresholds: Annotated[
         str, typer.Option(help="thresholds, comma-separated (the model's own is always added)")
-    ] = "0.5,0.7,0.8,0.9,0.95,0.98",
+    ] = "0.5,0.7,0.8,0.9,0.95,0.97,0.98,0.99",
     negative_frames: Annotated[int, typer.Option(help="debris-free frames (split over 4 rivers)")] = 1200,
     positive_frames: Annotated[int, typer.Option(help="littered frames (split over 2 rivers)")] = 300,
     debris: Annotated[int, typer.Option(help="debris items per littered river")] = 30,

@@ -34,10 +34,14 @@ NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
-VERIFIER_STEPS = 14000
+VERIFIER_STEPS = 20000
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
-SYSTEM_WEIGHTS = (0.5, 0.25, 0.1, 0.0)
-SYSTEM_THRESHOLDS = (*(round(0.5 + 0.05 * k, 2) for k in range(10)), 0.97, 0.98, 0.99, 0.995, 0.998)
+SYSTEM_WEIGHTS = (0.5, 0.25, 0.1, 0.05, 0.0)
+# (0.50 .. 0.95, then finer: with a small w the detector's score caps the combined one near 0.98)
+SYSTEM_THRESHOLDS = (
+    *(round(0.5 + 0.05 * k, 2) for k in range(10)),
+    *(0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995, 0.998),
+)
 
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)

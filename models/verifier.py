@@ -35,7 +35,7 @@ class MineConfig:
     proposal_threshold: float = 0.2  # detector candidates mined (and looked at again at run time)
     jitter: float = 0.15  # centre shift and size change of the extra jittered copies (fraction of side)
     random_windows: int = 2  # plain-water negatives per frame
-    bird_copies: int = 2  # extra jittered crops of each labelled bird: the false alarm that survives
+    bird_copies: int = 4  # extra jittered crops of each labelled bird: the false alarm that survives
     seed: int = 0
 
 

@@ -50,13 +50,6 @@ def test_model_describes_itself(detector):
     assert DEFAULT_MODEL.stat().st_size < 10e6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shipped model v2.0.0 + verifier v4 misses its accuracy targets (MODEL_CARD.md): on this dense "
-    "clump of touching items 6 of 10 get a box with IoU >= 0.5 and the right class (2 boxes merge "
-    "neighbours, 1 box at IoU 0.49, 1 styrofoam called foam). Strict: remove this mark when a "
-    "retrained model passes.",
-)
 def test_finds_seeded_debris_with_classes_and_boxes(frames):
     frame, _ = frames
     targets = [b for b in frame.truth if b.size_m >= 0.3 and b.visible_fraction > 0.9]
