@@ -130,8 +130,9 @@ def combine(detector_scores: np.ndarray, p_debris: np.ndarray, detector_weight: 
     """One score from both looks: ``s ** w * p ** (1 - w)``, so either can veto and both can confirm.
 
     ``w = 0.5`` is their geometric mean. The verifier sees the frame at full resolution and is
-    the sharper judge (on validation patrols the shipped one put 89 % of candidates on items above
-    0.98 and 0.3 % of those on birds), so a trained verifier names a smaller ``w`` in its metadata.
+    the sharper judge, so a trained verifier names a smaller ``w`` in its metadata, chosen with its
+    threshold on validation patrols (``models.build``); a small ``w`` keeps the detector's veto,
+    which water unlike the training look still needs.
     """
     s = np.clip(detector_scores, 0, 1).astype(np.float64)
     p = np.clip(p_debris, 0, 1).astype(np.float64)
