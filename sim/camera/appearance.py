@@ -76,7 +76,10 @@ class Appearance(BaseModel):
         """A random look from ``domain``'s ranges."""
         if domain == "any":
             domain = "train" if rng.random() < 0.5 else "heldout"
-        families = {"train": WATER_TRAIN, "heldout": WATER_HELDOUT, "shift": WATER_SHIFT}[domain]
+        looks = {"train": WATER_TRAIN, "heldout": WATER_HELDOUT, "shift": WATER_SHIFT}
+        if domain not in looks:
+            raise ValueError(f"appearance domain must be one of {[*looks, 'any']}, got {domain!r}")
+        families = looks[domain]
         family = str(rng.choice(sorted(families)))
         base = np.array(families[family]) * rng.uniform(0.85, 1.15) + rng.normal(0, 6, 3)
         if domain in ("train", "shift"):

@@ -194,6 +194,8 @@ def test_bad_input_is_named() -> None:
         RiverScene(seed=1, centerline=[(22.5, 114.0)])
     with pytest.raises(ValueError, match="width"):
         RiverScene(seed=1, width_m=0)
+    with pytest.raises(ValueError, match=r"domain must be one of .*'shift'.*got 'held-out'"):
+        RiverScene(seed=1, domain="held-out")  # type: ignore[arg-type]
 
 
 def _single(seed: int, kind: str, **kw) -> RiverScene:
