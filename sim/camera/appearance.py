@@ -11,12 +11,13 @@ before the held-out look is ever scored.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 Domain = Literal["train", "heldout", "shift", "any"]
+DOMAINS: tuple[str, ...] = get_args(Domain)  # the one list of looks (the camera CLI checks it too)
 BGR = tuple[float, float, float]
 
 #: Water colour families (BGR). Train and held-out families do not overlap.
@@ -36,6 +37,11 @@ WATER_SHIFT: dict[str, BGR] = {
     "tannin-brown": (45, 75, 105),
     "glacial-jade": (140, 150, 105),
     "slate": (100, 98, 96),
+}
+WATER_BY_DOMAIN: dict[str, dict[str, BGR]] = {
+    "train": WATER_TRAIN,
+    "heldout": WATER_HELDOUT,
+    "shift": WATER_SHIFT,
 }
 SILT: BGR = (110, 150, 170)
 
@@ -74,12 +80,11 @@ class Appearance(BaseModel):
     @classmethod
     def sample(cls, rng: np.random.Generator, domain: Domain = "train") -> Appearance:
         """A random look from ``domain``'s ranges."""
+        if domain not in DOMAINS:
+            raise ValueError(f"appearance domain must be one of {list(DOMAINS)}, got {domain!r}")
         if domain == "any":
             domain = "train" if rng.random() < 0.5 else "heldout"
-        looks = {"train": WATER_TRAIN, "heldout": WATER_HELDOUT, "shift": WATER_SHIFT}
-        if domain not in looks:
-            raise ValueError(f"appearance domain must be one of {[*looks, 'any']}, got {domain!r}")
-        families = looks[domain]
+        families = WATER_BY_DOMAIN[domain]
         family = str(rng.choice(sorted(families)))
         base = np.array(families[family]) * rng.uniform(0.85, 1.15) + rng.normal(0, 6, 3)
         if domain in ("train", "shift"):

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from sim.camera.appearance import DOMAINS
+
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 log = logging.getLogger("riverpatrol.sim.camera")
 
@@ -17,7 +19,7 @@ Seed = Annotated[int, typer.Option(help="scene seed (water, light, debris, bridg
 Alt = Annotated[float, typer.Option(help="height above the water, metres")]
 Gimbal = Annotated[float, typer.Option(help="gimbal pitch, -90 = straight down")]
 Debris = Annotated[int, typer.Option(help="debris items in the scene (0 = debris-free)")]
-Domain = Annotated[str, typer.Option(help="appearance domain: train, heldout, shift or any")]
+Domain = Annotated[str, typer.Option(help=f"appearance domain: {', '.join(DOMAINS)}")]
 Calib = Annotated[Path | None, typer.Option(help="camera calibration JSON (default drone profile)")]
 
 
@@ -30,8 +32,8 @@ def _setup(seed: int, debris: int, domain: str, calibration: Path | None):
     from contract.camera import CameraModel
     from sim.camera import RiverScene
 
-    if domain not in ("train", "heldout", "shift", "any"):
-        raise typer.BadParameter(f"--domain must be train, heldout, shift or any, got {domain!r}")
+    if domain not in DOMAINS:
+        raise typer.BadParameter(f"--domain must be one of {', '.join(DOMAINS)}, got {domain!r}")
     try:
         camera = CameraModel.load(calibration) if calibration else CameraModel.default()
     except ValueError as e:
