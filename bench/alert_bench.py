@@ -2,6 +2,7 @@
 
     python bench/alert_bench.py                      # held-out look, thresholds 0.5..0.99 and the model's own
     python bench/alert_bench.py --negative-frames 600 --thresholds 0.6,0.7
+    python bench/alert_bench.py --littered-rivers 8   # recall over ~110 items instead of ~27
 
 The detector's per-frame false detections (``bench/detector_bench.py``) overstate false alerts: the
 edge agent alerts only when a track is confirmed (``min_hits`` hits and the median of its recent
@@ -45,9 +46,10 @@ app = typer.Typer(add_completion=False)
 def main(
     thresholds: Annotated[
         str, typer.Option(help="thresholds, comma-separated (the model's own is always added)")
-    ] = "0.5,0.7,0.8,0.9,0.95,0.97,0.98,0.99",
+    ] = "0.5,0.7,0.8,0.9,0.95,0.97,0.98,0.985,0.99,0.995",
     negative_frames: Annotated[int, typer.Option(help="debris-free frames (split over 4 rivers)")] = 1200,
-    positive_frames: Annotated[int, typer.Option(help="littered frames (split over 2 rivers)")] = 300,
+    positive_frames: Annotated[int, typer.Option(help="littered frames per river")] = 150,
+    littered_rivers: Annotated[int, typer.Option(help="littered rivers (seeds 9200, 9201, ...)")] = 2,
     debris: Annotated[int, typer.Option(help="debris items per littered river")] = 30,
     distractors: Annotated[int, typer.Option(help="distractors per river")] = 40,
     domain: Annotated[str, typer.Option(help="scene look: heldout (never trained on) or train")] = "heldout",
@@ -67,9 +69,9 @@ def main(
         detector,
         domain,
         clean_seeds=[9100 + k for k in range(4)],
-        littered_seeds=[9200, 9201],
+        littered_seeds=[9200 + k for k in range(littered_rivers)],
         clean_frames_each=negative_frames // 4,
-        littered_frames_each=positive_frames // 2,
+        littered_frames_each=positive_frames,
         debris=debris,
         distractors=distractors,
     )
@@ -99,6 +101,7 @@ def main(
         "domain": domain,
         "negative_frames": n_neg,
         "positive_frames": patrols.littered_frames,
+        "littered_rivers": littered_rivers,
         "patrol": {
             "fps": patrols.fps,
             "speed_m_s": patrols.speed,

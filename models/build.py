@@ -36,11 +36,13 @@ TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU ses
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
 VERIFIER_STEPS = 20000
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
-SYSTEM_WEIGHTS = (0.5, 0.25, 0.1, 0.05, 0.0)
-# (0.50 .. 0.95, then finer: with a small w the detector's score caps the combined one near 0.98)
+# (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
+SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
+# 0.50 .. 0.95, then finer: the smaller w, the nearer 1 the useful thresholds (the verifier's p of
+# an item it is sure of is 0.999+, and a weak detector score s costs only s**w of it)
 SYSTEM_THRESHOLDS = (
     *(round(0.5 + 0.05 * k, 2) for k in range(10)),
-    *(0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.995, 0.998),
+    *(0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.992, 0.994, 0.996, 0.998, 0.999),
 )
 
 log = logging.getLogger("riverpatrol.models.build")
@@ -215,10 +217,15 @@ def finish_with_verifier(
     train_only: bool = False,
     save_weights: Path | None = None,
     weights: Path | None = None,
+    keep_weights: bool = False,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
     and add it all to the detector's card (``"system"``: detector + verifier, as the edge runs them).
+
+    ``keep_weights``: the verifier ONNX at ``out`` keeps its weights and only its operating point
+    (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
+    carried over from the card; no torch needed.
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -238,14 +245,24 @@ def finish_with_verifier(
 
     started = time.monotonic()
     specs = default_splits(seed)
+    if keep_weights and (train_only or weights is not None):
+        raise typer.BadParameter("keep_weights re-chooses a built verifier's operating point: no training")
+    if keep_weights and not out.is_file():
+        raise typer.BadParameter(f"keep_weights: no verifier at {out} to keep")
     if train_only:
         specs = [s for s in specs if s.name.startswith("train")]
-    elif weights is not None:
+    elif weights is not None or keep_weights:
         specs = [s for s in specs if not s.name.startswith("train")]
     summaries = generate(data, specs, workers)
     splits = {name: read_split(data, name) for name in summaries}
     geometry, mine_cfg = CropGeometry(), MineConfig(seed=seed)
-    if weights is not None:
+    beside = out.resolve().parent == detector.resolve().parent
+    card_path = detector.with_suffix(".card.json") if beside else out.with_suffix(".card.json")
+    if keep_weights:
+        net = None
+        old_card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        summary = old_card.get("system", {}).get("verifier_build", {"note": f"weights of {out.name} kept"})
+    elif weights is not None:
         saved = torch_load(weights)
         net = build_net(len(DEBRIS_CLASSES), tuple(saved["widths"]))
         net.load_state_dict(saved["state_dict"])
@@ -268,17 +285,20 @@ def finish_with_verifier(
 
     def exported(threshold: float, weight: float) -> Detector:
         """Write the verifier with this operating point; a probe detector using it (all scores)."""
-        export_verifier(
-            net,
-            out,
-            DEBRIS_CLASSES,
-            geometry,
-            mine_cfg.proposal_threshold,
-            threshold,
-            VERSION,
-            extra={"train_seed": seed, "detector": detector.name},
-            detector_weight=weight,
-        )
+        if net is None:  # keep_weights: only the operating point changes
+            set_metadata(out, score_threshold=f"{threshold:.4f}", detector_weight=f"{weight:.4f}")
+        else:
+            export_verifier(
+                net,
+                out,
+                DEBRIS_CLASSES,
+                geometry,
+                mine_cfg.proposal_threshold,
+                threshold,
+                VERSION,
+                extra={"train_seed": seed, "detector": detector.name},
+                detector_weight=weight,
+            )
         return Detector(
             DetectorConfig(
                 model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
@@ -316,8 +336,6 @@ def finish_with_verifier(
     held_summary = summarize(held, held_neg, n_held_neg, threshold, DEBRIS_CLASSES)
     # Beside its detector the verifier's figures join the detector's card; elsewhere (a trial run
     # with --out) they get a card of their own, so the shipped card is never overwritten by it.
-    beside = out.resolve().parent == detector.resolve().parent
-    card_path = detector.with_suffix(".card.json") if beside else out.with_suffix(".card.json")
     card = json.loads(card_path.read_text()) if beside and card_path.is_file() else {}
     card["system"] = {
         "what": "detector + verifier, as the edge agent runs them (DetectorConfig.verifier='auto')",

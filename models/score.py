@@ -77,7 +77,7 @@ def _r(x: float) -> float | None:
 
 
 #: Thresholds at which the card lists the precision / recall / false-detection trade-off.
-OPERATING_POINTS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)
+OPERATING_POINTS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.985, 0.99)
 
 
 def summarize(

@@ -2,6 +2,7 @@
 
     python -m models.verifier                 # mine, train (CPU: minutes), export, pick the threshold
     python -m models.verifier --steps 300 --frames 60 --out /tmp/v.onnx   # smoke run
+    python -m models.verifier --keep-weights  # the shipped weights, operating point chosen again
 
 Positives are the training split's items (the detector's hits on them and their labelled boxes,
 jittered); negatives are the detector's candidates that are no item (birds, glints, wakes, bank
@@ -369,6 +370,9 @@ def main(
     train_only: Annotated[bool, typer.Option(help="Stop after training (renders only train).")] = False,
     save_weights: Annotated[Path | None, typer.Option(help="Save the trained state dict here.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Skip mining and training: load these.")] = None,
+    keep_weights: Annotated[
+        bool, typer.Option(help="Keep the weights of the verifier at --out; choose its operating point anew.")
+    ] = False,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -390,6 +394,7 @@ def main(
         train_only=train_only,
         save_weights=save_weights,
         weights=weights,
+        keep_weights=keep_weights,
     )
 
 

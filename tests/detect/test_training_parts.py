@@ -187,3 +187,19 @@ def test_re_rendering_a_split_smaller_leaves_no_old_frames(tmp_path):
     assert len(read_split(tmp_path, "val")) == 3
     generate_split(tmp_path, replace(spec, frames=1), workers=1)
     assert len(read_split(tmp_path, "val")) == 1  # readers take every file in the folder
+
+
+def test_keeping_a_verifier_s_weights_needs_one_and_no_training(tmp_path):
+    """``python -m models.verifier --keep-weights`` only re-chooses an existing verifier's operating
+    point: asked to also train, or with no verifier file there, it says so before rendering anything."""
+    import typer
+    from rich.console import Console
+
+    from models.build import finish_with_verifier
+
+    data, det, out = tmp_path / "data", tmp_path / "m.onnx", tmp_path / "v.onnx"
+    with pytest.raises(typer.BadParameter, match=r"no verifier at .*v\.onnx to keep"):
+        finish_with_verifier(Console(), data, det, out, 7, 1, 1, keep_weights=True)
+    with pytest.raises(typer.BadParameter, match="no training"):
+        finish_with_verifier(Console(), data, det, out, 7, 1, 1, train_only=True, keep_weights=True)
+    assert not data.exists()
