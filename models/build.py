@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import shutil
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -283,14 +285,22 @@ def finish_with_verifier(
     if train_only:
         return
 
-    def exported(threshold: float, weight: float) -> Detector:
-        """Write the verifier with this operating point; a probe detector using it (all scores)."""
+    # Trial operating points are written to a scratch copy: a run stopped half-way must not leave
+    # the verifier at --out (the shipped one, by default) at a trial's threshold and weight.
+    scratch = Path(tempfile.mkdtemp(prefix="riverpatrol-verifier-")) / out.name
+    if net is None:
+        shutil.copyfile(out, scratch)
+
+    def exported(threshold: float, weight: float, path: Path = scratch) -> Detector:
+        """The verifier with this operating point written to ``path``; a probe detector using it."""
         if net is None:  # keep_weights: only the operating point changes
-            set_metadata(out, score_threshold=f"{threshold:.4f}", detector_weight=f"{weight:.4f}")
+            if path != scratch:
+                shutil.copyfile(scratch, path)
+            set_metadata(path, score_threshold=f"{threshold:.4f}", detector_weight=f"{weight:.4f}")
         else:
             export_verifier(
                 net,
-                out,
+                path,
                 DEBRIS_CLASSES,
                 geometry,
                 mine_cfg.proposal_threshold,
@@ -301,7 +311,7 @@ def finish_with_verifier(
             )
         return Detector(
             DetectorConfig(
-                model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
+                model_path=detector, verifier_path=path, threads=threads, score_threshold=0.05, tile="off"
             )
         )
 
@@ -325,7 +335,8 @@ def finish_with_verifier(
             weight, best = w, point
     assert patrols is not None and best is not None
     threshold = best.threshold
-    probe = exported(threshold, weight)
+    probe = exported(threshold, weight, out)
+    shutil.rmtree(scratch.parent, ignore_errors=True)
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])

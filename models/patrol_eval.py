@@ -9,14 +9,32 @@ score held-out ones.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import logging
+import os
+import pickle
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
+from multiprocessing import get_context
+from pathlib import Path
 
 import numpy as np
 
 from edge.tracker import TrackerConfig
 
+log = logging.getLogger("riverpatrol.models.patrol_eval")
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Rendered patrols are kept here, one pickle each, keyed by their parameters and the renderer's
+#: source: the same patrol renders the same frames (seeded), and the validation and held-out
+#: patrols (~6,000 1080p frames, half a second each on one core) are the slowest part of a bench.
+PATROL_CACHE = ROOT / "data" / "patrols"
+#: Code whose change changes a rendered patrol (the key's source hash covers it, and ``render_patrol``).
+RENDER_SOURCES = ("sim/camera", "contract/camera.py", "contract/geo.py")
 MATCH_M = 5.0  # an alert within this of an item's true position is that item
 # An item fully in view in fewer frames than this (at a patrol's first or last frames) cannot be
 # alerted by any operating point: the tracker confirms a track on its min_hits-th hit.
@@ -32,6 +50,7 @@ def render_patrol(
     debris: int,
     distractors: int | None = None,
     domain: str = "train",
+    progress: bool = True,
 ):
     """JPEG frames, true poses, capture times and truth of a straight patrol up a river from home."""
     import cv2
@@ -56,7 +75,8 @@ def render_patrol(
     cam = CameraModel.default()
     rng = np.random.default_rng(seed)
     out = []
-    for i in track(range(frames), description="pre-rendering frames", transient=True):
+    steps = range(frames)
+    for i in track(steps, description="pre-rendering frames", transient=True) if progress else steps:
         t = i / fps
         lat, lon = offset(HOME_LAT, HOME_LON, speed * t, 0.0)
         pose = CameraPose(
@@ -71,6 +91,67 @@ def render_patrol(
         jpeg = cv2.imencode(".jpg", f.image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
         out.append((jpeg, pose, t, f.truth, f.distractors))
     return out
+
+
+@cache
+def render_source_hash() -> str:
+    """Digest of the renderer's source (``RENDER_SOURCES``): a cached patrol made by other code is stale."""
+    h = hashlib.sha256()
+    for name in RENDER_SOURCES:
+        path = ROOT / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(ROOT).as_posix().encode())
+            h.update(f.read_bytes())
+    h.update(inspect.getsource(render_patrol).encode())
+    return h.hexdigest()[:12]
+
+
+def patrol_key(
+    seed: int,
+    frames: int,
+    fps: float,
+    speed: float,
+    alt: float,
+    debris: int,
+    distractors: int | None,
+    domain: str,
+) -> str:
+    """File name of a rendered patrol in the cache: every parameter, then the renderer's source hash."""
+    d = debris // 2 if distractors is None else distractors
+    flight = f"{frames}f-{fps:g}fps-{speed:g}ms-{alt:g}m"
+    return f"{domain}-s{seed}-{flight}-{debris}d-{d}x-{render_source_hash()}.pkl"
+
+
+def cached_patrol(cache_dir: Path | None, *args) -> list:
+    """``render_patrol(*args)``, read from ``cache_dir`` when rendered before (and written there when not)."""
+    if cache_dir is None:
+        return render_patrol(*args, progress=False)
+    path = Path(cache_dir) / patrol_key(*args)
+    if path.is_file():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception as exc:  # a torn or foreign file: render it again
+            log.warning("patrol cache %s unreadable (%s): rendering again", path, exc)
+    data = render_patrol(*args, progress=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(path)  # atomic: a reader never sees half a patrol
+    return data
+
+
+def render_patrols(jobs: list[tuple], cache_dir: Path | None = PATROL_CACHE, workers: int = 0) -> list[list]:
+    """Each job's ``render_patrol`` arguments -> its frames, in order; ``workers`` processes (0: a
+    process per core, at most one per job) render the ones not in ``cache_dir``."""
+    from rich.progress import track
+
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        return [cached_patrol(cache_dir, *j) for j in track(jobs, description="patrols", transient=True)]
+    # spawn: the parent holds onnxruntime and OpenCV thread pools that a fork would copy half-made
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(cached_patrol, cache_dir, *j) for j in jobs]
+        return [f.result() for f in track(futures, description="rendering patrols", transient=True)]
 
 
 def detect_all(detector, data: list) -> list[list]:
@@ -227,14 +308,19 @@ class PatrolSet:
         fps: float = 5.0,
         speed: float = 8.0,
         alt: float = 30.0,
+        cache_dir: Path | None = PATROL_CACHE,
+        workers: int = 0,
     ) -> None:
-        def fly(seed: int, frames: int, n_debris: int) -> tuple[list, list]:
-            data = render_patrol(seed, frames, fps, speed, alt, n_debris, distractors, domain)
-            return data, detect_all(detector, data)
-
+        """``cache_dir``: rendered patrols are kept there (None: render every time); ``workers``:
+        render processes (0: one per core)."""
+        jobs = [(s, clean_frames_each, fps, speed, alt, 0, distractors, domain) for s in clean_seeds]
+        jobs += [
+            (s, littered_frames_each, fps, speed, alt, debris, distractors, domain) for s in littered_seeds
+        ]
+        rendered = render_patrols(jobs, cache_dir, workers)
+        flown = [(data, detect_all(detector, data)) for data in rendered]
         self.fps, self.speed, self.alt = fps, speed, alt
-        self.clean = [fly(s, clean_frames_each, 0) for s in clean_seeds]
-        self.littered = [fly(s, littered_frames_each, debris) for s in littered_seeds]
+        self.clean, self.littered = flown[: len(clean_seeds)], flown[len(clean_seeds) :]
         self.clean_frames = len(clean_seeds) * clean_frames_each
         self.littered_frames = len(littered_seeds) * littered_frames_each
 

@@ -55,3 +55,26 @@ def test_recall_counts_items_passed_apart_from_glimpses_at_a_patrols_ends():
     glimpse = SimpleNamespace(lat=_at(60, 0)[0], lon=_at(60, 0)[1])
     score = score_alerts(data, [glimpse])
     assert (score.items_alerted, score.items_passed_alerted, score.unmatched) == (1, 0, 0)
+
+
+def test_a_rendered_patrol_is_cached_by_its_parameters_and_a_torn_file_is_rendered_again(tmp_path, caplog):
+    from models.patrol_eval import cached_patrol, patrol_key, render_patrol, render_patrols
+
+    args = (8200, 2, 5.0, 8.0, 30.0, 3, 2, "train")
+    first = cached_patrol(tmp_path, *args)
+    path = tmp_path / patrol_key(*args)
+    assert path.is_file() and [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp file left
+    again = cached_patrol(tmp_path, *args)
+    assert [f[0] for f in again] == [f[0] for f in first]  # the same JPEG bytes
+    assert [f[0] for f in render_patrol(*args, progress=False)] == [f[0] for f in first]  # as rendered
+    # every parameter is in the key: another seed, look or item count is another patrol
+    keys = {patrol_key(*args), patrol_key(8201, *args[1:]), patrol_key(*args[:7], "shift")}
+    keys.add(patrol_key(*args[:5], 4, *args[6:]))
+    assert len(keys) == 4
+    path.write_bytes(b"not a pickle")  # a run killed mid-write elsewhere, a foreign file
+    with caplog.at_level("WARNING"):
+        torn = cached_patrol(tmp_path, *args)
+    assert "unreadable" in caplog.text and [f[0] for f in torn] == [f[0] for f in first]
+    # the pool's results come back in job order, cached ones included
+    both = render_patrols([args, (8201, *args[1:])], tmp_path, workers=2)
+    assert [f[0] for f in both[0]] == [f[0] for f in first] and len(both[1]) == 2
