@@ -156,9 +156,14 @@ def render_patrols(jobs: list[tuple], cache_dir: Path | None = PATROL_CACHE, wor
 
 def detect_all(detector, data: list) -> list[list]:
     """The detector's output for every frame of a rendered patrol (one inference per frame)."""
+    return [detector.decide(c) for c in candidates_all(detector, data)]
+
+
+def candidates_all(detector, data: list) -> list:
+    """``edge.detect.Detector.candidates`` of every frame of a rendered patrol."""
     import cv2
 
-    return [detector.detect(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
+    return [detector.candidates(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
 
 
 class CachedDetections:
@@ -173,8 +178,13 @@ class CachedDetections:
         return dets
 
 
-def run_pipeline(data: list, dets: list[list], threshold: float, fps: float) -> list:
-    """Alerts (last revision of each id) of one patrol at one threshold."""
+def run_pipeline(data: list, dets: list[list], threshold: float, fps: float, snapshots: bool = False) -> list:
+    """Alerts (last revision of each id) of one patrol at one threshold.
+
+    Without ``snapshots`` the pipeline is handed blank frames of the patrol's size: which tracks
+    confirm, where and as what never depends on the pixels (the tracker picks a best view by score
+    and angle), only the snapshot crops do, and decoding every 1080p JPEG was two thirds of a sweep.
+    """
     import cv2
 
     from contract.messages import Alert
@@ -193,11 +203,12 @@ def run_pipeline(data: list, dets: list[list], threshold: float, fps: float) -> 
     payloads: list[bytes] = []
     blank = None
     for (jpeg, p, t, *_), frame_dets in zip(data, dets, strict=True):
-        if blank is None or any(d.score >= threshold for d in frame_dets):
+        pixels = snapshots and any(d.score >= threshold for d in frame_dets)
+        if blank is None or pixels:
             img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
             blank = np.zeros_like(img) if blank is None else blank
-        else:  # nothing to track: only the frame's size is read, so skip the decode
-            img = blank
+        if not pixels:
+            img = blank  # only the frame's size is read
         pose = Pose(0.0, p.lat, p.lon, p.alt_m, p.alt_m + 5.0, p.roll_deg, p.pitch_deg, p.yaw_deg, False)
         payloads += pipe.step(img, t0 + t, pose, datetime.now(UTC)).payloads
     payloads += pipe.finish(t0 + len(data) / fps + 1, datetime.now(UTC))
@@ -317,17 +328,27 @@ class PatrolSet:
         jobs += [
             (s, littered_frames_each, fps, speed, alt, debris, distractors, domain) for s in littered_seeds
         ]
-        rendered = render_patrols(jobs, cache_dir, workers)
-        flown = [(data, detect_all(detector, data)) for data in rendered]
+        self._rendered = render_patrols(jobs, cache_dir, workers)
+        self._n_clean = len(clean_seeds)
         self.fps, self.speed, self.alt = fps, speed, alt
-        self.clean, self.littered = flown[: len(clean_seeds)], flown[len(clean_seeds) :]
         self.clean_frames = len(clean_seeds) * clean_frames_each
         self.littered_frames = len(littered_seeds) * littered_frames_each
+        self.detect_with(detector)
 
     def detect_with(self, detector) -> None:
         """Run another detector (or the same one re-configured) over the frames already rendered."""
-        self.clean = [(d, detect_all(detector, d)) for d, _ in self.clean]
-        self.littered = [(d, detect_all(detector, d)) for d, _ in self.littered]
+        self._detector = detector
+        self._candidates = [candidates_all(detector, data) for data in self._rendered]
+        self.reweigh(None)
+
+    def reweigh(self, detector_weight: float | None) -> None:
+        """Decide again with the verifier's detector weight set to ``detector_weight`` (None: its
+        own), from the candidates already found: no network runs again."""
+        flown = [
+            (data, [self._detector.decide(c, detector_weight) for c in cands])
+            for data, cands in zip(self._rendered, self._candidates, strict=True)
+        ]
+        self.clean, self.littered = flown[: self._n_clean], flown[self._n_clean :]
 
     def at(self, threshold: float) -> tuple[int, AlertScore]:
         """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts)."""

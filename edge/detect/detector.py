@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,17 @@ def validate_frame(frame: object, where: str = "frame") -> np.ndarray:
         h, w = frame.shape[:2]
         raise FrameError(f"{where}: image is {w}x{h} px, a side is under {MIN_FRAME_SIDE}")
     return frame
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """One frame's candidates after the detector's NMS, and the verifier's look at them if it ran:
+    ``(p_debris [N], class probabilities [N, nc], redrawn boxes [N, 4])``."""
+
+    found: RawDetections
+    second: tuple[np.ndarray, np.ndarray, np.ndarray] | None
+    frame_wh: tuple[int, int]
+    mode: str  # the NMS overlap mode the frame was merged with
 
 
 def _reject_reason(message: str) -> str:
@@ -154,6 +166,14 @@ class Detector:
     def detect(self, frame: np.ndarray, where: str = "frame") -> list[Detection]:
         """Detections in ``frame`` (HxWx3 uint8 BGR), best first; ``FrameError`` on a bad frame."""
         start = time.perf_counter()
+        dets = self.decide(self.candidates(frame, where))
+        self.frames += 1
+        metrics.FRAMES.inc()
+        metrics.LATENCY.observe(time.perf_counter() - start)
+        return dets
+
+    def candidates(self, frame: np.ndarray, where: str = "frame") -> Candidates:
+        """What both looks say about ``frame`` before the operating point is applied (``decide``)."""
         try:
             validate_frame(frame, where)
         except FrameError as exc:
@@ -189,17 +209,28 @@ class Detector:
             raw = self._infer(frame, threshold)
             mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
-        boxes, scores, classes = raw.boxes[keep], raw.scores[keep], raw.classes[keep]
+        found = RawDetections(raw.boxes[keep], raw.scores[keep], raw.classes[keep])
+        second = None
         if self.verifier is not None and len(keep):
             # at the scale it was trained on: a 960x540 frame's windows are cut as 1080p ones
-            p_debris, p_class, boxes = self.verifier(frame, boxes, scale=self.native_frame_hw[1] / fw)
-            scores = combine(scores, p_debris, self.verifier.spec.detector_weight)
+            second = self.verifier(frame, found.boxes, scale=self.native_frame_hw[1] / fw)
+        return Candidates(found, second, (fw, fh), mode)
+
+    def decide(self, cands: Candidates, detector_weight: float | None = None) -> list[Detection]:
+        """The detections ``cands`` give at this detector's threshold; ``detector_weight`` overrides
+        the verifier's (``combine``), so an operating-point search re-decides without re-running."""
+        boxes, scores, classes = cands.found.boxes, cands.found.scores, cands.found.classes
+        if cands.second is not None and self.verifier is not None:
+            p_debris, p_class, boxes = cands.second
+            w = self.verifier.spec.detector_weight if detector_weight is None else detector_weight
+            scores = combine(scores, p_debris, w)
             classes = p_class.argmax(axis=1)
             above = scores > self.score_threshold
             boxes, scores, classes = boxes[above], scores[above], classes[above]
             # redrawn boxes of two peaks on one item (a long mat) may now coincide
-            order = nms(boxes, scores, classes, self.config.nms_iou, mode, self.config.max_detections)
+            order = nms(boxes, scores, classes, self.config.nms_iou, cands.mode, self.config.max_detections)
             boxes, scores, classes = boxes[order], scores[order], classes[order]
+        fw, fh = cands.frame_wh
         dets = []
         for i in range(len(boxes)):
             x1, y1, x2, y2 = (float(v) for v in boxes[i])
@@ -216,7 +247,4 @@ class Detector:
                 )
             )
             metrics.DETECTIONS.labels(debris_class=self.spec.names[cls]).inc()
-        self.frames += 1
-        metrics.FRAMES.inc()
-        metrics.LATENCY.observe(time.perf_counter() - start)
         return dets

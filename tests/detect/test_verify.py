@@ -148,6 +148,23 @@ def test_verifier_metadata_sets_the_detector_weight(blob_pair, tmp_path):
         Detector(DetectorConfig(model_path=det, verifier_path=bad))
 
 
+def test_a_frame_decided_again_with_another_weight_matches_a_verifier_built_with_it(blob_pair, tmp_path):
+    """The operating-point search re-decides cached candidates per weight (``Detector.decide``)
+    instead of re-running both networks; that must be what a verifier with that weight detects."""
+    det, _, frame = blob_pair
+    shipped = red_verifier(tmp_path / "w0.5.onnx", ["blob"], detector_weight="0.5")
+    probe = Detector(DetectorConfig(model_path=det, verifier_path=shipped, score_threshold=0.1, nms_iou=0.3))
+    cands = probe.candidates(frame)
+    assert probe.decide(cands) == probe.detect(frame)
+    for w in ("0.0", "0.25", "1.0"):
+        ver = red_verifier(tmp_path / f"w{w}.onnx", ["blob"], detector_weight=w)
+        built = Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.1, nms_iou=0.3))
+        assert probe.decide(cands, float(w)) == built.detect(frame)
+    # the weight only counts where a verifier looked: the detector alone decides as before
+    alone = Detector(DetectorConfig(model_path=det, score_threshold=0.1, nms_iou=0.3))
+    assert alone.decide(alone.candidates(frame), 0.0) == alone.detect(frame)
+
+
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
     det, ver, _ = blob_pair
     assert Detector(DetectorConfig(model_path=det)).score_threshold == 0.5  # the detector's own
