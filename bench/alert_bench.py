@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.edge_bench import machine_info  # noqa: E402
-from models.patrol_eval import AlertScore, PatrolSet  # noqa: E402
+from models.patrol_eval import PATROL_CACHE, AlertScore, PatrolSet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "alerts.json"
 app = typer.Typer(add_completion=False)
@@ -55,6 +55,7 @@ def main(
     domain: Annotated[str, typer.Option(help="scene look: heldout (never trained on) or train")] = "heldout",
     threads: Annotated[int, typer.Option(help="onnxruntime threads")] = 2,
     verifier: Annotated[bool, typer.Option(help="second-look verifier on, as the edge agent runs")] = True,
+    cache: Annotated[bool, typer.Option(help=f"keep rendered patrols in {PATROL_CACHE}")] = True,
     out: Annotated[Path, typer.Option(help="JSON results file")] = RESULTS,
 ) -> None:
     """False alerts per 1,000 debris-free frames and items alerted, per detector threshold."""
@@ -74,6 +75,7 @@ def main(
         littered_frames_each=positive_frames,
         debris=debris,
         distractors=distractors,
+        cache_dir=PATROL_CACHE if cache else None,
     )
     negative: dict[float, int] = {}
     positive: dict[float, AlertScore] = {}

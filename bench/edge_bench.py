@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
 
 from bench.machine import machine_info as shared_machine_info  # noqa: E402
 from bench.machine import versions  # noqa: E402
-from models.patrol_eval import MATCH_M, assign_alerts, render_patrol  # noqa: E402
+from models.patrol_eval import MATCH_M, PATROL_CACHE, assign_alerts, cached_patrol  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "edge.json"
 app = typer.Typer(add_completion=False)
@@ -83,6 +83,7 @@ def main(
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads")] = 2,
     threshold: Annotated[float | None, typer.Option(help="detector threshold (default: the model's)")] = None,
     repeats: Annotated[int, typer.Option(help="timed passes over the frames (best is kept)")] = 2,
+    cache: Annotated[bool, typer.Option(help=f"keep the rendered patrol in {PATROL_CACHE}")] = True,
     out: Annotated[Path, typer.Option(help="JSON results file")] = RESULTS,
 ) -> None:
     """Frame rate of the whole per-frame pipeline vs the bare detector, geolocation error, alerts per item."""
@@ -99,7 +100,8 @@ def main(
 
     cv2.setNumThreads(threads)
     info = machine_info(threads)
-    data = render_patrol(seed, frames, fps, speed, alt, debris)
+    where = PATROL_CACHE if cache else None
+    data = cached_patrol(where, seed, frames, fps, speed, alt, debris, None, "train")
     detector = Detector(DetectorConfig(threads=threads, score_threshold=threshold))
     images = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j, *_ in data]
     detector.detect(images[0])  # warm-up
