@@ -3,6 +3,7 @@
     python bench/alert_bench.py                      # held-out look, thresholds 0.5..0.99 and the model's own
     python bench/alert_bench.py --negative-frames 600 --thresholds 0.6,0.7
     python bench/alert_bench.py --littered-rivers 8   # recall over ~110 items instead of ~27
+    python bench/alert_bench.py --negative-frames 4800 --negative-rivers 16  # a tighter false-alert rate
 
 The detector's per-frame false detections (``bench/detector_bench.py``) overstate false alerts: the
 edge agent alerts only when a track is confirmed (``min_hits`` hits and the median of its recent
@@ -47,7 +48,8 @@ def main(
     thresholds: Annotated[
         str, typer.Option(help="thresholds, comma-separated (the model's own is always added)")
     ] = "0.5,0.7,0.8,0.9,0.95,0.97,0.98,0.985,0.99,0.995",
-    negative_frames: Annotated[int, typer.Option(help="debris-free frames (split over 4 rivers)")] = 1200,
+    negative_frames: Annotated[int, typer.Option(help="debris-free frames (split over the rivers)")] = 1200,
+    negative_rivers: Annotated[int, typer.Option(help="debris-free rivers (seeds 9100, 9101, ...)")] = 4,
     positive_frames: Annotated[int, typer.Option(help="littered frames per river")] = 150,
     littered_rivers: Annotated[int, typer.Option(help="littered rivers (seeds 9200, 9201, ...)")] = 2,
     debris: Annotated[int, typer.Option(help="debris items per littered river")] = 30,
@@ -69,9 +71,9 @@ def main(
     patrols = PatrolSet(
         detector,
         domain,
-        clean_seeds=[9100 + k for k in range(4)],
+        clean_seeds=[9100 + k for k in range(negative_rivers)],
         littered_seeds=[9200 + k for k in range(littered_rivers)],
-        clean_frames_each=negative_frames // 4,
+        clean_frames_each=negative_frames // negative_rivers,
         littered_frames_each=positive_frames,
         debris=debris,
         distractors=distractors,
@@ -102,6 +104,7 @@ def main(
         "benchmark": "alert_level_accuracy",
         "domain": domain,
         "negative_frames": n_neg,
+        "negative_rivers": negative_rivers,
         "positive_frames": patrols.littered_frames,
         "littered_rivers": littered_rivers,
         "patrol": {
