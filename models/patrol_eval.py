@@ -106,20 +106,15 @@ def render_source_hash() -> str:
     return h.hexdigest()[:12]
 
 
-def patrol_key(
-    seed: int,
-    frames: int,
-    fps: float,
-    speed: float,
-    alt: float,
-    debris: int,
-    distractors: int | None,
-    domain: str,
-) -> str:
-    """File name of a rendered patrol in the cache: every parameter, then the renderer's source hash."""
-    d = debris // 2 if distractors is None else distractors
-    flight = f"{frames}f-{fps:g}fps-{speed:g}ms-{alt:g}m"
-    return f"{domain}-s{seed}-{flight}-{debris}d-{d}x-{render_source_hash()}.pkl"
+def patrol_key(*args, **kwargs) -> str:
+    """File name of a rendered patrol in the cache: ``render_patrol``'s arguments, every one of
+    them (defaults filled in), then the renderer's source hash."""
+    bound = inspect.signature(render_patrol).bind(*args, **kwargs)
+    bound.apply_defaults()
+    a = bound.arguments
+    d = a["debris"] // 2 if a["distractors"] is None else a["distractors"]
+    flight = f"{a['frames']}f-{a['fps']:g}fps-{a['speed']:g}ms-{a['alt']:g}m"
+    return f"{a['domain']}-s{a['seed']}-{flight}-{a['debris']}d-{d}x-{render_source_hash()}.pkl"
 
 
 def cached_patrol(cache_dir: Path | None, *args) -> list:
