@@ -167,7 +167,7 @@ def main(
     val = score_positive(probe, splits["val"])
     val_neg = negative_scores(probe, splits["val_negative"])
     patrols = validation_patrols(probe, console)  # the threshold is chosen on alerts (see best_threshold)
-    threshold = best_threshold(patrols, patrols.frames).threshold
+    threshold = best_threshold(patrols, patrols.frames_per_look).threshold
     exported(threshold)
     val_summary = summarize(val, val_neg, len(splits["val_negative"]), threshold, DEBRIS_CLASSES)
     held = score_positive(probe, splits["heldout"])
@@ -322,10 +322,10 @@ def finish_with_verifier(
     for w in SYSTEM_WEIGHTS:
         patrols.reweigh(w)  # the same candidates, combined with this weight
         patrols.label = f"w={w:.2f} "
-        point = best_threshold(patrols, patrols.frames, grid=SYSTEM_THRESHOLDS)
+        point = best_threshold(patrols, patrols.frames_per_look, grid=SYSTEM_THRESHOLDS)
         console.print(
             f"detector weight {w:.2f}: best threshold {point.threshold:.3f}, alert F1 {point.f1:.3f}, "
-            f"{point.false_alerts} false alerts"
+            f"{point.false_alerts} false alerts on its worst look"
         )
         if best is None or point.better_than(best):
             weight, best = w, point
@@ -385,8 +385,14 @@ VAL_PATROLS = (
 
 
 class ValidationPatrols:
-    """``t -> (false alerts, alert precision, alert recall)`` on validation patrols of every look
-    in ``VAL_LOOKS`` together, with a record per threshold and look."""
+    """``t -> (false alerts of the worst look, alert precision, alert recall)`` on validation
+    patrols of every look in ``VAL_LOOKS``, with a record per threshold and look.
+
+    The false-alert budget holds on each look, not on their sum: the field is one water at a
+    time, and the shift look (the unfamiliar water) is the one that finds a point's false alerts;
+    pooled with the training look it was diluted (a point at 3 false alerts in its 2,400 frames
+    passed a pooled budget of 4 in 4,800). Pass ``frames_per_look`` as the frames to budget on.
+    """
 
     def __init__(self, detector, frames_each: int = 150) -> None:
         from models.patrol_eval import PatrolSet
@@ -396,6 +402,7 @@ class ValidationPatrols:
             for look, (clean, littered) in VAL_LOOKS.items()
         }
         self.frames = sum(p.clean_frames for p in self.looks.values())
+        self.frames_per_look = min(p.clean_frames for p in self.looks.values())
         self.record: dict[str, dict] = {}
         self.label = ""  # prefixes the record's keys (the operating point's other half)
 
@@ -425,12 +432,14 @@ class ValidationPatrols:
             "items_passed_ge_0.3m": score.items_passed,
             "by_look": by_look,
         }
-        return false_alerts, score.precision, score.recall_passed
+        worst = max(look["false_alerts"] for look in by_look.values())
+        return worst, score.precision, score.recall_passed
 
     def card(self) -> dict:
         """What the card records of these patrols: how they were flown and every threshold tried."""
         return {
             "debris_free_frames": self.frames,
+            "budget": "at most 1 false alert per 1,000 debris-free frames on each look (rounded down)",
             "debris_free_frames_by_look": {look: p.clean_frames for look, p in self.looks.items()},
             "by_threshold": self.record,
             "how": VAL_PATROLS,

@@ -78,3 +78,30 @@ def test_a_rendered_patrol_is_cached_by_its_parameters_and_a_torn_file_is_render
     # the pool's results come back in job order, cached ones included
     both = render_patrols([args, (8201, *args[1:])], tmp_path, workers=2)
     assert [f[0] for f in both[0]] == [f[0] for f in first] and len(both[1]) == 2
+
+
+def test_the_false_alert_budget_holds_on_each_look_not_on_their_sum():
+    """A point with 3 false alerts in the shift look's 2,400 frames and 1 in the training look's
+    passes a pooled budget (4 in 4,800) but not the per-look one (2 in 2,400)."""
+    from types import SimpleNamespace
+
+    from models.build import ValidationPatrols
+    from models.evaluate import best_threshold
+    from models.patrol_eval import AlertScore
+
+    def look(fa_by_t: dict[float, int]):
+        def at(t: float) -> tuple[int, AlertScore]:
+            found = 10 if t < 0.95 else 8  # the lower threshold alerts more items
+            return fa_by_t[t], AlertScore(found, 0, 10, found, 10, found)
+
+        return SimpleNamespace(clean_frames=2400, at=at)
+
+    patrols = object.__new__(ValidationPatrols)
+    patrols.looks = {"train": look({0.9: 1, 0.95: 1}), "shift": look({0.9: 3, 0.95: 2})}
+    patrols.frames, patrols.frames_per_look = 4800, 2400
+    patrols.record, patrols.label = {}, ""
+    assert patrols(0.9)[0] == 3  # the worst look's
+    assert patrols.record["0.9"]["false_alerts_debris_free"] == 4 <= 4800 // 1000  # pooled, it would pass
+    assert patrols.record["0.9"]["by_look"]["shift"]["false_alerts"] == 3
+    point = best_threshold(patrols, patrols.frames_per_look, grid=(0.9, 0.95))
+    assert (point.threshold, point.false_alerts) == (0.95, 2)
