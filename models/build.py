@@ -316,7 +316,7 @@ def finish_with_verifier(
         )
 
     # The operating point - the detector's weight in the combined score and the threshold - is
-    # chosen together on the validation patrols' alerts (rendered once, re-detected per weight).
+    # chosen together on the validation patrols' alerts (rendered and detected once, re-combined per weight).
     patrols = validation_patrols(exported(0.5, SYSTEM_WEIGHTS[0]), console)
     weight, best = 0.5, None
     for w in SYSTEM_WEIGHTS:

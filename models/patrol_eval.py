@@ -30,8 +30,8 @@ log = logging.getLogger("riverpatrol.models.patrol_eval")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Rendered patrols are kept here, one pickle each, keyed by their parameters and the renderer's
-#: source: the same patrol renders the same frames (seeded), and the validation and held-out
-#: patrols (~6,000 1080p frames, half a second each on one core) are the slowest part of a bench.
+#: source: the same patrol renders the same frames (seeded), and rendering is the slowest part of
+#: a bench (the validation patrols alone are 7,200 1080p frames, about half a second each on one core).
 PATROL_CACHE = ROOT / "data" / "patrols"
 #: Code whose change changes a rendered patrol (the key's source hash covers it, and ``render_patrol``).
 RENDER_SOURCES = ("sim/camera", "contract/camera.py", "contract/geo.py")
@@ -149,13 +149,8 @@ def render_patrols(jobs: list[tuple], cache_dir: Path | None = PATROL_CACHE, wor
         return [f.result() for f in track(futures, description="rendering patrols", transient=True)]
 
 
-def detect_all(detector, data: list) -> list[list]:
-    """The detector's output for every frame of a rendered patrol (one inference per frame)."""
-    return [detector.decide(c) for c in candidates_all(detector, data)]
-
-
 def candidates_all(detector, data: list) -> list:
-    """``edge.detect.Detector.candidates`` of every frame of a rendered patrol."""
+    """``edge.detect.Detector.candidates`` of every frame of a rendered patrol (one inference each)."""
     import cv2
 
     return [detector.candidates(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
