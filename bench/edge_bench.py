@@ -100,8 +100,7 @@ def main(
 
     cv2.setNumThreads(threads)
     info = machine_info(threads)
-    where = PATROL_CACHE if cache else None
-    data = cached_patrol(where, seed, frames, fps, speed, alt, debris, None, "train")
+    data = cached_patrol(PATROL_CACHE if cache else None, seed, frames, fps, speed, alt, debris)
     detector = Detector(DetectorConfig(threads=threads, score_threshold=threshold))
     images = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j, *_ in data]
     detector.detect(images[0])  # warm-up
