@@ -37,6 +37,9 @@ VERSION = "2.0.0"
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
 VERIFIER_STEPS = 20000
+# The verifier is a deep ensemble: this many nets trained on the same mined crops with training
+# seeds seed, seed + 1, ..., their outputs averaged in one ONNX file (models.export.average_models)
+VERIFIER_MEMBERS = 2
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -79,6 +82,9 @@ def main(
         bool, typer.Option(help="Then train the second-look verifier (models.verifier) on CPU.")
     ] = True,
     verifier_steps: Annotated[int, typer.Option(help="Verifier training steps.")] = VERIFIER_STEPS,
+    verifier_members: Annotated[
+        int, typer.Option(help="Verifier nets trained (seeds seed, seed + 1, ...) and averaged.")
+    ] = VERIFIER_MEMBERS,
 ) -> None:
     """Render data, train RiverNet, export ONNX with metadata, pick the threshold, score held-out."""
     from rich.console import Console
@@ -201,7 +207,15 @@ def main(
     )
     if verifier:
         finish_with_verifier(
-            console, data, out, out.with_name(VERIFIER_NAME), seed, threads, workers, verifier_steps
+            console,
+            data,
+            out,
+            out.with_name(VERIFIER_NAME),
+            seed,
+            threads,
+            workers,
+            verifier_steps,
+            members=verifier_members,
         )
 
 
@@ -220,6 +234,7 @@ def finish_with_verifier(
     save_weights: Path | None = None,
     weights: Path | None = None,
     keep_weights: bool = False,
+    members: int = VERIFIER_MEMBERS,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -227,7 +242,8 @@ def finish_with_verifier(
 
     ``keep_weights``: the verifier ONNX at ``out`` keeps its weights and only its operating point
     (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
-    carried over from the card; no torch needed.
+    carried over from the card; no torch needed. ``members``: nets trained and averaged (an
+    ensemble); ``save_weights`` / ``weights`` hold all of them.
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -261,25 +277,30 @@ def finish_with_verifier(
     beside = out.resolve().parent == detector.resolve().parent
     card_path = detector.with_suffix(".card.json") if beside else out.with_suffix(".card.json")
     if keep_weights:
-        net = None
+        nets = None
         old_card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         summary = old_card.get("system", {}).get("verifier_build", {"note": f"weights of {out.name} kept"})
     elif weights is not None:
         saved = torch_load(weights)
-        net = build_net(len(DEBRIS_CLASSES), tuple(saved["widths"]))
-        net.load_state_dict(saved["state_dict"])
-        net.eval()
+        nets = []
+        for member in saved.get("members", [saved]):  # a file of one net (before ensembles) too
+            net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]))
+            net.load_state_dict(member["state_dict"])
+            nets.append(net.eval())
         summary = saved["summary"]
     else:
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
             train_samples += splits[negative][: frames // 2 if frames else None]
         train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
-        net, summary = build_verifier(
-            detector, train_samples, mine_cfg, train_cfg, geometry, console, threads
+        nets, summary = build_verifier(
+            detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
         )
         if save_weights is not None:
-            saved = {"widths": net.widths, "state_dict": net.state_dict(), "summary": summary}
+            saved = {
+                "members": [{"widths": n.widths, "state_dict": n.state_dict()} for n in nets],
+                "summary": summary,
+            }
             torch_save(saved, save_weights)
             console.print(f"saved verifier weights to {save_weights}")
     if train_only:
@@ -288,18 +309,18 @@ def finish_with_verifier(
     # Trial operating points are written to a scratch copy: a run stopped half-way must not leave
     # the verifier at --out (the shipped one, by default) at a trial's threshold and weight.
     scratch = Path(tempfile.mkdtemp(prefix="riverpatrol-verifier-")) / out.name
-    if net is None:
+    if nets is None:
         shutil.copyfile(out, scratch)
 
     def exported(threshold: float, weight: float, path: Path = scratch) -> Detector:
         """The verifier with this operating point written to ``path``; a probe detector using it."""
-        if net is None:  # keep_weights: only the operating point changes
+        if nets is None:  # keep_weights: only the operating point changes
             if path != scratch:
                 shutil.copyfile(scratch, path)
             set_metadata(path, score_threshold=f"{threshold:.4f}", detector_weight=f"{weight:.4f}")
         else:
             export_verifier(
-                net,
+                nets,
                 path,
                 DEBRIS_CLASSES,
                 geometry,

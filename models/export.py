@@ -78,6 +78,48 @@ def trace_to_onnx(
     )
 
 
+def average_models(paths: list[Path], out: Path) -> Path:
+    """One ONNX file that runs the models at ``paths`` side by side on the same input and outputs the
+    element-wise mean of their outputs (a deep ensemble: members trained with different seeds err
+    on different inputs, and averaging what they say ranks the inputs better than any one of them).
+
+    The models must have the same single input and output (names and shapes) and opset; each
+    member's nodes and weights are renamed ``m<k>/...``. Metadata is the first model's: set the
+    ensemble's own with ``write_metadata`` / ``set_metadata``.
+    """
+    from onnx import compose, helper
+
+    models = [onnx.load(str(p)) for p in paths]
+    if not models:
+        raise ValueError("average_models: no models given")
+    first = models[0]
+    sig = [(i.name, i.type) for i in first.graph.input], [(o.name, o.type) for o in first.graph.output]
+    if len(sig[0]) != 1 or len(sig[1]) != 1:
+        raise ValueError(f"average_models: {paths[0]} must have one input and one output")
+    for path, m in zip(paths[1:], models[1:], strict=True):
+        other = [(i.name, i.type) for i in m.graph.input], [(o.name, o.type) for o in m.graph.output]
+        if other != sig or list(m.opset_import) != list(first.opset_import):
+            raise ValueError(f"average_models: {path} differs from {paths[0]} in input, output or opset")
+    output_name = sig[1][0][0]
+    nodes, weights, member_outputs = [], [], []
+    for k, m in enumerate(models):
+        renamed = compose.add_prefix(m, f"m{k}/", rename_inputs=False)
+        nodes += renamed.graph.node
+        weights += renamed.graph.initializer
+        member_outputs.append(renamed.graph.output[0].name)
+    nodes.append(helper.make_node("Mean", member_outputs, [output_name], name="ensemble_mean"))
+    graph = helper.make_graph(
+        nodes, "ensemble", list(first.graph.input), list(first.graph.output), initializer=weights
+    )
+    model = helper.make_model(graph, opset_imports=list(first.opset_import), ir_version=first.ir_version)
+    for prop in first.metadata_props:
+        model.metadata_props.add(key=prop.key, value=prop.value)
+    onnx.checker.check_model(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(out))
+    return out
+
+
 def write_metadata(path: Path, meta: dict[str, str], extra: dict[str, Any] | None = None) -> Path:
     """Replace an ONNX file's metadata with ``meta`` plus ``extra`` (non-strings as JSON), checked."""
     model = onnx.load(str(path))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +24,7 @@ import numpy as np
 import typer
 
 from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, box_targets, cut_windows, windows
-from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_NAME, VERIFIER_STEPS
+from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_MEMBERS, VERIFIER_NAME, VERIFIER_STEPS
 
 log = logging.getLogger("riverpatrol.models.verifier")
 
@@ -254,7 +254,7 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
 
 
 def export_verifier(
-    net,
+    nets,
     path: Path,
     names: tuple[str, ...],
     geometry: CropGeometry,
@@ -264,13 +264,21 @@ def export_verifier(
     extra: dict | None = None,
     detector_weight: float = 0.5,
 ) -> Path:
-    """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads."""
+    """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads.
+
+    ``nets``: one ``VerifierNet`` or a list of them; several are one file that averages their
+    outputs (``models.export.average_models``), the same input and output as one net.
+    """
+    import tempfile
+
     import torch
 
-    from models.export import trace_to_onnx, write_metadata
+    from models.export import average_models, trace_to_onnx, write_metadata
+
+    members = list(nets) if isinstance(nets, list | tuple) else [nets]
 
     class Probabilities(torch.nn.Module):
-        def __init__(self) -> None:
+        def __init__(self, net) -> None:
             super().__init__()
             self.net = net
 
@@ -281,7 +289,15 @@ def export_verifier(
             return torch.cat([*probs, out[:, 1 + nc :]], dim=1)
 
     dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
-    trace_to_onnx(Probabilities().eval(), dummy, path, "crops", "probs", batch_axis=True)
+    if len(members) == 1:
+        trace_to_onnx(Probabilities(members[0]).eval(), dummy, path, "crops", "probs", batch_axis=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="riverpatrol-members-") as tmp:
+            parts = [Path(tmp) / f"member{k}.onnx" for k in range(len(members))]
+            for net, part in zip(members, parts, strict=True):
+                trace_to_onnx(Probabilities(net).eval(), dummy, part, "crops", "probs", batch_axis=True)
+            average_models(parts, path)
+    arch = f"VerifierNet widths {json.dumps(list(members[0].widths))}"
     meta = {
         "riverpatrol_format": VERIFIER_FORMAT,
         "names": json.dumps(list(names)),
@@ -297,8 +313,9 @@ def export_verifier(
         "candidate (context x its longer side, clamped to [min_side, max_side] px, grey-padded), plus a "
         "constant plane log(side/min_side)/log(max_side/min_side)",
         "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
-        "window: centre offset x, y in window sides, log(width / side), log(height / side)",
-        "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
+        "window: centre offset x, y in window sides, log(width / side), log(height / side)"
+        + (f"; the mean of {len(members)} members' outputs" if len(members) > 1 else ""),
+        "architecture": arch if len(members) == 1 else f"ensemble of {len(members)} x {arch}, mean output",
     }
     return write_metadata(path, meta, extra)
 
@@ -311,10 +328,13 @@ def build_verifier(
     geometry: CropGeometry,
     console,
     threads: int = 2,
+    members: int = 1,
 ):
-    """Mine crops with the detector at ``detector_path`` (verifier off) and train on them.
+    """Mine crops with the detector at ``detector_path`` (verifier off) and train ``members`` nets on
+    them, member k with training seed ``train_cfg.seed + k`` (the crops are mined once).
 
-    Returns ``(net, summary)``; the caller exports it, picks the threshold and exports again."""
+    Returns ``(nets, summary)``; the caller exports them (``export_verifier``), picks the operating
+    point and exports again."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from contract.messages import DEBRIS_CLASSES
@@ -335,22 +355,27 @@ def build_verifier(
         crops = mine(probe, samples, geometry, mine_cfg, lambda: bar.advance(task))
     negatives = len(crops.label) - crops.positives
     console.print(f"mined {len(crops.label)} crops: {crops.positives} on items, {negatives} not debris")
-    with Progress(*cols, TextColumn("{task.fields[loss]}"), console=console) as bar:
-        task = bar.add_task("train verifier", total=train_cfg.steps, loss="")
-        net, info = train_verifier(
-            crops,
-            len(DEBRIS_CLASSES),
-            train_cfg,
-            lambda step, loss: bar.update(task, completed=step, loss=f"loss {loss:.3f}"),
-        )
+    nets, runs = [], []
+    for k in range(members):
+        cfg = replace(train_cfg, seed=train_cfg.seed + k)
+        with Progress(*cols, TextColumn("{task.fields[loss]}"), console=console) as bar:
+            task = bar.add_task(f"train verifier {k + 1}/{members}", total=cfg.steps, loss="")
+
+            def progress(step: int, loss: float, task=task, bar=bar) -> None:
+                bar.update(task, completed=step, loss=f"loss {loss:.3f}")
+
+            net, info = train_verifier(crops, len(DEBRIS_CLASSES), cfg, progress)
+        nets.append(net)
+        runs.append({**asdict(cfg), **info})
     summary = {
         "crops": len(crops.label),
         "crops_on_items": crops.positives,
         "mine": asdict(mine_cfg),
         "geometry": asdict(geometry),
-        "train": {**asdict(train_cfg), **info},
+        "members": members,
+        "train": runs[0] if members == 1 else runs,
     }
-    return net, summary
+    return nets, summary
 
 
 app = typer.Typer(add_completion=False)
@@ -373,6 +398,9 @@ def main(
     keep_weights: Annotated[
         bool, typer.Option(help="Keep the weights of the verifier at --out; choose its operating point anew.")
     ] = False,
+    members: Annotated[
+        int, typer.Option(help="Nets trained (seeds seed, seed + 1, ...) and averaged in one file.")
+    ] = VERIFIER_MEMBERS,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -395,6 +423,7 @@ def main(
         save_weights=save_weights,
         weights=weights,
         keep_weights=keep_weights,
+        members=members,
     )
 
 

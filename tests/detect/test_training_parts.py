@@ -125,6 +125,56 @@ def test_verifier_trains_exports_and_runs_in_the_runtime(tmp_path):
     assert np.abs(boxes[0] - [26, 27, 34, 35]).max() < 5
 
 
+def test_an_ensemble_verifier_is_one_file_whose_output_is_its_members_mean(tmp_path):
+    """``export_verifier`` of several nets: one ONNX file, the runtime's usual input and output, and
+    exactly the mean of what each member exported alone says (p(debris), classes and boxes)."""
+    import onnx
+    import torch
+
+    from edge.detect.verify import CropGeometry, Verifier
+    from models.verifier import build_net, export_verifier
+
+    g = CropGeometry(crop=24, min_side=16)
+    nets = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        nets.append(build_net(2, (8, 16)).eval())
+    alone = [
+        export_verifier(n, tmp_path / f"m{k}.onnx", ("a", "b"), g, 0.2, 0.4, "t") for k, n in enumerate(nets)
+    ]
+    both = export_verifier(nets, tmp_path / "both.onnx", ("a", "b"), g, 0.2, 0.4, "t", detector_weight=0.1)
+    model = onnx.load(str(both))
+    assert [i.name for i in model.graph.input] == ["crops"] and [o.name for o in model.graph.output] == [
+        "probs"
+    ]
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert (
+        meta["architecture"].startswith("ensemble of 2 x VerifierNet") and meta["detector_weight"] == "0.1000"
+    )
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 255, (80, 96, 3), np.uint8)
+    boxes = np.array([[10, 12, 20, 22], [40, 30, 70, 50], [85, 70, 96, 80]], np.float32)
+    outs = [Verifier(p, threads=1)(frame, boxes) for p in alone]
+    p, cls, redrawn = Verifier(both, threads=1)(frame, boxes)
+    assert not np.allclose(outs[0][0], outs[1][0])  # the members differ, so the mean is a real test
+    assert np.allclose(p, (outs[0][0] + outs[1][0]) / 2, atol=1e-5)
+    assert np.allclose(cls, (outs[0][1] + outs[1][1]) / 2, atol=1e-5)
+    # boxes come from the averaged regression, which is not the mean of the two redrawn boxes: only close
+    assert redrawn.shape == (3, 4) and np.isfinite(redrawn).all()
+
+
+def test_average_models_refuses_members_that_do_not_fit_together(tmp_path):
+    from models.export import average_models
+    from tests.detect.onnx_builders import red_verifier
+
+    a = red_verifier(tmp_path / "a.onnx", ["a"])
+    b = red_verifier(tmp_path / "b.onnx", ["a", "b"])  # another output width
+    with pytest.raises(ValueError, match=r"differs from .*a\.onnx"):
+        average_models([a, b], tmp_path / "ab.onnx")
+    with pytest.raises(ValueError, match="no models"):
+        average_models([], tmp_path / "none.onnx")
+
+
 def test_set_metadata_adds_a_key_and_keeps_the_rest(tmp_path):
     """How ``models.build`` names the verifier in the detector's file without re-exporting it."""
     import onnx
