@@ -431,6 +431,12 @@ class ValidationPatrols:
         for patrols in self.looks.values():
             patrols.reweigh(detector_weight)
 
+    def look_again_with(self, detector) -> None:
+        """Another verifier on the same candidates (``PatrolSet.look_again_with``); the record restarts."""
+        for patrols in self.looks.values():
+            patrols.look_again_with(detector)
+        self.record = {}
+
     def __call__(self, threshold: float) -> tuple[int, float, float]:
         from models.patrol_eval import AlertScore
 

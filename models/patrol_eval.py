@@ -16,7 +16,7 @@ import os
 import pickle
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from datetime import UTC, datetime
 from functools import cache
 from multiprocessing import get_context
@@ -329,6 +329,28 @@ class PatrolSet:
         """Run another detector (or the same one re-configured) over the frames already rendered."""
         self._detector = detector
         self._candidates = [candidates_all(detector, data) for data in self._rendered]
+        self.reweigh(None)
+
+    def look_again_with(self, detector) -> None:
+        """Keep the candidates the detector found and let ``detector``'s verifier look at them instead
+        (the same detector network with another verifier): the frames are decoded again, the
+        detector is not run. How verifiers are compared on exactly the same proposals."""
+        import cv2
+
+        if detector.verifier is None:
+            raise ValueError("look_again_with: the detector has no verifier")
+        again = []
+        for data, cands in zip(self._rendered, self._candidates, strict=True):
+            redone = []
+            for (jpeg, *_), c in zip(data, cands, strict=True):
+                second = None
+                if len(c.found.boxes):
+                    frame = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+                    scale = detector.native_frame_hw[1] / c.frame_wh[0]
+                    second = detector.verifier(frame, c.found.boxes, scale=scale)
+                redone.append(replace(c, second=second))
+            again.append(redone)
+        self._detector, self._candidates = detector, again
         self.reweigh(None)
 
     def reweigh(self, detector_weight: float | None) -> None:

@@ -91,8 +91,10 @@ def red_verifier(
     crop: int = 16,
     proposal_threshold: float = 0.05,
     detector_weight: str | None = None,
+    channel: int = 0,
 ) -> Path:
-    """A ``verifier-v1`` model whose p(debris) is the reddest pixel of the crop (channel 0 is R).
+    """A ``verifier-v1`` model whose p(debris) is the reddest pixel of the crop (channel 0 is R;
+    ``channel=2``: the bluest, a verifier that believes the opposite).
 
     With ``bright_blob_centernet`` (which sees grey level only) a red and a blue square score the
     same for the detector; this verifier keeps the red one and vetoes the blue one.
@@ -108,8 +110,8 @@ def red_verifier(
         helper.make_node("Concat", ["p4", *["u"] * nc], ["probs"], axis=1),
     ]
     inits = [
-        numpy_helper.from_array(np.array([0], np.int64), "c0"),
-        numpy_helper.from_array(np.array([1], np.int64), "c1"),
+        numpy_helper.from_array(np.array([channel], np.int64), "c0"),
+        numpy_helper.from_array(np.array([channel + 1], np.int64), "c1"),
         numpy_helper.from_array(np.array([1], np.int64), "axis1"),
         numpy_helper.from_array(np.zeros((), np.float32), "zero"),
         numpy_helper.from_array(np.array(1.0 / nc, np.float32), "uniform"),

@@ -165,6 +165,40 @@ def test_a_frame_decided_again_with_another_weight_matches_a_verifier_built_with
     assert alone.decide(alone.candidates(frame), 0.0) == alone.detect(frame)
 
 
+def test_a_second_look_with_another_verifier_decides_as_that_verifier_would(blob_pair, tmp_path):
+    """``PatrolSet.look_again_with`` (how ``models.compare_verifiers`` puts verifiers side by side)
+    keeps the detector's candidates and decides as a detector built with the other verifier."""
+    import cv2
+
+    from models.patrol_eval import PatrolSet
+
+    det, red, frame = blob_pair
+    blue = red_verifier(tmp_path / "blue.onnx", ["blob"], channel=2)
+
+    def probe(verifier) -> Detector:
+        return Detector(
+            DetectorConfig(model_path=det, verifier_path=verifier, score_threshold=0.1, nms_iou=0.3)
+        )
+
+    jpeg = cv2.imencode(".png", frame)[1].tobytes()  # lossless: JPEG bleeds red into blue
+    patrols = object.__new__(PatrolSet)  # one littered patrol of one frame, no rendering
+    patrols._rendered, patrols._n_clean = [[(jpeg, None, 0.0, [], [])]], 0
+    patrols.detect_with(probe(red))
+
+    def centres() -> list[int]:
+        return [round((d.x1 + d.x2) / 2) for d in patrols.littered[0][1][0]]
+
+    assert centres() == [60]  # the red square
+    found = patrols._candidates[0][0].found
+    patrols.look_again_with(probe(blue))
+    assert centres() == [180]  # the blue one
+    assert patrols._candidates[0][0].found is found  # the detector did not run again
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert patrols.littered[0][1][0] == probe(blue).detect(decoded)
+    with pytest.raises(ValueError, match="no verifier"):
+        patrols.look_again_with(Detector(DetectorConfig(model_path=det)))
+
+
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
     det, ver, _ = blob_pair
     assert Detector(DetectorConfig(model_path=det)).score_threshold == 0.5  # the detector's own

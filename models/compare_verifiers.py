@@ -1,0 +1,121 @@
+"""Compare verifiers on the validation patrols, each at its own best operating point, in one run.
+
+    python -m models.compare_verifiers models/riverpatrol_verifier.onnx /tmp/other.onnx
+    python -m models.compare_verifiers A.onnx B.onnx --weights 0.02,0.01 --out /tmp/cmp.json
+
+The detector runs once per frame and every verifier looks at exactly the same candidates
+(``PatrolSet.look_again_with``), so the difference between two rows is the verifiers' alone. Each
+is scored as ``models.build`` chooses an operating point: per detector weight, the best alert F1
+with at most 1 false alert per 1,000 debris-free frames on each look. Validation patrols only
+(``models.build.VAL_LOOKS``): the held-out look stays for ``bench/alert_bench.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS
+
+app = typer.Typer(add_completion=False)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x.strip())
+
+
+@app.command()
+def main(
+    verifiers: Annotated[list[Path], typer.Argument(help="Verifier ONNX files, compared in this order.")],
+    detector: Annotated[Path, typer.Option(help="Detector whose candidates they verify.")] = DEFAULT_OUT,
+    weights: Annotated[str, typer.Option(help="Detector weights tried, comma-separated.")] = ",".join(
+        f"{w:g}" for w in SYSTEM_WEIGHTS
+    ),
+    thresholds: Annotated[str, typer.Option(help="Thresholds tried, comma-separated.")] = ",".join(
+        f"{t:g}" for t in SYSTEM_THRESHOLDS
+    ),
+    threads: Annotated[int, typer.Option(help="onnxruntime threads.")] = 2,
+    out: Annotated[Path | None, typer.Option(help="Write every verifier's table here (JSON).")] = None,
+) -> None:
+    """Best operating point of each verifier on the same validation candidates, and its whole table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from edge.detect import Detector, DetectorConfig
+    from models.build import validation_patrols
+    from models.evaluate import best_threshold
+
+    for path in verifiers:
+        if not path.is_file():
+            raise typer.BadParameter(f"no verifier at {path}")
+    console = Console()
+
+    def probe(path: Path) -> Detector:
+        return Detector(
+            DetectorConfig(
+                model_path=detector, verifier_path=path, threads=threads, score_threshold=0.05, tile="off"
+            )
+        )
+
+    started = time.monotonic()
+    patrols = validation_patrols(probe(verifiers[0]), console)
+    grid = _floats(thresholds)
+    result: dict[str, dict] = {}
+    table = Table(
+        title=f"verifiers on the validation patrols ({patrols.frames_per_look} debris-free frames a look)"
+    )
+    for col in (
+        "verifier",
+        "detector weight",
+        "threshold",
+        "false alerts, worst look",
+        "alert F1",
+        "items passed alerted",
+    ):
+        table.add_column(col)
+    for k, path in enumerate(verifiers):
+        if k:
+            with console.status(f"second look with {path.name}"):
+                patrols.look_again_with(probe(path))
+        per_weight = {}
+        for w in _floats(weights):
+            patrols.reweigh(w)
+            patrols.label = f"w={w:.2f} "
+            point = best_threshold(patrols, patrols.frames_per_look, grid=grid)
+            rec = patrols.record.get(f"w={w:.2f} {point.threshold:.3g}", {})
+            alerted = f"{rec.get('items_passed_alerted', 0)}/{rec.get('items_passed_ge_0.3m', 0)}"
+            table.add_row(
+                path.name,
+                f"{w:g}",
+                f"{point.threshold:g}",
+                str(point.false_alerts),
+                f"{point.f1:.3f}",
+                alerted,
+            )
+            per_weight[f"{w:g}"] = {
+                "threshold": point.threshold,
+                "f1": point.f1,
+                "false_alerts": point.false_alerts,
+            }
+            console.print(
+                f"{path}: w {w:g} -> threshold {point.threshold:g}, F1 {point.f1:.3f}, items {alerted}"
+            )
+        result[str(path)] = {"best_by_weight": per_weight, "by_threshold": patrols.record}
+    console.print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        summary = {
+            "detector": str(detector),
+            "seconds": round(time.monotonic() - started, 1),
+            "verifiers": result,
+        }
+        out.write_text(json.dumps(summary, indent=2) + "\n")
+        console.print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    app()
