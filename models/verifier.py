@@ -266,19 +266,44 @@ def export_verifier(
 ) -> Path:
     """Write the verifier ONNX (opset 17, dynamic batch) with the metadata ``edge.detect.verify`` reads.
 
-    ``nets``: one ``VerifierNet`` or a list of them; several are one file that averages their
-    outputs (``models.export.average_models``), the same input and output as one net.
+    ``nets``: one ``VerifierNet`` or a list of them; a list is exported member by member (member k's
+    ``train_seed`` in ``extra`` counts up from the given one, as ``build_verifier`` trains them)
+    and averaged into one file (``average_verifiers``).
     """
     import tempfile
 
     import torch
 
-    from models.export import average_models, trace_to_onnx, write_metadata
+    from models.export import trace_to_onnx, write_metadata
 
-    members = list(nets) if isinstance(nets, list | tuple) else [nets]
+    if isinstance(nets, list | tuple):
+        if len(nets) == 1:
+            nets = nets[0]
+        else:
+            with tempfile.TemporaryDirectory(prefix="riverpatrol-members-") as tmp:
+                parts = []
+                for k, net in enumerate(nets):
+                    member_extra = dict(extra or {})
+                    if "train_seed" in member_extra:
+                        member_extra["train_seed"] = int(member_extra["train_seed"]) + k
+                    parts.append(
+                        export_verifier(
+                            net,
+                            Path(tmp) / f"member{k}.onnx",
+                            names,
+                            geometry,
+                            proposal_threshold,
+                            score_threshold,
+                            version,
+                            member_extra,
+                            detector_weight,
+                        )
+                    )
+                return average_verifiers(parts, path)
+    net = nets
 
     class Probabilities(torch.nn.Module):
-        def __init__(self, net) -> None:
+        def __init__(self) -> None:
             super().__init__()
             self.net = net
 
@@ -289,15 +314,7 @@ def export_verifier(
             return torch.cat([*probs, out[:, 1 + nc :]], dim=1)
 
     dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
-    if len(members) == 1:
-        trace_to_onnx(Probabilities(members[0]).eval(), dummy, path, "crops", "probs", batch_axis=True)
-    else:
-        with tempfile.TemporaryDirectory(prefix="riverpatrol-members-") as tmp:
-            parts = [Path(tmp) / f"member{k}.onnx" for k in range(len(members))]
-            for net, part in zip(members, parts, strict=True):
-                trace_to_onnx(Probabilities(net).eval(), dummy, part, "crops", "probs", batch_axis=True)
-            average_models(parts, path)
-    arch = f"VerifierNet widths {json.dumps(list(members[0].widths))}"
+    trace_to_onnx(Probabilities().eval(), dummy, path, "crops", "probs", batch_axis=True)
     meta = {
         "riverpatrol_format": VERIFIER_FORMAT,
         "names": json.dumps(list(names)),
@@ -313,11 +330,44 @@ def export_verifier(
         "candidate (context x its longer side, clamped to [min_side, max_side] px, grey-padded), plus a "
         "constant plane log(side/min_side)/log(max_side/min_side)",
         "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
-        "window: centre offset x, y in window sides, log(width / side), log(height / side)"
-        + (f"; the mean of {len(members)} members' outputs" if len(members) > 1 else ""),
-        "architecture": arch if len(members) == 1 else f"ensemble of {len(members)} x {arch}, mean output",
+        "window: centre offset x, y in window sides, log(width / side), log(height / side)",
+        "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
     }
     return write_metadata(path, meta, extra)
+
+
+#: Metadata every member of an ensemble must share: it says how the crops are cut and what comes out.
+SHARED_METADATA = ("riverpatrol_format", "names", "crop", "context", "min_side", "max_side")
+
+
+def average_verifiers(paths: list[Path], out: Path) -> Path:
+    """One verifier file that runs the verifiers at ``paths`` on the same crops and outputs the mean
+    of what they say (p(debris), class probabilities and box): a deep ensemble, whose members,
+    trained with different seeds, are confidently wrong on different birds and glints.
+
+    The members must cut crops alike and name the same classes (``SHARED_METADATA``); the rest of
+    the metadata (operating point, version) is the first member's, ``train_seed`` lists every
+    member's and ``architecture`` says it is an ensemble. ``ValueError`` when they do not fit.
+    """
+    import onnx
+
+    from models.export import average_models, write_metadata
+
+    metas = [{p.key: p.value for p in onnx.load(str(path)).metadata_props} for path in paths]
+    for path, meta in zip(paths[1:], metas[1:], strict=True):
+        for key in SHARED_METADATA:
+            if meta.get(key) != metas[0].get(key):
+                theirs, ours = meta.get(key), metas[0].get(key)
+                raise ValueError(f"average_verifiers: {path} has {key}={theirs!r}, {paths[0]} has {ours!r}")
+    average_models(paths, out)
+    first, n = metas[0], len(paths)
+    meta = {
+        **first,
+        "architecture": f"ensemble of {n} x {first.get('architecture', 'verifier')}, outputs averaged",
+        "output_layout": f"{first.get('output_layout', '')}; the mean of {n} members' outputs",
+        "train_seed": ", ".join(str(m.get("train_seed", "?")) for m in metas),
+    }
+    return write_metadata(out, meta)
 
 
 def build_verifier(

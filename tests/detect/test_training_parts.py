@@ -142,7 +142,9 @@ def test_an_ensemble_verifier_is_one_file_whose_output_is_its_members_mean(tmp_p
     alone = [
         export_verifier(n, tmp_path / f"m{k}.onnx", ("a", "b"), g, 0.2, 0.4, "t") for k, n in enumerate(nets)
     ]
-    both = export_verifier(nets, tmp_path / "both.onnx", ("a", "b"), g, 0.2, 0.4, "t", detector_weight=0.1)
+    both = export_verifier(
+        nets, tmp_path / "both.onnx", ("a", "b"), g, 0.2, 0.4, "t", {"train_seed": 7}, detector_weight=0.1
+    )
     model = onnx.load(str(both))
     assert [i.name for i in model.graph.input] == ["crops"] and [o.name for o in model.graph.output] == [
         "probs"
@@ -163,8 +165,9 @@ def test_an_ensemble_verifier_is_one_file_whose_output_is_its_members_mean(tmp_p
     assert redrawn.shape == (3, 4) and np.isfinite(redrawn).all()
 
 
-def test_average_models_refuses_members_that_do_not_fit_together(tmp_path):
+def test_members_that_do_not_fit_together_are_refused(tmp_path):
     from models.export import average_models
+    from models.verifier import average_verifiers
     from tests.detect.onnx_builders import red_verifier
 
     a = red_verifier(tmp_path / "a.onnx", ["a"])
@@ -173,6 +176,9 @@ def test_average_models_refuses_members_that_do_not_fit_together(tmp_path):
         average_models([a, b], tmp_path / "ab.onnx")
     with pytest.raises(ValueError, match="no models"):
         average_models([], tmp_path / "none.onnx")
+    c = red_verifier(tmp_path / "c.onnx", ["a"], crop=24)  # cuts its crops otherwise
+    with pytest.raises(ValueError, match=r"c\.onnx has crop='24', .*a\.onnx has '16'"):
+        average_verifiers([a, c], tmp_path / "ac.onnx")
 
 
 def test_set_metadata_adds_a_key_and_keeps_the_rest(tmp_path):
