@@ -308,7 +308,9 @@ def finish_with_verifier(
 
     # Trial operating points are written to a scratch copy: a run stopped half-way must not leave
     # the verifier at --out (the shipped one, by default) at a trial's threshold and weight.
-    scratch = Path(tempfile.mkdtemp(prefix="riverpatrol-verifier-")) / out.name
+    # A TemporaryDirectory object removes itself when the run ends, however it ends (its finalizer).
+    scratch_dir = tempfile.TemporaryDirectory(prefix="riverpatrol-verifier-")
+    scratch = Path(scratch_dir.name) / out.name
     if nets is None:
         shutil.copyfile(out, scratch)
 
@@ -353,7 +355,7 @@ def finish_with_verifier(
     assert best is not None
     threshold = best.threshold
     probe = exported(threshold, weight, out)
-    shutil.rmtree(scratch.parent, ignore_errors=True)
+    scratch_dir.cleanup()
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])
