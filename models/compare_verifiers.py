@@ -68,8 +68,8 @@ def main(
     table = Table(
         title=f"verifiers on the validation patrols ({patrols.frames_per_look} debris-free frames a look)"
     )
+    table.add_column("verifier", no_wrap=True)  # the file name: the row's whole point
     for col in (
-        "verifier",
         "detector weight",
         "threshold",
         "false alerts, worst look",
