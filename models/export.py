@@ -81,7 +81,7 @@ def trace_to_onnx(
 def average_models(paths: list[Path], out: Path) -> Path:
     """One ONNX file that runs the models at ``paths`` side by side on the same input and outputs the
     element-wise mean of their outputs (a deep ensemble: members trained with different seeds err
-    on different inputs, and averaging what they say ranks the inputs better than any one of them).
+    on partly different inputs, so their mean can rank inputs better than any one of them).
 
     The models must have the same single input and output (names and shapes) and opset; each
     member's nodes and weights are renamed ``m<k>/...``. Metadata is the first model's: set the
