@@ -41,6 +41,8 @@ VERIFIER_STEPS = 20000
 # in one ONNX file (models.verifier.average_verifiers). The shipped verifier is one net: a 2-net
 # ensemble was better on the validation patrols and not on the held-out look (MODEL_CARD.md)
 VERIFIER_MEMBERS = 1
+# Wave and sun jitter of the verifier's training crops (models.verifier.look_jitter)
+VERIFIER_LOOK_JITTER = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -236,6 +238,7 @@ def finish_with_verifier(
     weights: Path | None = None,
     keep_weights: bool = False,
     members: int = VERIFIER_MEMBERS,
+    look_jitter: bool = VERIFIER_LOOK_JITTER,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -293,7 +296,7 @@ def finish_with_verifier(
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
             train_samples += splits[negative][: frames // 2 if frames else None]
-        train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads)
+        train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads, look_jitter=look_jitter)
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
         )
@@ -398,6 +401,12 @@ VAL_LOOKS: dict[str, tuple[list[int], list[int]]] = {
     "train": ([8100 + k for k in range(16)], [8200 + k for k in range(8)]),
     "shift": ([8400 + k for k in range(16)], [8300 + k for k in range(8)]),
 }
+#: Looks flown only when asked (``python -m models.compare_verifiers --looks``), not part of the
+#: operating-point rule: "extreme" is the training water under sun and waves beyond both the
+#: training and the held-out ranges (``sim.camera.appearance``), the held-out look's other shift.
+EXTRA_LOOKS: dict[str, tuple[list[int], list[int]]] = {
+    "extreme": ([8600 + k for k in range(16)], [8500 + k for k in range(8)]),
+}
 VAL_PATROLS = (
     "two looks: training water, and 'shift' water (colour families neither trained on nor held out, "
     f"training sun and waves); per look {len(VAL_LOOKS['train'][0])} debris-free and "
@@ -418,12 +427,15 @@ class ValidationPatrols:
     passed a pooled budget of 4 in 4,800). Pass ``frames_per_look`` as the frames to budget on.
     """
 
-    def __init__(self, detector, frames_each: int = 150) -> None:
+    def __init__(self, detector, frames_each: int = 150, looks: tuple[str, ...] = tuple(VAL_LOOKS)) -> None:
         from models.patrol_eval import PatrolSet
 
+        seeds = {**VAL_LOOKS, **EXTRA_LOOKS}
+        unknown = [look for look in looks if look not in seeds]
+        if unknown:
+            raise ValueError(f"validation looks {unknown} unknown; known: {', '.join(seeds)}")
         self.looks = {
-            look: PatrolSet(detector, look, clean, littered, frames_each, frames_each)
-            for look, (clean, littered) in VAL_LOOKS.items()
+            look: PatrolSet(detector, look, *seeds[look], frames_each, frames_each) for look in looks
         }
         self.frames = sum(p.clean_frames for p in self.looks.values())
         self.frames_per_look = min(p.clean_frames for p in self.looks.values())
@@ -476,9 +488,9 @@ class ValidationPatrols:
         }
 
 
-def validation_patrols(detector, console) -> ValidationPatrols:
-    with console.status("flying validation patrols (debris-free and littered)"):
-        return ValidationPatrols(detector)
+def validation_patrols(detector, console, looks: tuple[str, ...] = tuple(VAL_LOOKS)) -> ValidationPatrols:
+    with console.status(f"flying validation patrols of {', '.join(looks)} (debris-free and littered)"):
+        return ValidationPatrols(detector, looks=looks)
 
 
 def _train(console, samples, cfg, init=None):

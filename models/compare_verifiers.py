@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS
+from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOOKS
 
 app = typer.Typer(add_completion=False)
 
@@ -38,6 +38,9 @@ def main(
     thresholds: Annotated[str, typer.Option(help="Thresholds tried, comma-separated.")] = ",".join(
         f"{t:g}" for t in SYSTEM_THRESHOLDS
     ),
+    looks: Annotated[
+        str, typer.Option(help="Validation looks, comma-separated (models.build.VAL_LOOKS, EXTRA_LOOKS).")
+    ] = ",".join(VAL_LOOKS),
     threads: Annotated[int, typer.Option(help="onnxruntime threads.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Write every verifier's table here (JSON).")] = None,
 ) -> None:
@@ -62,7 +65,11 @@ def main(
         )
 
     started = time.monotonic()
-    patrols = validation_patrols(probe(verifiers[0]), console)
+    chosen = tuple(look.strip() for look in looks.split(",") if look.strip())
+    try:
+        patrols = validation_patrols(probe(verifiers[0]), console, chosen)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     grid = _floats(thresholds)
     result: dict[str, dict] = {}
     table = Table(
@@ -72,7 +79,7 @@ def main(
     for col in (
         "detector weight",
         "threshold",
-        "false alerts, worst look",
+        f"false alerts ({' + '.join(patrols.looks)})",
         "alert F1",
         "items passed alerted",
     ):
@@ -92,7 +99,7 @@ def main(
                 path.name,
                 f"{w:g}",
                 f"{point.threshold:g}",
-                str(point.false_alerts),
+                " + ".join(str(look["false_alerts"]) for look in rec.get("by_look", {}).values()),
                 f"{point.f1:.3f}",
                 alerted,
             )

@@ -24,7 +24,14 @@ import numpy as np
 import typer
 
 from edge.detect.verify import VERIFIER_FORMAT, CropGeometry, box_targets, cut_windows, windows
-from models.build import DEFAULT_DATA, DEFAULT_OUT, VERIFIER_MEMBERS, VERIFIER_NAME, VERIFIER_STEPS
+from models.build import (
+    DEFAULT_DATA,
+    DEFAULT_OUT,
+    VERIFIER_LOOK_JITTER,
+    VERIFIER_MEMBERS,
+    VERIFIER_NAME,
+    VERIFIER_STEPS,
+)
 
 log = logging.getLogger("riverpatrol.models.verifier")
 
@@ -184,10 +191,53 @@ class VerifierTrainConfig:
     negative_fraction: float = 0.5  # of each batch
     seed: int = 0
     threads: int = 2
+    look_jitter: bool = False  # ripples, light gradients and glare on each batch (``look_jitter``)
+
+
+def look_jitter(x, gen):
+    """Wave and sun jitter on a ``[B, 3, S, S]`` RGB 0..1 batch of verifier crops.
+
+    The colour jitter (``models.train.photometric``) widens the water's colour; what it cannot
+    widen is the light and the wave scale, where the held-out look differs too (low and high sun,
+    short chop and long swell). Half the crops get ripples (two sinusoids, 2.5-20 crop px, the
+    crop-scale period of 0.1-4 m waves), half a light gradient across the window, a quarter a
+    broad patch of glare that washes out contrast; debris and its background alike, as sun and
+    waves would.
+    """
+    import math
+
+    import torch
+
+    b, s, dev = x.shape[0], x.shape[-1], x.device
+
+    def u(lo: float, hi: float, shape=(b,)) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(shape, device=dev, generator=gen)
+
+    def some(p: float) -> torch.Tensor:
+        return (torch.rand(b, device=dev, generator=gen) < p).float().view(b, 1, 1)
+
+    t = torch.arange(s, device=dev, dtype=x.dtype)
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    ripples = torch.zeros(b, s, s, device=dev, dtype=x.dtype)
+    for _ in range(2):
+        ang = u(0, math.pi).view(b, 1, 1)
+        k = (2 * math.pi / torch.exp(u(math.log(2.5), math.log(20.0)))).view(b, 1, 1)
+        phase = u(0, 2 * math.pi).view(b, 1, 1)
+        ripples += torch.sin(k * (xx * torch.cos(ang) + yy * torch.sin(ang)) + phase)
+    x = x * (1 + some(0.5).unsqueeze(1) * u(0.02, 0.08).view(b, 1, 1, 1) * ripples.unsqueeze(1) / 2)
+    ang = u(0, 2 * math.pi).view(b, 1, 1)
+    ramp = ((xx - s / 2) * torch.cos(ang) + (yy - s / 2) * torch.sin(ang)) / s
+    x = x + (some(0.5) * u(-0.16, 0.16).view(b, 1, 1) * ramp).unsqueeze(1)
+    cy, cx, sigma = u(0, s).view(b, 1, 1), u(0, s).view(b, 1, 1), u(s / 5, s / 1.5).view(b, 1, 1)
+    blob = torch.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2))
+    glare = (some(0.25) * u(0.1, 0.4).view(b, 1, 1) * blob).unsqueeze(1)
+    x = x * (1 - glare) + glare * u(0.75, 1.0).view(b, 1, 1, 1)
+    return x.clamp(0, 1)
 
 
 def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, progress=None):
-    """A trained ``VerifierNet`` and a summary; flips, 90-degree turns and colour jitter per batch."""
+    """A trained ``VerifierNet`` and a summary; flips, 90-degree turns and colour jitter per batch
+    (and ``look_jitter`` when ``cfg.look_jitter``)."""
     import torch
     from torch import nn
 
@@ -225,7 +275,8 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
             x, box[:, 1] = x.flip(2), -box[:, 1]
         if torch.rand(1, generator=gen).item() < 0.5:  # transpose: x <-> y, width <-> height
             x, box = x.transpose(2, 3), box[:, [1, 0, 3, 2]]
-        x = torch.cat([photometric(x[:, :3], gen), x[:, 3:]], dim=1)
+        rgb = look_jitter(x[:, :3], gen) if cfg.look_jitter else x[:, :3]
+        x = torch.cat([photometric(rgb, gen), x[:, 3:]], dim=1)
         out = net(x)
         is_debris = (y >= 0).float()
         l_obj = nn.functional.binary_cross_entropy_with_logits(out[:, 0], is_debris)
@@ -452,6 +503,9 @@ def main(
     members: Annotated[
         int, typer.Option(help="Nets trained (seeds seed, seed + 1, ...) and averaged in one file.")
     ] = VERIFIER_MEMBERS,
+    look_jitter: Annotated[
+        bool, typer.Option(help="Wave and sun jitter of the training crops (ripples, light ramps, glare).")
+    ] = VERIFIER_LOOK_JITTER,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -475,6 +529,7 @@ def main(
         weights=weights,
         keep_weights=keep_weights,
         members=members,
+        look_jitter=look_jitter,
     )
 
 

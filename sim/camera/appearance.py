@@ -5,7 +5,10 @@ Drawn from a seed so a data set is reproducible, with a ``domain`` knob: ``"trai
 detector can be scored on water and light it never trained on. ``"shift"`` is a third look for
 choosing operating points: water colour families of its own (neither trained on nor held out)
 under the training sun and waves, so a choice that only holds on the training water shows up
-before the held-out look is ever scored.
+before the held-out look is ever scored. ``"extreme"`` is the other half of the held-out shift:
+the training water under sun and waves beyond both the training and the held-out ranges (sun
+5-12 or 85-90 degrees, waves 0.12-0.25 or 4-6 m), so a validation can see what unfamiliar light
+and wave scale do without touching the held-out ranges.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-Domain = Literal["train", "heldout", "shift", "any"]
+Domain = Literal["train", "heldout", "shift", "extreme", "any"]
 DOMAINS: tuple[str, ...] = get_args(Domain)  # the one list of looks (the camera CLI checks it too)
 BGR = tuple[float, float, float]
 
@@ -42,6 +45,7 @@ WATER_BY_DOMAIN: dict[str, dict[str, BGR]] = {
     "train": WATER_TRAIN,
     "heldout": WATER_HELDOUT,
     "shift": WATER_SHIFT,
+    "extreme": WATER_TRAIN,
 }
 SILT: BGR = (110, 150, 170)
 
@@ -90,6 +94,9 @@ class Appearance(BaseModel):
         if domain in ("train", "shift"):
             sun_elev = rng.uniform(30, 70)
             wave = rng.uniform(0.5, 2.0)
+        elif domain == "extreme":  # outside the training and the held-out ranges, on both sides
+            sun_elev = rng.uniform(5, 12) if rng.random() < 0.6 else rng.uniform(85, 90)
+            wave = rng.uniform(4.0, 6.0) if rng.random() < 0.5 else rng.uniform(0.12, 0.25)
         else:
             sun_elev = rng.uniform(12, 30) if rng.random() < 0.6 else rng.uniform(70, 85)
             wave = rng.uniform(2.0, 4.0) if rng.random() < 0.5 else rng.uniform(0.25, 0.5)

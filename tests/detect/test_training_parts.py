@@ -125,6 +125,24 @@ def test_verifier_trains_exports_and_runs_in_the_runtime(tmp_path):
     assert np.abs(boxes[0] - [26, 27, 34, 35]).max() < 5
 
 
+def test_look_jitter_ripples_lights_and_glares_crops_reproducibly():
+    import torch
+
+    from models.verifier import look_jitter
+
+    x = torch.full((256, 3, 48, 48), 0.4)
+    x[:, :, 20:28, 22:26] = 0.9  # an item
+    out = look_jitter(x, torch.Generator().manual_seed(3))
+    again = look_jitter(x, torch.Generator().manual_seed(3))
+    assert torch.equal(out, again) and out.shape == x.shape
+    assert out.min() >= 0 and out.max() <= 1
+    water = out[:, :, :16, :].std(dim=(1, 2, 3))  # plain water was flat
+    changed = water > 1e-3
+    assert 0.5 < changed.float().mean() < 1  # most crops, not all: each effect is drawn on its own
+    # the item stays brighter than its water in every crop: light and waves, not a new scene
+    assert (out[:, :, 20:28, 22:26].mean(dim=(1, 2, 3)) > out[:, :, :16, :].mean(dim=(1, 2, 3))).all()
+
+
 def test_an_ensemble_verifier_is_one_file_whose_output_is_its_members_mean(tmp_path):
     """``export_verifier`` of several nets: one ONNX file, the runtime's usual input and output, and
     exactly the mean of what each member exported alone says (p(debris), classes and boxes)."""
@@ -243,6 +261,16 @@ def test_re_rendering_a_split_smaller_leaves_no_old_frames(tmp_path):
     assert len(read_split(tmp_path, "val")) == 3
     generate_split(tmp_path, replace(spec, frames=1), workers=1)
     assert len(read_split(tmp_path, "val")) == 1  # readers take every file in the folder
+
+
+def test_an_unknown_validation_look_is_named_before_anything_is_rendered():
+    from models.build import EXTRA_LOOKS, VAL_LOOKS, ValidationPatrols
+
+    assert set(EXTRA_LOOKS).isdisjoint(VAL_LOOKS)
+    seeds = [s for clean, littered in (*VAL_LOOKS.values(), *EXTRA_LOOKS.values()) for s in clean + littered]
+    assert len(seeds) == len(set(seeds))  # every patrol of every look its own river
+    with pytest.raises(ValueError, match=r"\['glacier'\] unknown; known: train, shift, extreme"):
+        ValidationPatrols(None, looks=("train", "glacier"))
 
 
 def test_keeping_a_verifier_s_weights_needs_one_and_no_training(tmp_path):

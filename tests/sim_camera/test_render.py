@@ -187,6 +187,13 @@ def test_appearance_domains_are_disjoint() -> None:
     assert shift_families.isdisjoint({a.water_family for a in train} | {a.water_family for a in held})
     assert len(shift_families) == 3  # every family of the look is drawn
     assert all(30 <= a.sun_elev_deg <= 70 for a in shift)  # only the water is new
+    extreme = [Appearance.sample(rng, "extreme") for _ in range(60)]
+    assert {a.water_family for a in extreme} <= {a.water_family for a in train}  # only sun and waves
+    for a in extreme:  # beyond both the training and the held-out ranges
+        assert a.sun_elev_deg < 12 or a.sun_elev_deg > 85
+        assert a.wave_length_m < 0.25 or a.wave_length_m > 4
+    assert all(12 <= a.sun_elev_deg <= 85 for a in held)
+    assert all(0.25 <= a.wave_length_m <= 4 for a in held)
 
 
 def test_bad_input_is_named() -> None:
