@@ -184,3 +184,19 @@ def geolocate_box(
     """Geolocate a detection box by its centre: floating debris lies flat, so the centre is on the water."""
     x1, y1, x2, y2 = box
     return geolocate_pixel((x1 + x2) / 2.0, (y1 + y2) / 2.0, pose, cfg)
+
+
+def ground_sample_distance(pose: CameraPose, cfg: GeoConfig) -> float | None:
+    """Metres of water per pixel at the image centre (the geometric mean of its two axes), or None
+    when the centre does not see the water. What the detector needs to run a frame at the ground
+    scale its model was trained at, whatever the altitude and camera (``Detector.detect(gsd_m=)``)."""
+    cam = cfg.camera
+    r0 = pose_rotation(pose, cfg.mount)
+    c0 = camera_position_ned(pose, pose.lat, pose.lon, cfg.mount)
+    rays = pixel_ray(np.array([cam.cx, cam.cx + 1, cam.cx]), np.array([cam.cy, cam.cy, cam.cy + 1]), r0, cam)
+    hits = intersect_water(c0, rays)
+    if not np.isfinite(hits).all():
+        return None
+    du, dv = hits[1, :2] - hits[0, :2], hits[2, :2] - hits[0, :2]
+    area = abs(float(du[0] * dv[1] - du[1] * dv[0]))
+    return math.sqrt(area) if area > 0 else None

@@ -21,7 +21,7 @@ import numpy as np
 from contract.camera import CameraPose
 from edge.alerts import SnapshotConfig, alert_payload, build_alert
 from edge.detect.detection import Detection
-from edge.geolocate import GeoConfig, GeoFix, geolocate_box
+from edge.geolocate import GeoConfig, GeoFix, geolocate_box, ground_sample_distance
 from edge.telemetry.pose import Pose
 from edge.tracker import Sighting, Tracker, TrackEvent
 
@@ -125,9 +125,11 @@ class FramePipeline:
             self.stats.skipped["no_pose" if pose is None else "pose_unusable"] += 1
             events = self.tracker.tick(t)
             return StepResult([], [], events, self._alerts(events, now), skipped=cam_pose)
-        dets = self.detector.detect(image)  # type: ignore[attr-defined]
         h, w = image.shape[:2]
         geo = self.geo_for(w, h)
+        # the frame's ground scale: the detector runs it at its model's (other altitudes, cameras)
+        gsd = ground_sample_distance(cam_pose, geo)
+        dets = self.detector.detect(image, gsd_m=gsd)  # type: ignore[attr-defined]
         sightings = []
         for d in dets:
             fix = geolocate_box(d.box, cam_pose, geo)

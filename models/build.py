@@ -34,6 +34,10 @@ DEFAULT_DATA = MODEL_DIR.parent / "data" / "riverpatrol_debris"
 INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
+#: Metres per pixel of a native frame at the water the model is trained around (metadata gsd_m):
+#: the default camera (1920 px, 73 deg HFOV) at the 30 m the patrols fly (training spans 20-45 m).
+#: The runtime runs frames of other ground scales at it (edge.detect.Detector.detect(gsd_m=)).
+PATROL_ALT_M = 30.0
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
 VERIFIER_STEPS = 20000
@@ -147,7 +151,15 @@ def main(
             console.print(f"saved weights to {save_weights}")
     if train_only:
         exported_path = export_onnx(
-            net, out, DEBRIS_CLASSES, INPUT_HW, NATIVE_HW, 0.5, VERSION, extra={"train_seed": seed}
+            net,
+            out,
+            DEBRIS_CLASSES,
+            INPUT_HW,
+            NATIVE_HW,
+            0.5,
+            VERSION,
+            extra={"train_seed": seed},
+            gsd_m=model_gsd_m(),
         )
         console.print(
             f"trained {train_info['steps_done']} steps in {train_info['seconds']} s -> {exported_path}"
@@ -169,6 +181,7 @@ def main(
                 "train_steps": steps,
                 "data": "synthetic sim.camera, see MODEL_CARD.md",
             },
+            gsd_m=model_gsd_m(),
         )
 
     exported(0.5)
@@ -390,6 +403,13 @@ def finish_with_verifier(
         f"mAP50 {held_summary['map50_ge_0.3m']}; per-frame false detections "
         f"{held_summary['false_detections']}/{held_summary['negative_frames']} frames; card {card_path}"
     )
+
+
+def model_gsd_m() -> float:
+    """The shipped model's ground scale (``PATROL_ALT_M`` under the default camera), metres per pixel."""
+    from contract.camera import CameraModel
+
+    return PATROL_ALT_M / CameraModel.default().fx
 
 
 #: Validation patrols the operating point is chosen on, per look: (debris-free seeds, littered

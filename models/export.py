@@ -35,8 +35,10 @@ def export_onnx(
     score_threshold: float,
     version: str,
     extra: dict[str, Any] | None = None,
+    gsd_m: float | None = None,
 ) -> Path:
-    """Write ``path`` (fixed batch 1, fixed input size) and return it."""
+    """Write ``path`` (fixed batch 1, fixed input size) and return it; ``gsd_m``: metres per pixel
+    of a native frame at the water the model was trained around (metadata ``gsd_m``)."""
     net = net.eval().cpu()
     wrapper = DecodedRiverNet(net).eval()
     trace_to_onnx(wrapper, torch.zeros(1, 3, *input_hw), path, "images", "out")
@@ -52,6 +54,8 @@ def export_onnx(
         "model_version": version,
         "architecture": f"RiverNet CenterNet (objectness + class) stride {STRIDE} {json.dumps(net.config)}",
     }
+    if gsd_m is not None:
+        meta["gsd_m"] = f"{gsd_m:.5f}"
     return write_metadata(path, meta, extra)
 
 

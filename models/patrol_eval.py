@@ -162,7 +162,7 @@ class CachedDetections:
     def __init__(self, per_frame: list[list], threshold: float) -> None:
         self.per_frame, self.threshold, self.i = per_frame, threshold, 0
 
-    def detect(self, _image: np.ndarray) -> list:
+    def detect(self, _image: np.ndarray, gsd_m: float | None = None) -> list:
         dets = [d for d in self.per_frame[self.i] if d.score >= self.threshold]
         self.i += 1
         return dets

@@ -32,6 +32,14 @@ def detect_cmd(
     conf: Annotated[float | None, typer.Option(help="Score threshold; default: the model's.")] = None,
     tile: Annotated[str, typer.Option(help="off | on | auto (tile frames much larger than native)")] = "auto",
     every: Annotated[int, typer.Option(min=1, help="Videos: run on every Nth frame.")] = 1,
+    gsd_cm: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="Ground sample distance of the images, cm per pixel at the water (e.g. altitude / "
+            "focal length in px; drone apps show it): they are run at the model's trained scale.",
+        ),
+    ] = None,
     verifier: Annotated[
         bool, typer.Option(help="Second look at each candidate with the model's verifier, if it has one.")
     ] = True,
@@ -86,7 +94,7 @@ def detect_cmd(
     for source in sources:
         for where, image in frames(source):
             try:
-                dets = detector.detect(image, where=where)
+                dets = detector.detect(image, where=where, gsd_m=gsd_cm / 100 if gsd_cm else None)
             except DetectorError as exc:
                 bad += 1
                 console.print(f"[red]skipped:[/] {exc}")

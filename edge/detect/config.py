@@ -37,6 +37,18 @@ class DetectorConfig(BaseModel):
         default=None, description="Tile (h, w) in frame pixels; None: the model's native frame size."
     )
     tile_overlap: float = Field(default=0.2, ge=0, lt=1)
+    model_gsd_m: float | None = Field(
+        default=None,
+        gt=0,
+        description="Metres per pixel of a native frame at the water, the scale the model was trained "
+        "at; None: the model's metadata gsd_m. With it, frames whose own GSD is given are run at it.",
+    )
+    gsd_tolerance: float = Field(
+        default=1.25,
+        ge=1,
+        description="Frames within this factor of the model's GSD run as they are: its training "
+        "covered that much scale (altitudes 20-45 m, scale jitter), and its operating point was chosen so.",
+    )
     verifier: Literal["auto", "off"] = Field(
         default="auto",
         description="auto: take a second look at each candidate with the verifier the model names "

@@ -7,6 +7,7 @@ the session, validates frames, counts rejects and logs them, and merges tiles.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,19 @@ def _reject_reason(message: str) -> str:
         if reason in message:
             return reason.lower()
     return "other"
+
+
+def frame_zoom(frame_gsd_m: float | None, model_gsd_m: float | None, tolerance: float = 1.0) -> float | None:
+    """How much to resize a frame of ``frame_gsd_m`` metres per pixel so its ground scale is the
+    model's (``model_gsd_m``, at native frame size): >1 enlarges (flown higher), <1 shrinks (a 4K
+    camera, flown lower). None when either is unknown or not a positive number, or when the two
+    are within ``tolerance`` of each other (the training covered that much: run as it is)."""
+    if frame_gsd_m is None or model_gsd_m is None:
+        return None
+    if not (math.isfinite(frame_gsd_m) and frame_gsd_m > 0 and model_gsd_m > 0):
+        return None
+    zoom = frame_gsd_m / model_gsd_m
+    return None if 1 / tolerance < zoom < tolerance else zoom
 
 
 class Detector:
@@ -142,37 +156,61 @@ class Detector:
         """Model loaded and the last frame (if any) was accepted."""
         return self.last_error is None
 
-    def _infer(self, image: np.ndarray, threshold: float) -> RawDetections:
-        """Raw detections in ``image`` pixels for one letterboxed pass."""
-        tensor, placement = letterbox(image, self.spec.input_hw)
+    @property
+    def model_gsd_m(self) -> float | None:
+        """Metres per pixel of a native frame the model was trained at (config, else metadata)."""
+        return self.config.model_gsd_m or self.spec.gsd_m
+
+    def _trained_scale(self) -> float:
+        """The letterbox scale a native frame gets: the scale the model saw its training data at."""
+        (ih, iw), (nh, nw) = self.spec.input_hw, self.native_frame_hw
+        return min(iw / nw, ih / nh)
+
+    def _infer(
+        self, image: np.ndarray, threshold: float, scale: float | None = None
+    ) -> tuple[RawDetections, float]:
+        """Raw detections in ``image`` pixels for one letterboxed pass (at ``scale``, else to fit),
+        and the scale the pass ran at."""
+        tensor, placement = letterbox(image, self.spec.input_hw, scale)
         out = self._session.run([self.spec.output_name], {self.spec.input_name: tensor})[0]  # type: ignore[attr-defined]
         if self.spec.layout == "centernet":
             raw = decode_centernet(out, len(self.spec.names), self.spec.stride, threshold)
         else:
             raw = decode_ultralytics(out, len(self.spec.names), threshold)
         if len(raw.boxes) == 0:
-            return raw
-        return RawDetections(placement.to_frame(raw.boxes), raw.scores, raw.classes)
+            return raw, placement.scale
+        return RawDetections(placement.to_frame(raw.boxes), raw.scores, raw.classes), placement.scale
 
-    def _use_tiles(self, frame_hw: tuple[int, int]) -> bool:
+    def _use_tiles(self, frame_hw: tuple[int, int], view_hw: tuple[int, int]) -> bool:
         mode = self.config.tile
         if mode == "off":
             return False
         if mode == "on":
             return True
-        nh, nw = self.native_frame_hw
-        return frame_hw[0] > 1.5 * nh or frame_hw[1] > 1.5 * nw
+        return frame_hw[0] > 1.5 * view_hw[0] or frame_hw[1] > 1.5 * view_hw[1]
 
-    def detect(self, frame: np.ndarray, where: str = "frame") -> list[Detection]:
-        """Detections in ``frame`` (HxWx3 uint8 BGR), best first; ``FrameError`` on a bad frame."""
+    def view_hw(self, gsd_m: float | None = None) -> tuple[int, int]:
+        """Frame pixels (h, w) the model sees whole at its trained scale, for frames of ``gsd_m``
+        metres per pixel (None or no model GSD: the native frame size)."""
+        nh, nw = self.native_frame_hw
+        zoom = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
+        return (nh, nw) if zoom is None else (max(1, round(nh / zoom)), max(1, round(nw / zoom)))
+
+    def detect(self, frame: np.ndarray, where: str = "frame", gsd_m: float | None = None) -> list[Detection]:
+        """Detections in ``frame`` (HxWx3 uint8 BGR), best first; ``FrameError`` on a bad frame.
+
+        ``gsd_m``: the frame's metres per pixel at the water, when known (the edge agent knows it
+        from altitude and camera): the frame is then run at the model's trained ground scale
+        (``model_gsd_m``), tiled where it covers more than a native frame, padded where less.
+        """
         start = time.perf_counter()
-        dets = self.decide(self.candidates(frame, where))
+        dets = self.decide(self.candidates(frame, where, gsd_m))
         self.frames += 1
         metrics.FRAMES.inc()
         metrics.LATENCY.observe(time.perf_counter() - start)
         return dets
 
-    def candidates(self, frame: np.ndarray, where: str = "frame") -> Candidates:
+    def candidates(self, frame: np.ndarray, where: str = "frame", gsd_m: float | None = None) -> Candidates:
         """What both looks say about ``frame`` before the operating point is applied (``decide``)."""
         try:
             validate_frame(frame, where)
@@ -190,11 +228,13 @@ class Detector:
             # the threshold whatever the verifier says; the verifier's own floor bounds the work.
             spec = self.verifier.spec
             threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
-        if self._use_tiles((fh, fw)):
-            tile_hw = self.config.tile_size or self.native_frame_hw
+        at_scale = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance) is not None
+        view = self.view_hw(gsd_m)
+        if self._use_tiles((fh, fw), view):
+            tile_hw = self.config.tile_size or view
             parts = []
             for x1, y1, x2, y2 in tile_grid((fh, fw), tile_hw, self.config.tile_overlap):
-                raw = self._infer(frame[y1:y2, x1:x2], threshold)
+                raw, scale = self._infer(frame[y1:y2, x1:x2], threshold)
                 if len(raw.boxes):
                     raw.boxes[:, [0, 2]] += x1
                     raw.boxes[:, [1, 3]] += y1
@@ -205,15 +245,17 @@ class Detector:
                 else RawDetections.empty()
             )
             mode = "ios"  # merges a box cut at a seam with its whole twin from the next tile
-        else:
-            raw = self._infer(frame, threshold)
+        else:  # a frame at a known scale keeps it (padded if smaller than the view); else it fits
+            fixed = self._trained_scale() * self.native_frame_hw[1] / view[1] if at_scale else None
+            raw, scale = self._infer(frame, threshold, fixed)
             mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
         found = RawDetections(raw.boxes[keep], raw.scores[keep], raw.classes[keep])
         second = None
         if self.verifier is not None and len(keep):
-            # at the scale it was trained on: a 960x540 frame's windows are cut as 1080p ones
-            second = self.verifier(frame, found.boxes, scale=self.native_frame_hw[1] / fw)
+            # windows cut at the scale the detector just saw the frame at, relative to its trained
+            # one (a 960x540 frame fitted to the input: as 1080p ones; a tile: as they are)
+            second = self.verifier(frame, found.boxes, scale=scale / self._trained_scale())
         return Candidates(found, second, (fw, fh), mode)
 
     def decide(self, cands: Candidates, detector_weight: float | None = None) -> list[Detection]:

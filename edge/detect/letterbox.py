@@ -30,11 +30,18 @@ class Letterbox:
         return out
 
 
-def letterbox(frame: np.ndarray, input_hw: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
-    """``[1, 3, H, W]`` float32 RGB tensor in [0, 1] plus the placement, from an HxWx3 uint8 BGR frame."""
+def letterbox(
+    frame: np.ndarray, input_hw: tuple[int, int], scale: float | None = None
+) -> tuple[np.ndarray, Letterbox]:
+    """``[1, 3, H, W]`` float32 RGB tensor in [0, 1] plus the placement, from an HxWx3 uint8 BGR frame.
+
+    ``scale``: resize by this much (a frame at a known ground scale), or less if it would not fit;
+    None: as much as fits.
+    """
     in_h, in_w = input_hw
     h, w = frame.shape[:2]
-    scale = min(in_w / w, in_h / h)
+    fit = min(in_w / w, in_h / h)
+    scale = fit if scale is None else min(fit, scale)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     if (new_w, new_h) != (w, h):
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR

@@ -34,6 +34,7 @@ class ModelSpec:
     architecture: str = "unknown"
     native_frame_hw: tuple[int, int] | None = None  # frame size the model was trained to see whole
     verifier: str | None = None  # file name (beside the model) of its second-look verifier, if any
+    gsd_m: float | None = None  # metres per pixel of a native frame at the water: the trained scale
 
 
 def _parse_names(raw: str, where: str) -> tuple[str, ...]:
@@ -52,6 +53,18 @@ def _parse_names(raw: str, where: str) -> tuple[str, ...]:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     raise ModelLoadError(f"{where}: metadata 'names' must be a list of strings or an index->name dict")
+
+
+def _parse_gsd(raw: str | None, where: str) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:  # NaN too
+        raise ModelLoadError(f"{where}: metadata 'gsd_m' must be metres per pixel > 0, got {raw!r}")
+    return value
 
 
 def _parse_hw(raw: str, key: str, where: str) -> tuple[int, int]:
@@ -137,6 +150,7 @@ def model_spec(
                 else None
             ),
             verifier=metadata.get("verifier") or None,
+            gsd_m=_parse_gsd(metadata.get("gsd_m"), where),
         )
 
     # ultralytics

@@ -48,7 +48,9 @@ def not_a_detector_model(path: Path) -> Path:
     return path
 
 
-def bright_blob_centernet(path: Path, input_hw: tuple[int, int], box_px: float) -> Path:
+def bright_blob_centernet(
+    path: Path, input_hw: tuple[int, int], box_px: float, extra_meta: dict[str, str] | None = None
+) -> Path:
     """A one-class ``centernet``-layout model whose heatmap is blurred brightness at stride 4.
 
     A white square on black gives a peak at the square with a ``box_px`` box: a deterministic
@@ -77,6 +79,7 @@ def bright_blob_centernet(path: Path, input_hw: tuple[int, int], box_px: float) 
         "native_frame_size": f"[{2 * h}, {2 * w}]",
         "stride": "4",
         "score_threshold": "0.5",
+        **(extra_meta or {}),
     }
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)

@@ -28,7 +28,7 @@ def test_item_on_a_seam_is_found_once(blob_model):
     det = Detector(DetectorConfig(model_path=blob_model, tile="auto", tile_overlap=0.2))
     assert det.native_frame_hw == (544, 960)
     frame = _frame_with_square(950, 502)  # straddles x = 960, the right edge of the first tile
-    assert det._use_tiles(frame.shape[:2])
+    assert det._use_tiles(frame.shape[:2], det.view_hw())
     tiles = tile_grid(frame.shape[:2], det.native_frame_hw, 0.2)
     assert any(t[0] < 950 < t[2] < 990 for t in tiles)  # really cut by the first tile's border
     dets = det.detect(frame)
