@@ -44,10 +44,11 @@ class DetectorConfig(BaseModel):
         "at; None: the model's metadata gsd_m. With it, frames whose own GSD is given are run at it.",
     )
     gsd_tolerance: float = Field(
-        default=1.25,
+        default=1.5,
         ge=1,
-        description="Frames within this factor of the model's GSD run as they are: its training "
-        "covered that much scale (altitudes 20-45 m, scale jitter), and its operating point was chosen so.",
+        description="Frames within this factor of the model's GSD run as they come: the shipped "
+        "model trained on 20-45 m (0.67-1.5x its 30 m GSD) and its operating point was chosen so; "
+        "beyond it a frame is shrunk (cheaper) or enlarged and tiled (zoom^2 the passes).",
     )
     verifier: Literal["auto", "off"] = Field(
         default="auto",
