@@ -228,7 +228,7 @@ class Detector:
             # the threshold whatever the verifier says; the verifier's own floor bounds the work.
             spec = self.verifier.spec
             threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
-        at_scale = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance) is not None
+        zoom = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
         view = self.view_hw(gsd_m)
         if self._use_tiles((fh, fw), view):
             tile_hw = self.config.tile_size or view
@@ -246,7 +246,7 @@ class Detector:
             )
             mode = "ios"  # merges a box cut at a seam with its whole twin from the next tile
         else:  # a frame at a known scale keeps it (padded if smaller than the view); else it fits
-            fixed = self._trained_scale() * self.native_frame_hw[1] / view[1] if at_scale else None
+            fixed = None if zoom is None else self._trained_scale() * zoom
             raw, scale = self._infer(frame, threshold, fixed)
             mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
