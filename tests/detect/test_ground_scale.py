@@ -104,3 +104,22 @@ def test_ground_sample_distance_of_the_image_centre():
     assert oblique == pytest.approx(30.0 / fx * math.sqrt(2) * 2**0.25, rel=1e-2)
     level = CameraPose(lat=22.5, lon=114.0, alt_m=30.0, gimbal_pitch_deg=0)  # centre on the horizon
     assert ground_sample_distance(level, cfg) is None
+
+
+def test_the_detect_command_takes_the_images_gsd(tmp_path, blob_model):
+    import json
+
+    import cv2
+    from typer.testing import CliRunner
+
+    from edge.detect.cli import app
+
+    image = tmp_path / "from_60m.png"
+    cv2.imwrite(str(image), _square((544, 960), 600, 300, 20))
+    base = ["detect", str(image), "--model", str(blob_model), "--json"]
+    as_it_comes = CliRunner().invoke(app, base)
+    at_its_gsd = CliRunner().invoke(app, [*base, "--gsd-cm", str(2 * MODEL_GSD * 100)])
+    assert as_it_comes.exit_code == 0 and at_its_gsd.exit_code == 0, as_it_comes.output + at_its_gsd.output
+    assert json.loads(as_it_comes.stdout.splitlines()[-1])["detections"] == []
+    (found,) = json.loads(at_its_gsd.stdout.splitlines()[-1])["detections"]
+    assert found["class"] == "blob"
