@@ -172,6 +172,7 @@ class Detector:
         """Raw detections in ``image`` pixels for one letterboxed pass (at ``scale``, else to fit),
         and the scale the pass ran at."""
         tensor, placement = letterbox(image, self.spec.input_hw, scale)
+        metrics.PASSES.inc()
         out = self._session.run([self.spec.output_name], {self.spec.input_name: tensor})[0]  # type: ignore[attr-defined]
         if self.spec.layout == "centernet":
             raw = decode_centernet(out, len(self.spec.names), self.spec.stride, threshold)
@@ -229,6 +230,7 @@ class Detector:
             spec = self.verifier.spec
             threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
         zoom = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
+        metrics.ZOOM.set(1.0 if zoom is None else zoom)
         view = self.view_hw(gsd_m)
         if self._use_tiles((fh, fw), view):
             tile_hw = self.config.tile_size or view

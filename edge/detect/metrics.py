@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 FRAMES = Counter("riverpatrol_detect_frames_total", "Frames run through the detector.")
 REJECTED_FRAMES = Counter(
@@ -17,4 +17,12 @@ LATENCY = Histogram(
     "riverpatrol_detect_frame_seconds",
     "Wall time per frame: preprocessing, inference (all tiles) and decoding.",
     buckets=(0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+)
+PASSES = Counter(
+    "riverpatrol_detect_passes_total",
+    "Model passes run (a tiled frame takes several): over frames_total, the cost of the frames' scale.",
+)
+ZOOM = Gauge(
+    "riverpatrol_detect_zoom",
+    "How much the last frame was resized to the model's trained ground scale (1: run as it came).",
 )

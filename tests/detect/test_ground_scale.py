@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 
 from edge.detect import Detector, DetectorConfig
 from edge.detect.detector import frame_zoom
@@ -55,7 +56,10 @@ def test_a_frame_from_twice_as_high_is_run_at_the_trained_scale(blob_model):
     assert det.model_gsd_m == MODEL_GSD
     frame = _square((544, 960), 600, 300, 20)  # 40 px at the model's ground scale
     assert det.detect(frame) == []
+    passes = REGISTRY.get_sample_value("riverpatrol_detect_passes_total")
     dets = det.detect(frame, gsd_m=2 * MODEL_GSD)
+    assert REGISTRY.get_sample_value("riverpatrol_detect_zoom") == pytest.approx(2.0)
+    assert REGISTRY.get_sample_value("riverpatrol_detect_passes_total") - passes == 9  # 3 x 3 tiles
     assert len(dets) == 1
     cx, cy = dets[0].center
     assert abs(cx - 610) <= 6 and abs(cy - 310) <= 6  # in the frame's own pixels
