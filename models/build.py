@@ -272,7 +272,6 @@ def finish_with_verifier(
     from models.verifier import (
         MineConfig,
         VerifierTrainConfig,
-        build_net,
         build_verifier,
         export_verifier,
     )
@@ -298,13 +297,7 @@ def finish_with_verifier(
         old_card = json.loads(card_path.read_text()) if card_path.is_file() else {}
         summary = old_card.get("system", {}).get("verifier_build", {"note": f"weights of {out.name} kept"})
     elif weights is not None:
-        saved = torch_load(weights)
-        nets = []
-        for member in saved.get("members", [saved]):  # a file of one net (before ensembles) too
-            net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]))
-            net.load_state_dict(member["state_dict"])
-            nets.append(net.eval())
-        summary = saved["summary"]
+        nets, summary = load_verifier_weights(weights)
     else:
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
@@ -541,6 +534,20 @@ def torch_save(obj: dict, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(obj, path)
+
+
+def load_verifier_weights(path: Path) -> tuple[list, dict]:
+    """The verifier nets saved by ``--save-weights`` (every member of an ensemble) and their build
+    summary."""
+    from models.verifier import build_net
+
+    saved = torch_load(path)
+    nets = []
+    for member in saved.get("members", [saved]):  # a file of one net (before ensembles) too
+        net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]))
+        net.load_state_dict(member["state_dict"])
+        nets.append(net.eval())
+    return nets, saved["summary"]
 
 
 def torch_load(path: Path) -> dict:

@@ -2,6 +2,7 @@
 
     python -m models.compare_verifiers models/riverpatrol_verifier.onnx /tmp/other.onnx
     python -m models.compare_verifiers A.onnx B.onnx --weights 0.02,0.01 --out /tmp/cmp.json
+    python -m models.compare_verifiers models/riverpatrol_verifier.onnx v7.pt   # saved weights too
 
 The detector runs once per frame and every verifier looks at exactly the same candidates
 (``PatrolSet.look_again_with``), so the difference between two rows is the verifiers' alone. Each
@@ -13,6 +14,7 @@ with at most 1 false alert per 1,000 debris-free frames on each look. Validation
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -28,9 +30,27 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(x) for x in text.split(",") if x.strip())
 
 
+def exported(weights: Path, folder: Path) -> Path:
+    """A verifier ONNX in ``folder`` from weights saved by ``python -m models.verifier --save-weights``
+    (the comparison sweeps the operating point, so the one written here does not matter)."""
+    from contract.messages import DEBRIS_CLASSES
+    from edge.detect.verify import CropGeometry
+    from models.build import VERSION, load_verifier_weights
+    from models.verifier import MineConfig, export_verifier
+
+    nets, _ = load_verifier_weights(weights)
+    out = folder / f"{weights.stem}.onnx"
+    return export_verifier(
+        nets, out, DEBRIS_CLASSES, CropGeometry(), MineConfig().proposal_threshold, 0.5, VERSION
+    )
+
+
 @app.command()
 def main(
-    verifiers: Annotated[list[Path], typer.Argument(help="Verifier ONNX files, compared in this order.")],
+    verifiers: Annotated[
+        list[Path],
+        typer.Argument(help="Verifier ONNX files or --save-weights files (.pt), compared in this order."),
+    ],
     detector: Annotated[Path, typer.Option(help="Detector whose candidates they verify.")] = DEFAULT_OUT,
     weights: Annotated[str, typer.Option(help="Detector weights tried, comma-separated.")] = ",".join(
         f"{w:g}" for w in SYSTEM_WEIGHTS
@@ -56,6 +76,8 @@ def main(
         if not path.is_file():
             raise typer.BadParameter(f"no verifier at {path}")
     console = Console()
+    scratch = tempfile.TemporaryDirectory(prefix="riverpatrol-compare-")  # removed however the run ends
+    verifiers = [exported(p, Path(scratch.name)) if p.suffix == ".pt" else p for p in verifiers]
 
     def probe(path: Path) -> Detector:
         return Detector(

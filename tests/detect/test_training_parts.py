@@ -287,3 +287,27 @@ def test_keeping_a_verifier_s_weights_needs_one_and_no_training(tmp_path):
     with pytest.raises(typer.BadParameter, match="no training"):
         finish_with_verifier(Console(), data, det, out, 7, 1, 1, train_only=True, keep_weights=True)
     assert not data.exists()
+
+
+def test_compare_verifiers_takes_saved_weights_as_an_onnx_verifier(tmp_path):
+    """``python -m models.compare_verifiers A.onnx B.pt``: a ``--save-weights`` file (every member)
+    becomes a verifier whose output is the nets' own."""
+    import onnxruntime as ort
+    import torch
+
+    from contract.messages import DEBRIS_CLASSES
+    from models.build import torch_save
+    from models.compare_verifiers import exported
+    from models.verifier import build_net
+
+    torch.manual_seed(0)
+    nets = [build_net(len(DEBRIS_CLASSES), (8, 8, 8)).eval() for _ in range(2)]
+    saved = {"members": [{"widths": n.widths, "state_dict": n.state_dict()} for n in nets], "summary": {}}
+    torch_save(saved, tmp_path / "v.pt")
+    path = exported(tmp_path / "v.pt", tmp_path)
+    x = np.random.default_rng(1).random((3, 4, 48, 48)).astype(np.float32)
+    out = ort.InferenceSession(str(path)).run(None, {"crops": x})[0]
+    with torch.no_grad():
+        p = np.mean([torch.sigmoid(n(torch.from_numpy(x))[:, 0]).numpy() for n in nets], axis=0)
+    assert out.shape == (3, 1 + len(DEBRIS_CLASSES) + 4)
+    assert np.allclose(out[:, 0], p, atol=1e-5)  # p(debris): the members' mean
