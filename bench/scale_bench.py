@@ -82,22 +82,16 @@ def render_case(width: int, height: int, alt_m: float, frames: int, seed: int, d
 
 def score(detector, frames: list, use_gsd: bool) -> dict:
     """Recall / precision at the detector's threshold (items >= 0.3 m) and ms per frame."""
-    from models.evaluate import TARGET_MIN_SIZE_M, FramePred, FrameTruth, Matched, match_frame, pr_at
-    from models.score import MIN_VISIBLE
+    from models.evaluate import TARGET_MIN_SIZE_M, FrameTruth, pr_at
+    from models.score import MIN_VISIBLE, SplitScores
 
-    matched, any_class, ms = Matched(), Matched(), []
+    scores, ms = SplitScores(), []
     for image, boxes, classes, sizes, visible, gsd in frames:
         t0 = time.perf_counter()
         dets = detector.detect(image, gsd_m=gsd if use_gsd else None)
         ms.append((time.perf_counter() - t0) * 1000)
-        truth = FrameTruth(boxes, classes, sizes, visible < MIN_VISIBLE)
-        pred = FramePred(
-            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
-            np.asarray([d.class_index for d in dets], np.int64),
-            np.asarray([d.score for d in dets], np.float32),
-        )
-        match_frame(truth, pred, matched)
-        match_frame(truth, pred, any_class, class_aware=False)
+        scores.add(dets, FrameTruth(boxes, classes, sizes, visible < MIN_VISIBLE))
+    matched, any_class = scores.matched, scores.matched_any_class
     t = detector.score_threshold
     p, r, *_ = pr_at(matched, t, TARGET_MIN_SIZE_M)
     pa, ra, _, fpa, _ = pr_at(any_class, t, TARGET_MIN_SIZE_M)

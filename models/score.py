@@ -35,6 +35,17 @@ class SplitScores:
     matched_any_class: Matched = field(default_factory=Matched)
     frames: int = 0
 
+    def add(self, dets: list, truth: FrameTruth) -> None:
+        """Match one frame's detections (``edge.detect.Detection``) to its truth, class-aware and not."""
+        pred = FramePred(
+            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
+            np.asarray([d.class_index for d in dets], np.int64),
+            np.asarray([d.score for d in dets], np.float32),
+        )
+        match_frame(truth, pred, self.matched)
+        match_frame(truth, pred, self.matched_any_class, class_aware=False)
+        self.frames += 1
+
 
 def score_positive(
     detector: Detector, samples: list[Sample], progress: Callable[[], None] | None = None
@@ -45,15 +56,7 @@ def score_positive(
         image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
         dets = detector.detect(image, where=str(s.image_path))
         vis = np.asarray([o["visible_fraction"] for o in s.meta["objects"]], np.float32).reshape(-1)
-        truth = FrameTruth(s.boxes, s.classes, s.sizes_m, vis < MIN_VISIBLE)
-        pred = FramePred(
-            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
-            np.asarray([d.class_index for d in dets], np.int64),
-            np.asarray([d.score for d in dets], np.float32),
-        )
-        match_frame(truth, pred, out.matched)
-        match_frame(truth, pred, out.matched_any_class, class_aware=False)
-        out.frames += 1
+        out.add(dets, FrameTruth(s.boxes, s.classes, s.sizes_m, vis < MIN_VISIBLE))
         if progress:
             progress()
     return out
