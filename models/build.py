@@ -34,9 +34,8 @@ DEFAULT_DATA = MODEL_DIR.parent / "data" / "riverpatrol_debris"
 INPUT_HW = (544, 960)
 NATIVE_HW = (1080, 1920)
 VERSION = "2.0.0"
-#: Metres per pixel of a native frame at the water the model is trained around (metadata gsd_m):
-#: the default camera (1920 px, 73 deg HFOV) at the 30 m the patrols fly (training spans 20-45 m).
-#: The runtime runs frames of other ground scales at it (edge.detect.Detector.detect(gsd_m=)).
+#: Height the validation patrols fly (training spans 20-45 m): under the default camera it sets the
+#: ground scale the detector is recorded as trained at (``model_gsd_m``, metadata gsd_m).
 PATROL_ALT_M = 30.0
 TRAIN_STEPS = 16100  # the shipped weights saw 5,534 + 10,567 steps (two GPU sessions, MODEL_CARD.md)
 VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its metadata
@@ -399,7 +398,9 @@ def finish_with_verifier(
 
 
 def model_gsd_m() -> float:
-    """The shipped model's ground scale (``PATROL_ALT_M`` under the default camera), metres per pixel."""
+    """Metres per pixel of a native frame at the water the model is trained around: ``PATROL_ALT_M``
+    under the default camera (1920 px, 73 deg HFOV). The runtime runs frames of other ground scales
+    at it (``edge.detect.Detector.detect(gsd_m=)``)."""
     from contract.camera import CameraModel
 
     return PATROL_ALT_M / CameraModel.default().fx

@@ -191,7 +191,7 @@ class VerifierTrainConfig:
     negative_fraction: float = 0.5  # of each batch
     seed: int = 0
     threads: int = 2
-    look_jitter: bool = False  # ripples, light gradients and glare on each batch (``look_jitter``)
+    look_jitter: bool = VERIFIER_LOOK_JITTER  # ripples, light ramps and glare (``look_jitter``)
 
 
 def look_jitter(x, gen):
@@ -210,8 +210,8 @@ def look_jitter(x, gen):
 
     b, s, dev = x.shape[0], x.shape[-1], x.device
 
-    def u(lo: float, hi: float, shape=(b,)) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(shape, device=dev, generator=gen)
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, device=dev, generator=gen)
 
     def some(p: float) -> torch.Tensor:
         return (torch.rand(b, device=dev, generator=gen) < p).float().view(b, 1, 1)

@@ -190,11 +190,16 @@ class Detector:
             return True
         return frame_hw[0] > 1.5 * view_hw[0] or frame_hw[1] > 1.5 * view_hw[1]
 
+    def _zoom(self, gsd_m: float | None) -> float | None:
+        return frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
+
     def view_hw(self, gsd_m: float | None = None) -> tuple[int, int]:
         """Frame pixels (h, w) the model sees whole at its trained scale, for frames of ``gsd_m``
         metres per pixel (None or no model GSD: the native frame size)."""
+        return self._view_hw(self._zoom(gsd_m))
+
+    def _view_hw(self, zoom: float | None) -> tuple[int, int]:
         nh, nw = self.native_frame_hw
-        zoom = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
         return (nh, nw) if zoom is None else (max(1, round(nh / zoom)), max(1, round(nw / zoom)))
 
     def detect(self, frame: np.ndarray, where: str = "frame", gsd_m: float | None = None) -> list[Detection]:
@@ -229,9 +234,9 @@ class Detector:
             # the threshold whatever the verifier says; the verifier's own floor bounds the work.
             spec = self.verifier.spec
             threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
-        zoom = frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
+        zoom = self._zoom(gsd_m)
         metrics.ZOOM.set(1.0 if zoom is None else zoom)
-        view = self.view_hw(gsd_m)
+        view = self._view_hw(zoom)
         if self._use_tiles((fh, fw), view):
             tile_hw = self.config.tile_size or view
             parts = []
