@@ -24,7 +24,7 @@ from edge.detect.nms import nms
 from edge.detect.session import open_session
 from edge.detect.spec import ModelSpec, model_spec
 from edge.detect.tiling import tile_grid
-from edge.detect.verify import Verifier, combine, fuse_classes, proposal_floor
+from edge.detect.verify import Verifier, combine, proposal_floor
 
 log = logging.getLogger("riverpatrol.edge.detect")
 
@@ -180,7 +180,7 @@ class Detector:
             raw = decode_ultralytics(out, len(self.spec.names), threshold)
         if len(raw.boxes) == 0:
             return raw, placement.scale
-        return raw._replace(boxes=placement.to_frame(raw.boxes)), placement.scale
+        return RawDetections(placement.to_frame(raw.boxes), raw.scores, raw.classes), placement.scale
 
     def _use_tiles(self, frame_hw: tuple[int, int], view_hw: tuple[int, int]) -> bool:
         mode = self.config.tile
@@ -249,7 +249,7 @@ class Detector:
             raw = (
                 RawDetections(*(np.concatenate(a) for a in zip(*parts, strict=True)))
                 if parts
-                else RawDetections.empty(len(self.spec.names))
+                else RawDetections.empty()
             )
             mode = "ios"  # merges a box cut at a seam with its whole twin from the next tile
         else:  # a frame at a known scale keeps it (padded if smaller than the view); else it fits
@@ -257,7 +257,7 @@ class Detector:
             raw, scale = self._infer(frame, threshold, fixed)
             mode = self.config.nms_overlap
         keep = nms(raw.boxes, raw.scores, raw.classes, self.config.nms_iou, mode, self.config.max_detections)
-        found = RawDetections(*(a[keep] for a in raw))
+        found = RawDetections(raw.boxes[keep], raw.scores[keep], raw.classes[keep])
         second = None
         if self.verifier is not None and len(keep):
             # windows cut at the scale the detector just saw the frame at, relative to its trained
@@ -265,19 +265,15 @@ class Detector:
             second = self.verifier(frame, found.boxes, scale=scale / self._trained_scale())
         return Candidates(found, second, (fw, fh), mode)
 
-    def decide(
-        self, cands: Candidates, detector_weight: float | None = None, class_weight: float | None = None
-    ) -> list[Detection]:
-        """The detections ``cands`` give at this detector's threshold; ``detector_weight`` and
-        ``class_weight`` override the verifier's (``combine``, ``fuse_classes``), so an
-        operating-point search re-decides without re-running."""
+    def decide(self, cands: Candidates, detector_weight: float | None = None) -> list[Detection]:
+        """The detections ``cands`` give at this detector's threshold; ``detector_weight`` overrides
+        the verifier's (``combine``), so an operating-point search re-decides without re-running."""
         boxes, scores, classes = cands.found.boxes, cands.found.scores, cands.found.classes
         if cands.second is not None and self.verifier is not None:
             p_debris, p_class, boxes = cands.second
             w = self.verifier.spec.detector_weight if detector_weight is None else detector_weight
             scores = combine(scores, p_debris, w)
-            a = self.verifier.spec.class_detector_weight if class_weight is None else class_weight
-            classes = fuse_classes(p_class, cands.found.class_probs, a)
+            classes = p_class.argmax(axis=1)
             above = scores > self.score_threshold
             boxes, scores, classes = boxes[above], scores[above], classes[above]
             # redrawn boxes of two peaks on one item (a long mat) may now coincide

@@ -18,30 +18,15 @@ import numpy as np
 
 
 class RawDetections(NamedTuple):
-    """Boxes ``[N, 4]`` xyxy in model-input pixels, scores ``[N]``, class indices ``[N]``, and the
-    model's class probabilities ``[N, nc]`` (rows sum to 1), which the verifier's may be fused with."""
+    """Boxes ``[N, 4]`` xyxy in model-input pixels, scores ``[N]``, class indices ``[N]``."""
 
     boxes: np.ndarray
     scores: np.ndarray
     classes: np.ndarray
-    class_probs: np.ndarray
 
     @staticmethod
-    def empty(num_classes: int = 0) -> RawDetections:
-        return RawDetections(
-            np.zeros((0, 4), np.float32),
-            np.zeros(0, np.float32),
-            np.zeros(0, np.int64),
-            np.zeros((0, num_classes), np.float32),
-        )
-
-
-def _rows_to_probs(scores: np.ndarray) -> np.ndarray:
-    """``[N, nc]`` non-negative class scores as probabilities (rows sum to 1; all-zero rows uniform)."""
-    s = np.clip(np.asarray(scores, np.float64), 0.0, None)
-    total = s.sum(axis=1, keepdims=True)
-    uniform = np.full_like(s, 1.0 / max(1, s.shape[1]))
-    return np.where(total > 0, s / np.where(total > 0, total, 1.0), uniform).astype(np.float32)
+    def empty() -> RawDetections:
+        return RawDetections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
 def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: float) -> RawDetections:
@@ -53,7 +38,7 @@ def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: 
     best = out[0, :num_classes].max(axis=0)
     cand = np.nonzero(best > threshold)
     if len(cand[0]) == 0:
-        return RawDetections.empty(num_classes)
+        return RawDetections.empty()
     y, x = cand
     vals = best[y, x]
     padded = np.pad(best, ((1, 1), (1, 1)), constant_values=-np.inf)
@@ -68,15 +53,13 @@ def decode_centernet(out: np.ndarray, num_classes: int, stride: int, threshold: 
             neighbour = padded[y + dy, x + dx]
             is_peak &= (vals > neighbour) if earlier else (vals >= neighbour)
     y, x, vals = y[is_peak], x[is_peak], vals[is_peak]
-    # each class channel is objectness x p(class) / p(best class): the ratios give p(class)
-    per_class = out[0, :num_classes, y, x].reshape(len(y), num_classes)
-    c = per_class.argmax(axis=1) if len(y) else np.zeros(0, np.int64)
+    c = out[0, :num_classes, y, x].argmax(axis=1) if len(y) else np.zeros(0, np.int64)
     w = out[0, num_classes, y, x]
     h = out[0, num_classes + 1, y, x]
     cx = (x + out[0, num_classes + 2, y, x]) * stride
     cy = (y + out[0, num_classes + 3, y, x]) * stride
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
-    return RawDetections(boxes, vals.astype(np.float32), c.astype(np.int64), _rows_to_probs(per_class))
+    return RawDetections(boxes, vals.astype(np.float32), c.astype(np.int64))
 
 
 def decode_ultralytics(out: np.ndarray, num_classes: int, threshold: float) -> RawDetections:
@@ -89,12 +72,7 @@ def decode_ultralytics(out: np.ndarray, num_classes: int, threshold: float) -> R
     scores = cls_scores[classes, np.arange(pred.shape[1])]
     keep = scores > threshold
     if not keep.any():
-        return RawDetections.empty(num_classes)
+        return RawDetections.empty()
     cx, cy, w, h = pred[0, keep], pred[1, keep], pred[2, keep], pred[3, keep]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
-    return RawDetections(
-        boxes,
-        scores[keep].astype(np.float32),
-        classes[keep].astype(np.int64),
-        _rows_to_probs(cls_scores[:, keep].T),
-    )
+    return RawDetections(boxes, scores[keep].astype(np.float32), classes[keep].astype(np.int64))

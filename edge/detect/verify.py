@@ -11,8 +11,7 @@ which is most of an IoU of 0.5; in the full-resolution crop it is not.
 
 The model file declares itself in metadata (``riverpatrol_format = verifier-v1``, ``names``,
 ``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``,
-``detector_weight``, the detector's share of the combined score, 0.5 if absent, and
-``class_detector_weight``, its share of the class decision, 0 if absent).
+and ``detector_weight``, the detector's share of the combined score, 0.5 if absent).
 Input ``[N, 4, crop, crop]``: RGB in [0, 1] plus a constant plane carrying the window's size.
 Output ``[N, 1 + nc]`` or ``[N, 1 + nc + 4]``: p(debris), p(class | debris), then optionally the
 item's box in the window: centre offset x, y in window sides, log width and height over the side.
@@ -140,23 +139,6 @@ def combine(detector_scores: np.ndarray, p_debris: np.ndarray, detector_weight: 
     return (s**detector_weight * p ** (1.0 - detector_weight)).astype(np.float32)
 
 
-def fuse_classes(
-    verifier_probs: np.ndarray, detector_probs: np.ndarray, detector_weight: float = 0.0
-) -> np.ndarray:
-    """Class index per candidate from both looks: argmax of ``p_v ** (1 - a) * p_d ** a``.
-
-    ``a = 0`` (verifiers without ``class_detector_weight``) takes the verifier's class. The two
-    see an item differently (full-resolution texture; the halved frame with metres of water
-    around it), so where the verifier wavers between bag and foam the detector can settle it.
-    """
-    if detector_weight <= 0 or detector_probs.shape != verifier_probs.shape:
-        return np.asarray(verifier_probs).argmax(axis=1)
-    a = float(detector_weight)
-    log_v = np.log(np.clip(verifier_probs, 1e-6, 1.0).astype(np.float64))
-    log_d = np.log(np.clip(detector_probs, 1e-6, 1.0).astype(np.float64))
-    return ((1.0 - a) * log_v + a * log_d).argmax(axis=1)
-
-
 def proposal_floor(threshold: float, detector_weight: float) -> float:
     """Lowest detector score whose combined score can still reach ``threshold`` (p <= 1)."""
     return threshold ** (1.0 / detector_weight) if detector_weight > 0 else 0.0
@@ -173,7 +155,6 @@ class VerifierSpec:
     version: str = "unknown"
     refines_boxes: bool = False  # output carries the item's box (4 more columns)
     detector_weight: float = 0.5  # w in the combined score s**w * p**(1-w) (``combine``)
-    class_detector_weight: float = 0.0  # the detector's share of the class decision (``fuse_classes``)
 
 
 def verifier_spec(
@@ -200,12 +181,10 @@ def verifier_spec(
         proposal = float(metadata["proposal_threshold"])
         threshold = float(metadata["score_threshold"])
         weight = float(metadata.get("detector_weight", 0.5))  # verifiers before it: geometric mean
-        class_weight = float(metadata.get("class_detector_weight", 0.0))  # before it: the verifier's class
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelLoadError(f"{where}: verifier metadata incomplete or not numeric ({exc})") from exc
-    for key, value in (("detector_weight", weight), ("class_detector_weight", class_weight)):
-        if not 0.0 <= value <= 1.0:
-            raise ModelLoadError(f"{where}: metadata {key} must be in [0, 1], got {value}")
+    if not 0.0 <= weight <= 1.0:
+        raise ModelLoadError(f"{where}: metadata detector_weight must be in [0, 1], got {weight}")
     in_name, in_shape = inputs[0]
     if len(in_shape) != 4 or in_shape[1] != 4 or in_shape[2] != geometry.crop:
         side = geometry.crop
@@ -226,7 +205,6 @@ def verifier_spec(
         metadata.get("model_version", "unknown"),
         refines_boxes=out_shape[1] == 5 + nc,
         detector_weight=weight,
-        class_detector_weight=class_weight,
     )
 
 

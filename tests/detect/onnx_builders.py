@@ -95,12 +95,9 @@ def red_verifier(
     proposal_threshold: float = 0.05,
     detector_weight: str | None = None,
     channel: int = 0,
-    class_probs: list[float] | None = None,
-    extra_meta: dict[str, str] | None = None,
 ) -> Path:
     """A ``verifier-v1`` model whose p(debris) is the reddest pixel of the crop (channel 0 is R;
-    ``channel=2``: the bluest, a verifier that believes the opposite); its p(class) is
-    ``class_probs`` for every crop (uniform if None).
+    ``channel=2``: the bluest, a verifier that believes the opposite).
 
     With ``bright_blob_centernet`` (which sees grey level only) a red and a blue square score the
     same for the detector; this verifier keeps the red one and vetoes the blue one.
@@ -112,18 +109,15 @@ def red_verifier(
         helper.make_node("Slice", ["crops", "c0", "c1", "axis1"], ["red"]),
         helper.make_node("ReduceMax", ["red"], ["p4"], axes=[2, 3], keepdims=0),  # [n, 1]
         helper.make_node("Mul", ["p4", "zero"], ["z"]),
-        helper.make_node("Add", ["z", "classes"], ["u"]),  # [n, nc]
-        helper.make_node("Concat", ["p4", "u"], ["probs"], axis=1),
+        helper.make_node("Add", ["z", "uniform"], ["u"]),
+        helper.make_node("Concat", ["p4", *["u"] * nc], ["probs"], axis=1),
     ]
-    probs = (
-        np.full((1, nc), 1.0 / nc, np.float32) if class_probs is None else np.array([class_probs], np.float32)
-    )
     inits = [
         numpy_helper.from_array(np.array([channel], np.int64), "c0"),
         numpy_helper.from_array(np.array([channel + 1], np.int64), "c1"),
         numpy_helper.from_array(np.array([1], np.int64), "axis1"),
         numpy_helper.from_array(np.zeros((), np.float32), "zero"),
-        numpy_helper.from_array(probs, "classes"),
+        numpy_helper.from_array(np.array(1.0 / nc, np.float32), "uniform"),
     ]
     graph = helper.make_graph(nodes, "red_verifier", [inp], [out], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -139,7 +133,6 @@ def red_verifier(
     }
     if detector_weight is not None:  # absent: the runtime's default (geometric mean)
         meta["detector_weight"] = detector_weight
-    meta.update(extra_meta or {})
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(model)

@@ -11,7 +11,6 @@ from edge.detect.layouts import decode_centernet
 from edge.detect.letterbox import letterbox
 from edge.detect.nms import nms
 from edge.detect.tiling import tile_grid
-from edge.detect.verify import fuse_classes
 
 
 def test_letterbox_places_and_maps_back():
@@ -61,27 +60,3 @@ def test_centernet_peaks_give_boxes():
     assert list(raw.classes[order]) == [1, 0]
     assert raw.boxes[order][0] == pytest.approx([(7.5 * 4) - 4, (5.5 * 4) - 4, 7.5 * 4 + 4, 5.5 * 4 + 4])
     assert len(decode_centernet(out, nc, stride, 0.95).boxes) == 0
-
-
-def test_centernet_peaks_carry_the_models_class_probabilities():
-    """Each class channel is objectness x p(class) / p(best class): their ratios are p(class)."""
-    nc, stride = 3, 4
-    out = np.zeros((1, nc + 4, 10, 10), np.float32)
-    out[0, :nc, 4, 4] = (0.3, 0.9, 0.3)
-    out[0, 0, 8, 1] = 0.5  # one class only
-    raw = decode_centernet(out, nc, stride, 0.2)
-    order = np.argsort(-raw.scores)
-    assert raw.class_probs.shape == (2, nc)
-    assert raw.class_probs[order][0] == pytest.approx([0.2, 0.6, 0.2])
-    assert raw.class_probs[order][1] == pytest.approx([1.0, 0.0, 0.0])
-    assert decode_centernet(out, nc, stride, 0.95).class_probs.shape == (0, nc)
-
-
-def test_class_fusion_weighs_the_two_looks():
-    verifier = np.array([[0.4, 0.6], [0.1, 0.9], [0.7, 0.3]])
-    detector = np.array([[0.75, 0.25], [0.75, 0.25], [0.75, 0.25]])
-    assert list(fuse_classes(verifier, detector, 0.0)) == [1, 1, 0]  # the verifier's classes
-    assert list(fuse_classes(verifier, detector, 1.0)) == [0, 0, 0]  # the detector's
-    # half and half: the detector settles the first (the verifier wavers), not the second
-    assert list(fuse_classes(verifier, detector, 0.5)) == [0, 1, 0]
-    assert list(fuse_classes(verifier, np.zeros((3, 3)), 0.5)) == [1, 1, 0]  # no usable probs: verifier

@@ -20,12 +20,7 @@ from edge.detect.verify import (
     proposal_floor,
     windows,
 )
-from tests.detect.onnx_builders import (
-    bright_blob_centernet,
-    constant_output_model,
-    not_a_detector_model,
-    red_verifier,
-)
+from tests.detect.onnx_builders import bright_blob_centernet, not_a_detector_model, red_verifier
 
 
 def test_crop_is_centred_on_the_box_at_full_resolution():
@@ -202,47 +197,6 @@ def test_a_second_look_with_another_verifier_decides_as_that_verifier_would(blob
     assert patrols.littered[0][1][0] == probe(blue).detect(decoded)
     with pytest.raises(ValueError, match="no verifier"):
         patrols.look_again_with(Detector(DetectorConfig(model_path=det)))
-
-
-def test_class_comes_from_both_looks_as_the_verifier_metadata_weighs_them(tmp_path):
-    """The detector says bag (0.75), the verifier leans to foam (0.6): with the detector's share of
-    the class decision at 0 (the default) foam, at 0.5 bag; ``decide`` re-decides cached candidates
-    with another share as a verifier built with it would."""
-    nc, (h, w) = 2, (64, 64)
-    out = np.zeros((1, nc + 4, h // 4, w // 4), np.float32)
-    out[0, :nc, 8, 8] = (0.9, 0.3)  # objectness 0.9; p(bag) / p(foam) = 3
-    out[0, nc : nc + 2] = 12.0
-    out[0, nc + 2 :] = 0.5
-    meta = {
-        "riverpatrol_format": "centernet-v1",
-        "names": '["bag", "foam"]',
-        "input_size": f"[{h}, {w}]",
-        "stride": "4",
-        "score_threshold": "0.5",
-    }
-    det = constant_output_model(tmp_path / "det.onnx", out, (h, w), meta, output_name="out")
-    frame = np.zeros((h, w, 3), np.uint8)
-    frame[26:42, 26:42] = (0, 0, 255)  # red: the verifier believes it
-
-    def detector(share: str | None) -> Detector:
-        extra = {} if share is None else {"class_detector_weight": share}
-        ver = red_verifier(
-            tmp_path / f"v{share}.onnx", ["bag", "foam"], class_probs=[0.4, 0.6], extra_meta=extra
-        )
-        return Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.1))
-
-    default, half = detector(None), detector("0.5")
-    assert default.verifier.spec.class_detector_weight == 0.0
-    assert [d.class_name for d in default.detect(frame)] == ["foam"]
-    assert [d.class_name for d in half.detect(frame)] == ["bag"]
-    cands = default.candidates(frame)
-    assert default.decide(cands, class_weight=0.5) == half.detect(frame)
-    assert default.decide(cands, class_weight=1.0)[0].class_name == "bag"
-    bad = red_verifier(tmp_path / "bad.onnx", ["bag", "foam"], extra_meta={"class_detector_weight": "-0.1"})
-    with pytest.raises(
-        ModelLoadError, match=r"bad\.onnx: metadata class_detector_weight must be in \[0, 1\]"
-    ):
-        Detector(DetectorConfig(model_path=det, verifier_path=bad))
 
 
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
