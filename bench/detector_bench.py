@@ -14,16 +14,13 @@ Writes ``bench/results/detector.json`` and prints a rich table.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
-import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -80,11 +77,6 @@ def speed(
     label = "riverpatrol (1 pass, 960x544" + (" + verifier)" if ours.verifier else ")")
     rows = {label: time_detector(ours, frames, repeats)}
     if ours.verifier:
-        if ours.verifier.spec.class_views > 1:
-            with one_class_view(ours.verifier.path) as single:
-                one = Detector(ours.config.model_copy(update={"verifier_path": single}))
-                rows["riverpatrol + verifier, class from 1 view"] = time_detector(one, frames, repeats)
-                del one
         alone = Detector(DetectorConfig(model_path=model, threads=threads, tile="off", verifier="off"))
         rows["riverpatrol detector alone (1 pass, 960x544)"] = time_detector(alone, frames, repeats)
         del alone
@@ -149,35 +141,7 @@ def accuracy(
     out = summarize(scores, negs, len(neg), shipped.score_threshold, DEBRIS_CLASSES)
     out["data"] = {"folder": str(data), "seed": seed, "domain": "heldout"}
     out["verifier"] = str(shipped.verifier.path.name) if shipped.verifier else None
-    if shipped.verifier and shipped.verifier.spec.class_views > 1:
-        # the baseline in the same run: the class from the crop alone (scores, so negatives, unchanged)
-        with one_class_view(shipped.verifier.path) as single:
-            probe_one = Detector(probe.config.model_copy(update={"verifier_path": single}))
-            with Progress() as bar:
-                t = bar.add_task("held-out frames, class from 1 view", total=len(pos))
-                one = summarize(
-                    score_positive(probe_one, pos, lambda: bar.advance(t)),
-                    negs,
-                    len(neg),
-                    shipped.score_threshold,
-                    DEBRIS_CLASSES,
-                )
-        keys = ("precision_ge_0.3m", "recall_ge_0.3m", "tp", "fp", "fn", "map50_ge_0.3m")
-        out["class_views"] = shipped.verifier.spec.class_views
-        out["baseline_one_class_view"] = {k: one[k] for k in keys}
     return out
-
-
-@contextlib.contextmanager
-def one_class_view(verifier: Path) -> Iterator[Path]:
-    """A scratch copy of ``verifier`` that takes the class from each crop alone (``class_views`` 1)."""
-    from models.export import set_metadata
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / verifier.name
-        shutil.copyfile(verifier, path)
-        set_metadata(path, class_views="1")
-        yield path
 
 
 def print_tables(result: dict) -> None:
@@ -225,15 +189,6 @@ def print_tables(result: dict) -> None:
         )
     for name, row in acc["per_size"].items():
         t.add_row(f"  size {name}", "", "", f(row["recall"]), str(row["items"]))
-    one = acc.get("baseline_one_class_view")
-    if one:
-        t.add_row(
-            f"baseline: class from 1 view (shipped: {acc['class_views']})",
-            f(one["map50_ge_0.3m"]),
-            f(one["precision_ge_0.3m"]),
-            f(one["recall_ge_0.3m"]),
-            "",
-        )
     console.print(t)
     console.print(
         f"per-frame false detections: {acc['false_detections']} in {acc['negative_frames']} "

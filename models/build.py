@@ -264,7 +264,6 @@ def finish_with_verifier(
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
     from edge.detect.verify import CropGeometry
-    from models.class_views import choose_class_views
     from models.dataset import default_splits, generate
     from models.evaluate import best_threshold
     from models.export import set_metadata
@@ -323,7 +322,6 @@ def finish_with_verifier(
     scratch = Path(scratch_dir.name) / out.name
     if nets is None:
         shutil.copyfile(out, scratch)
-        set_metadata(scratch, class_views="1")  # the point is chosen on the crop's own class, as fresh
 
     def exported(threshold: float, weight: float, path: Path = scratch) -> Detector:
         """The verifier with this operating point written to ``path``; a probe detector using it."""
@@ -365,28 +363,8 @@ def finish_with_verifier(
             weight, best = w, point
     assert best is not None
     threshold = best.threshold
-    exported(threshold, weight, out)  # the verifier at --out, at the chosen point
+    probe = exported(threshold, weight, out)
     scratch_dir.cleanup()
-    # Then the class: averaged over how many views of each crop (scores, so the point, unchanged),
-    # chosen on validation frames of both looks.
-    views, view_points = choose_class_views(
-        out,
-        lambda path: Detector(
-            DetectorConfig(model_path=detector, verifier_path=path, threads=threads, tile="off")
-        ),
-        splits["val"] + splits["val_shift"],
-    )
-    set_metadata(out, class_views=str(views))
-    console.print(
-        "class views: "
-        + ", ".join(f"{pt.views}: P {pt.precision:.4f} R {pt.recall:.4f}" for pt in view_points)
-        + f" -> {views}"
-    )
-    probe = Detector(
-        DetectorConfig(
-            model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
-        )
-    )
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])
@@ -404,8 +382,6 @@ def finish_with_verifier(
         "verifier_size_bytes": out.stat().st_size,
         "threshold": threshold,
         "detector_weight": weight,
-        "class_views": views,
-        "class_views_val": {"frames": ["val", "val_shift"], "points": [pt.row() for pt in view_points]},
         "verifier_build": summary,
         "val": {**summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES), "patrols": patrols.card()},
         "heldout": held_summary,

@@ -60,7 +60,6 @@ def default_splits(
     negative: int = 1000,
     train_negative: int = 600,
     train_birds: int = 1200,
-    val_shift: int = 120,
 ) -> list[SplitSpec]:
     """The splits the shipped model is built and benchmarked from (different seeds per split).
 
@@ -69,9 +68,6 @@ def default_splits(
     ``train_birds`` (debris-free, training look, floating birds only) adds the one confuser that
     survives both looks: in the default mix the training split held ~800 birds against ~13,500
     items, and faint grey birds were the validation patrols' false alerts.
-    ``val_shift`` (littered, "shift" water: colour families neither trained on nor held out) is
-    the second look of validation frames, on which the class decision is weighed
-    (``models.class_fusion``).
     """
     return [
         SplitSpec("train", seed, train, "train", alt_m=(20.0, 45.0), n_debris=800, frames_per_scene=20),
@@ -104,7 +100,6 @@ def default_splits(
             stretch_m=50,
             focus_fraction=0.9,
         ),
-        SplitSpec("val_shift", seed + 7, val_shift, "shift"),
     ]
 
 
@@ -272,7 +267,6 @@ def main(
     train_birds: Annotated[
         int, typer.Option(help="Training frames of floating birds only (verifier).")
     ] = 1200,
-    val_shift: Annotated[int, typer.Option(help="Validation frames on shift-look water.")] = 120,
     width: Annotated[int, typer.Option(help="Frame width, px.")] = 1920,
     height: Annotated[int, typer.Option(help="Frame height, px.")] = 1080,
     workers: Annotated[int, typer.Option(help="Render processes.")] = 2,
@@ -282,7 +276,7 @@ def main(
     specs = [
         SplitSpec(**{**asdict(s), "width": width, "height": height})
         for s in default_splits(
-            seed, train, val, val_negative, heldout, negative, train_negative, train_birds, val_shift
+            seed, train, val, val_negative, heldout, negative, train_negative, train_birds
         )
     ]
     summary = generate(out, [s for s in specs if s.frames > 0], workers)

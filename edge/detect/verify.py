@@ -11,9 +11,7 @@ which is most of an IoU of 0.5; in the full-resolution crop it is not.
 
 The model file declares itself in metadata (``riverpatrol_format = verifier-v1``, ``names``,
 ``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``,
-``detector_weight``, the detector's share of the combined score, 0.5 if absent, and
-``class_views``, how many mirrored/turned views of each crop the class is averaged over, 1 if
-absent: ``dihedral_views``).
+and ``detector_weight``, the detector's share of the combined score, 0.5 if absent).
 Input ``[N, 4, crop, crop]``: RGB in [0, 1] plus a constant plane carrying the window's size.
 Output ``[N, 1 + nc]`` or ``[N, 1 + nc + 4]``: p(debris), p(class | debris), then optionally the
 item's box in the window: centre offset x, y in window sides, log width and height over the side.
@@ -128,22 +126,6 @@ def cut_windows(
     return out
 
 
-#: Views of a crop the class may be averaged over, in this order (``dihedral_views``).
-CLASS_VIEWS = (1, 2, 4, 8)
-
-
-def dihedral_views(x: np.ndarray, k: int) -> np.ndarray:
-    """The first ``k`` of the crop batch ``x`` ``[N, C, S, S]``'s 8 mirror/quarter-turn views,
-    stacked view by view: ``[k * N, C, S, S]`` (identity, mirrored, turned 90, turned and
-    mirrored, ...). Floating debris has no up or left from straight above, so each view is an
-    equally good look; the size plane is constant, so it survives every view."""
-    out = []
-    for turn in range(4):
-        turned = np.rot90(x, turn, axes=(2, 3))
-        out += [turned, turned[:, :, :, ::-1]]
-    return np.ascontiguousarray(np.concatenate(out[:k]))
-
-
 def combine(detector_scores: np.ndarray, p_debris: np.ndarray, detector_weight: float = 0.5) -> np.ndarray:
     """One score from both looks: ``s ** w * p ** (1 - w)``, so either can veto and both can confirm.
 
@@ -173,7 +155,6 @@ class VerifierSpec:
     version: str = "unknown"
     refines_boxes: bool = False  # output carries the item's box (4 more columns)
     detector_weight: float = 0.5  # w in the combined score s**w * p**(1-w) (``combine``)
-    class_views: int = 1  # crop views the class probabilities are averaged over (``dihedral_views``)
 
 
 def verifier_spec(
@@ -200,15 +181,10 @@ def verifier_spec(
         proposal = float(metadata["proposal_threshold"])
         threshold = float(metadata["score_threshold"])
         weight = float(metadata.get("detector_weight", 0.5))  # verifiers before it: geometric mean
-        class_views = int(metadata.get("class_views", 1))
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelLoadError(f"{where}: verifier metadata incomplete or not numeric ({exc})") from exc
     if not 0.0 <= weight <= 1.0:
         raise ModelLoadError(f"{where}: metadata detector_weight must be in [0, 1], got {weight}")
-    if class_views not in CLASS_VIEWS:
-        raise ModelLoadError(
-            f"{where}: metadata class_views must be one of {list(CLASS_VIEWS)}, got {class_views}"
-        )
     in_name, in_shape = inputs[0]
     if len(in_shape) != 4 or in_shape[1] != 4 or in_shape[2] != geometry.crop:
         side = geometry.crop
@@ -229,7 +205,6 @@ def verifier_spec(
         metadata.get("model_version", "unknown"),
         refines_boxes=out_shape[1] == 5 + nc,
         detector_weight=weight,
-        class_views=class_views,
     )
 
 
@@ -253,19 +228,17 @@ class Verifier:
         self, frame: np.ndarray, boxes: np.ndarray, scale: float = 1.0
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``p_debris [N]``, class probabilities ``[N, nc]`` and boxes ``[N, 4]`` (redrawn if it can);
-        ``scale``: native pixels per frame pixel (see ``windows``).
-
-        With ``class_views`` > 1 the crops' mirrored/turned views go in the same batch and the
-        class is their mean; p(debris) and the box are the crop's own (the operating point was
-        chosen on them, and a turned box would have to be turned back)."""
+        ``scale``: native pixels per frame pixel (see ``windows``)."""
         nc = len(self.spec.names)
-        n = len(boxes)
-        if n == 0:
+        if len(boxes) == 0:
             return np.zeros(0, np.float32), np.zeros((0, nc), np.float32), np.zeros((0, 4), np.float32)
         wins = windows(boxes, self.spec.geometry, scale)
-        x = dihedral_views(cut_windows(frame, wins, self.spec.geometry, scale), self.spec.class_views)
+        x = cut_windows(frame, wins, self.spec.geometry, scale)
         out = self._session.run([self.spec.output_name], {self.spec.input_name: x})[0]
         if self.spec.refines_boxes:
-            boxes = boxes_from_targets(out[:n, 1 + nc :], wins)
-        p_class = out[:, 1 : 1 + nc].reshape(self.spec.class_views, n, nc).mean(axis=0)
-        return out[:n, 0].astype(np.float32), p_class.astype(np.float32), np.asarray(boxes, np.float32)
+            boxes = boxes_from_targets(out[:, 1 + nc :], wins)
+        return (
+            out[:, 0].astype(np.float32),
+            out[:, 1 : 1 + nc].astype(np.float32),
+            np.asarray(boxes, np.float32),
+        )

@@ -17,8 +17,6 @@ from edge.detect.verify import (
     boxes_from_targets,
     combine,
     crop_windows,
-    cut_windows,
-    dihedral_views,
     proposal_floor,
     windows,
 )
@@ -199,53 +197,6 @@ def test_a_second_look_with_another_verifier_decides_as_that_verifier_would(blob
     assert patrols.littered[0][1][0] == probe(blue).detect(decoded)
     with pytest.raises(ValueError, match="no verifier"):
         patrols.look_again_with(Detector(DetectorConfig(model_path=det)))
-
-
-def test_dihedral_views_are_the_crops_mirrored_and_turned_view_by_view():
-    x = np.arange(2 * 4 * 3 * 3, dtype=np.float32).reshape(2, 4, 3, 3)
-    x[:, 3] = 0.25  # the size plane, constant
-    assert np.array_equal(dihedral_views(x, 1), x)
-    two = dihedral_views(x, 2)
-    assert two.shape == (4, 4, 3, 3)
-    assert np.array_equal(two[:2], x) and np.array_equal(two[2:], x[:, :, :, ::-1])
-    eight = dihedral_views(x, 8).reshape(8, 2, 4, 3, 3)
-    assert len({v[0, 0].tobytes() for v in eight}) == 8  # an asymmetric crop: eight different views
-    assert np.all(eight[:, :, 3] == 0.25)
-
-
-def test_class_views_average_the_class_and_keep_the_crops_own_score_and_box(tmp_path):
-    """With ``class_views`` 2 the shipped verifier's class is the mean of the crop's and its mirror's
-    (one batch); p(debris) and the redrawn box are the crop's own, as with one view."""
-    import shutil
-
-    from edge.detect.verify import Verifier
-    from models.export import set_metadata
-
-    rng = np.random.default_rng(3)
-    frame = rng.integers(40, 120, (240, 320, 3), dtype=np.uint8)  # rough water: no view like another
-    frame[100:118, 140:175] = (235, 240, 245)  # a white slab, longer than wide
-    frame[60:70, 40:52] = (40, 200, 230)  # a small yellow thing
-    boxes = np.array([[138, 98, 177, 120], [38, 58, 54, 72]], np.float32)
-    one = Verifier(SHIPPED_VERIFIER)
-    assert one.spec.class_views == 1  # absent from older verifiers: one view
-    copy = tmp_path / SHIPPED_VERIFIER.name
-    shutil.copyfile(SHIPPED_VERIFIER, copy)
-    set_metadata(copy, class_views="2")
-    two = Verifier(copy)
-    assert two.spec.class_views == 2
-    p1, c1, b1 = one(frame, boxes)
-    p2, c2, b2 = two(frame, boxes)
-    assert np.allclose(p1, p2, atol=1e-5) and np.allclose(b1, b2, atol=1e-3)
-    x = cut_windows(frame, windows(boxes, one.spec.geometry), one.spec.geometry)
-    run = one._session.run
-    mirrored = run(None, {"crops": np.ascontiguousarray(x[:, :, :, ::-1])})[0][:, 1:6]
-    own = run(None, {"crops": x})[0][:, 1:6]
-    assert np.allclose(c1, own, atol=1e-5)
-    assert np.allclose(c2, (own + mirrored) / 2, atol=1e-5)
-    assert np.abs(own - mirrored).max() > 1e-4  # the views differ (by more than atol): it can fail
-    set_metadata(copy, class_views="3")
-    with pytest.raises(ModelLoadError, match=r"class_views must be one of \[1, 2, 4, 8\], got 3"):
-        Verifier(copy)
 
 
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
