@@ -190,6 +190,18 @@ def print_tables(result: dict) -> None:
     for name, row in acc["per_size"].items():
         t.add_row(f"  size {name}", "", "", f(row["recall"]), str(row["items"]))
     console.print(t)
+    conf = acc.get("class_confusion_ge_0.3m")
+    if conf:
+        names = conf["names"]
+        ct = Table(title="boxes on items >= 0.3 m at the threshold: the item's class (rows), the class given")
+        ct.add_column("item")
+        for name in names:
+            ct.add_column(name, justify="right")
+        ct.add_column("right", justify="right")
+        for name, row in zip(names, conf["counts"], strict=True):
+            right = row[names.index(name)] / sum(row) if sum(row) else float("nan")
+            ct.add_row(name, *(str(n) for n in row), f"{right:.3f}")
+        console.print(ct)
     console.print(
         f"per-frame false detections: {acc['false_detections']} in {acc['negative_frames']} "
         f"debris-free frames "

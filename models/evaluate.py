@@ -47,6 +47,7 @@ class Matched:
     pred_class: list[int] = field(default_factory=list)
     pred_tp: list[bool] = field(default_factory=list)
     pred_size_m: list[float] = field(default_factory=list)  # size of the matched item, or nan
+    pred_item_class: list[int] = field(default_factory=list)  # class of the matched item, or -1
     gt_class: list[int] = field(default_factory=list)
     gt_size_m: list[float] = field(default_factory=list)
     gt_best_score: list[float] = field(default_factory=list)  # score of the match, 0 if missed
@@ -84,9 +85,11 @@ def match_frame(
             best[j_best] = score
             out.pred_tp.append(True)
             out.pred_size_m.append(float(truth.sizes_m[j_best]))
+            out.pred_item_class.append(int(truth.classes[j_best]))
         else:
             out.pred_tp.append(False)
             out.pred_size_m.append(float("nan"))
+            out.pred_item_class.append(-1)
     keep = ~ignore
     out.gt_class.extend(int(c) for c in truth.classes[keep])
     out.gt_size_m.extend(float(s) for s in truth.sizes_m[keep])
@@ -129,6 +132,22 @@ def pr_at(m: Matched, threshold: float, min_size_m: float = 0.0, max_size_m: flo
     precision = tp / (tp + fp) if tp + fp else float("nan")
     recall = found / n_gt if n_gt else float("nan")
     return precision, recall, tp, fp, n_gt - found
+
+
+def class_confusion(m: Matched, threshold: float, num_classes: int, min_size_m: float = 0.0) -> np.ndarray:
+    """``[true, predicted]`` counts of the predictions at ``threshold`` on an item >= ``min_size_m``.
+
+    Meant for a class-agnostic ``Matched`` (``match_frame(class_aware=False)``): every box on an
+    item is there, with the class it was given, so the off-diagonal is what class-aware precision
+    loses to a wrong name rather than to a box on nothing.
+    """
+    out = np.zeros((num_classes, num_classes), np.int64)
+    for score, pred, item, size in zip(
+        m.pred_score, m.pred_class, m.pred_item_class, m.pred_size_m, strict=True
+    ):
+        if score >= threshold and item >= 0 and size >= min_size_m:
+            out[item, pred] += 1
+    return out
 
 
 def map50(m: Matched, num_classes: int, min_size_m: float = 0.0) -> tuple[float, list[float]]:

@@ -20,6 +20,7 @@ from models.evaluate import (
     FrameTruth,
     Matched,
     ap50_any_class,
+    class_confusion,
     map50,
     match_frame,
     pr_at,
@@ -116,6 +117,7 @@ def summarize(
         per_size[label] = {"recall": _r(rb), "recall_any_class": _r(rba), "items": tpb + fnb}
     false_detections = int(np.sum(negatives >= threshold))
     map_any = ap50_any_class(ma, t)
+    confusion = class_confusion(ma, threshold, len(names), t)
     operating_points = []
     for th in OPERATING_POINTS:
         pt, rt, *_ = pr_at(m, th, t)
@@ -148,6 +150,12 @@ def summarize(
         "precision_any_class_ge_0.3m": _r(pa),
         "recall_any_class_ge_0.3m": _r(ra),
         "ap50_any_class_ge_0.3m": _r(map_any),
+        "class_confusion_ge_0.3m": {
+            "rows": "item's class",
+            "columns": "class given",
+            "names": list(names),
+            "counts": confusion.tolist(),
+        },
         "per_class": per_class,
         "per_size": per_size,
         "negative_frames": n_negative_frames,

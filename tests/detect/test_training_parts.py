@@ -7,7 +7,16 @@ import json
 import numpy as np
 import pytest
 
-from models.evaluate import FramePred, FrameTruth, Matched, average_precision, map50, match_frame, pr_at
+from models.evaluate import (
+    FramePred,
+    FrameTruth,
+    Matched,
+    average_precision,
+    class_confusion,
+    map50,
+    match_frame,
+    pr_at,
+)
 from models.targets import make_targets
 from models.yolo_io import parse_yolo, yolo_lines
 
@@ -69,6 +78,11 @@ def test_matching_precision_recall_and_ignore():
     m_any = Matched()
     match_frame(truth, pred, m_any, class_aware=False)
     assert pr_at(m_any, 0.5, 0.3)[1] == 1.0
+    # where class-aware precision went: item #1 (class 1) was called class 0; #0 rightly so; the
+    # box on nothing, the ignored item's and the small item's are not in the table
+    assert class_confusion(m_any, 0.5, 2, 0.3).tolist() == [[1, 0], [1, 0]]
+    assert class_confusion(m_any, 0.85, 2, 0.3).tolist() == [[1, 0], [0, 0]]
+    assert class_confusion(m_any, 0.5, 2).tolist() == [[2, 0], [1, 0]]  # the 0.2 m item's too
 
 
 def test_average_precision_perfect_and_half():
