@@ -95,6 +95,10 @@ def main(
             "items_passed_ge_0.3m": positive[t].items_passed,
             "items_passed_alerted": positive[t].items_passed_alerted,
             "alert_recall_passed": round(positive[t].recall_passed, 3) if positive[t].items_passed else None,
+            "items_passed_alerted_right_class": positive[t].items_passed_alerted_class,
+            "alert_class_right": round(positive[t].class_right, 3)
+            if positive[t].items_passed_alerted
+            else None,
             "alerts_on_littered_patrols": positive[t].alerts,
             "unmatched_alerts_on_littered_patrols": positive[t].unmatched,
         }
@@ -132,6 +136,7 @@ def main(
         "false alerts / 1000 frames",
         "alert recall, items passed (>=0.3 m)",
         "alert recall, items seen",
+        "class right, of items passed alerted",
         "unmatched on littered",
     )
     for col in columns:
@@ -142,6 +147,7 @@ def main(
             str(r["false_alerts_per_1000_frames"]),
             f"{r['alert_recall_passed']} ({r['items_passed_alerted']}/{r['items_passed_ge_0.3m']})",
             f"{r['alert_recall']} ({r['items_alerted']}/{r['items_seen_ge_0.3m']})",
+            f"{r['alert_class_right']} ({r['items_passed_alerted_right_class']}/{r['items_passed_alerted']})",
             str(r["unmatched_alerts_on_littered_patrols"]),
         )
     Console().print(table)

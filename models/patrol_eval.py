@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from contract.messages import DEBRIS_CLASSES
 from edge.tracker import TrackerConfig
 
 log = logging.getLogger("riverpatrol.models.patrol_eval")
@@ -215,6 +216,7 @@ class AlertScore:
     items_alerted: int = 0
     items_passed: int = 0  # ... of them fully visible in >= PASSED_MIN_FRAMES frames: the patrol passed them
     items_passed_alerted: int = 0
+    items_passed_alerted_class: int = 0  # ... by an alert that names the item's class
 
     def __add__(self, other: AlertScore) -> AlertScore:
         return AlertScore(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
@@ -232,6 +234,13 @@ class AlertScore:
     def recall_passed(self) -> float:
         """Items alerted of the items the patrol flew past (fully in view >= ``PASSED_MIN_FRAMES`` frames)."""
         return self.items_passed_alerted / self.items_passed if self.items_passed else float("nan")
+
+    @property
+    def class_right(self) -> float:
+        """Of the items passed and alerted, the share whose alert names the item's class (what the
+        inspector reads as "what")."""
+        n = self.items_passed_alerted
+        return self.items_passed_alerted_class / n if n else float("nan")
 
 
 def assign_alerts(
@@ -276,17 +285,28 @@ def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScor
     patrol passed (fully in view in >= ``PASSED_MIN_FRAMES`` frames, not a glimpse at its ends).
     """
     positions: dict[int, list[tuple[float, float]]] = {}
+    item_class: dict[int, str] = {}
     frames_in_view: Counter[int] = Counter()
     for *_, truth, _d in data:
         for b in truth:
             positions.setdefault(b.item_id, []).append((b.lat, b.lon))
+            item_class[b.item_id] = DEBRIS_CLASSES[b.class_index]
             if b.visible_fraction >= 0.8 and b.size_m >= min_size_m:
                 frames_in_view[b.item_id] += 1
     target = set(frames_in_view)
     passed = {i for i, n in frames_in_view.items() if n >= PASSED_MIN_FRAMES}
     matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions)
     hit = set(matched.values())
-    return AlertScore(len(alerts), len(stray), len(target), len(hit & target), len(passed), len(hit & passed))
+    named = {item for ai, item in matched.items() if str(alerts[ai].debris_class) == item_class[item]}
+    return AlertScore(
+        len(alerts),
+        len(stray),
+        len(target),
+        len(hit & target),
+        len(passed),
+        len(hit & passed),
+        len(named & passed),
+    )
 
 
 class PatrolSet:

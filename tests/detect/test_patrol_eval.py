@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from contract.geo import offset
+from contract.messages import DebrisClass
 from models.patrol_eval import assign_alerts
 
 LAT, LON = 22.52, 114.06
@@ -37,7 +40,9 @@ def test_recall_counts_items_passed_apart_from_glimpses_at_a_patrols_ends():
 
     def seen(item_id: int, north: float, size_m: float = 0.5, visible: float = 1.0):
         lat, lon = _at(north, 0)
-        return SimpleNamespace(item_id=item_id, lat=lat, lon=lon, size_m=size_m, visible_fraction=visible)
+        return SimpleNamespace(
+            item_id=item_id, lat=lat, lon=lon, size_m=size_m, visible_fraction=visible, class_index=1
+        )  # a bag
 
     # item 1 passes through 5 frames, item 2 is glimpsed in the last 2, item 3 is too small,
     # item 4 never fully in view; 5 frames of (jpeg, pose, t, truth, distractors)
@@ -46,15 +51,21 @@ def test_recall_counts_items_passed_apart_from_glimpses_at_a_patrols_ends():
     truth[4].append(seen(2, 60))
     data = [(b"", None, float(i), t, []) for i, t in enumerate(truth)]
     assert PASSED_MIN_FRAMES == 3
-    alert = SimpleNamespace(lat=_at(0.5, 0)[0], lon=_at(0.5, 0)[1])
+    alert = SimpleNamespace(lat=_at(0.5, 0)[0], lon=_at(0.5, 0)[1], debris_class=DebrisClass.BAG)
     score = score_alerts(data, [alert])
     assert (score.items_seen, score.items_alerted) == (2, 1)  # items 1 and 2 count as seen
     assert (score.items_passed, score.items_passed_alerted) == (1, 1)  # only item 1 was passed
     assert score.recall == 0.5 and score.recall_passed == 1.0
+    assert score.items_passed_alerted_class == 1 and score.class_right == 1.0
+    # an alert that finds the bag but calls it foam: found, but the inspector reads the wrong "what"
+    foam = SimpleNamespace(lat=alert.lat, lon=alert.lon, debris_class=DebrisClass.FOAM)
+    score = score_alerts(data, [foam])
+    assert (score.items_passed_alerted, score.items_passed_alerted_class, score.class_right) == (1, 0, 0.0)
     # an alert on the glimpsed item counts for "seen" only
-    glimpse = SimpleNamespace(lat=_at(60, 0)[0], lon=_at(60, 0)[1])
+    glimpse = SimpleNamespace(lat=_at(60, 0)[0], lon=_at(60, 0)[1], debris_class=DebrisClass.BAG)
     score = score_alerts(data, [glimpse])
     assert (score.items_alerted, score.items_passed_alerted, score.unmatched) == (1, 0, 0)
+    assert np.isnan(score.class_right)  # nothing passed was alerted
 
 
 def test_a_rendered_patrol_is_cached_by_its_parameters_and_a_torn_file_is_rendered_again(tmp_path, caplog):
