@@ -420,6 +420,7 @@ VAL_LOOKS: dict[str, tuple[list[int], list[int]]] = {
 #: training and the held-out ranges (``sim.camera.appearance``), the held-out look's other shift.
 EXTRA_LOOKS: dict[str, tuple[list[int], list[int]]] = {
     "extreme": ([8600 + k for k in range(16)], [8500 + k for k in range(8)]),
+    "far": ([8800 + k for k in range(16)], [8700 + k for k in range(8)]),
 }
 VAL_PATROLS = (
     "two looks: training water, and 'shift' water (colour families neither trained on nor held out, "

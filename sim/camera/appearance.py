@@ -8,7 +8,9 @@ under the training sun and waves, so a choice that only holds on the training wa
 before the held-out look is ever scored. ``"extreme"`` is the other half of the held-out shift:
 the training water under sun and waves beyond both the training and the held-out ranges (sun
 5-12 or 85-90 degrees, waves 0.12-0.25 or 4-6 m), so a validation can see what unfamiliar light
-and wave scale do without touching the held-out ranges.
+and wave scale do without touching the held-out ranges. ``"far"`` is both at once: the shift
+look's water under the extreme look's sun and waves, unfamiliar in colour, light and wave scale
+together as the held-out look is, still without touching its ranges.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Literal, get_args
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-Domain = Literal["train", "heldout", "shift", "extreme", "any"]
+Domain = Literal["train", "heldout", "shift", "extreme", "far", "any"]
 DOMAINS: tuple[str, ...] = get_args(Domain)  # the one list of looks (the camera CLI checks it too)
 BGR = tuple[float, float, float]
 
@@ -46,6 +48,7 @@ WATER_BY_DOMAIN: dict[str, dict[str, BGR]] = {
     "heldout": WATER_HELDOUT,
     "shift": WATER_SHIFT,
     "extreme": WATER_TRAIN,
+    "far": WATER_SHIFT,
 }
 SILT: BGR = (110, 150, 170)
 
@@ -94,7 +97,7 @@ class Appearance(BaseModel):
         if domain in ("train", "shift"):
             sun_elev = rng.uniform(30, 70)
             wave = rng.uniform(0.5, 2.0)
-        elif domain == "extreme":  # outside the training and the held-out ranges, on both sides
+        elif domain in ("extreme", "far"):  # outside the training and the held-out ranges, both sides
             sun_elev = rng.uniform(5, 12) if rng.random() < 0.6 else rng.uniform(85, 90)
             wave = rng.uniform(4.0, 6.0) if rng.random() < 0.5 else rng.uniform(0.12, 0.25)
         else:

@@ -194,6 +194,11 @@ def test_appearance_domains_are_disjoint() -> None:
         assert a.wave_length_m < 0.25 or a.wave_length_m > 4
     assert all(12 <= a.sun_elev_deg <= 85 for a in held)
     assert all(0.25 <= a.wave_length_m <= 4 for a in held)
+    far = [Appearance.sample(rng, "far") for _ in range(60)]
+    assert {a.water_family for a in far} == shift_families  # the shift look's water ...
+    for a in far:  # ... under the extreme look's sun and waves
+        assert a.sun_elev_deg < 12 or a.sun_elev_deg > 85
+        assert a.wave_length_m < 0.25 or a.wave_length_m > 4
 
 
 def test_bad_input_is_named() -> None:
