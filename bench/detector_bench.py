@@ -198,8 +198,8 @@ def print_tables(result: dict) -> None:
         for name in names:
             ct.add_column(name, justify="right")
         ct.add_column("right", justify="right")
-        for name, row in zip(names, conf["counts"], strict=True):
-            right = row[names.index(name)] / sum(row) if sum(row) else float("nan")
+        for i, (name, row) in enumerate(zip(names, conf["counts"], strict=True)):
+            right = row[i] / sum(row) if sum(row) else float("nan")
             ct.add_row(name, *(str(n) for n in row), f"{right:.3f}")
         console.print(ct)
     console.print(
