@@ -119,9 +119,24 @@ def _agent_cmd(patrol, port: int, outbox: Path) -> list[str]:
     ]
 
 
+def _wait_for(cond, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return cond()
+
+
 def _pending(db: Path) -> set[tuple[str, int]]:
+    """The outbox's rows; none before the agent has made its file and table."""
+    if not db.exists():
+        return set()
     with sqlite3.connect(db) as c:
-        return {(a, r) for a, r in c.execute("SELECT alert_id, revision FROM outbox")}
+        try:
+            return {(a, r) for a, r in c.execute("SELECT alert_id, revision FROM outbox")}
+        except sqlite3.OperationalError:  # no table yet
+            return set()
 
 
 def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto, tmp_path, patrol_factory):
@@ -133,11 +148,18 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
     first = subprocess.Popen(
         _agent_cmd(patrol, mosquitto.port, db), cwd=REPO, env=env, stdout=log1, stderr=log1
     )
+    log1_path = tmp_path / "agent1.log"
     try:
+        # A loaded machine can start the agent late; fly only once it has the vehicle.
+        assert _wait_for(lambda: "event=vehicle_locked" in log1_path.read_text(), 60), (
+            f"the agent never locked on the vehicle: {log1_path.read_text()[-2000:]}"
+        )
         patrol.fly(on_progress=lambda mark: mark == 25 and mosquitto.stop())  # 3/4 of the patrol offline
         delivered_before = {k for k, _ in _keys(sub)}
-        pending = _pending(db)
-        assert pending, "nothing pending at the kill: the test would prove nothing"
+        # ...and its detector may lag the feed: give it time to queue what it saw while offline.
+        assert _wait_for(lambda: bool(_pending(db)), 30), (
+            f"nothing pending at the kill, the test would prove nothing: {log1_path.read_text()[-2000:]}"
+        )
         os.kill(first.pid, signal.SIGKILL)
         first.wait(10)
     finally:
