@@ -283,7 +283,7 @@ def test_an_unknown_validation_look_is_named_before_anything_is_rendered():
     assert set(EXTRA_LOOKS).isdisjoint(VAL_LOOKS)
     seeds = [s for clean, littered in (*VAL_LOOKS.values(), *EXTRA_LOOKS.values()) for s in clean + littered]
     assert len(seeds) == len(set(seeds))  # every patrol of every look its own river
-    with pytest.raises(ValueError, match=r"\['glacier'\] unknown; known: train, shift, extreme"):
+    with pytest.raises(ValueError, match=r"\['glacier'\] unknown; known: train, shift, far, extreme"):
         ValidationPatrols(None, looks=("train", "glacier"))
 
 
