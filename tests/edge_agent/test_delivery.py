@@ -20,7 +20,7 @@ from contract import topics
 from contract.messages import Alert
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
-from tests.edge_alerts.mqtt_helpers import Collector
+from tests.edge_alerts.mqtt_helpers import Collector, wait_until
 
 OUTAGE_S = float(os.environ.get("RIVERPATROL_TEST_OUTAGE_S", "15"))
 #: Delivery tests need alert traffic, not accuracy: a low threshold makes the shipped model talk.
@@ -119,15 +119,6 @@ def _agent_cmd(patrol, port: int, outbox: Path) -> list[str]:
     ]
 
 
-def _wait_for(cond, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return cond()
-
-
 def _pending(db: Path) -> set[tuple[str, int]]:
     """The outbox's rows; none before the agent has made its file and table."""
     if not db.exists():
@@ -151,13 +142,13 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
     log1_path = tmp_path / "agent1.log"
     try:
         # A loaded machine can start the agent late; fly only once it has the vehicle.
-        assert _wait_for(lambda: "event=vehicle_locked" in log1_path.read_text(), 60), (
+        assert wait_until(lambda: "event=vehicle_locked" in log1_path.read_text(), 60), (
             f"the agent never locked on the vehicle: {log1_path.read_text()[-2000:]}"
         )
         patrol.fly(on_progress=lambda mark: mark == 25 and mosquitto.stop())  # 3/4 of the patrol offline
         delivered_before = {k for k, _ in _keys(sub)}
         # ...and its detector may lag the feed: give it time to queue what it saw while offline.
-        assert _wait_for(lambda: bool(_pending(db)), 30), (
+        assert wait_until(lambda: bool(_pending(db)), 30), (
             f"nothing pending at the kill, the test would prove nothing: {log1_path.read_text()[-2000:]}"
         )
         os.kill(first.pid, signal.SIGKILL)

@@ -17,6 +17,16 @@ from contract.messages import Alert, AlertEvent, TrackStats
 NS = uuid.UUID("5f1a0c52-3f59-4d8e-9d8e-3c1f1f6a0001")
 
 
+def wait_until(pred: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    """Poll ``pred`` until it holds or ``timeout`` s pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
 def alert_json(drone: str, index: int, revision: int = 0, event: AlertEvent = AlertEvent.NEW) -> str:
     """A valid alert whose id encodes ``index``, so a subscriber can check order and gaps."""
     t = datetime(2026, 5, 1, tzinfo=UTC)

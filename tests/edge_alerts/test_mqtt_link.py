@@ -22,7 +22,7 @@ from contract import topics
 from contract.messages import Alert, DroneStatus, Telemetry
 from edge.mqtt_link import LinkConfig, MqttLink
 from edge.outbox import Outbox
-from tests.edge_alerts.mqtt_helpers import Collector, alert_json, index_of
+from tests.edge_alerts.mqtt_helpers import Collector, alert_json, index_of, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,20 +65,11 @@ def _durable(broker) -> None:
         broker.start()
 
 
-def _wait(pred, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 def test_alerts_arrive_once_in_order_and_status_is_retained(mosquitto, tmp_path):
     sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS))
     link, reg = _link(mosquitto.port, tmp_path)
     link.start()
-    assert _wait(lambda: link.connected, 5)
+    assert wait_until(lambda: link.connected, 5)
     assert _retained_status(mosquitto.port, "d1").online is True
     for i in range(30):
         link.enqueue(alert_json("d1", i))
@@ -101,7 +92,7 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-ingest")
     link, reg = _link(mosquitto.port, tmp_path)
     link.start()
-    assert _wait(lambda: link.connected, 5)
+    assert wait_until(lambda: link.connected, 5)
     n = 80
     done = threading.Event()
 
@@ -114,7 +105,7 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     threading.Thread(target=produce, daemon=True).start()
     time.sleep(0.6)
     mosquitto.stop()
-    assert _wait(lambda: not link.connected, 5)
+    assert wait_until(lambda: not link.connected, 5)
     time.sleep(2.0)
     assert link.outbox.depth() > 0  # alerts kept coming and stayed queued
     mosquitto.start()
@@ -141,7 +132,7 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     sub.close()
 
 
-def test_unreachable_broker_at_start_is_named_and_alerts_wait(mosquitto, tmp_path, caplog):
+def test_unreachable_broker_at_start_is_named_and_alertswait_until(mosquitto, tmp_path, caplog):
     mosquitto.stop()
     link, _ = _link(mosquitto.port, tmp_path)
     with caplog.at_level(logging.ERROR, logger="edge.mqtt_link"):
@@ -219,7 +210,7 @@ def test_fleet_alerts_reach_the_callback_and_malformed_ones_are_counted(mosquitt
     link, reg = _link(mosquitto.port, tmp_path)
     link.on_remote_alert = seen.append
     link.start()
-    assert _wait(lambda: link.connected, 5)
+    assert wait_until(lambda: link.connected, 5)
     assert link.fleet_subscribed.wait(5)
     link.enqueue(alert_json("d1", 0))  # our own alert comes back on the fleet filter: ignored
     _publish_raw(mosquitto.port, topics.drone_topic("d2", topics.ALERTS), alert_json("d2", 7))
@@ -229,7 +220,7 @@ def test_fleet_alerts_reach_the_callback_and_malformed_ones_are_counted(mosquitt
     def rejected(reason: str) -> float | None:
         return reg.get_sample_value("riverpatrol_edge_remote_alerts_rejected_total", {"reason": reason})
 
-    assert _wait(lambda: rejected("drone_mismatch") == 1, 5)
+    assert wait_until(lambda: rejected("drone_mismatch") == 1, 5)
     assert rejected("invalid") == 1
     assert [index_of("d2", a) for a in seen] == [7]
     assert reg.get_sample_value("riverpatrol_edge_remote_alerts_total") == 1
@@ -255,7 +246,7 @@ def test_telemetry_is_published_with_the_backlog_and_rate_limited(mosquitto, tmp
     )
     assert link.publish_telemetry(t) is False  # not connected yet
     link.start()
-    assert _wait(lambda: link.connected, 5)
+    assert wait_until(lambda: link.connected, 5)
     assert link.publish_telemetry(t) is True
     assert link.publish_telemetry(t) is False  # due again only after the interval
     assert sub.wait_for(lambda p: len(p) == 1, 5)
@@ -286,7 +277,7 @@ def test_a_refused_connection_keeps_alerts_until_the_broker_accepts(mosquitto, t
         link.start()
         for i in range(4):
             link.enqueue(alert_json("d1", i))
-        assert _wait(
+        assert wait_until(
             lambda: (
                 (reg.get_sample_value("riverpatrol_edge_mqtt_link_errors_total", {"kind": "refused"}) or 0)
                 >= 1
@@ -328,12 +319,12 @@ def test_tls_link_verifies_the_broker_with_the_given_ca(mosquitto, tmp_path):
     mosquitto.start()
     link, _ = _link(mosquitto.port, tmp_path, tls=True, ca_file=str(d / "ca.crt"))
     link.start()
-    assert _wait(lambda: link.connected, 5), link.health().last_error
+    assert wait_until(lambda: link.connected, 5), link.health().last_error
     link.enqueue(alert_json("d1", 0))
     assert link.wait_idle(5)
     link.stop()
     stranger, _ = _link(mosquitto.port, tmp_path, drone="d9", tls=True)  # system CAs: must refuse
     stranger.start()
-    assert not _wait(lambda: stranger.connected, 1.0)
+    assert not wait_until(lambda: stranger.connected, 1.0)
     assert "certificate" in stranger.health().last_error.lower()
     stranger.stop()
