@@ -264,6 +264,7 @@ def finish_with_verifier(
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
     from edge.detect.verify import CropGeometry
+    from models.class_weights import choose_class_weights
     from models.dataset import default_splits, generate
     from models.evaluate import best_threshold
     from models.export import set_metadata
@@ -365,6 +366,14 @@ def finish_with_verifier(
     threshold = best.threshold
     probe = exported(threshold, weight, out)
     scratch_dir.cleanup()
+    # The class prior (models.class_weights) is chosen at that point; it renames, never rescores.
+    class_weights, class_record = choose_class_weights(probe, data, console, workers)
+    set_metadata(out, class_weights=json.dumps(list(class_weights)))
+    probe = Detector(
+        DetectorConfig(
+            model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
+        )
+    )
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])
@@ -382,6 +391,7 @@ def finish_with_verifier(
         "verifier_size_bytes": out.stat().st_size,
         "threshold": threshold,
         "detector_weight": weight,
+        "class_weights": class_record,
         "verifier_build": summary,
         "val": {**summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES), "patrols": patrols.card()},
         "heldout": held_summary,

@@ -24,7 +24,7 @@ from edge.detect.nms import nms
 from edge.detect.session import open_session
 from edge.detect.spec import ModelSpec, model_spec
 from edge.detect.tiling import tile_grid
-from edge.detect.verify import Verifier, combine, proposal_floor
+from edge.detect.verify import Verifier, combine, decide_class, proposal_floor
 
 log = logging.getLogger("riverpatrol.edge.detect")
 
@@ -265,15 +265,22 @@ class Detector:
             second = self.verifier(frame, found.boxes, scale=scale / self._trained_scale())
         return Candidates(found, second, (fw, fh), mode)
 
-    def decide(self, cands: Candidates, detector_weight: float | None = None) -> list[Detection]:
-        """The detections ``cands`` give at this detector's threshold; ``detector_weight`` overrides
-        the verifier's (``combine``), so an operating-point search re-decides without re-running."""
+    def decide(
+        self,
+        cands: Candidates,
+        detector_weight: float | None = None,
+        class_weights: tuple[float, ...] | None = None,
+    ) -> list[Detection]:
+        """The detections ``cands`` give at this detector's threshold; ``detector_weight`` and
+        ``class_weights`` override the verifier's (``combine``, ``decide_class``), so an
+        operating-point search re-decides without re-running."""
         boxes, scores, classes = cands.found.boxes, cands.found.scores, cands.found.classes
         if cands.second is not None and self.verifier is not None:
             p_debris, p_class, boxes = cands.second
             w = self.verifier.spec.detector_weight if detector_weight is None else detector_weight
             scores = combine(scores, p_debris, w)
-            classes = p_class.argmax(axis=1)
+            cw = self.verifier.spec.class_weights if class_weights is None else class_weights
+            classes = decide_class(p_class, cw)
             above = scores > self.score_threshold
             boxes, scores, classes = boxes[above], scores[above], classes[above]
             # redrawn boxes of two peaks on one item (a long mat) may now coincide

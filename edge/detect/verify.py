@@ -11,7 +11,9 @@ which is most of an IoU of 0.5; in the full-resolution crop it is not.
 
 The model file declares itself in metadata (``riverpatrol_format = verifier-v1``, ``names``,
 ``crop``, ``context``, ``min_side``, ``max_side``, ``proposal_threshold``, ``score_threshold``,
-and ``detector_weight``, the detector's share of the combined score, 0.5 if absent).
+``detector_weight``, the detector's share of the combined score, 0.5 if absent, and
+``class_weights``, a JSON list of one multiplier per class applied before the class is read,
+all 1 if absent).
 Input ``[N, 4, crop, crop]``: RGB in [0, 1] plus a constant plane carrying the window's size.
 Output ``[N, 1 + nc]`` or ``[N, 1 + nc + 4]``: p(debris), p(class | debris), then optionally the
 item's box in the window: centre offset x, y in window sides, log width and height over the side.
@@ -139,6 +141,35 @@ def combine(detector_scores: np.ndarray, p_debris: np.ndarray, detector_weight: 
     return (s**detector_weight * p ** (1.0 - detector_weight)).astype(np.float32)
 
 
+def decide_class(p_class: np.ndarray, class_weights: tuple[float, ...] | None = None) -> np.ndarray:
+    """The class of each candidate: the argmax of ``p(class | debris) x class_weights``.
+
+    The weights are a prior correction: the verifier learned the training water's class balance
+    and, on water unlike it, over-calls the thin, any-coloured film ("bag"). A weight under 1
+    makes a class need a larger share to win; scores and detections do not change, only names.
+    """
+    if class_weights is None:
+        return p_class.argmax(axis=1)
+    return (p_class * np.asarray(class_weights, np.float32)).argmax(axis=1)
+
+
+def parse_class_weights(where: str, raw: str | None, names: tuple[str, ...]) -> tuple[float, ...] | None:
+    """Metadata ``class_weights`` (a JSON list, one positive number per class); None if absent."""
+    if raw is None:
+        return None
+    try:
+        weights = tuple(float(x) for x in json.loads(raw))
+    except (ValueError, TypeError) as exc:
+        msg = f"{where}: metadata class_weights is not a JSON list of numbers ({exc})"
+        raise ModelLoadError(msg) from exc
+    if len(weights) != len(names) or not all(math.isfinite(w) and w > 0 for w in weights):
+        raise ModelLoadError(
+            f"{where}: metadata class_weights must be {len(names)} positive numbers "
+            f"(one per class: {', '.join(names)}), got {raw}"
+        )
+    return weights
+
+
 def proposal_floor(threshold: float, detector_weight: float) -> float:
     """Lowest detector score whose combined score can still reach ``threshold`` (p <= 1)."""
     return threshold ** (1.0 / detector_weight) if detector_weight > 0 else 0.0
@@ -155,6 +186,7 @@ class VerifierSpec:
     version: str = "unknown"
     refines_boxes: bool = False  # output carries the item's box (4 more columns)
     detector_weight: float = 0.5  # w in the combined score s**w * p**(1-w) (``combine``)
+    class_weights: tuple[float, ...] | None = None  # per-class multipliers (``decide_class``)
 
 
 def verifier_spec(
@@ -205,6 +237,7 @@ def verifier_spec(
         metadata.get("model_version", "unknown"),
         refines_boxes=out_shape[1] == 5 + nc,
         detector_weight=weight,
+        class_weights=parse_class_weights(where, metadata.get("class_weights"), names),
     )
 
 

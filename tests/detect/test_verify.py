@@ -17,7 +17,9 @@ from edge.detect.verify import (
     boxes_from_targets,
     combine,
     crop_windows,
+    decide_class,
     proposal_floor,
+    verifier_spec,
     windows,
 )
 from tests.detect.onnx_builders import bright_blob_centernet, not_a_detector_model, red_verifier
@@ -234,3 +236,40 @@ def test_shipped_model_names_its_verifier_and_uses_it():
     assert SHIPPED_VERIFIER.stat().st_size < 1e6
     assert 0.05 < d.score_threshold < 1.0
     assert Detector(DetectorConfig(verifier="off")).verifier is None
+
+
+def _spec_metadata(**extra: str) -> dict[str, str]:
+    return {
+        "riverpatrol_format": "verifier-v1",
+        "names": '["bottle", "bag", "foam"]',
+        "crop": "48",
+        "context": "2.5",
+        "min_side": "32",
+        "max_side": "320",
+        "proposal_threshold": "0.2",
+        "score_threshold": "0.99",
+        **extra,
+    }
+
+
+def test_class_weights_rename_what_is_nearly_a_tie_and_nothing_else():
+    p = np.array([[0.1, 0.5, 0.4], [0.05, 0.9, 0.05], [0.7, 0.2, 0.1]], np.float32)
+    assert decide_class(p).tolist() == [1, 1, 0]
+    assert decide_class(p, (1.0, 1.0, 1.0)).tolist() == [1, 1, 0]
+    # bag needs a larger share to win: the near tie goes to foam, the clear bag stays a bag
+    assert decide_class(p, (1.0, 0.6, 1.0)).tolist() == [2, 1, 0]
+
+
+def test_verifier_metadata_carries_class_weights_or_says_what_is_wrong():
+    io = ([("crops", ["n", 4, 48, 48])], [("probs", ["n", 8])])
+    assert verifier_spec("v.onnx", *io, _spec_metadata()).class_weights is None
+    spec = verifier_spec("v.onnx", *io, _spec_metadata(class_weights="[1, 0.6, 1]"))
+    assert spec.class_weights == (1.0, 0.6, 1.0)
+    wrong_count = r"v\.onnx: metadata class_weights must be 3 positive numbers"
+    for raw in ("[1, 0.6]", "[1, 0, 1]", "[1, -1, 1]", '[1, "nan", 1]'):
+        with pytest.raises(ModelLoadError, match=wrong_count):
+            verifier_spec("v.onnx", *io, _spec_metadata(class_weights=raw))
+    not_a_list = r"v\.onnx: metadata class_weights is not a JSON list of numbers"
+    for raw in ("bag", "{", "[1, [2], 1]"):
+        with pytest.raises(ModelLoadError, match=not_a_list):
+            verifier_spec("v.onnx", *io, _spec_metadata(class_weights=raw))
