@@ -84,10 +84,9 @@ def install(app: FastAPI) -> None:
             try:
                 yield "retry: 2000\n: connected\n\n"
                 while loop.time() < end and not await request.is_disconnected():
-                    try:
-                        event = await asyncio.wait_for(
-                            sub.get(), min(KEEPALIVE_S, max(0.0, end - loop.time()))
-                        )
+                    try:  # asyncio.timeout, not wait_for: see cloud.sync.worker (gh-86296)
+                        async with asyncio.timeout(min(KEEPALIVE_S, max(0.0, end - loop.time()))):
+                            event = await sub.get()
                     except TimeoutError:
                         yield ": keep-alive\n\n"
                         continue

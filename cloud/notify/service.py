@@ -130,7 +130,8 @@ class NotifyService:
 
     async def _deliver(self, channel: str, fn: Callable[[], None], where: str) -> str:
         try:
-            await asyncio.wait_for(asyncio.to_thread(fn), self.cfg.timeout_s + 5)
+            async with asyncio.timeout(self.cfg.timeout_s + 5):  # not wait_for: gh-86296
+                await asyncio.to_thread(fn)
         except channels.GoneSubscription as exc:
             self.subs.remove(where)
             outcome, err = "gone", str(exc)

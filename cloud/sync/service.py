@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -115,9 +114,8 @@ class SyncService:
     async def __aexit__(self, *exc: object) -> None:
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if self._tasks:  # asyncio.wait neither raises the tasks' CancelledError nor absorbs ours
+            await asyncio.wait(self._tasks)
         if self._sub is not None:
             self._sub.close()
         if self._client is not None:

@@ -135,8 +135,11 @@ class OutboxWorker:
             nxt = await asyncio.to_thread(self.outbox.next_due_at)
             wait = idle_s if nxt is None else max(0.0, min(idle_s, nxt - self.clock()))
             if wait > 0:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+                # lands as the wake event fires (CPython gh-86296), and the worker never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
 
     def health(self) -> dict[str, Any]:
         """Backlog and error state, for ``/sync/health``."""
