@@ -132,7 +132,7 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     sub.close()
 
 
-def test_unreachable_broker_at_start_is_named_and_alertswait_until(mosquitto, tmp_path, caplog):
+def test_unreachable_broker_at_start_is_named_and_alerts_wait(mosquitto, tmp_path, caplog):
     mosquitto.stop()
     link, _ = _link(mosquitto.port, tmp_path)
     with caplog.at_level(logging.ERROR, logger="edge.mqtt_link"):
