@@ -324,6 +324,14 @@ def finish_with_verifier(
     if nets is None:
         shutil.copyfile(out, scratch)
 
+    def probe_on(path: Path) -> Detector:
+        """The detector with the verifier at ``path``, at a low threshold that traces the curves."""
+        return Detector(
+            DetectorConfig(
+                model_path=detector, verifier_path=path, threads=threads, score_threshold=0.05, tile="off"
+            )
+        )
+
     def exported(threshold: float, weight: float, path: Path = scratch) -> Detector:
         """The verifier with this operating point written to ``path``; a probe detector using it."""
         if nets is None:  # keep_weights: only the operating point changes
@@ -342,11 +350,7 @@ def finish_with_verifier(
                 extra={"train_seed": seed, "detector": detector.name},
                 detector_weight=weight,
             )
-        return Detector(
-            DetectorConfig(
-                model_path=detector, verifier_path=path, threads=threads, score_threshold=0.05, tile="off"
-            )
-        )
+        return probe_on(path)
 
     # The operating point - the detector's weight in the combined score and the threshold - is
     # chosen together on the validation patrols' alerts (rendered and detected once, re-combined per weight).
@@ -369,11 +373,7 @@ def finish_with_verifier(
     # The class prior (models.class_weights) is chosen at that point; it renames, never rescores.
     class_weights, class_record = choose_class_weights(probe, data, console, workers)
     set_metadata(out, class_weights=json.dumps(list(class_weights)))
-    probe = Detector(
-        DetectorConfig(
-            model_path=detector, verifier_path=out, threads=threads, score_threshold=0.05, tile="off"
-        )
-    )
+    probe = probe_on(out)
     if link and out.resolve().parent == detector.resolve().parent:
         set_metadata(detector, verifier=out.name)
     val = score_positive(probe, splits["val"])

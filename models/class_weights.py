@@ -56,10 +56,9 @@ def sweep(detector, samples: list, weights: tuple[float, ...] = BAG_WEIGHTS) -> 
     """Class-aware precision / recall / F1 (items >= 0.3 m) at the detector's threshold, per bag
     weight; both networks run once per frame, each weight only re-decides (``Detector.decide``)."""
     import cv2
-    import numpy as np
 
-    from models.evaluate import TARGET_MIN_SIZE_M, FrameTruth, pr_at
-    from models.score import MIN_VISIBLE, SplitScores
+    from models.evaluate import TARGET_MIN_SIZE_M, pr_at
+    from models.score import SplitScores, frame_truth
 
     names = detector.spec.names
     # the operating threshold: a probe built for tracing curves runs at a lower one
@@ -67,8 +66,7 @@ def sweep(detector, samples: list, weights: tuple[float, ...] = BAG_WEIGHTS) -> 
     scores = {w: SplitScores() for w in weights}
     for s in samples:
         cands = detector.candidates(cv2.imread(str(s.image_path), cv2.IMREAD_COLOR), where=str(s.image_path))
-        vis = np.asarray([o["visible_fraction"] for o in s.meta["objects"]], np.float32).reshape(-1)
-        truth = FrameTruth(s.boxes, s.classes, s.sizes_m, vis < MIN_VISIBLE)
+        truth = frame_truth(s)
         for w in weights:
             scores[w].add(detector.decide(cands, class_weights=as_class_weights(names, w)), truth)
     out = {}

@@ -48,6 +48,12 @@ class SplitScores:
         self.frames += 1
 
 
+def frame_truth(sample: Sample) -> FrameTruth:
+    """A labelled frame's truth for matching; items less visible than ``MIN_VISIBLE`` are ignored."""
+    vis = np.asarray([o["visible_fraction"] for o in sample.meta["objects"]], np.float32).reshape(-1)
+    return FrameTruth(sample.boxes, sample.classes, sample.sizes_m, vis < MIN_VISIBLE)
+
+
 def score_positive(
     detector: Detector, samples: list[Sample], progress: Callable[[], None] | None = None
 ) -> SplitScores:
@@ -56,8 +62,7 @@ def score_positive(
     for s in samples:
         image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
         dets = detector.detect(image, where=str(s.image_path))
-        vis = np.asarray([o["visible_fraction"] for o in s.meta["objects"]], np.float32).reshape(-1)
-        out.add(dets, FrameTruth(s.boxes, s.classes, s.sizes_m, vis < MIN_VISIBLE))
+        out.add(dets, frame_truth(s))
         if progress:
             progress()
     return out
