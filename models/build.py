@@ -46,6 +46,8 @@ VERIFIER_STEPS = 20000
 VERIFIER_MEMBERS = 1
 # Wave and sun jitter of the verifier's training crops (models.verifier.look_jitter)
 VERIFIER_LOOK_JITTER = False
+# The verifier sees each crop relative to the water around it (models.verifier.build_net)
+VERIFIER_WATER_NORM = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -251,6 +253,7 @@ def finish_with_verifier(
     keep_weights: bool = False,
     members: int = VERIFIER_MEMBERS,
     look_jitter: bool = VERIFIER_LOOK_JITTER,
+    water_norm: bool = VERIFIER_WATER_NORM,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -302,13 +305,18 @@ def finish_with_verifier(
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
             train_samples += splits[negative][: frames // 2 if frames else None]
-        train_cfg = VerifierTrainConfig(steps=steps, seed=seed, threads=threads, look_jitter=look_jitter)
+        train_cfg = VerifierTrainConfig(
+            steps=steps, seed=seed, threads=threads, look_jitter=look_jitter, water_norm=water_norm
+        )
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
         )
         if save_weights is not None:
             saved = {
-                "members": [{"widths": n.widths, "state_dict": n.state_dict()} for n in nets],
+                "members": [
+                    {"widths": n.widths, "water_norm": n.water_norm, "state_dict": n.state_dict()}
+                    for n in nets
+                ],
                 "summary": summary,
             }
             torch_save(saved, save_weights)
@@ -561,7 +569,7 @@ def load_verifier_weights(path: Path) -> tuple[list, dict]:
     saved = torch_load(path)
     nets = []
     for member in saved.get("members", [saved]):  # a file of one net (before ensembles) too
-        net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]))
+        net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]), member.get("water_norm", False))
         net.load_state_dict(member["state_dict"])
         nets.append(net.eval())
     return nets, saved["summary"]

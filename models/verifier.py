@@ -31,11 +31,13 @@ from models.build import (
     VERIFIER_MEMBERS,
     VERIFIER_NAME,
     VERIFIER_STEPS,
+    VERIFIER_WATER_NORM,
 )
 
 log = logging.getLogger("riverpatrol.models.verifier")
 
 NOT_DEBRIS = -1
+VERIFIER_CROP = CropGeometry().crop  # the side WaterNorm's border ring is cut for
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,28 +154,56 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
 # --- network and training (torch lives only below this line's imports inside functions) ---
 
 
-def build_net(num_classes: int, widths: tuple[int, ...] = (32, 64, 128)):
+def build_net(num_classes: int, widths: tuple[int, ...] = (32, 64, 128), water_norm: bool = False):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
     Each stage halves the crop (48 -> 24 -> 12 -> 6): even the first is twice as fine as the
     detector's stride-4 grid on a halved frame, and ~6 M multiply-adds per candidate keep the
     second look cheap on the drone and trainable on a CPU in minutes.
+
+    ``water_norm``: the net sees the crop relative to its own water (``WaterNorm``), inside the
+    graph, so the runtime's input is unchanged.
     """
     import torch
     from torch import nn
 
     from models.network import conv_bn_relu
 
+    class WaterNorm(nn.Module):
+        """The crop's colours relative to the water around the candidate: minus the mean colour of
+        the window's border ring, over the ring's spread (floored), clipped.
+
+        Why: the window is 2.5x the candidate, so its border is mostly water; subtracting it and
+        dividing by its spread removes the water's colour, the light's gain and offset, which are
+        where unfamiliar water differs from the training look, and keeps what an item is: its
+        shape and its contrast to the water it floats on.
+        """
+
+        def __init__(self, side: int, ring: int = 6, floor: float = 0.015) -> None:
+            super().__init__()
+            mask = torch.ones(1, 1, side, side)
+            mask[:, :, ring:-ring, ring:-ring] = 0
+            self.register_buffer("mask", mask / mask.sum())
+            self.floor = floor
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            rgb, size = x[:, :3], x[:, 3:]
+            mean = (rgb * self.mask).sum(dim=(2, 3), keepdim=True)
+            spread = (((rgb - mean) ** 2) * self.mask).sum(dim=(1, 2, 3), keepdim=True) / 3
+            z = (rgb - mean) / torch.sqrt(spread + self.floor**2)
+            return torch.cat([z.clamp(-24, 24) / 8, size], dim=1)
+
     class VerifierNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            layers, cin = [], 4
+            layers, cin = [WaterNorm(VERIFIER_CROP)] if water_norm else [], 4
             for c in widths:
                 layers += [conv_bn_relu(cin, c, 3, 2), conv_bn_relu(c, c, 3, 1, groups=c)]
                 cin = c
             self.features = nn.Sequential(*layers)
             self.head = nn.Linear(2 * cin, 5 + num_classes)  # p(debris), classes, box
             self.widths = widths
+            self.water_norm = water_norm
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             f = self.features(x)
@@ -192,6 +222,7 @@ class VerifierTrainConfig:
     seed: int = 0
     threads: int = 2
     look_jitter: bool = VERIFIER_LOOK_JITTER  # ripples, light ramps and glare (``look_jitter``)
+    water_norm: bool = VERIFIER_WATER_NORM  # the net sees the crop relative to its water (``build_net``)
 
 
 def look_jitter(x, gen):
@@ -245,7 +276,7 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    net = build_net(num_classes)
+    net = build_net(num_classes, water_norm=cfg.water_norm)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, cfg.steps, 0.02))
@@ -382,7 +413,8 @@ def export_verifier(
         "constant plane log(side/min_side)/log(max_side/min_side)",
         "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
         "window: centre offset x, y in window sides, log(width / side), log(height / side)",
-        "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}",
+        "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}"
+        + (", water-relative input" if getattr(net, "water_norm", False) else ""),
     }
     return write_metadata(path, meta, extra)
 
@@ -506,6 +538,9 @@ def main(
     look_jitter: Annotated[
         bool, typer.Option(help="Wave and sun jitter of the training crops (ripples, light ramps, glare).")
     ] = VERIFIER_LOOK_JITTER,
+    water_norm: Annotated[
+        bool, typer.Option(help="The net sees each crop relative to the water around it (WaterNorm).")
+    ] = VERIFIER_WATER_NORM,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -530,6 +565,7 @@ def main(
         keep_weights=keep_weights,
         members=members,
         look_jitter=look_jitter,
+        water_norm=water_norm,
     )
 
 

@@ -325,3 +325,42 @@ def test_compare_verifiers_takes_saved_weights_as_an_onnx_verifier(tmp_path):
         p = np.mean([torch.sigmoid(n(torch.from_numpy(x))[:, 0]).numpy() for n in nets], axis=0)
     assert out.shape == (3, 1 + len(DEBRIS_CLASSES) + 4)
     assert np.allclose(out[:, 0], p, atol=1e-5)  # p(debris): the members' mean
+
+
+def test_a_water_relative_verifier_ignores_the_water_s_colour_and_light_and_survives_export(tmp_path):
+    """``--water-norm``: the crop is read relative to its border ring (``WaterNorm``, the net's first
+    layer, in the graph), so the same item on water of another tint and brightness (a gain and a
+    per-channel offset) reaches the convolutions unchanged, and the saved weights and the exported
+    ONNX give the same answer."""
+    import onnxruntime as ort
+    import torch
+
+    from contract.messages import DEBRIS_CLASSES
+    from models.build import load_verifier_weights, torch_save
+    from models.compare_verifiers import exported
+    from models.verifier import build_net
+
+    torch.manual_seed(0)
+    x = np.full((2, 4, 48, 48), 0.35, np.float32)
+    x[:, :3] += np.random.default_rng(2).normal(0, 0.05, (2, 3, 48, 48)).astype(np.float32)  # ripples
+    x[:, :3, 20:28, 22:26] = 0.8  # an item
+    x[:, 3] = 0.3  # the size plane
+    other = x.copy()
+    other[:, :3] = other[:, :3] * 0.7 + np.array([0.05, 0.12, -0.02], np.float32)[None, :, None, None]
+    net = build_net(len(DEBRIS_CLASSES), water_norm=True).eval()
+    with torch.no_grad():
+        seen, seen_other = (net.features[0](torch.from_numpy(v)) for v in (x, other))
+        a = net(torch.from_numpy(x))
+    assert (torch.from_numpy(x) - torch.from_numpy(other)).abs().max() > 0.05
+    assert torch.allclose(seen, seen_other, rtol=0.05, atol=0.01)  # the same but for the spread floor
+    assert torch.equal(seen[:, 3], torch.from_numpy(x[:, 3]))  # the size plane passes as it is
+    assert seen[:, :3, 20:28, 22:26].mean() > 0.5  # the item, in units of the water's spread (/8)
+    saved = {
+        "members": [{"widths": net.widths, "water_norm": True, "state_dict": net.state_dict()}],
+        "summary": {},
+    }
+    torch_save(saved, tmp_path / "v.pt")
+    (loaded,), _ = load_verifier_weights(tmp_path / "v.pt")
+    assert loaded.water_norm
+    out = ort.InferenceSession(str(exported(tmp_path / "v.pt", tmp_path))).run(None, {"crops": x})[0]
+    assert np.allclose(out[:, 0], torch.sigmoid(a[:, 0]).numpy(), atol=1e-5)
