@@ -85,8 +85,9 @@ def _r(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 4)
 
 
-#: Thresholds at which the card lists the precision / recall / false-detection trade-off.
-OPERATING_POINTS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.985, 0.99)
+#: Thresholds at which the card lists the precision / recall / false-detection trade-off (the
+#: operating threshold itself is always added: ``summarize``).
+OPERATING_POINTS = (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.985, 0.99, 0.992, 0.994)
 
 
 def summarize(
@@ -124,7 +125,7 @@ def summarize(
     map_any = ap50_any_class(ma, t)
     confusion = class_confusion(ma, threshold, len(names), t)
     operating_points = []
-    for th in OPERATING_POINTS:
+    for th in sorted({*OPERATING_POINTS, round(threshold, 4)}):
         pt, rt, *_ = pr_at(m, th, t)
         pta, rta, *_ = pr_at(ma, th, t)
         neg = int(np.sum(negatives >= th))

@@ -364,3 +364,25 @@ def test_a_water_relative_verifier_ignores_the_water_s_colour_and_light_and_surv
     assert loaded.water_norm
     out = ort.InferenceSession(str(exported(tmp_path / "v.pt", tmp_path))).run(None, {"crops": x})[0]
     assert np.allclose(out[:, 0], torch.sigmoid(a[:, 0]).numpy(), atol=1e-5)
+
+
+def test_the_card_s_trade_off_table_always_holds_the_operating_threshold():
+    """``models.score.summarize``: the precision / recall table at fixed thresholds plus the one the
+    model ships at, whatever it is, so the card's "as shipped" column is never missing."""
+    from models.evaluate import FramePred, FrameTruth
+    from models.score import OPERATING_POINTS, SplitScores, summarize
+
+    scores = SplitScores()
+    boxes = np.array([[0, 0, 20, 20], [50, 50, 70, 70], [100, 100, 120, 120]], np.float32)
+    truth = FrameTruth(boxes, np.array([0, 1, 2]), np.array([0.5, 0.5, 0.5], np.float32), np.zeros(3, bool))
+    pred = FramePred(boxes + 1, np.array([0, 1, 0]), np.array([0.999, 0.9915, 0.5], np.float32))
+    match_frame(truth, pred, scores.matched)
+    match_frame(truth, pred, scores.matched_any_class, class_aware=False)
+    scores.frames = 1
+    out = summarize(scores, np.array([0.9915], np.float32), 1, 0.9913, ("a", "b", "c"))
+    points = {p["threshold"]: p for p in out["operating_points"]}
+    assert set(OPERATING_POINTS) < set(points) and 0.9913 in points
+    assert points[0.9913]["recall"] == round(2 / 3, 4) and points[0.9913]["precision"] == 1.0
+    assert points[0.992]["recall"] == round(1 / 3, 4)  # one step above: the second item drops out
+    assert points[0.5]["precision_any_class"] == 1.0 and points[0.5]["precision"] == round(2 / 3, 4)
+    assert points[0.9913]["false_detections_per_1000_frames"] == 1000.0
