@@ -290,13 +290,17 @@ class Detector:
         dets = []
         for i in range(len(boxes)):
             x1, y1, x2, y2 = (float(v) for v in boxes[i])
+            x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(fw), x2), min(float(fh), y2)
+            if x2 <= x1 or y2 <= y1:  # the verifier put the item past the frame's edge: nothing here
+                metrics.OFF_FRAME.inc()
+                continue
             cls = int(classes[i])
             dets.append(
                 Detection(
-                    x1=max(0.0, x1),
-                    y1=max(0.0, y1),
-                    x2=min(float(fw), x2),
-                    y2=min(float(fh), y2),
+                    x1=x1,
+                    y1=y1,
+                    x2=x2,
+                    y2=y2,
                     score=float(scores[i]),
                     class_index=cls,
                     class_name=self.spec.names[cls],

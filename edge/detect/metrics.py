@@ -13,6 +13,10 @@ REJECTED_FRAMES = Counter(
 DETECTIONS = Counter(
     "riverpatrol_detect_detections_total", "Detections returned, per class.", ["debris_class"]
 )
+OFF_FRAME = Counter(
+    "riverpatrol_detect_off_frame_boxes_total",
+    "Boxes dropped because none of them lies inside the frame (a redrawn box past its edge).",
+)
 LATENCY = Histogram(
     "riverpatrol_detect_frame_seconds",
     "Wall time per frame: preprocessing, inference (all tiles) and decoding.",

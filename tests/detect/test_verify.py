@@ -167,6 +167,31 @@ def test_a_frame_decided_again_with_another_weight_matches_a_verifier_built_with
     assert alone.decide(alone.candidates(frame), 0.0) == alone.detect(frame)
 
 
+def test_a_box_redrawn_past_the_frame_edge_is_dropped_and_counted(blob_pair, tmp_path):
+    """The verifier may put an item at the frame's edge just past it; clipped, such a box has no
+    area (the tracker refused it as empty), so the detector drops it and counts it."""
+    from dataclasses import replace
+
+    from prometheus_client import REGISTRY
+
+    det, _, frame = blob_pair
+    ver = red_verifier(tmp_path / "w0.onnx", ["blob"], detector_weight="0.0")
+    probe = Detector(DetectorConfig(model_path=det, verifier_path=ver, score_threshold=0.1, nms_iou=0.3))
+    cands = probe.candidates(frame)
+    p_debris, p_class, boxes = cands.second
+    (kept,) = probe.decide(cands)
+    past = boxes.copy()
+    past[:, 1], past[:, 3] = 128.4, 140.0  # below the 128 px frame
+    dropped = "riverpatrol_detect_off_frame_boxes_total"
+    before = REGISTRY.get_sample_value(dropped)
+    assert probe.decide(replace(cands, second=(p_debris, p_class, past))) == []
+    assert REGISTRY.get_sample_value(dropped) == before + 1  # the red one; the blue one was vetoed
+    edge = boxes.copy()
+    edge[:, 3] = 140.0  # over the edge, partly inside: clipped to it, kept
+    (clipped,) = probe.decide(replace(cands, second=(p_debris, p_class, edge)))
+    assert (clipped.y1, clipped.y2) == (kept.y1, 128.0) and clipped.score == kept.score
+
+
 def test_a_second_look_with_another_verifier_decides_as_that_verifier_would(blob_pair, tmp_path):
     """``PatrolSet.look_again_with`` (how ``models.compare_verifiers`` puts verifiers side by side)
     keeps the detector's candidates and decides as a detector built with the other verifier."""
