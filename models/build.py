@@ -46,7 +46,8 @@ VERIFIER_STEPS = 20000
 VERIFIER_MEMBERS = 1
 # Wave and sun jitter of the verifier's training crops (models.verifier.look_jitter)
 VERIFIER_LOOK_JITTER = False
-# The verifier sees each crop relative to the water around it (models.verifier.build_net)
+# The verifier sees each crop relative to the water around it (models.verifier.build_net). Off: v8,
+# trained so, won on the validation looks and broke the false-alert target on held-out (MODEL_CARD.md)
 VERIFIER_WATER_NORM = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
