@@ -313,14 +313,7 @@ def finish_with_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
         )
         if save_weights is not None:
-            saved = {
-                "members": [
-                    {"widths": n.widths, "water_norm": n.water_norm, "state_dict": n.state_dict()}
-                    for n in nets
-                ],
-                "summary": summary,
-            }
-            torch_save(saved, save_weights)
+            save_verifier_weights(nets, summary, save_weights)
             console.print(f"saved verifier weights to {save_weights}")
     if train_only:
         return
@@ -560,6 +553,13 @@ def torch_save(obj: dict, path: Path) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(obj, path)
+
+
+def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
+    """Every member's architecture and weights and the build summary, as ``load_verifier_weights``
+    reads them (``--save-weights``)."""
+    members = [{"widths": n.widths, "water_norm": n.water_norm, "state_dict": n.state_dict()} for n in nets]
+    torch_save({"members": members, "summary": summary}, path)
 
 
 def load_verifier_weights(path: Path) -> tuple[list, dict]:

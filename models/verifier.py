@@ -414,7 +414,7 @@ def export_verifier(
         "output_layout": "probs[N, 1 + nc + 4]: p(debris), p(class | debris), then the item's box in the "
         "window: centre offset x, y in window sides, log(width / side), log(height / side)",
         "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}"
-        + (", water-relative input" if getattr(net, "water_norm", False) else ""),
+        + (", water-relative input" if net.water_norm else ""),
     }
     return write_metadata(path, meta, extra)
 

@@ -336,7 +336,7 @@ def test_a_water_relative_verifier_ignores_the_water_s_colour_and_light_and_surv
     import torch
 
     from contract.messages import DEBRIS_CLASSES
-    from models.build import load_verifier_weights, torch_save
+    from models.build import load_verifier_weights, save_verifier_weights
     from models.compare_verifiers import exported
     from models.verifier import build_net
 
@@ -355,11 +355,7 @@ def test_a_water_relative_verifier_ignores_the_water_s_colour_and_light_and_surv
     assert torch.allclose(seen, seen_other, rtol=0.05, atol=0.01)  # the same but for the spread floor
     assert torch.equal(seen[:, 3], torch.from_numpy(x[:, 3]))  # the size plane passes as it is
     assert seen[:, :3, 20:28, 22:26].mean() > 0.5  # the item, in units of the water's spread (/8)
-    saved = {
-        "members": [{"widths": net.widths, "water_norm": True, "state_dict": net.state_dict()}],
-        "summary": {},
-    }
-    torch_save(saved, tmp_path / "v.pt")
+    save_verifier_weights([net], {}, tmp_path / "v.pt")
     (loaded,), _ = load_verifier_weights(tmp_path / "v.pt")
     assert loaded.water_norm
     out = ort.InferenceSession(str(exported(tmp_path / "v.pt", tmp_path))).run(None, {"crops": x})[0]
