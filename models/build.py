@@ -49,6 +49,9 @@ VERIFIER_LOOK_JITTER = False
 # The verifier sees each crop relative to the water around it (models.verifier.build_net). Off: v8,
 # trained so, won on the validation looks and broke the false-alert target on held-out (MODEL_CARD.md)
 VERIFIER_WATER_NORM = False
+# Frames of an extra verifier training split of many short scenes (models.dataset.scene_variety_split);
+# 0: none, as shipped
+VERIFIER_SCENE_FRAMES = 0
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -255,6 +258,7 @@ def finish_with_verifier(
     members: int = VERIFIER_MEMBERS,
     look_jitter: bool = VERIFIER_LOOK_JITTER,
     water_norm: bool = VERIFIER_WATER_NORM,
+    scene_frames: int = VERIFIER_SCENE_FRAMES,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -269,7 +273,7 @@ def finish_with_verifier(
     from edge.detect import Detector, DetectorConfig
     from edge.detect.verify import CropGeometry
     from models.class_weights import choose_class_weights
-    from models.dataset import default_splits, generate
+    from models.dataset import default_splits, generate, scene_variety_split
     from models.evaluate import best_threshold
     from models.export import set_metadata
     from models.score import negative_scores, score_positive, summarize
@@ -287,6 +291,8 @@ def finish_with_verifier(
         raise typer.BadParameter("keep_weights re-chooses a built verifier's operating point: no training")
     if keep_weights and not out.is_file():
         raise typer.BadParameter(f"keep_weights: no verifier at {out} to keep")
+    if scene_frames > 0 and weights is None and not keep_weights:
+        specs.append(scene_variety_split(seed, scene_frames))
     if train_only:
         specs = [s for s in specs if s.name.startswith("train")]
     elif weights is not None or keep_weights:
@@ -306,6 +312,7 @@ def finish_with_verifier(
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
             train_samples += splits[negative][: frames // 2 if frames else None]
+        train_samples += splits.get("train_scenes", [])
         train_cfg = VerifierTrainConfig(
             steps=steps, seed=seed, threads=threads, look_jitter=look_jitter, water_norm=water_norm
         )
@@ -459,6 +466,10 @@ class ValidationPatrols:
     passed a pooled budget of 4 in 4,800). Pass ``frames_per_look`` as the frames to budget on.
     """
 
+    #: Tracks the patrols' detections (``models.patrol_eval.TrackerFactory``); None: the edge
+    #: agent's tracker as configured by default. ``models.compare_tracking`` tries other rules.
+    tracker = None
+
     def __init__(self, detector, frames_each: int = 150, looks: tuple[str, ...] = tuple(VAL_LOOKS)) -> None:
         from models.patrol_eval import PatrolSet
 
@@ -489,7 +500,7 @@ class ValidationPatrols:
 
         false_alerts, score, by_look = 0, AlertScore(), {}
         for look, patrols in self.looks.items():
-            fa, sc = patrols.at(threshold)
+            fa, sc = patrols.at(threshold, self.tracker)
             false_alerts, score = false_alerts + fa, score + sc
             by_look[look] = {
                 "false_alerts": fa,

@@ -26,6 +26,15 @@ from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOO
 app = typer.Typer(add_completion=False)
 
 
+def write_summary(out: Path | None, summary: dict, console) -> None:
+    """Write a comparison's ``summary`` as JSON to ``out`` (nothing when None) and say so."""
+    if out is None:
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n")
+    console.print(f"wrote {out}")
+
+
 def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(x) for x in text.split(",") if x.strip())
 
@@ -135,15 +144,8 @@ def main(
             )
         result[str(path)] = {"best_by_weight": per_weight, "by_threshold": patrols.record}
     console.print(table)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        summary = {
-            "detector": str(detector),
-            "seconds": round(time.monotonic() - started, 1),
-            "verifiers": result,
-        }
-        out.write_text(json.dumps(summary, indent=2) + "\n")
-        console.print(f"wrote {out}")
+    seconds = round(time.monotonic() - started, 1)
+    write_summary(out, {"detector": str(detector), "seconds": seconds, "verifiers": result}, console)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import astuple, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from contract.messages import DEBRIS_CLASSES
-from edge.tracker import TrackerConfig
+from edge.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger("riverpatrol.models.patrol_eval")
 
@@ -40,6 +41,14 @@ MATCH_M = 5.0  # an alert within this of an item's true position is that item
 # An item fully in view in fewer frames than this (at a patrol's first or last frames) cannot be
 # alerted by any operating point: the tracker confirms a track on its min_hits-th hit.
 PASSED_MIN_FRAMES: int = next(f.default for f in fields(TrackerConfig) if f.name == "min_hits")
+#: A fresh tracker for one patrol from the snapshot function: ``functools.partial(Tracker, cfg)``,
+#: or a subclass with another confirmation rule (``models.compare_tracking``).
+TrackerFactory = Callable[[Callable | None], Tracker]
+
+
+def default_tracker(snapshot: Callable | None) -> Tracker:
+    """The edge agent's tracker with its default configuration."""
+    return Tracker(TrackerConfig(drone_id="bench"), snapshot)
 
 
 def render_patrol(
@@ -169,8 +178,16 @@ class CachedDetections:
         return dets
 
 
-def run_pipeline(data: list, dets: list[list], threshold: float, fps: float, snapshots: bool = False) -> list:
-    """Alerts (last revision of each id) of one patrol at one threshold.
+def run_pipeline(
+    data: list,
+    dets: list[list],
+    threshold: float,
+    fps: float,
+    snapshots: bool = False,
+    tracker: TrackerFactory | None = None,
+) -> list:
+    """Alerts (last revision of each id) of one patrol at one threshold, tracked by ``tracker``
+    (None: ``default_tracker``).
 
     Without ``snapshots`` the pipeline is handed blank frames of the patrol's size: which tracks
     confirm, where and as what never depends on the pixels (the tracker picks a best view by score
@@ -183,12 +200,17 @@ def run_pipeline(data: list, dets: list[list], threshold: float, fps: float, sna
     from edge.geolocate import GeoConfig
     from edge.pipeline import FramePipeline, WaterLevel
     from edge.telemetry.pose import Pose
-    from edge.tracker import Tracker, TrackerConfig
 
     snap = SnapshotConfig()
-    tracker = Tracker(TrackerConfig(drone_id="bench"), snapshotter(snap))
     pipe = FramePipeline(
-        CachedDetections(dets, threshold), tracker, GeoConfig(), "bench", "m", WaterLevel(), 3.0, snap
+        CachedDetections(dets, threshold),
+        (tracker or default_tracker)(snapshotter(snap)),
+        GeoConfig(),
+        "bench",
+        "m",
+        WaterLevel(),
+        3.0,
+        snap,
     )
     t0 = datetime(2026, 5, 1, tzinfo=UTC).timestamp()
     payloads: list[bytes] = []
@@ -382,10 +404,13 @@ class PatrolSet:
         ]
         self.clean, self.littered = flown[: self._n_clean], flown[self._n_clean :]
 
-    def at(self, threshold: float) -> tuple[int, AlertScore]:
-        """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts)."""
-        false_alerts = sum(len(run_pipeline(d, dets, threshold, self.fps)) for d, dets in self.clean)
+    def at(self, threshold: float, tracker: TrackerFactory | None = None) -> tuple[int, AlertScore]:
+        """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts),
+        tracked by ``tracker`` (None: the edge agent's default)."""
+        false_alerts = sum(
+            len(run_pipeline(d, dets, threshold, self.fps, tracker=tracker)) for d, dets in self.clean
+        )
         score = AlertScore()
         for d, dets in self.littered:
-            score += score_alerts(d, run_pipeline(d, dets, threshold, self.fps))
+            score += score_alerts(d, run_pipeline(d, dets, threshold, self.fps, tracker=tracker))
         return false_alerts, score

@@ -30,6 +30,7 @@ from models.build import (
     VERIFIER_LOOK_JITTER,
     VERIFIER_MEMBERS,
     VERIFIER_NAME,
+    VERIFIER_SCENE_FRAMES,
     VERIFIER_STEPS,
     VERIFIER_WATER_NORM,
 )
@@ -541,6 +542,9 @@ def main(
     water_norm: Annotated[
         bool, typer.Option(help="The net sees each crop relative to the water around it (WaterNorm).")
     ] = VERIFIER_WATER_NORM,
+    scene_frames: Annotated[
+        int, typer.Option(min=0, help="Also train on a split of this many frames, 4 per world (many waters).")
+    ] = VERIFIER_SCENE_FRAMES,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -566,6 +570,7 @@ def main(
         members=members,
         look_jitter=look_jitter,
         water_norm=water_norm,
+        scene_frames=scene_frames,
     )
 
 

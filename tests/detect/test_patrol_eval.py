@@ -101,7 +101,7 @@ def test_the_false_alert_budget_holds_on_each_look_not_on_their_sum():
     from models.patrol_eval import AlertScore
 
     def look(fa_by_t: dict[float, int]):
-        def at(t: float) -> tuple[int, AlertScore]:
+        def at(t: float, tracker=None) -> tuple[int, AlertScore]:
             found = 10 if t < 0.95 else 8  # the lower threshold alerts more items
             return fa_by_t[t], AlertScore(found, 0, 10, found, 10, found)
 
