@@ -382,3 +382,16 @@ def test_the_card_s_trade_off_table_always_holds_the_operating_threshold():
     assert points[0.992]["recall"] == round(1 / 3, 4)  # one step above: the second item drops out
     assert points[0.5]["precision_any_class"] == 1.0 and points[0.5]["precision"] == round(2 / 3, 4)
     assert points[0.9913]["false_detections_per_1000_frames"] == 1000.0
+
+
+def test_the_many_worlds_split_is_a_training_look_split_of_its_own_seed_and_short_scenes():
+    """``--scene-frames``: a verifier split that must not reuse another split's worlds or look."""
+    from models.class_weights import CLASS_LOOKS
+    from models.dataset import default_splits, scene_variety_split
+
+    spec = scene_variety_split(7, 1200)
+    others = [*default_splits(7), *CLASS_LOOKS.values()]
+    assert spec.name.startswith("train")  # rendered by --train-only, like the verifier's others
+    assert spec.name not in {s.name for s in others} and spec.seed not in {s.seed for s in others}
+    assert spec.domain == "train" and spec.debris  # validation and held-out looks stay unseen
+    assert spec.frames == 1200 and spec.frames_per_scene == 4  # 300 worlds, not 1,200 / 20 = 60
