@@ -57,7 +57,7 @@ def sweep(detector, samples: list, weights: tuple[float, ...] = BAG_WEIGHTS) -> 
     weight; both networks run once per frame, each weight only re-decides (``Detector.decide``)."""
     import cv2
 
-    from models.evaluate import TARGET_MIN_SIZE_M, pr_at
+    from models.evaluate import TARGET_MIN_SIZE_M, f1_score, pr_at
     from models.score import SplitScores, frame_truth
 
     names = detector.spec.names
@@ -72,7 +72,7 @@ def sweep(detector, samples: list, weights: tuple[float, ...] = BAG_WEIGHTS) -> 
     out = {}
     for w in weights:
         p, r, tp, fp, _ = pr_at(scores[w].matched, threshold, TARGET_MIN_SIZE_M)
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        f1 = f1_score(p, r)
         out[w] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4), "tp": tp, "fp": fp}
     return out
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, get_type_hints
 
 import typer
 
@@ -73,7 +73,7 @@ class EvidenceTracker(Tracker):
         return sum(_logit(s) - self.ref for s in tr.all_scores) >= self.evidence
 
 
-_CONFIG_FIELDS = {f.name: f.type for f in fields(TrackerConfig) if f.type in ("int", "float")}
+_CONFIG_FIELDS = {name: t for name, t in get_type_hints(TrackerConfig).items() if t in (int, float)}
 
 
 def parse_rule(text: str) -> tuple[float | None, partial]:
@@ -99,9 +99,9 @@ def parse_rule(text: str) -> tuple[float | None, partial]:
         elif key in ("evidence", "evidence_ref"):
             evidence[key] = number
         elif key in _CONFIG_FIELDS:
-            if _CONFIG_FIELDS[key] == "int" and not number.is_integer():
+            if _CONFIG_FIELDS[key] is int and not number.is_integer():
                 raise ValueError(f"rule {text!r}: {key} takes a whole number, got {value}")
-            overrides[key] = int(number) if _CONFIG_FIELDS[key] == "int" else number
+            overrides[key] = int(number) if _CONFIG_FIELDS[key] is int else number
         else:
             known = ", ".join(sorted({"threshold", "evidence", "evidence_ref", *_CONFIG_FIELDS}))
             raise ValueError(f"rule {text!r}: unknown key {key!r}; known: {known}")
@@ -128,7 +128,7 @@ def main(
     ] = None,
     detector: Annotated[
         Path, typer.Option(help="Detector (with its verifier) whose detections are tracked.")
-    ] = (DEFAULT_OUT),
+    ] = DEFAULT_OUT,
     looks: Annotated[
         str, typer.Option(help="Validation looks, comma-separated (models.build.VAL_LOOKS, EXTRA_LOOKS).")
     ] = ",".join(VAL_LOOKS),
@@ -141,7 +141,7 @@ def main(
 
     from edge.detect import Detector, DetectorConfig
     from models.build import validation_patrols
-    from models.evaluate import best_threshold
+    from models.evaluate import best_threshold, f1_score
 
     texts = list(CARD_RULES) if rule is None else rule
     try:
@@ -171,11 +171,12 @@ def main(
     result = []
     for text, fixed, factory in rules:
         patrols.tracker, patrols.record, patrols.label = factory, {}, ""
-        t = fixed
-        if t is None:
-            t = best_threshold(patrols, patrols.frames_per_look, grid=SYSTEM_THRESHOLDS).threshold
-        _, precision, recall = patrols(t)
-        f1 = 2 * precision * recall / max(precision + recall, 1e-9)
+        t, f1 = fixed, -1.0
+        if t is None:  # the sweep flies every threshold: its best one's F1 is already known
+            point = best_threshold(patrols, patrols.frames_per_look, grid=SYSTEM_THRESHOLDS)
+            t, f1 = point.threshold, point.f1
+        if f1 < 0:  # a fixed threshold, or a sweep with none within the budget (F1 -1)
+            f1 = f1_score(*patrols(t)[1:])
         rec = patrols.record[f"{t:.3g}"]
         by_look = [look["false_alerts"] for look in rec["by_look"].values()]
         within = max(by_look) <= budget

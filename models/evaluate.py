@@ -173,6 +173,11 @@ def ap50_any_class(m: Matched, min_size_m: float = 0.0) -> float:
     return average_precision(ps[keep], ptp[keep], n_gt)
 
 
+def f1_score(precision: float, recall: float) -> float:
+    """Harmonic mean of precision and recall; 0 when both are 0."""
+    return 2 * precision * recall / max(precision + recall, 1e-9)
+
+
 def best_threshold(
     alerts_at: Callable[[float], tuple[int, float, float]],
     n_negative_frames: int,
@@ -202,7 +207,7 @@ def best_threshold(
         false_alerts, precision, recall = alerts_at(float(t))
         if false_alerts > allowed or np.isnan(precision) or precision < min_precision:
             continue
-        point = OperatingPoint(float(t), 2 * precision * recall / max(precision + recall, 1e-9), false_alerts)
+        point = OperatingPoint(float(t), f1_score(precision, recall), false_alerts)
         if point.better_than(best):
             best = point
     return best
