@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
 from bench.machine import machine_info as shared_machine_info  # noqa: E402
 from contract.messages import DEBRIS_CLASSES  # noqa: E402
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig  # noqa: E402
+from models.score import print_accuracy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "detector.json"
 app = typer.Typer(add_completion=False)
@@ -156,57 +157,8 @@ def print_tables(result: dict) -> None:
         sp.add_row(name, f"{row['median_ms']:.1f}", f"{row['p90_ms']:.1f}", f"{row['min_ms']:.1f}")
     console.print(sp)
     acc = result.get("accuracy")
-    if not acc:
-        return
-    t = Table(title=f"held-out accuracy at threshold {acc['threshold']} (IoU 0.5)")
-    for col in ("slice", "AP50", "precision", "recall", "items"):
-        t.add_column(col, justify="left" if col == "slice" else "right")
-
-    def f(x):
-        return "-" if x is None else f"{x:.3f}"
-
-    t.add_row(
-        "all classes, >=0.3 m",
-        f(acc["map50_ge_0.3m"]),
-        f(acc["precision_ge_0.3m"]),
-        f(acc["recall_ge_0.3m"]),
-        str(acc["items_ge_0.3m"]),
-    )
-    t.add_row(
-        "class-agnostic, >=0.3 m",
-        "",
-        f(acc["precision_any_class_ge_0.3m"]),
-        f(acc["recall_any_class_ge_0.3m"]),
-        "",
-    )
-    for name, row in acc["per_class"].items():
-        t.add_row(
-            f"  {name}",
-            f(row["ap50_ge_0.3m"]),
-            f(row["precision"]),
-            f(row["recall"]),
-            str(row["tp"] + row["fn"]),
-        )
-    for name, row in acc["per_size"].items():
-        t.add_row(f"  size {name}", "", "", f(row["recall"]), str(row["items"]))
-    console.print(t)
-    conf = acc.get("class_confusion_ge_0.3m")
-    if conf:
-        names = conf["names"]
-        ct = Table(title="boxes on items >= 0.3 m at the threshold: the item's class (rows), the class given")
-        ct.add_column("item")
-        for name in names:
-            ct.add_column(name, justify="right")
-        ct.add_column("right", justify="right")
-        for i, (name, row) in enumerate(zip(names, conf["counts"], strict=True)):
-            right = row[i] / sum(row) if sum(row) else float("nan")
-            ct.add_row(name, *(str(n) for n in row), f"{right:.3f}")
-        console.print(ct)
-    console.print(
-        f"per-frame false detections: {acc['false_detections']} in {acc['negative_frames']} "
-        f"debris-free frames "
-        f"= {acc['false_detections_per_1000_frames']} per 1,000"
-    )
+    if acc:
+        print_accuracy(console, acc, f"held-out accuracy at threshold {acc['threshold']} (IoU 0.5)")
 
 
 @app.command()

@@ -171,3 +171,57 @@ def summarize(
         else None,
         "operating_points": operating_points,
     }
+
+
+def print_accuracy(console, acc: dict, title: str) -> None:
+    """``summarize``'s figures as rich tables on ``console``: overall, per class, per size, confusion."""
+    from rich.table import Table
+
+    def f(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    t = Table(title=title)
+    for col in ("slice", "AP50", "precision", "recall", "items"):
+        t.add_column(col, justify="left" if col == "slice" else "right")
+    t.add_row(
+        "all classes, >=0.3 m",
+        f(acc["map50_ge_0.3m"]),
+        f(acc["precision_ge_0.3m"]),
+        f(acc["recall_ge_0.3m"]),
+        str(acc["items_ge_0.3m"]),
+    )
+    t.add_row(
+        "class-agnostic, >=0.3 m",
+        f(acc["ap50_any_class_ge_0.3m"]),
+        f(acc["precision_any_class_ge_0.3m"]),
+        f(acc["recall_any_class_ge_0.3m"]),
+        "",
+    )
+    for name, row in acc["per_class"].items():
+        t.add_row(
+            f"  {name}",
+            f(row["ap50_ge_0.3m"]),
+            f(row["precision"]),
+            f(row["recall"]),
+            str(row["tp"] + row["fn"]),
+        )
+    for key in ("per_size", "per_size_px"):
+        for name, row in (acc.get(key) or {}).items():
+            t.add_row(f"  size {name}", "", "", f(row["recall"]), str(row["items"]))
+    console.print(t)
+    conf = acc.get("class_confusion_ge_0.3m")
+    if conf:
+        names = conf["names"]
+        ct = Table(title="boxes on items >= 0.3 m at the threshold: the item's class (rows), the class given")
+        ct.add_column("item")
+        for name in names:
+            ct.add_column(name, justify="right")
+        ct.add_column("right", justify="right")
+        for i, (name, row) in enumerate(zip(names, conf["counts"], strict=True)):
+            right = row[i] / sum(row) if sum(row) else float("nan")
+            ct.add_row(name, *(str(n) for n in row), f"{right:.3f}")
+        console.print(ct)
+    console.print(
+        f"per-frame false detections: {acc['false_detections']} in {acc['negative_frames']} "
+        f"debris-free frames = {acc['false_detections_per_1000_frames']} per 1,000"
+    )

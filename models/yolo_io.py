@@ -37,18 +37,30 @@ def yolo_lines(boxes: np.ndarray, classes: np.ndarray, width: int, height: int) 
 
 
 def parse_yolo(text: str, width: int, height: int, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """xyxy pixel boxes and classes from YOLO label text; ``ValueError`` naming the file and line."""
+    """xyxy pixel boxes and classes from YOLO label text; ``ValueError`` naming the file and line.
+
+    A line is ``class cx cy w h`` (normalized), or an Ultralytics segment ``class x1 y1 x2 y2 ...``
+    (three points or more), read as the polygon's bounding box.
+    """
     boxes, classes = [], []
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split()
-        if len(parts) != 5:
-            raise ValueError(f"{where}:{n}: expected 'class cx cy w h', got {line!r}")
-        c, cx, cy, w, h = int(parts[0]), *map(float, parts[1:])
-        boxes.append(
-            ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
-        )
+        if len(parts) != 5 and (len(parts) < 7 or len(parts) % 2 == 0):
+            raise ValueError(f"{where}:{n}: expected 'class cx cy w h' or a segment, got {line!r}")
+        try:
+            c, values = int(parts[0]), np.asarray([float(v) for v in parts[1:]])
+        except ValueError as exc:
+            raise ValueError(f"{where}:{n}: not numbers: {line!r}") from exc
+        if c < 0 or not np.isfinite(values).all():
+            raise ValueError(f"{where}:{n}: negative class or non-finite value: {line!r}")
+        if len(values) == 4:
+            cx, cy, w, h = values
+            x1, y1, x2, y2 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+        else:
+            x1, y1, x2, y2 = values[0::2].min(), values[1::2].min(), values[0::2].max(), values[1::2].max()
+        boxes.append((x1 * width, y1 * height, x2 * width, y2 * height))
         classes.append(c)
     return np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(classes, np.int64)
 

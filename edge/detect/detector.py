@@ -87,13 +87,7 @@ class Detector:
         self.config = DetectorConfig.model_validate(cfg.model_dump())
         self.spec, self._session = self._load(self.config)
         self.verifier = self._load_verifier(self.config, self.spec)
-        threshold = (
-            self.config.score_threshold
-            or (self.verifier.spec.score_threshold if self.verifier else None)
-            or self.spec.score_threshold
-            or DEFAULT_THRESHOLD
-        )
-        self.score_threshold = float(threshold)
+        self.score_threshold = float(self.config.score_threshold or self.model_threshold)
         self.frames = 0
         self.rejected = 0
         self.last_error: str | None = None
@@ -141,6 +135,16 @@ class Detector:
                 f"differ from the model's {list(spec.names)}"
             )
         return verifier
+
+    @property
+    def model_threshold(self) -> float:
+        """The operating threshold the model's metadata names (the verifier's first), whatever the
+        config's ``score_threshold`` overrides it with; ``DEFAULT_THRESHOLD`` when none does."""
+        return float(
+            (self.verifier.spec.score_threshold if self.verifier else None)
+            or self.spec.score_threshold
+            or DEFAULT_THRESHOLD
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
