@@ -29,6 +29,7 @@ from contract.camera import CameraModel, CameraMount
 from contract.messages import Alert, Telemetry
 from edge.alerts import SnapshotConfig
 from edge.detect import Detector, DetectorConfig
+from edge.detect.classes import debris_classes, parse_name_map
 from edge.detect.config import DEFAULT_MODEL
 from edge.frames import CapturedFrame, FrameSource, open_source
 from edge.geolocate import GeoConfig
@@ -107,6 +108,8 @@ class EdgeAgent:
                 verifier="auto" if settings.verifier else "off",
             )
         )  # ModelLoadError: missing or wrong model
+        # ClassMapError: a model class that is no debris class, unmapped (would fail every alert)
+        self.debris_classes = debris_classes(self.detector.names, parse_name_map(settings.class_map))
         self.geo = geo_config(settings)
         self.source: FrameSource = open_source(settings.camera)  # CameraOpenError
         self.snapshot_cfg = SnapshotConfig()
@@ -120,6 +123,7 @@ class EdgeAgent:
             WaterLevel(settings.home_is_water_level, settings.water_alt_msl),
             settings.min_alt_m,
             self.snapshot_cfg,
+            debris_classes=self.debris_classes,
         )
         self.outbox = Outbox(settings.outbox_path)
         self._remote: queue.SimpleQueue[Alert] = queue.SimpleQueue()

@@ -86,6 +86,9 @@ def run(
     drone_id: str = typer.Option(None, help="this drone's id on MQTT"),
     mission_id: str = typer.Option(None, help="mission the alerts belong to"),
     model: Path = typer.Option(None, help="ONNX detector (default: the shipped model)"),
+    class_map: str = typer.Option(
+        None, help="a model of your own: its class = debris class, e.g. 'plastic_bottle=bottle,tyre='"
+    ),
     outbox: Path = typer.Option(None, help="SQLite outbox file (unsent alerts survive restarts)"),
     config: Path = typer.Option(None, help="TOML settings file (\\[edge] section)"),
     metrics_port: int = typer.Option(None, help="serve Prometheus metrics (and /healthz) on this port"),
@@ -120,6 +123,7 @@ def run(
             drone_id=drone_id,
             mission_id=mission_id,
             model=model,
+            class_map=class_map,
             outbox_path=outbox,
             metrics_port=metrics_port,
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from contract.camera import CameraPose
 from edge.alerts import SnapshotConfig, alert_payload, build_alert
+from edge.detect.classes import to_debris
 from edge.detect.detection import Detection
 from edge.geolocate import GeoConfig, GeoFix, geolocate_box, ground_sample_distance
 from edge.telemetry.pose import Pose
@@ -76,6 +78,7 @@ class PipelineStats:
     alert_bytes: list[int] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     no_ground: int = 0
+    left_out: int = 0  # detections of a model class left out of alerts (class map)
 
 
 class FramePipeline:
@@ -92,7 +95,10 @@ class FramePipeline:
         min_alt_m: float = 3.0,
         snapshot_cfg: SnapshotConfig | None = None,
         keep_alert_sizes: int = 10_000,
+        debris_classes: Sequence[str | None] | None = None,
     ) -> None:
+        """``debris_classes``: the contract's debris class of each model class, None to leave it out
+        (``edge.detect.classes.debris_classes``); None: the model's names are the contract's."""
         self.detector = detector
         self.tracker = tracker
         self.geo = geo
@@ -104,6 +110,7 @@ class FramePipeline:
         self.stats = PipelineStats()
         self._keep = keep_alert_sizes
         self._geo_by_size: dict[tuple[int, int], GeoConfig] = {}
+        self.debris_classes = tuple(debris_classes) if debris_classes is not None else None
 
     def geo_for(self, width: int, height: int) -> GeoConfig:
         """``GeoConfig`` with the calibration scaled to the frame size (cached per size)."""
@@ -130,6 +137,10 @@ class FramePipeline:
         # the frame's ground scale: the detector runs it at its model's (other altitudes, cameras)
         gsd = ground_sample_distance(cam_pose, geo)
         dets = self.detector.detect(image, gsd_m=gsd)  # type: ignore[attr-defined]
+        if self.debris_classes is not None:
+            kept = to_debris(dets, self.debris_classes)
+            self.stats.left_out += len(dets) - len(kept)
+            dets = kept
         sightings = []
         for d in dets:
             fix = geolocate_box(d.box, cam_pose, geo)

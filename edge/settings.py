@@ -55,6 +55,11 @@ class EdgeSettings(ComponentSettings):
     detector_threads: int = Field(2, ge=1, description="onnxruntime intra-op threads")
     verifier: bool = Field(True, description="second look at each candidate with the model's verifier")
     score_threshold: float | None = Field(None, gt=0, lt=1, description="None: the model's own threshold")
+    class_map: str = Field(
+        "",
+        description="a model of your own: its class = debris class, e.g. 'plastic_bottle=bottle,tyre=' "
+        "('name=' leaves a class out of alerts, '*=' every class not named); same names match by themselves",
+    )
     calibration: Path | None = Field(None, description="camera calibration JSON (default drone profile)")
     gimbal_pitch_deg: float = Field(-90.0, ge=-180, le=180, description="camera mount pitch, -90 = nadir")
     gimbal_stabilized: bool = Field(True, description="3-axis gimbal (only the vehicle's yaw reaches it)")

@@ -25,9 +25,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
 from models.evaluate import FramePred, FrameTruth, Matched, match_frame, pr_at
-from models.yolo_folder import YoloFolder, class_mapping, open_folder, parse_class_map, read_labels
+from models.yolo_folder import YoloFolder, class_mapping, open_folder, read_labels
 
 PROBE_THRESHOLD = 0.05  # detections down to this score are kept so AP traces the whole curve
 #: The size given an item when the imagery's GSD is unknown: large and finite, so it counts as a
@@ -228,7 +229,7 @@ def score_cmd(
                 verifier="auto" if verifier else "off",
             )
         )
-        mapping = class_mapping(folder.names, probe.names, parse_class_map(class_map))
+        mapping = class_mapping(folder.names, probe.names, parse_name_map(class_map))
     except (DetectorError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc

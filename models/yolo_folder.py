@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.detect.classes import match_names
 from models.yolo_io import parse_yolo
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -139,38 +140,10 @@ def class_mapping(
     """Dataset class index -> model class index (None: the model has no such class; such items are
     scored as "ignore" regions, neither found nor missed).
 
-    Names match case-insensitively; ``overrides`` maps a dataset name to a model name, or to ``""``
-    to leave it out. Without dataset names the indices are taken to be the model's own.
+    Names match case-insensitively; ``overrides`` (``edge.detect.classes.parse_name_map``) maps a
+    dataset name to a model name, or to ``""`` to leave it out. Without dataset names the indices
+    are taken to be the model's own.
     """
     if dataset_names is None:
         return {i: i for i in range(len(model_names))}
-    lower = {n.lower(): i for i, n in enumerate(model_names)}
-    overrides = {k.lower(): v.lower() for k, v in (overrides or {}).items()}
-    unknown = sorted(set(overrides) - {n.lower() for n in dataset_names})
-    if unknown:
-        raise ValueError(f"class map names {unknown}, which the dataset does not have: {list(dataset_names)}")
-    out: dict[int, int | None] = {}
-    for i, name in enumerate(dataset_names):
-        target = overrides.get(name.lower(), name.lower())
-        if target and target not in lower:
-            if name.lower() in overrides:
-                raise ValueError(
-                    f"class map sends {name!r} to {target!r}, which the model lacks: {list(model_names)}"
-                )
-            out[i] = None
-            continue
-        out[i] = lower[target] if target else None
-    return out
-
-
-def parse_class_map(text: str) -> dict[str, str]:
-    """``"plastic_bag=bag,tyre="`` -> ``{"plastic_bag": "bag", "tyre": ""}``; ``ValueError`` on a bad pair."""
-    out: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in text.split(","))):
-        if "=" not in pair:
-            raise ValueError(f"class map entry {pair!r} is not 'dataset_name=model_name'")
-        src, dst = (s.strip() for s in pair.split("=", 1))
-        if not src:
-            raise ValueError(f"class map entry {pair!r} names no dataset class")
-        out[src] = dst
-    return out
+    return match_names(dataset_names, model_names, overrides)

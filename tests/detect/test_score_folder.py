@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from contract.camera import CameraPose
 from contract.messages import DEBRIS_CLASSES
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig
+from edge.detect.classes import parse_name_map
 from models.evaluate import FrameTruth
 from models.score import SplitScores, summarize
 from models.score_folder import PROBE_THRESHOLD, UNKNOWN_SIZE_M
-from models.yolo_folder import class_mapping, label_path, open_folder, parse_class_map, read_labels
+from models.yolo_folder import class_mapping, label_path, open_folder, read_labels
 from models.yolo_io import parse_yolo, yolo_lines
 from riverpatrol.cli import app
 from sim.camera import RiverScene, render
@@ -57,7 +58,7 @@ def test_segment_lines_read_as_their_bounding_box_and_bad_lines_name_the_line() 
 
 
 def test_class_mapping_by_name_with_overrides() -> None:
-    m = class_mapping(tuple(USER_NAMES), DEBRIS_CLASSES, parse_class_map(CLASS_MAP))
+    m = class_mapping(tuple(USER_NAMES), DEBRIS_CLASSES, parse_name_map(CLASS_MAP))
     assert [DEBRIS_CLASSES[m[i]] if m[i] is not None else None for i in range(6)] == [
         "vegetation",
         "foam",
@@ -68,12 +69,12 @@ def test_class_mapping_by_name_with_overrides() -> None:
     ]
     assert class_mapping(None, DEBRIS_CLASSES) == {i: i for i in range(5)}
     assert class_mapping(("Bottle", "bag"), DEBRIS_CLASSES, {"bag": ""}) == {0: 0, 1: None}  # left out
-    with pytest.raises(ValueError, match="does not have"):
+    with pytest.raises(ValueError, match="not among"):
         class_mapping(("bottle",), DEBRIS_CLASSES, {"can": "bottle"})
-    with pytest.raises(ValueError, match="model lacks"):
+    with pytest.raises(ValueError, match="which is not among"):
         class_mapping(("can",), DEBRIS_CLASSES, {"can": "tin"})
-    with pytest.raises(ValueError, match="not 'dataset_name=model_name'"):
-        parse_class_map("bottle")
+    with pytest.raises(ValueError, match="not 'name=class'"):
+        parse_name_map("bottle")
 
 
 def test_open_folder_reads_data_yaml_folders_and_lists(tmp_path: Path) -> None:
@@ -209,4 +210,4 @@ def test_score_command_errors_are_clear(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
     cv2.imwrite(str(tmp_path / "images" / "a.png"), np.zeros((8, 8, 3), np.uint8))
     res = CliRunner().invoke(app, ["model", "score", str(tmp_path), "--class-map", "can=tin"])
-    assert res.exit_code == 2 and "model lacks" in " ".join(res.output.split())
+    assert res.exit_code == 2 and "'tin', which is not among" in " ".join(res.output.split())
