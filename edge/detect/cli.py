@@ -92,6 +92,10 @@ def detect_cmd(
 
     bad = 0
     for source in sources:
+        if not source.exists():
+            bad += 1
+            console.print(f"[red]skipped:[/] {source}: no such file")
+            continue
         for where, image in frames(source):
             try:
                 dets = detector.detect(image, where=where, gsd_m=gsd_cm / 100 if gsd_cm else None)

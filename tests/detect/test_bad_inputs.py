@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,3 +73,20 @@ def test_bad_frames_raise_and_are_counted(detector, frame, message):
     assert after == total + 1
     assert detector.detect(np.zeros((64, 64, 3), np.uint8)) == []  # carries on with good frames
     assert detector.healthy
+
+
+def test_detect_command_reports_each_bad_input_by_path_and_goes_on(tmp_path):
+    from typer.testing import CliRunner
+
+    from edge.detect.cli import app
+
+    good = tmp_path / "water.png"
+    cv2.imwrite(str(good), np.full((540, 960, 3), 90, np.uint8))
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8 truncated")
+    res = CliRunner().invoke(app, ["detect", str(tmp_path / "gone.jpg"), str(corrupt), str(good), "--json"])
+    assert res.exit_code == 1
+    text = " ".join(res.output.split())
+    assert "gone.jpg: no such file" in text and "corrupt.jpg: no image" in text
+    assert "2 input(s) skipped" in text
+    assert '"source": "' + str(good) in res.output  # the good one still ran
