@@ -28,7 +28,7 @@ import typer
 from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
 from models.evaluate import FramePred, FrameTruth, Matched, match_frame, pr_at
-from models.yolo_folder import YoloFolder, class_mapping, open_folder, read_labels
+from models.yolo_folder import YoloFolder, class_mapping, label_path, open_folder, read_labels
 
 PROBE_THRESHOLD = 0.05  # detections down to this score are kept so AP traces the whole curve
 #: The size given an item when the imagery's GSD is unknown: large and finite, so it counts as a
@@ -83,6 +83,7 @@ def score_folder(
     n_negative, skipped, ms = 0, [], []
     unmapped: Counter[int] = Counter()
     n_classes = len(folder.names) if folder.names else len(detector.names)
+    label_files = sum(1 for image in folder.images if label_path(image).is_file())
     for image in folder.images:
         if progress:
             progress()
@@ -119,6 +120,7 @@ def score_folder(
         "px": px,
         "negatives": np.asarray(negatives, np.float32),
         "negative_images": n_negative,
+        "label_files": label_files,
         "skipped": skipped,
         "unmapped": unmapped,
         "ms": ms,
@@ -151,6 +153,7 @@ def summary(
         "root": str(folder.root),
         "split": folder.split,
         "images": len(folder.images),
+        "label_files": tallies["label_files"],
         "scored": len(folder.images) - len(tallies["skipped"]),
         "names": list(names),
         "class_map": {names[i]: (model_names[m] if m is not None else None) for i, m in mapping.items()},
@@ -246,6 +249,11 @@ def score_cmd(
     }
     print_accuracy(console, result, f"{data} ({folder.split or 'all'}) at threshold {operating:g} (IoU 0.5)")
     console.print(f"item sizes: {result['dataset']['sizes']}")
+    if not tallies["label_files"]:
+        console.print(
+            f"[yellow]no label files where Ultralytics looks for them (e.g. "
+            f"{label_path(folder.images[0])}):[/] every image was scored as debris-free"
+        )
     if result["dataset"]["unmapped_items"]:
         console.print(f"[yellow]left out (no such model class):[/] {result['dataset']['unmapped_items']}")
     for s in result["skipped"]:

@@ -175,7 +175,7 @@ def test_score_command_matches_the_project_scorer(tmp_path: Path, frames) -> Non
         assert got[key] == want[key], key
     assert got["recall_any_class_ge_0.3m"] > 0 and got["ms_per_image"]["median"] > 0
     assert got["class_confusion_ge_0.3m"] == want["class_confusion_ge_0.3m"]
-    assert got["negative_frames"] == 2
+    assert got["negative_frames"] == 2 and got["dataset"]["label_files"] == 4  # 3 frames' + badlabel's
     assert got["dataset"]["unmapped_items"] == {"tyre": 2}
     assert got["dataset"]["class_map"]["Vegetation_Mat"] == "vegetation"
     assert (
