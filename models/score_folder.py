@@ -1,6 +1,7 @@
 """Score a detector on your own labelled imagery: any Ultralytics/YOLO dataset, no project meta needed.
 
     riverpatrol model score data.yaml                       # the shipped model, the val split
+    python -m models.score_folder data.yaml                 # the same
     riverpatrol model score my_river/ --split test --gsd-cm 2.4 --class-map "plastic_bag=bag,tyre="
     riverpatrol model score data.yaml --model best.onnx --out my_river.json   # your own model
 
@@ -42,7 +43,7 @@ PX_BUCKETS: tuple[tuple[str, float, float], ...] = (
     (">=64px", 64.0, float("inf")),
 )
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(add_completion=False)
 
 
 def frame_truth(
@@ -169,12 +170,7 @@ def summary(
     return out
 
 
-@app.callback()
-def _root() -> None:
-    """Measure a detector on labelled imagery of your own river."""
-
-
-@app.command("score")
+@app.command()
 def score_cmd(
     data: Annotated[
         Path, typer.Argument(help="data.yaml, a dataset folder (images/ + labels/) or an image folder.")

@@ -40,6 +40,7 @@ class TrainConfig:
     threads: int = 2
     loader_workers: int = 0  # crop-making processes; 0 = in the training process
     time_budget_s: float | None = None  # fit ``steps`` to this wall time (measured after warm-up)
+    freeze_bn: bool = False  # BatchNorm statistics kept (fine-tuning a model read from ONNX, small data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +269,10 @@ def train(
     start, running = time.monotonic(), 0.0
     paced_from = start
     net.train()
+    if cfg.freeze_bn:
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
     step = 0
     while step < total[0]:
         if cfg.time_budget_s and step == 100:

@@ -11,7 +11,7 @@ import typer
 from cloud.cli import app as cloud_app
 from edge.cli import app as edge_app
 from ground_station.cli import app as gcs_app
-from models.score_folder import app as model_app
+from models.cli import app as model_app
 from sim.cli import app as sim_app
 
 app = typer.Typer(
@@ -23,7 +23,7 @@ app.add_typer(sim_app, name="sim", help="Simulators testers fly: MAVLink vehicle
 app.add_typer(edge_app, name="edge", help="The agent on the drone's companion computer.")
 app.add_typer(gcs_app, name="gcs", help="Ground-station tools for drone operators.")
 app.add_typer(cloud_app, name="cloud", help="The city-side service: ingest, CIM layer, inspectors.")
-app.add_typer(model_app, name="model", help="The debris detector: score it on your own labelled imagery.")
+app.add_typer(model_app, name="model", help="The detector on your own labelled imagery: score, fine-tune.")
 
 
 @app.command()

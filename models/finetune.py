@@ -1,0 +1,308 @@
+"""Fine-tune the shipped detector on labelled imagery of your own river; score it beside the shipped one.
+
+    python -m models.finetune my_river/data.yaml --gsd-cm 2.4 --steps 2000 --out models/my_river.onnx
+    python -m models.finetune data.yaml --class-map "plastic_bottle=bottle,tyre=" --val-split val
+
+The shipped RiverNet has only seen renders. A few hundred labelled frames of real water teach it
+more than any render can, and its small size trains on a laptop CPU (~1 s a step at batch 16 on
+2 cores). The network is read back out of the shipped ONNX (``models.onnx_import``), trained
+with its BatchNorm statistics frozen (few images), and exported with the same metadata; it keeps
+the contract's five classes, so the edge agent alerts from it without a class map (the dataset's
+own names are mapped onto them: ``--class-map``; a class left out is trained as background).
+Frames are seen at the scale the runtime will see them: with ``--gsd-cm`` at the model's
+trained ground scale, without it as they come.
+
+It does not re-fit the verifier (trained on the shipped detector's candidates): the export runs
+alone, at the detector threshold stored (``--threshold``). With a validation split it scores the
+new model and the shipped detector alone on it, in one run, and prints their precision/recall
+trade-offs so you can pick the threshold (``score_threshold`` in the edge settings).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from contract.messages import DEBRIS_CLASSES
+from edge.detect.classes import parse_name_map
+from edge.detect.config import DEFAULT_MODEL
+from edge.detect.detector import frame_zoom
+from models.yolo_folder import YoloFolder, class_mapping, open_folder, read_labels
+
+log = logging.getLogger("riverpatrol.models.finetune")
+app = typer.Typer(add_completion=False)
+TILE_FACTOR = 1.5  # the runtime tiles frames this much larger than its view (``Detector._use_tiles``)
+GSD_TOLERANCE = 1.5  # frames this close to the trained GSD run as they come (``DetectorConfig``)
+MINE_THRESHOLD = 0.3  # the source's boxes from this score on, where no item is, are hard negatives
+
+
+def model_scale(
+    frame_hw: tuple[int, int],
+    input_hw: tuple[int, int],
+    native_hw: tuple[int, int],
+    gsd_m: float | None,
+    model_gsd_m: float | None,
+) -> float:
+    """How much the runtime resizes a frame before the network sees it, so training sees it alike.
+
+    A known ground scale far from the model's: the trained scale times the zoom; a frame much
+    larger than the model's view: tiles at the trained scale; else the frame fitted to the input.
+    """
+    trained = min(input_hw[0] / native_hw[0], input_hw[1] / native_hw[1])
+    zoom = frame_zoom(gsd_m, model_gsd_m, GSD_TOLERANCE)
+    if zoom is not None:
+        return trained * zoom
+    if frame_hw[0] > TILE_FACTOR * native_hw[0] or frame_hw[1] > TILE_FACTOR * native_hw[1]:
+        return trained
+    return min(input_hw[0] / frame_hw[0], input_hw[1] / frame_hw[1])
+
+
+def load_dataset(
+    folder: YoloFolder,
+    mapping: dict[int, int | None],
+    input_hw: tuple[int, int],
+    native_hw: tuple[int, int],
+    gsd_m: float | None,
+    model_gsd_m: float | None,
+    miner=None,
+) -> tuple[list, list[dict]]:
+    """``models.train.Scaled`` frames of ``folder`` at the runtime's scale, boxes in the model's
+    classes (items of a class left out dropped: background); and what was skipped, and why.
+
+    ``miner`` (an ``edge.detect.Detector`` of the source model, verifier off, low threshold): its
+    boxes on no labelled item become the frame's hard negatives, which training crops around as it
+    does around the renders' birds and glints (``TrainConfig.distractor_crop_fraction``); a real
+    dataset labels no distractors, and without them fine-tuning trades precision away.
+    """
+    import cv2
+
+    from models.train import Scaled
+
+    data, skipped = [], []
+    n_classes = len(folder.names) if folder.names else len(DEBRIS_CLASSES)
+    for image in folder.images:
+        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if frame is None or min(frame.shape[:2]) < 8:
+            skipped.append({"file": str(image), "error": "not an image OpenCV can read"})
+            continue
+        try:
+            boxes, classes = read_labels(image, frame.shape[1], frame.shape[0], n_classes)
+        except (ValueError, OSError) as exc:
+            skipped.append({"file": str(image), "error": str(exc)})
+            continue
+        mapped = np.asarray(
+            [-1 if mapping.get(int(c)) is None else mapping[int(c)] for c in classes], np.int64
+        )
+        keep = mapped >= 0
+        s = model_scale(frame.shape[:2], input_hw, native_hw, gsd_m, model_gsd_m)
+        h, w = frame.shape[:2]
+        small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        data.append(Scaled(small, boxes[keep] * s, mapped[keep], hard_negatives(miner, frame, boxes) * s))
+    return data, skipped
+
+
+def hard_negatives(miner, frame: np.ndarray, labelled: np.ndarray, overlap: float = 0.1) -> np.ndarray:
+    """The ``miner``'s boxes in ``frame`` that touch no ``labelled`` box (xyxy, frame pixels)."""
+    if miner is None:
+        return np.zeros((0, 4), np.float32)
+    from edge.detect.nms import pairwise_overlap
+
+    found = np.asarray([d.box for d in miner.detect(frame)], np.float32).reshape(-1, 4)
+    if not len(found) or not len(labelled):
+        return found
+    free = [pairwise_overlap(b, labelled, "ios").max() < overlap for b in found]
+    return found[np.asarray(free, bool)]
+
+
+def finetune(
+    data: list,
+    source: Path,
+    out: Path,
+    steps: int,
+    lr: float,
+    batch: int,
+    seed: int,
+    threads: int,
+    threshold: float | None,
+    provenance: dict[str, str],
+    progress=None,
+) -> tuple[Path, dict]:
+    """Train the network of ``source`` on ``data`` for ``steps`` and export it to ``out``."""
+    from models.export import export_onnx
+    from models.onnx_import import rivernet_from_onnx
+    from models.train import TrainConfig, train
+
+    net, meta = rivernet_from_onnx(source)
+    cfg = TrainConfig(steps=steps, batch=batch, lr=lr, seed=seed, threads=threads, freeze_bn=True)
+    trained, summary = train(
+        data, len(DEBRIS_CLASSES), cfg, progress, init={"config": net.config, "state_dict": net.state_dict()}
+    )
+    export_onnx(
+        trained,
+        out,
+        tuple(json.loads(meta["names"])),
+        tuple(json.loads(meta["input_size"])),
+        tuple(json.loads(meta.get("native_frame_size", meta["input_size"]))),
+        threshold if threshold is not None else float(meta.get("score_threshold", 0.5)),
+        f"{meta.get('model_version', '0')}+finetuned",
+        extra={
+            "finetuned_from": f"{source.name} {meta.get('model_version', '')}".strip(),
+            "train_steps": str(summary["steps_done"]),
+            **provenance,
+        },
+        gsd_m=float(meta["gsd_m"]) if "gsd_m" in meta else None,
+    )
+    return out, summary
+
+
+@app.command()
+def main(
+    data: Annotated[
+        Path, typer.Argument(help="data.yaml, a dataset folder (images/ + labels/) or an image folder.")
+    ],
+    split: Annotated[str, typer.Option(help="Split to train on.")] = "train",
+    val_split: Annotated[
+        str | None, typer.Option(help="Split to score on after training (both models, one run); none: skip.")
+    ] = None,
+    source: Annotated[Path, typer.Option("--from", help="RiverNet ONNX to start from.")] = DEFAULT_MODEL,
+    out: Annotated[Path, typer.Option(help="ONNX to write.")] = Path("finetuned.onnx"),
+    gsd_cm: Annotated[
+        float | None,
+        typer.Option(min=0.01, help="Ground sample distance of the imagery, cm per pixel at the water."),
+    ] = None,
+    class_map: Annotated[
+        str, typer.Option(help="Dataset name = debris class pairs, e.g. 'plastic_bag=bag,tyre='.")
+    ] = "",
+    steps: Annotated[int, typer.Option(min=0, help="Training steps (batch --batch).")] = 2000,
+    lr: Annotated[
+        float, typer.Option(help="Peak learning rate (the shipped model ended near 1.5e-3).")
+    ] = 5e-4,
+    batch: Annotated[int, typer.Option(min=1, help="Crops per step.")] = 16,
+    threshold: Annotated[
+        float | None, typer.Option(help="Detector threshold stored; default the source's.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the crop stream and of training.")] = 0,
+    threads: Annotated[int, typer.Option(help="Torch / onnxruntime threads.")] = 2,
+) -> None:
+    """Fine-tune the detector on your own labelled imagery and export it (the verifier is not re-fitted)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    console = Console()
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        import onnx  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as exc:
+        console.print(
+            f"[red]error:[/] fine-tuning needs the training extra ({exc}): pip install -e '.[train]'",
+        )
+        raise typer.Exit(2) from exc
+    try:
+        folder = open_folder(data, split)
+        mapping = class_mapping(folder.names, DEBRIS_CLASSES, parse_name_map(class_map))
+        from models.onnx_import import rivernet_from_onnx
+
+        _, meta = rivernet_from_onnx(source)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    gsd_m = gsd_cm / 100 if gsd_cm else None
+    input_hw = tuple(json.loads(meta["input_size"]))
+    native_hw = tuple(json.loads(meta.get("native_frame_size", meta["input_size"])))
+    model_gsd = float(meta["gsd_m"]) if "gsd_m" in meta else None
+    from edge.detect.config import DetectorConfig
+    from edge.detect.detector import Detector
+
+    miner = Detector(DetectorConfig(model_path=source, score_threshold=MINE_THRESHOLD, verifier="off"))
+    frames, skipped = load_dataset(folder, mapping, input_hw, native_hw, gsd_m, model_gsd, miner)
+    for s in skipped:
+        console.print(f"[yellow]skipped[/] {s['file']}: {s['error']}")
+    items = sum(len(f.boxes) for f in frames)
+    negatives = sum(len(f.distractors) for f in frames)
+    if not frames:
+        console.print(f"[red]error:[/] no usable images in {data} ({split})")
+        raise typer.Exit(2)
+    console.print(
+        f"{len(frames)} images, {items} items, {negatives} hard negatives (the source's boxes on no item) "
+        f"({folder.root}, {split}); {steps} steps from {source.name}"
+    )
+    provenance = {
+        "train_data": str(data),
+        "train_images": str(len(frames)),
+        "train_items": str(items),
+        "train_hard_negatives": str(negatives),
+    }
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("fine-tune", total=steps)
+        _, summary = finetune(
+            frames,
+            source,
+            out,
+            steps,
+            lr,
+            batch,
+            seed,
+            threads,
+            threshold,
+            provenance,
+            lambda step, loss, total: bar.update(
+                task, completed=step, total=total, description=f"loss {loss:.3f}"
+            ),
+        )
+    curve = summary["loss_curve"]
+    loss = f", loss {curve[0][1]} -> {curve[-1][1]}" if curve else ""
+    done = f"{summary['steps_done']} steps in {summary['seconds']:.0f} s on {summary['device']}"
+    console.print(f"wrote {out}: {done}{loss}")
+    if val_split:
+        compare_on(
+            console,
+            data,
+            val_split,
+            [("fine-tuned", out), ("source, detector alone", source)],
+            gsd_m,
+            class_map,
+        )
+
+
+def compare_on(
+    console, data: Path, split: str, models: list[tuple[str, Path]], gsd_m, class_map: str
+) -> None:
+    """Each model, detector alone, scored on ``split`` (``models.score_folder``): the trade-off tables."""
+    from rich.table import Table
+
+    from edge.detect.config import DetectorConfig
+    from edge.detect.detector import Detector
+    from models.score_folder import PROBE_THRESHOLD, score_folder, summary
+
+    folder = open_folder(data, split)
+    table = Table(title=f"{split}: precision / recall (items >= 0.3 m) by threshold, detector alone")
+    table.add_column("threshold", justify="right")
+    rows: dict[float, list[str]] = {}
+    for name, path in models:
+        probe = Detector(DetectorConfig(model_path=path, score_threshold=PROBE_THRESHOLD, verifier="off"))
+        mapping = class_mapping(folder.names, probe.names, parse_name_map(class_map))
+        res = summary(
+            score_folder(probe, folder, mapping, gsd_m),
+            probe.model_threshold,
+            probe.names,
+            folder,
+            mapping,
+            gsd_m,
+        )
+        table.add_column(f"{name} (AP50 {res['map50_ge_0.3m']})", justify="right")
+        for op in res["operating_points"]:
+            rows.setdefault(op["threshold"], []).append(f"{op['precision']} / {op['recall']}")
+    for th in sorted(rows):
+        if len(rows[th]) == len(models):  # thresholds every model was scored at
+            table.add_row(f"{th:g}", *rows[th])
+    console.print(table)
+
+
+if __name__ == "__main__":
+    app()
