@@ -106,6 +106,27 @@ def load_dataset(
     return data, skipped
 
 
+def prepare(
+    data: Path, split: str, source: Path, gsd_m: float | None, class_map: str
+) -> tuple[YoloFolder, list, list[dict]]:
+    """The training frames of ``data``'s ``split`` for ``source`` (``load_dataset``, its hard
+    negatives mined by ``source`` itself), and what was skipped; ``ValueError`` on a bad dataset,
+    class map or source model."""
+    from edge.detect.config import DetectorConfig
+    from edge.detect.detector import Detector
+    from models.onnx_import import rivernet_from_onnx
+
+    folder = open_folder(data, split)
+    mapping = class_mapping(folder.names, DEBRIS_CLASSES, parse_name_map(class_map))
+    _, meta = rivernet_from_onnx(source)
+    input_hw = tuple(json.loads(meta["input_size"]))
+    native_hw = tuple(json.loads(meta.get("native_frame_size", meta["input_size"])))
+    model_gsd = float(meta["gsd_m"]) if "gsd_m" in meta else None
+    miner = Detector(DetectorConfig(model_path=source, score_threshold=MINE_THRESHOLD, verifier="off"))
+    frames, skipped = load_dataset(folder, mapping, input_hw, native_hw, gsd_m, model_gsd, miner)
+    return folder, frames, skipped
+
+
 def hard_negatives(miner, frame: np.ndarray, labelled: np.ndarray, overlap: float = 0.1) -> np.ndarray:
     """The ``miner``'s boxes in ``frame`` that touch no ``labelled`` box (xyxy, frame pixels)."""
     if miner is None:
@@ -203,31 +224,19 @@ def main(
             f"[red]error:[/] fine-tuning needs the training extra ({exc}): pip install -e '.[train]'",
         )
         raise typer.Exit(2) from exc
+    gsd_m = gsd_cm / 100 if gsd_cm else None
     try:
-        folder = open_folder(data, split)
-        mapping = class_mapping(folder.names, DEBRIS_CLASSES, parse_name_map(class_map))
-        from models.onnx_import import rivernet_from_onnx
-
-        _, meta = rivernet_from_onnx(source)
+        folder, frames, skipped = prepare(data, split, source, gsd_m, class_map)
     except (ValueError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
-    gsd_m = gsd_cm / 100 if gsd_cm else None
-    input_hw = tuple(json.loads(meta["input_size"]))
-    native_hw = tuple(json.loads(meta.get("native_frame_size", meta["input_size"])))
-    model_gsd = float(meta["gsd_m"]) if "gsd_m" in meta else None
-    from edge.detect.config import DetectorConfig
-    from edge.detect.detector import Detector
-
-    miner = Detector(DetectorConfig(model_path=source, score_threshold=MINE_THRESHOLD, verifier="off"))
-    frames, skipped = load_dataset(folder, mapping, input_hw, native_hw, gsd_m, model_gsd, miner)
     for s in skipped:
         console.print(f"[yellow]skipped[/] {s['file']}: {s['error']}")
-    items = sum(len(f.boxes) for f in frames)
-    negatives = sum(len(f.distractors) for f in frames)
     if not frames:
         console.print(f"[red]error:[/] no usable images in {data} ({split})")
         raise typer.Exit(2)
+    items = sum(len(f.boxes) for f in frames)
+    negatives = sum(len(f.distractors) for f in frames)
     console.print(
         f"{len(frames)} images, {items} items, {negatives} hard negatives (the source's boxes on no item) "
         f"({folder.root}, {split}); {steps} steps from {source.name}"
@@ -260,46 +269,41 @@ def main(
     done = f"{summary['steps_done']} steps in {summary['seconds']:.0f} s on {summary['device']}"
     console.print(f"wrote {out}: {done}{loss}")
     if val_split:
-        compare_on(
-            console,
-            data,
-            val_split,
-            [("fine-tuned", out), ("source, detector alone", source)],
-            gsd_m,
-            class_map,
-        )
+        pair = [("fine-tuned", out), ("source, detector alone", source)]
+        print_tradeoffs(console, val_split, score_models(data, val_split, pair, gsd_m, class_map))
 
 
-def compare_on(
-    console, data: Path, split: str, models: list[tuple[str, Path]], gsd_m, class_map: str
-) -> None:
-    """Each model, detector alone, scored on ``split`` (``models.score_folder``): the trade-off tables."""
-    from rich.table import Table
-
+def score_models(
+    data: Path, split: str, models: list[tuple[str, Path]], gsd_m: float | None, class_map: str
+) -> dict[str, dict]:
+    """Each model, detector alone, scored on ``split`` (``models.score_folder``), by name."""
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
     from models.score_folder import PROBE_THRESHOLD, score_folder, summary
 
     folder = open_folder(data, split)
-    table = Table(title=f"{split}: precision / recall (items >= 0.3 m) by threshold, detector alone")
-    table.add_column("threshold", justify="right")
-    rows: dict[float, list[str]] = {}
+    out = {}
     for name, path in models:
         probe = Detector(DetectorConfig(model_path=path, score_threshold=PROBE_THRESHOLD, verifier="off"))
         mapping = class_mapping(folder.names, probe.names, parse_name_map(class_map))
-        res = summary(
-            score_folder(probe, folder, mapping, gsd_m),
-            probe.model_threshold,
-            probe.names,
-            folder,
-            mapping,
-            gsd_m,
-        )
+        tallies = score_folder(probe, folder, mapping, gsd_m)
+        out[name] = summary(tallies, probe.model_threshold, probe.names, folder, mapping, gsd_m)
+    return out
+
+
+def print_tradeoffs(console, split: str, results: dict[str, dict]) -> None:
+    """Precision / recall by threshold of each scored model, side by side."""
+    from rich.table import Table
+
+    table = Table(title=f"{split}: precision / recall (items >= 0.3 m) by threshold, detector alone")
+    table.add_column("threshold", justify="right")
+    rows: dict[float, list[str]] = {}
+    for name, res in results.items():
         table.add_column(f"{name} (AP50 {res['map50_ge_0.3m']})", justify="right")
         for op in res["operating_points"]:
             rows.setdefault(op["threshold"], []).append(f"{op['precision']} / {op['recall']}")
     for th in sorted(rows):
-        if len(rows[th]) == len(models):  # thresholds every model was scored at
+        if len(rows[th]) == len(results):  # thresholds every model was scored at
             table.add_row(f"{th:g}", *rows[th])
     console.print(table)
 
