@@ -20,7 +20,7 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -87,7 +87,11 @@ def main(
     save_weights: Annotated[Path | None, typer.Option(help="Save the trained state dict here.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Skip training: load this state dict.")] = None,
     init_weights: Annotated[
-        Path | None, typer.Option(help="Start training from this state dict (fine-tune) instead of random.")
+        Path | None,
+        typer.Option(
+            help="Start training from this state dict, or a RiverNet .onnx such as the shipped model "
+            "(BatchNorm statistics then frozen), instead of random."
+        ),
     ] = None,
     lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW, cosine).")] = 3e-3,
     verifier: Annotated[
@@ -138,7 +142,14 @@ def main(
         net.eval()
         train_info, cfg_dict = saved["train"], saved["train_config"]
     else:
-        init = torch_load(init_weights) if init_weights is not None else None
+        init = None
+        if init_weights is not None and init_weights.suffix == ".onnx":
+            from models.onnx_import import init_from_onnx
+
+            init = init_from_onnx(init_weights)  # the BatchNorm folded at export: keep it frozen
+            cfg = replace(cfg, freeze_bn=True)
+        elif init_weights is not None:
+            init = torch_load(init_weights)
         net, train_info = _train(console, splits["train"], cfg, init)
         if init is not None:
             train_info = {"init_from": init["train"], **train_info}

@@ -103,3 +103,19 @@ def rivernet_from_onnx(path: Path) -> tuple[RiverNet, dict[str, str]]:
             elif np.any(b):
                 raise ValueError(f"{path}: convolution {k} has a bias the network has no place for")
     return net, meta
+
+
+def init_from_onnx(path: Path) -> dict:
+    """A training start (``models.train.train``'s ``init``) from a RiverNet export: its config,
+    state dict and what its metadata says of how it was trained. Train it with ``freeze_bn``."""
+    net, meta = rivernet_from_onnx(path)
+    steps = meta.get("train_steps", "0")
+    return {
+        "config": net.config,
+        "state_dict": net.state_dict(),
+        "train": {
+            "from_onnx": Path(path).name,
+            "model_version": meta.get("model_version"),
+            "steps_done": int(steps) if steps.isdigit() else 0,
+        },
+    }

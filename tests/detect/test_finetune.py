@@ -20,8 +20,8 @@ from contract.camera import CameraPose
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig
 from edge.detect.detection import Detection
 from models.finetune import hard_negatives, model_scale
-from models.network import DEFAULT_CONFIG, DecodedRiverNet
-from models.onnx_import import architecture, rivernet_from_onnx
+from models.network import DEFAULT_CONFIG, DecodedRiverNet, RiverNet
+from models.onnx_import import architecture, init_from_onnx, rivernet_from_onnx
 from models.yolo_io import yolo_lines
 from riverpatrol.cli import app
 from sim.camera import RiverScene, render
@@ -42,6 +42,12 @@ def test_the_network_read_from_the_shipped_onnx_is_the_shipped_network() -> None
     with torch.no_grad():
         ours = DecodedRiverNet(net).eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, _outputs(DEFAULT_MODEL, x), rtol=1e-4, atol=2e-4)
+
+
+def test_training_can_start_from_the_shipped_onnx() -> None:
+    init = init_from_onnx(DEFAULT_MODEL)  # what models.build --init-weights model.onnx starts from
+    RiverNet(5, **init["config"]).load_state_dict(init["state_dict"])
+    assert init["train"]["from_onnx"] == DEFAULT_MODEL.name and init["train"]["steps_done"] > 0
 
 
 def test_a_model_that_is_no_rivernet_is_refused(tmp_path: Path) -> None:
