@@ -32,7 +32,7 @@ from contract.messages import DEBRIS_CLASSES
 from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
 from edge.detect.detector import frame_zoom
-from models.yolo_folder import YoloFolder, class_mapping, open_folder, read_labels
+from models.yolo_folder import YoloFolder, class_mapping, labelled_images, open_folder
 
 log = logging.getLogger("riverpatrol.models.finetune")
 app = typer.Typer(add_completion=False)
@@ -85,16 +85,7 @@ def load_dataset(
 
     data, skipped = [], []
     n_classes = len(folder.names) if folder.names else len(DEBRIS_CLASSES)
-    for image in folder.images:
-        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if frame is None or min(frame.shape[:2]) < 8:
-            skipped.append({"file": str(image), "error": "not an image OpenCV can read"})
-            continue
-        try:
-            boxes, classes = read_labels(image, frame.shape[1], frame.shape[0], n_classes)
-        except (ValueError, OSError) as exc:
-            skipped.append({"file": str(image), "error": str(exc)})
-            continue
+    for _, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
         mapped = np.asarray(
             [-1 if mapping.get(int(c)) is None else mapping[int(c)] for c in classes], np.int64
         )

@@ -29,7 +29,7 @@ import typer
 from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
 from models.evaluate import FramePred, FrameTruth, Matched, match_frame, pr_at
-from models.yolo_folder import YoloFolder, class_mapping, label_path, open_folder, read_labels
+from models.yolo_folder import YoloFolder, class_mapping, label_path, labelled_images, open_folder
 
 PROBE_THRESHOLD = 0.05  # detections down to this score are kept so AP traces the whole curve
 #: The size given an item when the imagery's GSD is unknown: large and finite, so it counts as a
@@ -74,7 +74,6 @@ def score_folder(
     Returns the raw tallies ``summary`` reads: matches in metres and in pixels, the scores on
     debris-free images, what was skipped and why, and the time per image.
     """
-    import cv2
 
     from edge.detect.errors import FrameError
     from models.score import SplitScores
@@ -85,18 +84,9 @@ def score_folder(
     unmapped: Counter[int] = Counter()
     n_classes = len(folder.names) if folder.names else len(detector.names)
     label_files = sum(1 for image in folder.images if label_path(image).is_file())
-    for image in folder.images:
+    for image, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
         if progress:
             progress()
-        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if frame is None or frame.size == 0:
-            skipped.append({"file": str(image), "error": "not an image OpenCV can read"})
-            continue
-        try:
-            boxes, classes = read_labels(image, frame.shape[1], frame.shape[0], n_classes)
-        except (ValueError, OSError) as exc:
-            skipped.append({"file": str(image), "error": str(exc)})
-            continue
         start = time.perf_counter()
         try:
             dets = detector.detect(frame, where=str(image), gsd_m=gsd_m)

@@ -9,6 +9,7 @@ debris-free image) and maps the dataset's class names onto a model's (``class_ma
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,26 @@ def read_labels(
             f"{path}: class {bad} but the dataset names {num_classes} classes (0..{num_classes - 1})"
         )
     return boxes, classes
+
+
+def labelled_images(
+    folder: YoloFolder, num_classes: int, skipped: list[dict]
+) -> Iterator[tuple[Path, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(path, BGR frame, xyxy boxes, classes)`` of each readable image of ``folder``; a file
+    OpenCV cannot read, or one whose label file is bad, goes to ``skipped`` (``file``, ``error``)."""
+    import cv2
+
+    for image in folder.images:
+        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if frame is None or frame.size == 0:
+            skipped.append({"file": str(image), "error": "not an image OpenCV can read"})
+            continue
+        try:
+            boxes, classes = read_labels(image, frame.shape[1], frame.shape[0], num_classes)
+        except (ValueError, OSError) as exc:
+            skipped.append({"file": str(image), "error": str(exc)})
+            continue
+        yield image, frame, boxes, classes
 
 
 def _images_under(entry: Path) -> list[Path]:
