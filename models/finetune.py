@@ -212,7 +212,7 @@ def main(
         import torch  # noqa: F401
     except ImportError as exc:
         console.print(
-            f"[red]error:[/] fine-tuning needs the training extra ({exc}): pip install -e '.[train]'",
+            f"[red]error:[/] fine-tuning needs the training extra ({exc}): pip install -e '.\\[train]'",
         )
         raise typer.Exit(2) from exc
     gsd_m = gsd_cm / 100 if gsd_cm else None
