@@ -31,53 +31,25 @@ import typer
 from contract.messages import DEBRIS_CLASSES
 from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
-from edge.detect.detector import frame_zoom
-from models.yolo_folder import YoloFolder, class_mapping, labelled_images, open_folder
+from models.yolo_folder import YoloFolder, class_mapping, labelled_images, map_classes, open_folder
 
 log = logging.getLogger("riverpatrol.models.finetune")
 app = typer.Typer(add_completion=False)
-TILE_FACTOR = 1.5  # the runtime tiles frames this much larger than its view (``Detector._use_tiles``)
-GSD_TOLERANCE = 1.5  # frames this close to the trained GSD run as they come (``DetectorConfig``)
 MINE_THRESHOLD = 0.3  # the source's boxes from this score on, where no item is, are hard negatives
 
 
-def model_scale(
-    frame_hw: tuple[int, int],
-    input_hw: tuple[int, int],
-    native_hw: tuple[int, int],
-    gsd_m: float | None,
-    model_gsd_m: float | None,
-) -> float:
-    """How much the runtime resizes a frame before the network sees it, so training sees it alike.
-
-    A known ground scale far from the model's: the trained scale times the zoom; a frame much
-    larger than the model's view: tiles at the trained scale; else the frame fitted to the input.
-    """
-    trained = min(input_hw[0] / native_hw[0], input_hw[1] / native_hw[1])
-    zoom = frame_zoom(gsd_m, model_gsd_m, GSD_TOLERANCE)
-    if zoom is not None:
-        return trained * zoom
-    if frame_hw[0] > TILE_FACTOR * native_hw[0] or frame_hw[1] > TILE_FACTOR * native_hw[1]:
-        return trained
-    return min(input_hw[0] / frame_hw[0], input_hw[1] / frame_hw[1])
-
-
 def load_dataset(
-    folder: YoloFolder,
-    mapping: dict[int, int | None],
-    input_hw: tuple[int, int],
-    native_hw: tuple[int, int],
-    gsd_m: float | None,
-    model_gsd_m: float | None,
-    miner=None,
+    folder: YoloFolder, mapping: dict[int, int | None], source, gsd_m: float | None
 ) -> tuple[list, list[dict]]:
-    """``models.train.Scaled`` frames of ``folder`` at the runtime's scale, boxes in the model's
-    classes (items of a class left out dropped: background); and what was skipped, and why.
+    """``models.train.Scaled`` frames of ``folder`` at the scale the runtime runs them
+    (``source.input_scale``), boxes in the model's classes (items of a class left out dropped:
+    background); and what was skipped, and why.
 
-    ``miner`` (an ``edge.detect.Detector`` of the source model, verifier off, low threshold): its
-    boxes on no labelled item become the frame's hard negatives, which training crops around as it
-    does around the renders' birds and glints (``TrainConfig.distractor_crop_fraction``); a real
-    dataset labels no distractors, and without them fine-tuning trades precision away.
+    ``source``: an ``edge.detect.Detector`` of the model to fine-tune (verifier off, low
+    threshold). Its boxes on no labelled item become the frame's hard negatives, which training
+    crops around as it does around the renders' birds and glints
+    (``TrainConfig.distractor_crop_fraction``); a real dataset labels no distractors, and without
+    them fine-tuning trades precision away.
     """
     import cv2
 
@@ -86,14 +58,13 @@ def load_dataset(
     data, skipped = [], []
     n_classes = len(folder.names) if folder.names else len(DEBRIS_CLASSES)
     for _, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
-        mapped = np.asarray(
-            [-1 if mapping.get(int(c)) is None else mapping[int(c)] for c in classes], np.int64
-        )
+        mapped = map_classes(classes, mapping)
         keep = mapped >= 0
-        s = model_scale(frame.shape[:2], input_hw, native_hw, gsd_m, model_gsd_m)
         h, w = frame.shape[:2]
+        s = source.input_scale((h, w), gsd_m)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-        data.append(Scaled(small, boxes[keep] * s, mapped[keep], hard_negatives(miner, frame, boxes) * s))
+        negatives = hard_negatives(source, frame, boxes, gsd_m)
+        data.append(Scaled(small, boxes[keep] * s, mapped[keep], negatives * s))
     return data, skipped
 
 
@@ -105,26 +76,28 @@ def prepare(
     class map or source model."""
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
-    from models.onnx_import import rivernet_from_onnx
 
     folder = open_folder(data, split)
     mapping = class_mapping(folder.names, DEBRIS_CLASSES, parse_name_map(class_map))
-    _, meta = rivernet_from_onnx(source)
-    input_hw = tuple(json.loads(meta["input_size"]))
-    native_hw = tuple(json.loads(meta.get("native_frame_size", meta["input_size"])))
-    model_gsd = float(meta["gsd_m"]) if "gsd_m" in meta else None
-    miner = Detector(DetectorConfig(model_path=source, score_threshold=MINE_THRESHOLD, verifier="off"))
-    frames, skipped = load_dataset(folder, mapping, input_hw, native_hw, gsd_m, model_gsd, miner)
+    detector = Detector(DetectorConfig(model_path=source, score_threshold=MINE_THRESHOLD, verifier="off"))
+    if detector.spec.layout != "centernet":
+        raise ValueError(
+            f"{source}: not a RiverNet export ({detector.spec.layout} layout): nothing to fine-tune"
+        )
+    frames, skipped = load_dataset(folder, mapping, detector, gsd_m)
     return folder, frames, skipped
 
 
-def hard_negatives(miner, frame: np.ndarray, labelled: np.ndarray, overlap: float = 0.1) -> np.ndarray:
-    """The ``miner``'s boxes in ``frame`` that touch no ``labelled`` box (xyxy, frame pixels)."""
+def hard_negatives(
+    miner, frame: np.ndarray, labelled: np.ndarray, gsd_m: float | None = None, overlap: float = 0.1
+) -> np.ndarray:
+    """The ``miner``'s boxes in ``frame`` (run at its ground scale ``gsd_m``, as the runtime
+    would) that touch no ``labelled`` box (xyxy, frame pixels)."""
     if miner is None:
         return np.zeros((0, 4), np.float32)
     from edge.detect.nms import pairwise_overlap
 
-    found = np.asarray([d.box for d in miner.detect(frame)], np.float32).reshape(-1, 4)
+    found = np.asarray([d.box for d in miner.detect(frame, gsd_m=gsd_m)], np.float32).reshape(-1, 4)
     if not len(found) or not len(labelled):
         return found
     free = [pairwise_overlap(b, labelled, "ios").max() < overlap for b in found]

@@ -38,14 +38,22 @@ class SplitScores:
 
     def add(self, dets: list, truth: FrameTruth) -> None:
         """Match one frame's detections (``edge.detect.Detection``) to its truth, class-aware and not."""
-        pred = FramePred(
-            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
-            np.asarray([d.class_index for d in dets], np.int64),
-            np.asarray([d.score for d in dets], np.float32),
-        )
+        self.add_pred(frame_pred(dets), truth)
+
+    def add_pred(self, pred: FramePred, truth: FrameTruth) -> None:
+        """``add`` for detections already in arrays (``frame_pred``)."""
         match_frame(truth, pred, self.matched)
         match_frame(truth, pred, self.matched_any_class, class_aware=False)
         self.frames += 1
+
+
+def frame_pred(dets: list) -> FramePred:
+    """One frame's detections (``edge.detect.Detection``) as the arrays matching reads."""
+    return FramePred(
+        np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
+        np.asarray([d.class_index for d in dets], np.int64),
+        np.asarray([d.score for d in dets], np.float32),
+    )
 
 
 def frame_truth(sample: Sample) -> FrameTruth:

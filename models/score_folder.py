@@ -28,8 +28,15 @@ import typer
 
 from edge.detect.classes import parse_name_map
 from edge.detect.config import DEFAULT_MODEL
-from models.evaluate import FramePred, FrameTruth, Matched, match_frame, pr_at
-from models.yolo_folder import YoloFolder, class_mapping, label_path, labelled_images, open_folder
+from models.evaluate import FrameTruth, Matched, match_frame, pr_at
+from models.yolo_folder import (
+    YoloFolder,
+    class_mapping,
+    label_path,
+    labelled_images,
+    map_classes,
+    open_folder,
+)
 
 PROBE_THRESHOLD = 0.05  # detections down to this score are kept so AP traces the whole curve
 #: The size given an item when the imagery's GSD is unknown: large and finite, so it counts as a
@@ -54,9 +61,8 @@ def frame_truth(
 
     Items of a class the model lacks are "ignore" regions: a box on one is neither credited nor charged.
     """
-    mapped = [mapping.get(int(c)) for c in classes]
-    cls = np.asarray([-1 if m is None else m for m in mapped], np.int64)
-    ignore = np.asarray([m is None for m in mapped], bool)
+    cls = map_classes(classes, mapping)
+    ignore = cls < 0
     side_px = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).astype(np.float32)
     size_m = side_px * gsd_m if gsd_m else np.full(len(boxes), UNKNOWN_SIZE_M, np.float32)
     return FrameTruth(boxes, cls, size_m, ignore), FrameTruth(boxes, cls, side_px, ignore)
@@ -74,9 +80,8 @@ def score_folder(
     Returns the raw tallies ``summary`` reads: matches in metres and in pixels, the scores on
     debris-free images, what was skipped and why, and the time per image.
     """
-
     from edge.detect.errors import FrameError
-    from models.score import SplitScores
+    from models.score import SplitScores, frame_pred
 
     scores, px = SplitScores(), Matched()
     negatives: list[float] = []
@@ -96,12 +101,8 @@ def score_folder(
         ms.append((time.perf_counter() - start) * 1000)
         truth_m, truth_px = frame_truth(boxes, classes, mapping, gsd_m)
         unmapped.update(int(c) for c, ig in zip(classes, truth_m.ignore, strict=True) if ig)
-        scores.add(dets, truth_m)
-        pred = FramePred(
-            np.asarray([d.box for d in dets], np.float32).reshape(-1, 4),
-            np.asarray([d.class_index for d in dets], np.int64),
-            np.asarray([d.score for d in dets], np.float32),
-        )
+        pred = frame_pred(dets)
+        scores.add_pred(pred, truth_m)
         match_frame(truth_px, pred, px)
         if len(boxes) == 0:
             n_negative += 1

@@ -168,3 +168,8 @@ def class_mapping(
     if dataset_names is None:
         return {i: i for i in range(len(model_names))}
     return match_names(dataset_names, model_names, overrides)
+
+
+def map_classes(classes: np.ndarray, mapping: dict[int, int | None]) -> np.ndarray:
+    """Dataset class indices in the model's (``class_mapping``); -1 where the model has none."""
+    return np.asarray([-1 if mapping.get(int(c)) is None else mapping[int(c)] for c in classes], np.int64)

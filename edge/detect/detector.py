@@ -197,6 +197,27 @@ class Detector:
     def _zoom(self, gsd_m: float | None) -> float | None:
         return frame_zoom(gsd_m, self.model_gsd_m, self.config.gsd_tolerance)
 
+    def _plan(
+        self, frame_hw: tuple[int, int], gsd_m: float | None
+    ) -> tuple[float | None, tuple[int, int] | None]:
+        """How ``candidates`` runs a frame: the zoom to the trained ground scale (None: as it
+        comes), and the tile size when it is tiled (None: one pass)."""
+        zoom = self._zoom(gsd_m)
+        view = self._view_hw(zoom)
+        return zoom, (self.config.tile_size or view) if self._use_tiles(frame_hw, view) else None
+
+    def input_scale(self, frame_hw: tuple[int, int], gsd_m: float | None = None) -> float:
+        """How much a frame of ``frame_hw`` (each tile, when tiled) is resized for the network:
+        the scale ``candidates`` runs it at, so a model fine-tuned on such frames sees them alike
+        (``models.finetune``)."""
+        zoom, tile_hw = self._plan(frame_hw, gsd_m)
+        (ih, iw), (fh, fw) = self.spec.input_hw, frame_hw
+        if tile_hw is not None:  # each tile fitted to the input (``tile_grid`` clips it to the frame)
+            th, tw = min(tile_hw[0], fh), min(tile_hw[1], fw)
+            return min(iw / tw, ih / th)
+        fit = min(iw / fw, ih / fh)  # ``letterbox``: a fixed scale, or less if it would not fit
+        return fit if zoom is None else min(fit, self._trained_scale() * zoom)
+
     def view_hw(self, gsd_m: float | None = None) -> tuple[int, int]:
         """Frame pixels (h, w) the model sees whole at its trained scale, for frames of ``gsd_m``
         metres per pixel (None or no model GSD: the native frame size)."""
@@ -238,11 +259,9 @@ class Detector:
             # the threshold whatever the verifier says; the verifier's own floor bounds the work.
             spec = self.verifier.spec
             threshold = max(proposal_floor(threshold, spec.detector_weight), spec.proposal_threshold)
-        zoom = self._zoom(gsd_m)
+        zoom, tile_hw = self._plan((fh, fw), gsd_m)
         metrics.ZOOM.set(1.0 if zoom is None else zoom)
-        view = self._view_hw(zoom)
-        if self._use_tiles((fh, fw), view):
-            tile_hw = self.config.tile_size or view
+        if tile_hw is not None:
             parts = []
             for x1, y1, x2, y2 in tile_grid((fh, fw), tile_hw, self.config.tile_overlap):
                 raw, scale = self._infer(frame[y1:y2, x1:x2], threshold)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from contract.camera import CameraPose
 from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig
 from edge.detect.detection import Detection
-from models.finetune import hard_negatives, model_scale
+from models.finetune import hard_negatives
 from models.network import DEFAULT_CONFIG, DecodedRiverNet, RiverNet
 from models.onnx_import import architecture, init_from_onnx, rivernet_from_onnx
 from models.yolo_io import yolo_lines
@@ -59,19 +59,19 @@ def test_a_model_that_is_no_rivernet_is_refused(tmp_path: Path) -> None:
 
 
 def test_frames_are_trained_at_the_scale_the_runtime_runs_them() -> None:
-    inp, native, gsd = (544, 960), (1080, 1920), 0.0231
-    assert model_scale((1080, 1920), inp, native, None, gsd) == pytest.approx(0.5)  # fitted, as it comes
-    assert model_scale((1080, 1920), inp, native, 0.025, gsd) == pytest.approx(0.5)  # within tolerance
-    assert model_scale((2160, 3840), inp, native, 0.0116, gsd) == pytest.approx(
-        0.5 * 0.0116 / gsd
-    )  # to scale
-    assert model_scale((2160, 3840), inp, native, None, gsd) == pytest.approx(0.5)  # tiled at native scale
-    assert model_scale((720, 960), inp, native, None, gsd) == pytest.approx(544 / 720)  # small: fitted
+    det = Detector(DetectorConfig(verifier="off"))  # the shipped model: 544x960 input, native 1080p
+    gsd = det.model_gsd_m
+    assert det.input_scale((1080, 1920)) == pytest.approx(0.5)  # fitted, as it comes
+    assert det.input_scale((1080, 1920), 0.025) == pytest.approx(0.5)  # within tolerance
+    assert det.input_scale((2160, 3840), 0.010) == pytest.approx(0.5 * 0.010 / gsd)  # to scale
+    assert det.input_scale((2160, 3840), 0.0116) == pytest.approx(0.25)  # to scale, capped at the fit
+    assert det.input_scale((2160, 3840)) == pytest.approx(0.5)  # tiled at native scale
+    assert det.input_scale((720, 960)) == pytest.approx(544 / 720)  # small: fitted
 
 
 def test_hard_negatives_are_the_sources_boxes_on_no_labelled_item() -> None:
     class Miner:  # the part of a Detector that mining uses
-        def detect(self, frame):
+        def detect(self, frame, gsd_m=None):
             return [Detection(10, 10, 20, 20, 0.9, 0, "bottle"), Detection(50, 50, 60, 60, 0.4, 1, "bag")]
 
     labelled = np.asarray([[12, 12, 18, 18]], np.float32)
