@@ -44,12 +44,15 @@ CASES = {  # name -> (width, height, altitude m); the default camera's 73 deg HF
 app = typer.Typer(add_completion=False)
 
 
-def render_case(width: int, height: int, alt_m: float, frames: int, seed: int, domain: str) -> list:
-    """``(image, truth boxes, classes, sizes, visible, gsd_m)`` per frame: nadir over an item."""
+def render_case(
+    width: int, height: int, alt_m: float, frames: int, seed: int, domain: str, camera=None
+) -> list:
+    """``(image, truth boxes, classes, sizes, visible, gsd_m)`` per frame: nadir over an item, seen
+    by ``camera`` (``contract.camera.CameraModel``; default: the default lens at ``width`` x ``height``)."""
     from contract.camera import CameraModel, CameraPose
     from sim.camera import Renderer, RiverScene
 
-    camera = CameraModel.default().scaled(width, height)
+    camera = camera or CameraModel.default().scaled(width, height)
     rng = np.random.default_rng(seed)
     scenes = [RiverScene(seed=seed + k, domain=domain, n_debris=300) for k in range(max(1, frames // 10))]
     renderers = [Renderer(s) for s in scenes]
@@ -80,15 +83,16 @@ def render_case(width: int, height: int, alt_m: float, frames: int, seed: int, d
     return out
 
 
-def score(detector, frames: list, use_gsd: bool) -> dict:
-    """Recall / precision at the detector's threshold (items >= 0.3 m) and ms per frame."""
+def score(detector, frames: list, gsds: list[float | None]) -> dict:
+    """Recall / precision at the detector's threshold (items >= 0.3 m) and ms per frame, each frame
+    run at its GSD in ``gsds`` (None: as it comes)."""
     from models.evaluate import TARGET_MIN_SIZE_M, FrameTruth, pr_at
     from models.score import MIN_VISIBLE, SplitScores
 
     scores, ms = SplitScores(), []
-    for image, boxes, classes, sizes, visible, gsd in frames:
+    for (image, boxes, classes, sizes, visible, _), gsd in zip(frames, gsds, strict=True):
         t0 = time.perf_counter()
-        dets = detector.detect(image, gsd_m=gsd if use_gsd else None)
+        dets = detector.detect(image, gsd_m=gsd)
         ms.append((time.perf_counter() - t0) * 1000)
         scores.add(dets, FrameTruth(boxes, classes, sizes, visible < MIN_VISIBLE))
     matched, any_class = scores.matched, scores.matched_any_class
@@ -141,7 +145,7 @@ def main(
         results[name]["frames"] = len(data)
         for run, use_gsd in (("as it comes", False), ("at trained scale", True)):
             with console.status(f"{name}: {run}"):
-                r = score(detector, data, use_gsd)
+                r = score(detector, data, [f[5] if use_gsd else None for f in data])
             results[name][run] = r
             table.add_row(
                 name,

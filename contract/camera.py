@@ -42,6 +42,20 @@ DEFAULT_WIDTH = 1920
 DEFAULT_HEIGHT = 1080
 DEFAULT_HFOV_DEG = 73.0
 DEFAULT_DISTORTION = (-0.02, 0.008, 0.0, 0.0, 0.0)
+#: The diagonal of a 36 x 24 mm frame: a lens's "35 mm-equivalent" focal length (EXIF
+#: ``FocalLengthIn35mmFilm``) gives the field of view it would have there, diagonal to diagonal.
+FULL_FRAME_DIAGONAL_MM = math.hypot(36.0, 24.0)
+
+
+def focal_px_from_35mm(focal_35mm_mm: float, width: int, height: int) -> float:
+    """The focal length in pixels of a ``width`` x ``height`` image whose lens is quoted at
+    ``focal_35mm_mm`` 35 mm-equivalent (the same diagonal field of view)."""
+    return focal_35mm_mm / FULL_FRAME_DIAGONAL_MM * math.hypot(width, height)
+
+
+def focal_35mm_from_px(focal_px: float, width: int, height: int) -> float:
+    """The inverse of ``focal_px_from_35mm``."""
+    return focal_px / math.hypot(width, height) * FULL_FRAME_DIAGONAL_MM
 
 
 class CameraModel(BaseModel):

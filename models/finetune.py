@@ -39,11 +39,16 @@ MINE_THRESHOLD = 0.3  # the source's boxes from this score on, where no item is,
 
 
 def load_dataset(
-    folder: YoloFolder, mapping: dict[int, int | None], source, gsd_m: float | None
+    folder: YoloFolder,
+    mapping: dict[int, int | None],
+    source,
+    gsd_m: float | None,
+    photo_scale: bool = True,
+    altitude_m: float | None = None,
 ) -> tuple[list, list[dict]]:
     """``models.train.Scaled`` frames of ``folder`` at the scale the runtime runs them
-    (``source.input_scale``), boxes in the model's classes (items of a class left out dropped:
-    background); and what was skipped, and why.
+    (``source.input_scale`` at ``gsd_m``, else at each photo's own GSD: ``frame_gsd``), boxes in
+    the model's classes (items of a class left out dropped: background); and what was skipped, and why.
 
     ``source``: an ``edge.detect.Detector`` of the model to fine-tune (verifier off, low
     threshold). Its boxes on no labelled item become the frame's hard negatives, which training
@@ -53,23 +58,31 @@ def load_dataset(
     """
     import cv2
 
+    from edge.detect.photo_scale import frame_gsd
     from models.train import Scaled
 
     data, skipped = [], []
     n_classes = len(folder.names) if folder.names else len(DEBRIS_CLASSES)
-    for _, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
+    for image, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
         mapped = map_classes(classes, mapping)
         keep = mapped >= 0
         h, w = frame.shape[:2]
-        s = source.input_scale((h, w), gsd_m)
+        gsd = frame_gsd(image, gsd_m, photo_scale, altitude_m)
+        s = source.input_scale((h, w), gsd)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-        negatives = hard_negatives(source, frame, boxes, gsd_m)
+        negatives = hard_negatives(source, frame, boxes, gsd)
         data.append(Scaled(small, boxes[keep] * s, mapped[keep], negatives * s))
     return data, skipped
 
 
 def prepare(
-    data: Path, split: str, source: Path, gsd_m: float | None, class_map: str
+    data: Path,
+    split: str,
+    source: Path,
+    gsd_m: float | None,
+    class_map: str,
+    photo_scale: bool = True,
+    altitude_m: float | None = None,
 ) -> tuple[YoloFolder, list, list[dict]]:
     """The training frames of ``data``'s ``split`` for ``source`` (``load_dataset``, its hard
     negatives mined by ``source`` itself), and what was skipped; ``ValueError`` on a bad dataset,
@@ -84,7 +97,7 @@ def prepare(
         raise ValueError(
             f"{source}: not a RiverNet export ({detector.spec.layout} layout): nothing to fine-tune"
         )
-    frames, skipped = load_dataset(folder, mapping, detector, gsd_m)
+    frames, skipped = load_dataset(folder, mapping, detector, gsd_m, photo_scale, altitude_m)
     return folder, frames, skipped
 
 
@@ -160,6 +173,18 @@ def main(
         float | None,
         typer.Option(min=0.01, help="Ground sample distance of the imagery, cm per pixel at the water."),
     ] = None,
+    photo_scale: Annotated[
+        bool,
+        typer.Option(
+            help="Without --gsd-cm: each drone photo's GSD from its EXIF/XMP (height over focal length)."
+        ),
+    ] = True,
+    altitude_m: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1, help="Photos: the camera's height above the water, m (default: XMP RelativeAltitude)."
+        ),
+    ] = None,
     class_map: Annotated[
         str, typer.Option(help="Dataset name = debris class pairs, e.g. 'plastic_bag=bag,tyre='.")
     ] = "",
@@ -190,7 +215,7 @@ def main(
         raise typer.Exit(2) from exc
     gsd_m = gsd_cm / 100 if gsd_cm else None
     try:
-        folder, frames, skipped = prepare(data, split, source, gsd_m, class_map)
+        folder, frames, skipped = prepare(data, split, source, gsd_m, class_map, photo_scale, altitude_m)
     except (ValueError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -234,11 +259,18 @@ def main(
     console.print(f"wrote {out}: {done}{loss}")
     if val_split:
         pair = [("fine-tuned", out), ("source, detector alone", source)]
-        print_tradeoffs(console, val_split, score_models(data, val_split, pair, gsd_m, class_map))
+        scored = score_models(data, val_split, pair, gsd_m, class_map, photo_scale, altitude_m)
+        print_tradeoffs(console, val_split, scored)
 
 
 def score_models(
-    data: Path, split: str, models: list[tuple[str, Path]], gsd_m: float | None, class_map: str
+    data: Path,
+    split: str,
+    models: list[tuple[str, Path]],
+    gsd_m: float | None,
+    class_map: str,
+    photo_scale: bool = True,
+    altitude_m: float | None = None,
 ) -> dict[str, dict]:
     """Each model, detector alone, scored on ``split`` (``models.score_folder``), by name."""
     from edge.detect.config import DetectorConfig
@@ -250,7 +282,7 @@ def score_models(
     for name, path in models:
         probe = Detector(DetectorConfig(model_path=path, score_threshold=PROBE_THRESHOLD, verifier="off"))
         mapping = class_mapping(folder.names, probe.names, parse_name_map(class_map))
-        tallies = score_folder(probe, folder, mapping, gsd_m)
+        tallies = score_folder(probe, folder, mapping, gsd_m, None, photo_scale, altitude_m)
         out[name] = summary(tallies, probe.model_threshold, probe.names, folder, mapping, gsd_m)
     return out
 

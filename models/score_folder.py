@@ -9,8 +9,10 @@ The same figures as the model card and ``bench/detector_bench.py`` (``models.sco
 AP50, precision and recall at the model's operating threshold, per class, class confusion and
 false detections per 1,000 debris-free images (images with no or an empty label file), plus
 recall by box size in pixels. Physical sizes (the targets are stated for items >= 0.3 m) need the
-imagery's ground sample distance (``--gsd-cm``); without it every labelled item counts. A file
-that is not an image, or a label file with a bad line, is reported with its path and skipped.
+imagery's ground sample distance: ``--gsd-cm``, else each drone photo's own (its height over its
+lens, from EXIF/XMP: ``edge.detect.photo_scale``), which also runs it at the model's trained
+scale; an image with neither counts its items at any size. A file that is not an image, or a
+label file with a bad line, is reported with its path and skipped.
 """
 
 from __future__ import annotations
@@ -74,32 +76,37 @@ def score_folder(
     mapping: dict[int, int | None],
     gsd_m: float | None = None,
     progress: Callable[[], None] | None = None,
+    photo_scale: bool = False,
+    altitude_m: float | None = None,
 ) -> dict:
-    """Run ``detector`` (``edge.detect.Detector``, at a low threshold) over every image of ``folder``.
+    """Run ``detector`` (``edge.detect.Detector``, at a low threshold) over every image of ``folder``,
+    each at ``gsd_m``, else (``photo_scale``) at the GSD its own metadata gives, else as it comes.
 
     Returns the raw tallies ``summary`` reads: matches in metres and in pixels, the scores on
-    debris-free images, what was skipped and why, and the time per image.
+    debris-free images, the GSDs read from photos, what was skipped and why, and the time per image.
     """
     from edge.detect.errors import FrameError
+    from edge.detect.photo_scale import frame_gsd
     from models.score import SplitScores, frame_pred
 
     scores, px = SplitScores(), Matched()
     negatives: list[float] = []
-    n_negative, skipped, ms = 0, [], []
+    n_negative, skipped, ms, photo_gsds = 0, [], [], []
     unmapped: Counter[int] = Counter()
     n_classes = len(folder.names) if folder.names else len(detector.names)
     label_files = sum(1 for image in folder.images if label_path(image).is_file())
-    for image, frame, boxes, classes in labelled_images(folder, n_classes, skipped):
-        if progress:
-            progress()
+    for image, frame, boxes, classes in labelled_images(folder, n_classes, skipped, progress):
+        gsd = frame_gsd(image, gsd_m, photo_scale, altitude_m)
+        if gsd is not None and not gsd_m:
+            photo_gsds.append(gsd)
         start = time.perf_counter()
         try:
-            dets = detector.detect(frame, where=str(image), gsd_m=gsd_m)
+            dets = detector.detect(frame, where=str(image), gsd_m=gsd)
         except FrameError as exc:
             skipped.append({"file": str(image), "error": str(exc)})
             continue
         ms.append((time.perf_counter() - start) * 1000)
-        truth_m, truth_px = frame_truth(boxes, classes, mapping, gsd_m)
+        truth_m, truth_px = frame_truth(boxes, classes, mapping, gsd)
         unmapped.update(int(c) for c, ig in zip(classes, truth_m.ignore, strict=True) if ig)
         pred = frame_pred(dets)
         scores.add_pred(pred, truth_m)
@@ -115,6 +122,7 @@ def score_folder(
         "label_files": label_files,
         "skipped": skipped,
         "unmapped": unmapped,
+        "photo_gsd_m": photo_gsds,
         "ms": ms,
     }
 
@@ -138,20 +146,40 @@ def summary(
     for label, lo, hi in PX_BUCKETS:
         _, r, tp, _, fn = pr_at(px, threshold, lo, hi)
         out["per_size_px"][label] = {"recall": None if np.isnan(r) else round(r, 4), "items": tp + fn}
-    if gsd_m is None:
+    photo_gsds = tallies.get("photo_gsd_m", [])
+    if gsd_m is None and not photo_gsds:
         out["per_size"] = None  # no metres without a GSD: every labelled item counted as a target
     names = folder.names or model_names
+    scored = len(folder.images) - len(tallies["skipped"])
+    if gsd_m:
+        sizes = "metres from the GSD"
+    elif photo_gsds:
+        sizes = (
+            f"metres from each photo's metadata ({len(photo_gsds)} of {scored} images); "
+            "the others' items count at any size"
+        )
+    else:
+        sizes = "unknown (no --gsd-cm, no scale in the photos): every labelled item counts"
     out["dataset"] = {
         "root": str(folder.root),
         "split": folder.split,
         "images": len(folder.images),
         "label_files": tallies["label_files"],
-        "scored": len(folder.images) - len(tallies["skipped"]),
+        "scored": scored,
         "names": list(names),
         "class_map": {names[i]: (model_names[m] if m is not None else None) for i, m in mapping.items()},
         "unmapped_items": {names[c]: n for c, n in sorted(tallies["unmapped"].items())},
         "gsd_cm": round(gsd_m * 100, 4) if gsd_m else None,
-        "sizes": "metres from the GSD" if gsd_m else "unknown (no --gsd-cm): every labelled item counts",
+        "gsd_from_photos": (
+            {
+                "images": len(photo_gsds),
+                "cm_median": round(statistics.median(photo_gsds) * 100, 4),
+                "cm_range": [round(min(photo_gsds) * 100, 4), round(max(photo_gsds) * 100, 4)],
+            }
+            if photo_gsds
+            else None
+        ),
+        "sizes": sizes,
     }
     out["skipped"] = tallies["skipped"]
     ms = tallies["ms"]
@@ -179,6 +207,21 @@ def score_cmd(
             min=0.01,
             help="Ground sample distance of the imagery, cm per pixel at the water: "
             "frames run at the model's trained scale and items are sized in metres.",
+        ),
+    ] = None,
+    photo_scale: Annotated[
+        bool,
+        typer.Option(
+            help="Without --gsd-cm: each drone photo's GSD from its EXIF/XMP (height over focal "
+            "length), for its scale and its items' sizes.",
+        ),
+    ] = True,
+    altitude_m: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Photos: the camera's height above the water, m (default: the drone's XMP "
+            "RelativeAltitude); with the EXIF focal length it gives each photo's GSD.",
         ),
     ] = None,
     class_map: Annotated[
@@ -227,7 +270,9 @@ def score_cmd(
     gsd_m = gsd_cm / 100 if gsd_cm else None
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"{len(folder.images)} images", total=len(folder.images))
-        tallies = score_folder(probe, folder, mapping, gsd_m, lambda: bar.advance(task))
+        tallies = score_folder(
+            probe, folder, mapping, gsd_m, lambda: bar.advance(task), photo_scale, altitude_m
+        )
     result = summary(tallies, operating, probe.names, folder, mapping, gsd_m)
     result["model"] = {
         "path": str(model),

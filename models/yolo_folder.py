@@ -9,7 +9,7 @@ debris-free image) and maps the dataset's class names onto a model's (``class_ma
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,13 +63,19 @@ def read_labels(
 
 
 def labelled_images(
-    folder: YoloFolder, num_classes: int, skipped: list[dict]
+    folder: YoloFolder,
+    num_classes: int,
+    skipped: list[dict],
+    progress: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Path, np.ndarray, np.ndarray, np.ndarray]]:
     """``(path, BGR frame, xyxy boxes, classes)`` of each readable image of ``folder``; a file
-    OpenCV cannot read, or one whose label file is bad, goes to ``skipped`` (``file``, ``error``)."""
+    OpenCV cannot read, or one whose label file is bad, goes to ``skipped`` (``file``, ``error``).
+    ``progress`` is called once per image, skipped ones included."""
     import cv2
 
     for image in folder.images:
+        if progress:
+            progress()
         frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
         if frame is None or frame.size == 0:
             skipped.append({"file": str(image), "error": "not an image OpenCV can read"})

@@ -40,6 +40,22 @@ def detect_cmd(
             "focal length in px; drone apps show it): they are run at the model's trained scale.",
         ),
     ] = None,
+    photo_scale: Annotated[
+        bool,
+        typer.Option(
+            help="Photos without --gsd-cm: run each at the ground scale its EXIF/XMP gives (the "
+            "drone's height over the lens's focal length), else as it comes.",
+        ),
+    ] = True,
+    altitude_m: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Photos: the camera's height above the water, m; with the focal length in the "
+            "EXIF it gives the ground scale (default: the drone's XMP RelativeAltitude, which is "
+            "above its take-off point).",
+        ),
+    ] = None,
     verifier: Annotated[
         bool, typer.Option(help="Second look at each candidate with the model's verifier, if it has one.")
     ] = True,
@@ -55,6 +71,7 @@ def detect_cmd(
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
     from edge.detect.errors import DetectorError
+    from edge.detect.photo_scale import image_gsd
 
     console = Console(stderr=as_json)
     try:
@@ -71,6 +88,16 @@ def detect_cmd(
     except (DetectorError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+
+    def scale_of(path: Path, where: str) -> tuple[float | None, str]:
+        """The GSD to run this frame at, and a line saying where it came from ('' if nowhere)."""
+        if gsd_cm:
+            return gsd_cm / 100, f"{gsd_cm:g} cm/px (given)"
+        if not photo_scale or path.suffix.lower() in VIDEO_SUFFIXES:  # video frames carry no EXIF
+            return None, ""
+        if detector.model_gsd_m is None:
+            return None, "the model has no trained ground scale (gsd_m): run as it comes"
+        return image_gsd(path, altitude_m)
 
     def frames(path: Path):
         if path.suffix.lower() in VIDEO_SUFFIXES:
@@ -97,8 +124,9 @@ def detect_cmd(
             console.print(f"[red]skipped:[/] {source}: no such file")
             continue
         for where, image in frames(source):
+            gsd_m, scale_note = scale_of(source, where)
             try:
-                dets = detector.detect(image, where=where, gsd_m=gsd_cm / 100 if gsd_cm else None)
+                dets = detector.detect(image, where=where, gsd_m=gsd_m)
             except DetectorError as exc:
                 bad += 1
                 console.print(f"[red]skipped:[/] {exc}")
@@ -112,8 +140,13 @@ def detect_cmd(
                     }
                     for d in dets
                 ]
-                print(json.dumps({"source": where, "detections": rows}))
+                line = {"source": where, "detections": rows}
+                if scale_note:
+                    line |= {"gsd_cm": round(gsd_m * 100, 4) if gsd_m else None, "scale": scale_note}
+                print(json.dumps(line))
                 continue
+            if scale_note:
+                console.print(f"[dim]{where}: ground scale {scale_note}[/]")
             table = Table(title=f"{where}: {len(dets)} detections")
             for col in ("class", "score", "x1", "y1", "x2", "y2"):
                 table.add_column(col, justify="left" if col == "class" else "right")

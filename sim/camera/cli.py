@@ -64,7 +64,9 @@ def render(
     yaw: Annotated[float | None, typer.Option(help="heading, degrees (default: downstream)")] = None,
     debris: Debris = 80,
     domain: Domain = "train",
-    fmt: Annotated[str, typer.Option("--format", help="png or jpg")] = "png",
+    fmt: Annotated[
+        str, typer.Option("--format", help="png, or jpg: a drone photo with its height and lens in EXIF/XMP")
+    ] = "png",
     calibration: Calib = None,
     boxes: Annotated[bool, typer.Option(help="also write copies with truth boxes drawn")] = False,
 ) -> None:
@@ -73,6 +75,7 @@ def render(
     from rich.progress import track
 
     from sim.camera import Renderer
+    from sim.camera.photo import save_photo
 
     if fmt not in ("png", "jpg"):
         raise typer.BadParameter(f"--format must be png or jpg, got {fmt!r}")
@@ -84,8 +87,11 @@ def render(
         pose = _pose_along(scene, step * (i + 1), 0.0, alt, gimbal, yaw)
         frame = renderer.render(pose, camera, t=float(i))
         stem = out / f"frame_{i:04d}"
-        params = [cv2.IMWRITE_JPEG_QUALITY, scene.appearance.jpeg_quality or 90] if fmt == "jpg" else []
-        cv2.imwrite(f"{stem}.{fmt}", frame.image, params)
+        if fmt == "jpg":  # as a drone saves a photo: EXIF lens and XMP height, for edge detect to read
+            quality = scene.appearance.jpeg_quality or 90
+            save_photo(f"{stem}.jpg", frame.image, camera, alt, gimbal_pitch_deg=gimbal, quality=quality)
+        else:
+            cv2.imwrite(f"{stem}.{fmt}", frame.image)
         Path(f"{stem}.json").write_text(json.dumps(frame.truth_dict(), indent=1))
         if boxes:
             img = frame.image.copy()

@@ -1,0 +1,246 @@
+"""The ground scale of a drone photo, read from what the drone wrote into it (EXIF, DJI XMP).
+
+The detector finds small debris best at the ground scale it was trained at, so it runs a frame of
+known ground sample distance (GSD, metres of water per pixel) at that scale (``Detector.detect(
+gsd_m=)``). In flight the edge agent knows the GSD from telemetry; a photo on disk carries it too:
+the height it was taken from (DJI's XMP ``RelativeAltitude``, or the operator's ``--altitude-m``)
+over the lens's focal length in pixels (DJI's ``CalibratedFocalLength``, else EXIF's 35 mm
+equivalent or focal length and focal-plane resolution). Without it a 4000x3000 photo from 30 m
+runs as it comes, tiled at its own pixels, where the model sees a bottle at 2-3x the size it
+learned (``bench/photo_bench.py`` measures what that costs).
+
+``photo_scale`` is pure (a ``PhotoMeta`` in, a ``PhotoScale`` out, ``PhotoScaleUnknown`` saying
+what is missing); ``read_photo_meta`` is the thin adapter over Pillow; ``image_gsd`` is what the
+commands call per image.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from contract.camera import focal_px_from_35mm
+
+#: Beyond this tilt from straight down the ground scale changes too much across the frame for one
+#: figure to stand for it (at 20 degrees the near and far edges of a 73 degree view differ ~2x).
+MAX_OFF_NADIR_DEG = 20.0
+#: How far above the take-off point a photo must be to be an aerial one.
+MIN_ALTITUDE_M = 2.0
+#: Millimetres per EXIF FocalPlaneResolutionUnit (2 inch, 3 cm; 4 mm and 5 um by common use).
+_UNIT_MM = {2: 25.4, 3: 10.0, 4: 1.0, 5: 0.001}
+#: Only the head of a file is searched for XMP when Pillow did not hand it over.
+_XMP_SCAN_BYTES = 512 * 1024
+
+
+class PhotoScaleUnknown(ValueError):
+    """The photo does not say enough to know its ground scale; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class PhotoMeta:
+    """What a photo says of its camera and height. Sizes are the image as it is now (it may have
+    been resized since it was taken); ``original_*`` the size the camera wrote it at."""
+
+    width_px: int
+    height_px: int
+    focal_35mm_mm: float | None = None  # EXIF FocalLengthIn35mmFilm
+    focal_mm: float | None = None  # EXIF FocalLength
+    focal_plane_px_per_mm: float | None = None  # EXIF FocalPlaneXResolution / unit
+    calibrated_focal_px: float | None = None  # DJI XMP CalibratedFocalLength (of the original)
+    original_width_px: int | None = None  # EXIF PixelXDimension
+    original_height_px: int | None = None  # EXIF PixelYDimension
+    relative_altitude_m: float | None = None  # DJI XMP RelativeAltitude (above take-off)
+    gimbal_pitch_deg: float | None = None  # DJI XMP GimbalPitchDegree (-90 = straight down)
+    camera: str = ""  # EXIF Make + Model, for messages
+
+
+@dataclass(frozen=True)
+class PhotoScale:
+    """A photo's ground sample distance at the image centre, and what it was worked out from."""
+
+    gsd_m: float
+    altitude_m: float
+    focal_px: float
+    altitude_from: str
+    focal_from: str
+    off_nadir_deg: float | None = None
+
+    def describe(self) -> str:
+        """One line for a person: the GSD and its sources."""
+        tilted = self.off_nadir_deg is not None and self.off_nadir_deg >= 0.5
+        tilt = f", camera {self.off_nadir_deg:.0f} deg off straight down" if tilted else ""
+        return (
+            f"{self.gsd_m * 100:.2f} cm/px from {self.altitude_m:.1f} m ({self.altitude_from}) over "
+            f"{self.focal_px:.0f} px focal length ({self.focal_from}){tilt}"
+        )
+
+
+def _resize_factor(meta: PhotoMeta) -> float:
+    """How much smaller (or larger) the image is now than the camera wrote it; 1 when unknown.
+    Longer sides are compared, so an image turned upright by its EXIF orientation still matches."""
+    if not meta.original_width_px or not meta.original_height_px:
+        return 1.0
+    return max(meta.width_px, meta.height_px) / max(meta.original_width_px, meta.original_height_px)
+
+
+def focal_length_px(meta: PhotoMeta) -> tuple[float, str]:
+    """The focal length in pixels of the image as it is now, and which tag gave it.
+
+    Preference: DJI's per-unit calibration, then the 35 mm equivalent (quoted against the full-frame
+    diagonal, so it holds for a resized image as it is), then focal length x focal-plane resolution.
+    """
+    if meta.calibrated_focal_px and meta.calibrated_focal_px > 0:
+        return meta.calibrated_focal_px * _resize_factor(meta), "XMP CalibratedFocalLength"
+    if meta.focal_35mm_mm and meta.focal_35mm_mm > 0:
+        return focal_px_from_35mm(meta.focal_35mm_mm, meta.width_px, meta.height_px), (
+            f"EXIF {meta.focal_35mm_mm:g} mm 35 mm-equivalent"
+        )
+    if meta.focal_mm and meta.focal_mm > 0 and meta.focal_plane_px_per_mm and meta.focal_plane_px_per_mm > 0:
+        return meta.focal_mm * meta.focal_plane_px_per_mm * _resize_factor(meta), (
+            f"EXIF {meta.focal_mm:g} mm x focal-plane resolution"
+        )
+    raise PhotoScaleUnknown(
+        "no focal length it can use (EXIF FocalLengthIn35mmFilm, or FocalLength with "
+        "FocalPlaneXResolution, or DJI CalibratedFocalLength): give --gsd-cm"
+    )
+
+
+def photo_scale(meta: PhotoMeta, altitude_m: float | None = None) -> PhotoScale:
+    """The GSD at the centre of a photo (the geometric mean of its two axes) taken from
+    ``altitude_m`` above the water (else the height the drone wrote: DJI's RelativeAltitude, above
+    its take-off point) with its camera tilted as the gimbal pitch says. ``PhotoScaleUnknown`` when
+    the photo does not say enough, or is too oblique for one scale to stand for the frame.
+    """
+    if altitude_m is not None:
+        if not (math.isfinite(altitude_m) and altitude_m > 0):
+            raise PhotoScaleUnknown(f"altitude {altitude_m} m: must be above the water (> 0)")
+        altitude, altitude_from = altitude_m, "given"
+    elif meta.relative_altitude_m is not None:
+        altitude, altitude_from = meta.relative_altitude_m, "XMP RelativeAltitude"
+        if not (math.isfinite(altitude) and altitude >= MIN_ALTITUDE_M):
+            raise PhotoScaleUnknown(
+                f"RelativeAltitude {altitude:g} m: not an aerial photo from above the take-off point; "
+                "give --altitude-m (height above the water) or --gsd-cm"
+            )
+    else:
+        raise PhotoScaleUnknown(
+            "no height in the photo (DJI XMP RelativeAltitude): give --altitude-m (height above the "
+            "water) or --gsd-cm"
+        )
+    focal, focal_from = focal_length_px(meta)
+    off_nadir = None
+    if meta.gimbal_pitch_deg is not None and math.isfinite(meta.gimbal_pitch_deg):
+        off_nadir = abs(90.0 + meta.gimbal_pitch_deg)  # pitch -90 is straight down
+        if off_nadir > MAX_OFF_NADIR_DEG:
+            raise PhotoScaleUnknown(
+                f"camera {off_nadir:.0f} deg off straight down (gimbal pitch {meta.gimbal_pitch_deg:g}): "
+                f"the ground scale changes across the frame (> {MAX_OFF_NADIR_DEG:g} deg); give --gsd-cm "
+                "for the part that matters"
+            )
+    # the centre's two axes: across the tilt slant / f, along it foreshortened by another cos;
+    # their geometric mean, as edge.geolocate.ground_sample_distance gives the agent in flight
+    cos = math.cos(math.radians(off_nadir or 0.0))
+    return PhotoScale(altitude / (focal * cos**1.5), altitude, focal, altitude_from, focal_from, off_nadir)
+
+
+# --- adapter: the file -------------------------------------------------------------------------
+
+_EXIF_IFD = 0x8769
+_TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION = 0x010F, 0x0110, 0x0112
+_TAG_FOCAL, _TAG_FOCAL_35 = 0x920A, 0xA405
+_TAG_PLANE_X_RES, _TAG_PLANE_UNIT = 0xA20E, 0xA210
+_TAG_PIXEL_X, _TAG_PIXEL_Y = 0xA002, 0xA003
+
+
+def xmp_number(xmp: str, name: str) -> float | None:
+    """A number in an XMP packet, written as an attribute (``drone-dji:Name="+30.2"``) or an element
+    (``<drone-dji:Name>+30.2</drone-dji:Name>``), under any namespace prefix."""
+    pattern = rf'[\w.-]+:{name}\s*=\s*"([^"]*)"|<([\w.-]+):{name}>([^<]*)</\2:{name}>'
+    match = re.search(pattern, xmp)
+    if not match:
+        return None
+    text = (match.group(1) if match.group(1) is not None else match.group(3)).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _number(value) -> float | None:
+    """An EXIF rational or integer as a float; None for a missing, zero-denominator or odd value."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _xmp_text(image, path: Path) -> str:
+    """The photo's XMP packet (Pillow's, else searched for in the head of the file); '' if none."""
+    raw = image.info.get("xmp") or image.info.get("XML:com.adobe.xmp")
+    if not raw:
+        with path.open("rb") as fh:
+            head = fh.read(_XMP_SCAN_BYTES)
+        start, end = head.find(b"<x:xmpmeta"), head.find(b"</x:xmpmeta>")
+        raw = head[start:end] if 0 <= start < end else b""
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def read_photo_meta(path: Path | str) -> PhotoMeta | None:
+    """What ``path`` says of its camera and height, without decoding its pixels; None when it is
+    not an image Pillow can open (the detector reports a bad frame on its own)."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            exif = image.getexif()
+            sub = exif.get_ifd(_EXIF_IFD)
+            width, height = image.size
+            if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
+                width, height = height, width  # turned upright on reading, as OpenCV does
+            unit_mm = _UNIT_MM.get(int(sub.get(_TAG_PLANE_UNIT) or 2))
+            plane_res = _number(sub.get(_TAG_PLANE_X_RES))
+            xmp = _xmp_text(image, path)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return None
+    pixel_x, pixel_y = _number(sub.get(_TAG_PIXEL_X)), _number(sub.get(_TAG_PIXEL_Y))
+    return PhotoMeta(
+        width_px=width,
+        height_px=height,
+        focal_35mm_mm=_number(sub.get(_TAG_FOCAL_35)),
+        focal_mm=_number(sub.get(_TAG_FOCAL)),
+        focal_plane_px_per_mm=plane_res / unit_mm if plane_res and unit_mm else None,
+        calibrated_focal_px=xmp_number(xmp, "CalibratedFocalLength"),
+        original_width_px=int(pixel_x) if pixel_x else None,
+        original_height_px=int(pixel_y) if pixel_y else None,
+        relative_altitude_m=xmp_number(xmp, "RelativeAltitude"),
+        gimbal_pitch_deg=xmp_number(xmp, "GimbalPitchDegree"),
+        camera=" ".join(str(exif.get(t) or "").strip("\x00 ") for t in (_TAG_MAKE, _TAG_MODEL)).strip(),
+    )
+
+
+def image_gsd(path: Path | str, altitude_m: float | None = None) -> tuple[float | None, str]:
+    """The GSD to run the image at ``path`` at (metres per pixel, None: as it comes), and a line
+    saying where it came from or why there is none."""
+    meta = read_photo_meta(path)
+    if meta is None:
+        return None, "no photo metadata readable"
+    try:
+        scale = photo_scale(meta, altitude_m)
+    except PhotoScaleUnknown as exc:
+        return None, f"ground scale unknown: {exc}"
+    return scale.gsd_m, scale.describe()
+
+
+def frame_gsd(
+    path: Path | str, given_m: float | None, photo_scale: bool = True, altitude_m: float | None = None
+) -> float | None:
+    """The GSD to run one image of a dataset at: ``given_m`` for all, else (``photo_scale``) its
+    own photo's, else None (as it comes)."""
+    if given_m:
+        return given_m
+    return image_gsd(path, altitude_m)[0] if photo_scale else None
