@@ -10,7 +10,7 @@ height and lens a drone writes into each photo (XMP ``RelativeAltitude``, EXIF
 ``FocalLengthIn35mmFilm``: ``edge.detect.photo_scale``) and run it at the trained scale. Each case
 renders held-out-look rivers straight down over the litter with a 4:3 camera of a common drone's
 lens (24 mm equivalent, ``sim.camera``, exact truth), saves each frame as the drone would
-(``sim.camera.photo``: JPEG, the 35 mm equivalent rounded to whole mm as EXIF stores it), reads it
+(``sim.camera.drone_files``: JPEG, the 35 mm equivalent rounded to whole mm as EXIF stores it), reads it
 back as the command does, and runs the shipped detector (+ verifier, at its operating point) three
 ways on the same pixels: as it comes (no metadata read: the command before it read any), at the
 GSD from the photo's metadata, and at the true GSD. Recall and precision at IoU 0.5 for items
@@ -69,7 +69,7 @@ def as_photos(data: list, camera, alt_m: float, saved_width: int, folder: Path) 
     from PIL import Image
 
     from edge.detect.photo_scale import image_gsd
-    from sim.camera.photo import save_photo
+    from sim.camera.drone_files import save_photo
 
     frames, read = [], []
     for k, (image, boxes, classes, sizes, visible, gsd) in enumerate(data):

@@ -173,7 +173,7 @@ def main(
         float | None,
         typer.Option(min=0.01, help="Ground sample distance of the imagery, cm per pixel at the water."),
     ] = None,
-    photo_scale: Annotated[
+    metadata: Annotated[
         bool,
         typer.Option(
             help="Without --gsd-cm: each drone photo's GSD from its EXIF/XMP (height over focal length)."
@@ -215,7 +215,7 @@ def main(
         raise typer.Exit(2) from exc
     gsd_m = gsd_cm / 100 if gsd_cm else None
     try:
-        folder, frames, skipped = prepare(data, split, source, gsd_m, class_map, photo_scale, altitude_m)
+        folder, frames, skipped = prepare(data, split, source, gsd_m, class_map, metadata, altitude_m)
     except (ValueError, OSError) as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -259,7 +259,7 @@ def main(
     console.print(f"wrote {out}: {done}{loss}")
     if val_split:
         pair = [("fine-tuned", out), ("source, detector alone", source)]
-        scored = score_models(data, val_split, pair, gsd_m, class_map, photo_scale, altitude_m)
+        scored = score_models(data, val_split, pair, gsd_m, class_map, metadata, altitude_m)
         print_tradeoffs(console, val_split, scored)
 
 

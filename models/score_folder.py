@@ -209,7 +209,7 @@ def score_cmd(
             "frames run at the model's trained scale and items are sized in metres.",
         ),
     ] = None,
-    photo_scale: Annotated[
+    metadata: Annotated[
         bool,
         typer.Option(
             help="Without --gsd-cm: each drone photo's GSD from its EXIF/XMP (height over focal "
@@ -271,7 +271,7 @@ def score_cmd(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"{len(folder.images)} images", total=len(folder.images))
         tallies = score_folder(
-            probe, folder, mapping, gsd_m, lambda: bar.advance(task), photo_scale, altitude_m
+            probe, folder, mapping, gsd_m, lambda: bar.advance(task), metadata, altitude_m
         )
     result = summary(tallies, operating, probe.names, folder, mapping, gsd_m)
     result["model"] = {

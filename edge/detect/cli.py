@@ -40,20 +40,19 @@ def detect_cmd(
             "focal length in px; drone apps show it): they are run at the model's trained scale.",
         ),
     ] = None,
-    photo_scale: Annotated[
+    metadata: Annotated[
         bool,
         typer.Option(
-            help="Photos without --gsd-cm: run each at the ground scale its EXIF/XMP gives (the "
-            "drone's height over the lens's focal length), else as it comes.",
+            help="Without --gsd-cm: run each frame at the ground scale the drone recorded (its height "
+            "over the lens's focal length): a photo's EXIF/XMP, a video's .SRT telemetry beside it.",
         ),
     ] = True,
     altitude_m: Annotated[
         float | None,
         typer.Option(
             min=0.1,
-            help="Photos: the camera's height above the water, m; with the focal length in the "
-            "EXIF it gives the ground scale (default: the drone's XMP RelativeAltitude, which is "
-            "above its take-off point).",
+            help="The camera's height above the water, m, for the recorded lens (default: the height "
+            "the drone recorded, XMP RelativeAltitude / SRT rel_alt, which is above its take-off point).",
         ),
     ] = None,
     verifier: Annotated[
@@ -71,7 +70,7 @@ def detect_cmd(
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
     from edge.detect.errors import DetectorError
-    from edge.detect.photo_scale import image_gsd
+    from edge.detect.recorded_scale import RecordedScales
 
     console = Console(stderr=as_json)
     try:
@@ -89,33 +88,29 @@ def detect_cmd(
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    def scale_of(path: Path, where: str) -> tuple[float | None, str]:
-        """The GSD to run this frame at, and a line saying where it came from ('' if nowhere)."""
-        if gsd_cm:
-            return gsd_cm / 100, f"{gsd_cm:g} cm/px (given)"
-        if not photo_scale or path.suffix.lower() in VIDEO_SUFFIXES:  # video frames carry no EXIF
-            return None, ""
-        if detector.model_gsd_m is None:
-            return None, "the model has no trained ground scale (gsd_m): run as it comes"
-        return image_gsd(path, altitude_m)
+    scales = RecordedScales(gsd_cm / 100 if gsd_cm else None, metadata, altitude_m, detector.model_gsd_m)
 
     def frames(path: Path):
+        """``(where, image, GSD, where the GSD came from)`` of each frame to run."""
         if path.suffix.lower() in VIDEO_SUFFIXES:
             cap = cv2.VideoCapture(str(path))
             if not cap.isOpened():
-                yield f"{path}", None
+                yield f"{path}", None, None, ""
                 return
+            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
             index = 0
             while True:
                 ok, image = cap.read()
                 if not ok:
                     break
                 if index % every == 0:
-                    yield f"{path}#{index}", image
+                    h, w = image.shape[:2]
+                    yield f"{path}#{index}", image, *scales.of_video_frame(path, index / fps, w, h)
                 index += 1
             cap.release()
         else:
-            yield str(path), cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+            yield str(path), image, *scales.of_photo(path)
 
     bad = 0
     for source in sources:
@@ -123,8 +118,8 @@ def detect_cmd(
             bad += 1
             console.print(f"[red]skipped:[/] {source}: no such file")
             continue
-        for where, image in frames(source):
-            gsd_m, scale_note = scale_of(source, where)
+        last_note = ""
+        for where, image, gsd_m, scale_note in frames(source):
             try:
                 dets = detector.detect(image, where=where, gsd_m=gsd_m)
             except DetectorError as exc:
@@ -145,8 +140,9 @@ def detect_cmd(
                     line |= {"gsd_cm": round(gsd_m * 100, 4) if gsd_m else None, "scale": scale_note}
                 print(json.dumps(line))
                 continue
-            if scale_note:
+            if scale_note and scale_note != last_note:
                 console.print(f"[dim]{where}: ground scale {scale_note}[/]")
+                last_note = scale_note
             table = Table(title=f"{where}: {len(dets)} detections")
             for col in ("class", "score", "x1", "y1", "x2", "y2"):
                 table.add_column(col, justify="left" if col == "class" else "right")

@@ -54,6 +54,8 @@ class PhotoMeta:
     relative_altitude_m: float | None = None  # DJI XMP RelativeAltitude (above take-off)
     gimbal_pitch_deg: float | None = None  # DJI XMP GimbalPitchDegree (-90 = straight down)
     camera: str = ""  # EXIF Make + Model, for messages
+    height_tag: str = "XMP RelativeAltitude"  # where the height came from, for messages
+    focal_tag: str = "EXIF"  # where the 35 mm-equivalent focal length came from
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def focal_length_px(meta: PhotoMeta) -> tuple[float, str]:
         return meta.calibrated_focal_px * _resize_factor(meta), "XMP CalibratedFocalLength"
     if meta.focal_35mm_mm and meta.focal_35mm_mm > 0:
         return focal_px_from_35mm(meta.focal_35mm_mm, meta.width_px, meta.height_px), (
-            f"EXIF {meta.focal_35mm_mm:g} mm 35 mm-equivalent"
+            f"{meta.focal_tag} {meta.focal_35mm_mm:g} mm 35 mm-equivalent"
         )
     if meta.focal_mm and meta.focal_mm > 0 and meta.focal_plane_px_per_mm and meta.focal_plane_px_per_mm > 0:
         return meta.focal_mm * meta.focal_plane_px_per_mm * _resize_factor(meta), (
@@ -118,16 +120,15 @@ def photo_scale(meta: PhotoMeta, altitude_m: float | None = None) -> PhotoScale:
             raise PhotoScaleUnknown(f"altitude {altitude_m} m: must be above the water (> 0)")
         altitude, altitude_from = altitude_m, "given"
     elif meta.relative_altitude_m is not None:
-        altitude, altitude_from = meta.relative_altitude_m, "XMP RelativeAltitude"
+        altitude, altitude_from = meta.relative_altitude_m, meta.height_tag
         if not (math.isfinite(altitude) and altitude >= MIN_ALTITUDE_M):
             raise PhotoScaleUnknown(
-                f"RelativeAltitude {altitude:g} m: not an aerial photo from above the take-off point; "
+                f"{meta.height_tag} {altitude:g} m: not flown above the take-off point; "
                 "give --altitude-m (height above the water) or --gsd-cm"
             )
     else:
         raise PhotoScaleUnknown(
-            "no height in the photo (DJI XMP RelativeAltitude): give --altitude-m (height above the "
-            "water) or --gsd-cm"
+            f"no height ({meta.height_tag}): give --altitude-m (height above the water) or --gsd-cm"
         )
     focal, focal_from = focal_length_px(meta)
     off_nadir = None

@@ -75,7 +75,7 @@ def render(
     from rich.progress import track
 
     from sim.camera import Renderer
-    from sim.camera.photo import save_photo
+    from sim.camera.drone_files import save_photo
 
     if fmt not in ("png", "jpg"):
         raise typer.BadParameter(f"--format must be png or jpg, got {fmt!r}")
@@ -120,12 +120,17 @@ def video(
     domain: Domain = "train",
     start: Annotated[float, typer.Option(help="start at this arc length along the river, m")] = 100.0,
     calibration: Calib = None,
+    alt_end: Annotated[
+        float | None, typer.Option(help="height at the end, m: climb or descend from --alt (default: level)")
+    ] = None,
 ) -> None:
-    """Fly down the river centerline and write an mp4 (plus truth JSON lines next to it)."""
+    """Fly down the river centerline and write an mp4, with truth JSON lines and the DJI-style .SRT
+    telemetry track (height, lens, position per frame) next to it."""
     import cv2
     from rich.progress import track
 
     from sim.camera import Renderer
+    from sim.camera.drone_files import VideoFrameLog, focal_35mm, srt_text
 
     scene, camera = _setup(seed, debris, domain, calibration)
     renderer = Renderer(scene)
@@ -134,10 +139,12 @@ def video(
     if not writer.isOpened():
         raise typer.BadParameter(f"cannot open a video writer for {out}")
     t0 = time.perf_counter()
+    telemetry: list[VideoFrameLog] = []
     with out.with_suffix(".jsonl").open("w") as truth:
         for i in track(range(n), description="rendering video"):
             t = i / fps
-            pose = _pose_along(scene, start + speed * t, 0.0, alt, gimbal, None)
+            height = alt if alt_end is None else alt + (alt_end - alt) * i / max(1, n - 1)
+            pose = _pose_along(scene, start + speed * t, 0.0, height, gimbal, None)
             try:
                 frame = renderer.render(pose, camera, t=t)
             except ValueError as e:  # a pose that sees no water: say so, count it, keep flying
@@ -145,7 +152,9 @@ def video(
                 continue
             writer.write(frame.image)
             truth.write(json.dumps(frame.truth_dict()) + "\n")
+            telemetry.append(VideoFrameLog(pose.lat, pose.lon, height, focal_35mm(camera), gimbal))
     writer.release()
+    out.with_suffix(".SRT").write_text(srt_text(telemetry, fps))
     dt = time.perf_counter() - t0
     log.info("video written", extra={"path": str(out), "frames": n, "fps": round(n / dt, 1)})
     typer.echo(f"wrote {n} frames to {out} ({n / dt:.1f} frames/s including encoding)")

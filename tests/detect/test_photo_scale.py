@@ -20,7 +20,7 @@ from edge.detect.photo_scale import (
     read_photo_meta,
     xmp_number,
 )
-from sim.camera.photo import focal_35mm, save_photo
+from sim.camera.drone_files import focal_35mm, save_photo
 
 # A DJI Mavic 3E's wide camera as its photos describe it: 5280 x 3956, calibrated focal length in px
 MAVIC = PhotoMeta(
@@ -63,11 +63,15 @@ def test_the_gsd_is_height_over_focal_length_and_says_where_each_came_from():
 @pytest.mark.parametrize(
     ("meta", "altitude", "message"),
     [
-        (PhotoMeta(4000, 3000, focal_35mm_mm=24.0), None, "no height in the photo.*give --altitude-m"),
+        (
+            PhotoMeta(4000, 3000, focal_35mm_mm=24.0),
+            None,
+            r"no height \(XMP RelativeAltitude\): give --altitude-m",
+        ),
         (
             PhotoMeta(4000, 3000, focal_35mm_mm=24.0, relative_altitude_m=0.4),
             None,
-            "RelativeAltitude 0.4 m: not an aerial photo",
+            "XMP RelativeAltitude 0.4 m: not flown above the take-off point",
         ),
         (PhotoMeta(4000, 3000, focal_35mm_mm=24.0), -5.0, r"altitude -5.0 m: must be above the water"),
         (PhotoMeta(4000, 3000, relative_altitude_m=30.0), None, "no focal length"),
@@ -146,8 +150,8 @@ def test_files_without_what_it_needs_say_so(tmp_path):
     cv2.imwrite(str(plain), np.zeros((100, 100, 3), np.uint8))
     assert image_gsd(plain) == (
         None,
-        "ground scale unknown: no height in the photo (DJI XMP RelativeAltitude): give --altitude-m "
-        "(height above the water) or --gsd-cm",
+        "ground scale unknown: no height (XMP RelativeAltitude): give --altitude-m (height above the "
+        "water) or --gsd-cm",
     )
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not a photo")
@@ -204,7 +208,7 @@ def test_the_detect_command_runs_a_drone_photo_at_the_scale_its_metadata_gives(d
         found += best >= 0 and iou[best] >= 0.5 and line["detections"][best]["class"] == t.kind
     assert len(truth) >= 4 and found >= len(truth) / 2, (len(truth), found)
 
-    as_it_comes = _detect_json(str(path), "--no-photo-scale")
+    as_it_comes = _detect_json(str(path), "--no-metadata")
     assert "gsd_cm" not in as_it_comes
     assert [d["box"] for d in as_it_comes["detections"]] == [
         [round(v, 1) for v in d.box] for d in detector.detect(image)
@@ -254,5 +258,5 @@ def test_model_score_runs_and_sizes_each_photo_at_its_own_scale(tmp_path):
     for key in ("items_ge_0.3m", "items_all", "tp", "fp", "fn", "recall_ge_0.3m", "per_size"):
         assert from_photos[key] == given[key], key
     assert from_photos["items_ge_0.3m"] < from_photos["items_all"]  # small items sized, not counted
-    as_they_come = score("--no-photo-scale")
+    as_they_come = score("--no-metadata")
     assert as_they_come["dataset"]["gsd_from_photos"] is None and as_they_come["per_size"] is None

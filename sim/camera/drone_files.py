@@ -1,16 +1,19 @@
-"""Save a rendered frame as a drone's camera saves a photo: a JPEG whose EXIF and DJI-style XMP say
-how high it was taken and through what lens.
+"""Save rendered frames as a drone saves its files: photos whose EXIF and DJI-style XMP say how high
+they were taken and through what lens, and videos with the per-frame telemetry subtitle track
+(``.SRT``) a DJI writes beside them.
 
-Real drone photos carry their ground scale in their metadata (height above take-off in XMP
-``RelativeAltitude``, the lens in EXIF ``FocalLengthIn35mmFilm``, some a per-unit
-``CalibratedFocalLength``), and the detector's tools read it (``edge.detect.photo_scale``). Frames
-written this way let a tester exercise that path with exact truth: the metadata is written as a
-camera writes it, 35 mm-equivalent focal length rounded to whole millimetres and all.
+Real drone files carry their ground scale (height above take-off in XMP ``RelativeAltitude`` or
+the SRT's ``rel_alt``, the lens as a 35 mm-equivalent focal length, some a per-unit
+``CalibratedFocalLength``), and the detector's tools read it (``edge.detect.photo_scale``,
+``edge.detect.video_telemetry``). Files written this way let a tester exercise that path with
+exact truth: the metadata is written as a camera writes it, focal length rounded and all.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +79,37 @@ def save_photo(path: Path | str, image_bgr: np.ndarray, camera: CameraModel, alt
     path = Path(path)
     path.write_bytes(photo_bytes(image_bgr, camera, altitude_m, **kw))
     return path
+
+
+@dataclass(frozen=True)
+class VideoFrameLog:
+    """What a DJI drone writes for one video frame in its ``.SRT`` track."""
+
+    lat: float
+    lon: float
+    rel_alt_m: float
+    focal_35mm_mm: float
+    gimbal_pitch_deg: float | None = None
+
+
+def srt_text(frames: list[VideoFrameLog], fps: float) -> str:
+    """The ``.SRT`` telemetry track of a video at ``fps``, one subtitle a frame, as a DJI Mini 3 /
+    Mavic 3 writes it (enterprise models add the gimbal's ``gb_pitch``)."""
+    import srt
+
+    subtitles = []
+    for k, f in enumerate(frames):
+        gimbal = (
+            ""
+            if f.gimbal_pitch_deg is None
+            else f" [gb_yaw: 0.0 gb_pitch: {f.gimbal_pitch_deg:.1f} gb_roll: 0.0]"
+        )
+        content = (
+            f'<font size="28">FrameCnt: {k + 1}, DiffTime: {1000 / fps:.0f}ms\n'
+            f"[iso: 100] [shutter: 1/1000.0] [fnum: 2.8] [ev: 0] [color_md: default] "
+            f"[focal_len: {f.focal_35mm_mm:.2f}] [latitude: {f.lat:.6f}] [longitude: {f.lon:.6f}] "
+            f"[rel_alt: {f.rel_alt_m:.3f} abs_alt: {f.rel_alt_m + 12.0:.3f}]{gimbal} </font>"
+        )
+        start, end = timedelta(seconds=k / fps), timedelta(seconds=(k + 1) / fps)
+        subtitles.append(srt.Subtitle(index=k + 1, start=start, end=end, content=content))
+    return srt.compose(subtitles, reindex=False)

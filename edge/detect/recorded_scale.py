@@ -1,0 +1,70 @@
+"""The ground scale a drone recorded for each frame ``riverpatrol edge detect`` is given: a photo's
+EXIF/XMP (``photo_scale``), a video's ``.SRT`` telemetry track beside it (``video_telemetry``), or
+the operator's ``--gsd-cm`` for all. One object so the command asks one question per frame."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.detect.photo_scale import PhotoScaleUnknown, image_gsd
+from edge.detect.video_telemetry import TelemetryError, frame_scale, load_track, sidecar_srt, telemetry_at
+
+
+class RecordedScales:
+    """``of_photo`` / ``of_video_frame``: the GSD (metres per pixel; None: as it comes) to run a frame
+    at, and a line saying where it came from ('' when nothing was asked)."""
+
+    def __init__(
+        self,
+        given_m: float | None = None,
+        metadata: bool = True,
+        altitude_m: float | None = None,
+        model_gsd_m: float | None = None,
+    ) -> None:
+        self.given_m, self.metadata, self.altitude_m = given_m, metadata, altitude_m
+        self.model_gsd_m = model_gsd_m
+        self._tracks: dict[Path, list | TelemetryError | None] = {}
+
+    def _fixed(self) -> tuple[float | None, str] | None:
+        if self.given_m:
+            return self.given_m, f"{self.given_m * 100:g} cm/px (given)"
+        if not self.metadata:
+            return None, ""
+        if self.model_gsd_m is None:
+            return None, "the model has no trained ground scale (gsd_m): run as it comes"
+        return None
+
+    def of_photo(self, path: Path) -> tuple[float | None, str]:
+        """An image file's GSD: given, else its EXIF/XMP's."""
+        fixed = self._fixed()
+        return fixed if fixed is not None else image_gsd(path, self.altitude_m)
+
+    def track(self, video: Path) -> list | TelemetryError | None:
+        """The video's telemetry track (read once), the error that made it unreadable, or None
+        when there is no ``.SRT`` beside it."""
+        if video not in self._tracks:
+            srt = sidecar_srt(video)
+            try:
+                self._tracks[video] = load_track(srt) if srt else None
+            except TelemetryError as exc:
+                self._tracks[video] = exc
+        return self._tracks[video]
+
+    def of_video_frame(self, video: Path, t_s: float, width: int, height: int) -> tuple[float | None, str]:
+        """The GSD of the frame ``t_s`` seconds into ``video``: given, else from its ``.SRT``."""
+        fixed = self._fixed()
+        if fixed is not None:
+            return fixed
+        track = self.track(video)
+        if track is None:
+            return (
+                None,
+                f"ground scale unknown: no telemetry track ({video.with_suffix('.SRT').name}) beside it",
+            )
+        if isinstance(track, TelemetryError):
+            return None, f"ground scale unknown: {track}"
+        try:
+            scale = frame_scale(telemetry_at(track, t_s), width, height, self.altitude_m)
+        except PhotoScaleUnknown as exc:
+            return None, f"ground scale unknown at {t_s:.2f} s: {exc}"
+        return scale.gsd_m, scale.describe()
