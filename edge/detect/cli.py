@@ -71,6 +71,7 @@ def detect_cmd(
     from edge.detect.detector import Detector
     from edge.detect.errors import DetectorError
     from edge.detect.recorded_scale import RecordedScales
+    from edge.geolocate import GeoConfig, GeoFix, geolocate_box
 
     console = Console(stderr=as_json)
     try:
@@ -112,6 +113,28 @@ def detect_cmd(
             image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
             yield str(path), image, *scales.of_photo(path)
 
+    def positions(path: Path, where: str, dets) -> list[dict | None]:
+        """Each detection's lat/lon where the photo says where it was taken and which way it looked."""
+        posed = scales.pose_of_photo(path) if where == str(path) and dets else None
+        if posed is None:
+            return [None] * len(dets)
+        pose, camera = posed
+        config = GeoConfig(camera=camera)
+        out = []
+        for d in dets:
+            fix = geolocate_box(d.box, pose, config)
+            located = isinstance(fix, GeoFix)
+            out.append(
+                {
+                    "lat": round(fix.lat, 7),
+                    "lon": round(fix.lon, 7),
+                    "uncertainty_m": round(fix.uncertainty_m, 1),
+                }
+                if located
+                else None
+            )
+        return out
+
     bad = 0
     for source in sources:
         if not source.exists():
@@ -126,14 +149,12 @@ def detect_cmd(
                 bad += 1
                 console.print(f"[red]skipped:[/] {exc}")
                 continue
+            located = positions(source, where, dets)
             if as_json:
                 rows = [
-                    {
-                        "class": d.class_name,
-                        "score": round(d.score, 4),
-                        "box": [round(v, 1) for v in d.box],
-                    }
-                    for d in dets
+                    {"class": d.class_name, "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]}
+                    | (at or {})
+                    for d, at in zip(dets, located, strict=True)
                 ]
                 line = {"source": where, "detections": rows}
                 if scale_note:
@@ -144,10 +165,23 @@ def detect_cmd(
                 console.print(f"[dim]{where}: ground scale {scale_note}[/]")
                 last_note = scale_note
             table = Table(title=f"{where}: {len(dets)} detections")
-            for col in ("class", "score", "x1", "y1", "x2", "y2"):
+            columns = ["class", "score", "x1", "y1", "x2", "y2"]
+            if any(located):
+                columns += ["lat", "lon", "± m"]
+            for col in columns:
                 table.add_column(col, justify="left" if col == "class" else "right")
-            for d in dets:
-                table.add_row(d.class_name, f"{d.score:.3f}", *(f"{v:.1f}" for v in d.box))
+            for d, at in zip(dets, located, strict=True):
+                where_at = (
+                    [f"{at['lat']:.7f}", f"{at['lon']:.7f}", f"{at['uncertainty_m']:.1f}"]
+                    if at
+                    else ["-"] * 3
+                )
+                table.add_row(
+                    d.class_name,
+                    f"{d.score:.3f}",
+                    *(f"{v:.1f}" for v in d.box),
+                    *where_at[: len(columns) - 6],
+                )
             console.print(table)
     if bad:
         console.print(f"[yellow]{bad} input(s) skipped[/]")

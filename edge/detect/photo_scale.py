@@ -56,6 +56,9 @@ class PhotoMeta:
     camera: str = ""  # EXIF Make + Model, for messages
     height_tag: str = "XMP RelativeAltitude"  # where the height came from, for messages
     focal_tag: str = "EXIF"  # where the 35 mm-equivalent focal length came from
+    lat: float | None = None  # EXIF GPS, degrees
+    lon: float | None = None
+    heading_deg: float | None = None  # the camera's, from north: XMP GimbalYawDegree (else FlightYawDegree)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,27 @@ def photo_scale(meta: PhotoMeta, altitude_m: float | None = None) -> PhotoScale:
     return PhotoScale(altitude / (focal * cos**1.5), altitude, focal, altitude_from, focal_from, off_nadir)
 
 
+def photo_pose(meta: PhotoMeta, altitude_m: float | None = None):
+    """Where the camera was and how it looked when the photo was taken, for geolocating what is in
+    it: ``(contract.camera.CameraPose, CameraModel)`` with a stabilized gimbal at the recorded pitch
+    and heading (an ideal lens of the recorded focal length). ``PhotoScaleUnknown`` when the photo
+    has no position (EXIF GPS) or no heading (XMP GimbalYawDegree / FlightYawDegree)."""
+    from contract.camera import CameraModel, CameraPose
+
+    scale = photo_scale(meta, altitude_m)
+    if meta.lat is None or meta.lon is None:
+        raise PhotoScaleUnknown("no position (EXIF GPS)")
+    if meta.heading_deg is None:
+        raise PhotoScaleUnknown("no camera heading (XMP GimbalYawDegree or FlightYawDegree)")
+    w, h, f = meta.width_px, meta.height_px, scale.focal_px
+    camera = CameraModel(width=w, height=h, fx=f, fy=f, cx=(w - 1) / 2, cy=(h - 1) / 2, name=meta.camera)
+    pitch = meta.gimbal_pitch_deg if meta.gimbal_pitch_deg is not None else -90.0
+    pose = CameraPose(
+        lat=meta.lat, lon=meta.lon, alt_m=scale.altitude_m, yaw_deg=meta.heading_deg, gimbal_pitch_deg=pitch
+    )
+    return pose, camera
+
+
 # --- adapter: the file -------------------------------------------------------------------------
 
 _EXIF_IFD = 0x8769
@@ -153,6 +177,7 @@ _TAG_MAKE, _TAG_MODEL, _TAG_ORIENTATION = 0x010F, 0x0110, 0x0112
 _TAG_FOCAL, _TAG_FOCAL_35 = 0x920A, 0xA405
 _TAG_PLANE_X_RES, _TAG_PLANE_UNIT = 0xA20E, 0xA210
 _TAG_PIXEL_X, _TAG_PIXEL_Y = 0xA002, 0xA003
+_GPS_IFD = 0x8825
 
 
 def xmp_number(xmp: str, name: str) -> float | None:
@@ -177,6 +202,20 @@ def _number(value) -> float | None:
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     return number if math.isfinite(number) and number > 0 else None
+
+
+def _gps_degrees(gps, ref_tag: int, value_tag: int, negative: str) -> float | None:
+    """An EXIF GPS coordinate (degrees, minutes, seconds and a N/S or E/W reference) in degrees."""
+    try:
+        d, m, sec = (float(x) for x in gps[value_tag])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = d + m / 60 + sec / 3600
+    if not math.isfinite(value):
+        return None
+    ref = gps.get(ref_tag, "")
+    ref = ref.decode("ascii", "replace") if isinstance(ref, bytes) else str(ref)
+    return -value if ref.strip("\x00 ").upper() == negative else value
 
 
 def _xmp_text(image, path: Path) -> str:
@@ -205,6 +244,7 @@ def read_photo_meta(path: Path | str) -> PhotoMeta | None:
                 width, height = height, width  # turned upright on reading, as OpenCV does
             unit_mm = _UNIT_MM.get(int(sub.get(_TAG_PLANE_UNIT) or 2))
             plane_res = _number(sub.get(_TAG_PLANE_X_RES))
+            gps = exif.get_ifd(_GPS_IFD)
             xmp = _xmp_text(image, path)
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return None
@@ -221,7 +261,18 @@ def read_photo_meta(path: Path | str) -> PhotoMeta | None:
         relative_altitude_m=xmp_number(xmp, "RelativeAltitude"),
         gimbal_pitch_deg=xmp_number(xmp, "GimbalPitchDegree"),
         camera=" ".join(str(exif.get(t) or "").strip("\x00 ") for t in (_TAG_MAKE, _TAG_MODEL)).strip(),
+        lat=_gps_degrees(gps, 1, 2, "S"),
+        lon=_gps_degrees(gps, 3, 4, "W"),
+        heading_deg=_first_number(xmp, ("GimbalYawDegree", "FlightYawDegree")),
     )
+
+
+def _first_number(xmp: str, names: tuple[str, ...]) -> float | None:
+    for name in names:
+        value = xmp_number(xmp, name)
+        if value is not None:
+            return value
+    return None
 
 
 def image_gsd(path: Path | str, altitude_m: float | None = None) -> tuple[float | None, str]:
@@ -235,6 +286,17 @@ def image_gsd(path: Path | str, altitude_m: float | None = None) -> tuple[float 
     except PhotoScaleUnknown as exc:
         return None, f"ground scale unknown: {exc}"
     return scale.gsd_m, scale.describe()
+
+
+def image_pose(path: Path | str, altitude_m: float | None = None):
+    """``photo_pose`` of the image at ``path`` (None when it cannot be had), and a line saying why not."""
+    meta = read_photo_meta(path)
+    if meta is None:
+        return None, "no photo metadata readable"
+    try:
+        return photo_pose(meta, altitude_m), ""
+    except PhotoScaleUnknown as exc:
+        return None, f"positions unknown: {exc}"
 
 
 def frame_gsd(

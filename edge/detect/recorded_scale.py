@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.detect.photo_scale import PhotoScaleUnknown, image_gsd
+from edge.detect.photo_scale import PhotoScaleUnknown, image_gsd, image_pose
 from edge.detect.video_telemetry import TelemetryError, frame_scale, load_track, sidecar_srt, telemetry_at
 
 
@@ -38,6 +38,13 @@ class RecordedScales:
         """An image file's GSD: given, else its EXIF/XMP's."""
         fixed = self._fixed()
         return fixed if fixed is not None else image_gsd(path, self.altitude_m)
+
+    def pose_of_photo(self, path: Path):
+        """``(CameraPose, CameraModel)`` of an image file from its metadata, to geolocate what is in
+        it, or None (metadata off, or the photo lacks position, heading or height)."""
+        if not self.metadata:
+            return None
+        return image_pose(path, self.altitude_m)[0]
 
     def track(self, video: Path) -> list | TelemetryError | None:
         """The video's telemetry track (read once), the error that made it unreadable, or None

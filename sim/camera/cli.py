@@ -89,7 +89,17 @@ def render(
         stem = out / f"frame_{i:04d}"
         if fmt == "jpg":  # as a drone saves a photo: EXIF lens and XMP height, for edge detect to read
             quality = scene.appearance.jpeg_quality or 90
-            save_photo(f"{stem}.jpg", frame.image, camera, alt, gimbal_pitch_deg=gimbal, quality=quality)
+            save_photo(
+                f"{stem}.jpg",
+                frame.image,
+                camera,
+                alt,
+                gimbal_pitch_deg=gimbal,
+                yaw_deg=pose.yaw_deg,
+                quality=quality,
+                lat=pose.lat,
+                lon=pose.lon,
+            )
         else:
             cv2.imwrite(f"{stem}.{fmt}", frame.image)
         Path(f"{stem}.json").write_text(json.dumps(frame.truth_dict(), indent=1))

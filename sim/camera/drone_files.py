@@ -47,12 +47,16 @@ def photo_bytes(
     yaw_deg: float = 0.0,
     quality: int = 92,
     calibrated_focal: bool = False,
+    lat: float | None = None,
+    lon: float | None = None,
 ) -> bytes:
     """``image_bgr`` (OpenCV order) as a JPEG with the EXIF and XMP a drone photo carries.
 
-    ``altitude_m`` is written as ``RelativeAltitude`` (a drone's height above its take-off point);
-    ``calibrated_focal`` adds ``CalibratedFocalLength`` (the lens's focal length in pixels, which
-    enterprise drones write) beside the rounded 35 mm equivalent every camera writes.
+    ``altitude_m`` is written as ``RelativeAltitude`` (a drone's height above its take-off point),
+    ``yaw_deg`` as ``GimbalYawDegree`` (the camera's heading: the vehicle's under the default
+    stabilized mount), ``lat``/``lon`` as EXIF GPS; ``calibrated_focal`` adds
+    ``CalibratedFocalLength`` (the lens's focal length in pixels, which enterprise drones write)
+    beside the rounded 35 mm equivalent every camera writes.
     """
     from PIL import Image
 
@@ -61,6 +65,10 @@ def photo_bytes(
     sub = exif.get_ifd(0x8769)
     sub[0xA405] = focal_35mm(camera)  # FocalLengthIn35mmFilm
     sub[0xA002], sub[0xA003] = camera.width, camera.height  # PixelXDimension, PixelYDimension
+    if lat is not None and lon is not None:
+        gps = exif.get_ifd(0x8825)
+        gps[1], gps[2] = ("N" if lat >= 0 else "S"), _dms(lat)
+        gps[3], gps[4] = ("E" if lon >= 0 else "W"), _dms(lon)
     xmp = _XMP.format(
         alt=altitude_m,
         pitch=gimbal_pitch_deg,
@@ -72,6 +80,13 @@ def photo_bytes(
         out, "JPEG", quality=quality, exif=exif, xmp=xmp.encode("utf-8")
     )
     return out.getvalue()
+
+
+def _dms(degrees: float) -> tuple[float, float, float]:
+    """Degrees as EXIF GPS writes them: whole degrees, whole minutes, seconds."""
+    d = abs(degrees)
+    whole, minutes = int(d), int((d - int(d)) * 60)
+    return float(whole), float(minutes), round((d - whole - minutes / 60) * 3600, 6)
 
 
 def save_photo(path: Path | str, image_bgr: np.ndarray, camera: CameraModel, altitude_m: float, **kw) -> Path:

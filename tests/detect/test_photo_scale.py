@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from contract.camera import CameraModel, CameraPose, focal_px_from_35mm
+from contract.geo import distance_m
 from edge.detect.photo_scale import (
     PhotoMeta,
     PhotoScaleUnknown,
@@ -172,7 +173,8 @@ def drone_photo(tmp_path_factory):
     n, e = item.position_ne(scene.river, 10.0)
     lat, lon = scene.to_lat_lon(float(n), float(e))
     frame = Renderer(scene).render(CameraPose(lat=lat, lon=lon, alt_m=30.0, yaw_deg=30.0), camera, 10.0)
-    path = save_photo(tmp_path_factory.mktemp("photo") / "DJI_0001.JPG", frame.image, camera, 30.0)
+    folder = tmp_path_factory.mktemp("photo")
+    path = save_photo(folder / "DJI_0001.JPG", frame.image, camera, 30.0, yaw_deg=30.0, lat=lat, lon=lon)
     truth = [b for b in frame.truth if b.size_m >= 0.3 and b.visible_fraction >= 0.9]
     return path, 30.0 / camera.fx, truth
 
@@ -199,14 +201,19 @@ def test_the_detect_command_runs_a_drone_photo_at_the_scale_its_metadata_gives(d
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     expected = detector.detect(image, gsd_m=line["gsd_cm"] / 100)
     assert [d["box"] for d in line["detections"]] == [[round(v, 1) for v in d.box] for d in expected]
-    # it finds the litter under it, boxes and classes right
+    # it finds the litter under it, boxes and classes right, and says where each item floats
     boxes = np.asarray([d["box"] for d in line["detections"]], np.float32).reshape(-1, 4)
-    found = 0
+    found, misplaced = 0, []
     for t in truth:
         iou = pairwise_overlap(np.asarray([t.x1, t.y1, t.x2, t.y2], np.float32), boxes)
         best = int(iou.argmax()) if len(boxes) else -1
-        found += best >= 0 and iou[best] >= 0.5 and line["detections"][best]["class"] == t.kind
+        if best >= 0 and iou[best] >= 0.5 and line["detections"][best]["class"] == t.kind:
+            found += 1
+            at = line["detections"][best]
+            misplaced.append(distance_m(at["lat"], at["lon"], t.lat, t.lon))
+            assert at["uncertainty_m"] > misplaced[-1]
     assert len(truth) >= 4 and found >= len(truth) / 2, (len(truth), found)
+    assert max(misplaced) < 1.0, misplaced  # GPS, heading and height as recorded: the lens rounding
 
     as_it_comes = _detect_json(str(path), "--no-metadata")
     assert "gsd_cm" not in as_it_comes
@@ -215,6 +222,7 @@ def test_the_detect_command_runs_a_drone_photo_at_the_scale_its_metadata_gives(d
     ]
     higher = _detect_json(str(path), "--altitude-m", "60")
     assert higher["gsd_cm"] == pytest.approx(2 * line["gsd_cm"], rel=1e-3) and "(given)" in higher["scale"]
+    assert all("lat" not in d for d in as_it_comes["detections"])  # metadata off: no position either
     given = _detect_json(str(path), "--gsd-cm", "1.5")
     assert given["gsd_cm"] == 1.5 and given["scale"] == "1.5 cm/px (given)"
 
@@ -260,3 +268,25 @@ def test_model_score_runs_and_sizes_each_photo_at_its_own_scale(tmp_path):
     assert from_photos["items_ge_0.3m"] < from_photos["items_all"]  # small items sized, not counted
     as_they_come = score("--no-metadata")
     assert as_they_come["dataset"]["gsd_from_photos"] is None and as_they_come["per_size"] is None
+
+
+def test_position_and_heading_read_back_and_what_a_pose_needs(tmp_path):
+    from edge.detect.photo_scale import photo_pose
+
+    camera = CameraModel.default()
+    image = np.zeros((camera.height, camera.width, 3), np.uint8)
+    path = save_photo(
+        tmp_path / "s.jpg", image, camera, 25.0, yaw_deg=-120.0, lat=-33.4567891, lon=-70.6543219
+    )
+    meta = read_photo_meta(path)
+    assert meta.lat == pytest.approx(-33.4567891, abs=1e-7) and meta.lon == pytest.approx(
+        -70.6543219, abs=1e-7
+    )
+    assert meta.heading_deg == -120.0
+    pose, lens = photo_pose(meta)
+    assert (pose.alt_m, pose.yaw_deg, pose.gimbal_pitch_deg) == (25.0, -120.0, -90.0)
+    assert lens.fx == pytest.approx(focal_px_from_35mm(25.0, camera.width, camera.height))
+    with pytest.raises(PhotoScaleUnknown, match=r"no position \(EXIF GPS\)"):
+        photo_pose(PhotoMeta(4000, 3000, focal_35mm_mm=24.0, relative_altitude_m=30.0, heading_deg=0.0))
+    with pytest.raises(PhotoScaleUnknown, match="no camera heading"):
+        photo_pose(PhotoMeta(4000, 3000, focal_35mm_mm=24.0, relative_altitude_m=30.0, lat=1.0, lon=2.0))
