@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_info  # noqa: E402
-from bench.scale_bench import render_case, score  # noqa: E402
+from bench.scale_bench import COLUMNS, pick_cases, render_case, score, table_row  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "photos.json"
 #: A common drone camera's wide lens, 35 mm equivalent: EXIF stores it rounded (24 mm), so the GSD
@@ -101,16 +101,13 @@ def main(
 
     from edge.detect import Detector, DetectorConfig
 
-    chosen = [c.strip() for c in cases.split(",") if c.strip()]
-    unknown = [c for c in chosen if c not in CASES]
-    if unknown:
-        raise typer.BadParameter(f"unknown cases {unknown}; known: {', '.join(CASES)}")
+    chosen = pick_cases(cases, CASES)
     console = Console()
     detector = Detector(DetectorConfig(threads=threads))
     results: dict[str, dict] = {}
     title = f"held-out-look drone photos, {frames} per case, threshold {detector.score_threshold:g}"
     table = Table(title=title)
-    for col in ("case", "GSD cm/px", "run", "recall", "precision", "any class R / P", "false", "ms"):
+    for col in COLUMNS:
         table.add_column(col)
     with tempfile.TemporaryDirectory(prefix="riverpatrol-photos-") as tmp:
         for name in chosen:
@@ -142,16 +139,9 @@ def main(
                 with console.status(f"{name}: {run}"):
                     r = score(detector, data, gsds)
                 results[name][run] = r
-                table.add_row(
-                    name,
-                    f"{np.mean([g for g in gsds if g] or [float('nan')]) * 100:.2f}" if any(gsds) else "-",
-                    run,
-                    f"{r['recall']:.3f}",
-                    f"{r['precision']:.3f}",
-                    f"{r['recall_any_class']:.3f} / {r['precision_any_class']:.3f}",
-                    str(r["false_detections_any_class"]),
-                    f"{r['ms_median']:.1f}",
-                )
+                known = [g for g in gsds if g]
+                gsd_cm = f"{np.mean(known) * 100:.2f}" if known else "-"
+                table.add_row(*table_row(name, gsd_cm, run, r))
                 console.print(f"{name} {run}: {r}")
     console.print(table)
     summary = {

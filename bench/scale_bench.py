@@ -110,6 +110,32 @@ def score(detector, frames: list, gsds: list[float | None]) -> dict:
     }
 
 
+COLUMNS = ("case", "GSD cm/px", "run", "recall", "precision", "any class R / P", "false", "ms")
+
+
+def pick_cases(cases: str, known: dict) -> list[str]:
+    """The comma-separated ``cases`` to run, each one of ``known``; ``BadParameter`` otherwise."""
+    chosen = [c.strip() for c in cases.split(",") if c.strip()]
+    unknown = [c for c in chosen if c not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown cases {unknown}; known: {', '.join(known)}")
+    return chosen
+
+
+def table_row(name: str, gsd_cm: str, run: str, r: dict) -> list[str]:
+    """One row of ``COLUMNS`` for ``score``'s figures ``r``."""
+    return [
+        name,
+        gsd_cm,
+        run,
+        f"{r['recall']:.3f}",
+        f"{r['precision']:.3f}",
+        f"{r['recall_any_class']:.3f} / {r['precision_any_class']:.3f}",
+        str(r["false_detections_any_class"]),
+        f"{r['ms_median']:.1f}",
+    ]
+
+
 @app.command()
 def main(
     frames: Annotated[int, typer.Option(help="Frames per case.")] = 40,
@@ -126,15 +152,12 @@ def main(
 
     from edge.detect import Detector, DetectorConfig
 
-    chosen = [c.strip() for c in cases.split(",") if c.strip()]
-    unknown = [c for c in chosen if c not in CASES]
-    if unknown:
-        raise typer.BadParameter(f"unknown cases {unknown}; known: {', '.join(CASES)}")
+    chosen = pick_cases(cases, CASES)
     console = Console()
     detector = Detector(DetectorConfig(threads=threads))
     results: dict[str, dict] = {}
     table = Table(title=f"held-out-look frames, {frames} per case, threshold {detector.score_threshold:g}")
-    for col in ("case", "GSD cm/px", "run", "recall", "precision", "any class R / P", "false", "ms"):
+    for col in COLUMNS:
         table.add_column(col)
     for name in chosen:
         w, h, alt = CASES[name]
@@ -147,16 +170,7 @@ def main(
             with console.status(f"{name}: {run}"):
                 r = score(detector, data, [f[5] if use_gsd else None for f in data])
             results[name][run] = r
-            table.add_row(
-                name,
-                f"{gsd * 100:.2f}",
-                run,
-                f"{r['recall']:.3f}",
-                f"{r['precision']:.3f}",
-                f"{r['recall_any_class']:.3f} / {r['precision_any_class']:.3f}",
-                str(r["false_detections_any_class"]),
-                f"{r['ms_median']:.1f}",
-            )
+            table.add_row(*table_row(name, f"{gsd * 100:.2f}", run, r))
             console.print(f"{name} {run}: {r}")
     console.print(table)
     summary = {
