@@ -6,6 +6,7 @@ The lead mounts ``app`` under ``riverpatrol edge``; heavy imports stay inside th
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,37 @@ import typer
 from edge.detect.config import DEFAULT_MODEL
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+def json_line(
+    where: str, dets: list, located: list[dict | None], gsd_m: float | None, scale_note: str
+) -> dict:
+    """One frame's ``--json`` line: each detection (with its lat/lon where known) and the scale."""
+    rows = [
+        {"class": d.class_name, "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]} | (at or {})
+        for d, at in zip(dets, located, strict=True)
+    ]
+    line = {"source": where, "detections": rows}
+    if scale_note:
+        line |= {"gsd_cm": round(gsd_m * 100, 4) if gsd_m else None, "scale": scale_note}
+    return line
+
+
+def detections_table(where: str, dets: list, located: list[dict | None]):
+    """One frame's detections as a rich table, with lat/lon columns when any is known."""
+    from rich.table import Table
+
+    table = Table(title=f"{where}: {len(dets)} detections")
+    columns = ["class", "score", "x1", "y1", "x2", "y2"] + (["lat", "lon", "± m"] if any(located) else [])
+    for col in columns:
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for d, at in zip(dets, located, strict=True):
+        row = [d.class_name, f"{d.score:.3f}", *(f"{v:.1f}" for v in d.box)]
+        if len(columns) > 6:
+            row += [f"{at['lat']:.7f}", f"{at['lon']:.7f}", f"{at['uncertainty_m']:.1f}"] if at else ["-"] * 3
+        table.add_row(*row)
+    return table
+
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"}
 
@@ -61,12 +93,19 @@ def detect_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON line per frame instead of tables.")
     ] = False,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write each image with its detections drawn into this folder (<name>.jpg; a video's "
+            "run frames as <name>.mp4).",
+        ),
+    ] = None,
 ) -> None:
     """Detect floating debris in images or videos; bad files are reported and skipped."""
     import cv2
     from rich.console import Console
-    from rich.table import Table
 
+    from edge.detect.annotate import AnnotatedWriter
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
     from edge.detect.errors import DetectorError
@@ -135,54 +174,49 @@ def detect_cmd(
             )
         return out
 
-    bad = 0
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+
+    def writer(path: Path):
+        """Where a source's annotated frames go (``--save``), or a no-op context."""
+        if not save:
+            return nullcontext()
+        video = path.suffix.lower() in VIDEO_SUFFIXES
+        fps = 30.0
+        if video:
+            cap = cv2.VideoCapture(str(path))
+            fps = (cap.get(cv2.CAP_PROP_FPS) or 30.0) / every
+            cap.release()
+        return AnnotatedWriter(save, path, video, fps)
+
+    bad, saved = 0, 0
     for source in sources:
         if not source.exists():
             bad += 1
             console.print(f"[red]skipped:[/] {source}: no such file")
             continue
-        last_note = ""
-        for where, image, gsd_m, scale_note in frames(source):
-            try:
-                dets = detector.detect(image, where=where, gsd_m=gsd_m)
-            except DetectorError as exc:
-                bad += 1
-                console.print(f"[red]skipped:[/] {exc}")
-                continue
-            located = positions(source, where, dets)
-            if as_json:
-                rows = [
-                    {"class": d.class_name, "score": round(d.score, 4), "box": [round(v, 1) for v in d.box]}
-                    | (at or {})
-                    for d, at in zip(dets, located, strict=True)
-                ]
-                line = {"source": where, "detections": rows}
-                if scale_note:
-                    line |= {"gsd_cm": round(gsd_m * 100, 4) if gsd_m else None, "scale": scale_note}
-                print(json.dumps(line))
-                continue
-            if scale_note and scale_note != last_note:
-                console.print(f"[dim]{where}: ground scale {scale_note}[/]")
-                last_note = scale_note
-            table = Table(title=f"{where}: {len(dets)} detections")
-            columns = ["class", "score", "x1", "y1", "x2", "y2"]
-            if any(located):
-                columns += ["lat", "lon", "± m"]
-            for col in columns:
-                table.add_column(col, justify="left" if col == "class" else "right")
-            for d, at in zip(dets, located, strict=True):
-                where_at = (
-                    [f"{at['lat']:.7f}", f"{at['lon']:.7f}", f"{at['uncertainty_m']:.1f}"]
-                    if at
-                    else ["-"] * 3
-                )
-                table.add_row(
-                    d.class_name,
-                    f"{d.score:.3f}",
-                    *(f"{v:.1f}" for v in d.box),
-                    *where_at[: len(columns) - 6],
-                )
-            console.print(table)
+        with writer(source) as out:
+            last_note = ""
+            for where, image, gsd_m, scale_note in frames(source):
+                try:
+                    dets = detector.detect(image, where=where, gsd_m=gsd_m)
+                except DetectorError as exc:
+                    bad += 1
+                    console.print(f"[red]skipped:[/] {exc}")
+                    continue
+                if out:
+                    out.write(image, dets)
+                    saved += 1
+                located = positions(source, where, dets)
+                if as_json:
+                    print(json.dumps(json_line(where, dets, located, gsd_m, scale_note)))
+                    continue
+                if scale_note and scale_note != last_note:
+                    console.print(f"[dim]{where}: ground scale {scale_note}[/]")
+                    last_note = scale_note
+                console.print(detections_table(where, dets, located))
+    if save:
+        console.print(f"wrote {saved} annotated frame(s) to {save}")
     if bad:
         console.print(f"[yellow]{bad} input(s) skipped[/]")
         raise typer.Exit(1)
