@@ -59,6 +59,7 @@ class PhotoMeta:
     lat: float | None = None  # EXIF GPS, degrees
     lon: float | None = None
     heading_deg: float | None = None  # the camera's, from north: XMP GimbalYawDegree (else FlightYawDegree)
+    orientation: int = 1  # EXIF Orientation: 1 as taken; others are shown turned or mirrored
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,10 @@ def photo_pose(meta: PhotoMeta, altitude_m: float | None = None):
         raise PhotoScaleUnknown("no position (EXIF GPS)")
     if meta.heading_deg is None:
         raise PhotoScaleUnknown("no camera heading (XMP GimbalYawDegree or FlightYawDegree)")
+    if meta.orientation != 1:
+        raise PhotoScaleUnknown(
+            f"shown turned or mirrored (EXIF Orientation {meta.orientation}): heading not mapped"
+        )
     w, h, f = meta.width_px, meta.height_px, scale.focal_px
     camera = CameraModel(width=w, height=h, fx=f, fy=f, cx=(w - 1) / 2, cy=(h - 1) / 2, name=meta.camera)
     pitch = meta.gimbal_pitch_deg if meta.gimbal_pitch_deg is not None else -90.0
@@ -240,7 +245,8 @@ def read_photo_meta(path: Path | str) -> PhotoMeta | None:
             exif = image.getexif()
             sub = exif.get_ifd(_EXIF_IFD)
             width, height = image.size
-            if exif.get(_TAG_ORIENTATION) in (5, 6, 7, 8):
+            orientation = exif.get(_TAG_ORIENTATION) or 1
+            if orientation in (5, 6, 7, 8):
                 width, height = height, width  # turned upright on reading, as OpenCV does
             unit_mm = _UNIT_MM.get(int(sub.get(_TAG_PLANE_UNIT) or 2))
             plane_res = _number(sub.get(_TAG_PLANE_X_RES))
@@ -264,6 +270,7 @@ def read_photo_meta(path: Path | str) -> PhotoMeta | None:
         lat=_gps_degrees(gps, 1, 2, "S"),
         lon=_gps_degrees(gps, 3, 4, "W"),
         heading_deg=_first_number(xmp, ("GimbalYawDegree", "FlightYawDegree")),
+        orientation=int(orientation) if str(orientation).isdigit() else 1,
     )
 
 

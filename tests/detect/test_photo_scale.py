@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -144,6 +145,7 @@ def test_a_photo_turned_upright_by_its_exif_orientation_keeps_its_scale(tmp_path
         == cv2.imread(str(tmp_path / "turned.jpg")).shape[:2][::-1]
     )
     assert image_gsd(tmp_path / "turned.jpg")[0] == pytest.approx(30.0 / camera.fx, rel=1e-4)
+    assert meta.orientation == 6
 
 
 def test_files_without_what_it_needs_say_so(tmp_path):
@@ -290,3 +292,9 @@ def test_position_and_heading_read_back_and_what_a_pose_needs(tmp_path):
         photo_pose(PhotoMeta(4000, 3000, focal_35mm_mm=24.0, relative_altitude_m=30.0, heading_deg=0.0))
     with pytest.raises(PhotoScaleUnknown, match="no camera heading"):
         photo_pose(PhotoMeta(4000, 3000, focal_35mm_mm=24.0, relative_altitude_m=30.0, lat=1.0, lon=2.0))
+    turned = PhotoMeta(
+        3000, 4000, focal_35mm_mm=24.0, relative_altitude_m=30.0, lat=1.0, lon=2.0, heading_deg=0.0
+    )
+    assert photo_pose(turned)[0].lat == 1.0
+    with pytest.raises(PhotoScaleUnknown, match=r"turned or mirrored \(EXIF Orientation 6\)"):
+        photo_pose(dataclasses.replace(turned, orientation=6))
