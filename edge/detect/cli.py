@@ -87,6 +87,14 @@ def detect_cmd(
             "the drone recorded, XMP RelativeAltitude / SRT rel_alt, which is above its take-off point).",
         ),
     ] = None,
+    lens_mm: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="The camera's 35 mm-equivalent focal length, mm (drone specs quote it, e.g. 24), for "
+            "files that do not record their lens; with --altitude-m it gives the ground scale.",
+        ),
+    ] = None,
     verifier: Annotated[
         bool, typer.Option(help="Second look at each candidate with the model's verifier, if it has one.")
     ] = True,
@@ -128,7 +136,8 @@ def detect_cmd(
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
 
-    scales = RecordedScales(gsd_cm / 100 if gsd_cm else None, metadata, altitude_m, detector.model_gsd_m)
+    given_m = gsd_cm / 100 if gsd_cm else None
+    scales = RecordedScales(given_m, metadata, altitude_m, detector.model_gsd_m, lens_mm)
 
     def frames(path: Path):
         """``(where, image, GSD, where the GSD came from)`` of each frame to run."""

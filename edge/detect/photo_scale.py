@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from contract.camera import focal_px_from_35mm
@@ -282,12 +282,23 @@ def _first_number(xmp: str, names: tuple[str, ...]) -> float | None:
     return None
 
 
-def image_gsd(path: Path | str, altitude_m: float | None = None) -> tuple[float | None, str]:
+def with_lens(meta: PhotoMeta, lens_35mm_mm: float | None) -> PhotoMeta:
+    """``meta`` with the operator's 35 mm-equivalent focal length in place of the recorded lens."""
+    if not lens_35mm_mm:
+        return meta
+    return replace(meta, focal_35mm_mm=lens_35mm_mm, calibrated_focal_px=None, focal_tag="given")
+
+
+def image_gsd(
+    path: Path | str, altitude_m: float | None = None, lens_35mm_mm: float | None = None
+) -> tuple[float | None, str]:
     """The GSD to run the image at ``path`` at (metres per pixel, None: as it comes), and a line
-    saying where it came from or why there is none."""
+    saying where it came from or why there is none. ``altitude_m`` / ``lens_35mm_mm`` stand in for
+    what the photo records (or does not)."""
     meta = read_photo_meta(path)
     if meta is None:
         return None, "no photo metadata readable"
+    meta = with_lens(meta, lens_35mm_mm)
     try:
         scale = photo_scale(meta, altitude_m)
     except PhotoScaleUnknown as exc:
@@ -295,13 +306,13 @@ def image_gsd(path: Path | str, altitude_m: float | None = None) -> tuple[float 
     return scale.gsd_m, scale.describe()
 
 
-def image_pose(path: Path | str, altitude_m: float | None = None):
+def image_pose(path: Path | str, altitude_m: float | None = None, lens_35mm_mm: float | None = None):
     """``photo_pose`` of the image at ``path`` (None when it cannot be had), and a line saying why not."""
     meta = read_photo_meta(path)
     if meta is None:
         return None, "no photo metadata readable"
     try:
-        return photo_pose(meta, altitude_m), ""
+        return photo_pose(with_lens(meta, lens_35mm_mm), altitude_m), ""
     except PhotoScaleUnknown as exc:
         return None, f"positions unknown: {exc}"
 

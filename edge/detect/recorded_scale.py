@@ -20,8 +20,10 @@ class RecordedScales:
         metadata: bool = True,
         altitude_m: float | None = None,
         model_gsd_m: float | None = None,
+        lens_35mm_mm: float | None = None,
     ) -> None:
         self.given_m, self.metadata, self.altitude_m = given_m, metadata, altitude_m
+        self.lens_35mm_mm = lens_35mm_mm
         self.model_gsd_m = model_gsd_m
         self._tracks: dict[Path, list | TelemetryError | None] = {}
 
@@ -37,14 +39,14 @@ class RecordedScales:
     def of_photo(self, path: Path) -> tuple[float | None, str]:
         """An image file's GSD: given, else its EXIF/XMP's."""
         fixed = self._fixed()
-        return fixed if fixed is not None else image_gsd(path, self.altitude_m)
+        return fixed if fixed is not None else image_gsd(path, self.altitude_m, self.lens_35mm_mm)
 
     def pose_of_photo(self, path: Path):
         """``(CameraPose, CameraModel)`` of an image file from its metadata, to geolocate what is in
         it, or None (metadata off, or the photo lacks position, heading or height)."""
         if not self.metadata:
             return None
-        return image_pose(path, self.altitude_m)[0]
+        return image_pose(path, self.altitude_m, self.lens_35mm_mm)[0]
 
     def track(self, video: Path) -> list | TelemetryError | None:
         """The video's telemetry track (read once), the error that made it unreadable, or None
@@ -63,15 +65,18 @@ class RecordedScales:
         if fixed is not None:
             return fixed
         track = self.track(video)
-        if track is None:
-            return (
-                None,
-                f"ground scale unknown: no telemetry track ({video.with_suffix('.SRT').name}) beside it",
-            )
         if isinstance(track, TelemetryError):
             return None, f"ground scale unknown: {track}"
-        try:
-            scale = frame_scale(telemetry_at(track, t_s), width, height, self.altitude_m)
+        if track is None and self.altitude_m is None:
+            srt = video.with_suffix(".SRT").name
+            return (
+                None,
+                f"ground scale unknown: no telemetry track ({srt}) beside it; "
+                "give --altitude-m and --lens-mm",
+            )
+        try:  # without a track, the operator's height and lens hold for every frame
+            tel = telemetry_at(track, t_s) if track else None
+            scale = frame_scale(tel, width, height, self.altitude_m, self.lens_35mm_mm)
         except PhotoScaleUnknown as exc:
             return None, f"ground scale unknown at {t_s:.2f} s: {exc}"
         return scale.gsd_m, scale.describe()

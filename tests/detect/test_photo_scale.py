@@ -156,6 +156,9 @@ def test_files_without_what_it_needs_say_so(tmp_path):
         "ground scale unknown: no height (XMP RelativeAltitude): give --altitude-m (height above the "
         "water) or --gsd-cm",
     )
+    # the operator knows the drone's height and its camera's quoted lens: enough for any image
+    gsd, note = image_gsd(plain, altitude_m=30.0, lens_35mm_mm=24.0)
+    assert gsd == pytest.approx(30.0 / focal_px_from_35mm(24.0, 100, 100)) and "(given 24 mm" in note
     not_an_image = tmp_path / "notes.jpg"
     not_an_image.write_text("not a photo")
     assert image_gsd(not_an_image) == (None, "no photo metadata readable")

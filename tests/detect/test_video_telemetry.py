@@ -129,7 +129,13 @@ def test_the_detect_command_runs_each_video_frame_at_its_recorded_scale(tmp_path
     (tmp_path / "DJI_0007.SRT").unlink()
     res = CliRunner().invoke(edge_app, ["detect", str(video), "--json", "--every", "4"])
     (only,) = [json.loads(ln) for ln in res.stdout.splitlines() if ln.startswith("{")]
-    assert (
-        only["gsd_cm"] is None
-        and only["scale"] == "ground scale unknown: no telemetry track (DJI_0007.SRT) beside it"
+    assert only["gsd_cm"] is None
+    assert only["scale"] == (
+        "ground scale unknown: no telemetry track (DJI_0007.SRT) beside it; give --altitude-m and --lens-mm"
     )
+    res = CliRunner().invoke(
+        edge_app, ["detect", str(video), "--json", "--every", "4", "--altitude-m", "30", "--lens-mm", "25"]
+    )
+    (given,) = [json.loads(ln) for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert given["gsd_cm"] == pytest.approx(lines[0]["gsd_cm"], rel=1e-4)  # the track's own lens and height
+    assert given["scale"].endswith("(given 25 mm 35 mm-equivalent)")
