@@ -16,6 +16,8 @@ from edge.detect.config import DEFAULT_MODEL
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"}
+
 
 def json_line(
     where: str, dets: list, located: list[dict | None], gsd_m: float | None, scale_note: str
@@ -45,9 +47,6 @@ def detections_table(where: str, dets: list, located: list[dict | None]):
             row += [f"{at['lat']:.7f}", f"{at['lon']:.7f}", f"{at['uncertainty_m']:.1f}"] if at else ["-"] * 3
         table.add_row(*row)
     return table
-
-
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"}
 
 
 @app.callback()
