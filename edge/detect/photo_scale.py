@@ -109,7 +109,8 @@ def focal_length_px(meta: PhotoMeta) -> tuple[float, str]:
         )
     raise PhotoScaleUnknown(
         "no focal length it can use (EXIF FocalLengthIn35mmFilm, or FocalLength with "
-        "FocalPlaneXResolution, or DJI CalibratedFocalLength): give --gsd-cm"
+        "FocalPlaneXResolution, or DJI CalibratedFocalLength): give --lens-mm (the camera's quoted "
+        "35 mm-equivalent) or --gsd-cm"
     )
 
 
