@@ -48,7 +48,7 @@ def test_the_focal_length_in_pixels_from_each_kind_of_tag():
     # focal length in mm x the focal plane's pixels per mm
     plane = PhotoMeta(4000, 3000, focal_mm=4.5, focal_plane_px_per_mm=600.0)
     assert focal_length_px(plane)[0] == pytest.approx(2700.0)
-    with pytest.raises(PhotoScaleUnknown, match=r"no focal length it can use.*give --gsd-cm"):
+    with pytest.raises(PhotoScaleUnknown, match=r"no focal length it can use.*give --lens-mm.*or --gsd-cm"):
         focal_length_px(PhotoMeta(4000, 3000, focal_mm=4.5))
 
 
