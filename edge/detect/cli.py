@@ -108,7 +108,8 @@ def detect_cmd(
         ),
     ] = None,
 ) -> None:
-    """Detect floating debris in images or videos; bad files are reported and skipped."""
+    """Detect floating debris in images or videos, a drone's at the ground scale and position they
+    record; bad files are reported and skipped."""
     import cv2
     from rich.console import Console
 
