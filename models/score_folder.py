@@ -270,9 +270,7 @@ def score_cmd(
     gsd_m = gsd_cm / 100 if gsd_cm else None
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"{len(folder.images)} images", total=len(folder.images))
-        tallies = score_folder(
-            probe, folder, mapping, gsd_m, lambda: bar.advance(task), metadata, altitude_m
-        )
+        tallies = score_folder(probe, folder, mapping, gsd_m, lambda: bar.advance(task), metadata, altitude_m)
     result = summary(tallies, operating, probe.names, folder, mapping, gsd_m)
     result["model"] = {
         "path": str(model),
