@@ -139,64 +139,34 @@ def detect_cmd(
     given_m = gsd_cm / 100 if gsd_cm else None
     scales = RecordedScales(given_m, metadata, altitude_m, detector.model_gsd_m, lens_mm)
 
-    def frames(path: Path):
-        """``(where, image, GSD, where the GSD came from)`` of each frame to run."""
-        if path.suffix.lower() in VIDEO_SUFFIXES:
-            cap = cv2.VideoCapture(str(path))
-            if not cap.isOpened():
-                yield f"{path}", None, None, ""
-                return
-            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-            index = 0
-            while True:
-                ok, image = cap.read()
-                if not ok:
-                    break
-                if index % every == 0:
-                    h, w = image.shape[:2]
-                    yield f"{path}#{index}", image, *scales.of_video_frame(path, index / fps, w, h)
-                index += 1
-            cap.release()
-        else:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-            yield str(path), image, *scales.of_photo(path)
+    def video_frames(path: Path, cap, fps: float):
+        """``(where, image, GSD, where the GSD came from, pose)`` of each video frame to run."""
+        index = 0
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                break
+            if index % every == 0:
+                h, w = image.shape[:2]
+                yield f"{path}#{index}", image, *scales.of_video_frame(path, index / fps, w, h), None
+            index += 1
 
-    def positions(path: Path, where: str, dets) -> list[dict | None]:
+    def positions(pose, dets) -> list[dict | None]:
         """Each detection's lat/lon where the photo says where it was taken and which way it looked."""
-        posed = scales.pose_of_photo(path) if where == str(path) and dets else None
-        if posed is None:
+        if pose is None:
             return [None] * len(dets)
-        pose, camera = posed
+        camera_pose, camera = pose
         config = GeoConfig(camera=camera)
-        out = []
-        for d in dets:
-            fix = geolocate_box(d.box, pose, config)
-            located = isinstance(fix, GeoFix)
-            out.append(
-                {
-                    "lat": round(fix.lat, 7),
-                    "lon": round(fix.lon, 7),
-                    "uncertainty_m": round(fix.uncertainty_m, 1),
-                }
-                if located
-                else None
-            )
-        return out
+        fixes = [geolocate_box(d.box, camera_pose, config) for d in dets]
+        return [
+            {"lat": round(f.lat, 7), "lon": round(f.lon, 7), "uncertainty_m": round(f.uncertainty_m, 1)}
+            if isinstance(f, GeoFix)
+            else None
+            for f in fixes
+        ]
 
     if save:
         save.mkdir(parents=True, exist_ok=True)
-
-    def writer(path: Path):
-        """Where a source's annotated frames go (``--save``), or a no-op context."""
-        if not save:
-            return nullcontext()
-        video = path.suffix.lower() in VIDEO_SUFFIXES
-        fps = 30.0
-        if video:
-            cap = cv2.VideoCapture(str(path))
-            fps = (cap.get(cv2.CAP_PROP_FPS) or 30.0) / every
-            cap.release()
-        return AnnotatedWriter(save, path, video, fps)
 
     bad, saved = 0, 0
     for source in sources:
@@ -204,9 +174,21 @@ def detect_cmd(
             bad += 1
             console.print(f"[red]skipped:[/] {source}: no such file")
             continue
-        with writer(source) as out:
+        video = source.suffix.lower() in VIDEO_SUFFIXES
+        cap = cv2.VideoCapture(str(source)) if video else None
+        if cap is not None and cap.isOpened():
+            fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+            runs = video_frames(source, cap, fps)
+        elif cap is not None:  # not a video OpenCV can open: the detector reports the empty frame
+            fps, runs = 30.0, iter([(str(source), None, None, "", None)])
+        else:
+            image = cv2.imread(str(source), cv2.IMREAD_COLOR) if source.is_file() else None
+            fps, runs = 30.0, iter([(str(source), image, *scales.of_photo(source))])
+        # annotated frames (--save): a JPEG, or an mp4 of a video's run frames at their own pace
+        writer = AnnotatedWriter(save, source, video, fps / every) if save else nullcontext()
+        with writer as out:
             last_note = ""
-            for where, image, gsd_m, scale_note in frames(source):
+            for where, image, gsd_m, scale_note, pose in runs:
                 try:
                     dets = detector.detect(image, where=where, gsd_m=gsd_m)
                 except DetectorError as exc:
@@ -216,7 +198,7 @@ def detect_cmd(
                 if out:
                     out.write(image, dets)
                     saved += 1
-                located = positions(source, where, dets)
+                located = positions(pose, dets)
                 if as_json:
                     print(json.dumps(json_line(where, dets, located, gsd_m, scale_note)))
                     continue
@@ -224,6 +206,8 @@ def detect_cmd(
                     console.print(f"[dim]{where}: ground scale {scale_note}[/]")
                     last_note = scale_note
                 console.print(detections_table(where, dets, located))
+        if cap is not None:
+            cap.release()
     if save:
         console.print(f"wrote {saved} annotated frame(s) to {save}")
     if bad:

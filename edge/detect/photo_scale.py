@@ -10,8 +10,8 @@ runs as it comes, tiled at its own pixels, where the model sees a bottle at 2-3x
 learned (``bench/photo_bench.py`` measures what that costs).
 
 ``photo_scale`` is pure (a ``PhotoMeta`` in, a ``PhotoScale`` out, ``PhotoScaleUnknown`` saying
-what is missing); ``read_photo_meta`` is the thin adapter over Pillow; ``image_gsd`` is what the
-commands call per image.
+what is missing); ``read_photo_meta`` is the thin adapter over Pillow; ``read_photo`` and
+``image_gsd`` are what the commands call per image.
 """
 
 from __future__ import annotations
@@ -290,32 +290,43 @@ def with_lens(meta: PhotoMeta, lens_35mm_mm: float | None) -> PhotoMeta:
     return replace(meta, focal_35mm_mm=lens_35mm_mm, calibrated_focal_px=None, focal_tag="given")
 
 
-def image_gsd(
+@dataclass(frozen=True)
+class PhotoReading:
+    """What one photo file gives: the GSD to run it at (None: as it comes), a line saying where it
+    came from or why there is none, and its ``photo_pose`` when it says where it was taken and
+    which way it looked (else None)."""
+
+    gsd_m: float | None
+    note: str
+    pose: tuple | None = None
+
+
+def read_photo(
     path: Path | str, altitude_m: float | None = None, lens_35mm_mm: float | None = None
-) -> tuple[float | None, str]:
-    """The GSD to run the image at ``path`` at (metres per pixel, None: as it comes), and a line
-    saying where it came from or why there is none. ``altitude_m`` / ``lens_35mm_mm`` stand in for
-    what the photo records (or does not)."""
+) -> PhotoReading:
+    """The photo at ``path``, its metadata read once for both its scale and its pose.
+    ``altitude_m`` / ``lens_35mm_mm`` stand in for what the photo records (or does not)."""
     meta = read_photo_meta(path)
     if meta is None:
-        return None, "no photo metadata readable"
+        return PhotoReading(None, "no photo metadata readable")
     meta = with_lens(meta, lens_35mm_mm)
     try:
         scale = photo_scale(meta, altitude_m)
     except PhotoScaleUnknown as exc:
-        return None, f"ground scale unknown: {exc}"
-    return scale.gsd_m, scale.describe()
-
-
-def image_pose(path: Path | str, altitude_m: float | None = None, lens_35mm_mm: float | None = None):
-    """``photo_pose`` of the image at ``path`` (None when it cannot be had), and a line saying why not."""
-    meta = read_photo_meta(path)
-    if meta is None:
-        return None, "no photo metadata readable"
+        return PhotoReading(None, f"ground scale unknown: {exc}")
     try:
-        return photo_pose(with_lens(meta, lens_35mm_mm), altitude_m), ""
-    except PhotoScaleUnknown as exc:
-        return None, f"positions unknown: {exc}"
+        pose = photo_pose(meta, altitude_m)
+    except PhotoScaleUnknown:  # no position or heading: the scale alone
+        pose = None
+    return PhotoReading(scale.gsd_m, scale.describe(), pose)
+
+
+def image_gsd(
+    path: Path | str, altitude_m: float | None = None, lens_35mm_mm: float | None = None
+) -> tuple[float | None, str]:
+    """``read_photo``'s GSD and its line: what a dataset's images need."""
+    reading = read_photo(path, altitude_m, lens_35mm_mm)
+    return reading.gsd_m, reading.note
 
 
 def frame_gsd(

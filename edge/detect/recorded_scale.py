@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.detect.photo_scale import PhotoScaleUnknown, image_gsd, image_pose
+from edge.detect.photo_scale import PhotoScaleUnknown, read_photo
 from edge.detect.video_telemetry import TelemetryError, frame_scale, load_track, sidecar_srt, telemetry_at
 
 
 class RecordedScales:
     """``of_photo`` / ``of_video_frame``: the GSD (metres per pixel; None: as it comes) to run a frame
-    at, and a line saying where it came from ('' when nothing was asked)."""
+    at, and a line saying where it came from ('' when nothing was asked); a photo's pose too."""
 
     def __init__(
         self,
@@ -36,17 +36,16 @@ class RecordedScales:
             return None, "the model has no trained ground scale (gsd_m): run as it comes"
         return None
 
-    def of_photo(self, path: Path) -> tuple[float | None, str]:
-        """An image file's GSD: given, else its EXIF/XMP's."""
+    def of_photo(self, path: Path) -> tuple[float | None, str, tuple | None]:
+        """An image file's GSD (given, else its EXIF/XMP's), where it came from, and its pose
+        (``(CameraPose, CameraModel)``, to geolocate what is in it; None with the metadata off or
+        when the photo lacks position, heading or height), from one read of the file."""
         fixed = self._fixed()
-        return fixed if fixed is not None else image_gsd(path, self.altitude_m, self.lens_35mm_mm)
-
-    def pose_of_photo(self, path: Path):
-        """``(CameraPose, CameraModel)`` of an image file from its metadata, to geolocate what is in
-        it, or None (metadata off, or the photo lacks position, heading or height)."""
         if not self.metadata:
-            return None
-        return image_pose(path, self.altitude_m, self.lens_35mm_mm)[0]
+            return (*fixed, None)
+        reading = read_photo(path, self.altitude_m, self.lens_35mm_mm)
+        gsd, note = fixed if fixed is not None else (reading.gsd_m, reading.note)
+        return gsd, note, reading.pose
 
     def track(self, video: Path) -> list | TelemetryError | None:
         """The video's telemetry track (read once), the error that made it unreadable, or None
