@@ -162,7 +162,9 @@ def video(
                 continue
             writer.write(frame.image)
             truth.write(json.dumps(frame.truth_dict()) + "\n")
-            telemetry.append(VideoFrameLog(pose.lat, pose.lon, height, focal_35mm(camera), gimbal))
+            telemetry.append(
+                VideoFrameLog(pose.lat, pose.lon, height, focal_35mm(camera), gimbal, pose.yaw_deg)
+            )
     writer.release()
     out.with_suffix(".SRT").write_text(srt_text(telemetry, fps))
     dt = time.perf_counter() - t0

@@ -105,6 +105,7 @@ class VideoFrameLog:
     rel_alt_m: float
     focal_35mm_mm: float
     gimbal_pitch_deg: float | None = None
+    yaw_deg: float = 0.0  # the camera's heading (the vehicle's, under the default stabilized mount)
 
 
 def srt_text(frames: list[VideoFrameLog], fps: float) -> str:
@@ -117,7 +118,7 @@ def srt_text(frames: list[VideoFrameLog], fps: float) -> str:
         gimbal = (
             ""
             if f.gimbal_pitch_deg is None
-            else f" [gb_yaw: 0.0 gb_pitch: {f.gimbal_pitch_deg:.1f} gb_roll: 0.0]"
+            else f" [gb_yaw: {f.yaw_deg:.1f} gb_pitch: {f.gimbal_pitch_deg:.1f} gb_roll: 0.0]"
         )
         content = (
             f'<font size="28">FrameCnt: {k + 1}, DiffTime: {1000 / fps:.0f}ms\n'
