@@ -8,7 +8,7 @@ change them to your airframe's measured hover power before trusting a battery ve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -63,6 +63,9 @@ class GcsSettings(ComponentSettings):
         "riverpatrol-relay", description="MQTT client id; stable = persistent session"
     )
     relay_share_group: str = Field("", description="MQTT shared-subscription group for several relays")
+    relay_mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="MQTT version the relay speaks: 5, or 3.1.1 for a broker without 5 (amqtt)"
+    )
 
     # --- missions (``gcs mission ...``) ---------------------------------------------------------
     mavlink_url: str = Field(

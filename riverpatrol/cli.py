@@ -6,6 +6,8 @@ Each component's CLI module imports its heavy dependencies inside its commands, 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cloud.cli import app as cloud_app
@@ -29,17 +31,40 @@ app.add_typer(model_app, name="model", help="The detector on your own labelled i
 @app.command()
 def demo(
     segment: str = typer.Option("shenzhen-4", help="Bundled river segment to patrol (see contract/rivers)."),
-    speedup: float = typer.Option(20.0, help="Simulated seconds per wall second."),
+    speedup: float = typer.Option(
+        3.0, help="Simulated seconds per wall second (every frame is detected: keep it low on 2 cores)."
+    ),
     alt: float = typer.Option(30.0, help="Patrol altitude above home, m."),
+    fps: float = typer.Option(2.0, help="Camera frames per simulated second."),
+    seed: int = typer.Option(7, help="Seed of the simulated river and its debris."),
+    debris: int = typer.Option(24, help="Debris items on the patrolled segment."),
     port: int = typer.Option(5760, help="TCP port of the simulator's MAVLink server (0 = any free port)."),
+    cloud_port: int = typer.Option(8080, help="Port of the cloud service (0 or taken = any free port)."),
+    broker: str = typer.Option("", help="MQTT broker host:port (default: start an embedded one)."),
+    workdir: Path | None = typer.Option(None, help="Keep databases, outboxes and logs here (default: temp)."),
     duration: float = typer.Option(0.0, help="Stop after this many wall seconds (0 = until landed)."),
+    serve: bool | None = typer.Option(
+        None, "--serve/--no-serve", help="Keep the cloud up after landing (default: when run in a terminal)."
+    ),
 ) -> None:
-    """Fly a whole river patrol in the simulator and watch the edge agent's live telemetry."""
+    """Fly a river patrol in the simulator through the whole data path: drone, broker, ground relay, cloud.
+
+    The edge agent detects debris in every camera frame, geolocates and tracks each find and
+    publishes one alert per item over MQTT; the ground station relays them to the cloud, where
+    the inspectors' page and the CIM layer (OGC API - Features) show them. At the end the finds
+    are scored against the simulator's ground truth.
+    """
     from riverpatrol.demo import DemoOptions, run_demo
 
     raise typer.Exit(
-        run_demo(DemoOptions(segment=segment, speedup=speedup, alt_m=alt, tcp_port=port, duration_s=duration))
-    )
+        run_demo(
+            DemoOptions(
+                segment=segment, speedup=speedup, alt_m=alt, fps=fps, seed=seed, debris=debris,
+                tcp_port=port, cloud_port=cloud_port, broker=broker, workdir=workdir,
+                duration_s=duration, serve=serve,
+            )
+        )
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ def relay(
             mqtt_port=s.mqtt_port,
             client_id=s.relay_client_id,
             share_group=s.relay_share_group,
+            mqtt_protocol=s.relay_mqtt_protocol,
             registry=REGISTRY,
         )
     )

@@ -40,6 +40,9 @@ class RelayConfig:
     #: Non-empty: join an MQTT shared subscription so several relays split one fleet.
     share_group: str = ""
     session_expiry_s: int = 7 * 24 * 3600
+    #: "5" (session expiry, reason codes) or "3.1.1" for a broker that speaks only that (amqtt, the
+    #: demo's embedded broker); both keep a persistent session, so a relay restart loses nothing.
+    mqtt_protocol: str = "5"
     batch_size: int = 200
     idle_poll_s: float = 0.05
     backoff_cap_s: float = 30.0
@@ -84,10 +87,14 @@ class Relay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
+        if config.mqtt_protocol not in ("5", "3.1.1"):
+            raise ValueError(f"mqtt_protocol must be '5' or '3.1.1', not {config.mqtt_protocol!r}")
+        self._v5 = config.mqtt_protocol == "5"
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311,
+            clean_session=None if self._v5 else False,
             manual_ack=True,
         )
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
@@ -161,11 +168,13 @@ class Relay:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.config.session_expiry_s
-        self._client.connect_async(
-            self.config.mqtt_host, self.config.mqtt_port, keepalive=15, clean_start=False, properties=props
-        )
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.config.session_expiry_s
+            host, port = self.config.mqtt_host, self.config.mqtt_port
+            self._client.connect_async(host, port, keepalive=15, clean_start=False, properties=props)
+        else:  # clean_session=False, set on the client, is 3.1.1's persistent session
+            self._client.connect_async(self.config.mqtt_host, self.config.mqtt_port, keepalive=15)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._forward_loop, name="relay-forwarder", daemon=True)
         self._thread.start()

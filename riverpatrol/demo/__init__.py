@@ -1,0 +1,10 @@
+"""``riverpatrol demo``: one patrol through the whole data path, drone to inspector, on one machine.
+
+``run.py`` wires the components' public APIs together; ``broker.py`` (embedded amqtt) and
+``cloud_server.py`` (uvicorn in a thread) host what a city would run as separate services;
+``score.py`` scores the finds against the simulator's ground truth.
+"""
+
+from riverpatrol.demo.run import DemoOptions, plan_items, run_demo
+
+__all__ = ["DemoOptions", "plan_items", "run_demo"]
