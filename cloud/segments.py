@@ -29,6 +29,8 @@ class Segment:
     river: str
     name: str
     line: tuple[LonLat, ...]
+    #: The river's nominal width (bundled ``width_m``), for maps; None where a line came without one.
+    width_m: float | None = None
 
     @property
     def length_m(self) -> float:
@@ -87,8 +89,9 @@ def segments_from_geojson(fc: Mapping[str, Any]) -> list[Segment]:
         name = str(props.get("name_en") or river)
         line = [tuple(c[:2]) for c in geom["coordinates"]]
         ids = props.get("segments") or [river]
+        width = float(props["width_m"]) if props.get("width_m") else None
         for k, (sid, piece) in enumerate(zip(ids, split_line(line, len(ids)), strict=True)):
-            out.append(Segment(str(sid), river, f"{name} {k + 1}/{len(ids)}", piece))
+            out.append(Segment(str(sid), river, f"{name} {k + 1}/{len(ids)}", piece, width))
     return out
 
 
@@ -127,11 +130,8 @@ def resolve_segments(
         else:
             missing.append(c.id)
             continue
-        out.append(
-            Segment(
-                c.id, c.river or (base.river if base else ""), c.name or (base.name if base else c.id), line
-            )
-        )  # type: ignore[arg-type]
+        river, name = c.river or (base.river if base else ""), c.name or (base.name if base else c.id)
+        out.append(Segment(c.id, river, name, line, base.width_m if base else None))  # type: ignore[arg-type]
     return out, missing
 
 

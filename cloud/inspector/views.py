@@ -11,14 +11,20 @@ OPEN_STATUSES = ("new", "confirmed", "dispatched", "on_site")
 
 
 def rivers_geojson(segments: Iterable[Any]) -> dict[str, Any]:
-    """FeatureCollection of segment centerlines (objects with ``id``, ``name``, ``river``, ``line``)."""
+    """FeatureCollection of segment centerlines (objects with ``id``, ``name``, ``river``, ``line``,
+    optionally ``width_m``: the map draws the river that wide)."""
     return {
         "type": "FeatureCollection",
         "features": [
             {
                 "type": "Feature",
                 "id": s.id,
-                "properties": {"segment": s.id, "name": s.name, "river": s.river},
+                "properties": {
+                    "segment": s.id,
+                    "name": s.name,
+                    "river": s.river,
+                    "width_m": getattr(s, "width_m", None),
+                },
                 "geometry": {"type": "LineString", "coordinates": [list(p) for p in s.line]},
             }
             for s in segments

@@ -56,6 +56,8 @@ def test_page_assets_rivers_and_config(cloud):
     )
     rivers = httpx.get(f"{cloud}/inspector/rivers.geojson").json()
     assert {f["properties"]["river"] for f in rivers["features"]} >= {"shenzhen", "xinzhou"}
+    width = {f["properties"]["river"]: f["properties"]["width_m"] for f in rivers["features"]}
+    assert width["shenzhen"] == 100 and width["xinzhou"] == 40  # the map draws each river its own width
     cfg = httpx.get(f"{cloud}/inspector/config.json").json()
     assert cfg["inspectors"] == ["li.wei"]
     assert next(s for s in cfg["segments"] if s["id"] == "shenzhen-4")["name"] == "Shenzhen River · Huanggang"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from contract import topics
 from ground_station.relay.service import Relay, RelayConfig, wait_until
@@ -97,3 +98,45 @@ def test_two_relays_share_one_fleet(mosquitto, cloud: CloudProcess, tmp_path: Pa
         pub.loop_stop()
         for r in relays:
             r.stop()
+
+
+def test_mqtt_311_relay_keeps_its_session_across_a_restart(
+    mosquitto, cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """A broker without MQTT 5 (the demo's amqtt): the relay speaks 3.1.1 with a persistent session,
+    so alerts published while it is down are delivered when it comes back."""
+
+    def relay() -> Relay:
+        r = Relay(
+            RelayConfig(
+                db_path=tmp_path / "relay.db",
+                cloud_url=cloud.url,
+                token=STATION_TOKEN,
+                mqtt_port=mosquitto.port,
+                client_id="relay-311",
+                mqtt_protocol="3.1.1",
+            )
+        )
+        r.start()
+        assert r.connected.wait(10)
+        return r
+
+    first = relay()
+    pub = _publisher(mosquitto.port)
+    try:
+        _publish(pub, range(0, 5))
+        assert wait_until(lambda: len(cloud.alerts()) == 5, 20)
+        first.stop()
+        _publish(pub, range(5, 15))  # queued by the broker for the relay's session
+        second = relay()
+        try:
+            assert wait_until(lambda: len(cloud.alerts()) == 15, 20), second.forwarder.last_error
+        finally:
+            second.stop()
+    finally:
+        pub.loop_stop()
+
+
+def test_relay_refuses_an_unknown_mqtt_protocol(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mqtt_protocol"):
+        Relay(RelayConfig(db_path=tmp_path / "r.db", cloud_url="http://127.0.0.1:1", mqtt_protocol="3"))

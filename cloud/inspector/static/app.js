@@ -73,12 +73,14 @@ function drawMap() {
   svg.replaceChildren();
   proj = projection(w, h);
   const metresPerPx = 1 / (proj.s / 111320);
-  const widthPx = Math.max(4, Math.min(18, 60 / metresPerPx));
+  // the river as wide as it is (60 m where its width is not known), at least 4 px to stay visible
+  const riverPx = (f) => Math.max(4, (f.properties.width_m || 60) / metresPerPx);
+  const widthPx = Math.max(4, ...rivers.features.map(riverPx)); // labels go below the widest
   const byRiver = new Map();
   for (const f of rivers.features) {
     const pts = f.geometry.coordinates.map(proj.fwd);
     const d = pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join("");
-    el("path", { d, class: "river", "stroke-width": widthPx }, svg);
+    el("path", { d, class: "river", "stroke-width": riverPx(f) }, svg);
     const river = f.properties.river || f.properties.name;
     const first = (byRiver.get(river) || [])[0];
     const name = first ? first.name : f.properties.name; // bundled lines come first: the river's own name
@@ -94,7 +96,7 @@ function drawMap() {
     const inside = pts.filter(({ p: [x, y] }) => x > 40 && x < w - 110 && y > 20 && y < h - 60);
     if (!inside.length) continue;
     const best = inside.reduce((a, b) => (Math.hypot(a.p[0] - w / 2, a.p[1] - h / 2) < Math.hypot(b.p[0] - w / 2, b.p[1] - h / 2) ? a : b));
-    const t = el("text", { x: best.p[0] - 30, y: best.p[1] + widthPx + 12, class: "river-label" }, svg);
+    const t = el("text", { x: best.p[0] - 30, y: best.p[1] + widthPx / 2 + 12, class: "river-label" }, svg);
     t.textContent = (best.name || river).replace(/\s+\d+\/\d+$/, "").replace(/\s*\(.*\)$/, "");
   }
   // scale bar
