@@ -133,6 +133,27 @@ class CloudWatch:
         self._thread.join(5)
 
 
+def patrol_panel(s, total: int, wall_s: float, url: str) -> Panel:
+    """The flight in three lines (``riverpatrol edge telemetry`` shows the whole state)."""
+    seq = s.mission_seq or 0
+    link = "[green]UP[/]" if s.link_up else "[red]LOST[/]"
+    armed = "[red]ARMED[/]" if s.armed else "[green]disarmed[/]"
+
+    def f(v, fmt: str) -> str:
+        return "—" if v is None else format(v, fmt)
+
+    text = (
+        f"mission item {seq}/{total} ({100 * seq / total:.0f}% of route)   wall {wall_s:5.1f} s   "
+        "Ctrl-C to stop\n"
+        f"{s.mode or '—'} {armed}   alt {f(s.alt_rel_m, '.1f')} m   {f(s.groundspeed_mps, '.1f')} m/s "
+        f"heading {f(s.heading_deg, '.0f')}°   battery {f(s.battery_remaining_pct, 'd')} %   "
+        f"GPS sats {f(s.gps_satellites, 'd')}\n"
+        f"MAVLink {url} {link}  {s.message_rate_hz:.0f} msg/s  losses {s.link_losses}  "
+        f"{s.lat or 0:.6f}, {s.lon or 0:.6f}"
+    )
+    return Panel(text, title="patrol")
+
+
 def pipeline_table(agent, relay, watch: CloudWatch, feed) -> Table:
     """Where the finds are on their way: drone -> broker -> ground station -> cloud."""
     s = agent.status()
@@ -157,7 +178,7 @@ def pipeline_table(agent, relay, watch: CloudWatch, feed) -> Table:
 
 
 def finds_table(items: list[dict], limit: int = 6) -> Table:
-    t = Table(title="latest finds in the cloud (what the inspector's phone shows)", title_justify="left")
+    t = Table(title="latest finds in the cloud, as inspectors see them", title_justify="left", min_width=60)
     for col in ("class", "score", "position", "seen", "status"):
         t.add_column(col)
     for it in sorted(items, key=lambda i: i.get("first_seen") or "", reverse=True)[:limit]:
@@ -172,7 +193,8 @@ def finds_table(items: list[dict], limit: int = 6) -> Table:
 
 
 def score_table(score: PatrolScore) -> Table:
-    t = Table(title="scored against the simulator's ground truth (items >= 0.3 m)", title_justify="left")
+    title = "finds against the simulator's ground truth (items >= 0.3 m)"
+    t = Table(title=title, title_justify="left", min_width=60)
     t.add_column("class")
     t.add_column("passed", justify="right")
     t.add_column("alerted", justify="right")
@@ -217,7 +239,6 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from cloud.settings import CloudSettings
     from edge.agent import EdgeAgent
     from edge.settings import EdgeSettings
-    from edge.telemetry.view import render_state
     from ground_station.hostport import parse_hostport
     from ground_station.mavlink import VehicleClient
     from ground_station.relay.service import Relay, RelayConfig, wait_until
@@ -339,17 +360,10 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         total = len(items)
 
         def screen() -> Group:
-            s = agent.telemetry.snapshot()
-            seq = s.mission_seq or 0
-            head = (
-                f"mission item {seq}/{total}  ({100 * seq / total:.0f}% of route)   "
-                f"wall {time.monotonic() - t0:5.1f} s   Ctrl-C to stop"
-            )
             return Group(
-                Panel(head, title="patrol"),
-                render_state(s, url),
+                patrol_panel(agent.telemetry.snapshot(), total, time.monotonic() - t0, url),
                 pipeline_table(agent, relay, watch, feed),
-                finds_table(watch.items),
+                finds_table(watch.items, limit=5),
             )
 
         stopped_early = False
