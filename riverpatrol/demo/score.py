@@ -8,6 +8,7 @@ passed or glimpsed, is a false alert.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -38,6 +39,9 @@ class PatrolScore:
     alerts: int
     passed_by_class: dict[str, int]
     found_by_class: dict[str, int]
+    #: Median frames an item passed was in full view in: the tracker's evidence (a real camera at
+    #: 30 fps gives many more than a simulator rendering on the same 2 cores as the agent).
+    frames_per_item: float | None = None
 
     @property
     def recall(self) -> float | None:
@@ -97,4 +101,5 @@ def score_patrol(
         alerts=len(finds),
         passed_by_class=passed_by_class,
         found_by_class=found_by_class,
+        frames_per_item=statistics.median(len(p) for _, p in items.values()) if items else None,
     )

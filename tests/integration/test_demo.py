@@ -16,7 +16,8 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     work = tmp_path / "demo"
     out = subprocess.run(
         [sys.executable, "-m", "riverpatrol", "demo", "--port", "0", "--cloud-port", "0", "--no-serve",
-         "--debris", "80", "--duration", "80", "--workdir", str(work)],
+         "--debris", "80", "--duration", "80", "--workdir", str(work),
+         "--feed", "960x540", "--speedup", "3"],  # lighter than the default: the data path is under test
         capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     text = re.sub(r"\s+", " ", out.stdout)

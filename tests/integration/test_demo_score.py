@@ -34,7 +34,7 @@ def test_items_passed_found_false_and_class() -> None:
     s = score_patrol(frames, finds)
     assert (s.items_passed, s.items_found, s.class_right, s.false_alerts, s.alerts) == (2, 2, 1, 1, 6)
     assert s.passed_by_class == {"bag": 1, "foam": 1} and s.found_by_class == {"bag": 1, "foam": 1}
-    assert s.recall == 1.0
+    assert s.recall == 1.0 and s.frames_per_item == 3
 
 
 def test_an_item_in_view_in_fewer_frames_than_the_tracker_needs_is_not_passed() -> None:
