@@ -313,7 +313,14 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             params={"DISARM_DELAY": 0, "WPNAV_SPEED": o.speed_mps * 100},
         )  # fmt: skip
         sim = SimVehicle(settings)
-        sim.start()
+        try:
+            sim.start()
+        except OSError as e:  # the usual MAVLink port is taken (another simulator?): any free one
+            if not o.tcp_port:
+                raise
+            console.print(f"[yellow]MAVLink port {o.tcp_port} taken ({e.strerror}); using a free one[/]")
+            sim = SimVehicle(settings.model_copy(update={"tcp_port": 0}))
+            sim.start()
         stack.append(sim)
         camera = CameraModel.default().scaled(*o.feed_size)
         feed = FrameServer(scene, sim.snapshot, camera, fps=o.fps, truth_path=work / "truth.jsonl").start()
@@ -424,6 +431,13 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             except KeyboardInterrupt:
                 pass
         return 0
+    except (OSError, RuntimeError, TimeoutError) as e:
+        console.print(f"[red]demo stopped: {e}[/] (details in {work / 'demo.log'})")
+        log.exception("demo stopped")
+        return 1
+    except KeyboardInterrupt:
+        console.print("stopped before the patrol began")
+        return 130
     finally:
         for part in reversed(stack):
             try:
