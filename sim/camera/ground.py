@@ -53,6 +53,19 @@ def _bridge_local(
     return u, v
 
 
+def _near_bridge(
+    b: Bridge, scene: RiverScene, box: tuple[float, float, float, float], dn: float, de: float
+) -> bool:
+    """Whether the deck of ``b``, moved by (``dn``, ``de``) metres, may reach the tile ``box``
+    (north min/max, east min/max): a circle around the deck against the box, a metre to spare."""
+    c = scene.river.point_at(b.s)
+    cn, ce = float(c[0]) + dn, float(c[1]) + de
+    r = math.hypot(b.length_m / 2, b.width_m / 2) + 1.0
+    gap_n = max(box[0] - cn, 0.0, cn - box[1])
+    gap_e = max(box[2] - ce, 0.0, ce - box[3])
+    return math.hypot(gap_n, gap_e) <= r
+
+
 def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
     """Render one tile of the scene's static ground at ``texel_m`` metres per texel."""
     ap = scene.appearance
@@ -127,16 +140,22 @@ def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
             overlay = np.zeros((TILE, TILE, 4), np.float32)
             overlay[..., :3] = (0.7 + 0.35 * leaf)[..., None] * np.array(ap.vegetation_bgr, np.float32)
             overlay[..., 3] = over * 255
+    span = TILE * texel_m
+    box = (-(ty + 1) * span, -ty * span, tx * span, (tx + 1) * span)  # the tile's north and east extent
     for b in scene.bridges:
         sun = ap.sun_direction_ned()
         horiz = math.hypot(sun[0], sun[1])
         reach = b.height_m / max(math.tan(math.radians(ap.sun_elev_deg)), 0.2)
         sn, se = sun[0] / max(horiz, 1e-6) * reach, sun[1] / max(horiz, 1e-6) * reach
-        u, v = _bridge_local(b, scene, n + sn, e + se)
-        inside = (np.abs(u) < b.length_m / 2) & (np.abs(v) < b.width_m / 2)
-        if inside.any():
-            soft = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), max(0.5, 0.15 / texel_m))
-            shadow *= 1 - 0.55 * soft
+        # most tiles are far from every bridge: a bounding test spares them the per-texel work
+        if _near_bridge(b, scene, box, -sn, -se):
+            u, v = _bridge_local(b, scene, n + sn, e + se)
+            inside = (np.abs(u) < b.length_m / 2) & (np.abs(v) < b.width_m / 2)
+            if inside.any():
+                soft = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), max(0.5, 0.15 / texel_m))
+                shadow *= 1 - 0.55 * soft
+        if not _near_bridge(b, scene, box, 0.0, 0.0):
+            continue
         u, v = _bridge_local(b, scene, n, e)
         deck = (np.abs(u) < b.length_m / 2) & (np.abs(v) < b.width_m / 2)
         if deck.any():

@@ -34,6 +34,9 @@ class River:
         self.cum = np.concatenate([[0.0], np.cumsum(self.seg_len)])
         self.length_m = float(self.cum[-1])
         self.width_m = float(width_m)
+        ends = self.pts[:-1] + self.seg_dir * self.seg_len[:, None]
+        self._seg_lo = np.minimum(self.pts[:-1], ends)
+        self._seg_hi = np.maximum(self.pts[:-1], ends)
 
     @classmethod
     def from_lat_lon(
@@ -66,13 +69,10 @@ class River:
         hi = p.max(axis=0) if len(p) else np.zeros(2)
         # only the banks need exact geometry; farther land just needs "not water"
         reach = self.width_m / 2 + 60.0
-        for k in range(len(self.seg_len)):
+        # only segments whose bounding box comes within ``reach`` of the points' box (one test for all)
+        far = np.any(self._seg_lo > hi + reach, axis=1) | np.any(self._seg_hi < lo - reach, axis=1)
+        for k in np.flatnonzero(~far):
             a, d, length = self.pts[k], self.seg_dir[k], self.seg_len[k]
-            # skip segments far from every point: cheap bounding test
-            if np.any(np.minimum(a, a + d * length) > hi + reach) or np.any(
-                np.maximum(a, a + d * length) < lo - reach
-            ):
-                continue
             rel = p - a
             along = rel @ d
             t = along
