@@ -35,7 +35,7 @@ def demo(
         2.0, help="Simulated seconds per wall second (every frame is detected: keep it low on 2 cores)."
     ),
     alt: float = typer.Option(30.0, help="Patrol altitude above home, m."),
-    fps: float = typer.Option(2.0, help="Camera frames per simulated second."),
+    fps: float = typer.Option(4.0, help="Camera frames per simulated second (as many as the CPU renders)."),
     seed: int = typer.Option(7, help="Seed of the simulated river and its debris."),
     feed: str = typer.Option("1920x1080", help="Camera feed WxH (960x540 renders 2x faster, finds less)."),
     debris: int = typer.Option(40, help="Debris items on the patrolled segment."),

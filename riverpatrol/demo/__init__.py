@@ -1,6 +1,7 @@
 """``riverpatrol demo``: one patrol through the whole data path, drone to inspector, on one machine.
 
-``run.py`` wires the components' public APIs together; ``broker.py`` (embedded amqtt) and
+``run.py`` wires the components' public APIs together; ``simulator.py`` runs the vehicle and its
+camera in a process of their own (the drone); ``broker.py`` (embedded amqtt) and
 ``cloud_server.py`` (uvicorn in a thread) host what a city would run as separate services;
 ``score.py`` scores the finds against the simulator's ground truth.
 """

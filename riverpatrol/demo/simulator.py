@@ -1,0 +1,142 @@
+"""The demo's simulator (vehicle + camera feed) in a process of its own, as a drone is its own machine.
+
+Rendering the camera and running the agent in one Python process left one of two cores idle
+(the interpreter lock); in its own process the simulator renders while the agent detects, so the
+agent sees each item in about twice as many frames. It is reached as a real drone is: MAVLink
+over TCP and the camera feed over a socket; the ground truth of every frame goes to a JSON-lines
+file that the demo reads to score the finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing as mp
+from dataclasses import dataclass
+from pathlib import Path
+
+from contract import defaults
+from contract.geo import distance_m
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """Everything the child process needs to build the same world the parent planned over."""
+
+    segment: str
+    seed: int
+    debris: int
+    distractors: int
+    look: str
+    speedup: float
+    fps: float
+    feed_size: tuple[int, int]
+    tcp_port: int
+    speed_mps: float
+    truth_path: Path
+    log_path: Path
+
+
+def line_length_m(points) -> float:
+    return sum(distance_m(*a, *b) for a, b in itertools.pairwise(points))
+
+
+def build_scene(spec: SimSpec):
+    """The seeded river: the whole bundled river, littered so the segment holds ~``spec.debris`` items."""
+    from ground_station.planning.reach_source import bundled_reach
+    from sim.camera import RiverScene
+
+    river = bundled_reach(spec.segment.split("-")[0])
+    reach = bundled_reach(spec.segment.split("-")[0], spec.segment)
+    share = line_length_m(river.centerline) / max(line_length_m(reach.centerline), 1.0)
+    return RiverScene(
+        seed=spec.seed,
+        centerline=list(river.centerline),
+        width_m=reach.width_m,
+        n_debris=round(spec.debris * share),
+        n_distractors=round(spec.distractors * share),
+        domain=spec.look,  # type: ignore[arg-type]
+    )
+
+
+def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
+    """Child process: run the vehicle and its camera until ``stop`` is set."""
+    from contract.camera import CameraModel
+    from sim.camera.serve import FrameServer
+    from sim.settings import VehicleSettings
+    from sim.vehicle import SimVehicle
+
+    logging.basicConfig(
+        filename=spec.log_path,
+        level=logging.INFO,
+        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+    try:
+        scene = build_scene(spec)
+        settings = VehicleSettings(
+            tcp_port=spec.tcp_port, udp_out=[], speedup=spec.speedup, seed=spec.seed,
+            wind_speed=3.0, wind_gust=0.8, gps_noise_m=0.5,
+            home_lat=defaults.HOME_LAT, home_lon=defaults.HOME_LON,
+            params={"DISARM_DELAY": 0, "WPNAV_SPEED": spec.speed_mps * 100},
+        )  # fmt: skip
+        vehicle = SimVehicle(settings)
+        note = ""
+        try:
+            vehicle.start()
+        except OSError as e:  # the usual MAVLink port is taken (another simulator?): any free one
+            if not spec.tcp_port:
+                raise
+            note = f"MAVLink port {spec.tcp_port} taken ({e.strerror}); using a free one"
+            vehicle = SimVehicle(settings.model_copy(update={"tcp_port": 0}))
+            vehicle.start()
+        camera = CameraModel.default().scaled(*spec.feed_size)
+        feed = FrameServer(scene, vehicle.snapshot, camera, fps=spec.fps, truth_path=spec.truth_path).start()
+    except Exception as e:  # reported by SimProcess.start in the parent; the details go to the log
+        logging.getLogger(__name__).exception("simulator failed to start")
+        ports.put(("error", f"{type(e).__name__}: {e}"))
+        return
+    ports.put(("ok", vehicle.tcp_port, feed.port, note))
+    try:
+        while not stop.wait(0.5):
+            frames.value = feed.frames_sent
+    finally:
+        feed.stop()
+        vehicle.stop()
+
+
+class SimProcess:
+    """``start()`` returns once the vehicle and its camera listen; ``stop()`` ends the process."""
+
+    def __init__(self, spec: SimSpec) -> None:
+        ctx = mp.get_context("spawn")  # a clean interpreter: no threads or sockets of the parent
+        self.spec = spec
+        self._ports = ctx.Queue()
+        self._stop = ctx.Event()
+        self._frames = ctx.Value("i", 0)
+        args = (spec, self._ports, self._stop, self._frames)
+        self._proc = ctx.Process(target=_serve, args=args, name="riverpatrol-sim", daemon=True)
+        self.tcp_port = 0
+        self.feed_port = 0
+        self.note = ""
+
+    @property
+    def frames_sent(self) -> int:
+        return int(self._frames.value)
+
+    def start(self, timeout_s: float = 90.0) -> SimProcess:
+        self._proc.start()
+        try:
+            reply = self._ports.get(timeout=timeout_s)
+        except Exception as e:  # queue.Empty: the child hung or died before it could answer
+            raise RuntimeError(f"the simulator did not start within {timeout_s:.0f} s") from e
+        if reply[0] != "ok":
+            raise RuntimeError(f"the simulator failed to start: {reply[1]}")
+        _, self.tcp_port, self.feed_port, self.note = reply
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._proc.join(15)
+        if self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join(5)
