@@ -143,7 +143,7 @@ def pipeline_table(agent, relay, watch: CloudWatch, sim, size: tuple[int, int]) 
     t.add_row(
         "edge agent",
         f"{s.frames} frames detected  {s.fps:4.1f} fps  {s.detections} boxes  {s.open_items} items in view  "
-        f"{s.alerts_built} alerts  outbox {s.outbox_depth}  "
+        f"{s.alerts_built} alert messages  outbox {s.outbox_depth}  "
         + ("[green]broker ok[/]" if s.broker_connected else "[red]broker down[/]"),
     )
     t.add_row(
