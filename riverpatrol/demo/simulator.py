@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
+import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +62,10 @@ def build_scene(spec: SimSpec):
 
 
 def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
-    """Child process: run the vehicle and its camera until ``stop`` is set."""
+    """Child process: run the vehicle and its camera until ``stop`` is set or the demo is gone."""
+    # Ctrl-C reaches the whole process group: the demo stops us through ``stop``, in its own order
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     from contract.camera import CameraModel
     from sim.camera.serve import FrameServer
     from sim.settings import VehicleSettings
@@ -97,7 +102,7 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
         return
     ports.put(("ok", vehicle.tcp_port, feed.port, note))
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.5) and os.getppid() == parent:  # a killed demo leaves no simulator behind
             frames.value = feed.frames_sent
     finally:
         feed.stop()
