@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from contract.geo import distance_m, to_local
+from contract.rivers import polyline_length_m as line_length_m  # length of a (lon, lat) line, metres
 
 LonLat = tuple[float, float]
 
@@ -35,11 +36,6 @@ class Segment:
     @property
     def length_m(self) -> float:
         return line_length_m(self.line)
-
-
-def line_length_m(line: Sequence[LonLat]) -> float:
-    """Length of a (lon, lat) polyline in metres."""
-    return sum(distance_m(a[1], a[0], b[1], b[0]) for a, b in itertools.pairwise(line))
 
 
 def split_line(line: Sequence[LonLat], parts: int) -> list[tuple[LonLat, ...]]:

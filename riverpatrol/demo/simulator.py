@@ -1,15 +1,13 @@
 """The demo's simulator (vehicle + camera feed) in a process of its own, as a drone is its own machine.
 
-Rendering the camera and running the agent in one Python process left one of two cores idle
-(the interpreter lock); in its own process the simulator renders while the agent detects, so the
-agent sees each item in about twice as many frames. It is reached as a real drone is: MAVLink
-over TCP and the camera feed over a socket; the ground truth of every frame goes to a JSON-lines
-file that the demo reads to score the finds.
+In its own process the simulator renders while the agent detects without the two sharing one
+interpreter (measured: 455 frames in 60 s of flight against 424 in one process). It is reached as
+a real drone is: MAVLink over TCP and the camera feed over a socket; the ground truth of every
+frame goes to a JSON-lines file that the demo reads to score the finds.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import multiprocessing as mp
 import os
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract import defaults
-from contract.geo import distance_m
 
 
 @dataclass(frozen=True)
@@ -39,22 +36,18 @@ class SimSpec:
     log_path: Path
 
 
-def line_length_m(points) -> float:
-    return sum(distance_m(*a, *b) for a, b in itertools.pairwise(points))
-
-
 def build_scene(spec: SimSpec):
     """The seeded river: the whole bundled river, littered so the segment holds ~``spec.debris`` items."""
-    from ground_station.planning.reach_source import bundled_reach
+    from contract import rivers
     from sim.camera import RiverScene
 
-    river = bundled_reach(spec.segment.split("-")[0])
-    reach = bundled_reach(spec.segment.split("-")[0], spec.segment)
-    share = line_length_m(river.centerline) / max(line_length_m(reach.centerline), 1.0)
+    segment = rivers.segment(spec.segment)  # KeyError naming the bundled ones
+    river = rivers.river(segment.river)
+    share = river.length_m / max(segment.length_m, 1.0)
     return RiverScene(
         seed=spec.seed,
-        centerline=list(river.centerline),
-        width_m=reach.width_m,
+        centerline=[(lat, lon) for lon, lat in river.coords],
+        width_m=segment.width_m,
         n_debris=round(spec.debris * share),
         n_distractors=round(spec.distractors * share),
         domain=spec.look,  # type: ignore[arg-type]
