@@ -1,4 +1,5 @@
-"""Network defaults shared by every component, so a port is spelled in one place."""
+"""Network defaults shared by every component, so a port is spelled in one place (and the one
+format of the components' structured log lines)."""
 
 #: ArduPilot SITL serves its first serial port as a TCP server on this port.
 SITL_TCP_PORT = 5760
@@ -16,3 +17,6 @@ CLOUD_PORT = 8080
 HOME_LAT = 22.5205
 HOME_LON = 114.0632
 HOME_ALT_MSL = 5.0
+
+#: One log line, JSON-shaped, as the command-line components write them (``logging`` format).
+LOG_FORMAT = '{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from contract import defaults
 from ground_station.hostport import parse_hostport
 
 EXIT_BROKER = 4
@@ -73,7 +74,7 @@ def status(
         raise typer.Exit(2) from e
     logging.basicConfig(
         level=logging.WARNING,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        format=defaults.LOG_FORMAT,
     )
     where = f"{s.mqtt_host}:{s.mqtt_port}"
     from prometheus_client import REGISTRY, start_http_server

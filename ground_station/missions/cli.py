@@ -18,6 +18,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from contract import defaults
+
 EXIT_SETTINGS = 2
 EXIT_FILE = 3
 EXIT_LINK = 4
@@ -62,7 +64,7 @@ def _settings(config: Path | None, **overrides: object):
 def _logging() -> None:
     logging.basicConfig(
         level=logging.WARNING,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        format=defaults.LOG_FORMAT,
     )
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from contract import defaults
 from ground_station.hostport import parse_hostport
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
@@ -56,7 +57,7 @@ def relay(
     )
     logging.basicConfig(
         level=logging.INFO,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        format=defaults.LOG_FORMAT,
     )
     r = Relay(
         RelayConfig(

@@ -185,11 +185,7 @@ def score_table(score: PatrolScore) -> Table:
 def _logging_to(path: Path) -> None:
     """Every component's log lines go to the work folder, not over the live screen."""
     handler = logging.FileHandler(path)
-    handler.setFormatter(
-        logging.Formatter(
-            '{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'
-        )
-    )
+    handler.setFormatter(logging.Formatter(defaults.LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

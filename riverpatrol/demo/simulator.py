@@ -67,7 +67,7 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
     logging.basicConfig(
         filename=spec.log_path,
         level=logging.INFO,
-        format='{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        format=defaults.LOG_FORMAT,
     )
     try:
         scene = build_scene(spec)
