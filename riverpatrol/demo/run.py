@@ -349,13 +349,13 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                     live.update(screen())
                     v = agent.telemetry.snapshot()
                     airborne_seen = airborne_seen or (v.alt_rel_m or 0.0) > 5
-                    if airborne_seen and v.armed is False:
+                    if airborne_seen and not v.armed:
                         break
                     if o.duration_s and time.monotonic() - t0 > o.duration_s:
                         break
         except KeyboardInterrupt:
             stopped_early = True
-        landed = agent.telemetry.snapshot().armed is False
+        landed = not agent.telemetry.snapshot().armed
 
         with console.status("ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
@@ -402,7 +402,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             except KeyboardInterrupt:
                 pass
         return 0
-    except (OSError, RuntimeError, TimeoutError) as e:
+    except (OSError, RuntimeError) as e:  # TimeoutError is an OSError
         console.print(f"[red]demo stopped: {e}[/] (details in {work / 'demo.log'})")
         log.exception("demo stopped")
         return 1

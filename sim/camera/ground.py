@@ -54,12 +54,12 @@ def _bridge_local(
 
 
 def _near_bridge(
-    b: Bridge, scene: RiverScene, box: tuple[float, float, float, float], dn: float, de: float
+    b: Bridge, centre: np.ndarray, box: tuple[float, float, float, float], dn: float, de: float
 ) -> bool:
-    """Whether the deck of ``b``, moved by (``dn``, ``de``) metres, may reach the tile ``box``
-    (north min/max, east min/max): a circle around the deck against the box, a metre to spare."""
-    c = scene.river.point_at(b.s)
-    cn, ce = float(c[0]) + dn, float(c[1]) + de
+    """Whether the deck of ``b`` (centred at ``centre``, north/east), moved by (``dn``, ``de``)
+    metres, may reach the tile ``box`` (north min/max, east min/max): a circle around the deck
+    against the box, a metre to spare."""
+    cn, ce = float(centre[0]) + dn, float(centre[1]) + de
     r = math.hypot(b.length_m / 2, b.width_m / 2) + 1.0
     gap_n = max(box[0] - cn, 0.0, cn - box[1])
     gap_e = max(box[2] - ce, 0.0, ce - box[3])
@@ -148,13 +148,14 @@ def make_tile(scene: RiverScene, tx: int, ty: int, texel_m: float) -> Tile:
         reach = b.height_m / max(math.tan(math.radians(ap.sun_elev_deg)), 0.2)
         sn, se = sun[0] / max(horiz, 1e-6) * reach, sun[1] / max(horiz, 1e-6) * reach
         # most tiles are far from every bridge: a bounding test spares them the per-texel work
-        if _near_bridge(b, scene, box, -sn, -se):
+        centre = scene.river.point_at(b.s)
+        if _near_bridge(b, centre, box, -sn, -se):
             u, v = _bridge_local(b, scene, n + sn, e + se)
             inside = (np.abs(u) < b.length_m / 2) & (np.abs(v) < b.width_m / 2)
             if inside.any():
                 soft = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), max(0.5, 0.15 / texel_m))
                 shadow *= 1 - 0.55 * soft
-        if not _near_bridge(b, scene, box, 0.0, 0.0):
+        if not _near_bridge(b, centre, box, 0.0, 0.0):
             continue
         u, v = _bridge_local(b, scene, n, e)
         deck = (np.abs(u) < b.length_m / 2) & (np.abs(v) < b.width_m / 2)
