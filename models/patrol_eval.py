@@ -15,7 +15,7 @@ import logging
 import os
 import pickle
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import astuple, dataclass, fields, replace
 from datetime import UTC, datetime
@@ -299,35 +299,61 @@ def assign_alerts(
     return matched, duplicates, stray
 
 
-def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScore:
-    """Assign alerts to truth items (``assign_alerts``); recall over items >= ``min_size_m``.
+@dataclass(frozen=True)
+class AlertMatch:
+    """Which truth items a patrol's alerts found: what ``score_alerts`` counts, as sets, for reports
+    that break it down (``riverpatrol demo``: per class, frames per item)."""
 
-    ``unmatched`` counts alerts farther than ``MATCH_M`` from every debris item of any size.
-    Recall is given twice: over every item fully in view in some frame, and over the items the
-    patrol passed (fully in view in >= ``PASSED_MIN_FRAMES`` frames, not a glimpse at its ends).
-    """
+    item_class: dict[int, str]  # every debris item in view, any size
+    frames_in_view: Counter[int]  # items >= min_size_m: frames they were fully visible (>= 80 %) in
+    passed: set[int]  # ... in >= passed_min_frames of them: the patrol passed them
+    hit: set[int]  # items an alert was assigned to
+    named: set[int]  # ... by an alert that names the item's class
+    stray: int  # alerts farther than match_m from every debris item of any size
+
+
+def match_alerts(
+    truth_frames: Iterable[Iterable],
+    alerts: list,
+    min_size_m: float = 0.3,
+    match_m: float = MATCH_M,
+    passed_min_frames: int = PASSED_MIN_FRAMES,
+) -> AlertMatch:
+    """Assign alerts (``lat``, ``lon``, ``debris_class``) to the truth boxes of each frame
+    (``item_id``, ``lat``, ``lon``, ``class_index``, ``visible_fraction``, ``size_m``) with
+    ``assign_alerts``."""
     positions: dict[int, list[tuple[float, float]]] = {}
     item_class: dict[int, str] = {}
     frames_in_view: Counter[int] = Counter()
-    for *_, truth, _d in data:
+    for truth in truth_frames:
         for b in truth:
             positions.setdefault(b.item_id, []).append((b.lat, b.lon))
             item_class[b.item_id] = DEBRIS_CLASSES[b.class_index]
             if b.visible_fraction >= 0.8 and b.size_m >= min_size_m:
                 frames_in_view[b.item_id] += 1
-    target = set(frames_in_view)
-    passed = {i for i, n in frames_in_view.items() if n >= PASSED_MIN_FRAMES}
-    matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions)
-    hit = set(matched.values())
+    passed = {i for i, n in frames_in_view.items() if n >= passed_min_frames}
+    matched, _dups, stray = assign_alerts([(a.lat, a.lon) for a in alerts], positions, match_m)
     named = {item for ai, item in matched.items() if str(alerts[ai].debris_class) == item_class[item]}
+    return AlertMatch(item_class, frames_in_view, passed, set(matched.values()), named, len(stray))
+
+
+def score_alerts(data: list, alerts: list, min_size_m: float = 0.3) -> AlertScore:
+    """Assign alerts to truth items (``match_alerts``); recall over items >= ``min_size_m``.
+
+    ``unmatched`` counts alerts farther than ``MATCH_M`` from every debris item of any size.
+    Recall is given twice: over every item fully in view in some frame, and over the items the
+    patrol passed (fully in view in >= ``PASSED_MIN_FRAMES`` frames, not a glimpse at its ends).
+    """
+    m = match_alerts((truth for *_, truth, _d in data), alerts, min_size_m)
+    target = set(m.frames_in_view)
     return AlertScore(
         len(alerts),
-        len(stray),
+        m.stray,
         len(target),
-        len(hit & target),
-        len(passed),
-        len(hit & passed),
-        len(named & passed),
+        len(m.hit & target),
+        len(m.passed),
+        len(m.hit & m.passed),
+        len(m.named & m.passed),
     )
 
 

@@ -1,21 +1,22 @@
 """What the demo patrol found, scored against the simulator's exact ground truth (pure).
 
-An item counts as *passed* when the camera had it in full view in at least ``min_frames`` frames
-(what the agent's tracker needs to confirm a find); an alert *found* an item when it lies within
-``radius_m`` of where that item really was in some frame. An alert near no debris item at all,
-passed or glimpsed, is a false alert.
+The definitions are the alert benchmark's (``bench/alert_bench.py``), so the demo's figures read
+as the model card's: an item counts as *passed* when the camera had it in full view in at least
+``min_frames`` frames (what the agent's tracker needs to confirm a find); alerts are assigned one
+to one to items within ``radius_m`` of where they really were, closest pairs first; an alert near
+no debris item at all, passed or glimpsed, is a false alert.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from contract.geo import distance_m
+from models.patrol_eval import MATCH_M, PASSED_MIN_FRAMES, match_alerts
 
-#: Fully in view: at least this fraction of the item inside the frame and not under a bridge.
-FULL_VIEW = 0.8
 #: Items smaller than this are not scored (the detector's target size, as in the model card).
 MIN_SIZE_M = 0.3
 
@@ -48,58 +49,24 @@ class PatrolScore:
         return self.items_found / self.items_passed if self.items_passed else None
 
 
-Sightings = dict[int, tuple[str, list[tuple[float, float]]]]
-
-
-def sightings(frames: Iterable[dict], min_visible: float = 0.0, min_size_m: float = 0.0) -> Sightings:
-    """Debris items in the frames (at least ``min_visible`` of them in view): id -> (class, positions)."""
-    seen: Sightings = {}
-    for frame in frames:
-        for box in frame["truth"]:
-            if box["visible_fraction"] >= min_visible and box["size_m"] >= min_size_m:
-                seen.setdefault(box["item_id"], (box["kind"], []))[1].append((box["lat"], box["lon"]))
-    return seen
-
-
-def nearest(find: Find, items: Sightings, radius_m: float) -> int | None:
-    """The item whose truth came closest to ``find``, if within ``radius_m``."""
-    best, best_d = None, radius_m
-    for item_id, (_kind, positions) in items.items():
-        d = min(distance_m(find.lat, find.lon, la, lo) for la, lo in positions)
-        if d <= best_d:
-            best, best_d = item_id, d
-    return best
-
-
 def score_patrol(
-    frames: Sequence[dict], finds: Sequence[Find], radius_m: float = 5.0, min_frames: int = 3
+    frames: Iterable[dict],
+    finds: Sequence[Find],
+    radius_m: float = MATCH_M,
+    min_frames: int = PASSED_MIN_FRAMES,
 ) -> PatrolScore:
-    """Match each alert to the nearest passed item (>= 0.3 m) within ``radius_m``; one item counts once."""
-    passed = sightings(frames, FULL_VIEW, MIN_SIZE_M)
-    items = {k: v for k, v in passed.items() if len(v[1]) >= min_frames}
-    glimpsed = sightings(frames)
-    found: dict[int, Find] = {}
-    false_alerts = 0
-    for f in finds:
-        best = nearest(f, items, radius_m)
-        if best is not None:
-            found.setdefault(best, f)
-        elif nearest(f, glimpsed, radius_m) is None:
-            false_alerts += 1
-    passed_by_class: dict[str, int] = {}
-    for kind, _ in items.values():
-        passed_by_class[kind] = passed_by_class.get(kind, 0) + 1
-    found_by_class: dict[str, int] = {}
-    for item_id in found:
-        kind = items[item_id][0]
-        found_by_class[kind] = found_by_class.get(kind, 0) + 1
+    """The alert benchmark's scoring (``models.patrol_eval.match_alerts``) of the feed's truth
+    records (``truth.jsonl`` lines), broken down by class."""
+    truth = ([SimpleNamespace(**box) for box in frame["truth"]] for frame in frames)
+    m = match_alerts(truth, list(finds), MIN_SIZE_M, radius_m, min_frames)
+    found = m.hit & m.passed
     return PatrolScore(
-        items_passed=len(items),
+        items_passed=len(m.passed),
         items_found=len(found),
-        class_right=sum(items[i][0] == f.debris_class for i, f in found.items()),
-        false_alerts=false_alerts,
+        class_right=len(m.named & m.passed),
+        false_alerts=m.stray,
         alerts=len(finds),
-        passed_by_class=passed_by_class,
-        found_by_class=found_by_class,
-        frames_per_item=statistics.median(len(p) for _, p in items.values()) if items else None,
+        passed_by_class=dict(Counter(m.item_class[i] for i in m.passed)),
+        found_by_class=dict(Counter(m.item_class[i] for i in found)),
+        frames_per_item=statistics.median(m.frames_in_view[i] for i in m.passed) if m.passed else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contract.geo import offset
+from contract.messages import DEBRIS_CLASSES
 from riverpatrol.demo.score import Find, score_patrol
 
 LAT, LON = 22.52, 114.06
@@ -10,8 +11,8 @@ LAT, LON = 22.52, 114.06
 
 def _box(item_id: int, kind: str, north: float, visible: float = 1.0, size: float = 0.5) -> dict:
     lat, lon = offset(LAT, LON, north, 0.0)
-    box = {"item_id": item_id, "kind": kind, "visible_fraction": visible, "size_m": size}
-    return {**box, "lat": lat, "lon": lon}
+    box = {"item_id": item_id, "kind": kind, "class_index": DEBRIS_CLASSES.index(kind), "size_m": size}
+    return {**box, "visible_fraction": visible, "lat": lat, "lon": lon}  # as the feed's truth.jsonl
 
 
 def _find(alert_id: str, kind: str, north: float) -> Find:
