@@ -1,7 +1,7 @@
 """Rebuild the shipped detector from scratch, reproducibly: data -> train -> export -> threshold -> scores.
 
     python -m models.build                 # defaults: the shipped model (a GPU is used if present)
-    python -m models.build --steps 200 --train-frames 40 --out /tmp/m.onnx --data /tmp/d  # smoke build
+    python -m models.build --smoke          # every stage end to end at toy sizes, into a scratch folder
 
     # the shipped model was built in two halves, training on a GPU machine and scoring here:
     python -m models.build --train-only --save-weights w.pt --workers 15 --loader-workers 14
@@ -20,7 +20,7 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -62,14 +62,75 @@ SYSTEM_THRESHOLDS = (
     *(0.96, 0.97, 0.975, 0.98, 0.985, 0.99, 0.992, 0.994, 0.996, 0.998, 0.999),
 )
 
+
+@dataclass(frozen=True)
+class BuildScale:
+    """How much each stage of the build sees. ``FULL`` is the shipped build; ``SMOKE`` runs every
+    stage end to end (render, train, export, both operating points, the class prior, held-out
+    scores, the card) in a few minutes at toy sizes: a check of the command on this machine, not a
+    model (its figures mean nothing)."""
+
+    name: str
+    steps: int  # detector training steps
+    batch: int  # detector crops per step
+    verifier_steps: int
+    verifier_batch: int
+    splits: dict[str, int] = field(default_factory=dict)  # frames per split (default_splits' keywords)
+    patrols_per_look: int | None = None  # debris-free and littered validation patrols per look; None: all
+    patrol_frames: int = 150
+    class_frames: int | None = None  # frames per look for the class prior; None: CLASS_LOOKS' own
+    cache_patrols: bool = True  # keep rendered validation patrols in data/patrols/
+
+
+FULL = BuildScale("full", TRAIN_STEPS, 64, VERIFIER_STEPS, 128)
+SMOKE = BuildScale(
+    "smoke",
+    steps=30,
+    batch=8,
+    verifier_steps=60,
+    verifier_batch=32,
+    splits={
+        "train": 16,
+        "val": 6,
+        "val_negative": 6,
+        "heldout": 6,
+        "negative": 6,
+        "train_negative": 6,
+        "train_birds": 6,
+    },
+    patrols_per_look=1,
+    patrol_frames=20,
+    class_frames=6,
+    cache_patrols=False,
+)
+
+
 log = logging.getLogger("riverpatrol.models.build")
 app = typer.Typer(add_completion=False)
 
 
 @app.command()
 def main(
-    data: Annotated[Path, typer.Option(help="Data set folder (rendered if missing).")] = DEFAULT_DATA,
-    out: Annotated[Path, typer.Option(help="ONNX file to write.")] = DEFAULT_OUT,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data set folder, rendered if missing "
+            "(default data/riverpatrol_debris/; --smoke: a scratch folder)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="ONNX file to write (default models/riverpatrol_debris.onnx; --smoke: a scratch folder)."
+        ),
+    ] = None,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            help="Run every stage end to end at toy sizes (a few minutes): checks the command, builds no "
+            "usable model. Its sizes replace --steps, --batch, --train-frames and --verifier-steps."
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of data splits and training.")] = 7,
     steps: Annotated[int, typer.Option(help="Training steps.")] = TRAIN_STEPS,
     batch: Annotated[int, typer.Option(help="Crops per step.")] = 64,
@@ -117,7 +178,16 @@ def main(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console = Console()
     started = time.monotonic()
-    specs = default_splits(seed, train=train_frames)
+    if smoke:
+        scale = SMOKE
+        data, out = smoke_paths(data, out)
+        console.print(f"smoke build: toy sizes, every stage; writes {out} and its data to {data}")
+    else:
+        scale = replace(
+            FULL, steps=steps, batch=batch, verifier_steps=verifier_steps, splits={"train": train_frames}
+        )
+        data, out = data or DEFAULT_DATA, out or DEFAULT_OUT
+    specs = default_splits(seed, **scale.splits)
     if train_only:
         specs = [s for s in specs if s.name == "train"]
     elif weights is not None:
@@ -126,8 +196,8 @@ def main(
     splits = {name: read_split(data, name) for name in summaries}
 
     cfg = TrainConfig(
-        steps=steps,
-        batch=batch,
+        steps=scale.steps,
+        batch=scale.batch,
         crop=crop,
         seed=seed,
         threads=threads,
@@ -204,7 +274,8 @@ def main(
     probe = Detector(DetectorConfig(model_path=out, threads=threads, score_threshold=0.05, tile="off"))
     val = score_positive(probe, splits["val"])
     val_neg = negative_scores(probe, splits["val_negative"])
-    patrols = validation_patrols(probe, console)  # the threshold is chosen on alerts (see best_threshold)
+    # the threshold is chosen on alerts (see best_threshold)
+    patrols = validation_patrols(probe, console, scale=scale)
     threshold = best_threshold(patrols, patrols.frames_per_look).threshold
     exported(threshold)
     val_summary = summarize(val, val_neg, len(splits["val_negative"]), threshold, DEBRIS_CLASSES)
@@ -226,6 +297,7 @@ def main(
         "val": {**val_summary, "patrols": patrols.card()},
         "heldout": held_summary,
         "build_seconds": round(time.monotonic() - started, 1),
+        "build_scale": scale.name,
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "threads": threads},
     }
     card_path = out.with_suffix(".card.json")
@@ -246,8 +318,9 @@ def main(
             seed,
             threads,
             workers,
-            verifier_steps,
+            scale.verifier_steps,
             members=verifier_members,
+            scale=scale,
         )
 
 
@@ -270,6 +343,7 @@ def finish_with_verifier(
     look_jitter: bool = VERIFIER_LOOK_JITTER,
     water_norm: bool = VERIFIER_WATER_NORM,
     scene_frames: int = VERIFIER_SCENE_FRAMES,
+    scale: BuildScale = FULL,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -278,7 +352,8 @@ def finish_with_verifier(
     ``keep_weights``: the verifier ONNX at ``out`` keeps its weights and only its operating point
     (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
     carried over from the card; no torch needed. ``members``: nets trained and averaged (an
-    ensemble); ``save_weights`` / ``weights`` hold all of them.
+    ensemble); ``save_weights`` / ``weights`` hold all of them. ``scale``: the splits, patrols and
+    class-prior frames (``steps`` is the verifier's training steps whatever the scale).
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -297,7 +372,7 @@ def finish_with_verifier(
     from models.yolo_io import read_split
 
     started = time.monotonic()
-    specs = default_splits(seed)
+    specs = default_splits(seed, **scale.splits)
     if keep_weights and (train_only or weights is not None):
         raise typer.BadParameter("keep_weights re-chooses a built verifier's operating point: no training")
     if keep_weights and not out.is_file():
@@ -325,7 +400,12 @@ def finish_with_verifier(
             train_samples += splits[negative][: frames // 2 if frames else None]
         train_samples += splits.get("train_scenes", [])
         train_cfg = VerifierTrainConfig(
-            steps=steps, seed=seed, threads=threads, look_jitter=look_jitter, water_norm=water_norm
+            steps=steps,
+            batch=scale.verifier_batch,
+            seed=seed,
+            threads=threads,
+            look_jitter=look_jitter,
+            water_norm=water_norm,
         )
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
@@ -374,16 +454,22 @@ def finish_with_verifier(
 
     # The operating point - the detector's weight in the combined score and the threshold - is
     # chosen together on the validation patrols' alerts (rendered and detected once, re-combined per weight).
-    patrols = validation_patrols(exported(0.5, SYSTEM_WEIGHTS[0]), console)
+    patrols = validation_patrols(exported(0.5, SYSTEM_WEIGHTS[0]), console, scale=scale)
     weight, best = 0.5, None
     for w in SYSTEM_WEIGHTS:
         patrols.reweigh(w)  # the same candidates, combined with this weight
         patrols.label = f"w={w:.2f} "
         point = best_threshold(patrols, patrols.frames_per_look, grid=SYSTEM_THRESHOLDS)
-        console.print(
-            f"detector weight {w:.2f}: best threshold {point.threshold:.3f}, alert F1 {point.f1:.3f}, "
-            f"{point.false_alerts} false alerts on its worst look"
-        )
+        if point.f1 < 0:
+            console.print(
+                f"detector weight {w:.2f}: no threshold keeps within the false-alert budget at alert "
+                f"precision >= 0.9 (taking the top of the grid, {point.threshold:.3f})"
+            )
+        else:
+            console.print(
+                f"detector weight {w:.2f}: best threshold {point.threshold:.3f}, alert F1 {point.f1:.3f}, "
+                f"{point.false_alerts} false alerts on its worst look"
+            )
         if best is None or point.better_than(best):
             weight, best = w, point
     assert best is not None
@@ -391,7 +477,7 @@ def finish_with_verifier(
     probe = exported(threshold, weight, out)
     scratch_dir.cleanup()
     # The class prior (models.class_weights) is chosen at that point; it renames, never rescores.
-    class_weights, class_record = choose_class_weights(probe, data, console, workers)
+    class_weights, class_record = choose_class_weights(probe, data, console, workers, scale.class_frames)
     set_metadata(out, class_weights=json.dumps(list(class_weights)))
     probe = probe_on(out)
     if link and out.resolve().parent == detector.resolve().parent:
@@ -416,6 +502,7 @@ def finish_with_verifier(
         "val": {**summarize(val, val_neg, n_val_neg, threshold, DEBRIS_CLASSES), "patrols": patrols.card()},
         "heldout": held_summary,
         "build_seconds": round(time.monotonic() - started, 1),
+        "build_scale": scale.name,
     }
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     console.print(
@@ -481,15 +568,33 @@ class ValidationPatrols:
     #: agent's tracker as configured by default. ``models.compare_tracking`` tries other rules.
     tracker = None
 
-    def __init__(self, detector, frames_each: int = 150, looks: tuple[str, ...] = tuple(VAL_LOOKS)) -> None:
-        from models.patrol_eval import PatrolSet
+    def __init__(
+        self,
+        detector,
+        frames_each: int = 150,
+        looks: tuple[str, ...] = tuple(VAL_LOOKS),
+        per_look: int | None = None,
+        cache: bool = True,
+    ) -> None:
+        """``per_look``: the first that many debris-free and littered patrols of each look (None: all);
+        ``cache``: keep the rendered patrols in ``models.patrol_eval.PATROL_CACHE``."""
+        from models.patrol_eval import PATROL_CACHE, PatrolSet
 
         seeds = {**VAL_LOOKS, **EXTRA_LOOKS}
         unknown = [look for look in looks if look not in seeds]
         if unknown:
             raise ValueError(f"validation looks {unknown} unknown; known: {', '.join(seeds)}")
         self.looks = {
-            look: PatrolSet(detector, look, *seeds[look], frames_each, frames_each) for look in looks
+            look: PatrolSet(
+                detector,
+                look,
+                seeds[look][0][:per_look],
+                seeds[look][1][:per_look],
+                frames_each,
+                frames_each,
+                cache_dir=PATROL_CACHE if cache else None,
+            )
+            for look in looks
         }
         self.frames = sum(p.clean_frames for p in self.looks.values())
         self.frames_per_look = min(p.clean_frames for p in self.looks.values())
@@ -542,9 +647,26 @@ class ValidationPatrols:
         }
 
 
-def validation_patrols(detector, console, looks: tuple[str, ...] = tuple(VAL_LOOKS)) -> ValidationPatrols:
+def validation_patrols(
+    detector, console, looks: tuple[str, ...] = tuple(VAL_LOOKS), scale: BuildScale = FULL
+) -> ValidationPatrols:
     with console.status(f"flying validation patrols of {', '.join(looks)} (debris-free and littered)"):
-        return ValidationPatrols(detector, looks=looks)
+        return ValidationPatrols(
+            detector, scale.patrol_frames, looks, scale.patrols_per_look, scale.cache_patrols
+        )
+
+
+def smoke_paths(data: Path | None, out: Path | None) -> tuple[Path, Path]:
+    """Where a smoke build writes: a scratch folder unless told, never the shipped model or its data
+    (a smoke build's splits are smaller and would replace the full ones)."""
+    scratch = Path(tempfile.mkdtemp(prefix="riverpatrol-smoke-")) if data is None or out is None else None
+    data = data or scratch / "data"
+    out = out or scratch / DEFAULT_OUT.name
+    if out.resolve() == DEFAULT_OUT.resolve() or out.resolve().parent == DEFAULT_OUT.resolve().parent:
+        raise typer.BadParameter(f"--smoke builds a toy model: give --out outside {DEFAULT_OUT.parent}")
+    if data.resolve() == DEFAULT_DATA.resolve():
+        raise typer.BadParameter(f"--smoke renders smaller splits: give --data other than {DEFAULT_DATA}")
+    return data, out
 
 
 def _train(console, samples, cfg, init=None):

@@ -77,21 +77,27 @@ def sweep(detector, samples: list, weights: tuple[float, ...] = BAG_WEIGHTS) -> 
     return out
 
 
-def choose_class_weights(detector, data: Path, console, workers: int = 2) -> tuple[tuple[float, ...], dict]:
-    """Render the looks' frames if missing, sweep, choose: ``(class_weights, record for the card)``."""
+def choose_class_weights(
+    detector, data: Path, console, workers: int = 2, frames: int | None = None
+) -> tuple[tuple[float, ...], dict]:
+    """Render the looks' frames if missing, sweep, choose: ``(class_weights, record for the card)``.
+    ``frames``: per look, instead of ``CLASS_LOOKS``' own (a smoke build's)."""
+    from dataclasses import replace
+
     from models.dataset import generate
     from models.yolo_io import read_split
 
-    generate(data, list(CLASS_LOOKS.values()), workers)
+    looks = {look: replace(s, frames=frames) if frames else s for look, s in CLASS_LOOKS.items()}
+    generate(data, list(looks.values()), workers)
     table: dict[str, dict[float, dict]] = {}
     with console.status("choosing the class prior on validation frames of every look"):
-        for look, spec in CLASS_LOOKS.items():
+        for look, spec in looks.items():
             table[look] = sweep(detector, read_split(data, spec.name))
     bag = choose_weight({look: {w: r["f1"] for w, r in rows.items()} for look, rows in table.items()})
     record = {
         "bag_weight": bag,
         "rule": "best mean class-aware F1 (items >= 0.3 m) over the looks' validation frames, ties to 1",
-        "frames": {look: f"{s.name} (seed {s.seed}, {s.frames})" for look, s in CLASS_LOOKS.items()},
+        "frames": {look: f"{s.name} (seed {s.seed}, {s.frames})" for look, s in looks.items()},
         "by_look": {look: {str(w): r for w, r in rows.items()} for look, rows in table.items()},
     }
     return as_class_weights(detector.spec.names, bag), record

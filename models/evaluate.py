@@ -117,7 +117,8 @@ def pr_at(m: Matched, threshold: float, min_size_m: float = 0.0, max_size_m: flo
     Predictions matched to items outside the size range are ignored; unmatched ones are false
     positives whatever their size (conservative: we cannot tell what size a false box "is").
     """
-    ps, pc, ptp, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_tp, m.pred_size_m))
+    ps, pc, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_size_m))
+    ptp = np.asarray(m.pred_tp, dtype=bool)  # typed: a model that boxed nothing gives an empty list
     gc, gs, gb = (np.asarray(a) for a in (m.gt_class, m.gt_size_m, m.gt_best_score))
     sel_p = ps >= threshold if len(ps) else np.zeros(0, bool)
     sel_g = (gs >= min_size_m) & (gs < max_size_m) if len(gs) else np.zeros(0, bool)
@@ -152,7 +153,8 @@ def class_confusion(m: Matched, threshold: float, num_classes: int, min_size_m: 
 
 def map50(m: Matched, num_classes: int, min_size_m: float = 0.0) -> tuple[float, list[float]]:
     """Mean over classes of AP at IoU 0.5 (items >= ``min_size_m``; predictions on smaller ones ignored)."""
-    ps, pc, ptp, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_tp, m.pred_size_m))
+    ps, pc, psz = (np.asarray(a) for a in (m.pred_score, m.pred_class, m.pred_size_m))
+    ptp = np.asarray(m.pred_tp, dtype=bool)  # typed: a model that boxed nothing gives an empty list
     gc, gs = np.asarray(m.gt_class), np.asarray(m.gt_size_m)
     aps = []
     for c in range(num_classes):

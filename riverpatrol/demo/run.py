@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,17 @@ class DemoOptions:
     workdir: Path | None = None
     serve: bool | None = None  # keep the cloud up after landing; None = when run in a terminal
 
+
+
+def waiting(console: Console, what: str) -> AbstractContextManager:
+    """A spinner while a person waits in a terminal; one plain line in a log or pipe.
+
+    (Off a terminal rich's status prints nothing, and after a Live screen it swallows the next newline.)
+    """
+    if console.is_terminal:
+        return console.status(what)
+    console.print(what)
+    return nullcontext()
 
 def plan_items(segment: str, home: tuple[float, float], o: DemoOptions):
     """The patrol's plan and mission items for the vehicle client (home placeholder excluded)."""
@@ -285,7 +297,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 speed_mps=o.speed_mps, truth_path=work / "truth.jsonl", log_path=work / "sim.log",
             )
         )  # fmt: skip
-        with console.status("starting the simulator (vehicle and camera) ..."):
+        with waiting(console, "starting the simulator (vehicle and camera) ..."):
             sim.start()
         stack.append(sim)
         if sim.note:
@@ -313,10 +325,10 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
 
         gcs = VehicleClient.connect(url, heartbeat_timeout=15.0, timeout=2.0)
         try:
-            with console.status("uploading the patrol ..."):
+            with waiting(console, "uploading the patrol ..."):
                 gcs.upload_mission(items)
             console.print(f"mission uploaded and verified: {len(items)} items")
-            with console.status("waiting for the position estimate (PreArm: Need Position Estimate) ..."):
+            with waiting(console, "waiting for the position estimate (PreArm: Need Position Estimate) ..."):
                 gcs.wait_armable(120.0)
             gcs.set_mode("GUIDED")
             armed = gcs.arm()
@@ -357,7 +369,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             stopped_early = True
         landed = not agent.telemetry.snapshot().armed
 
-        with console.status("ending the flight: open items end, their alerts reach the cloud ..."):
+        with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
             watch.stop()
             stack.remove(agent)

@@ -85,6 +85,15 @@ def test_matching_precision_recall_and_ignore():
     assert class_confusion(m_any, 0.5, 2).tolist() == [[2, 0], [1, 0]]  # the 0.2 m item's too
 
 
+def test_a_model_that_boxes_nothing_scores_zero_recall_not_a_crash():
+    m = Matched()  # items, and not one prediction: a fresh or a foreign model on this water
+    match_frame(_truth([[0, 0, 10, 10], [50, 50, 60, 60]], [0, 1], [0.5, 0.4]), _pred([], [], []), m)
+    for cls in (None, 1):
+        p, r, tp, fp, fn = pr_at(m, 0.5, 0.3, cls=cls)
+        assert np.isnan(p) and r == 0.0 and (tp, fp) == (0, 0) and fn == (2 if cls is None else 1)
+    assert np.isnan(map50(m, 2)[0])
+
+
 def test_average_precision_perfect_and_half():
     assert average_precision(np.array([0.9, 0.8]), np.array([True, True]), 2) == pytest.approx(1.0)
     assert average_precision(np.array([0.9, 0.8]), np.array([False, True]), 2) == pytest.approx(0.25)
