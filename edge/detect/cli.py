@@ -203,7 +203,8 @@ def detect_cmd(
                     print(json.dumps(json_line(where, dets, located, gsd_m, scale_note)))
                     continue
                 if scale_note and scale_note != last_note:
-                    console.print(f"[dim]{where}: ground scale {scale_note}[/]")
+                    said = scale_note if scale_note.startswith("ground") else f"ground scale: {scale_note}"
+                    console.print(f"{where}: {said}", style="dim", markup=False)
                     last_note = scale_note
                 console.print(detections_table(where, dets, located))
         if cap is not None:
