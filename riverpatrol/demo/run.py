@@ -66,7 +66,6 @@ class DemoOptions:
     serve: bool | None = None  # keep the cloud up after landing; None = when run in a terminal
 
 
-
 def waiting(console: Console, what: str) -> AbstractContextManager:
     """A spinner while a person waits in a terminal; one plain line in a log or pipe.
 
@@ -76,6 +75,7 @@ def waiting(console: Console, what: str) -> AbstractContextManager:
         return console.status(what)
     console.print(what)
     return nullcontext()
+
 
 def plan_items(segment: str, home: tuple[float, float], o: DemoOptions):
     """The patrol's plan and mission items for the vehicle client (home placeholder excluded)."""

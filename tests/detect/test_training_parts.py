@@ -404,3 +404,26 @@ def test_the_many_worlds_split_is_a_training_look_split_of_its_own_seed_and_shor
     assert spec.name not in {s.name for s in others} and spec.seed not in {s.seed for s in others}
     assert spec.domain == "train" and spec.debris  # validation and held-out looks stay unseen
     assert spec.frames == 1200 and spec.frames_per_scene == 4  # 300 worlds, not 1,200 / 20 = 60
+
+
+def test_recall_loss_slices_items_and_bins_their_best_scores():
+    from models.recall_loss import found, score_edges, score_shares, slices
+
+    m = Matched()
+    truth = _truth(
+        [[0, 0, 10, 10], [50, 50, 60, 60], [100, 100, 120, 120], [200, 0, 204, 4]],
+        [0, 1, 0, 1],
+        [0.32, 0.7, 1.5, 0.1],
+    )
+    match_frame(
+        truth, _pred([[0, 0, 10, 10], [100, 100, 120, 120]], [0, 0], [0.995, 0.95]), m, class_aware=False
+    )
+    masks = dict(slices(m, ("bottle", "bag")))
+    assert list(masks) == ["all >= 0.3 m", "bottle", "bag", "0.3-0.5 m", "0.5-1 m", ">= 1 m"]
+    assert masks["all >= 0.3 m"].tolist() == [True, True, True, False]  # the 0.1 m item is under the target
+    assert found(m, 0.992, masks["all >= 0.3 m"]) == pytest.approx(1 / 3)
+    assert found(m, 0.9, masks["bottle"]) == 1.0 and found(m, 0.9, masks["bag"]) == 0.0
+    assert score_edges(0.992) == (0.0, 0.05, 0.5, 0.9, 0.97, 0.99, 0.992, pytest.approx(1.0))
+    assert score_edges(0.95)[-3:-1] == (0.9, 0.95)  # cuts above the threshold are dropped
+    shares = score_shares(m, masks["all >= 0.3 m"], score_edges(0.992))
+    assert shares == pytest.approx([1 / 3, 0, 0, 1 / 3, 0, 0, 1 / 3])  # no box, 0.95, 0.995
