@@ -52,6 +52,9 @@ VERIFIER_WATER_NORM = False
 # Frames of an extra verifier training split of many short scenes (models.dataset.scene_variety_split).
 # 0, as shipped: v9, trained with 1,200 (300 more worlds), tied v5 on the validation patrols (MODEL_CARD.md)
 VERIFIER_SCENE_FRAMES = 0
+# Each verifier batch's positives drawn class-balanced (models.verifier.positive_weights), not in
+# proportion to the mined crops: bottles, the smallest and the most doubted, come up as often as bags
+VERIFIER_BALANCE_CLASSES = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -343,6 +346,7 @@ def finish_with_verifier(
     look_jitter: bool = VERIFIER_LOOK_JITTER,
     water_norm: bool = VERIFIER_WATER_NORM,
     scene_frames: int = VERIFIER_SCENE_FRAMES,
+    balance_classes: bool = VERIFIER_BALANCE_CLASSES,
     scale: BuildScale = FULL,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
@@ -406,6 +410,7 @@ def finish_with_verifier(
             threads=threads,
             look_jitter=look_jitter,
             water_norm=water_norm,
+            balance_classes=balance_classes,
         )
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members

@@ -427,3 +427,28 @@ def test_recall_loss_slices_items_and_bins_their_best_scores():
     assert score_edges(0.95)[-3:-1] == (0.9, 0.95)  # cuts above the threshold are dropped
     shares = score_shares(m, masks["all >= 0.3 m"], score_edges(0.992))
     assert shares == pytest.approx([1 / 3, 0, 0, 1 / 3, 0, 0, 1 / 3])  # no box, 0.95, 0.995
+
+
+def test_class_balanced_positive_weights_give_each_class_the_same_share():
+    from models.verifier import positive_weights
+
+    labels = np.array([0, 1, 1, 1, 2, 2, 0, 1])
+    w = positive_weights(labels)
+    shares = [w[labels == c].sum() / w.sum() for c in (0, 1, 2)]
+    assert shares == pytest.approx([1 / 3] * 3)
+    assert w[1] == w[2] and w[0] > w[1]  # a bag crop is drawn less often than a rarer bottle crop
+    # training draws by them, and a class of 4 crops among 64 positives still learns its name
+    from models.verifier import Crops, VerifierTrainConfig, train_verifier
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0.2, 0.3, (96, 4, 24, 24)).astype(np.float16)
+    x[:60, :3, 8:16, 8:16] = 0.95  # class 0: a bright square
+    x[60:64, :3, 10:14, 4:20] = 0.05  # class 1, rare: a dark bar
+    label = np.r_[np.full(60, 0), np.full(4, 1), np.full(32, -1)]
+    cfg = VerifierTrainConfig(steps=120, batch=32, lr=5e-3, balance_classes=True)
+    net, info = train_verifier(Crops(x, label, np.zeros((96, 4), np.float32)), 2, cfg)
+    import torch
+
+    with torch.no_grad():
+        out = net(torch.from_numpy(x[58:64].astype(np.float32)))
+    assert info["steps_done"] == 120 and out[:, 1:3].argmax(1).tolist() == [0, 0, 1, 1, 1, 1]
