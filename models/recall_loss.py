@@ -65,6 +65,9 @@ def main(
     ] = "heldout",
     data: Annotated[Path, typer.Option(help="Data folder the split was rendered in.")] = DEFAULT_DATA,
     model: Annotated[Path, typer.Option(help="Detector (its verifier from its metadata).")] = DEFAULT_OUT,
+    verifier: Annotated[
+        Path | None, typer.Option(help="A verifier other than the model's own (at its own operating point).")
+    ] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime threads.")] = 2,
 ) -> None:
     """Print where the pair's frame recall is lost on one rendered split."""
@@ -82,7 +85,7 @@ def main(
         raise typer.BadParameter(f"no frames of split {split!r} in {data} (render it first)")
     base = {"model_path": model, "threads": threads, "tile": "off"}
     alone = Detector(DetectorConfig(**base, verifier="off", score_threshold=0.2))
-    probe = Detector(DetectorConfig(**base, score_threshold=0.05))
+    probe = Detector(DetectorConfig(**base, verifier_path=verifier, score_threshold=0.05))
     if probe.verifier is None:
         raise typer.BadParameter(f"{model} names no verifier: there is no pair to look at")
     spec = probe.verifier.spec
