@@ -69,7 +69,7 @@ class DemoOptions:
 def waiting(console: Console, what: str) -> AbstractContextManager:
     """A spinner while a person waits in a terminal; one plain line in a log or pipe.
 
-    (Off a terminal rich's status prints nothing, and after a Live screen it swallows the next newline.)
+    (Off a terminal rich's status prints nothing at all.)
     """
     if console.is_terminal:
         return console.status(what)
@@ -367,6 +367,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                         break
         except KeyboardInterrupt:
             stopped_early = True
+        if not console.is_terminal:
+            console.line()  # off a terminal, Live prints its last screen without ending the line
         landed = not agent.telemetry.snapshot().armed
 
         with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):

@@ -23,6 +23,8 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     text = re.sub(r"\s+", " ", out.stdout)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "mission uploaded and verified" in text
+    # in a log (not a terminal) each line stands alone: the patrol screen's last line ends before the next
+    assert re.search(r"┘\nending the flight", out.stdout), out.stdout[-3000:]
     assert "(embedded amqtt)" in text and "/inspector/" in text
     m = re.search(r"(\d+) alert messages sent, (\d+) relayed, (\d+) debris items in the cloud", text)
     assert m, text[-1500:]
