@@ -667,7 +667,7 @@ def smoke_paths(data: Path | None, out: Path | None) -> tuple[Path, Path]:
     scratch = Path(tempfile.mkdtemp(prefix="riverpatrol-smoke-")) if data is None or out is None else None
     data = data or scratch / "data"
     out = out or scratch / DEFAULT_OUT.name
-    if out.resolve() == DEFAULT_OUT.resolve() or out.resolve().parent == DEFAULT_OUT.resolve().parent:
+    if out.resolve().parent == DEFAULT_OUT.resolve().parent:
         raise typer.BadParameter(f"--smoke builds a toy model: give --out outside {DEFAULT_OUT.parent}")
     if data.resolve() == DEFAULT_DATA.resolve():
         raise typer.BadParameter(f"--smoke renders smaller splits: give --data other than {DEFAULT_DATA}")

@@ -76,6 +76,7 @@ def main(
     from rich.table import Table
 
     from edge.detect import Detector, DetectorConfig
+    from edge.detect.verify import proposal_floor
     from models.evaluate import match_frame
     from models.score import frame_pred, frame_truth
     from models.yolo_io import read_split
@@ -84,13 +85,14 @@ def main(
     if not samples:
         raise typer.BadParameter(f"no frames of split {split!r} in {data} (render it first)")
     base = {"model_path": model, "threads": threads, "tile": "off"}
-    alone = Detector(DetectorConfig(**base, verifier="off", score_threshold=0.2))
     probe = Detector(DetectorConfig(**base, verifier_path=verifier, score_threshold=0.05))
     if probe.verifier is None:
         raise typer.BadParameter(f"{model} names no verifier: there is no pair to look at")
     spec = probe.verifier.spec
-    t, w = spec.score_threshold, spec.detector_weight
-    floor = max(t ** (1 / w), 0.2) if w > 0 else 0.2
+    t = spec.score_threshold
+    # what the runtime sends for a second look (edge.detect.Detector): never below the verifier's own floor
+    floor = max(proposal_floor(t, spec.detector_weight), spec.proposal_threshold)
+    alone = Detector(DetectorConfig(**base, verifier="off", score_threshold=spec.proposal_threshold))
     matched = {key: Matched() for key in ("cand .3", "cand .5", "pair .3", "pair .5")}
     for s in samples:
         frame, truth = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR), frame_truth(s)

@@ -274,9 +274,8 @@ def positive_weights(labels: np.ndarray) -> np.ndarray:
 
     Why: drawn uniformly, each class gets its share of the mined crops, and the smallest, rarest
     items (bottles: 0.30-0.35 m, ~13 % of the items) are the ones the verifier doubts most."""
-    classes, counts = np.unique(labels, return_inverse=False, return_counts=True)
-    per_class = dict(zip(classes.tolist(), (1.0 / counts).tolist(), strict=True))
-    return np.asarray([per_class[c] for c in labels.tolist()], np.float64)
+    _, which, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return 1.0 / counts[which]
 
 
 def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, progress=None):
