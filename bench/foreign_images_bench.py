@@ -3,6 +3,7 @@
     pip install -e '.[bench]'                       # scikit-image, for its bundled photographs
     python bench/foreign_images_bench.py            # scikit-image's sample photographs
     python bench/foreign_images_bench.py --images my_debris_free_photos/
+    python bench/foreign_images_bench.py --verifier other_verifier.onnx   # a trial verifier beside
 
 Every figure in the model card comes from the project's own renderer; these are real photographs
 (scikit-image's bundled sample images: textures such as grass, gravel and brick, and scenes that
@@ -65,6 +66,10 @@ def main(
         Path | None, typer.Option(help="Folder of debris-free photos; default scikit-image's.")
     ] = None,
     model: Annotated[Path, typer.Option(help="ONNX detector under test.")] = DEFAULT_MODEL,
+    verifier: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another verifier ONNX beside the shipped one, at its own operating point."),
+    ] = None,
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 2,
     out: Annotated[Path, typer.Option(help="JSON result file.")] = RESULTS,
 ) -> None:
@@ -74,8 +79,16 @@ def main(
 
     folder = open_folder(images or sample_photographs())
     rows = {}
-    for name, verifier in (("detector + verifier (shipped)", "auto"), ("detector alone (baseline)", "off")):
-        det = Detector(DetectorConfig(model_path=model, threads=threads, verifier=verifier))
+    configs = {
+        "detector + verifier (shipped)": DetectorConfig(model_path=model, threads=threads),
+        **{
+            f"detector + {p.name}": DetectorConfig(model_path=model, threads=threads, verifier_path=p)
+            for p in verifier or []
+        },
+        "detector alone (baseline)": DetectorConfig(model_path=model, threads=threads, verifier="off"),
+    }
+    for name, config in configs.items():
+        det = Detector(config)
         per_image = boxes_per_image(det, list(folder.images), det.score_threshold)
         rows[name] = {
             "threshold": det.score_threshold,

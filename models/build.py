@@ -55,6 +55,9 @@ VERIFIER_SCENE_FRAMES = 0
 # Each verifier batch's positives drawn class-balanced (models.verifier.positive_weights), not in
 # proportion to the mined crops: bottles, the smallest and the most doubted, come up as often as bags
 VERIFIER_BALANCE_CLASSES = False
+# Frames of generic non-river images (models.outliers: dead leaves, fractal noise) whose candidates
+# join the verifier's negatives (outlier exposure). 0 as shipped
+VERIFIER_OUTLIER_FRAMES = 0
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -347,6 +350,7 @@ def finish_with_verifier(
     water_norm: bool = VERIFIER_WATER_NORM,
     scene_frames: int = VERIFIER_SCENE_FRAMES,
     balance_classes: bool = VERIFIER_BALANCE_CLASSES,
+    outlier_frames: int = VERIFIER_OUTLIER_FRAMES,
     scale: BuildScale = FULL,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
@@ -366,6 +370,7 @@ def finish_with_verifier(
     from models.dataset import default_splits, generate, scene_variety_split
     from models.evaluate import best_threshold
     from models.export import set_metadata
+    from models.outliers import generate_outliers
     from models.score import negative_scores, score_positive, summarize
     from models.verifier import (
         MineConfig,
@@ -403,6 +408,9 @@ def finish_with_verifier(
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
             train_samples += splits[negative][: frames // 2 if frames else None]
         train_samples += splits.get("train_scenes", [])
+        if outlier_frames > 0:  # no river at all: every candidate on them is a negative
+            generate_outliers(data, "train_outliers", outlier_frames, seed, workers)
+            train_samples += read_split(data, "train_outliers")
         train_cfg = VerifierTrainConfig(
             steps=steps,
             batch=scale.verifier_batch,

@@ -31,6 +31,7 @@ from models.build import (
     VERIFIER_LOOK_JITTER,
     VERIFIER_MEMBERS,
     VERIFIER_NAME,
+    VERIFIER_OUTLIER_FRAMES,
     VERIFIER_SCENE_FRAMES,
     VERIFIER_STEPS,
     VERIFIER_WATER_NORM,
@@ -568,6 +569,9 @@ def main(
     balance_classes: Annotated[
         bool, typer.Option(help="Draw each batch's positives class-balanced (bottles as often as bags).")
     ] = VERIFIER_BALANCE_CLASSES,
+    outlier_frames: Annotated[
+        int, typer.Option(min=0, help="Also mine negatives on this many non-river images (models.outliers).")
+    ] = VERIFIER_OUTLIER_FRAMES,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -595,6 +599,7 @@ def main(
         water_norm=water_norm,
         scene_frames=scene_frames,
         balance_classes=balance_classes,
+        outlier_frames=outlier_frames,
     )
 
 
