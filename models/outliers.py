@@ -126,8 +126,9 @@ def generate_outliers(
     about 3 s a 1080p frame on one core)."""
     spec = {"kind": "outliers", "frames": frames, "seed": seed, "size": list(size)}
     done = root / name / "split.json"
-    if done.is_file() and json.loads(done.read_text()).get("spec") == spec:
-        return json.loads(done.read_text())
+    stored = json.loads(done.read_text()) if done.is_file() else {}
+    if stored.get("spec") == spec:
+        return stored
     shutil.rmtree(root / name, ignore_errors=True)
     jobs = [(root, name, i, seed * 100_003 + i, size) for i in range(frames)]
     if workers > 1:
