@@ -58,6 +58,8 @@ VERIFIER_BALANCE_CLASSES = False
 # Frames of generic non-river images (models.outliers: dead leaves, fractal noise) whose candidates
 # join the verifier's negatives (outlier exposure). 0 as shipped
 VERIFIER_OUTLIER_FRAMES = 0
+# A pointwise conv after each of the verifier's depthwise ones (models.verifier.build_net). Off as shipped
+VERIFIER_MIX = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -351,6 +353,7 @@ def finish_with_verifier(
     scene_frames: int = VERIFIER_SCENE_FRAMES,
     balance_classes: bool = VERIFIER_BALANCE_CLASSES,
     outlier_frames: int = VERIFIER_OUTLIER_FRAMES,
+    mix: bool = VERIFIER_MIX,
     scale: BuildScale = FULL,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
@@ -419,6 +422,7 @@ def finish_with_verifier(
             look_jitter=look_jitter,
             water_norm=water_norm,
             balance_classes=balance_classes,
+            mix=mix,
         )
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members
@@ -715,7 +719,10 @@ def torch_save(obj: dict, path: Path) -> None:
 def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
     """Every member's architecture and weights and the build summary, as ``load_verifier_weights``
     reads them (``--save-weights``)."""
-    members = [{"widths": n.widths, "water_norm": n.water_norm, "state_dict": n.state_dict()} for n in nets]
+    members = [
+        {"widths": n.widths, "water_norm": n.water_norm, "mix": n.mix, "state_dict": n.state_dict()}
+        for n in nets
+    ]
     torch_save({"members": members, "summary": summary}, path)
 
 
@@ -727,7 +734,12 @@ def load_verifier_weights(path: Path) -> tuple[list, dict]:
     saved = torch_load(path)
     nets = []
     for member in saved.get("members", [saved]):  # a file of one net (before ensembles) too
-        net = build_net(len(DEBRIS_CLASSES), tuple(member["widths"]), member.get("water_norm", False))
+        net = build_net(
+            len(DEBRIS_CLASSES),
+            tuple(member["widths"]),
+            member.get("water_norm", False),
+            member.get("mix", False),
+        )
         net.load_state_dict(member["state_dict"])
         nets.append(net.eval())
     return nets, saved["summary"]

@@ -371,6 +371,37 @@ def test_a_water_relative_verifier_ignores_the_water_s_colour_and_light_and_surv
     assert np.allclose(out[:, 0], torch.sigmoid(a[:, 0]).numpy(), atol=1e-5)
 
 
+def test_a_mixing_verifier_adds_a_pointwise_conv_a_stage_and_survives_save_load_and_export(tmp_path):
+    """``--mix``: a 1x1 conv after each stage's depthwise one. The flag travels with the saved
+    weights (a plain net's file still loads as plain), and the exported ONNX gives the net's answer."""
+    import onnxruntime as ort
+    import torch
+    from torch import nn
+
+    from contract.messages import DEBRIS_CLASSES
+    from models.build import load_verifier_weights, save_verifier_weights
+    from models.compare_verifiers import exported
+    from models.verifier import build_net
+
+    def pointwise(net) -> int:
+        return sum(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in net.modules())
+
+    torch.manual_seed(0)
+    plain, mixed = build_net(len(DEBRIS_CLASSES)), build_net(len(DEBRIS_CLASSES), mix=True).eval()
+    assert (pointwise(plain), pointwise(mixed)) == (0, len(mixed.widths))
+    save_verifier_weights([plain], {}, tmp_path / "plain.pt")
+    save_verifier_weights([mixed], {}, tmp_path / "mixed.pt")
+    (p,), _ = load_verifier_weights(tmp_path / "plain.pt")
+    (m,), _ = load_verifier_weights(tmp_path / "mixed.pt")
+    assert (p.mix, m.mix) == (False, True)
+    x = np.random.default_rng(3).uniform(0, 1, (3, 4, 48, 48)).astype(np.float32)
+    with torch.no_grad():
+        want = torch.sigmoid(mixed(torch.from_numpy(x))[:, 0]).numpy()
+    session = ort.InferenceSession(str(exported(tmp_path / "mixed.pt", tmp_path)))
+    assert "pointwise mixing" in session.get_modelmeta().custom_metadata_map["architecture"]
+    assert np.allclose(session.run(None, {"crops": x})[0][:, 0], want, atol=1e-5)
+
+
 def test_the_card_s_trade_off_table_always_holds_the_operating_threshold():
     """``models.score.summarize``: the precision / recall table at fixed thresholds plus the one the
     model ships at, whatever it is, so the card's "as shipped" column is never missing."""
