@@ -8,8 +8,10 @@ proposal floor (s >= t^(1/w): below it s^w x p^(1-w) cannot reach the threshold 
 verifier says). So for every item >= 0.3 m this says whether the detector put a box on it at the
 floor, and whether the pair kept one at its threshold, class ignored, at IoU 0.3 and 0.5 (the
 detector's boxes come from the halved frame and the verifier redraws them, so IoU 0.5 alone
-charges the detector with the box tightness the verifier restores). Then the pair's best combined
-score on each item: how far under the threshold the missed ones are.
+charges the detector with the box tightness the verifier restores). The floor is the operating
+point's, not the detector's: a last column gives what the detector proposes at the verifier's own
+proposal threshold, the most any operating point (a smaller w) lets the verifier see. Then the
+pair's best combined score on each item: how far under the threshold the missed ones are.
 """
 
 from __future__ import annotations
@@ -107,10 +109,12 @@ def main(
         title_justify="left",
     )
     table.add_column("items")
-    for col in ("n", "detector IoU .3", "detector IoU .5", "pair IoU .3", "pair IoU .5"):
+    proposed = f"detector IoU .3 at {spec.proposal_threshold:g}"
+    for col in ("n", "detector IoU .3", "detector IoU .5", "pair IoU .3", "pair IoU .5", proposed):
         table.add_column(col, justify="right")
     for label, mask in slices(matched["cand .3"]):
         cells = [found(matched[k], floor if k.startswith("cand") else t, mask) for k in matched]
+        cells.append(found(matched["cand .3"], spec.proposal_threshold, mask))
         table.add_row(label, str(int(mask.sum())), *(f"{v:.3f}" for v in cells))
     console.print(table)
     edges = score_edges(t)
