@@ -22,11 +22,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from contract.messages import DEBRIS_CLASSES
+
+if TYPE_CHECKING:
+    from models.verifier import VerifierTrainConfig
 
 MODEL_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = MODEL_DIR / "riverpatrol_debris.onnx"
@@ -348,12 +351,9 @@ def finish_with_verifier(
     weights: Path | None = None,
     keep_weights: bool = False,
     members: int = VERIFIER_MEMBERS,
-    look_jitter: bool = VERIFIER_LOOK_JITTER,
-    water_norm: bool = VERIFIER_WATER_NORM,
     scene_frames: int = VERIFIER_SCENE_FRAMES,
-    balance_classes: bool = VERIFIER_BALANCE_CLASSES,
     outlier_frames: int = VERIFIER_OUTLIER_FRAMES,
-    mix: bool = VERIFIER_MIX,
+    recipe: VerifierTrainConfig | None = None,
     scale: BuildScale = FULL,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
@@ -363,8 +363,10 @@ def finish_with_verifier(
     ``keep_weights``: the verifier ONNX at ``out`` keeps its weights and only its operating point
     (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
     carried over from the card; no torch needed. ``members``: nets trained and averaged (an
-    ensemble); ``save_weights`` / ``weights`` hold all of them. ``scale``: the splits, patrols and
-    class-prior frames (``steps`` is the verifier's training steps whatever the scale).
+    ensemble); ``save_weights`` / ``weights`` hold all of them. ``recipe``: the verifier's training
+    options (look jitter, water norm, class balance, mixing; the shipped ones if None), whose steps,
+    batch, seed and threads this sets. ``scale``: the splits, patrols and class-prior frames
+    (``steps`` is the verifier's training steps whatever the scale).
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -414,15 +416,12 @@ def finish_with_verifier(
         if outlier_frames > 0:  # no river at all: every candidate on them is a negative
             generate_outliers(data, "train_outliers", outlier_frames, seed, workers)
             train_samples += read_split(data, "train_outliers")
-        train_cfg = VerifierTrainConfig(
+        train_cfg = replace(
+            recipe or VerifierTrainConfig(),
             steps=steps,
             batch=scale.verifier_batch,
             seed=seed,
             threads=threads,
-            look_jitter=look_jitter,
-            water_norm=water_norm,
-            balance_classes=balance_classes,
-            mix=mix,
         )
         nets, summary = build_verifier(
             detector, train_samples, mine_cfg, train_cfg, geometry, console, threads, members

@@ -608,12 +608,11 @@ def main(
         weights=weights,
         keep_weights=keep_weights,
         members=members,
-        look_jitter=look_jitter,
-        water_norm=water_norm,
         scene_frames=scene_frames,
-        balance_classes=balance_classes,
         outlier_frames=outlier_frames,
-        mix=mix,
+        recipe=VerifierTrainConfig(
+            look_jitter=look_jitter, water_norm=water_norm, balance_classes=balance_classes, mix=mix
+        ),
     )
 
 
