@@ -63,6 +63,9 @@ VERIFIER_BALANCE_CLASSES = False
 VERIFIER_OUTLIER_FRAMES = 0
 # A pointwise conv after each of the verifier's depthwise ones (models.verifier.build_net). Off as shipped
 VERIFIER_MIX = False
+# The verifier also learns what each negative shows (water, bird, boat, glint, ...; trained only,
+# not exported: models.verifier.build_net). Off as shipped
+VERIFIER_NEGATIVE_KINDS = False
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -364,9 +367,9 @@ def finish_with_verifier(
     (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
     carried over from the card; no torch needed. ``members``: nets trained and averaged (an
     ensemble); ``save_weights`` / ``weights`` hold all of them. ``recipe``: the verifier's training
-    options (look jitter, water norm, class balance, mixing; the shipped ones if None), whose steps,
-    batch, seed and threads this sets. ``scale``: the splits, patrols and class-prior frames
-    (``steps`` is the verifier's training steps whatever the scale).
+    options (look jitter, water norm, class balance, mixing, negative kinds; the shipped ones if
+    None), whose steps, batch, seed and threads this sets. ``scale``: the splits, patrols and
+    class-prior frames (``steps`` is the verifier's training steps whatever the scale).
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -719,7 +722,13 @@ def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
     """Every member's architecture and weights and the build summary, as ``load_verifier_weights``
     reads them (``--save-weights``)."""
     members = [
-        {"widths": n.widths, "water_norm": n.water_norm, "mix": n.mix, "state_dict": n.state_dict()}
+        {
+            "widths": n.widths,
+            "water_norm": n.water_norm,
+            "mix": n.mix,
+            "kinds": n.kinds,
+            "state_dict": n.state_dict(),
+        }
         for n in nets
     ]
     torch_save({"members": members, "summary": summary}, path)
@@ -738,6 +747,7 @@ def load_verifier_weights(path: Path) -> tuple[list, dict]:
             tuple(member["widths"]),
             member.get("water_norm", False),
             member.get("mix", False),
+            member.get("kinds", 0),
         )
         net.load_state_dict(member["state_dict"])
         nets.append(net.eval())

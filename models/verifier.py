@@ -32,16 +32,22 @@ from models.build import (
     VERIFIER_MEMBERS,
     VERIFIER_MIX,
     VERIFIER_NAME,
+    VERIFIER_NEGATIVE_KINDS,
     VERIFIER_OUTLIER_FRAMES,
     VERIFIER_SCENE_FRAMES,
     VERIFIER_STEPS,
     VERIFIER_WATER_NORM,
 )
+from sim.camera.scene import DISTRACTOR_KINDS
 
 log = logging.getLogger("riverpatrol.models.verifier")
 
 NOT_DEBRIS = -1
 VERIFIER_CROP = CropGeometry().crop  # the side WaterNorm's border ring is cut for
+#: What a negative crop shows, when the split's ground truth says (``Crops.kind``): the sim's
+#: distractor kinds and plain water. A candidate on none of them (bank clutter, a texture) is unknown.
+NEGATIVE_KINDS: tuple[str, ...] = ("water", *DISTRACTOR_KINDS)
+UNKNOWN_KIND = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +62,14 @@ class MineConfig:
 @dataclass(slots=True)
 class Crops:
     """Verifier inputs and labels: ``x [N, 4, s, s]`` float16, ``label [N]`` class or ``NOT_DEBRIS``,
-    ``box [N, 4]`` the item's box in the window (``edge.detect.verify.box_targets``; 0 if none)."""
+    ``box [N, 4]`` the item's box in the window (``edge.detect.verify.box_targets``; 0 if none),
+    ``kind [N]`` what a negative shows (index in ``NEGATIVE_KINDS``, ``UNKNOWN_KIND`` for positives
+    and unknown negatives; None: all unknown)."""
 
     x: np.ndarray
     label: np.ndarray
     box: np.ndarray
+    kind: np.ndarray | None = None
 
     @property
     def positives(self) -> int:
@@ -95,6 +104,26 @@ def match_candidates(
     return out, near
 
 
+def negative_kinds(cand: np.ndarray, distractors: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Per candidate box: the kind (index in ``NEGATIVE_KINDS``) of the smallest distractor box its
+    centre lies in, or ``UNKNOWN_KIND`` (a bird on a reflection is a bird)."""
+    out = np.full(len(cand), UNKNOWN_KIND, np.int64)
+    if len(cand) == 0 or len(distractors) == 0:
+        return out
+    cx, cy = (cand[:, 0] + cand[:, 2]) / 2, (cand[:, 1] + cand[:, 3]) / 2
+    inside = (
+        (cx[:, None] >= distractors[None, :, 0])
+        & (cx[:, None] <= distractors[None, :, 2])
+        & (cy[:, None] >= distractors[None, :, 1])
+        & (cy[:, None] <= distractors[None, :, 3])
+    )
+    area = (distractors[:, 2] - distractors[:, 0]) * (distractors[:, 3] - distractors[:, 1])
+    smallest = np.where(inside, area[None], np.inf).argmin(axis=1)
+    hit = inside.any(axis=1)
+    out[hit] = kinds[smallest[hit]]
+    return out
+
+
 def _jittered(boxes: np.ndarray, rng: np.random.Generator, amount: float) -> np.ndarray:
     if len(boxes) == 0:
         return boxes
@@ -112,7 +141,8 @@ def _jittered(boxes: np.ndarray, rng: np.random.Generator, amount: float) -> np.
 def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progress=None) -> Crops:
     """Crops of every candidate, item and distractor of ``samples`` (``detector`` without a verifier)."""
     rng = np.random.default_rng(cfg.seed)
-    xs, labels, targets = [], [], []
+    xs, labels, targets, kinds = [], [], [], []
+    water_kind, bird_kind = NEGATIVE_KINDS.index("water"), NEGATIVE_KINDS.index("bird")
     for s in samples:
         image = cv2.imread(str(s.image_path), cv2.IMREAD_COLOR)
         h, w = image.shape[:2]
@@ -121,30 +151,40 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         cand_label, cand_item = match_candidates(cand, s.boxes, s.classes)
         keep = cand_label != -2
         cand, cand_label, cand_item = cand[keep], cand_label[keep], cand_item[keep]
-        dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
-        bird = np.asarray([d["kind"] == "bird" for d in s.meta.get("distractors", [])], bool)
-        clear = label_candidates(dis, s.boxes, s.classes) == NOT_DEBRIS
-        dis, birds = dis[clear], dis[clear & bird]
-        dis = np.concatenate([dis, *(_jittered(birds, rng, cfg.jitter) for _ in range(cfg.bird_copies))])
+        all_dis = np.asarray([d["box"] for d in s.meta.get("distractors", [])], np.float32).reshape(-1, 4)
+        all_kind = np.asarray(
+            [NEGATIVE_KINDS.index(d["kind"]) for d in s.meta.get("distractors", [])], np.int64
+        )
+        clear = label_candidates(all_dis, s.boxes, s.classes) == NOT_DEBRIS
+        birds = all_dis[clear & (all_kind == bird_kind)]
+        dis = np.concatenate(
+            [all_dis[clear], *(_jittered(birds, rng, cfg.jitter) for _ in range(cfg.bird_copies))]
+        )
+        dis_kind = np.concatenate([all_kind[clear], np.full(len(birds) * cfg.bird_copies, bird_kind)])
         side = rng.uniform(12, 80, cfg.random_windows)
         cx, cy = rng.uniform(0, w, cfg.random_windows), rng.uniform(0, h, cfg.random_windows)
         water = np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], 1).astype(np.float32)
         water = water[label_candidates(water, s.boxes, s.classes) == NOT_DEBRIS]
         item_box = np.zeros((len(cand), 4), np.float32) if len(s.boxes) == 0 else s.boxes[cand_item]
         nothing = np.concatenate([dis, water])
-        groups = [  # (windows centred on these boxes, the item's true box, label)
-            (cand, item_box, cand_label),
-            (_jittered(cand, rng, cfg.jitter), item_box, cand_label),
-            (s.boxes, s.boxes, s.classes),
-            (_jittered(s.boxes, rng, cfg.jitter), s.boxes, s.classes),
-            (nothing, np.zeros_like(nothing), np.full(len(nothing), NOT_DEBRIS)),
+        nothing_kind = np.concatenate([dis_kind, np.full(len(water), water_kind)])
+        cand_kind = np.where(cand_label == NOT_DEBRIS, negative_kinds(cand, all_dis, all_kind), UNKNOWN_KIND)
+        unknown = np.full(len(s.boxes), UNKNOWN_KIND)
+        jittered_cand = _jittered(cand, rng, cfg.jitter)
+        groups = [  # (windows centred on these boxes, the item's true box, label, negative's kind)
+            (cand, item_box, cand_label, cand_kind),
+            (jittered_cand, item_box, cand_label, cand_kind),
+            (s.boxes, s.boxes, s.classes, unknown),
+            (_jittered(s.boxes, rng, cfg.jitter), s.boxes, s.classes, unknown),
+            (nothing, np.zeros_like(nothing), np.full(len(nothing), NOT_DEBRIS), nothing_kind),
         ]
-        boxes, truth_box, label = (np.concatenate(column) for column in zip(*groups, strict=True))
+        boxes, truth_box, label, kind = (np.concatenate(column) for column in zip(*groups, strict=True))
         if len(boxes):
             wins = windows(boxes, geometry)
             xs.append(cut_windows(image, wins, geometry).astype(np.float16))
             labels.append(label.astype(np.int64))
             targets.append(np.where(label[:, None] >= 0, box_targets(truth_box, wins), 0))
+            kinds.append(kind.astype(np.int64))
         if progress:
             progress()
     s = geometry.crop
@@ -152,6 +192,7 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         np.concatenate(xs) if xs else np.zeros((0, 4, s, s), np.float16),
         np.concatenate(labels) if labels else np.zeros(0, np.int64),
         np.concatenate(targets).astype(np.float32) if targets else np.zeros((0, 4), np.float32),
+        np.concatenate(kinds) if kinds else np.zeros(0, np.int64),
     )
 
 
@@ -159,7 +200,11 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
 
 
 def build_net(
-    num_classes: int, widths: tuple[int, ...] = (32, 64, 128), water_norm: bool = False, mix: bool = False
+    num_classes: int,
+    widths: tuple[int, ...] = (32, 64, 128),
+    water_norm: bool = False,
+    mix: bool = False,
+    kinds: int = 0,
 ):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
@@ -172,6 +217,10 @@ def build_net(
 
     ``water_norm``: the net sees the crop relative to its own water (``WaterNorm``), inside the
     graph, so the runtime's input is unchanged.
+
+    ``kinds``: that many more outputs, after the box, name what a negative shows
+    (``NEGATIVE_KINDS``), trained only, never exported: the net is told a bird from a glint from
+    water, not only "not debris".
     """
     import torch
     from torch import nn
@@ -211,10 +260,11 @@ def build_net(
                 layers += [conv_bn_relu(c, c, 1)] if mix else []
                 cin = c
             self.features = nn.Sequential(*layers)
-            self.head = nn.Linear(2 * cin, 5 + num_classes)  # p(debris), classes, box
+            self.head = nn.Linear(2 * cin, 5 + num_classes + kinds)  # p(debris), classes, box, kinds
             self.widths = widths
             self.water_norm = water_norm
             self.mix = mix
+            self.kinds = kinds
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             f = self.features(x)
@@ -236,6 +286,8 @@ class VerifierTrainConfig:
     water_norm: bool = VERIFIER_WATER_NORM  # the net sees the crop relative to its water (``build_net``)
     balance_classes: bool = VERIFIER_BALANCE_CLASSES  # positives drawn class-balanced (``positive_weights``)
     mix: bool = VERIFIER_MIX  # a pointwise conv after each depthwise one (``build_net``)
+    negative_kinds: bool = VERIFIER_NEGATIVE_KINDS  # also learn what each negative shows (``build_net``)
+    kind_weight: float = 0.5  # of that loss, when on
 
 
 def look_jitter(x, gen):
@@ -298,13 +350,17 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
 
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    net = build_net(num_classes, water_norm=cfg.water_norm, mix=cfg.mix)
+    kinds = len(NEGATIVE_KINDS) if cfg.negative_kinds else 0
+    net = build_net(num_classes, water_norm=cfg.water_norm, mix=cfg.mix, kinds=kinds)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, cfg.steps, 0.02))
     x_all = torch.from_numpy(crops.x)
     y_all = torch.from_numpy(crops.label)
     b_all = torch.from_numpy(crops.box)
+    k_all = torch.from_numpy(
+        crops.kind if crops.kind is not None else np.full(len(crops.label), UNKNOWN_KIND, np.int64)
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     pos_idx = torch.nonzero(y_all >= 0).flatten()
     neg_idx = torch.nonzero(y_all < 0).flatten()
@@ -330,7 +386,7 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
             )
         else:
             idx = torch.randint(0, len(y_all), (cfg.batch,), generator=gen)
-        x, y, box = x_all[idx].float(), y_all[idx], b_all[idx].clone()
+        x, y, box, kind = x_all[idx].float(), y_all[idx], b_all[idx].clone(), k_all[idx]
         if torch.rand(1, generator=gen).item() < 0.5:  # mirror left-right: the centre's x flips
             x, box[:, 0] = x.flip(3), -box[:, 0]
         if torch.rand(1, generator=gen).item() < 0.5:
@@ -345,10 +401,15 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
         pos = y >= 0
         if bool(pos.any()):
             l_cls = nn.functional.cross_entropy(out[pos, 1 : 1 + num_classes], y[pos])
-            l_box = nn.functional.smooth_l1_loss(out[pos, 1 + num_classes :], box[pos], beta=0.05)
+            box_out = out[pos, 1 + num_classes : 5 + num_classes]
+            l_box = nn.functional.smooth_l1_loss(box_out, box[pos], beta=0.05)
         else:
             l_cls = l_box = out.sum() * 0
         loss = l_obj + 0.5 * l_cls + 2.0 * l_box
+        known = kind >= 0
+        if kinds and bool(known.any()):
+            l_kind = nn.functional.cross_entropy(out[known, 5 + num_classes :], kind[known])
+            loss = loss + cfg.kind_weight * l_kind
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -424,7 +485,7 @@ def export_verifier(
             out = self.net(x)
             nc = len(names)
             probs = [torch.sigmoid(out[:, :1]), torch.softmax(out[:, 1 : 1 + nc], dim=1)]
-            return torch.cat([*probs, out[:, 1 + nc :]], dim=1)
+            return torch.cat([*probs, out[:, 1 + nc : 5 + nc]], dim=1)  # the kinds stay behind
 
     dummy = torch.zeros(2, 4, geometry.crop, geometry.crop)
     trace_to_onnx(Probabilities().eval(), dummy, path, "crops", "probs", batch_axis=True)
@@ -446,7 +507,8 @@ def export_verifier(
         "window: centre offset x, y in window sides, log(width / side), log(height / side)",
         "architecture": f"VerifierNet widths {json.dumps(list(net.widths))}"
         + (", water-relative input" if net.water_norm else "")
-        + (", pointwise mixing" if net.mix else ""),
+        + (", pointwise mixing" if net.mix else "")
+        + (", trained to name its negatives" if net.kinds else ""),
     }
     return write_metadata(path, meta, extra)
 
@@ -521,6 +583,9 @@ def build_verifier(
         crops = mine(probe, samples, geometry, mine_cfg, lambda: bar.advance(task))
     negatives = len(crops.label) - crops.positives
     console.print(f"mined {len(crops.label)} crops: {crops.positives} on items, {negatives} not debris")
+    kinds = {name: int((crops.kind == k).sum()) for k, name in enumerate(NEGATIVE_KINDS)}
+    kinds["unknown"] = negatives - sum(kinds.values())
+    console.print("negatives by kind: " + ", ".join(f"{name} {n}" for name, n in kinds.items()))
     nets, runs = [], []
     for k in range(members):
         cfg = replace(train_cfg, seed=train_cfg.seed + k)
@@ -536,6 +601,7 @@ def build_verifier(
     summary = {
         "crops": len(crops.label),
         "crops_on_items": crops.positives,
+        "negatives_by_kind": kinds,
         "mine": asdict(mine_cfg),
         "geometry": asdict(geometry),
         "members": members,
@@ -585,6 +651,9 @@ def main(
     mix: Annotated[
         bool, typer.Option(help="A pointwise conv after each depthwise one (channels mixed twice a stage).")
     ] = VERIFIER_MIX,
+    negative_kinds: Annotated[
+        bool, typer.Option(help="Also learn what each negative shows: water, bird, boat, glint, ...")
+    ] = VERIFIER_NEGATIVE_KINDS,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -611,7 +680,11 @@ def main(
         scene_frames=scene_frames,
         outlier_frames=outlier_frames,
         recipe=VerifierTrainConfig(
-            look_jitter=look_jitter, water_norm=water_norm, balance_classes=balance_classes, mix=mix
+            look_jitter=look_jitter,
+            water_norm=water_norm,
+            balance_classes=balance_classes,
+            mix=mix,
+            negative_kinds=negative_kinds,
         ),
     )
 

@@ -483,3 +483,48 @@ def test_class_balanced_positive_weights_give_each_class_the_same_share():
     with torch.no_grad():
         out = net(torch.from_numpy(x[58:64].astype(np.float32)))
     assert info["steps_done"] == 120 and out[:, 1:3].argmax(1).tolist() == [0, 0, 1, 1, 1, 1]
+
+
+def test_a_verifier_taught_to_name_its_negatives_labels_them_from_truth_and_exports_only_its_verdict(
+    tmp_path,
+):
+    """``--negative-kinds``: a candidate on nothing takes the kind of the smallest distractor it sits
+    in (a bird on a reflection is a bird), else unknown; the net trains extra outputs for them and
+    the exported verifier has the runtime's layout, no kinds, so the runtime reads it unchanged."""
+    import onnxruntime as ort
+
+    from contract.messages import DEBRIS_CLASSES
+    from models.build import load_verifier_weights, save_verifier_weights
+    from models.compare_verifiers import exported
+    from models.verifier import (
+        NEGATIVE_KINDS,
+        UNKNOWN_KIND,
+        Crops,
+        VerifierTrainConfig,
+        negative_kinds,
+        train_verifier,
+    )
+
+    bird, reflection = NEGATIVE_KINDS.index("bird"), NEGATIVE_KINDS.index("reflection")
+    distractors = np.array([[0, 0, 100, 100], [40, 40, 60, 60]], np.float32)
+    cand = np.array([[45, 45, 55, 55], [5, 5, 15, 15], [200, 200, 210, 210]], np.float32)
+    kinds = negative_kinds(cand, distractors, np.array([reflection, bird]))
+    assert kinds.tolist() == [bird, reflection, UNKNOWN_KIND]
+    assert negative_kinds(cand, distractors[:0], np.zeros(0, np.int64)).tolist() == [UNKNOWN_KIND] * 3
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.2, 0.3, (96, 4, 48, 48)).astype(np.float16)
+    x[:32, :3, 18:30, 18:30] = 0.95  # items
+    x[32:64, :3, 20:28, 20:28] = 0.6  # "birds"; the rest plain water
+    label = np.r_[np.full(32, 0), np.full(64, -1)]
+    kind = np.r_[np.full(32, UNKNOWN_KIND), np.full(32, bird), np.full(32, NEGATIVE_KINDS.index("water"))]
+    cfg = VerifierTrainConfig(steps=30, batch=32, lr=5e-3, negative_kinds=True)
+    net, _ = train_verifier(Crops(x, label, np.zeros((96, 4), np.float32), kind), len(DEBRIS_CLASSES), cfg)
+    assert net.kinds == len(NEGATIVE_KINDS) and net.head.out_features == 5 + 5 + len(NEGATIVE_KINDS)
+    save_verifier_weights([net], {}, tmp_path / "kinds.pt")
+    (back,), _ = load_verifier_weights(tmp_path / "kinds.pt")
+    assert back.kinds == len(NEGATIVE_KINDS)
+    session = ort.InferenceSession(str(exported(tmp_path / "kinds.pt", tmp_path)))
+    probs = session.run(None, {"crops": x[:3].astype(np.float32)})[0]
+    assert probs.shape == (3, 1 + 5 + 4)  # p(debris), 5 classes, the box: no kinds
+    assert "name its negatives" in session.get_modelmeta().custom_metadata_map["architecture"]
