@@ -66,6 +66,8 @@ VERIFIER_MIX = False
 # The verifier also learns what each negative shows (water, bird, boat, glint, ...; trained only,
 # not exported: models.verifier.build_net). Off as shipped
 VERIFIER_NEGATIVE_KINDS = False
+# Focal loss on the verifier's p(debris) with this gamma (models.verifier.focal_bce); 0, plain BCE, as shipped
+VERIFIER_FOCAL_GAMMA = 0.0
 # Operating points tried for detector + verifier: score s**w * p**(1-w) (edge.detect.verify.combine)
 # (0.5 and 0.25, tried up to v5, never came near: the full-resolution look is the sharper judge)
 SYSTEM_WEIGHTS = (0.1, 0.05, 0.02, 0.01, 0.0)
@@ -367,9 +369,9 @@ def finish_with_verifier(
     (metadata ``score_threshold``, ``detector_weight``) is chosen again, with its build summary
     carried over from the card; no torch needed. ``members``: nets trained and averaged (an
     ensemble); ``save_weights`` / ``weights`` hold all of them. ``recipe``: the verifier's training
-    options (look jitter, water norm, class balance, mixing, negative kinds; the shipped ones if
-    None), whose steps, batch, seed and threads this sets. ``scale``: the splits, patrols and
-    class-prior frames (``steps`` is the verifier's training steps whatever the scale).
+    options (``VerifierTrainConfig``; the shipped ones if None), whose steps, batch, seed and threads
+    this sets. ``scale``: the splits, patrols and class-prior frames (``steps`` is the verifier's
+    training steps whatever the scale).
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig

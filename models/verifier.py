@@ -28,6 +28,7 @@ from models.build import (
     DEFAULT_DATA,
     DEFAULT_OUT,
     VERIFIER_BALANCE_CLASSES,
+    VERIFIER_FOCAL_GAMMA,
     VERIFIER_LOOK_JITTER,
     VERIFIER_MEMBERS,
     VERIFIER_MIX,
@@ -288,6 +289,7 @@ class VerifierTrainConfig:
     mix: bool = VERIFIER_MIX  # a pointwise conv after each depthwise one (``build_net``)
     negative_kinds: bool = VERIFIER_NEGATIVE_KINDS  # also learn what each negative shows (``build_net``)
     kind_weight: float = 0.5  # of that loss, when on
+    focal_gamma: float = VERIFIER_FOCAL_GAMMA  # p(debris)'s loss focal (``focal_bce``) when > 0
 
 
 def look_jitter(x, gen):
@@ -338,6 +340,22 @@ def positive_weights(labels: np.ndarray) -> np.ndarray:
     items (bottles: 0.30-0.35 m, ~13 % of the items) are the ones the verifier doubts most."""
     _, which, counts = np.unique(labels, return_inverse=True, return_counts=True)
     return 1.0 / counts[which]
+
+
+def focal_bce(logits, target, gamma: float):
+    """Binary cross-entropy, each crop's term scaled by (1 - p_t) ** gamma, p_t the probability the
+    net gives the truth (Lin et al., focal loss; plain BCE at gamma 0).
+
+    Why: the crops that set the operating point are the few hard ones, birds the net calls debris at
+    0.99 and bottles it doubts; plain BCE spends most of its gradient pushing easy crops from 0.99
+    to 0.999, which also makes the net surer of what it has not seen."""
+    from torch import nn
+
+    ce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if gamma <= 0:
+        return ce.mean()
+    p_t = (-ce).exp()
+    return ((1 - p_t) ** gamma * ce).mean()
 
 
 def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, progress=None):
@@ -397,7 +415,7 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
         x = torch.cat([photometric(rgb, gen), x[:, 3:]], dim=1)
         out = net(x)
         is_debris = (y >= 0).float()
-        l_obj = nn.functional.binary_cross_entropy_with_logits(out[:, 0], is_debris)
+        l_obj = focal_bce(out[:, 0], is_debris, cfg.focal_gamma)
         pos = y >= 0
         if bool(pos.any()):
             l_cls = nn.functional.cross_entropy(out[pos, 1 : 1 + num_classes], y[pos])
@@ -654,6 +672,9 @@ def main(
     negative_kinds: Annotated[
         bool, typer.Option(help="Also learn what each negative shows: water, bird, boat, glint, ...")
     ] = VERIFIER_NEGATIVE_KINDS,
+    focal_gamma: Annotated[
+        float, typer.Option(min=0.0, help="Focal loss on p(debris) with this gamma (0: plain BCE).")
+    ] = VERIFIER_FOCAL_GAMMA,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -685,6 +706,7 @@ def main(
             balance_classes=balance_classes,
             mix=mix,
             negative_kinds=negative_kinds,
+            focal_gamma=focal_gamma,
         ),
     )
 

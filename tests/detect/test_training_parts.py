@@ -528,3 +528,19 @@ def test_a_verifier_taught_to_name_its_negatives_labels_them_from_truth_and_expo
     probs = session.run(None, {"crops": x[:3].astype(np.float32)})[0]
     assert probs.shape == (3, 1 + 5 + 4)  # p(debris), 5 classes, the box: no kinds
     assert "name its negatives" in session.get_modelmeta().custom_metadata_map["architecture"]
+
+
+def test_focal_bce_is_plain_bce_at_gamma_0_and_weighs_hard_crops_over_easy_ones():
+    """``--focal-gamma``: at 0 the verifier's loss is the plain BCE it shipped with; above 0 an easy
+    crop (p_t 0.99) loses far more of its weight than a hard one (p_t 0.3)."""
+    import torch
+
+    from models.verifier import focal_bce
+
+    logits = torch.tensor([4.6, -0.85])  # p 0.99 and 0.30 for debris
+    target = torch.ones(2)
+    plain = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    assert torch.isclose(focal_bce(logits, target, 0.0), plain)
+    easy, hard = (focal_bce(logits[i : i + 1], target[i : i + 1], 2.0) for i in range(2))
+    easy_plain, hard_plain = (focal_bce(logits[i : i + 1], target[i : i + 1], 0.0) for i in range(2))
+    assert easy / easy_plain < 1e-3 and hard / hard_plain > 0.4
