@@ -171,10 +171,9 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         nothing_kind = np.concatenate([dis_kind, np.full(len(water), water_kind)])
         cand_kind = np.where(cand_label == NOT_DEBRIS, negative_kinds(cand, all_dis, all_kind), UNKNOWN_KIND)
         unknown = np.full(len(s.boxes), UNKNOWN_KIND)
-        jittered_cand = _jittered(cand, rng, cfg.jitter)
         groups = [  # (windows centred on these boxes, the item's true box, label, negative's kind)
             (cand, item_box, cand_label, cand_kind),
-            (jittered_cand, item_box, cand_label, cand_kind),
+            (_jittered(cand, rng, cfg.jitter), item_box, cand_label, cand_kind),
             (s.boxes, s.boxes, s.classes, unknown),
             (_jittered(s.boxes, rng, cfg.jitter), s.boxes, s.classes, unknown),
             (nothing, np.zeros_like(nothing), np.full(len(nothing), NOT_DEBRIS), nothing_kind),
