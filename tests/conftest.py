@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -10,6 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+def ctrl_c_works() -> None:
+    """``preexec_fn`` for a child the test will stop with SIGINT: restore its default action.
+
+    Why: a shell that starts pytest in the background (``cmd &`` without job control) starts it
+    with SIGINT ignored, every child inherits that, and Python then never raises
+    KeyboardInterrupt, so a Ctrl-C test would hang on how it was launched, not on the code."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port, wait_port
+from tests.conftest import ctrl_c_works, free_port, wait_port
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE = [sys.executable, "-m", "riverpatrol", "sim", "camera", "serve"]
@@ -23,6 +23,7 @@ def test_serve_starts_the_vehicle_and_the_feed_and_stops_on_ctrl_c():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=ctrl_c_works,
     )
     head: list[str] = []
     try:

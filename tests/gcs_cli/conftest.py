@@ -12,6 +12,7 @@ import pytest
 
 from sim.settings import VehicleSettings
 from sim.vehicle import SimVehicle
+from tests.conftest import ctrl_c_works
 
 #: Fast boot like tests/sim: a position estimate after 2 simulated s, no auto-disarm on the ground.
 FAST = {"ekf_ready_s": 2.0, "params": {"DISARM_DELAY": 0}, "udp_out": [], "tcp_port": 0, "speedup": 20.0}
@@ -86,6 +87,7 @@ def gcs_bg(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
             text=True,
             env=gcs_env(tmp_path, **env),
             cwd=tmp_path,
+            preexec_fn=ctrl_c_works,  # status and watch stop on Ctrl-C
         )
         procs.append(p)
         return p
