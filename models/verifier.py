@@ -105,7 +105,7 @@ def match_candidates(
     return out, near
 
 
-def negative_kinds(cand: np.ndarray, distractors: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+def distractor_kinds(cand: np.ndarray, distractors: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     """Per candidate box: the kind (index in ``NEGATIVE_KINDS``) of the smallest distractor box its
     centre lies in, or ``UNKNOWN_KIND`` (a bird on a reflection is a bird)."""
     out = np.full(len(cand), UNKNOWN_KIND, np.int64)
@@ -169,7 +169,9 @@ def mine(detector, samples: list, geometry: CropGeometry, cfg: MineConfig, progr
         item_box = np.zeros((len(cand), 4), np.float32) if len(s.boxes) == 0 else s.boxes[cand_item]
         nothing = np.concatenate([dis, water])
         nothing_kind = np.concatenate([dis_kind, np.full(len(water), water_kind)])
-        cand_kind = np.where(cand_label == NOT_DEBRIS, negative_kinds(cand, all_dis, all_kind), UNKNOWN_KIND)
+        cand_kind = np.where(
+            cand_label == NOT_DEBRIS, distractor_kinds(cand, all_dis, all_kind), UNKNOWN_KIND
+        )
         unknown = np.full(len(s.boxes), UNKNOWN_KIND)
         groups = [  # (windows centred on these boxes, the item's true box, label, negative's kind)
             (cand, item_box, cand_label, cand_kind),

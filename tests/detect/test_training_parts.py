@@ -501,16 +501,16 @@ def test_a_verifier_taught_to_name_its_negatives_labels_them_from_truth_and_expo
         UNKNOWN_KIND,
         Crops,
         VerifierTrainConfig,
-        negative_kinds,
+        distractor_kinds,
         train_verifier,
     )
 
     bird, reflection = NEGATIVE_KINDS.index("bird"), NEGATIVE_KINDS.index("reflection")
     distractors = np.array([[0, 0, 100, 100], [40, 40, 60, 60]], np.float32)
     cand = np.array([[45, 45, 55, 55], [5, 5, 15, 15], [200, 200, 210, 210]], np.float32)
-    kinds = negative_kinds(cand, distractors, np.array([reflection, bird]))
+    kinds = distractor_kinds(cand, distractors, np.array([reflection, bird]))
     assert kinds.tolist() == [bird, reflection, UNKNOWN_KIND]
-    assert negative_kinds(cand, distractors[:0], np.zeros(0, np.int64)).tolist() == [UNKNOWN_KIND] * 3
+    assert distractor_kinds(cand, distractors[:0], np.zeros(0, np.int64)).tolist() == [UNKNOWN_KIND] * 3
 
     rng = np.random.default_rng(0)
     x = rng.uniform(0.2, 0.3, (96, 4, 48, 48)).astype(np.float16)
