@@ -108,7 +108,7 @@ def main(
             model_path=model, verifier_path=verifier, threads=threads, score_threshold=0.05, tile="off"
         )
     )
-    own = probe.verifier.spec.score_threshold if probe.verifier else probe.score_threshold
+    own = probe.model_threshold  # the verifier's operating point, or the detector's own without one
     grid = sorted({float(x) for x in thresholds.split(",") if x.strip()} | {own})
     with console.status(f"flying validation patrols of {', '.join(chosen)}"):
         try:
