@@ -564,6 +564,13 @@ VAL_LOOKS: dict[str, tuple[list[int], list[int]]] = {
 EXTRA_LOOKS: dict[str, tuple[list[int], list[int]]] = {
     "extreme": ([8600 + k for k in range(16)], [8500 + k for k in range(8)]),
 }
+
+
+def parse_looks(text: str) -> tuple[str, ...]:
+    """Look names from a comma-separated ``--looks`` option; ``ValidationPatrols`` says which are unknown."""
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
 VAL_PATROLS = (
     "three looks: training water; 'shift' water (colour families neither trained on nor held out, "
     "training sun and waves); 'far' (shift water under sun and waves beyond the training and "

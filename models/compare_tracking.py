@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Annotated, get_type_hints
 import typer
 
 from edge.tracker import Tracker, TrackerConfig
-from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, VAL_LOOKS
+from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, VAL_LOOKS, parse_looks
 from models.compare_verifiers import write_summary
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ def main(
     console = Console()
     started = time.monotonic()
     probe = Detector(DetectorConfig(model_path=detector, threads=threads, score_threshold=0.05, tile="off"))
-    chosen = tuple(look.strip() for look in looks.split(",") if look.strip())
+    chosen = parse_looks(looks)
     try:
         patrols = validation_patrols(probe, console, chosen)
     except ValueError as exc:

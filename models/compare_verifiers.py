@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOOKS
+from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOOKS, parse_looks
 
 app = typer.Typer(add_completion=False)
 
@@ -96,7 +96,7 @@ def main(
         )
 
     started = time.monotonic()
-    chosen = tuple(look.strip() for look in looks.split(",") if look.strip())
+    chosen = parse_looks(looks)
     try:
         patrols = validation_patrols(probe(verifiers[0]), console, chosen)
     except ValueError as exc:

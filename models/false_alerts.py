@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from models.build import DEFAULT_OUT, VAL_LOOKS
+from models.build import DEFAULT_OUT, VAL_LOOKS, parse_looks
 from models.patrol_eval import MATCH_M
 
 #: Birds under this length (m) are counted apart: the small ones are the birds that get through.
@@ -98,11 +98,10 @@ def main(
 
     from edge.detect import Detector, DetectorConfig
     from models.build import ValidationPatrols
-    from models.patrol_eval import run_pipeline
 
     # a wide table: rows are thresholds x looks, columns every cause seen; not cut to 80 in a log
     console = Console(width=None if sys.stdout.isatty() else 160)
-    chosen = tuple(x.strip() for x in looks.split(",") if x.strip())
+    chosen = parse_looks(looks)
     probe = Detector(
         DetectorConfig(
             model_path=model, verifier_path=verifier, threads=threads, score_threshold=0.05, tile="off"
@@ -123,8 +122,7 @@ def main(
     for t in grid:
         for look, p in patrols.looks.items():
             causes: Counter[str] = Counter()
-            for data, dets in p.clean:
-                alerts = run_pipeline(data, dets, t, p.fps, tracker=patrols.tracker)
+            for data, alerts in p.clean_alerts(t, patrols.tracker):
                 triples = [(a.lat, a.lon, str(a.debris_class)) for a in alerts]
                 causes.update(alert_causes(triples, (distractors for *_, distractors in data)))
             record.setdefault(f"{t:g}", {})[look] = {

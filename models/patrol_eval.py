@@ -430,12 +430,17 @@ class PatrolSet:
         ]
         self.clean, self.littered = flown[: self._n_clean], flown[self._n_clean :]
 
+    def clean_alerts(
+        self, threshold: float, tracker: TrackerFactory | None = None
+    ) -> list[tuple[list, list]]:
+        """``(patrol, its alerts)`` of each debris-free patrol at ``threshold``: every alert is false
+        (``models.false_alerts`` names what each lies on)."""
+        return [(d, run_pipeline(d, dets, threshold, self.fps, tracker=tracker)) for d, dets in self.clean]
+
     def at(self, threshold: float, tracker: TrackerFactory | None = None) -> tuple[int, AlertScore]:
         """(alerts on the debris-free patrols - all false, score of the littered patrols' alerts),
         tracked by ``tracker`` (None: the edge agent's default)."""
-        false_alerts = sum(
-            len(run_pipeline(d, dets, threshold, self.fps, tracker=tracker)) for d, dets in self.clean
-        )
+        false_alerts = sum(len(alerts) for _, alerts in self.clean_alerts(threshold, tracker))
         score = AlertScore()
         for d, dets in self.littered:
             score += score_alerts(d, run_pipeline(d, dets, threshold, self.fps, tracker=tracker))
