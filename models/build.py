@@ -29,6 +29,7 @@ import typer
 from contract.messages import DEBRIS_CLASSES
 
 if TYPE_CHECKING:
+    from edge.detect.verify import CropGeometry
     from models.verifier import VerifierTrainConfig
 
 MODEL_DIR = Path(__file__).resolve().parent
@@ -360,6 +361,7 @@ def finish_with_verifier(
     outlier_frames: int = VERIFIER_OUTLIER_FRAMES,
     recipe: VerifierTrainConfig | None = None,
     scale: BuildScale = FULL,
+    geometry: CropGeometry | None = None,
 ) -> None:
     """Second stage of the build: train the verifier on the detector's candidates in the training
     split, pick the operating threshold of both together on the validation patrols, score held-out,
@@ -371,7 +373,8 @@ def finish_with_verifier(
     ensemble); ``save_weights`` / ``weights`` hold all of them. ``recipe``: the verifier's training
     options (``VerifierTrainConfig``; the shipped ones if None), whose steps, batch, seed and threads
     this sets. ``scale``: the splits, patrols and class-prior frames (``steps`` is the verifier's
-    training steps whatever the scale).
+    training steps whatever the scale). ``geometry``: how the verifier's windows are cut (None: the
+    shipped ``CropGeometry()``; weights loaded with ``weights`` keep the geometry they were trained with).
     """
     from contract.messages import DEBRIS_CLASSES
     from edge.detect import Detector, DetectorConfig
@@ -404,7 +407,7 @@ def finish_with_verifier(
         specs = [s for s in specs if not s.name.startswith("train")]
     summaries = generate(data, specs, workers)
     splits = {name: read_split(data, name) for name in summaries}
-    geometry, mine_cfg = CropGeometry(), MineConfig(seed=seed)
+    geometry, mine_cfg = geometry or CropGeometry(), MineConfig(seed=seed)
     beside = out.resolve().parent == detector.resolve().parent
     card_path = detector.with_suffix(".card.json") if beside else out.with_suffix(".card.json")
     if keep_weights:
@@ -413,6 +416,7 @@ def finish_with_verifier(
         summary = old_card.get("system", {}).get("verifier_build", {"note": f"weights of {out.name} kept"})
     elif weights is not None:
         nets, summary = load_verifier_weights(weights)
+        geometry = trained_geometry(summary)
     else:
         train_samples = splits["train"][:frames] if frames else splits["train"]
         for negative in ("train_negative", "train_birds"):  # debris-free: hard negatives only
@@ -736,6 +740,7 @@ def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
             "water_norm": n.water_norm,
             "mix": n.mix,
             "kinds": n.kinds,
+            "crop": n.crop,
             "state_dict": n.state_dict(),
         }
         for n in nets
@@ -746,7 +751,7 @@ def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
 def load_verifier_weights(path: Path) -> tuple[list, dict]:
     """The verifier nets saved by ``--save-weights`` (every member of an ensemble) and their build
     summary."""
-    from models.verifier import build_net
+    from models.verifier import VERIFIER_CROP, build_net
 
     saved = torch_load(path)
     nets = []
@@ -757,10 +762,19 @@ def load_verifier_weights(path: Path) -> tuple[list, dict]:
             member.get("water_norm", False),
             member.get("mix", False),
             member.get("kinds", 0),
+            member.get("crop", VERIFIER_CROP),
         )
         net.load_state_dict(member["state_dict"])
         nets.append(net.eval())
     return nets, saved["summary"]
+
+
+def trained_geometry(summary: dict) -> CropGeometry:
+    """The window geometry a verifier's build summary records (``--save-weights`` files made
+    before the geometry could be chosen hold the shipped one)."""
+    from edge.detect.verify import CropGeometry
+
+    return CropGeometry(**summary.get("geometry", {}))
 
 
 def torch_load(path: Path) -> dict:

@@ -43,14 +43,13 @@ def exported(weights: Path, folder: Path) -> Path:
     """A verifier ONNX in ``folder`` from weights saved by ``python -m models.verifier --save-weights``
     (the comparison sweeps the operating point, so the one written here does not matter)."""
     from contract.messages import DEBRIS_CLASSES
-    from edge.detect.verify import CropGeometry
-    from models.build import VERSION, load_verifier_weights
+    from models.build import VERSION, load_verifier_weights, trained_geometry
     from models.verifier import MineConfig, export_verifier
 
-    nets, _ = load_verifier_weights(weights)
+    nets, summary = load_verifier_weights(weights)
     out = folder / f"{weights.stem}.onnx"
     return export_verifier(
-        nets, out, DEBRIS_CLASSES, CropGeometry(), MineConfig().proposal_threshold, 0.5, VERSION
+        nets, out, DEBRIS_CLASSES, trained_geometry(summary), MineConfig().proposal_threshold, 0.5, VERSION
     )
 
 

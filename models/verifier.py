@@ -44,7 +44,8 @@ from sim.camera.scene import DISTRACTOR_KINDS
 log = logging.getLogger("riverpatrol.models.verifier")
 
 NOT_DEBRIS = -1
-VERIFIER_CROP = CropGeometry().crop  # the side WaterNorm's border ring is cut for
+SHIPPED_GEOMETRY = CropGeometry()  # the shipped verifier's windows (--context, --crop, --min-side)
+VERIFIER_CROP = SHIPPED_GEOMETRY.crop  # the shipped crop side (WaterNorm's border ring is cut for the net's)
 #: What a negative crop shows, when the split's ground truth says (``Crops.kind``): the sim's
 #: distractor kinds and plain water. A candidate on none of them (bank clutter, a texture) is unknown.
 NEGATIVE_KINDS: tuple[str, ...] = ("water", *DISTRACTOR_KINDS)
@@ -207,6 +208,7 @@ def build_net(
     water_norm: bool = False,
     mix: bool = False,
     kinds: int = 0,
+    crop: int = VERIFIER_CROP,
 ):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
@@ -256,7 +258,7 @@ def build_net(
     class VerifierNet(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            layers, cin = [WaterNorm(VERIFIER_CROP)] if water_norm else [], 4
+            layers, cin = [WaterNorm(crop)] if water_norm else [], 4
             for c in widths:
                 layers += [conv_bn_relu(cin, c, 3, 2), conv_bn_relu(c, c, 3, 1, groups=c)]
                 layers += [conv_bn_relu(c, c, 1)] if mix else []
@@ -267,6 +269,7 @@ def build_net(
             self.water_norm = water_norm
             self.mix = mix
             self.kinds = kinds
+            self.crop = crop
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             f = self.features(x)
@@ -370,7 +373,7 @@ def train_verifier(crops: Crops, num_classes: int, cfg: VerifierTrainConfig, pro
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     kinds = len(NEGATIVE_KINDS) if cfg.negative_kinds else 0
-    net = build_net(num_classes, water_norm=cfg.water_norm, mix=cfg.mix, kinds=kinds)
+    net = build_net(num_classes, water_norm=cfg.water_norm, mix=cfg.mix, kinds=kinds, crop=crops.x.shape[-1])
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     warmup = max(1, cfg.steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: warmup_cosine(step, warmup, cfg.steps, 0.02))
@@ -676,6 +679,15 @@ def main(
     focal_gamma: Annotated[
         float, typer.Option(min=0.0, help="Focal loss on p(debris) with this gamma (0: plain BCE).")
     ] = VERIFIER_FOCAL_GAMMA,
+    context: Annotated[
+        float, typer.Option(min=1.0, help="Window side over the candidate's longer side.")
+    ] = SHIPPED_GEOMETRY.context,
+    crop: Annotated[int, typer.Option(min=16, help="Side the window is resized to, px.")] = (
+        SHIPPED_GEOMETRY.crop
+    ),
+    min_side: Annotated[
+        int, typer.Option(min=8, help="Smallest window side, full-resolution px.")
+    ] = SHIPPED_GEOMETRY.min_side,
 ) -> None:
     """Mine, train and export the verifier; choose the operating threshold on validation patrols."""
     from rich.console import Console
@@ -709,6 +721,7 @@ def main(
             negative_kinds=negative_kinds,
             focal_gamma=focal_gamma,
         ),
+        geometry=replace(SHIPPED_GEOMETRY, context=context, crop=crop, min_side=min_side),
     )
 
 

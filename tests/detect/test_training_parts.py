@@ -402,6 +402,38 @@ def test_a_mixing_verifier_adds_a_pointwise_conv_a_stage_and_survives_save_load_
     assert np.allclose(session.run(None, {"crops": x})[0][:, 0], want, atol=1e-5)
 
 
+def test_a_verifier_trained_on_other_windows_keeps_their_geometry_through_save_load_and_export(tmp_path):
+    """``--context`` / ``--crop`` / ``--min-side``: the window geometry is recorded in the build
+    summary saved with the weights, the net's crop side travels with it (WaterNorm's ring is cut for
+    it), and the exported ONNX tells the runtime to cut such windows."""
+    from dataclasses import asdict
+
+    import torch
+
+    from contract.messages import DEBRIS_CLASSES
+    from edge.detect.verify import CropGeometry, Verifier, crop_windows
+    from models.build import load_verifier_weights, save_verifier_weights, trained_geometry
+    from models.compare_verifiers import exported
+    from models.verifier import build_net
+
+    wide = CropGeometry(crop=64, context=4.0, min_side=48)
+    torch.manual_seed(0)
+    net = build_net(len(DEBRIS_CLASSES), water_norm=True, crop=wide.crop).eval()
+    save_verifier_weights([net], {"geometry": asdict(wide)}, tmp_path / "wide.pt")
+    (loaded,), summary = load_verifier_weights(tmp_path / "wide.pt")
+    assert loaded.crop == 64 and trained_geometry(summary) == wide
+    assert trained_geometry({}) == CropGeometry()  # files from before the option: the shipped windows
+    v = Verifier(exported(tmp_path / "wide.pt", tmp_path), threads=1)
+    assert v.spec.geometry == wide
+    frame = np.random.default_rng(1).integers(0, 255, (200, 300, 3), np.uint8)
+    boxes = np.array([[100, 100, 112, 106], [10, 10, 30, 40]], np.float32)  # a small one gets min_side
+    x = torch.from_numpy(crop_windows(frame, boxes, wide))
+    assert x.shape == (2, 4, 64, 64)
+    with torch.no_grad():
+        want = torch.sigmoid(loaded(x)[:, 0]).numpy()
+    assert np.allclose(v(frame, boxes)[0], want, atol=1e-5)
+
+
 def test_the_card_s_trade_off_table_always_holds_the_operating_threshold():
     """``models.score.summarize``: the precision / recall table at fixed thresholds plus the one the
     model ships at, whatever it is, so the card's "as shipped" column is never missing."""
