@@ -575,6 +575,11 @@ def parse_looks(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
+def parse_floats(text: str) -> tuple[float, ...]:
+    """Numbers from a comma-separated option (``--thresholds``, ``--weights``), blanks skipped."""
+    return tuple(float(x) for x in parse_looks(text))
+
+
 VAL_PATROLS = (
     "three looks: training water; 'shift' water (colour families neither trained on nor held out, "
     "training sun and waves); 'far' (shift water under sun and waves beyond the training and "
@@ -751,7 +756,7 @@ def save_verifier_weights(nets: list, summary: dict, path: Path) -> None:
 def load_verifier_weights(path: Path) -> tuple[list, dict]:
     """The verifier nets saved by ``--save-weights`` (every member of an ensemble) and their build
     summary."""
-    from models.verifier import VERIFIER_CROP, build_net
+    from models.verifier import SHIPPED_GEOMETRY, build_net
 
     saved = torch_load(path)
     nets = []
@@ -762,7 +767,7 @@ def load_verifier_weights(path: Path) -> tuple[list, dict]:
             member.get("water_norm", False),
             member.get("mix", False),
             member.get("kinds", 0),
-            member.get("crop", VERIFIER_CROP),
+            member.get("crop", SHIPPED_GEOMETRY.crop),
         )
         net.load_state_dict(member["state_dict"])
         nets.append(net.eval())

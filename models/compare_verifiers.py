@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOOKS, parse_looks
+from models.build import DEFAULT_OUT, SYSTEM_THRESHOLDS, SYSTEM_WEIGHTS, VAL_LOOKS, parse_floats, parse_looks
 
 app = typer.Typer(add_completion=False)
 
@@ -33,10 +33,6 @@ def write_summary(out: Path | None, summary: dict, console) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     console.print(f"wrote {out}")
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    return tuple(float(x) for x in text.split(",") if x.strip())
 
 
 def exported(weights: Path, folder: Path) -> Path:
@@ -100,7 +96,7 @@ def main(
         patrols = validation_patrols(probe(verifiers[0]), console, chosen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    grid = _floats(thresholds)
+    grid = parse_floats(thresholds)
     result: dict[str, dict] = {}
     table = Table(
         title=f"verifiers on the validation patrols ({patrols.frames_per_look} debris-free frames a look)"
@@ -119,7 +115,7 @@ def main(
             with console.status(f"second look with {path.name}"):
                 patrols.look_again_with(probe(path))
         per_weight = {}
-        for w in _floats(weights):
+        for w in parse_floats(weights):
             patrols.reweigh(w)
             patrols.label = f"w={w:.2f} "
             point = best_threshold(patrols, patrols.frames_per_look, grid=grid)

@@ -24,7 +24,7 @@ from typing import Annotated
 
 import typer
 
-from models.build import DEFAULT_OUT, VAL_LOOKS, parse_looks
+from models.build import DEFAULT_OUT, VAL_LOOKS, parse_floats, parse_looks
 from models.patrol_eval import MATCH_M
 
 #: Birds under this length (m) are counted apart: the small ones are the birds that get through.
@@ -108,7 +108,7 @@ def main(
         )
     )
     own = probe.model_threshold  # the verifier's operating point, or the detector's own without one
-    grid = sorted({float(x) for x in thresholds.split(",") if x.strip()} | {own})
+    grid = sorted({*parse_floats(thresholds), own})
     with console.status(f"flying validation patrols of {', '.join(chosen)}"):
         try:
             patrols = ValidationPatrols(probe, frames, chosen, per_look, cache)

@@ -45,7 +45,6 @@ log = logging.getLogger("riverpatrol.models.verifier")
 
 NOT_DEBRIS = -1
 SHIPPED_GEOMETRY = CropGeometry()  # the shipped verifier's windows (--context, --crop, --min-side)
-VERIFIER_CROP = SHIPPED_GEOMETRY.crop  # the shipped crop side (WaterNorm's border ring is cut for the net's)
 #: What a negative crop shows, when the split's ground truth says (``Crops.kind``): the sim's
 #: distractor kinds and plain water. A candidate on none of them (bank clutter, a texture) is unknown.
 NEGATIVE_KINDS: tuple[str, ...] = ("water", *DISTRACTOR_KINDS)
@@ -208,7 +207,7 @@ def build_net(
     water_norm: bool = False,
     mix: bool = False,
     kinds: int = 0,
-    crop: int = VERIFIER_CROP,
+    crop: int = SHIPPED_GEOMETRY.crop,
 ):
     """A small CNN: 4-channel crop -> p(debris) logit + class logits (avg- and max-pooled features).
 
