@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.edge_bench import machine_info  # noqa: E402
+from models.build import parse_floats  # noqa: E402
 from models.patrol_eval import PATROL_CACHE, AlertScore, PatrolSet  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "alerts.json"
@@ -65,7 +66,7 @@ def main(
 
     use = "auto" if verifier else "off"
     own = Detector(DetectorConfig(threads=1, verifier=use)).score_threshold
-    levels = sorted({round(float(x), 4) for x in thresholds.split(",")} | {round(own, 4)})
+    levels = sorted({round(x, 4) for x in parse_floats(thresholds)} | {round(own, 4)})
     detector = Detector(DetectorConfig(threads=threads, score_threshold=min(levels), verifier=use))
     started = time.monotonic()
     patrols = PatrolSet(

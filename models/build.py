@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import platform
 import shutil
 import tempfile
@@ -575,9 +576,22 @@ def parse_looks(text: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in text.split(",") if x.strip())
 
 
-def parse_floats(text: str) -> tuple[float, ...]:
-    """Numbers from a comma-separated option (``--thresholds``, ``--weights``), blanks skipped."""
-    return tuple(float(x) for x in parse_looks(text))
+def parse_floats(text: str, option: str = "--thresholds") -> tuple[float, ...]:
+    """Numbers in [0, 1] from a comma-separated ``option`` (``--thresholds``, ``--weights``), blanks
+    skipped. Anything else is a ``typer.BadParameter`` that names the word and the option, so a typo
+    stops the command before it renders anything, not after."""
+    numbers = []
+    for word in parse_looks(text):
+        try:
+            x = float(word)
+        except ValueError:
+            x = math.nan
+        if not 0.0 <= x <= 1.0:  # nan fails too
+            raise typer.BadParameter(f"{option}: {word!r} is not a number from 0 to 1 (in {text!r})")
+        numbers.append(x)
+    if not numbers:
+        raise typer.BadParameter(f"{option}: no numbers in {text!r}")
+    return tuple(numbers)
 
 
 VAL_PATROLS = (

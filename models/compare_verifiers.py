@@ -79,6 +79,7 @@ def main(
     for path in verifiers:
         if not path.is_file():
             raise typer.BadParameter(f"no verifier at {path}")
+    grid, tried = parse_floats(thresholds), parse_floats(weights, "--weights")  # before hours of work
     console = Console()
     scratch = tempfile.TemporaryDirectory(prefix="riverpatrol-compare-")  # removed however the run ends
     verifiers = [exported(p, Path(scratch.name)) if p.suffix == ".pt" else p for p in verifiers]
@@ -96,7 +97,6 @@ def main(
         patrols = validation_patrols(probe(verifiers[0]), console, chosen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    grid = parse_floats(thresholds)
     result: dict[str, dict] = {}
     table = Table(
         title=f"verifiers on the validation patrols ({patrols.frames_per_look} debris-free frames a look)"
@@ -115,7 +115,7 @@ def main(
             with console.status(f"second look with {path.name}"):
                 patrols.look_again_with(probe(path))
         per_weight = {}
-        for w in parse_floats(weights):
+        for w in tried:
             patrols.reweigh(w)
             patrols.label = f"w={w:.2f} "
             point = best_threshold(patrols, patrols.frames_per_look, grid=grid)
