@@ -662,6 +662,23 @@ class ValidationPatrols:
             patrols.look_again_with(detector)
         self.record = {}
 
+    def candidates(self) -> dict[str, list[list]]:
+        """Each look's candidates as the current verifier looked at them (``fuse`` takes two)."""
+        return {look: patrols.candidates for look, patrols in self.looks.items()}
+
+    def fuse(self, detector, first: dict, second: dict, a: float) -> None:
+        """Decide from two verifiers' looks fused (``models.patrol_eval.fused_look``) with
+        ``detector``'s operating point; the record restarts."""
+        from models.patrol_eval import fused_look
+
+        for look, patrols in self.looks.items():
+            fused = [
+                [fused_look(x, y, a) for x, y in zip(pa, pb, strict=True)]
+                for pa, pb in zip(first[look], second[look], strict=True)
+            ]
+            patrols.use_candidates(detector, fused)
+        self.record = {}
+
     def __call__(self, threshold: float) -> tuple[int, float, float]:
         from models.patrol_eval import AlertScore
 

@@ -166,6 +166,20 @@ def candidates_all(detector, data: list) -> list:
     return [detector.candidates(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
 
 
+def fused_look(first, second, a: float):
+    """Two verifiers' looks at the same candidates (``edge.detect.detector.Candidates``) as one:
+    p(debris) = p1^a x p2^(1 - a), class probabilities and redrawn boxes averaged with weights a and
+    1 - a. How two verifiers that cut other windows are tried together (``models.compare_verifiers
+    --fuse``): a geometric mean keeps a candidate only when both are fairly sure of it."""
+    if first.second is None:  # no candidate in the frame: nothing to fuse
+        return first
+    p1, k1, b1 = first.second
+    p2, k2, b2 = second.second
+    p = np.clip(p1, 1e-9, 1.0) ** a * np.clip(p2, 1e-9, 1.0) ** (1.0 - a)
+    mix = [(a * x + (1.0 - a) * y).astype(np.float32) for x, y in ((k1, k2), (b1, b2))]
+    return replace(first, second=(p.astype(np.float32), *mix))
+
+
 class CachedDetections:
     """Stands in for the detector inside the pipeline: one inference per frame, any threshold."""
 
@@ -419,6 +433,17 @@ class PatrolSet:
                 redone.append(replace(c, second=second))
             again.append(redone)
         self._detector, self._candidates = detector, again
+        self.reweigh(None)
+
+    @property
+    def candidates(self) -> list[list]:
+        """Every patrol's candidates per frame, as the current verifier looked at them."""
+        return self._candidates
+
+    def use_candidates(self, detector, candidates: list[list]) -> None:
+        """Decide from ``candidates`` (as ``candidates`` gave them, or fused: ``fused_look``) with
+        ``detector``'s operating point and class weights; no network runs."""
+        self._detector, self._candidates = detector, candidates
         self.reweigh(None)
 
     def reweigh(self, detector_weight: float | None) -> None:

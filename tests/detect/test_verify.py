@@ -226,6 +226,42 @@ def test_a_second_look_with_another_verifier_decides_as_that_verifier_would(blob
         patrols.look_again_with(Detector(DetectorConfig(model_path=det)))
 
 
+def test_two_verifiers_fused_keep_what_both_are_sure_of(blob_pair, tmp_path):
+    """``compare_verifiers --fuse a``: p1^a x p2^(1-a) on the same candidates. a = 1 decides as the
+    first verifier, a = 0 as the second, and between them an item only one is sure of fades."""
+    import cv2
+
+    from models.build import ValidationPatrols
+    from models.patrol_eval import PatrolSet
+
+    det, red, frame = blob_pair
+    blue = red_verifier(tmp_path / "blue.onnx", ["blob"], channel=2)
+
+    def probe(verifier) -> Detector:
+        return Detector(
+            DetectorConfig(model_path=det, verifier_path=verifier, score_threshold=0.1, nms_iou=0.3)
+        )
+
+    jpeg = cv2.imencode(".png", frame)[1].tobytes()
+    patrols = object.__new__(PatrolSet)  # one littered patrol of one frame, no rendering
+    patrols._rendered, patrols._n_clean = [[(jpeg, None, 0.0, [], [])]], 0
+    patrols.detect_with(probe(red))
+    both = object.__new__(ValidationPatrols)  # one look of that patrol
+    both.looks, both.record = {"train": patrols}, {}
+    red_look = both.candidates()
+    patrols.look_again_with(probe(blue))
+    blue_look = both.candidates()
+
+    def fused(a: float) -> list[int]:
+        both.fuse(probe(red), red_look, blue_look, a)
+        return [round((d.x1 + d.x2) / 2) for d in patrols.littered[0][1][0]]
+
+    assert fused(1.0) == [60]  # the red square, as the red verifier alone
+    assert fused(0.0) == [180]  # the blue one, as the blue verifier alone
+    assert fused(0.5) == []  # each verifier doubts the other's square
+    assert red_look["train"][0][0].found is blue_look["train"][0][0].found  # one detector pass
+
+
 def test_threshold_comes_from_the_verifier_unless_set(blob_pair):
     det, ver, _ = blob_pair
     assert Detector(DetectorConfig(model_path=det)).score_threshold == 0.5  # the detector's own
