@@ -22,11 +22,15 @@ from datetime import UTC, datetime
 from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from contract.messages import DEBRIS_CLASSES
 from edge.tracker import Tracker, TrackerConfig
+
+if TYPE_CHECKING:
+    from edge.detect.detector import Candidates
 
 log = logging.getLogger("riverpatrol.models.patrol_eval")
 
@@ -166,7 +170,7 @@ def candidates_all(detector, data: list) -> list:
     return [detector.candidates(cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR)) for j, *_ in data]
 
 
-def fused_look(first, second, a: float):
+def fused_look(first: Candidates, second: Candidates, a: float) -> Candidates:
     """Two verifiers' looks at the same candidates (``edge.detect.detector.Candidates``) as one:
     p(debris) = p1^a x p2^(1 - a), class probabilities and redrawn boxes averaged with weights a and
     1 - a. How two verifiers that cut other windows are tried together (``models.compare_verifiers
