@@ -19,7 +19,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import cv2
 import typer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +26,8 @@ if str(ROOT) not in sys.path:  # runnable as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench.machine import machine_info, versions  # noqa: E402
-from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig  # noqa: E402
+from edge.detect import DEFAULT_MODEL, Detector, DetectorConfig, FrameError  # noqa: E402
+from edge.detect.image_io import read_image  # noqa: E402
 from models.yolo_folder import open_folder  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "foreign_images.json"
@@ -49,8 +49,11 @@ def boxes_per_image(detector: Detector, images: list[Path], threshold: float) ->
     """Each readable image's boxes at ``threshold`` (class, score, box), by file name."""
     out: dict[str, list[dict]] = {}
     for path in images:
-        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if frame is None or min(frame.shape[:2]) < 8:
+        try:
+            frame = read_image(path)
+        except FrameError:  # unreadable or truncated: not a photograph to count boxes on
+            continue
+        if min(frame.shape[:2]) < 8:
             continue
         dets = [d for d in detector.detect(frame, where=str(path)) if d.score >= threshold]
         out[path.name] = [

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from contract.framewire import MAX_PAYLOAD_BYTES, FrameParser, FrameRecord, FrameReject
+from edge.detect.image_io import jpeg_truncated
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ def decode_record(rec: FrameRecord) -> np.ndarray | FrameReject:
                 "wrong_size", f"frame {h.seq}: {len(rec.payload)} raw bytes, expected {h.width}x{h.height}x3"
             )
         return np.frombuffer(rec.payload, np.uint8).reshape(h.height, h.width, 3)
+    if jpeg_truncated(rec.payload):
+        return FrameReject(
+            "bad_jpeg", f"frame {h.seq}: JPEG is truncated ({len(rec.payload)} bytes, no end-of-image marker)"
+        )
     img = cv2.imdecode(np.frombuffer(rec.payload, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         return FrameReject("bad_jpeg", f"frame {h.seq}: {len(rec.payload)} bytes are not a decodable JPEG")
@@ -78,11 +83,6 @@ def decode_record(rec: FrameRecord) -> np.ndarray | FrameReject:
             f"frame {h.seq}: JPEG is {img.shape[1]}x{img.shape[0]}, header says {h.width}x{h.height}",
         )
     return img
-
-
-def _truncated(payload: bytes) -> bool:
-    """A JPEG without its end-of-image marker was cut short (OpenCV decodes it with grey rows)."""
-    return not payload.rstrip(b"\x00").endswith(b"\xff\xd9")
 
 
 class SimFeedSource:
@@ -146,9 +146,6 @@ class SimFeedSource:
                 for item in parser.feed(data):
                     if isinstance(item, FrameReject):
                         self._reject(item)
-                        continue
-                    if item.header.encoding == "jpeg" and _truncated(item.payload):
-                        self._reject(FrameReject("bad_jpeg", f"frame {item.header.seq}: JPEG is truncated"))
                         continue
                     img = decode_record(item)
                     if isinstance(img, FrameReject):

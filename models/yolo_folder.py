@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.detect.classes import match_names
+from edge.detect.errors import FrameError
+from edge.detect.image_io import read_image
 from models.yolo_io import parse_yolo
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -69,16 +71,15 @@ def labelled_images(
     progress: Callable[[], None] | None = None,
 ) -> Iterator[tuple[Path, np.ndarray, np.ndarray, np.ndarray]]:
     """``(path, BGR frame, xyxy boxes, classes)`` of each readable image of ``folder``; a file
-    OpenCV cannot read, or one whose label file is bad, goes to ``skipped`` (``file``, ``error``).
-    ``progress`` is called once per image, skipped ones included."""
-    import cv2
-
+    OpenCV cannot read, a truncated JPEG, or one whose label file is bad goes to ``skipped``
+    (``file``, ``error``). ``progress`` is called once per image, skipped ones included."""
     for image in folder.images:
         if progress:
             progress()
-        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if frame is None or frame.size == 0:
-            skipped.append({"file": str(image), "error": "not an image OpenCV can read"})
+        try:
+            frame = read_image(image)
+        except FrameError as exc:
+            skipped.append({"file": str(image), "error": str(exc).removeprefix(f"{image}: ")})
             continue
         try:
             boxes, classes = read_labels(image, frame.shape[1], frame.shape[0], num_classes)

@@ -116,7 +116,8 @@ def detect_cmd(
     from edge.detect.annotate import AnnotatedWriter
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
-    from edge.detect.errors import DetectorError
+    from edge.detect.errors import DetectorError, FrameError
+    from edge.detect.image_io import read_image
     from edge.detect.recorded_scale import RecordedScales
     from edge.geolocate import GeoConfig, GeoFix, geolocate_box
 
@@ -182,7 +183,12 @@ def detect_cmd(
         elif cap is not None:  # not a video OpenCV can open: the detector reports the empty frame
             fps, runs = 30.0, iter([(str(source), None, None, "", None)])
         else:
-            image = cv2.imread(str(source), cv2.IMREAD_COLOR) if source.is_file() else None
+            try:
+                image = read_image(source)
+            except FrameError as exc:
+                bad += 1
+                console.print(f"[red]skipped:[/] {exc}")
+                continue
             fps, runs = 30.0, iter([(str(source), image, *scales.of_photo(source))])
         # annotated frames (--save): a JPEG, or an mp4 of a video's run frames at their own pace
         writer = AnnotatedWriter(save, source, video, fps / every) if save else nullcontext()

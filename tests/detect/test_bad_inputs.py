@@ -84,9 +84,16 @@ def test_detect_command_reports_each_bad_input_by_path_and_goes_on(tmp_path):
     cv2.imwrite(str(good), np.full((540, 960, 3), 90, np.uint8))
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 truncated")
-    res = CliRunner().invoke(app, ["detect", str(tmp_path / "gone.jpg"), str(corrupt), str(good), "--json"])
+    half = tmp_path / "half.jpg"  # a copy stopped half-way: OpenCV alone reads it with grey rows
+    jpeg = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (540, 960, 3), np.uint8))[1]
+    half.write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    text_file = tmp_path / "notes.png"
+    text_file.write_text("not a picture")
+    inputs = [tmp_path / "gone.jpg", corrupt, half, text_file, good]
+    res = CliRunner().invoke(app, ["detect", *map(str, inputs), "--json"])
     assert res.exit_code == 1
     text = " ".join(res.output.split())
-    assert "gone.jpg: no such file" in text and "corrupt.jpg: no image" in text
-    assert "2 input(s) skipped" in text
+    assert "gone.jpg: no such file" in text and "corrupt.jpg: the JPEG is truncated" in text
+    assert "half.jpg: the JPEG is truncated" in text and "notes.png: not an image OpenCV can decode" in text
+    assert "4 input(s) skipped" in text
     assert '"source": "' + str(good) in res.output  # the good one still ran

@@ -183,7 +183,7 @@ def test_score_command_matches_the_project_scorer(tmp_path: Path, frames) -> Non
     )
     skipped = {Path(s["file"]).name: s["error"] for s in got["skipped"]}
     assert skipped.keys() == {"broken.jpg", "badlabel.jpg"}
-    assert "badlabel.txt:1" in skipped["badlabel.jpg"] and "not an image" in skipped["broken.jpg"]
+    assert "badlabel.txt:1" in skipped["badlabel.jpg"] and "JPEG is truncated" in skipped["broken.jpg"]
     assert "skipped" in res.output and "tyre" in res.output
 
 
