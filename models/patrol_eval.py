@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from contract.messages import DEBRIS_CLASSES
+from edge.detect.verify import combine
 from edge.tracker import Tracker, TrackerConfig
 
 if TYPE_CHECKING:
@@ -174,14 +175,14 @@ def fused_look(first: Candidates, second: Candidates, a: float) -> Candidates:
     """Two verifiers' looks at the same candidates (``edge.detect.detector.Candidates``) as one:
     p(debris) = p1^a x p2^(1 - a), class probabilities and redrawn boxes averaged with weights a and
     1 - a. How two verifiers that cut other windows are tried together (``models.compare_verifiers
-    --fuse``): a geometric mean keeps a candidate only when both are fairly sure of it."""
+    --fuse``): a geometric mean keeps a candidate only when both are fairly sure of it; the same
+    weighted product the agent makes of the detector's and the verifier's scores (``combine``)."""
     if first.second is None:  # no candidate in the frame: nothing to fuse
         return first
     p1, k1, b1 = first.second
     p2, k2, b2 = second.second
-    p = np.clip(p1, 1e-9, 1.0) ** a * np.clip(p2, 1e-9, 1.0) ** (1.0 - a)
     mix = [(a * x + (1.0 - a) * y).astype(np.float32) for x, y in ((k1, k2), (b1, b2))]
-    return replace(first, second=(p.astype(np.float32), *mix))
+    return replace(first, second=(combine(p1, p2, a), *mix))
 
 
 class CachedDetections:
