@@ -47,15 +47,15 @@ VERIFIER_NAME = "riverpatrol_verifier.onnx"  # beside the detector, named in its
 VERIFIER_STEPS = 20000
 # Verifier nets trained on the same mined crops with training seeds seed, seed + 1, ... and averaged
 # in one ONNX file (models.verifier.average_verifiers). The shipped verifier is one net: a 2-net
-# ensemble was better on the validation patrols and not on the held-out look (MODEL_CARD.md)
+# ensemble was better on the validation patrols and not on the held-out look (EXPERIMENTS.md)
 VERIFIER_MEMBERS = 1
 # Wave and sun jitter of the verifier's training crops (models.verifier.look_jitter)
 VERIFIER_LOOK_JITTER = False
 # The verifier sees each crop relative to the water around it (models.verifier.build_net). Off: v8,
-# trained so, won on the validation looks and broke the false-alert target on held-out (MODEL_CARD.md)
+# trained so, won on the validation looks and broke the false-alert target on held-out (EXPERIMENTS.md)
 VERIFIER_WATER_NORM = False
 # Frames of an extra verifier training split of many short scenes (models.dataset.scene_variety_split).
-# 0, as shipped: v9, trained with 1,200 (300 more worlds), tied v5 on the validation patrols (MODEL_CARD.md)
+# 0, as shipped: v9, trained with 1,200 (300 more worlds), tied v5 on the validation patrols (EXPERIMENTS.md)
 VERIFIER_SCENE_FRAMES = 0
 # Each verifier batch's positives drawn class-balanced (models.verifier.positive_weights), not in
 # proportion to the mined crops: bottles, the smallest and the most doubted, come up as often as bags
@@ -554,7 +554,7 @@ def model_gsd_m() -> float:
 #: a point that only holds on the training water is caught before the held-out look is scored.
 #: The "far" look is that water under sun and waves beyond both the training and the held-out
 #: ranges: unfamiliar in colour, light and wave scale at once, as the held-out look is, and the
-#: only look whose false alerts and recall followed the held-out look's (MODEL_CARD).
+#: only look whose false alerts and recall followed the held-out look's (EXPERIMENTS.md).
 #: 16 debris-free patrols a look (2,400 frames each): the budget is a rate of one per 1,000
 #: frames, and 1,200 frames could not tell 2 false alerts from 4.
 VAL_LOOKS: dict[str, tuple[list[int], list[int]]] = {

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 app = typer.Typer(add_completion=False)
 
 #: The rules the model card reports (``--rule`` replaces them): the agent's, then the best of each
-#: kind found on the validation patrols (MODEL_CARD, "What the validation misses are").
+#: kind found on the validation patrols (EXPERIMENTS.md, "Track confirmation rules").
 CARD_RULES = (
     "",
     "threshold=0.97,confirm_median=0.992",

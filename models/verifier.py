@@ -542,7 +542,7 @@ def average_verifiers(paths: list[Path], out: Path) -> Path:
     """One verifier file that runs the verifiers at ``paths`` on the same crops and outputs the mean
     of what they say (p(debris), class probabilities and box): a deep ensemble, whose members,
     trained with different seeds, are confidently wrong on partly different birds and glints (two
-    members: better than either on the validation patrols, not on the held-out look; MODEL_CARD.md).
+    members: better than either on the validation patrols, not on the held-out look; EXPERIMENTS.md).
 
     The members must cut crops alike and name the same classes (``SHARED_METADATA``); the rest of
     the metadata (operating point, version) is the first member's, ``train_seed`` lists every
