@@ -1,9 +1,11 @@
 """Reading pictures from bytes and files so that a damaged one is refused, not half-scored.
 
-OpenCV decodes a JPEG that was cut short (a copy stopped half-way, a card pulled out, a feed
-dropped mid-frame) without an error: libjpeg prints "Premature end of JPEG file" on stderr and
-fills the missing rows with grey. A detector run on that frame silently covers part of it, so
-the callers here check the JPEG's structure and refuse the frame with a message instead.
+OpenCV's ``imread`` decodes a JPEG that was cut short (a copy stopped half-way, a card pulled
+out, a feed dropped mid-frame) without an error: libjpeg prints "Premature end of JPEG file" on
+stderr and fills the missing rows with grey (``imdecode`` of the same bytes may return None
+instead, which reads as "not an image"). A detector run on such a frame silently covers part of
+it, so the callers here check the JPEG's structure first and refuse the frame with a message
+that says so.
 """
 
 from __future__ import annotations
