@@ -134,9 +134,9 @@ def main(
 
     started = time.monotonic()
     chosen = parse_looks(looks)
-    probes = [probe(verifiers[0])]
+    first = probe(verifiers[0])  # its operating point and class weights decide the --fuse rows
     try:
-        patrols = validation_patrols(probes[0], console, chosen)
+        patrols = validation_patrols(first, console, chosen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     result: dict[str, dict] = {}
@@ -155,15 +155,14 @@ def main(
     looked = []  # the first two verifiers' looks, for --fuse
     for k, path in enumerate(verifiers):
         if k:
-            probes.append(probe(path))
             with console.status(f"second look with {path.name}"):
-                patrols.look_again_with(probes[-1])
+                patrols.look_again_with(probe(path))
         if k < 2 and fusions:
             looked.append(patrols.candidates())
         result[str(path)] = score_row(path.name, patrols, tried, grid, table, console)
     for a in fusions:
         name = f"{verifiers[0].name}^{a:g} x {verifiers[1].name}^{1 - a:g}"
-        patrols.fuse(probes[0], looked[0], looked[1], a)
+        patrols.fuse(first, looked[0], looked[1], a)
         result[name] = score_row(name, patrols, tried, grid, table, console)
     console.print(table)
     seconds = round(time.monotonic() - started, 1)

@@ -437,8 +437,7 @@ class PatrolSet:
                     second = detector.verifier(frame, c.found.boxes, scale=scale)
                 redone.append(replace(c, second=second))
             again.append(redone)
-        self._detector, self._candidates = detector, again
-        self.reweigh(None)
+        self.use_candidates(detector, again)
 
     @property
     def candidates(self) -> list[list]:
