@@ -66,6 +66,12 @@ class AgentMetrics:
         self.healthy = Gauge(
             p + "healthy", "1 when camera, telemetry and broker are all fine", registry=registry
         )
+        self.camera_frame_age = Gauge(
+            p + "camera_frame_age_seconds", "Seconds since the camera gave a frame", registry=registry
+        )
+        self.camera_reconnects = Gauge(
+            p + "camera_reconnects", "Times the camera came back after it was lost", registry=registry
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +88,22 @@ class AgentStatus:
     outbox_depth: int
     broker_connected: bool
     vehicle_link: str
-    camera_ok: bool
+    camera: str  # "ok", "ended", or "no frame for N s"
     frames_rejected: int
     last_skip: str
+
+    @property
+    def camera_ok(self) -> bool:
+        return self.camera == "ok"
+
+
+def camera_state(ended: bool, frame_age_s: float, stall_s: float) -> str:
+    """What health says of the camera: a source that has ended, or has stalled, is not "ok"."""
+    if ended:
+        return "ended"
+    if frame_age_s >= stall_s:
+        return f"no frame for {frame_age_s:.0f} s"
+    return "ok"
 
 
 def geo_config(settings: EdgeSettings) -> GeoConfig:
@@ -111,7 +130,12 @@ class EdgeAgent:
         # ClassMapError: a model class that is no debris class, unmapped (would fail every alert)
         self.debris_classes = debris_classes(self.detector.names, parse_name_map(settings.class_map))
         self.geo = geo_config(settings)
-        self.source: FrameSource = open_source(settings.camera)  # CameraOpenError
+        self.source: FrameSource = open_source(  # CameraOpenError
+            settings.camera, settings.camera_reopen_s, settings.camera_timeout_s
+        )
+        self._last_frame_at = time.monotonic()  # the start, until the first frame
+        self.metrics.camera_frame_age.set_function(self.camera_frame_age)
+        self.metrics.camera_reconnects.set_function(lambda: self.source.reconnects)
         self.snapshot_cfg = SnapshotConfig()
         self.tracker = Tracker(TrackerConfig(drone_id=settings.drone_id), _snapshotter(self.snapshot_cfg))
         self.pipeline = FramePipeline(
@@ -210,7 +234,9 @@ class EdgeAgent:
             outbox_depth=h.outbox_depth,
             broker_connected=h.connected,
             vehicle_link=str(self.telemetry.health()["status"]),
-            camera_ok=not self.camera_ended.is_set(),
+            camera=camera_state(
+                self.camera_ended.is_set(), self.camera_frame_age(), self.settings.camera_stall_s
+            ),
             frames_rejected=sum(self.source.rejected.values()) + sum(self.pipeline.stats.skipped.values()),
             last_skip=self.last_skip,
         )
@@ -223,15 +249,20 @@ class EdgeAgent:
             "ok": ok,
             "broker": "connected" if s.broker_connected else f"offline, {s.outbox_depth} alerts queued",
             "vehicle": s.vehicle_link,
-            "camera": "ok" if s.camera_ok else "ended",
+            "camera": s.camera,
             "error": repr(self.error) if self.error else None,
         }
 
     # -- threads --------------------------------------------------------------------------------
 
+    def camera_frame_age(self) -> float:
+        """Seconds since the camera last gave a frame (since the start, before the first)."""
+        return time.monotonic() - self._last_frame_at
+
     def _read_frames(self) -> None:
         try:
             for f in self.source.frames(self._stop):
+                self._last_frame_at = time.monotonic()
                 try:
                     self._mailbox.put_nowait(f)
                 except queue.Full:

@@ -197,7 +197,7 @@ def status_line(agent):
     return Text.from_markup(
         f"{s.fps:5.1f} fps  frames {s.frames}  det {s.detections}  tracks {s.open_tracks}  "
         f"items {s.open_items}  alerts {int(s.alerts_sent)} sent / {s.outbox_depth} queued  "
-        f"broker {broker}  vehicle {vehicle}  camera {'ok' if s.camera_ok else '[red]ended[/]'}  "
+        f"broker {broker}  vehicle {vehicle}  camera {'ok' if s.camera_ok else f'[red]{s.camera}[/]'}  "
         f"skipped {s.frames_rejected}"
     )
 
@@ -207,7 +207,8 @@ def log_status(agent) -> None:
 
     s = agent.status()
     logging.getLogger("edge.agent").info(
-        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d broker=%s vehicle=%s",
+        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d broker=%s "
+        "vehicle=%s camera=%r",
         s.fps,
         s.frames,
         s.detections,
@@ -216,6 +217,7 @@ def log_status(agent) -> None:
         s.outbox_depth,
         "up" if s.broker_connected else "offline",
         s.vehicle_link,
+        s.camera,
     )
 
 

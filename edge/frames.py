@@ -7,7 +7,9 @@
   the telemetry link (``vehicle_time_at``), which is as good as the camera's latency is small.
 
 A bad record (bad header, truncated or undecodable JPEG, wrong size, empty, oversized) is
-skipped with a logged reason and counted in ``rejected``; it never ends the stream.
+skipped with a logged reason and counted in ``rejected``; it never ends the stream. A live source
+that goes away (the feed's socket closes, a camera reboots, an RTSP server restarts) is connected
+again until it comes back, counted in ``reconnects``; only a video file ends.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class CapturedFrame:
 class FrameSource(Protocol):
     name: str
     rejected: Counter[str]
+
+    @property
+    def reconnects(self) -> int:
+        """Times the source came back after it was lost."""
+        ...
 
     def frames(self, stop: threading.Event) -> Iterator[CapturedFrame]:
         """Frames until the source ends or ``stop`` is set."""
@@ -108,6 +115,10 @@ class SimFeedSource:
             raise CameraOpenError(f"camera feed {self.name}: cannot connect ({e})") from e
         self.connects = 1
 
+    @property
+    def reconnects(self) -> int:
+        return max(self.connects - 1, 0)
+
     def _reject(self, r: FrameReject) -> None:
         self.rejected[r.reason] += 1
         log.warning("frame skipped (%s): %s [%s]", r.reason, r.detail, self.name)
@@ -161,46 +172,88 @@ class SimFeedSource:
 
 
 class OpenCVSource:
-    """A video file, a camera device index or an RTSP/HTTP URL, read with OpenCV."""
+    """A video file, a camera device index or an RTSP/HTTP URL, read with OpenCV.
 
-    def __init__(self, spec: str | int) -> None:
+    OpenCV's capture never recovers from a closed stream: once a camera reboots, an RTSP server
+    restarts or a cable is pulled, ``read()`` fails for good. So a live source (a device or a URL)
+    that has given no frame for ``reopen_after_s`` is released and opened again, every
+    ``reopen_after_s`` until frames come back (``reconnects`` counts the opens that did). A network
+    camera's open and each read give up after ``timeout_s`` rather than FFmpeg's own minutes. A file
+    ends at its last frame.
+    """
+
+    def __init__(self, spec: str | int, reopen_after_s: float = 2.0, timeout_s: float = 5.0) -> None:
         self.name = str(spec)
+        self.spec = spec
+        self.reopen_after_s = reopen_after_s
+        self.timeout_s = timeout_s
         self.rejected: Counter[str] = Counter()
+        self.reconnects = 0
+        self._seq = 0
+        self._failed_opens = 0
         self.is_file = isinstance(spec, str) and "://" not in spec
         if self.is_file and not Path(str(spec)).is_file():
             raise CameraOpenError(f"camera {spec}: no such video file")
-        self._cap = cv2.VideoCapture(spec)
+        self._cap = self._open()
         if not self._cap.isOpened():
             raise CameraOpenError(f"camera {spec}: OpenCV cannot open it")
 
+    def _open(self) -> cv2.VideoCapture:
+        if isinstance(self.spec, str) and "://" in self.spec:
+            ms = max(1, round(self.timeout_s * 1000))
+            params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
+            return cv2.VideoCapture(self.spec, cv2.CAP_ANY, params)
+        return cv2.VideoCapture(self.spec)
+
+    def _reopen(self, silent_s: float) -> None:
+        self._cap.release()
+        self._cap = self._open()
+        if self._cap.isOpened():
+            self.reconnects += 1
+            self._failed_opens = 0
+            log.info("camera %s reopened after %.1f s without a frame", self.name, silent_s)
+            return
+        self._failed_opens += 1
+        # the 1st, 2nd, 4th, 8th ... failed try: a long outage logs a few lines, not one every try
+        if self._failed_opens & (self._failed_opens - 1) == 0:
+            log.warning("camera %s: no frame for %.1f s and it will not open yet", self.name, silent_s)
+
     def frames(self, stop: threading.Event) -> Iterator[CapturedFrame]:
-        seq = 0
         failures = 0
+        last_frame = last_open = time.monotonic()
         while not stop.is_set():
             ok, img = self._cap.read()
-            if not ok or img is None:
-                if self.is_file:
-                    return  # end of the video
-                failures += 1
-                self.rejected["read_failed"] += 1
-                log.warning("camera %s: read failed (%d in a row)", self.name, failures)
-                stop.wait(min(0.1 * failures, 2.0))
+            if ok and img is not None:
+                failures = 0
+                last_frame = time.monotonic()
+                self._seq += 1  # one numbering across reopens (and calls of frames())
+                yield CapturedFrame(self._seq - 1, img, last_frame)
                 continue
-            failures = 0
-            yield CapturedFrame(seq, img, time.monotonic())
-            seq += 1
+            if self.is_file:
+                return  # end of the video
+            failures += 1
+            if failures == 1:
+                self.rejected["read_failed"] += 1
+                log.warning("camera %s: read failed; reopening after %.1f s", self.name, self.reopen_after_s)
+            now = time.monotonic()
+            if now - max(last_frame, last_open) >= self.reopen_after_s:
+                self._reopen(now - last_frame)
+                last_open = time.monotonic()
+            stop.wait(min(0.05 * failures, 0.5))
 
     def close(self) -> None:
         self._cap.release()
 
 
-def open_source(spec: str) -> FrameSource:
-    """The frame source ``spec`` names (see module doc); ``CameraOpenError`` when it won't open."""
+def open_source(spec: str, reopen_after_s: float = 2.0, timeout_s: float = 5.0) -> FrameSource:
+    """The frame source ``spec`` names (see module doc); ``CameraOpenError`` when it won't open.
+
+    ``reopen_after_s`` and ``timeout_s`` apply to live OpenCV sources (``OpenCVSource``)."""
     m = _SIM.match(spec)
     if m:
         return SimFeedSource(m["host"], int(m["port"]))
     if spec.startswith(("sim://", "tcp-frames://")):
         raise CameraOpenError(f"camera {spec}: expected sim://HOST:PORT")
     if spec.isdigit():
-        return OpenCVSource(int(spec))
-    return OpenCVSource(spec)
+        return OpenCVSource(int(spec), reopen_after_s, timeout_s)
+    return OpenCVSource(spec, reopen_after_s, timeout_s)

@@ -42,6 +42,15 @@ class EdgeSettings(ComponentSettings):
         description="frame source: sim://host:port (simulated camera feed), a video file, a device index, "
         "or an rtsp:// / http:// URL",
     )
+    camera_stall_s: float = Field(
+        3.0, gt=0, description="s without a frame after which health calls the camera stalled"
+    )
+    camera_reopen_s: float = Field(
+        2.0, gt=0, description="s without a frame after which a live camera (device, URL) is reopened"
+    )
+    camera_timeout_s: float = Field(
+        5.0, gt=0, description="s a network camera's open or read may take before it counts as failed"
+    )
     broker_host: str = Field(MQTT_HOST, description="MQTT broker host")
     broker_port: int = Field(MQTT_PORT, ge=1, le=65535, description="MQTT broker port")
     drone_id: str = Field("drone-1", min_length=1, max_length=64, description="this drone's id on MQTT")

@@ -13,7 +13,8 @@ from contract import topics
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
 from tests.conftest import free_port
-from tests.edge_alerts.mqtt_helpers import alert_json
+from tests.edge_agent.mjpeg import MjpegCamera
+from tests.edge_alerts.mqtt_helpers import alert_json, wait_until
 
 
 def _video(path, frames: int = 30):
@@ -57,3 +58,34 @@ def test_fleet_alerts_are_learned_in_the_loop_and_health_names_the_problems(mosq
         assert agent.pipeline.stats.detections == 0  # never detect without a pose to geotag with
     finally:
         agent.stop()
+
+
+def test_a_camera_that_stops_sending_makes_health_say_so_until_frames_come_back(mosquitto, tmp_path):
+    """An IP camera that hangs (connection open, nothing sent): health and the frame-age metric
+    say how long there has been no frame; when it sends again, health says ok again."""
+    camera = MjpegCamera(free_port()).start()
+    settings = EdgeSettings(
+        mavlink=f"tcp:127.0.0.1:{free_port()}",
+        camera=camera.url,
+        camera_stall_s=0.5,
+        camera_reopen_s=30.0,
+        broker_port=mosquitto.port,
+        outbox_path=tmp_path / "o.db",
+        detector_threads=1,
+    )
+    agent = EdgeAgent(settings).start()
+    try:
+        assert wait_until(lambda: agent.status().frames >= 3, 10)
+        assert agent.status().camera == "ok" and agent.health()["camera"] == "ok"
+        camera.hold.clear()
+        assert wait_until(lambda: agent.health()["camera"].startswith("no frame for"), 10)
+        assert not agent.health()["ok"] and not agent.status().camera_ok
+        assert agent.registry.get_sample_value("riverpatrol_edge_camera_frame_age_seconds") >= 0.5
+        frames = agent.status().frames
+        camera.hold.set()
+        assert wait_until(lambda: agent.status().frames > frames and agent.status().camera == "ok", 10)
+        assert agent.registry.get_sample_value("riverpatrol_edge_camera_reconnects") == 0
+    finally:
+        camera.hold.set()
+        agent.stop()
+        camera.stop()

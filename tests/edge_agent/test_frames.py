@@ -14,6 +14,7 @@ import pytest
 from contract.framewire import MAGIC, FrameHeader, FrameParser, FrameRecord, FrameReject, encode_record
 from edge.frames import CameraOpenError, SimFeedSource, decode_record, open_source
 from tests.conftest import free_port
+from tests.edge_agent.mjpeg import MjpegCamera
 
 
 def _jpeg(w: int = 64, h: int = 48, value: int = 120) -> bytes:
@@ -141,3 +142,46 @@ def test_video_file_source_stamps_frames_and_ends(tmp_path) -> None:
     assert [f.seq for f in frames] == [0, 1, 2, 3, 4]
     assert all(f.time_boot_s is None for f in frames)
     assert [f.monotonic for f in frames] == sorted(f.monotonic for f in frames)
+
+
+def _frames_until(src, done, timeout_s: float = 20.0) -> list:
+    """Read ``src`` on a thread until ``done(frames)`` or the timeout; the frames read."""
+    stop = threading.Event()
+    got: list = []
+
+    def read() -> None:
+        for f in src.frames(stop):
+            got.append(f)
+            if done(got):
+                return
+
+    th = threading.Thread(target=read, daemon=True)
+    th.start()
+    th.join(timeout_s)
+    stop.set()
+    th.join(5)
+    return got
+
+
+def test_a_live_camera_that_goes_away_is_reopened_and_its_frames_come_back(caplog) -> None:
+    """An HTTP MJPEG camera ends its stream (a reboot) and is down a while: OpenCV's capture would
+    fail from then on; the source reopens it and the frames of the new stream come through."""
+    port = free_port()
+    first = MjpegCamera(port, frames_per_connection=5).start()
+    src = open_source(first.url, reopen_after_s=0.2, timeout_s=2.0)
+    try:
+        before = _frames_until(src, lambda got: len(got) == 5)
+        first.stop()  # the stream has ended; now the camera is down for a second
+        second = MjpegCamera(port)
+        threading.Timer(1.0, second.start).start()
+        with caplog.at_level(logging.INFO, logger="edge.frames"):
+            after = _frames_until(src, lambda got: len(got) == 3)
+    finally:
+        src.close()
+        first.stop()
+        second.stop()
+    assert [int(f.image.mean()) for f in before] == [0, 1, 2, 3, 4]
+    assert len(after) == 3 and src.reconnects >= 1
+    assert [f.seq for f in after] == [5, 6, 7]  # one numbering across reconnects
+    assert src.rejected["read_failed"] >= 1
+    assert "will not open yet" in caplog.text and "reopened after" in caplog.text
