@@ -131,7 +131,7 @@ class EdgeAgent:
         self.debris_classes = debris_classes(self.detector.names, parse_name_map(settings.class_map))
         self.geo = geo_config(settings)
         self.source: FrameSource = open_source(  # CameraOpenError
-            settings.camera, settings.camera_reopen_s, settings.camera_timeout_s
+            settings.camera, settings.camera_reopen_s, settings.camera_timeout_s, settings.camera_latency_s
         )
         self._last_frame_at = time.monotonic()  # the start, until the first frame
         self.metrics.camera_frame_age.set_function(self.camera_frame_age)

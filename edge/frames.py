@@ -3,8 +3,9 @@
 * ``sim://host:port`` (or ``tcp-frames://``): the simulated camera's feed (``contract.framewire``).
   Frames carry the vehicle's own clock (``time_boot_s``), so the pose lookup is exact.
 * a video file, a camera device index (``0``) or an RTSP/HTTP(S) URL, via OpenCV: frames are
-  stamped with the local monotonic clock on arrival; the agent maps that to vehicle time with
-  the telemetry link (``vehicle_time_at``), which is as good as the camera's latency is small.
+  stamped with the local monotonic clock on arrival less the camera's latency (``latency_s``,
+  measured once per camera: an RTSP camera's is often 0.1-0.3 s, 1-1.5 m at patrol speed); the
+  agent maps that to vehicle time with the telemetry link (``vehicle_time_at``).
 
 A bad record (bad header, truncated or undecodable JPEG, wrong size, empty, oversized) is
 skipped with a logged reason and counted in ``rejected``; it never ends the stream. A live source
@@ -179,12 +180,15 @@ class OpenCVSource:
     that has given no frame for ``reopen_after_s`` is released and opened again, every
     ``reopen_after_s`` until frames come back (``reconnects`` counts the opens that did). A network
     camera's open and each read give up after ``timeout_s`` rather than FFmpeg's own minutes. A file
-    ends at its last frame.
+    ends at its last frame. Each frame is stamped ``latency_s`` before it arrived.
     """
 
-    def __init__(self, spec: str | int, reopen_after_s: float = 2.0, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, spec: str | int, reopen_after_s: float = 2.0, timeout_s: float = 5.0, latency_s: float = 0.0
+    ) -> None:
         self.name = str(spec)
         self.spec = spec
+        self.latency_s = latency_s
         self.reopen_after_s = reopen_after_s
         self.timeout_s = timeout_s
         self.rejected: Counter[str] = Counter()
@@ -227,7 +231,7 @@ class OpenCVSource:
                 failures = 0
                 last_frame = time.monotonic()
                 self._seq += 1  # one numbering across reopens (and calls of frames())
-                yield CapturedFrame(self._seq - 1, img, last_frame)
+                yield CapturedFrame(self._seq - 1, img, last_frame - self.latency_s)
                 continue
             if self.is_file:
                 return  # end of the video
@@ -245,15 +249,18 @@ class OpenCVSource:
         self._cap.release()
 
 
-def open_source(spec: str, reopen_after_s: float = 2.0, timeout_s: float = 5.0) -> FrameSource:
+def open_source(
+    spec: str, reopen_after_s: float = 2.0, timeout_s: float = 5.0, latency_s: float = 0.0
+) -> FrameSource:
     """The frame source ``spec`` names (see module doc); ``CameraOpenError`` when it won't open.
 
-    ``reopen_after_s`` and ``timeout_s`` apply to live OpenCV sources (``OpenCVSource``)."""
+    The other arguments apply to OpenCV sources (``OpenCVSource``); the simulator's feed carries
+    its own capture times."""
     m = _SIM.match(spec)
     if m:
         return SimFeedSource(m["host"], int(m["port"]))
     if spec.startswith(("sim://", "tcp-frames://")):
         raise CameraOpenError(f"camera {spec}: expected sim://HOST:PORT")
     if spec.isdigit():
-        return OpenCVSource(int(spec), reopen_after_s, timeout_s)
-    return OpenCVSource(spec, reopen_after_s, timeout_s)
+        return OpenCVSource(int(spec), reopen_after_s, timeout_s, latency_s)
+    return OpenCVSource(spec, reopen_after_s, timeout_s, latency_s)

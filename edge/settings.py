@@ -51,6 +51,14 @@ class EdgeSettings(ComponentSettings):
     camera_timeout_s: float = Field(
         5.0, gt=0, description="s a network camera's open or read may take before it counts as failed"
     )
+    camera_latency_s: float = Field(
+        0.0,
+        ge=0,
+        le=5,
+        description="s from exposure to arrival of a video/RTSP camera's frame (often 0.1-0.3; film a "
+        "stopwatch beside its live view to measure it): frames are stamped that much earlier, so the "
+        "pose they are geotagged with is the one they were taken at",
+    )
     broker_host: str = Field(MQTT_HOST, description="MQTT broker host")
     broker_port: int = Field(MQTT_PORT, ge=1, le=65535, description="MQTT broker port")
     drone_id: str = Field("drone-1", min_length=1, max_length=64, description="this drone's id on MQTT")

@@ -6,6 +6,7 @@ import logging
 import socket
 import struct
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -130,13 +131,17 @@ def test_a_camera_that_will_not_open_says_which_and_why(spec: str, needle: str) 
         open_source(spec)
 
 
-def test_video_file_source_stamps_frames_and_ends(tmp_path) -> None:
-    path = tmp_path / "clip.avi"
+def _clip(path):
+    """A five-frame MJPEG video file."""
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
     for i in range(5):
         w.write(np.full((48, 64, 3), 40 * i, np.uint8))
     w.release()
-    src = open_source(str(path))
+    return str(path)
+
+
+def test_video_file_source_stamps_frames_and_ends(tmp_path) -> None:
+    src = open_source(_clip(tmp_path / "clip.avi"))
     frames = list(src.frames(threading.Event()))
     src.close()
     assert [f.seq for f in frames] == [0, 1, 2, 3, 4]
@@ -185,3 +190,12 @@ def test_a_live_camera_that_goes_away_is_reopened_and_its_frames_come_back(caplo
     assert [f.seq for f in after] == [5, 6, 7]  # one numbering across reconnects
     assert src.rejected["read_failed"] >= 1
     assert "will not open yet" in caplog.text and "reopened after" in caplog.text
+
+
+def test_a_camera_latency_stamps_each_frame_that_much_before_it_arrived(tmp_path) -> None:
+    src = open_source(_clip(tmp_path / "clip.avi"), latency_s=0.25)
+    lags = []
+    for f in src.frames(threading.Event()):
+        lags.append(time.monotonic() - f.monotonic)
+    src.close()
+    assert len(lags) == 5 and all(0.25 <= lag < 0.35 for lag in lags)
