@@ -109,43 +109,37 @@ class SimFeedSource:
         self.reconnect_delay_s = reconnect_delay_s
         self.max_payload_bytes = max_payload_bytes
         self.rejected: Counter[str] = Counter()
-        self.connects = 0
+        self.reconnects = 0  # times frames came back after the feed was lost
         try:  # fail fast when nothing listens: "camera won't open" is a start-up error
             self._sock: socket.socket | None = socket.create_connection((host, port), connect_timeout_s)
         except OSError as e:
             raise CameraOpenError(f"camera feed {self.name}: cannot connect ({e})") from e
-        self.connects = 1
-
-    @property
-    def reconnects(self) -> int:
-        return max(self.connects - 1, 0)
 
     def _reject(self, r: FrameReject) -> None:
         self.rejected[r.reason] += 1
         log.warning("frame skipped (%s): %s [%s]", r.reason, r.detail, self.name)
 
     def frames(self, stop: threading.Event) -> Iterator[CapturedFrame]:
+        lost = False  # an outage is under way: logged once when it starts, once when frames are back
         while not stop.is_set():
             sock = self._sock
             if sock is None:
                 try:
                     sock = socket.create_connection((self.host, self.port), 2.0)
-                    self.connects += 1
-                    log.info("camera feed reconnected %s", self.name)
                 except OSError:
                     stop.wait(self.reconnect_delay_s)
                     continue
                 self._sock = sock
             sock.settimeout(0.5)
             parser = FrameParser(self.max_payload_bytes)
+            why = "closed by the camera"
             while not stop.is_set():
                 try:
                     data = sock.recv(1 << 20)
                 except TimeoutError:
                     continue
                 except OSError as e:
-                    log.warning("camera feed %s lost: %s", self.name, e)
-                    data = b""
+                    why, data = str(e), b""
                 if not data:
                     if parser.buffered:
                         self._reject(
@@ -153,6 +147,15 @@ class SimFeedSource:
                         )
                     sock.close()
                     self._sock = None
+                    if not lost:
+                        lost = True
+                        log.warning(
+                            "camera feed %s lost (%s); reconnecting every %.1f s",
+                            self.name,
+                            why,
+                            self.reconnect_delay_s,
+                        )
+                    stop.wait(self.reconnect_delay_s)
                     break
                 now = time.monotonic()
                 for item in parser.feed(data):
@@ -163,6 +166,10 @@ class SimFeedSource:
                     if isinstance(img, FrameReject):
                         self._reject(img)
                         continue
+                    if lost:
+                        lost = False
+                        self.reconnects += 1
+                        log.info("camera feed %s back", self.name)
                     h = item.header
                     yield CapturedFrame(h.seq, img, now, h.time_boot_s, h.utc)
 

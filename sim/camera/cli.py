@@ -214,6 +214,13 @@ def bench(
     typer.echo(json.dumps(result))
 
 
+_FAULT_OPTIONS = {
+    "drop_pct": "--frame-loss",
+    "corrupt_pct": "--frame-corrupt",
+    "blackouts": "--camera-blackout",
+}
+
+
 @app.command()
 def serve(
     port: Annotated[
@@ -230,12 +237,34 @@ def serve(
     domain: Domain = "train",
     calibration: Calib = None,
     truth: Annotated[Path | None, typer.Option(help="append each frame's ground truth here (JSONL)")] = None,
+    frame_loss: Annotated[float, typer.Option(help="frames lost before they reach the edge, %")] = 0.0,
+    frame_corrupt: Annotated[float, typer.Option(help="frames sent with their JPEG cut short, %")] = 0.0,
+    camera_blackout: Annotated[
+        list[str] | None,
+        typer.Option(help="START:END simulated seconds with no camera: feed closed (repeatable)"),
+    ] = None,
 ) -> None:
-    """Run a simulated vehicle with its camera: MAVLink on --vehicle-port, frames on --port, until Ctrl-C."""
+    """Run a simulated vehicle with its camera: MAVLink on --vehicle-port, frames on --port, until Ctrl-C.
+
+    Camera faults (seeded by --seed; each frame's fate is in the --truth record) test how the edge
+    lives through lost and corrupt frames and a camera that goes away.
+    """
+    from pydantic import ValidationError
+
+    from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
     from sim.settings import VehicleSettings
     from sim.vehicle import SimVehicle
 
+    try:
+        faults = CameraFaults(
+            drop_pct=frame_loss, corrupt_pct=frame_corrupt, blackouts=camera_blackout or [], seed=seed
+        )
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else ""
+        hint = _FAULT_OPTIONS.get(field, "--frame-loss + --frame-corrupt")
+        raise typer.BadParameter(err["msg"].removeprefix("Value error, "), param_hint=hint) from e
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     scene, camera = _setup(seed, debris, domain, calibration)
     if (width, height) != (camera.width, camera.height):
@@ -243,7 +272,9 @@ def serve(
     vehicle = SimVehicle(VehicleSettings(tcp_port=vehicle_port, speedup=speedup))
     try:
         vehicle.start()
-        feed = FrameServer(scene, vehicle.snapshot, camera, fps=fps, host=host, port=port, truth_path=truth)
+        feed = FrameServer(
+            scene, vehicle.snapshot, camera, fps=fps, host=host, port=port, truth_path=truth, faults=faults
+        )
     except (OSError, ValueError) as e:
         vehicle.stop()
         raise typer.BadParameter(str(e)) from e
@@ -256,10 +287,13 @@ def serve(
         while True:
             time.sleep(5)
             log.info(
-                "camera feed frames=%d clients=%d failed=%d",
+                "camera feed frames=%d clients=%d failed=%d dropped=%d corrupt=%d%s",
                 feed.frames_sent,
                 feed.clients,
                 feed.frames_failed,
+                feed.frames_faulted["dropped"],
+                feed.frames_faulted["corrupt"],
+                " (blackout)" if feed.dark else "",
             )
     except KeyboardInterrupt:
         pass

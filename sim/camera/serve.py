@@ -9,11 +9,14 @@ frame is rendered at the current simulated time); nothing queues up.
 
 The water is at home level: the camera's height above the water is the vehicle's ``alt_rel``.
 Ground truth (debris and distractor boxes with lat/lon, per frame) is NOT on the stream: it
-goes to ``truth_path`` as JSON lines and to ``FrameServer.truth`` for tests.
+goes to ``truth_path`` as JSON lines and to ``FrameServer.truth`` for tests, each record with the
+frame's ``fate`` under ``faults`` (``sim.camera.faults``): sent, dropped or corrupt. In a
+blackout window no frame is rendered and the feed's connections are closed.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import socket
@@ -28,6 +31,7 @@ from prometheus_client import Counter
 
 from contract.camera import CameraModel, CameraMount, CameraPose
 from contract.framewire import FrameHeader, encode_record
+from sim.camera.faults import CameraFaults
 from sim.camera.render import Renderer
 from sim.camera.scene import RiverScene
 
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 
 FRAMES_SERVED = Counter("riverpatrol_sim_camera_frames_served", "Frames sent to feed clients")
 FRAMES_FAILED = Counter("riverpatrol_sim_camera_frames_failed", "Frames not rendered or not sent", ["reason"])
+FRAMES_FAULTED = Counter(
+    "riverpatrol_sim_camera_frames_faulted", "Frames dropped or corrupted by fault injection", ["fate"]
+)
 
 
 class FrameServer:
@@ -53,6 +60,7 @@ class FrameServer:
         jpeg_quality: int = 90,
         min_alt_m: float = 2.0,
         send_timeout_s: float = 5.0,
+        faults: CameraFaults | None = None,
     ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
@@ -65,9 +73,12 @@ class FrameServer:
         self.jpeg_quality = jpeg_quality
         self.min_alt_m = min_alt_m
         self.send_timeout_s = send_timeout_s
+        self.faults = faults or CameraFaults()
+        self.dark = False  # inside a blackout window
         self.truth: list[dict] = []
-        self.frames_sent = 0
+        self.frames_sent = 0  # dropped frames (fault injection) are not sent
         self.frames_failed = 0
+        self.frames_faulted: collections.Counter[str] = collections.Counter()
         # held open for the server's lifetime, closed in stop()
         self._truth_file = Path(truth_path).open("a") if truth_path else None  # noqa: SIM115
         self._listener = socket.create_server((host, port))
@@ -128,6 +139,9 @@ class FrameServer:
                 continue
             except OSError:
                 return
+            if self.dark:  # no camera: the connection is refused as soon as it is made
+                conn.close()
+                continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.settimeout(self.send_timeout_s)
             with self._lock:
@@ -144,6 +158,9 @@ class FrameServer:
         next_t = -1.0
         while not self._stop.is_set():
             s = self.snapshot()
+            if self._blackout(s.t):
+                time.sleep(0.005)
+                continue
             if s.t < next_t or s.alt_rel < self.min_alt_m or not self.clients:
                 time.sleep(0.005)
                 continue
@@ -158,11 +175,26 @@ class FrameServer:
                 FRAMES_FAILED.labels(reason=type(e).__name__).inc()
                 log.warning("camera frame at t=%.3f failed: %s", s.t, e)
 
+    def _blackout(self, t: float) -> bool:
+        """Enter or leave a blackout window at simulated time ``t``; whether it is dark now."""
+        dark = self.faults.blackout(t)
+        if dark != self.dark:
+            self.dark = dark
+            log.warning("camera blackout %s t=%.2f", "start: feed connections closed" if dark else "end", t)
+        if dark:
+            with self._lock:
+                clients, self._clients = self._clients, []
+            for c in clients:
+                c.close()
+        return dark
+
     def _serve_one(self, s: Any) -> None:
         frame = self.renderer.render(self.pose_of(s), self.camera, t=s.t)
         ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:
             raise ValueError("JPEG encoding failed")
+        fate = self.faults.fate(self._seq)
+        jpeg = self.faults.corrupt(self._seq, buf.tobytes()) if fate == "corrupt" else buf.tobytes()
         header = FrameHeader(
             seq=self._seq,
             time_boot_s=s.t,
@@ -171,10 +203,11 @@ class FrameServer:
             height=self.camera.height,
             encoding="jpeg",
         )
-        record = encode_record(header, buf.tobytes())
+        record = encode_record(header, jpeg)
         truth = {
             "seq": self._seq,
             "time_boot_s": s.t,
+            "fate": fate,
             "truth": [b.as_dict() for b in frame.truth],
             "distractors": [b.as_dict() for b in frame.distractors],
             "pose": frame.pose.model_dump(),
@@ -184,8 +217,11 @@ class FrameServer:
         if self._truth_file:
             self._truth_file.write(json.dumps(truth) + "\n")
             self._truth_file.flush()
+        if fate != "sent":
+            self.frames_faulted[fate] += 1
+            FRAMES_FAULTED.labels(fate=fate).inc()
         with self._lock:
-            blobs, self._inject = [*self._inject, record], []
+            blobs, self._inject = [*self._inject, *([record] if fate != "dropped" else [])], []
             clients = list(self._clients)
         for c in clients:
             try:
@@ -197,5 +233,6 @@ class FrameServer:
                 with self._lock:
                     self._clients.remove(c)
                 c.close()
-        self.frames_sent += 1
-        FRAMES_SERVED.inc()
+        if fate != "dropped":
+            self.frames_sent += 1
+            FRAMES_SERVED.inc()

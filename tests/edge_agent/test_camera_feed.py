@@ -12,6 +12,7 @@ from contract.camera import CameraModel
 from contract.defaults import HOME_LAT, HOME_LON
 from edge.frames import SimFeedSource
 from sim.camera import RiverScene
+from sim.camera.faults import CameraFaults
 from sim.camera.serve import FrameServer
 
 
@@ -60,3 +61,36 @@ def test_feed_stamps_vehicle_time_writes_truth_aside_and_survives_injected_garba
     assert min(gaps) >= 0.5 - 0.1, gaps
     assert src.rejected["bad_magic"] == 1
     assert "truth" in truth[0] and "distractors" in truth[0]
+
+
+def test_lost_and_corrupt_frames_and_a_camera_blackout_reach_the_edge_as_the_truth_says(tmp_path):
+    """Fault injection on the feed: the edge gets every frame sent whole, skips each corrupt one by
+    name, gets none in the blackout, and is back (one reconnect) when the camera is."""
+    faults = CameraFaults(drop_pct=20, corrupt_pct=20, blackouts=["5:10"], seed=5)
+    assert {"dropped", "corrupt"} <= {faults.fate(s) for s in range(20)}
+    scene = RiverScene(seed=2, n_debris=10, n_distractors=0, n_bridges=0)
+    cam = CameraModel.default().scaled(320, 180)
+    server = FrameServer(scene, Hover(), cam, fps=2.0, faults=faults).start()
+    src = SimFeedSource("127.0.0.1", server.port, reconnect_delay_s=0.2)
+    stop = threading.Event()
+    got = []
+    net = threading.Timer(15.0, stop.set)  # a safety net: the loop ends well before
+    net.start()
+    try:
+        for f in src.frames(stop):
+            got.append(f)
+            if f.time_boot_s >= 20.0:
+                break
+    finally:
+        net.cancel()
+        src.close()
+        server.stop()
+    assert got and got[-1].time_boot_s >= 20.0
+    last = got[-1].seq
+    fates = {t["seq"]: t["fate"] for t in server.truth if t["seq"] <= last}
+    assert [f.seq for f in got] == [s for s, fate in sorted(fates.items()) if fate == "sent"]
+    assert src.rejected["bad_jpeg"] == sum(fate == "corrupt" for fate in fates.values()) > 0
+    assert sum(fate == "dropped" for fate in fates.values()) > 0
+    assert not [f for f in got if 5.0 <= f.time_boot_s < 10.0]
+    assert {t["time_boot_s"] < 5.0 for t in server.truth} == {True, False}  # frames on both sides
+    assert src.reconnects == 1
