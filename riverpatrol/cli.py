@@ -44,6 +44,11 @@ def demo(
     broker: str = typer.Option("", help="MQTT broker host:port (default: start an embedded one)."),
     workdir: Path | None = typer.Option(None, help="Keep databases, outboxes and logs here (default: temp)."),
     duration: float = typer.Option(0.0, help="Stop after this many wall seconds (0 = until landed)."),
+    link_outage: str = typer.Option(
+        "",
+        help="START:END wall seconds of the patrol with the drone's radio link to the broker cut "
+        "(its alerts wait in its outbox, and all arrive after).",
+    ),
     serve: bool | None = typer.Option(
         None, "--serve/--no-serve", help="Keep the cloud up after landing (default: when run in a terminal)."
     ),
@@ -62,6 +67,17 @@ def demo(
         assert len(feed_size) == 2 and min(feed_size) >= 64
     except (ValueError, AssertionError):
         raise typer.BadParameter(f"give the feed size as WxH, e.g. 1920x1080, not {feed!r}") from None
+    outage = None
+    if link_outage:
+        try:
+            start, end = (float(v) for v in link_outage.split(":"))
+            assert 0 <= start < end
+        except (ValueError, AssertionError):
+            raise typer.BadParameter(
+                f"give the outage as START:END seconds of the patrol, e.g. 60:90, not {link_outage!r}",
+                param_hint="--link-outage",
+            ) from None
+        outage = (start, end)
 
     raise typer.Exit(
         run_demo(
@@ -69,7 +85,7 @@ def demo(
                 segment=segment, speedup=speedup, feed_size=feed_size, alt_m=alt, fps=fps,
                 seed=seed, debris=debris,
                 tcp_port=port, cloud_port=cloud_port, broker=broker, workdir=workdir,
-                duration_s=duration, serve=serve,
+                duration_s=duration, serve=serve, link_outage=outage,
             )
         )
     )  # fmt: skip

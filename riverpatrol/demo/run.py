@@ -61,6 +61,9 @@ class DemoOptions:
     #: has half the detail a 1080p camera gives the verifier's second look (fewer finds).
     feed_size: tuple[int, int] = (1920, 1080)
     broker: str = ""  # host:port of an MQTT broker; empty = start an embedded one (amqtt)
+    #: (start, end) wall seconds of the patrol with the drone's radio link to the broker cut
+    #: (``riverpatrol.demo.radio``): its alerts wait in its outbox and are all delivered after
+    link_outage: tuple[float, float] | None = None
     cloud_port: int = defaults.CLOUD_PORT  # taken: any free port (the URL printed says which)
     workdir: Path | None = None
     serve: bool | None = None  # keep the cloud up after landing; None = when run in a terminal
@@ -144,7 +147,7 @@ def patrol_panel(s, total: int, wall_s: float, url: str) -> Panel:
     return Panel(text, title="patrol")
 
 
-def pipeline_table(agent, relay, watch: CloudWatch, sim, size: tuple[int, int]) -> Table:
+def pipeline_table(agent, relay, watch: CloudWatch, sim, size: tuple[int, int], radio=None) -> Table:
     """Where the finds are on their way: drone -> broker -> ground station -> cloud."""
     s = agent.status()
     b = relay.outbox.backlog()
@@ -158,6 +161,8 @@ def pipeline_table(agent, relay, watch: CloudWatch, sim, size: tuple[int, int]) 
         f"{s.alerts_built} alert messages  outbox {s.outbox_depth}  "
         + ("[green]broker ok[/]" if s.broker_connected else "[red]broker down[/]"),
     )
+    if radio is not None:
+        t.add_row("radio link", "[green]up[/]" if radio.up else "[red]CUT: alerts wait on the drone[/]")
     t.add_row(
         "ground relay",
         f"received {int(relay.m_received._value.get())}  delivered {b.delivered}  backlog {b.count}"
@@ -211,6 +216,17 @@ def missing_extras() -> list[str]:
     return [m for m in ("amqtt", "apprise", "pywebpush") if importlib.util.find_spec(m) is None]
 
 
+def _fly_the_outage(radio, window: tuple[float, float], elapsed_s: float, agent) -> int:
+    """Cut the link when the patrol enters ``window``, restore it when it leaves; the edge's outbox
+    depth while cut (0 otherwise)."""
+    inside = window[0] <= elapsed_s < window[1]
+    if inside and radio.up and not radio.cuts:
+        radio.cut()
+    elif not inside and not radio.up:
+        radio.restore()
+    return 0 if radio.up else agent.status().outbox_depth
+
+
 def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     """Fly the demo patrol through the whole data path; returns a process exit code."""
     console = console or Console()
@@ -230,6 +246,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from ground_station.relay.service import Relay, RelayConfig, wait_until
     from riverpatrol.demo.broker import EmbeddedBroker
     from riverpatrol.demo.cloud_server import ServedCloud
+    from riverpatrol.demo.radio import RadioLink
     from riverpatrol.demo.simulator import SimProcess, SimSpec
 
     work = o.workdir or Path(tempfile.mkdtemp(prefix="riverpatrol-demo-"))
@@ -255,6 +272,16 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             stack.append(broker)
             mqtt_host, mqtt_port, protocol = broker.host, broker.port, "3.1.1"
         console.print(f"MQTT broker on {mqtt_host}:{mqtt_port}" + ("" if o.broker else " (embedded amqtt)"))
+        radio = None
+        drone_mqtt = (mqtt_host, mqtt_port)
+        if o.link_outage:  # the drone reaches the broker over a link the demo can cut
+            radio = RadioLink(mqtt_host, mqtt_port).start()
+            stack.append(radio)
+            drone_mqtt = (radio.host, radio.port)
+            console.print(
+                f"the drone's radio link to the broker will be cut from {o.link_outage[0]:g} s to "
+                f"{o.link_outage[1]:g} s of the patrol"
+            )
 
         cloud = ServedCloud(
             CloudSettings(
@@ -312,8 +339,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 mavlink=url,
                 link_timeout=2.0,
                 camera=f"sim://127.0.0.1:{sim.feed_port}",
-                broker_host=mqtt_host,
-                broker_port=mqtt_port,
+                broker_host=drone_mqtt[0],
+                broker_port=drone_mqtt[1],
                 outbox_path=work / "edge_outbox.db",
                 drone_id="drone-1",
                 mission_id=f"demo-{plan.reach.name}",
@@ -348,16 +375,19 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         def screen() -> Group:
             return Group(
                 patrol_panel(agent.telemetry.snapshot(), total, time.monotonic() - t0, url),
-                pipeline_table(agent, relay, watch, sim, o.feed_size),
+                pipeline_table(agent, relay, watch, sim, o.feed_size, radio),
                 finds_table(watch.items, limit=5),
             )
 
         stopped_early = False
+        held = 0  # the most alert messages waiting on the drone while the link was cut
         try:
             with Live(screen(), console=console, refresh_per_second=2) as live:
                 airborne_seen = False
                 while True:
                     time.sleep(0.5)
+                    if radio is not None and o.link_outage:
+                        held = max(held, _fly_the_outage(radio, o.link_outage, time.monotonic() - t0, agent))
                     live.update(screen())
                     v = agent.telemetry.snapshot()
                     airborne_seen = airborne_seen or (v.alt_rel_m or 0.0) > 5
@@ -371,6 +401,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             console.line()  # off a terminal, Live prints its last screen without ending the line
         landed = not agent.telemetry.snapshot().armed
 
+        if radio is not None and not radio.up:
+            radio.restore()  # the patrol ended inside the outage: the link is back for the landing
         with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
             watch.stop()
@@ -397,6 +429,12 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             f"items passed alerted ({recall}), class right {score.class_right}, "
             f"{score.false_alerts} alerts near no debris"
         )
+        if radio is not None and o.link_outage:
+            console.print(
+                f"radio link cut {radio.cuts} time(s), {o.link_outage[0]:g}-{o.link_outage[1]:g} s of the "
+                f"patrol: up to {held} alert message(s) waited on the drone; "
+                f"{agent.outbox_depth_at_stop} left in its outbox at the end"
+            )
         if score.frames_per_item is not None:
             console.print(
                 f"each item passed was in full view in {score.frames_per_item:g} frames (median); the "

@@ -11,13 +11,15 @@ import sqlite_utils
 
 
 def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
-    """A shortened patrol (the first 80 s of flight) over a heavily littered river: every alert the
-    edge agent sent is relayed and is in the cloud's database, and the summary scores the finds."""
+    """A shortened patrol (the first 80 s of flight) over a heavily littered river, with the drone's
+    radio link cut for 25 s of it: every alert the edge agent sent is relayed and is in the cloud's
+    database, none is left on the drone, and the summary scores the finds."""
     work = tmp_path / "demo"
     out = subprocess.run(
         [sys.executable, "-m", "riverpatrol", "demo", "--port", "0", "--cloud-port", "0", "--no-serve",
          "--debris", "80", "--duration", "80", "--workdir", str(work),
-         "--feed", "960x540", "--speedup", "3"],  # lighter than the default: the data path is under test
+         "--feed", "960x540", "--speedup", "3",  # lighter than the default: the data path is under test
+         "--link-outage", "20:45"],
         capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     text = re.sub(r"\s+", " ", out.stdout)
@@ -31,6 +33,8 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     sent, relayed, in_cloud = map(int, m.groups())
     assert sent >= 1, "the patrol over 80 littered items sent no alert"
     assert relayed == sent, "alerts lost between the drone and the ground station"
+    assert "radio link cut 1 time(s), 20-45 s of the patrol" in text
+    assert re.search(r"waited on the drone; 0 left in its outbox at the end", text), text[-1500:]
     db = sqlite_utils.Database(next((work / "cloud").glob("*.db")))
     ids = {r["alert_id"] for r in db.query("select alert_id from items")}
     assert len(ids) == in_cloud >= 1

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from prometheus_client import CollectorRegistry
 
+from contract import topics
+from contract.messages import Alert
+from edge.mqtt_link import LinkConfig, MqttLink
+from edge.outbox import Outbox
 from riverpatrol.demo.broker import EmbeddedBroker
+from riverpatrol.demo.radio import RadioLink
 from riverpatrol.demo.simulator import SimProcess, SimSpec
+from tests.edge_alerts.mqtt_helpers import Collector, alert_json, index_of, wait_until
 
 
 def test_embedded_broker_carries_qos1_messages_and_stops() -> None:
@@ -49,3 +57,36 @@ def test_simulator_process_names_what_stopped_it(tmp_path: Path) -> None:
             sim.start(timeout_s=60)
     finally:
         sim.stop()
+
+
+def test_a_cut_radio_link_holds_the_drones_alerts_and_delivers_every_one_when_restored(
+    mosquitto, tmp_path: Path
+) -> None:
+    """The demo's --link-outage: the edge's MQTT link through the cuttable forwarder loses its session
+    when the link is cut, keeps what it makes meanwhile in its outbox, and delivers all of it, once
+    each and in order, when the link is back; the broker stayed up throughout."""
+    sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS))
+    radio = RadioLink("127.0.0.1", mosquitto.port).start()
+    cfg = LinkConfig(drone_id="d1", port=radio.port, reconnect_min_s=0.1, reconnect_max_s=0.5)
+    link = MqttLink(cfg, Outbox(tmp_path / "o.db"), registry=CollectorRegistry())
+    link.start()
+    try:
+        assert wait_until(lambda: link.connected, 5)
+        for i in range(5):
+            link.enqueue(alert_json("d1", i))
+        assert link.wait_idle(5)
+        radio.cut()
+        assert wait_until(lambda: not link.connected, 5)
+        for i in range(5, 25):
+            link.enqueue(alert_json("d1", i))
+        time.sleep(1.0)  # reconnect attempts meanwhile are refused
+        assert not link.connected and link.outbox.depth() == 20
+        radio.restore()
+        assert wait_until(lambda: link.connected, 5) and link.wait_idle(10)
+        assert sub.wait_for(lambda p: len(p) >= 25, 5)
+        time.sleep(0.2)
+        assert [index_of("d1", Alert.model_validate_json(p)) for p in sub.payloads()] == list(range(25))
+        assert radio.cuts == 1
+    finally:
+        link.stop()
+        radio.stop()
