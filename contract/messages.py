@@ -96,6 +96,10 @@ class Telemetry(_Wire):
     link_ok: bool = True
     outbox_backlog: int = 0
     alerts_this_flight: int = 0
+    #: The camera as the agent sees it: "ok", "ended" or "no frame for N s" (a drone that flies on
+    #: while its camera is gone finds nothing); None where the sender does not say.
+    camera: str | None = Field(default=None, max_length=64)
+    detect_fps: float | None = Field(default=None, ge=0, description="Frames detected per second, last 5 s.")
 
 
 class DroneStatus(_Wire):

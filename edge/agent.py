@@ -357,6 +357,7 @@ class EdgeAgent:
         s = self.telemetry.snapshot()
         if s.lat is None or s.lon is None:
             return
+        mine = self.status()
         utc = s.utc_at(s.time_boot_s) if s.time_boot_s is not None else None
         t = Telemetry(
             drone_id=self.settings.drone_id,
@@ -376,6 +377,8 @@ class EdgeAgent:
             link_ok=s.link_up,
             outbox_backlog=self.outbox.depth(),
             alerts_this_flight=self.alerts_this_flight,
+            camera=mine.camera,
+            detect_fps=round(mine.fps, 1),
         )
         self.link.publish_telemetry(t)
 

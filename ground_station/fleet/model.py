@@ -56,6 +56,8 @@ class DroneRow:
     alerts_this_flight: int | None = None
     outbox_backlog: int | None = None
     telemetry_link_ok: bool | None = None
+    camera: str | None = None
+    detect_fps: float | None = None
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -166,6 +168,8 @@ class FleetState:
                     alerts_this_flight=t.alerts_this_flight,
                     outbox_backlog=t.outbox_backlog,
                     telemetry_link_ok=t.link_ok,
+                    camera=t.camera,
+                    detect_fps=t.detect_fps,
                 )
             )
         return out

@@ -55,6 +55,15 @@ def _ago(s: float | None) -> str:
     return f"{s:.0f} s ago" if s < 120 else f"{s / 60:.0f} min ago"
 
 
+def _camera(r: DroneRow) -> Text:
+    """ "ok 3.5 fps" in green; anything else (ended, no frame for N s) in red; "-" when not said."""
+    if r.camera is None:
+        return Text("-")
+    if r.camera != "ok":
+        return Text(r.camera, style="bold red")
+    return Text("ok" + ("" if r.detect_fps is None else f" {r.detect_fps:.1f} fps"), style="green")
+
+
 def table(snap: Snapshot) -> Group:
     t = Table(title=f"RiverPatrol fleet ({len(snap.rows)} drone(s))", expand=False)
     for col in (
@@ -67,6 +76,7 @@ def table(snap: Snapshot) -> Group:
         "gps",
         "position",
         "mission",
+        "camera",
         "alerts",
         "outbox",
     ):
@@ -91,6 +101,7 @@ def table(snap: Snapshot) -> Group:
             gps,
             pos,
             mission,
+            _camera(r),
             _v(r.alerts_this_flight),
             _v(r.outbox_backlog),
         )

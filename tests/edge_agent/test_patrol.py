@@ -103,5 +103,6 @@ def test_patrol_one_alert_per_detected_item_none_for_distractors(mosquitto, tmp_
     assert [t.alerts_this_flight for t in tele] == sorted(t.alerts_this_flight for t in tele)
     assert tele[-1].alerts_this_flight <= agent.alerts_this_flight
     assert max(t.alt_rel_m for t in tele) > patrol.cfg.alt - 2
+    assert any(t.camera == "ok" and (t.detect_fps or 0) > 0 for t in tele)  # the dashboard's camera column
     alerts_sub.close()
     telemetry_sub.close()

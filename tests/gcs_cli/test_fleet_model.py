@@ -90,12 +90,17 @@ def test_render_table_and_json() -> None:
     from rich.console import Console
 
     f = FleetState(stale_after_s=5.0)
-    f.on_telemetry(tele("d1"), T0)
+    f.on_telemetry(tele("d1", camera="ok", detect_fps=3.46), T0)
     f.on_status(status("d2", online=False), T0)
+    f.on_telemetry(tele("d3", camera="no frame for 12 s", detect_fps=0.0), T0)
+    f.on_telemetry(tele("d4"), T0)  # an agent that does not report its camera
     snap = Snapshot(f.rows(T0 + 1), RelayView(3, 12.0, 0, 40), "127.0.0.1:1883", True, 0, None)
     doc = as_json(snap)
-    assert [d["link"] for d in doc["drones"]] == ["online", "offline"] and doc["relay"]["backlog"] == 3
-    console = Console(width=200, record=True)
+    assert [d["link"] for d in doc["drones"]] == ["online", "offline", "online", "online"]
+    assert doc["relay"]["backlog"] == 3
+    assert [d["camera"] for d in doc["drones"]] == ["ok", None, "no frame for 12 s", None]
+    console = Console(width=240, record=True)
     console.print(table(snap))
     text = console.export_text()
     assert "item 3 of 11 (18%)" in text and "offline (lost)" in text and "backlog 3" in text
+    assert "ok 3.5 fps" in text and "no frame for 12 s" in text
