@@ -243,6 +243,13 @@ def serve(
         list[str] | None,
         typer.Option(help="START:END simulated seconds with no camera: feed closed (repeatable)"),
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file whose [sim.vehicle] table sets up the vehicle (wind, GPS noise, link faults, "
+            "home ...; RIVERPATROL_SIM_VEHICLE__* in the env too); --vehicle-port and --speedup win"
+        ),
+    ] = None,
 ) -> None:
     """Run a simulated vehicle with its camera: MAVLink on --vehicle-port, frames on --port, until Ctrl-C.
 
@@ -253,8 +260,16 @@ def serve(
 
     from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
-    from sim.settings import VehicleSettings
+    from sim.settings import SimSettings, VehicleSettings
     from sim.vehicle import SimVehicle
+
+    try:
+        base = SimSettings.load(config).vehicle.model_dump()
+        vehicle_settings = VehicleSettings.model_validate(
+            {**base, "tcp_port": vehicle_port, "speedup": speedup}
+        )
+    except (ValueError, FileNotFoundError) as e:  # a ValidationError or a TOML error is a ValueError
+        raise typer.BadParameter(str(e), param_hint="--config") from e
 
     try:
         faults = CameraFaults(
@@ -269,7 +284,7 @@ def serve(
     scene, camera = _setup(seed, debris, domain, calibration)
     if (width, height) != (camera.width, camera.height):
         camera = camera.scaled(width, height)
-    vehicle = SimVehicle(VehicleSettings(tcp_port=vehicle_port, speedup=speedup))
+    vehicle = SimVehicle(vehicle_settings)
     try:
         vehicle.start()
         feed = FrameServer(
