@@ -82,6 +82,9 @@ def run(
     camera: str = typer.Option(
         None, help="sim://host:port, a video file, a device index or an RTSP/HTTP URL"
     ),
+    camera_latency: float = typer.Option(
+        None, help="s from exposure to arrival of a video/RTSP camera's frames, e.g. 0.2 (stamps move back)"
+    ),
     broker: str = typer.Option(None, help="MQTT broker HOST:PORT"),
     drone_id: str = typer.Option(None, help="this drone's id on MQTT"),
     mission_id: str = typer.Option(None, help="mission the alerts belong to"),
@@ -118,6 +121,7 @@ def run(
             config,
             mavlink=mavlink,
             camera=camera,
+            camera_latency_s=camera_latency,
             broker_host=host,
             broker_port=port,
             drone_id=drone_id,

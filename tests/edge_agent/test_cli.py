@@ -52,6 +52,8 @@ def test_a_camera_that_will_not_open_exits_non_zero(tmp_path):
     assert r.returncode == 3 and "cannot connect" in r.stderr
     r = _run("--camera", str(tmp_path / "missing.mp4"), "--outbox", str(tmp_path / "o.db"))
     assert r.returncode == 3 and "no such video file" in r.stderr
+    r = _run("--camera", "0", "--camera-latency", "-0.2", "--outbox", str(tmp_path / "o.db"))
+    assert r.returncode == 2 and "camera_latency_s" in r.stderr
 
 
 def test_offline_broker_is_reported_metrics_served_and_sigterm_stops_cleanly(tmp_path):
@@ -93,6 +95,7 @@ def test_offline_broker_is_reported_metrics_served_and_sigterm_stops_cleanly(tmp
                 time.sleep(0.2)
         assert body is not None, "metrics never served"
         assert "riverpatrol_edge_frames_total" in body and "riverpatrol_edge_mqtt_link_up 0.0" in body
+        assert "riverpatrol_edge_camera_frame_age_seconds" in body
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{metrics}/healthz", timeout=2)
         except urllib.error.HTTPError as e:
