@@ -68,7 +68,8 @@ def test_a_camera_that_stops_sending_makes_health_say_so_until_frames_come_back(
         mavlink=f"tcp:127.0.0.1:{free_port()}",
         camera=camera.url,
         camera_stall_s=0.5,
-        camera_reopen_s=30.0,
+        camera_reopen_s=30.0,  # health alone is under test: no reopen, and no read gives up meanwhile
+        camera_timeout_s=30.0,
         broker_port=mosquitto.port,
         outbox_path=tmp_path / "o.db",
         detector_threads=1,
