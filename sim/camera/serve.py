@@ -188,13 +188,14 @@ class FrameServer:
                 c.close()
         return dark
 
-    def _serve_one(self, s: Any) -> None:
-        frame = self.renderer.render(self.pose_of(s), self.camera, t=s.t)
-        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+    def _record(self, s: Any, image: Any, fate: str) -> bytes:
+        """Frame ``self._seq`` on the wire: its JPEG (cut short when ``fate`` is corrupt) and header."""
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         if not ok:
             raise ValueError("JPEG encoding failed")
-        fate = self.faults.fate(self._seq)
-        jpeg = self.faults.corrupt(self._seq, buf.tobytes()) if fate == "corrupt" else buf.tobytes()
+        jpeg = buf.tobytes()
+        if fate == "corrupt":
+            jpeg = self.faults.corrupt(self._seq, jpeg)
         header = FrameHeader(
             seq=self._seq,
             time_boot_s=s.t,
@@ -203,7 +204,13 @@ class FrameServer:
             height=self.camera.height,
             encoding="jpeg",
         )
-        record = encode_record(header, jpeg)
+        return encode_record(header, jpeg)
+
+    def _serve_one(self, s: Any) -> None:
+        frame = self.renderer.render(self.pose_of(s), self.camera, t=s.t)
+        fate = self.faults.fate(self._seq)
+        # a lost frame is rendered for its truth record but never encoded
+        sent = [] if fate == "dropped" else [self._record(s, frame.image, fate)]
         truth = {
             "seq": self._seq,
             "time_boot_s": s.t,
@@ -221,7 +228,7 @@ class FrameServer:
             self.frames_faulted[fate] += 1
             FRAMES_FAULTED.labels(fate=fate).inc()
         with self._lock:
-            blobs, self._inject = [*self._inject, *([record] if fate != "dropped" else [])], []
+            blobs, self._inject = [*self._inject, *sent], []
             clients = list(self._clients)
         for c in clients:
             try:
@@ -233,6 +240,6 @@ class FrameServer:
                 with self._lock:
                     self._clients.remove(c)
                 c.close()
-        if fate != "dropped":
+        if sent:
             self.frames_sent += 1
             FRAMES_SERVED.inc()
