@@ -218,13 +218,20 @@ class EdgeAgent:
 
     # -- state for the CLI, metrics and tests ----------------------------------------------------
 
-    def status(self) -> AgentStatus:
+    def detect_fps(self) -> float:
+        """Frames through the pipeline per second over the last 5 s."""
         now = time.monotonic()
         recent = [t for t in self._fps_window if now - t < 5.0]
-        fps = len(recent) / min(5.0, max(now - recent[0], 1e-3)) if len(recent) > 1 else 0.0
+        return len(recent) / min(5.0, max(now - recent[0], 1e-3)) if len(recent) > 1 else 0.0
+
+    def camera(self) -> str:
+        """The camera as health sees it: "ok", "ended" or "no frame for N s" (``camera_state``)."""
+        return camera_state(self.camera_ended.is_set(), self.camera_frame_age(), self.settings.camera_stall_s)
+
+    def status(self) -> AgentStatus:
         h = self.link.health()
         return AgentStatus(
-            fps=fps,
+            fps=self.detect_fps(),
             frames=self.frames_done,
             detections=self.pipeline.stats.detections,
             open_tracks=self.tracker.active_tracks,
@@ -234,9 +241,7 @@ class EdgeAgent:
             outbox_depth=h.outbox_depth,
             broker_connected=h.connected,
             vehicle_link=str(self.telemetry.health()["status"]),
-            camera=camera_state(
-                self.camera_ended.is_set(), self.camera_frame_age(), self.settings.camera_stall_s
-            ),
+            camera=self.camera(),
             frames_rejected=sum(self.source.rejected.values()) + sum(self.pipeline.stats.skipped.values()),
             last_skip=self.last_skip,
         )
@@ -357,7 +362,6 @@ class EdgeAgent:
         s = self.telemetry.snapshot()
         if s.lat is None or s.lon is None:
             return
-        mine = self.status()
         utc = s.utc_at(s.time_boot_s) if s.time_boot_s is not None else None
         t = Telemetry(
             drone_id=self.settings.drone_id,
@@ -377,8 +381,8 @@ class EdgeAgent:
             link_ok=s.link_up,
             outbox_backlog=self.outbox.depth(),
             alerts_this_flight=self.alerts_this_flight,
-            camera=mine.camera,
-            detect_fps=round(mine.fps, 1),
+            camera=self.camera(),
+            detect_fps=round(self.detect_fps(), 1),
         )
         self.link.publish_telemetry(t)
 
