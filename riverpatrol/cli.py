@@ -69,15 +69,17 @@ def demo(
         raise typer.BadParameter(f"give the feed size as WxH, e.g. 1920x1080, not {feed!r}") from None
     outage = None
     if link_outage:
+        from pydantic import ValidationError
+
+        from sim.settings import Window  # START:END, as the simulator's own fault windows are spelt
+
         try:
-            start, end = (float(v) for v in link_outage.split(":"))
-            assert 0 <= start < end
-        except (ValueError, AssertionError):
+            outage = Window.model_validate(link_outage)
+        except ValidationError as e:
+            msg = e.errors()[0]["msg"].removeprefix("Value error, ")
             raise typer.BadParameter(
-                f"give the outage as START:END seconds of the patrol, e.g. 60:90, not {link_outage!r}",
-                param_hint="--link-outage",
+                f"{msg} (seconds of the patrol, e.g. 60:90)", param_hint="--link-outage"
             ) from None
-        outage = (start, end)
 
     raise typer.Exit(
         run_demo(

@@ -34,6 +34,7 @@ from rich.table import Table
 from contract import defaults
 from contract.camera import CameraModel
 from riverpatrol.demo.score import Find, PatrolScore, score_patrol
+from sim.settings import Window
 
 log = logging.getLogger("riverpatrol.demo")
 
@@ -61,9 +62,9 @@ class DemoOptions:
     #: has half the detail a 1080p camera gives the verifier's second look (fewer finds).
     feed_size: tuple[int, int] = (1920, 1080)
     broker: str = ""  # host:port of an MQTT broker; empty = start an embedded one (amqtt)
-    #: (start, end) wall seconds of the patrol with the drone's radio link to the broker cut
+    #: wall seconds of the patrol with the drone's radio link to the broker cut
     #: (``riverpatrol.demo.radio``): its alerts wait in its outbox and are all delivered after
-    link_outage: tuple[float, float] | None = None
+    link_outage: Window | None = None
     cloud_port: int = defaults.CLOUD_PORT  # taken: any free port (the URL printed says which)
     workdir: Path | None = None
     serve: bool | None = None  # keep the cloud up after landing; None = when run in a terminal
@@ -216,10 +217,10 @@ def missing_extras() -> list[str]:
     return [m for m in ("amqtt", "apprise", "pywebpush") if importlib.util.find_spec(m) is None]
 
 
-def _fly_the_outage(radio, window: tuple[float, float], elapsed_s: float, agent) -> int:
+def _fly_the_outage(radio, window: Window, elapsed_s: float, agent) -> int:
     """Cut the link when the patrol enters ``window``, restore it when it leaves; the edge's outbox
     depth while cut (0 otherwise)."""
-    inside = window[0] <= elapsed_s < window[1]
+    inside = window.contains(elapsed_s)
     if inside and radio.up and not radio.cuts:
         radio.cut()
     elif not inside and not radio.up:
@@ -279,8 +280,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             stack.append(radio)
             drone_mqtt = (radio.host, radio.port)
             console.print(
-                f"the drone's radio link to the broker will be cut from {o.link_outage[0]:g} s to "
-                f"{o.link_outage[1]:g} s of the patrol"
+                f"the drone's radio link to the broker will be cut from {o.link_outage.start:g} s to "
+                f"{o.link_outage.end:g} s of the patrol"
             )
 
         cloud = ServedCloud(
@@ -430,8 +431,9 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             f"{score.false_alerts} alerts near no debris"
         )
         if radio is not None and o.link_outage:
+            w = o.link_outage
             console.print(
-                f"radio link cut {radio.cuts} time(s), {o.link_outage[0]:g}-{o.link_outage[1]:g} s of the "
+                f"radio link cut {radio.cuts} time(s), {w.start:g}-{w.end:g} s of the "
                 f"patrol: up to {held} alert message(s) waited on the drone; "
                 f"{agent.outbox_depth_at_stop} left in its outbox at the end"
             )
