@@ -202,7 +202,8 @@ class OpenCVSource:
         self.reconnects = 0
         self._seq = 0
         self._failed_opens = 0
-        self.is_file = isinstance(spec, str) and "://" not in spec
+        self.is_url = isinstance(spec, str) and "://" in spec
+        self.is_file = isinstance(spec, str) and not self.is_url
         if self.is_file and not Path(str(spec)).is_file():
             raise CameraOpenError(f"camera {spec}: no such video file")
         self._cap = self._open()
@@ -210,7 +211,7 @@ class OpenCVSource:
             raise CameraOpenError(f"camera {spec}: OpenCV cannot open it")
 
     def _open(self) -> cv2.VideoCapture:
-        if isinstance(self.spec, str) and "://" in self.spec:
+        if self.is_url:
             ms = max(1, round(self.timeout_s * 1000))
             params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms]
             return cv2.VideoCapture(self.spec, cv2.CAP_ANY, params)
