@@ -91,9 +91,8 @@ class RadioLink:
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         """Copy bytes both ways until either side closes or the link is cut."""
         other = {a: b, b: a}
-        with selectors.DefaultSelector() as sel:
+        with selectors.DefaultSelector() as sel:  # blocking sockets: recv only once readable
             for s in (a, b):
-                s.setblocking(False)
                 sel.register(s, selectors.EVENT_READ)
             try:
                 while not self._stop.is_set():
@@ -102,9 +101,7 @@ class RadioLink:
                         data = src.recv(65536)
                         if not data:
                             return
-                        other[src].setblocking(True)
                         other[src].sendall(data)
-                        other[src].setblocking(False)
             except (OSError, ValueError):  # closed by cut() or by an end
                 return
             finally:
