@@ -56,7 +56,8 @@ def _ago(s: float | None) -> str:
 
 
 def _camera(r: DroneRow) -> Text:
-    """ "ok 3.5 fps" in green; anything else (ended, no frame for N s) in red; "-" when not said."""
+    """A drone's camera: "ok 3.5 fps" in green, anything else (ended, no frame for N s) in red, "-"
+    when the drone does not say."""
     if r.camera is None:
         return Text("-")
     if r.camera != "ok":

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.settings import Window
+from sim.vehicle.faults import rng_for
 
 Fate = Literal["sent", "dropped", "corrupt"]
 
@@ -41,12 +42,8 @@ class CameraFaults(BaseModel):
             raise ValueError(f"frames lost + corrupted is {total:g} %, more than all of them (100 %)")
         return self
 
-    @property
-    def any(self) -> bool:
-        return bool(self.drop_pct or self.corrupt_pct or self.blackouts)
-
     def _draw(self, seq: int) -> random.Random:
-        return random.Random(f"{self.seed}:camera:{seq}")
+        return rng_for(self.seed, f"camera:{seq}")  # the vehicle's faults draw their streams so too
 
     def fate(self, seq: int) -> Fate:
         """What happens to frame ``seq``: sent whole, dropped, or sent corrupt."""
