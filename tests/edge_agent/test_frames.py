@@ -173,11 +173,11 @@ def test_a_live_camera_that_goes_away_is_reopened_and_its_frames_come_back(caplo
     fail from then on; the source reopens it and the frames of the new stream come through."""
     port = free_port()
     first = MjpegCamera(port, frames_per_connection=5).start()
+    second = MjpegCamera(port)  # the same camera after its reboot
     src = open_source(first.url, reopen_after_s=0.2, timeout_s=2.0)
     try:
         before = _frames_until(src, lambda got: len(got) == 5)
         first.stop()  # the stream has ended; now the camera is down for a second
-        second = MjpegCamera(port)
         threading.Timer(1.0, second.start).start()
         with caplog.at_level(logging.INFO, logger="edge.frames"):
             after = _frames_until(src, lambda got: len(got) == 3)
