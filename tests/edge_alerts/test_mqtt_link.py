@@ -25,6 +25,7 @@ from edge.outbox import Outbox
 from tests.edge_alerts.mqtt_helpers import Collector, alert_json, index_of, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
+MARKER = b"marker"  # a payload on another drone's topic, to sequence the collector's stream
 
 
 def _link(port: int, tmp_path: Path, drone: str = "d1", **kw) -> tuple[MqttLink, CollectorRegistry]:
@@ -49,6 +50,16 @@ def _retained_status(port: int, drone: str) -> DroneStatus:
     c.disconnect()
     assert got, "no retained status"
     return DroneStatus.model_validate_json(got[-1])
+
+
+def _settled_status(port: int, drone: str, online: bool, timeout: float = 10) -> DroneStatus:
+    """The retained status once it says ``online`` (a will lands when the broker sees the drop)."""
+    deadline = time.monotonic() + timeout
+    status = _retained_status(port, drone)
+    while status.online is not online and time.monotonic() < deadline:
+        time.sleep(0.1)
+        status = _retained_status(port, drone)
+    return status
 
 
 def _durable(broker) -> None:
@@ -166,10 +177,13 @@ def test_kill_9_mid_stream_then_restart_resends_exactly_the_unacknowledged(mosqu
     assert sub.wait_for(lambda p: len(p) >= 100, 30), "publisher never got going"
     first.send_signal(signal.SIGKILL)
     first.communicate(10)
-    will = _retained_status(mosquitto.port, "d1")
+    will = _settled_status(mosquitto.port, "d1", online=False)
     assert will.online is False and will.reason == "link lost"  # the broker's last will
-    time.sleep(0.3)
-    before = len(sub.payloads())
+    # Everything the killed run got to the broker was queued for the collector before its will;
+    # a marker published now reaches the collector after all of it, however slow the machine.
+    _publish_raw(mosquitto.port, topics.drone_topic("marker", topics.ALERTS), MARKER)
+    assert sub.wait_for(lambda p: MARKER in p, 30), "the marker never arrived"
+    before = sub.payloads().index(MARKER)
     left = Outbox(db)
     pending_after_kill = left.depth()
     left.close()
@@ -179,9 +193,10 @@ def test_kill_9_mid_stream_then_restart_resends_exactly_the_unacknowledged(mosqu
     )
     assert second.returncode == 0 and "IDLE" in second.stdout, second.stderr[-2000:]
     assert Outbox(db).depth() == 0
-    assert sub.wait_for(lambda p: len(set(p)) >= k, 10)
-    time.sleep(0.3)
-    got = _indices("d1", sub.payloads())
+    # The resent tail comes first (outbox order), so once every alert is in, so are the repeats.
+    assert sub.wait_for(lambda p: len(set(p)) >= k + 1, 30)
+    payloads = sub.payloads()
+    got = _indices("d1", [p for p in payloads if p != MARKER])
     unique = list(dict.fromkeys(got))
     assert unique == list(range(k))  # everything, in order
     # Only what was unacknowledged (in the outbox) at the kill is sent again. Alerts the broker
@@ -189,9 +204,10 @@ def test_kill_9_mid_stream_then_restart_resends_exactly_the_unacknowledged(mosqu
     # at most the in-flight window, only the tail delivered just before the kill.
     delivered_before = list(dict.fromkeys(got[:before]))
     resent = [i for i in got[before:] if i in set(delivered_before)]
-    assert len(got) - len(unique) == len(resent) <= inflight
-    assert set(resent) <= set(delivered_before[-inflight:])
-    assert len(got) - before == pending_after_kill
+    counts = f"{before=} {pending_after_kill=} {len(got)=} {len(unique)=} {resent=}"
+    assert len(got) - len(unique) == len(resent) <= inflight, counts
+    assert set(resent) <= set(delivered_before[-inflight:]), counts
+    assert len(got) - before == pending_after_kill, counts
     print(f"kill -9 with {pending_after_kill} of {k} unacked: {len(resent)} sent twice")
     sub.close()
 
