@@ -49,6 +49,11 @@ def demo(
         help="START:END wall seconds of the patrol with the drone's radio link to the broker cut "
         "(its alerts wait in its outbox, and all arrive after).",
     ),
+    frame_loss: float = typer.Option(0.0, help="Camera frames lost before they reach the drone's agent, %."),
+    frame_corrupt: float = typer.Option(0.0, help="Camera frames sent with their JPEG cut short, %."),
+    camera_blackout: str = typer.Option(
+        "", help="START:END wall seconds of the patrol with the camera off (the agent reconnects after)."
+    ),
     serve: bool | None = typer.Option(
         None, "--serve/--no-serve", help="Keep the cloud up after landing (default: when run in a terminal)."
     ),
@@ -67,19 +72,25 @@ def demo(
         assert len(feed_size) == 2 and min(feed_size) >= 64
     except (ValueError, AssertionError):
         raise typer.BadParameter(f"give the feed size as WxH, e.g. 1920x1080, not {feed!r}") from None
-    outage = None
-    if link_outage:
-        from pydantic import ValidationError
+    from pydantic import ValidationError
 
-        from sim.settings import Window  # START:END, as the simulator's own fault windows are spelt
+    from sim.camera.faults import CameraFaults
+    from sim.settings import Window  # START:END, as the simulator's own fault windows are spelt
 
+    def checked(model, value, hint: str, example: str):
         try:
-            outage = Window.model_validate(link_outage)
+            return model.model_validate(value)
         except ValidationError as e:
             msg = e.errors()[0]["msg"].removeprefix("Value error, ")
-            raise typer.BadParameter(
-                f"{msg} (seconds of the patrol, e.g. 60:90)", param_hint="--link-outage"
-            ) from None
+            raise typer.BadParameter(f"{msg} ({example})", param_hint=hint) from None
+
+    patrol_s = "seconds of the patrol, e.g. 60:90"
+    outage = checked(Window, link_outage, "--link-outage", patrol_s) if link_outage else None
+    blackout = checked(Window, camera_blackout, "--camera-blackout", patrol_s) if camera_blackout else None
+    checked(
+        CameraFaults, {"drop_pct": frame_loss, "corrupt_pct": frame_corrupt}, "--frame-loss/--frame-corrupt",
+        "percentages of the frames, 0-100",
+    )  # fmt: skip
 
     raise typer.Exit(
         run_demo(
@@ -87,7 +98,8 @@ def demo(
                 segment=segment, speedup=speedup, feed_size=feed_size, alt_m=alt, fps=fps,
                 seed=seed, debris=debris,
                 tcp_port=port, cloud_port=cloud_port, broker=broker, workdir=workdir,
-                duration_s=duration, serve=serve, link_outage=outage,
+                duration_s=duration, serve=serve, link_outage=outage, camera_blackout=blackout,
+                frame_loss_pct=frame_loss, frame_corrupt_pct=frame_corrupt,
             )
         )
     )  # fmt: skip

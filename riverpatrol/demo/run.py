@@ -65,6 +65,11 @@ class DemoOptions:
     #: wall seconds of the patrol with the drone's radio link to the broker cut
     #: (``riverpatrol.demo.radio``): its alerts wait in its outbox and are all delivered after
     link_outage: Window | None = None
+    #: camera faults (``sim.camera.faults``): frames lost and sent corrupt, %, and wall seconds of
+    #: the patrol with the camera off (feed closed); the edge must skip, reconnect and go on
+    frame_loss_pct: float = 0.0
+    frame_corrupt_pct: float = 0.0
+    camera_blackout: Window | None = None
     cloud_port: int = defaults.CLOUD_PORT  # taken: any free port (the URL printed says which)
     workdir: Path | None = None
     serve: bool | None = None  # keep the cloud up after landing; None = when run in a terminal
@@ -155,11 +160,18 @@ def pipeline_table(agent, relay, watch: CloudWatch, sim, size: tuple[int, int], 
     t = Table(title="data path", show_header=False, title_justify="left")
     t.add_column("where", style="bold cyan", no_wrap=True)
     t.add_column("state")
-    t.add_row("camera", f"{sim.frames_sent} frames sent  ({size[0]}x{size[1]}, simulator process)")
+    lost, corrupt = sim.frames_faulted
+    t.add_row(
+        "camera",
+        f"{sim.frames_sent} frames sent  ({size[0]}x{size[1]}, simulator process)"
+        + (f"  fault injection: {lost} lost, {corrupt} corrupt" if lost or corrupt else "")
+        + ("  [red]OFF: no camera feed[/]" if sim.camera_off else ""),
+    )
     t.add_row(
         "edge agent",
         f"{s.frames} frames detected  {s.fps:4.1f} fps  {s.detections} boxes  {s.open_items} items in view  "
         f"{s.alerts_built} alert messages  outbox {s.outbox_depth}  "
+        + ("" if s.camera_ok else f"[red]camera: {s.camera}[/]  ")
         + ("[green]broker ok[/]" if s.broker_connected else "[red]broker down[/]"),
     )
     if radio is not None:
@@ -226,6 +238,29 @@ def _fly_the_outage(radio, window: Window, elapsed_s: float, agent) -> int:
     elif not inside and not radio.up:
         radio.restore()
     return 0 if radio.up else agent.status().outbox_depth
+
+
+def _fly_the_blackout(sim, window: Window, elapsed_s: float) -> None:
+    """Camera off while the patrol is inside ``window``, on again after it."""
+    inside = window.contains(elapsed_s)
+    if inside != sim.camera_off:
+        sim.switch_camera(not inside)
+
+
+def camera_faults_line(o: DemoOptions, sim, agent, longest_gap_s: float) -> str:
+    """What the camera faults did and how the edge lived through them (the end-of-demo summary)."""
+    lost, corrupt = sim.frames_faulted
+    parts = [
+        f"camera faults: the simulator lost {lost} frame(s) and sent {corrupt} corrupt; the edge "
+        f"skipped {agent.status().frames_rejected} frame(s) and detected the other {agent.frames_done}"
+    ]
+    if o.camera_blackout:
+        w = o.camera_blackout
+        parts.append(
+            f"camera off {w.start:g}-{w.end:g} s of the patrol: the edge had no frame for up to "
+            f"{longest_gap_s:.0f} s and reconnected {agent.source.reconnects} time(s)"
+        )
+    return "; ".join(parts)
 
 
 def run_demo(o: DemoOptions, console: Console | None = None) -> int:
@@ -323,6 +358,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
                 speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=o.tcp_port,
                 speed_mps=o.speed_mps, truth_path=work / "truth.jsonl", log_path=work / "sim.log",
+                frame_loss_pct=o.frame_loss_pct, frame_corrupt_pct=o.frame_corrupt_pct,
             )
         )  # fmt: skip
         with waiting(console, "starting the simulator (vehicle and camera) ..."):
@@ -330,6 +366,12 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         stack.append(sim)
         if sim.note:
             console.print(f"[yellow]{sim.note}[/]")
+        if faulty_camera := (o.frame_loss_pct or o.frame_corrupt_pct or o.camera_blackout):
+            off = f", off from {o.camera_blackout.start:g} s to {o.camera_blackout.end:g} s of the patrol"
+            console.print(
+                f"camera faults: {o.frame_loss_pct:g} % of frames lost, {o.frame_corrupt_pct:g} % sent "
+                f"corrupt{off if o.camera_blackout else ''}"
+            )
         url = f"tcp:127.0.0.1:{sim.tcp_port}"
         console.print(
             f"simulator up: MAVLink on {url} (MAVProxy/QGroundControl can connect too), "
@@ -382,6 +424,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
 
         stopped_early = False
         held = 0  # the most alert messages waiting on the drone while the link was cut
+        longest_gap = 0.0  # the longest the edge went without a camera frame, s
         try:
             with Live(screen(), console=console, refresh_per_second=2) as live:
                 airborne_seen = False
@@ -389,8 +432,12 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                     time.sleep(0.5)
                     if radio is not None and o.link_outage:
                         held = max(held, _fly_the_outage(radio, o.link_outage, time.monotonic() - t0, agent))
+                    if o.camera_blackout:
+                        _fly_the_blackout(sim, o.camera_blackout, time.monotonic() - t0)
                     live.update(screen())
                     v = agent.telemetry.snapshot()
+                    if (v.alt_rel_m or 0.0) > 5:  # the camera sends from 2 m up: landing is no gap
+                        longest_gap = max(longest_gap, agent.camera_frame_age())
                     airborne_seen = airborne_seen or (v.alt_rel_m or 0.0) > 5
                     if airborne_seen and not v.armed:
                         break
@@ -404,6 +451,9 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
 
         if radio is not None and not radio.up:
             radio.restore()  # the patrol ended inside the outage: the link is back for the landing
+        if sim.camera_off:
+            sim.switch_camera(True)
+        camera_line = camera_faults_line(o, sim, agent, longest_gap) if faulty_camera else ""
         with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
             watch.stop()
@@ -437,6 +487,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 f"patrol: up to {held} alert message(s) waited on the drone; "
                 f"{agent.outbox_depth_at_stop} left in its outbox at the end"
             )
+        if camera_line:
+            console.print(camera_line)
         if score.frames_per_item is not None:
             console.print(
                 f"each item passed was in full view in {score.frames_per_item:g} frames (median); the "

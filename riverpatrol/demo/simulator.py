@@ -3,7 +3,9 @@
 In its own process the simulator renders while the agent detects without the two sharing one
 interpreter (measured: 455 frames in 60 s of flight against 424 in one process). It is reached as
 a real drone is: MAVLink over TCP and the camera feed over a socket; the ground truth of every
-frame goes to a JSON-lines file that the demo reads to score the finds.
+frame goes to a JSON-lines file that the demo reads to score the finds. Camera faults a tester
+asks for (``riverpatrol demo --frame-loss/--frame-corrupt/--camera-blackout``) are the
+simulator's own (``sim.camera.faults``); the demo switches a blackout on and off from outside.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class SimSpec:
     speed_mps: float
     truth_path: Path
     log_path: Path
+    frame_loss_pct: float = 0.0  # frames rendered and never sent
+    frame_corrupt_pct: float = 0.0  # frames sent with their JPEG cut short
 
 
 def build_scene(spec: SimSpec):
@@ -54,12 +58,13 @@ def build_scene(spec: SimSpec):
     )
 
 
-def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
+def _serve(spec: SimSpec, ports: mp.Queue, stop, camera_off, counts) -> None:
     """Child process: run the vehicle and its camera until ``stop`` is set or the demo is gone."""
     # Ctrl-C reaches the whole process group: the demo stops us through ``stop``, in its own order
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     from contract.camera import CameraModel
+    from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
     from sim.settings import VehicleSettings
     from sim.vehicle import SimVehicle
@@ -88,15 +93,21 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, frames) -> None:
             vehicle = SimVehicle(settings.model_copy(update={"tcp_port": 0}))
             vehicle.start()
         camera = CameraModel.default().scaled(*spec.feed_size)
-        feed = FrameServer(scene, vehicle.snapshot, camera, fps=spec.fps, truth_path=spec.truth_path).start()
+        faults = CameraFaults(
+            drop_pct=spec.frame_loss_pct, corrupt_pct=spec.frame_corrupt_pct, seed=spec.seed
+        )
+        feed = FrameServer(
+            scene, vehicle.snapshot, camera, fps=spec.fps, truth_path=spec.truth_path, faults=faults
+        ).start()
     except Exception as e:  # reported by SimProcess.start in the parent; the details go to the log
         logging.getLogger(__name__).exception("simulator failed to start")
         ports.put(("error", f"{type(e).__name__}: {e}"))
         return
     ports.put(("ok", vehicle.tcp_port, feed.port, note))
     try:
-        while not stop.wait(0.5) and os.getppid() == parent:  # a killed demo leaves no simulator behind
-            frames.value = feed.frames_sent
+        while not stop.wait(0.2) and os.getppid() == parent:  # a killed demo leaves no simulator behind
+            feed.switched_off = camera_off.is_set()
+            counts[:] = [feed.frames_sent, feed.frames_faulted["dropped"], feed.frames_faulted["corrupt"]]
     finally:
         feed.stop()
         vehicle.stop()
@@ -110,8 +121,9 @@ class SimProcess:
         self.spec = spec
         self._ports = ctx.Queue()
         self._stop = ctx.Event()
-        self._frames = ctx.Value("i", 0)
-        args = (spec, self._ports, self._stop, self._frames)
+        self._camera_off = ctx.Event()
+        self._counts = ctx.Array("i", 3)  # frames sent, dropped, sent corrupt
+        args = (spec, self._ports, self._stop, self._camera_off, self._counts)
         self._proc = ctx.Process(target=_serve, args=args, name="riverpatrol-sim", daemon=True)
         self.tcp_port = 0
         self.feed_port = 0
@@ -119,7 +131,23 @@ class SimProcess:
 
     @property
     def frames_sent(self) -> int:
-        return int(self._frames.value)
+        return int(self._counts[0])
+
+    @property
+    def frames_faulted(self) -> tuple[int, int]:
+        """Frames the simulator's camera faults dropped and corrupted so far."""
+        return int(self._counts[1]), int(self._counts[2])
+
+    @property
+    def camera_off(self) -> bool:
+        return self._camera_off.is_set()
+
+    def switch_camera(self, on: bool) -> None:
+        """Turn the simulated camera off (a blackout: feed closed, no frames) or back on."""
+        if on:
+            self._camera_off.clear()
+        else:
+            self._camera_off.set()
 
     def start(self, timeout_s: float = 90.0) -> SimProcess:
         self._proc.start()

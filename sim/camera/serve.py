@@ -11,7 +11,8 @@ The water is at home level: the camera's height above the water is the vehicle's
 Ground truth (debris and distractor boxes with lat/lon, per frame) is NOT on the stream: it
 goes to ``truth_path`` as JSON lines and to ``FrameServer.truth`` for tests, each record with the
 frame's ``fate`` under ``faults`` (``sim.camera.faults``): sent, dropped or corrupt. In a
-blackout window no frame is rendered and the feed's connections are closed.
+blackout window, or while ``switched_off``, no frame is rendered and the feed's connections
+are closed.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class FrameServer:
         self.min_alt_m = min_alt_m
         self.send_timeout_s = send_timeout_s
         self.faults = faults or CameraFaults()
-        self.dark = False  # inside a blackout window
+        self.dark = False  # inside a blackout window, or switched off
+        #: A tester's switch: True turns the camera off (as a blackout window does) until set False
+        self.switched_off = False
         self.truth: list[dict] = []
         self.frames_sent = 0  # dropped frames (fault injection) are not sent
         self.frames_failed = 0
@@ -176,8 +179,9 @@ class FrameServer:
                 log.warning("camera frame at t=%.3f failed: %s", s.t, e)
 
     def _blackout(self, t: float) -> bool:
-        """Enter or leave a blackout window at simulated time ``t``; whether it is dark now."""
-        dark = self.faults.blackout(t)
+        """Enter or leave a blackout (a window at simulated time ``t``, or the switch); whether it is
+        dark now."""
+        dark = self.switched_off or self.faults.blackout(t)
         if dark != self.dark:
             self.dark = dark
             log.warning("camera blackout %s t=%.2f", "start: feed connections closed" if dark else "end", t)

@@ -94,3 +94,36 @@ def test_lost_and_corrupt_frames_and_a_camera_blackout_reach_the_edge_as_the_tru
     assert not [f for f in got if 5.0 <= f.time_boot_s < 10.0]
     assert {t["time_boot_s"] < 5.0 for t in server.truth} == {True, False}  # frames on both sides
     assert src.reconnects == 1
+
+
+def test_a_camera_switched_off_closes_the_feed_and_the_edge_is_back_when_it_is_on():
+    """The demo's blackout switch (``switched_off``): no frame while off, frames again after, one
+    reconnect, and the server's ``dark`` says which."""
+    scene = RiverScene(seed=2, n_debris=4, n_distractors=0, n_bridges=0)
+    hover = Hover()  # 10 simulated seconds a wall second: 40 frames a wall second while on
+    server = FrameServer(scene, hover, CameraModel.default().scaled(160, 90), fps=4.0).start()
+    src = SimFeedSource("127.0.0.1", server.port, reconnect_delay_s=0.2)
+    stop = threading.Event()
+    got, dark_seen = [], []
+    net = threading.Timer(15.0, stop.set)  # a safety net: the loop ends well before
+    net.start()
+    try:
+        for f in src.frames(stop):
+            got.append(f.seq)
+            if len(got) == 2:
+                server.switched_off, off_at = True, time.monotonic()
+                time.sleep(1.0)
+                dark_seen.append(server.dark)
+                server.switched_off, on_at = False, time.monotonic()
+            if len(got) == 5:
+                break
+    finally:
+        net.cancel()
+        src.close()
+        server.stop()
+    assert dark_seen == [True] and not server.dark
+    off_t, on_t = (10.0 * (w - hover.t0) for w in (off_at, on_at))
+    rendered = [t["time_boot_s"] for t in server.truth]
+    assert not [t for t in rendered if off_t + 0.5 < t < on_t], "frames rendered while off"
+    assert len(got) == 5 and max(rendered) > on_t
+    assert src.reconnects == 1

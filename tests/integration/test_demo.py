@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -12,14 +13,16 @@ import sqlite_utils
 
 def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     """A shortened patrol (the first 80 s of flight) over a heavily littered river, with the drone's
-    radio link cut for 25 s of it: every alert the edge agent sent is relayed and is in the cloud's
-    database, none is left on the drone, and the summary scores the finds."""
+    radio link cut for 25 s of it and its camera losing frames, corrupting some and off for 7 s:
+    every alert the edge agent sent is relayed and is in the cloud's database, none is left on the
+    drone, the edge skipped each corrupt frame and came back after the blackout, and the summary
+    scores the finds."""
     work = tmp_path / "demo"
     out = subprocess.run(
         [sys.executable, "-m", "riverpatrol", "demo", "--port", "0", "--cloud-port", "0", "--no-serve",
          "--debris", "80", "--duration", "80", "--workdir", str(work),
          "--feed", "960x540", "--speedup", "3",  # lighter than the default: the data path is under test
-         "--link-outage", "20:45"],
+         "--link-outage", "20:45", "--frame-loss", "5", "--frame-corrupt", "5", "--camera-blackout", "55:62"],
         capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     text = re.sub(r"\s+", " ", out.stdout)
@@ -40,3 +43,15 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     assert len(ids) == in_cloud >= 1
     assert re.search(r"(\d+) of (\d+) items passed alerted", text)
     assert (work / "truth.jsonl").stat().st_size > 0 and (work / "demo.log").stat().st_size > 0
+    fates = [json.loads(line)["fate"] for line in (work / "truth.jsonl").read_text().splitlines()]
+    m = re.search(
+        r"the simulator lost (\d+) frame\(s\) and sent (\d+) corrupt; the edge skipped (\d+) frame\(s\).*?"
+        r"camera off 55-62 s of the patrol: the edge had no frame for up to (\d+) s and reconnected "
+        r"(\d+) time\(s\)",
+        text,
+    )
+    assert m, text[-1500:]
+    lost, corrupt, skipped, gap, reconnects = map(int, m.groups())
+    assert lost == fates.count("dropped") >= 1 and corrupt == fates.count("corrupt") >= 1
+    assert skipped >= corrupt  # none reached the detector
+    assert gap >= 5 and reconnects >= 1
