@@ -224,6 +224,10 @@ class EdgeAgent:
         recent = [t for t in self._fps_window if now - t < 5.0]
         return len(recent) / min(5.0, max(now - recent[0], 1e-3)) if len(recent) > 1 else 0.0
 
+    def frames_rejected(self) -> int:
+        """Frames the source could not read (corrupt, malformed) and frames the pipeline skipped."""
+        return sum(self.source.rejected.values()) + sum(self.pipeline.stats.skipped.values())
+
     def camera(self) -> str:
         """The camera as health sees it: "ok", "ended" or "no frame for N s" (``camera_state``)."""
         return camera_state(self.camera_ended.is_set(), self.camera_frame_age(), self.settings.camera_stall_s)
@@ -242,7 +246,7 @@ class EdgeAgent:
             broker_connected=h.connected,
             vehicle_link=str(self.telemetry.health()["status"]),
             camera=self.camera(),
-            frames_rejected=sum(self.source.rejected.values()) + sum(self.pipeline.stats.skipped.values()),
+            frames_rejected=self.frames_rejected(),
             last_skip=self.last_skip,
         )
 

@@ -252,7 +252,7 @@ def camera_faults_line(o: DemoOptions, sim, agent, longest_gap_s: float) -> str:
     lost, corrupt = sim.frames_faulted
     parts = [
         f"camera faults: the simulator lost {lost} frame(s) and sent {corrupt} corrupt; the edge "
-        f"skipped {agent.status().frames_rejected} frame(s) and detected the other {agent.frames_done}"
+        f"skipped {agent.frames_rejected()} frame(s) and detected the other {agent.frames_done}"
     ]
     if o.camera_blackout:
         w = o.camera_blackout
@@ -453,7 +453,6 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             radio.restore()  # the patrol ended inside the outage: the link is back for the landing
         if sim.camera_off:
             sim.switch_camera(True)
-        camera_line = camera_faults_line(o, sim, agent, longest_gap) if faulty_camera else ""
         with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
             watch.stop()
@@ -464,7 +463,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             wait_until(relayed, 20)
             finds = watch.poll()
         stack.remove(sim)
-        sim.stop()  # its truth file is complete now
+        sim.stop()  # its truth file and fault counts are complete now
         with (work / "truth.jsonl").open() as lines:
             truth = [json.loads(line) for line in lines if line.strip()]
         score = score_patrol(
@@ -487,8 +486,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 f"patrol: up to {held} alert message(s) waited on the drone; "
                 f"{agent.outbox_depth_at_stop} left in its outbox at the end"
             )
-        if camera_line:
-            console.print(camera_line)
+        if faulty_camera:
+            console.print(camera_faults_line(o, sim, agent, longest_gap))
         if score.frames_per_item is not None:
             console.print(
                 f"each item passed was in full view in {score.frames_per_item:g} frames (median); the "

@@ -104,13 +104,18 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, camera_off, counts) -> None:
         ports.put(("error", f"{type(e).__name__}: {e}"))
         return
     ports.put(("ok", vehicle.tcp_port, feed.port, note))
+
+    def report() -> None:  # what the demo's screen and summary read
+        counts[:] = [feed.frames_sent, feed.frames_faulted["dropped"], feed.frames_faulted["corrupt"]]
+
     try:
         while not stop.wait(0.2) and os.getppid() == parent:  # a killed demo leaves no simulator behind
             feed.switched_off = camera_off.is_set()
-            counts[:] = [feed.frames_sent, feed.frames_faulted["dropped"], feed.frames_faulted["corrupt"]]
+            report()
     finally:
         feed.stop()
         vehicle.stop()
+        report()  # the final counts, as the truth file has them
 
 
 class SimProcess:
