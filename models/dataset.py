@@ -11,6 +11,7 @@ CLI: ``python -m models.dataset OUT --train 360 --val 60 ...`` (see ``--help``).
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import math
@@ -182,38 +183,66 @@ def _scene_frames(args: tuple[Path, SplitSpec, int, int, int]) -> int:
     return items
 
 
-def generate_split(
-    root: Path, spec: SplitSpec, workers: int = 2, progress: Callable[[int], None] | None = None
-) -> dict:
-    """Render one split into ``root/<name>/``; returns a summary (frames, items, scenes).
-
-    The folder is emptied first: a split re-rendered smaller must not keep the old frames past
-    its end (readers take every file in it)."""
-    shutil.rmtree(root / spec.name, ignore_errors=True)
+def _scene_jobs(root: Path, spec: SplitSpec) -> list[tuple[Path, SplitSpec, int, int, int]]:
+    """One ``_scene_frames`` job per scene of ``spec``."""
     scenes = math.ceil(spec.frames / spec.frames_per_scene)
-    jobs = []
-    for s in range(scenes):
-        first = s * spec.frames_per_scene
-        jobs.append((root, spec, s, first, min(spec.frames_per_scene, spec.frames - first)))
-    items = 0
-    if workers > 1:
+    firsts = [s * spec.frames_per_scene for s in range(scenes)]
+    return [(root, spec, s, f, min(spec.frames_per_scene, spec.frames - f)) for s, f in enumerate(firsts)]
+
+
+def _render_splits(
+    root: Path, specs: list[SplitSpec], workers: int, progress: Callable[[str], None] | None = None
+) -> dict[str, dict]:
+    """Render ``specs`` into ``root/<name>/``, every scene of every split through one pool of
+    ``workers`` processes (a small split has one scene: split by split, one core would idle);
+    ``progress(name)`` after each scene. Returns each split's summary (frames, items, scenes).
+
+    Each folder is emptied first: a split re-rendered smaller must not keep the old frames past
+    its end (readers take every file in it). A split's ``split.json``, which marks it complete,
+    is written as soon as its last scene is, so an interrupted build keeps the splits it finished."""
+    for spec in specs:
+        shutil.rmtree(root / spec.name, ignore_errors=True)
+    jobs = [job for spec in specs for job in _scene_jobs(root, spec)]
+    left = collections.Counter(job[1].name for job in jobs)
+    items: collections.Counter[str] = collections.Counter()
+    out = {}
+
+    def finish(spec: SplitSpec) -> None:
+        name, scenes = spec.name, math.ceil(spec.frames / spec.frames_per_scene)
+        out[name] = {"frames": spec.frames, "items": items[name], "scenes": scenes, "spec": asdict(spec)}
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "split.json").write_text(json.dumps(out[name], indent=2))
+        log.info("split=%s frames=%d items=%d scenes=%d", name, spec.frames, items[name], scenes)
+
+    def scene_done(spec: SplitSpec, n: int) -> None:
+        items[spec.name] += n
+        left[spec.name] -= 1
+        if progress:
+            progress(spec.name)
+        if left[spec.name] == 0:
+            finish(spec)
+
+    for spec in specs:
+        if not left[spec.name]:  # no frames asked: complete as it is
+            finish(spec)
+    if workers > 1 and len(jobs) > 1:
         import cv2
 
         cv2.setNumThreads(1)  # before the fork: the render processes already use every core
         with ProcessPoolExecutor(workers) as pool:
-            for n in pool.map(_scene_frames, jobs):
-                items += n
-                if progress:
-                    progress(1)
+            for job, n in zip(jobs, pool.map(_scene_frames, jobs), strict=True):  # in order
+                scene_done(job[1], n)
     else:
         for job in jobs:
-            items += _scene_frames(job)
-            if progress:
-                progress(1)
-    summary = {"frames": spec.frames, "items": items, "scenes": scenes, "spec": asdict(spec)}
-    (root / spec.name / "split.json").write_text(json.dumps(summary, indent=2))
-    log.info("split=%s frames=%d items=%d scenes=%d", spec.name, spec.frames, items, scenes)
-    return summary
+            scene_done(job[1], _scene_frames(job))
+    return out
+
+
+def generate_split(
+    root: Path, spec: SplitSpec, workers: int = 2, progress: Callable[[int], None] | None = None
+) -> dict:
+    """Render one split into ``root/<name>/`` (emptied first); returns a summary (frames, items, scenes)."""
+    return _render_splits(root, [spec], workers, progress and (lambda _name: progress(1)))[spec.name]
 
 
 def write_data_yaml(root: Path, names: tuple[str, ...]) -> Path:
@@ -248,15 +277,20 @@ def generate(root: Path, specs: list[SplitSpec], workers: int = 2) -> dict[str, 
     from contract.messages import DEBRIS_CLASSES
 
     root.mkdir(parents=True, exist_ok=True)
-    out = {}
+    out, pending = {}, []
+    for spec in specs:
+        done = root / spec.name / "split.json"
+        if done.is_file() and _same_spec(json.loads(done.read_text())["spec"], spec):
+            out[spec.name] = json.loads(done.read_text())
+        else:
+            pending.append(spec)
     with Progress() as bar:
-        for spec in specs:
-            done = root / spec.name / "split.json"
-            if done.is_file() and _same_spec(json.loads(done.read_text())["spec"], spec):
-                out[spec.name] = json.loads(done.read_text())
-                continue
-            task = bar.add_task(f"render {spec.name}", total=math.ceil(spec.frames / spec.frames_per_scene))
-            out[spec.name] = generate_split(root, spec, workers, lambda n, task=task: bar.advance(task, n))
+        tasks = {
+            s.name: bar.add_task(f"render {s.name}", total=math.ceil(s.frames / s.frames_per_scene))
+            for s in pending
+        }
+        out.update(_render_splits(root, pending, workers, lambda name: bar.advance(tasks[name], 1)))
+    out = {spec.name: out[spec.name] for spec in specs}  # in the order asked
     write_data_yaml(root, DEBRIS_CLASSES)
     return out
 
