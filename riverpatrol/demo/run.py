@@ -229,40 +229,6 @@ def missing_extras() -> list[str]:
     return [m for m in ("amqtt", "apprise", "pywebpush") if importlib.util.find_spec(m) is None]
 
 
-def _fly_the_outage(radio, window: Window, elapsed_s: float, agent) -> int:
-    """Cut the link when the patrol enters ``window``, restore it when it leaves; the edge's outbox
-    depth while cut (0 otherwise)."""
-    inside = window.contains(elapsed_s)
-    if inside and radio.up and not radio.cuts:
-        radio.cut()
-    elif not inside and not radio.up:
-        radio.restore()
-    return 0 if radio.up else agent.status().outbox_depth
-
-
-def _fly_the_blackout(sim, window: Window, elapsed_s: float) -> None:
-    """Camera off while the patrol is inside ``window``, on again after it."""
-    inside = window.contains(elapsed_s)
-    if inside != sim.camera_off:
-        sim.switch_camera(not inside)
-
-
-def camera_faults_line(o: DemoOptions, sim, agent, longest_gap_s: float) -> str:
-    """What the camera faults did and how the edge lived through them (the end-of-demo summary)."""
-    lost, corrupt = sim.frames_faulted
-    parts = [
-        f"camera faults: the simulator lost {lost} frame(s) and sent {corrupt} corrupt; the edge "
-        f"skipped {agent.frames_rejected()} frame(s) and detected the other {agent.frames_done}"
-    ]
-    if o.camera_blackout:
-        w = o.camera_blackout
-        parts.append(
-            f"camera off {w.start:g}-{w.end:g} s of the patrol: the edge had no frame for up to "
-            f"{longest_gap_s:.0f} s and reconnected {agent.source.reconnects} time(s)"
-        )
-    return "; ".join(parts)
-
-
 def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     """Fly the demo patrol through the whole data path; returns a process exit code."""
     console = console or Console()
@@ -282,6 +248,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from ground_station.relay.service import Relay, RelayConfig, wait_until
     from riverpatrol.demo.broker import EmbeddedBroker
     from riverpatrol.demo.cloud_server import ServedCloud
+    from riverpatrol.demo.faults import PatrolFaults
     from riverpatrol.demo.radio import RadioLink
     from riverpatrol.demo.simulator import SimProcess, SimSpec
 
@@ -366,7 +333,14 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         stack.append(sim)
         if sim.note:
             console.print(f"[yellow]{sim.note}[/]")
-        if faulty_camera := (o.frame_loss_pct or o.frame_corrupt_pct or o.camera_blackout):
+        faults = PatrolFaults(
+            sim,
+            radio,
+            o.link_outage,
+            o.camera_blackout,
+            frame_faults=bool(o.frame_loss_pct or o.frame_corrupt_pct),
+        )
+        if faults.camera:
             off = f", off from {o.camera_blackout.start:g} s to {o.camera_blackout.end:g} s of the patrol"
             console.print(
                 f"camera faults: {o.frame_loss_pct:g} % of frames lost, {o.frame_corrupt_pct:g} % sent "
@@ -423,22 +397,16 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             )
 
         stopped_early = False
-        held = 0  # the most alert messages waiting on the drone while the link was cut
-        longest_gap = 0.0  # the longest the edge went without a camera frame, s
         try:
             with Live(screen(), console=console, refresh_per_second=2) as live:
                 airborne_seen = False
                 while True:
                     time.sleep(0.5)
-                    if radio is not None and o.link_outage:
-                        held = max(held, _fly_the_outage(radio, o.link_outage, time.monotonic() - t0, agent))
-                    if o.camera_blackout:
-                        _fly_the_blackout(sim, o.camera_blackout, time.monotonic() - t0)
-                    live.update(screen())
                     v = agent.telemetry.snapshot()
-                    if (v.alt_rel_m or 0.0) > 5:  # the camera sends from 2 m up: landing is no gap
-                        longest_gap = max(longest_gap, agent.camera_frame_age())
-                    airborne_seen = airborne_seen or (v.alt_rel_m or 0.0) > 5
+                    airborne = (v.alt_rel_m or 0.0) > 5
+                    faults.tick(time.monotonic() - t0, agent, airborne)
+                    live.update(screen())
+                    airborne_seen = airborne_seen or airborne
                     if airborne_seen and not v.armed:
                         break
                     if o.duration_s and time.monotonic() - t0 > o.duration_s:
@@ -449,10 +417,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             console.line()  # off a terminal, Live prints its last screen without ending the line
         landed = not agent.telemetry.snapshot().armed
 
-        if radio is not None and not radio.up:
-            radio.restore()  # the patrol ended inside the outage: the link is back for the landing
-        if sim.camera_off:
-            sim.switch_camera(True)
+        faults.end()  # the patrol may have ended inside a window
         with waiting(console, "ending the flight: open items end, their alerts reach the cloud ..."):
             stack.remove(watch)
             watch.stop()
@@ -479,15 +444,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             f"items passed alerted ({recall}), class right {score.class_right}, "
             f"{score.false_alerts} alerts near no debris"
         )
-        if radio is not None and o.link_outage:
-            w = o.link_outage
-            console.print(
-                f"radio link cut {radio.cuts} time(s), {w.start:g}-{w.end:g} s of the "
-                f"patrol: up to {held} alert message(s) waited on the drone; "
-                f"{agent.outbox_depth_at_stop} left in its outbox at the end"
-            )
-        if faulty_camera:
-            console.print(camera_faults_line(o, sim, agent, longest_gap))
+        for line in faults.summary(agent):
+            console.print(line)
         if score.frames_per_item is not None:
             console.print(
                 f"each item passed was in full view in {score.frames_per_item:g} frames (median); the "
