@@ -10,17 +10,49 @@ and corrupt frames need no clock: the simulator's camera draws them itself (``si
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sim.settings import Window
+
+
+class Camera(Protocol):
+    """The simulator's camera as the demo holds it (``riverpatrol.demo.simulator.SimProcess``)."""
+
+    @property
+    def camera_off(self) -> bool: ...
+    @property
+    def frames_faulted(self) -> tuple[int, int]: ...  # lost, sent corrupt
+    def switch_camera(self, on: bool) -> None: ...
+
+
+class Radio(Protocol):
+    """The drone's link to the broker (``riverpatrol.demo.radio.RadioLink``)."""
+
+    up: bool
+    cuts: int
+
+    def cut(self) -> None: ...
+    def restore(self) -> None: ...
+
+
+class Agent(Protocol):
+    """What is read of the edge agent (``edge.agent.EdgeAgent``)."""
+
+    frames_done: int
+    outbox_depth_at_stop: int
+    source: Any  # its frame source: ``reconnects``
+
+    def status(self) -> Any: ...  # ``outbox_depth``
+    def camera_frame_age(self) -> float: ...
+    def frames_rejected(self) -> int: ...
 
 
 @dataclass
 class PatrolFaults:
     """What the demo does to the drone during the patrol, and what the edge lived through."""
 
-    sim: Any  # riverpatrol.demo.simulator.SimProcess: the camera switch and its fault counts
-    radio: Any = None  # riverpatrol.demo.radio.RadioLink between the drone and the broker, if cut
+    sim: Camera
+    radio: Radio | None = None  # between the drone and the broker, when a link outage is asked for
     link_outage: Window | None = None
     camera_blackout: Window | None = None
     frame_faults: bool = False  # frames lost or corrupted by the simulator's camera
@@ -32,7 +64,7 @@ class PatrolFaults:
         """Whether the camera has any fault to report."""
         return self.frame_faults or self.camera_blackout is not None
 
-    def tick(self, elapsed_s: float, agent: Any, airborne: bool) -> None:
+    def tick(self, elapsed_s: float, agent: Agent, airborne: bool) -> None:
         """Bring the link and camera to what the patrol's ``elapsed_s`` calls for; note the edge's state.
 
         The link is cut once (a window, entered once); the camera is off exactly inside its window.
@@ -59,7 +91,7 @@ class PatrolFaults:
         if self.sim.camera_off:
             self.sim.switch_camera(True)
 
-    def summary(self, agent: Any) -> list[str]:
+    def summary(self, agent: Agent) -> list[str]:
         """The end-of-demo lines, read once the agent and the simulator have stopped (final counts)."""
         lines = []
         if self.radio is not None and self.link_outage is not None:
