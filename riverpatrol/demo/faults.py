@@ -55,14 +55,28 @@ class PatrolFaults:
     radio: Radio | None = None  # between the drone and the broker, when a link outage is asked for
     link_outage: Window | None = None
     camera_blackout: Window | None = None
-    frame_faults: bool = False  # frames lost or corrupted by the simulator's camera
+    frame_loss_pct: float = 0.0  # frames the simulator's camera loses (it draws which itself)
+    frame_corrupt_pct: float = 0.0  # frames it sends with their JPEG cut short
     held: int = 0  # the most alert messages waiting on the drone while the link was cut
     longest_gap_s: float = 0.0  # the longest the edge went without a camera frame while airborne
 
     @property
     def camera(self) -> bool:
         """Whether the camera has any fault to report."""
-        return self.frame_faults or self.camera_blackout is not None
+        return bool(self.frame_loss_pct or self.frame_corrupt_pct) or self.camera_blackout is not None
+
+    def announce(self) -> str:
+        """The camera faults to come, said before the patrol ("" when none were asked for)."""
+        if not self.camera:
+            return ""
+        line = (
+            f"camera faults: {self.frame_loss_pct:g} % of frames lost, "
+            f"{self.frame_corrupt_pct:g} % sent corrupt"
+        )
+        if self.camera_blackout is not None:
+            w = self.camera_blackout
+            line += f", off from {w.start:g} s to {w.end:g} s of the patrol"
+        return line
 
     def tick(self, elapsed_s: float, agent: Agent, airborne: bool) -> None:
         """Bring the link and camera to what the patrol's ``elapsed_s`` calls for; note the edge's state.

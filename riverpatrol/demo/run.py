@@ -334,18 +334,10 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         if sim.note:
             console.print(f"[yellow]{sim.note}[/]")
         faults = PatrolFaults(
-            sim,
-            radio,
-            o.link_outage,
-            o.camera_blackout,
-            frame_faults=bool(o.frame_loss_pct or o.frame_corrupt_pct),
+            sim, radio, o.link_outage, o.camera_blackout, o.frame_loss_pct, o.frame_corrupt_pct
         )
         if faults.camera:
-            off = f", off from {o.camera_blackout.start:g} s to {o.camera_blackout.end:g} s of the patrol"
-            console.print(
-                f"camera faults: {o.frame_loss_pct:g} % of frames lost, {o.frame_corrupt_pct:g} % sent "
-                f"corrupt{off if o.camera_blackout else ''}"
-            )
+            console.print(faults.announce())
         url = f"tcp:127.0.0.1:{sim.tcp_port}"
         console.print(
             f"simulator up: MAVLink on {url} (MAVProxy/QGroundControl can connect too), "

@@ -90,7 +90,10 @@ def test_a_gap_counts_only_while_airborne_and_end_restores_what_a_window_left_of
 
 def test_the_summary_says_what_each_fault_did_and_nothing_of_faults_not_asked_for() -> None:
     radio, sim, agent = Radio(), Sim(), Agent()
-    faults = PatrolFaults(sim, radio, Window.model_validate("5:9"), Window.model_validate("20:27"), True)
+    faults = PatrolFaults(sim, radio, Window.model_validate("5:9"), Window.model_validate("20:27"), 2.0, 0.5)
+    assert faults.announce() == (
+        "camera faults: 2 % of frames lost, 0.5 % sent corrupt, off from 20 s to 27 s of the patrol"
+    )
     agent.depth, agent.frame_age_s = 7, 7.4
     faults.tick(6.0, agent, airborne=True)
     faults.end()
@@ -106,5 +109,8 @@ def test_the_summary_says_what_each_fault_did_and_nothing_of_faults_not_asked_fo
     )
     assert PatrolFaults(Sim()).summary(agent) == []
     assert not PatrolFaults(Sim()).camera
-    only_frames = PatrolFaults(Sim(), frame_faults=True).summary(agent)
-    assert len(only_frames) == 1 and "camera off" not in only_frames[0]
+    assert PatrolFaults(Sim()).announce() == ""
+    only_frames = PatrolFaults(Sim(), frame_loss_pct=5.0)  # no blackout: nothing of one is said
+    assert only_frames.camera
+    assert only_frames.announce() == "camera faults: 5 % of frames lost, 0 % sent corrupt"
+    assert len(only_frames.summary(agent)) == 1 and "camera off" not in only_frames.summary(agent)[0]
