@@ -280,8 +280,9 @@ def generate(root: Path, specs: list[SplitSpec], workers: int = 2) -> dict[str, 
     out, pending = {}, []
     for spec in specs:
         done = root / spec.name / "split.json"
-        if done.is_file() and _same_spec(json.loads(done.read_text())["spec"], spec):
-            out[spec.name] = json.loads(done.read_text())
+        stored = json.loads(done.read_text()) if done.is_file() else None
+        if stored is not None and _same_spec(stored["spec"], spec):
+            out[spec.name] = stored
         else:
             pending.append(spec)
     with Progress() as bar:
