@@ -13,10 +13,18 @@ token_app = typer.Typer(
 )
 app.add_typer(token_app, name="token")
 
+#: Exit status when the database cannot be opened or reached (the message says which and why).
+EXIT_NO_DATABASE = 3
+
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a [cloud] table.")]
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (overrides config).")
 ]
+
+
+def _no_database(e: Exception) -> typer.Exit:
+    typer.secho(f"error: {e}", fg="red", err=True)
+    return typer.Exit(EXIT_NO_DATABASE)
 
 
 @app.callback()
@@ -37,10 +45,14 @@ def serve(
     from cloud.api.observability import configure_logging
     from cloud.app import create_app
     from cloud.settings import CloudSettings
+    from cloud.storage import StoreUnavailable
 
     settings = CloudSettings.load(config, host=host, port=port, db_url=db)
     configure_logging(settings.log_level)
-    application = create_app(settings)
+    try:
+        application = create_app(settings)
+    except StoreUnavailable as e:
+        raise _no_database(e) from None
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on"
     )
@@ -58,7 +70,7 @@ def token_create(
 
     from cloud.api.auth import hash_token, new_token
     from cloud.settings import CloudSettings
-    from cloud.storage import open_store
+    from cloud.storage import StoreUnavailable, open_store
 
     if (station is None) == (inspector is None):
         raise typer.BadParameter("give exactly one of --station or --inspector")
@@ -66,7 +78,10 @@ def token_create(
     if not name or not name.strip():
         raise typer.BadParameter(f"--{role} must be a non-empty id")
     settings = CloudSettings.load(config, db_url=db)
-    store = open_store(settings.resolved_db_url(), pool_size=1)
+    try:
+        store = open_store(settings.resolved_db_url(), pool_size=1)
+    except StoreUnavailable as e:
+        raise _no_database(e) from None
     try:
         token = new_token()
         store.add_token(hash_token(token), role, name, time.time())

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 _file_values: ContextVar[dict[str, Any] | None] = ContextVar("_file_values", default=None)
@@ -24,6 +25,29 @@ class _FileSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(_file_values.get() or {})
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used: a missing or unreadable config file, or a bad value.
+
+    The message names the section, each bad field and what was given, on one line, so a
+    command can print it as it is instead of pydantic's report or a traceback.
+    """
+
+
+def describe(section: str, error: ValidationError) -> str:
+    """Each bad field as ``[section] field: what is wrong (got value)``, joined by "; "."""
+    lines = []
+    for e in error.errors():
+        where = ".".join(str(part) for part in e["loc"]) or "(settings)"
+        msg = e["msg"].removeprefix("Value error, ")
+        given = e.get("input")
+        if e["type"] == "extra_forbidden":
+            msg = "no such setting"
+        elif isinstance(given, str | int | float | bool) and repr(given) not in msg:
+            msg += f" (got {given!r})"
+        lines.append(f"[{section}] {where}: {msg}")
+    return "; ".join(lines)
 
 
 class ComponentSettings(BaseSettings):
@@ -45,17 +69,27 @@ class ComponentSettings(BaseSettings):
 
     @classmethod
     def load(cls, config: Path | str | None = None, **overrides: Any) -> Self:
-        """Settings from ``config`` (or ``$RIVERPATROL_CONFIG``), env and non-None overrides."""
+        """Settings from ``config`` (or ``$RIVERPATROL_CONFIG``), env and non-None overrides.
+
+        Raises :class:`SettingsError` naming the file, or each bad field and its value.
+        """
         path = config or os.environ.get("RIVERPATROL_CONFIG")
         values: dict[str, Any] = {}
         if path:
             p = Path(path)
             if not p.is_file():
-                raise FileNotFoundError(f"config file {p} does not exist")
-            with p.open("rb") as f:
-                values = tomllib.load(f).get(cls.section, {})
+                raise SettingsError(f"config file {p} does not exist")
+            try:
+                with p.open("rb") as f:
+                    values = tomllib.load(f).get(cls.section, {})
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                raise SettingsError(f"config file {p}: {e}") from None
+            if not isinstance(values, dict):
+                raise SettingsError(f"config file {p}: [{cls.section}] is not a table")
         token = _file_values.set(values)
         try:
             return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as e:
+            raise SettingsError(describe(cls.section, e)) from None
         finally:
             _file_values.reset(token)

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from cloud.cli import app as cloud_app
+from contract.settings import SettingsError
 from edge.cli import app as edge_app
 from ground_station.cli import app as gcs_app
 from models.cli import app as model_app
@@ -38,12 +39,16 @@ def demo(
     fps: float = typer.Option(4.0, help="Camera frames per simulated second (as many as the CPU renders)."),
     seed: int = typer.Option(7, help="Seed of the simulated river and its debris."),
     feed: str = typer.Option("1920x1080", help="Camera feed WxH (960x540 renders 2x faster, finds less)."),
-    debris: int = typer.Option(40, help="Debris items on the patrolled segment."),
-    port: int = typer.Option(5760, help="TCP port of the simulator's MAVLink server (0 = any free port)."),
-    cloud_port: int = typer.Option(8080, help="Port of the cloud service (0 or taken = any free port)."),
+    debris: int = typer.Option(40, min=0, help="Debris items on the patrolled segment."),
+    port: int = typer.Option(
+        5760, min=0, max=65535, help="TCP port of the simulator's MAVLink server (0 = any free port)."
+    ),
+    cloud_port: int = typer.Option(
+        8080, min=0, max=65535, help="Port of the cloud service (0 or taken = any free port)."
+    ),
     broker: str = typer.Option("", help="MQTT broker host:port (default: start an embedded one)."),
     workdir: Path | None = typer.Option(None, help="Keep databases, outboxes and logs here (default: temp)."),
-    duration: float = typer.Option(0.0, help="Stop after this many wall seconds (0 = until landed)."),
+    duration: float = typer.Option(0.0, min=0, help="Stop after this many wall seconds (0 = until landed)."),
     link_outage: str = typer.Option(
         "",
         help="START:END wall seconds of the patrol with the drone's radio link to the broker cut "
@@ -67,6 +72,9 @@ def demo(
     """
     from riverpatrol.demo import DemoOptions, run_demo
 
+    for value, hint in ((speedup, "--speedup"), (fps, "--fps"), (alt, "--alt")):
+        if not value > 0:  # nan too
+            raise typer.BadParameter(f"must be more than 0, not {value:g}", param_hint=hint)
     try:
         feed_size = tuple(int(v) for v in feed.lower().split("x"))
         assert len(feed_size) == 2 and min(feed_size) >= 64
@@ -106,4 +114,9 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """Run the command; settings that cannot be used end it with their message, not a traceback."""
+    try:
+        app()
+    except SettingsError as e:
+        typer.secho(f"error: settings: {e}", fg="red", err=True)
+        raise SystemExit(2) from None

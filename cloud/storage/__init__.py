@@ -2,20 +2,59 @@
 
 from __future__ import annotations
 
+import sqlite3
+from urllib.parse import urlsplit, urlunsplit
+
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Store
 
 
+class StoreUnavailable(ConnectionError):
+    """The database cannot be opened or reached; the message names it (password hidden) and why."""
+
+
+def redacted(url: str) -> str:
+    """``url`` with any password replaced by ``***``, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
+
+
 def open_store(url: str, pool_size: int = 4) -> Store:
-    """A migrated store for ``sqlite:///path`` or ``postgresql://...``; ``ValueError`` otherwise."""
+    """A migrated store for ``sqlite:///path`` or ``postgresql://...``.
+
+    ``ValueError`` for any other URL; :class:`StoreUnavailable` when the database cannot be
+    opened (a SQLite path that is a folder or unwritable, a PostgreSQL server that refuses).
+    """
     if url.startswith("sqlite:///"):
         from cloud.storage.sqlite import SqliteStore
 
-        return SqliteStore(url[len("sqlite:///") :])
+        path = url[len("sqlite:///") :]
+        try:
+            return SqliteStore(path)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreUnavailable(f"cannot open the SQLite database {path}: {e}") from e
     if url.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
         from cloud.storage.postgres import PostgresStore
 
-        return PostgresStore(url, pool_size=pool_size)
+        try:
+            return PostgresStore(url, pool_size=pool_size)
+        except psycopg.OperationalError as e:
+            why = " ".join(str(e).split())  # libpq's message spans lines
+            raise StoreUnavailable(f"cannot connect to the database {redacted(url)}: {why}") from e
     raise ValueError(f"database URL {url!r} must start with sqlite:/// or postgresql://")
 
 
-__all__ = ["IngestPolicy", "IngestResult", "ItemQuery", "PreparedAlert", "Store", "open_store"]
+__all__ = [
+    "IngestPolicy",
+    "IngestResult",
+    "ItemQuery",
+    "PreparedAlert",
+    "Store",
+    "StoreUnavailable",
+    "open_store",
+    "redacted",
+]

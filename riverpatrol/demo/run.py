@@ -252,11 +252,15 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from riverpatrol.demo.radio import RadioLink
     from riverpatrol.demo.simulator import SimProcess, SimSpec
 
+    home = (defaults.HOME_LAT, defaults.HOME_LON)
+    try:
+        plan, items = plan_items(o.segment, home, o)
+    except ValueError as e:  # an unknown segment; an altitude, speed or route the planner refuses
+        console.print(f"[red]cannot plan the patrol: {e}[/]")
+        return 2
     work = o.workdir or Path(tempfile.mkdtemp(prefix="riverpatrol-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     _logging_to(work / "demo.log")
-    home = (defaults.HOME_LAT, defaults.HOME_LON)
-    plan, items = plan_items(o.segment, home, o)
     console.print(
         f"[bold]RiverPatrol demo[/] — patrol of [cyan]{plan.reach.name}[/]: {plan.passes} pass(es), "
         f"{len(plan.waypoints)} waypoints, {plan.route_length_m / 1000:.2f} km at {o.alt_m:g} m, "

@@ -15,10 +15,18 @@ from sim.camera.appearance import DOMAINS
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 log = logging.getLogger("riverpatrol.sim.camera")
 
+
+def _positive(value: float | None) -> float | None:
+    """Option callback: a height, duration or rate, when given, must be more than 0 (nan is not)."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be more than 0, not {value:g}")
+    return value
+
+
 Seed = Annotated[int, typer.Option(help="scene seed (water, light, debris, bridges)")]
-Alt = Annotated[float, typer.Option(help="height above the water, metres")]
+Alt = Annotated[float, typer.Option(help="height above the water, metres", callback=_positive)]
 Gimbal = Annotated[float, typer.Option(help="gimbal pitch, -90 = straight down")]
-Debris = Annotated[int, typer.Option(help="debris items in the scene (0 = debris-free)")]
+Debris = Annotated[int, typer.Option(min=0, help="debris items in the scene (0 = debris-free)")]
 Domain = Annotated[str, typer.Option(help=f"appearance domain: {', '.join(DOMAINS)}")]
 Calib = Annotated[Path | None, typer.Option(help="camera calibration JSON (default drone profile)")]
 
@@ -57,7 +65,7 @@ def _pose_along(scene, s: float, lateral: float, alt: float, gimbal: float, yaw:
 @app.command()
 def render(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("camera_frames"),
-    frames: Annotated[int, typer.Option(help="number of frames, spread along the river")] = 4,
+    frames: Annotated[int, typer.Option(min=1, help="number of frames, spread along the river")] = 4,
     seed: Seed = 1,
     alt: Alt = 40.0,
     gimbal: Gimbal = -90.0,
@@ -120,8 +128,8 @@ def render(
 @app.command()
 def video(
     out: Annotated[Path, typer.Option(help="output .mp4")] = Path("camera.mp4"),
-    seconds: Annotated[float, typer.Option(help="duration")] = 10.0,
-    fps: Annotated[float, typer.Option(help="frames per second")] = 30.0,
+    seconds: Annotated[float, typer.Option(help="duration", callback=_positive)] = 10.0,
+    fps: Annotated[float, typer.Option(help="frames per second", callback=_positive)] = 30.0,
     speed: Annotated[float, typer.Option(help="ground speed along the river, m/s")] = 6.0,
     seed: Seed = 1,
     alt: Alt = 40.0,
@@ -131,7 +139,10 @@ def video(
     start: Annotated[float, typer.Option(help="start at this arc length along the river, m")] = 100.0,
     calibration: Calib = None,
     alt_end: Annotated[
-        float | None, typer.Option(help="height at the end, m: climb or descend from --alt (default: level)")
+        float | None,
+        typer.Option(
+            help="height at the end, m: climb or descend from --alt (default: level)", callback=_positive
+        ),
     ] = None,
 ) -> None:
     """Fly down the river centerline and write an mp4, with truth JSON lines and the DJI-style .SRT
@@ -174,7 +185,7 @@ def video(
 
 @app.command()
 def bench(
-    frames: Annotated[int, typer.Option(help="frames per measurement")] = 60,
+    frames: Annotated[int, typer.Option(min=1, help="frames per measurement")] = 60,
     seed: Seed = 1,
     alt: Alt = 40.0,
     speed: Annotated[float, typer.Option(help="ground speed for the flying measurement, m/s")] = 10.0,
@@ -258,6 +269,7 @@ def serve(
     """
     from pydantic import ValidationError
 
+    from contract.settings import SettingsError, describe
     from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
     from sim.settings import SimSettings, VehicleSettings
@@ -268,8 +280,12 @@ def serve(
         vehicle_settings = VehicleSettings.model_validate(
             {**base, "tcp_port": vehicle_port, "speedup": speedup}
         )
-    except (ValueError, FileNotFoundError) as e:  # a ValidationError or a TOML error is a ValueError
-        raise typer.BadParameter(str(e), param_hint="--config") from e
+    except SettingsError as e:
+        raise typer.BadParameter(str(e), param_hint="--config") from None
+    except ValidationError as e:  # the two vehicle options given here, or the file's values
+        field = str(e.errors()[0]["loc"][0])
+        hint = {"tcp_port": "--vehicle-port", "speedup": "--speedup"}.get(field, "--config")
+        raise typer.BadParameter(describe("sim.vehicle", e), param_hint=hint) from None
 
     try:
         faults = CameraFaults(

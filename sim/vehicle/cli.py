@@ -188,6 +188,7 @@ def vehicle(
 
     from pydantic import ValidationError
 
+    from contract.settings import SettingsError, describe
     from sim.settings import SimSettings
 
     overrides: dict[str, Any] = {
@@ -248,8 +249,9 @@ def vehicle(
         merged = {**base.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
         merged["params"] = {**base.params, **cli_params}
         settings = VehicleSettings.model_validate(merged)
-    except (ValidationError, FileNotFoundError) as e:
-        typer.echo(f"error: {e}", err=True)
+    except (SettingsError, ValidationError) as e:
+        why = describe("sim.vehicle", e) if isinstance(e, ValidationError) else str(e)
+        typer.echo(f"error: {why}", err=True)
         raise typer.Exit(2) from None
 
     tty = _setup_logging(log_format, log_level)

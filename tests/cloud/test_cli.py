@@ -49,3 +49,26 @@ def test_serve_runs_uvicorn_with_health_metrics_and_json_logs(tmp_path) -> None:
     lines = [json.loads(x) for x in (tmp_path / "server.log").read_text().splitlines() if x.startswith("{")]
     assert any(x["msg"] == "alerts ingested" and x["accepted"] == 2 for x in lines)
     assert any(x["msg"] == "cloud service started" for x in lines)
+
+
+def _cloud(*args: str, tmp_path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVERPATROL_")}
+    cmd = [sys.executable, "-c", "from riverpatrol.cli import main; main()", "cloud", *args]
+    return subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+
+def test_a_database_that_cannot_be_reached_or_named_ends_with_one_line_not_a_traceback(tmp_path) -> None:
+    closed = free_port()  # nothing listens there
+    r = _cloud("serve", "--port", str(free_port()), "--db", f"postgresql://inspector:s3cret@127.0.0.1:{closed}/x",
+               tmp_path=tmp_path)  # fmt: skip
+    assert r.returncode == 3, r.stderr
+    assert f"cannot connect to the database postgresql://inspector:***@127.0.0.1:{closed}/x" in r.stderr
+    assert "s3cret" not in r.stderr and "Traceback" not in r.stderr
+    folder = tmp_path / "a-folder.db"
+    folder.mkdir()
+    r = _cloud("token", "create", "--station", "gs1", "--db", f"sqlite:///{folder}", tmp_path=tmp_path)
+    assert r.returncode == 3 and f"cannot open the SQLite database {folder}" in r.stderr, r.stderr
+    r = _cloud("serve", "--db", "cloud.db", tmp_path=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "error: settings: [cloud] db_url: db_url 'cloud.db' must start with sqlite:///" in r.stderr
+    assert "Traceback" not in r.stderr and "errors.pydantic.dev" not in r.stderr

@@ -9,11 +9,13 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
 
 from contract import topics
 from contract.messages import Alert
 from edge.mqtt_link import LinkConfig, MqttLink
 from edge.outbox import Outbox
+from riverpatrol.cli import app
 from riverpatrol.demo.broker import EmbeddedBroker
 from riverpatrol.demo.radio import RadioLink
 from riverpatrol.demo.simulator import SimProcess, SimSpec
@@ -90,3 +92,20 @@ def test_a_cut_radio_link_holds_the_drones_alerts_and_delivers_every_one_when_re
     finally:
         link.stop()
         radio.stop()
+
+
+def test_demo_options_it_cannot_fly_are_named_before_anything_starts(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    for args, needle in (
+        (["--speedup", "0"], "--speedup"),
+        (["--fps", "-1"], "--fps"),
+        (["--alt", "0"], "--alt"),
+        (["--debris", "-1"], "--debris"),
+        (["--port", "70000"], "--port"),
+        (["--alt", "500"], "cannot plan the patrol: altitude 500.0 m is outside"),
+        (["--segment", "shenzhen-99"], "cannot plan the patrol: unknown segment 'shenzhen-99'"),
+    ):
+        res = CliRunner().invoke(app, ["demo", "--workdir", str(work), "--no-serve", *args])
+        assert res.exit_code == 2, (args, res.output)
+        assert needle in " ".join(res.output.split()), (args, res.output)
+        assert not work.exists(), args  # refused before the work folder, broker or simulator

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from contract.settings import SettingsError
 from sim.settings import BatterySag, GpsGlitch, SimSettings, VehicleSettings, Window, parse_endpoint
 
 
@@ -49,7 +50,7 @@ def test_toml_then_environment_then_overrides(tmp_path: Path, monkeypatch: pytes
     assert s.params == {"WPNAV_SPEED": 600.0}
     monkeypatch.setenv("RIVERPATROL_SIM_VEHICLE__SPEEDUP", "25")
     assert SimSettings.load(cfg).vehicle.speedup == 25
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SettingsError, match=r"missing\.toml does not exist"):
         SimSettings.load(tmp_path / "missing.toml")
 
 
@@ -57,3 +58,25 @@ def test_defaults_match_arduPilot_sitl_endpoints() -> None:
     s = VehicleSettings()
     assert s.tcp_port == 5760 and s.udp_out == ["127.0.0.1:14550"]
     assert s.mission_request == "request" and s.link_clock == "wall"
+
+
+def test_bad_settings_name_the_section_field_and_value_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = tmp_path / "rp.toml"
+    cfg.write_text("[sim.vehicle]\nspeedup = -2\nnot_a_setting = 1\n")
+    with pytest.raises(SettingsError) as e:
+        SimSettings.load(cfg)
+    assert str(e.value) == (
+        "[sim] vehicle.speedup: Input should be greater than 0 (got -2); "
+        "[sim] vehicle.not_a_setting: no such setting"
+    )
+    cfg.write_text("[sim.vehicle\nspeedup = 2\n")
+    with pytest.raises(SettingsError, match=r"rp\.toml: .*line 1"):
+        SimSettings.load(cfg)
+    cfg.write_text("sim = 3\n")
+    with pytest.raises(SettingsError, match=r"\[sim\] is not a table"):
+        SimSettings.load(cfg)
+    monkeypatch.setenv("RIVERPATROL_SIM_VEHICLE__TCP_PORT", "http")
+    with pytest.raises(SettingsError, match=r"\[sim\] vehicle.tcp_port: .*integer.*\(got 'http'\)"):
+        SimSettings.load()

@@ -87,3 +87,19 @@ def test_bad_options_are_named(tmp_path) -> None:
         app, ["render", "--out", str(tmp_path), "--calibration", str(tmp_path / "bad.json")]
     )
     assert res.exit_code == 2 and "bad.json" in res.output
+
+
+def test_heights_durations_rates_and_counts_out_of_range_are_named_before_rendering(tmp_path) -> None:
+    out = tmp_path / "frames"
+    for args, option in (
+        (["render", "--alt", "0"], "--alt"),
+        (["render", "--frames", "0"], "--frames"),
+        (["render", "--debris", "-1"], "--debris"),
+        (["video", "--seconds", "-1"], "--seconds"),
+        (["video", "--fps", "0"], "--fps"),
+        (["video", "--alt-end", "-5"], "--alt-end"),
+        (["bench", "--frames", "0"], "--frames"),
+    ):
+        res = CliRunner().invoke(app, [*args, "--out", str(out)] if args[0] != "bench" else args)
+        assert res.exit_code == 2 and option in res.output, (args, res.output)
+        assert not out.exists(), args
