@@ -34,7 +34,7 @@ from edge.detect.config import DEFAULT_MODEL
 from edge.frames import CapturedFrame, FrameSource, open_source
 from edge.geolocate import GeoConfig
 from edge.mqtt_link import LinkConfig, MqttLink
-from edge.outbox import Outbox
+from edge.outbox import HeldAlerts, Outbox
 from edge.pipeline import FramePipeline, WaterLevel
 from edge.settings import EdgeSettings
 from edge.telemetry.link import TelemetryLink
@@ -72,6 +72,9 @@ class AgentMetrics:
         self.camera_reconnects = Gauge(
             p + "camera_reconnects", "Times the camera came back after it was lost", registry=registry
         )
+        self.alerts_held = Gauge(
+            p + "alerts_held", "Alerts held in memory while the outbox cannot be written", registry=registry
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ class AgentStatus:
     alerts_built: int
     alerts_sent: float
     outbox_depth: int
+    alerts_held: int  # in memory: the outbox could not write them (``HeldAlerts``)
     broker_connected: bool
     vehicle_link: str
     camera: str  # "ok", "ended", or "no frame for N s"
@@ -163,6 +167,8 @@ class EdgeAgent:
             on_remote_alert=self._remote.put,
             registry=self.registry,
         )
+        self.held = HeldAlerts(self.link.enqueue)  # written ahead of later alerts once the disk takes them
+        self.metrics.alerts_held.set_function(lambda: len(self.held))
         self.telemetry = TelemetryLink(settings)
         self._mailbox: queue.Queue[CapturedFrame] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
@@ -203,6 +209,12 @@ class EdgeAgent:
         payloads = self.pipeline.finish(max(self._last_t, 0.0), datetime.now(UTC)) if self._last_t else []
         for p in payloads:
             self._enqueue(p)
+        if self.held:
+            log.error(
+                "edge agent stopping with %d alert(s) the outbox could not write (%s): they are lost",
+                len(self.held),
+                self.held.error,
+            )
         drained = self.link.wait_idle(self.settings.shutdown_flush_s)
         depth = self.outbox.depth()
         self.outbox_depth_at_stop = depth
@@ -243,6 +255,7 @@ class EdgeAgent:
             alerts_built=self.alerts_this_flight,
             alerts_sent=self.registry.get_sample_value("riverpatrol_edge_alerts_sent_total") or 0.0,
             outbox_depth=h.outbox_depth,
+            alerts_held=len(self.held),
             broker_connected=h.connected,
             vehicle_link=str(self.telemetry.health()["status"]),
             camera=self.camera(),
@@ -252,11 +265,13 @@ class EdgeAgent:
 
     def health(self) -> dict:
         s = self.status()
-        ok = s.broker_connected and s.vehicle_link == "ok" and s.camera_ok and self.error is None
+        held, why = len(self.held), self.held.error
+        ok = s.broker_connected and s.vehicle_link == "ok" and s.camera_ok and self.error is None and not held
         self.metrics.healthy.set(1 if ok else 0)
         return {
             "ok": ok,
             "broker": "connected" if s.broker_connected else f"offline, {s.outbox_depth} alerts queued",
+            "outbox": f"cannot be written ({why}): {held} alert(s) held in memory" if held else "ok",
             "vehicle": s.vehicle_link,
             "camera": s.camera,
             "error": repr(self.error) if self.error else None,
@@ -297,6 +312,8 @@ class EdgeAgent:
             except queue.Empty:
                 frame = None
             self._learn_remote()
+            if self.held:
+                self.alerts_this_flight += self.held.retry()
             if frame is not None:
                 try:
                     self._process(frame)
@@ -356,11 +373,8 @@ class EdgeAgent:
         self._fps_window = [*self._fps_window[-49:], time.monotonic()]
 
     def _enqueue(self, payload: bytes) -> None:
-        try:
-            self.link.enqueue(payload)
-            self.alerts_this_flight += 1
-        except Exception as e:  # outbox full of `new` events: say so, keep flying
-            log.error("alert not queued: %s", e)
+        """Into the outbox; an alert the disk will not take now is held until it does."""
+        self.alerts_this_flight += self.held.put(payload)
 
     def _publish_telemetry(self) -> None:
         s = self.telemetry.snapshot()

@@ -201,7 +201,8 @@ def status_line(agent):
     return Text.from_markup(
         f"{s.fps:5.1f} fps  frames {s.frames}  det {s.detections}  tracks {s.open_tracks}  "
         f"items {s.open_items}  alerts {int(s.alerts_sent)} sent / {s.outbox_depth} queued  "
-        f"broker {broker}  vehicle {vehicle}  camera {'ok' if s.camera_ok else f'[red]{s.camera}[/]'}  "
+        + (f"[red]{s.alerts_held} held: outbox cannot be written[/]  " if s.alerts_held else "")
+        + f"broker {broker}  vehicle {vehicle}  camera {'ok' if s.camera_ok else f'[red]{s.camera}[/]'}  "
         f"skipped {s.frames_rejected}"
     )
 
@@ -211,7 +212,7 @@ def log_status(agent) -> None:
 
     s = agent.status()
     logging.getLogger("edge.agent").info(
-        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d broker=%s "
+        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d held=%d broker=%s "
         "vehicle=%s camera=%r",
         s.fps,
         s.frames,
@@ -219,6 +220,7 @@ def log_status(agent) -> None:
         s.open_tracks,
         s.alerts_sent,
         s.outbox_depth,
+        s.alerts_held,
         "up" if s.broker_connected else "offline",
         s.vehicle_link,
         s.camera,

@@ -31,7 +31,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -257,7 +258,8 @@ class Outbox:
                 row_id = cur.lastrowid
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself on a full disk
+                    cur.execute("ROLLBACK")
                 self._rows, self._bytes = self._db.execute(
                     "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox"
                 ).fetchone()
@@ -343,3 +345,56 @@ class Outbox:
             ).fetchone()
         self.stats.sent += n
         return n
+
+
+class HeldAlerts:
+    """Alerts the outbox could not write yet (disk full, I/O error), held in memory in order.
+
+    The outbox is the only copy of an unsent alert, so an alert it cannot write now must not be
+    dropped: it waits here, ahead of every later one, and :meth:`retry` (each frame) writes them
+    once the disk takes them again. Refusals that a retry cannot change (``OutboxFull``, an
+    invalid alert) are not held: they are counted where the outbox counts them, and logged.
+    The memory held is a patrol's alerts at most: a few per item found. Thread-safe.
+    """
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._held: deque[bytes] = deque()
+        self.error: str | None = None  # why the last write failed, while alerts are held
+        self.refused = 0  # alerts the outbox refused for good
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def put(self, payload: bytes) -> int:
+        """Write ``payload`` after any held ones; how many were written now."""
+        with self._lock:
+            self._held.append(payload)
+            return self._write_held()
+
+    def retry(self) -> int:
+        """Write held alerts, oldest first, until one fails again; how many were written."""
+        with self._lock:
+            return self._write_held()
+
+    def _write_held(self) -> int:
+        written = 0
+        while self._held:
+            try:
+                self._write(self._held[0])
+            except (OutboxFull, ValueError) as e:  # full of `new` events, or not an alert: for good
+                self.refused += 1
+                log.error("alert not queued: %s", e)
+            except (sqlite3.Error, OSError) as e:
+                if self.error is None:
+                    log.error("outbox cannot be written (%s): holding %d alert(s) in memory", e, len(self))
+                self.error = str(e)
+                return written
+            else:
+                written += 1
+            self._held.popleft()
+        if self.error is not None:
+            log.warning("outbox writable again: held alerts queued")
+            self.error = None
+        return written

@@ -14,7 +14,7 @@ from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
 from tests.conftest import free_port
 from tests.edge_agent.mjpeg import MjpegCamera
-from tests.edge_alerts.mqtt_helpers import alert_json, wait_until
+from tests.edge_alerts.mqtt_helpers import Collector, alert_json, wait_until
 
 
 def _video(path, frames: int = 30):
@@ -90,3 +90,41 @@ def test_a_camera_that_stops_sending_makes_health_say_so_until_frames_come_back(
         camera.hold.set()
         agent.stop()
         camera.stop()
+
+
+def test_alerts_the_outbox_cannot_write_are_held_said_in_health_and_sent_when_it_can(mosquitto, tmp_path):
+    """A full disk on the drone: alerts wait in memory (health and a gauge say how many) and go
+    out, in order, once the outbox can be written again; none is lost."""
+    settings = EdgeSettings(
+        mavlink=f"tcp:127.0.0.1:{free_port()}",
+        camera=_video(tmp_path / "clip.avi"),
+        broker_port=mosquitto.port,
+        outbox_path=tmp_path / "o.db",
+        drone_id="d1",
+        detector_threads=1,
+    )
+    collector = Collector(mosquitto.port, topics.drone_topic("d1", topics.ALERTS))
+    agent = EdgeAgent(settings).start()
+    try:
+        assert wait_until(lambda: agent.link.connected, 5)
+        mosquitto.stop()  # nothing leaves the outbox (and frees room in it) meanwhile
+        (pages,) = agent.outbox._db.execute("PRAGMA page_count").fetchone()
+        agent.outbox._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+        sent = [alert_json("d1", i) for i in range(30)]
+        for p in sent:
+            agent.held.put(p.encode())
+        assert len(agent.held) > 0
+        held = agent.registry.get_sample_value("riverpatrol_edge_alerts_held")
+        assert held == len(agent.held) and agent.status().alerts_held == held
+        health = agent.health()
+        assert not health["ok"]
+        assert health["outbox"].startswith("cannot be written (database or disk is full)")
+        agent.outbox._db.execute("PRAGMA max_page_count = 1073741823")
+        assert wait_until(lambda: len(agent.held) == 0, 5)  # the loop's retry
+        assert agent.health()["outbox"] == "ok" and agent.outbox.depth() == len(sent)
+        mosquitto.start()
+        assert wait_until(lambda: len(collector.payloads()) == len(sent), 15)
+        assert [bytes(x) for x in collector.payloads()] == [p.encode() for p in sent]
+    finally:
+        agent.stop()
+        collector.client.loop_stop()

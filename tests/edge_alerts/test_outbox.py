@@ -7,7 +7,16 @@ import uuid
 
 import pytest
 
-from edge.outbox import Limits, Outbox, OutboxFull, RowMeta, parse_meta, plan_room, strip_pictures
+from edge.outbox import (
+    HeldAlerts,
+    Limits,
+    Outbox,
+    OutboxFull,
+    RowMeta,
+    parse_meta,
+    plan_room,
+    strip_pictures,
+)
 
 
 def payload(aid: str, rev: int, event: str, ctx: int = 0, thumb: int = 0, pad: int = 0) -> bytes:
@@ -146,3 +155,37 @@ def test_invalid_payload_is_refused_and_counted(tmp_path):
     with pytest.raises(ValueError, match="not JSON"):
         ob.put(b"garbage")
     assert ob.stats.invalid == 1 and ob.depth() == 0
+
+
+# ---------------------------------------------------------------- a disk that will not take a write
+
+
+def _disk_full(ob: Outbox) -> None:
+    """SQLite's own page cap on the outbox's connection: the error a full SD card gives."""
+    (pages,) = ob._db.execute("PRAGMA page_count").fetchone()
+    ob._db.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def test_alerts_the_disk_will_not_take_are_held_in_order_and_written_when_it_does(tmp_path):
+    ob = Outbox(tmp_path / "o.db")
+    held = HeldAlerts(ob.put)
+    _disk_full(ob)
+    sent = [payload(str(uuid.uuid4()), 0, "new", pad=2000) for _ in range(12)]
+    written = sum(held.put(p) for p in sent)
+    assert 0 < written < len(sent) and len(held) == len(sent) - written
+    assert held.error is not None and "full" in held.error  # SQLite's own words, not a rollback error
+    assert ob.depth() == written and held.retry() == 0  # still full: nothing lost, nothing written
+    ob._db.execute("PRAGMA max_page_count = 1073741823")
+    assert held.retry() == len(sent) - written and len(held) == 0 and held.error is None
+    assert [p for _, p in ob.pending(100)] == sent  # in the order they came
+    ob.close()
+    assert Outbox(tmp_path / "o.db").depth() == len(sent)
+
+
+def test_refusals_a_retry_cannot_change_are_not_held(tmp_path):
+    ob = Outbox(tmp_path / "o.db", Limits(max_rows=1, max_bytes=10**6))
+    held = HeldAlerts(ob.put)
+    assert held.put(payload(str(uuid.uuid4()), 0, "new")) == 1
+    assert held.put(payload(str(uuid.uuid4()), 0, "new")) == 0  # OutboxFull: only `new` events left
+    assert held.put(b"garbage") == 0
+    assert len(held) == 0 and held.refused == 2 and held.error is None
