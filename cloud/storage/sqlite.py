@@ -67,7 +67,8 @@ class SqliteStore(SqlStore):
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                if self.conn.in_transaction:  # SQLite has rolled back itself on a full disk
+                    cur.execute("ROLLBACK")
                 raise
             else:
                 cur.execute("COMMIT")

@@ -75,7 +75,8 @@ class Outbox:
             try:
                 yield
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.conn.in_transaction:  # SQLite has rolled back itself on a full disk
+                    self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
 

@@ -87,8 +87,9 @@ def relay(
             else f"[red]cloud down ({r.forwarder.failures} tries)[/]"
         )
         age = f"{b.oldest_age_s:.0f}s" if b.oldest_age_s is not None else "-"
+        disk = f"[red]outbox cannot be written: {r.store_error}[/]  " if r.store_error else ""
         return (
-            f"{link}  {cloud_state}  received {int(r.m_received._value.get())}  "
+            f"{link}  {cloud_state}  {disk}received {int(r.m_received._value.get())}  "
             f"delivered {b.delivered}  backlog {b.count} (oldest {age})  "
             f"rejected {int(r.m_rejected._value.get())}  dead {b.dead_letters}"
         )

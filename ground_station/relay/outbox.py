@@ -98,7 +98,8 @@ class RelayOutbox:
                 out = [self._put_one(alert, raw) for alert, raw in items]
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back itself on a full disk
+                    self._db.execute("ROLLBACK")
                 raise
         return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -84,6 +85,11 @@ class Relay:
         self.m_backlog = Gauge("relay_backlog", "Alert events waiting for the cloud", registry=reg)
         self.m_oldest = Gauge("relay_oldest_pending_seconds", "Age of the oldest waiting event", registry=reg)
         self.m_connected = Gauge("relay_mqtt_connected", "1 while connected to the broker", registry=reg)
+        self.m_store_failing = Gauge(
+            "relay_outbox_write_failing", "1 while the outbox cannot be written (disk full?)", registry=reg
+        )
+        #: Why the outbox last refused a write, while it still does (alerts stay with the broker).
+        self.store_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -159,12 +165,40 @@ class Relay:
                     log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
                 else:
                     good.append((alert, json.dumps(alert, separators=(",", ":"))))
-            fresh = self.outbox.put_many(good) if good else []
+            fresh = self._store(good) if good else []
+            if fresh is None:  # stopping with the outbox still failing: the broker keeps them, unacked
+                return
             self.m_received.inc(len(good))
             self.m_duplicates.inc(fresh.count(False))
             for msg in burst:
                 if msg.qos > 0:
                     self._client.ack(msg.mid, msg.qos)
+
+    def _store(self, good: list[tuple[dict, str]]) -> list[bool] | None:
+        """``outbox.put_many``, retried with backoff while the disk refuses it (full, I/O error).
+
+        Nothing is acknowledged meanwhile, so the broker keeps every message of the burst and
+        those behind it; None when the relay stops first.
+        """
+        wait = 0.2
+        while True:
+            try:
+                fresh = self.outbox.put_many(good)
+            except (sqlite3.Error, OSError) as e:
+                if self.store_error is None:
+                    log.error("outbox %s cannot be written (%s): holding %d alert(s) unacknowledged",
+                              self.config.db_path, e, len(good))  # fmt: skip
+                self.store_error = str(e)
+                self.m_store_failing.set(1)
+                if self._stop.wait(wait):
+                    return None
+                wait = min(wait * 2, 5.0)
+                continue
+            if self.store_error is not None:
+                log.warning("outbox %s writable again", self.config.db_path)
+                self.store_error = None
+                self.m_store_failing.set(0)
+            return fresh
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -25,8 +25,9 @@ def _video(path, frames: int = 30):
     return str(path)
 
 
-def test_fleet_alerts_are_learned_in_the_loop_and_health_names_the_problems(mosquitto, tmp_path):
-    settings = EdgeSettings(
+def _no_vehicle(mosquitto, tmp_path) -> EdgeSettings:
+    """Drone d1 with a short video for a camera, the test's broker, and no vehicle at its URL."""
+    return EdgeSettings(
         mavlink=f"tcp:127.0.0.1:{free_port()}",
         camera=_video(tmp_path / "clip.avi"),
         broker_port=mosquitto.port,
@@ -34,6 +35,10 @@ def test_fleet_alerts_are_learned_in_the_loop_and_health_names_the_problems(mosq
         drone_id="d1",
         detector_threads=1,
     )
+
+
+def test_fleet_alerts_are_learned_in_the_loop_and_health_names_the_problems(mosquitto, tmp_path):
+    settings = _no_vehicle(mosquitto, tmp_path)
     agent = EdgeAgent(settings).start()
     try:
         assert agent.link.fleet_subscribed.wait(5)
@@ -95,14 +100,7 @@ def test_a_camera_that_stops_sending_makes_health_say_so_until_frames_come_back(
 def test_alerts_the_outbox_cannot_write_are_held_said_in_health_and_sent_when_it_can(mosquitto, tmp_path):
     """A full disk on the drone: alerts wait in memory (health and a gauge say how many) and go
     out, in order, once the outbox can be written again; none is lost."""
-    settings = EdgeSettings(
-        mavlink=f"tcp:127.0.0.1:{free_port()}",
-        camera=_video(tmp_path / "clip.avi"),
-        broker_port=mosquitto.port,
-        outbox_path=tmp_path / "o.db",
-        drone_id="d1",
-        detector_threads=1,
-    )
+    settings = _no_vehicle(mosquitto, tmp_path)
     collector = Collector(mosquitto.port, topics.drone_topic("d1", topics.ALERTS))
     agent = EdgeAgent(settings).start()
     try:

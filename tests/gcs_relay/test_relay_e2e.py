@@ -140,3 +140,34 @@ def test_mqtt_311_relay_keeps_its_session_across_a_restart(
 def test_relay_refuses_an_unknown_mqtt_protocol(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mqtt_protocol"):
         Relay(RelayConfig(db_path=tmp_path / "r.db", cloud_url="http://127.0.0.1:1", mqtt_protocol="3"))
+
+
+def test_an_outbox_the_disk_will_not_take_leaves_alerts_with_the_broker_until_it_does(
+    mosquitto, cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """A full disk at the ground station: nothing is acknowledged to the broker, the relay says
+    why, and every alert is stored and delivered once the disk takes writes again."""
+    relay = Relay(
+        RelayConfig(db_path=tmp_path / "relay.db", cloud_url=cloud.url, token=STATION_TOKEN,
+                    mqtt_port=mosquitto.port, backoff_cap_s=1.0)
+    )  # fmt: skip
+    relay.start()
+    assert relay.connected.wait(10)
+    (pages,) = relay.outbox._db.execute("PRAGMA page_count").fetchone()
+    relay.outbox._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+    pub = _publisher(mosquitto.port)
+    try:
+        _publish(pub, range(30))
+        assert wait_until(lambda: relay.store_error is not None, 10)
+        assert "full" in relay.store_error and relay.m_store_failing._value.get() == 1
+        received = relay.m_received._value.get()
+        assert received < 30
+        time.sleep(1.5)  # retries meanwhile store nothing and lose nothing
+        assert relay.m_received._value.get() == received
+        relay.outbox._db.execute("PRAGMA max_page_count = 1073741823")
+        assert wait_until(lambda: len(cloud.alerts()) == 30, 30), relay.store_error
+        assert relay.store_error is None and relay.m_store_failing._value.get() == 0
+        assert relay.m_received._value.get() == 30
+    finally:
+        pub.loop_stop()
+        relay.stop()
