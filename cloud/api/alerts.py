@@ -17,7 +17,7 @@ from cloud.api.models import AlertPage, AlertSummary, ErrorResponse, IngestRespo
 from cloud.api.params import ParamError, parse_bbox, parse_instant, parse_list
 from cloud.api.responses import FastJSON, problem
 from cloud.api.validation import AlertBatch, BatchError, parse_batch
-from cloud.storage import IngestPolicy, ItemQuery
+from cloud.storage import STORAGE_ERRORS, IngestPolicy, ItemQuery
 from cloud.storage.items import ThumbnailError, prepare
 from cloud.workorders import STATUSES
 from contract.messages import DEBRIS_CLASSES, Alert
@@ -73,7 +73,7 @@ def openapi_components() -> dict:
         "(`alerts[3].lat: ...`). Needs a station bearer token."
     ),
     response_model=IngestResponse,
-    responses={400: _ERR, 401: _ERR, 403: _ERR, 413: _ERR, 422: _ERR},
+    responses={400: _ERR, 401: _ERR, 403: _ERR, 413: _ERR, 422: _ERR, 503: _ERR},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}},
 )
 async def ingest(request: Request, who: Annotated[auth.Principal, Depends(auth.station)]) -> Response:
@@ -104,6 +104,13 @@ async def ingest(request: Request, who: Annotated[auth.Principal, Depends(auth.s
         st.metrics.rejected.labels("thumbnail").inc()
         log.warning("alert batch rejected", extra={"station": who.name, "first": str(e)})
         return problem(422, str(e), [str(e)], error_count=1)
+    except STORAGE_ERRORS as e:  # the database failed (disk full, server gone): nothing was stored
+        st.metrics.rejected.labels("storage").inc()
+        log.error("alert batch not stored", extra={"station": who.name, "error": str(e)})
+        why = f"storage unavailable, nothing stored; retry later: {e}"
+        resp = problem(503, why, [why], error_count=1)
+        resp.headers["Retry-After"] = "5"
+        return resp
     base = st.settings.public_url
     for kind, row in res.changes:
         st.bus.publish(event(kind, row, base))

@@ -8,6 +8,19 @@ from urllib.parse import urlsplit, urlunsplit
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Store
 
 
+def _storage_errors() -> tuple[type[Exception], ...]:
+    try:
+        import psycopg
+    except ImportError:  # SQLite only: the cloud extra is not installed
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+#: What either engine raises when the database itself fails (disk full, server gone): the API
+#: answers 503 with the reason, and a relay retries.
+STORAGE_ERRORS = _storage_errors()
+
+
 class StoreUnavailable(ConnectionError):
     """The database cannot be opened or reached; the message names it (password hidden) and why."""
 
@@ -49,6 +62,7 @@ def open_store(url: str, pool_size: int = 4) -> Store:
 
 
 __all__ = [
+    "STORAGE_ERRORS",
     "IngestPolicy",
     "IngestResult",
     "ItemQuery",

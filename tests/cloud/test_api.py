@@ -417,3 +417,21 @@ def test_openapi_documents_everything(make_server) -> None:
     body = doc["paths"]["/api/v1/alerts"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "Alert" in doc["components"]["schemas"] and "oneOf" in body
     assert "IngestResponse" in doc["components"]["schemas"]
+
+
+def test_a_database_that_fails_mid_ingest_gives_503_with_the_reason_and_keeps_nothing_half(make_server):
+    """A full disk under the cloud: the batch is refused whole with why, and a retry succeeds."""
+    srv = make_server()
+    conn = srv.app.state.store.conn
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk is full"
+    batch = spread(40)
+    with srv.client() as c:
+        r = post(c, batch)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5", r.text
+        assert "storage unavailable" in r.json()["detail"] and "full" in r.json()["detail"]
+        assert c.get("/api/v1/alerts").json()["total"] == 0
+        assert 'riverpatrol_cloud_alerts_rejected_total{reason="storage"} 1.0' in c.get("/metrics").text
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        r = post(c, batch)
+        assert r.status_code == 200 and r.json()["accepted"] == 40, r.text
