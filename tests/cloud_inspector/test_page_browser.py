@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cloud_inspector.support import INSPECTOR_TOKENS, STATION_TOKEN, alert, app
+from tests.cloud_inspector.support import INSPECTOR_TOKENS, STATION_TOKEN, alert, app, jpeg
 from tests.cloud_sync.helpers import UvicornThread
 from tests.conftest import free_port
 
@@ -138,3 +138,40 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
     feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{a['alert_id']}").json()
     assert feat["properties"]["status"] == "false_alarm"
     assert feat["properties"]["cleared_by"] == "li.wei"
+
+
+def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
+    """Tapping a find's photo shows the drone's wider view of it, its position and accuracy, and a
+    geo: link (RFC 5870, WGS 84) that hands the way there to the phone's map app."""
+    wide = alert(114.0700, 22.5213, "bag", seed=3)
+    wide["context_jpeg"] = jpeg((200, 200, 255), seed=9)
+    crop_only = alert(114.0655, 22.5209, "foam", seed=4)
+    post(cloud, wide, crop_only)
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+    page.wait_for_function("!document.getElementById('signin').open")
+
+    page.locator(f"#alert-{wide['alert_id']} img.thumb").click()
+    viewer = page.locator("#viewer")
+    viewer.wait_for(state="visible")
+    feature = httpx.get(f"{cloud}/ogc/collections/debris/items/{wide['alert_id']}").json()
+    context = feature["properties"]["context_image"]
+    assert context and context != feature["properties"]["thumbnail"]
+    assert page.locator("#viewer-img").get_attribute("src") == context
+    assert page.locator("#viewer-img").evaluate("img => img.decode().then(() => img.naturalWidth > 0)")
+    assert "Bag 91%" in page.locator("#viewer-title").inner_text()
+    assert "22.521300, 114.070000 (within 3 m)" in page.locator("#viewer-where").inner_text()
+    assert (
+        page.locator("#viewer-go").get_attribute("href")
+        == "geo:22.521300,114.070000?q=22.521300,114.070000(bag%20(RiverPatrol))"
+    )
+    assert "sel" in page.locator(f"#alert-{wide['alert_id']}").get_attribute("class")
+    shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
+    page.screenshot(path=str(shots / "inspector-photo-390x844.png"))
+    page.click("#viewer-close")
+    viewer.wait_for(state="hidden")
+
+    page.locator(f"#alert-{crop_only['alert_id']} img.thumb").click()  # no wider view sent: the crop
+    viewer.wait_for(state="visible")
+    thumb = httpx.get(f"{cloud}/ogc/collections/debris/items/{crop_only['alert_id']}").json()
+    assert page.locator("#viewer-img").get_attribute("src") == thumb["properties"]["thumbnail"]

@@ -166,6 +166,7 @@ function renderList() {
       li.dataset.id = f.id;
       li.id = `alert-${f.id}`;
       li.addEventListener("click", (ev) => { if (!ev.target.closest("button")) select(f.id, false); });
+      li.querySelector(".thumb").addEventListener("click", () => showPhoto(li.dataset.id));
     }
     existing.delete(f.id);
     const img = li.querySelector(".thumb");
@@ -208,6 +209,31 @@ function select(id, fromMap) {
   render();
   const li = document.getElementById(`alert-${id}`);
   if (li && fromMap) li.scrollIntoView({ behavior: "smooth", block: "center" });
+}
+
+/* ---------- photo viewer: the wider photo, where exactly, and directions there ---------- */
+function geoUri(f) {
+  // RFC 5870: WGS 84, what the cloud serves by default; the phone's map app takes it from here.
+  const { lon, lat } = lonlat(f);
+  const ll = `${lat.toFixed(6)},${lon.toFixed(6)}`;
+  return `geo:${ll}?q=${ll}(${encodeURIComponent(`${f.properties.class} (RiverPatrol)`)})`;
+}
+function showPhoto(id) {
+  const f = items.get(id);
+  if (!f) return;
+  const p = f.properties, { lon, lat } = lonlat(f);
+  const src = p.context_image || p.thumbnail;
+  const img = $("viewer-img");
+  if (src) { img.src = src; img.hidden = false; } else { img.removeAttribute("src"); img.hidden = true; }
+  img.alt = p.context_image ? `the drone's view around the ${p.class}` : `photo of ${p.class}`;
+  const conf = typeof p.confidence === "number" ? ` ${Math.round(p.confidence * 100)}%` : "";
+  const name = p.class ? p.class[0].toUpperCase() + p.class.slice(1) : "Debris";
+  $("viewer-title").textContent = `${name}${conf} · ${ago(p.last_seen || p.first_seen)}`;
+  const within = typeof p.uncertainty_m === "number" ? ` (within ${Math.round(p.uncertainty_m)} m)` : "";
+  $("viewer-where").textContent = `${segName(p.segment)} · ${lat.toFixed(6)}, ${lon.toFixed(6)}${within}`;
+  $("viewer-go").href = geoUri(f);
+  select(id, false);
+  $("viewer").showModal();
 }
 
 /* ---------- data ---------- */
@@ -376,6 +402,8 @@ async function boot() {
     fetch("/inspector/rivers.geojson").then((r) => r.json()),
   ]);
   config = c; rivers = rv;
+  $("viewer-close").onclick = () => $("viewer").close();
+  $("viewer").addEventListener("click", (ev) => { if (ev.target === $("viewer")) $("viewer").close(); });
   $("inspectors").replaceChildren(...config.inspectors.map((n) => Object.assign(document.createElement("option"), { value: n })));
   await loadOpen().catch((e) => toast(String(e)));
   booted = true;
