@@ -35,6 +35,11 @@ class SettingsError(ValueError):
     """
 
 
+def _secret(field: str) -> bool:
+    """A field whose value must not be echoed in an error (a token, password or key)."""
+    return any(word in field.lower() for word in ("token", "password", "secret", "key"))
+
+
 def describe(section: str, error: ValidationError) -> str:
     """Each bad field as ``[section] field: what is wrong (got value)``, joined by "; "."""
     lines = []
@@ -44,7 +49,7 @@ def describe(section: str, error: ValidationError) -> str:
         given = e.get("input")
         if e["type"] == "extra_forbidden":
             msg = "no such setting"
-        elif isinstance(given, str | int | float | bool) and repr(given) not in msg:
+        elif isinstance(given, str | int | float | bool) and repr(given) not in msg and not _secret(where):
             msg += f" (got {given!r})"
         lines.append(f"[{section}] {where}: {msg}")
     return "; ".join(lines)

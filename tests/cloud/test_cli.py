@@ -8,7 +8,10 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
+from cloud.settings import CloudSettings
+from contract.settings import SettingsError
 from tests.cloud.factory import spread
 from tests.conftest import free_port, wait_port
 
@@ -72,3 +75,12 @@ def test_a_database_that_cannot_be_reached_or_named_ends_with_one_line_not_a_tra
     assert r.returncode == 2, r.stderr
     assert "error: settings: [cloud] db_url: db_url 'cloud.db' must start with sqlite:///" in r.stderr
     assert "Traceback" not in r.stderr and "errors.pydantic.dev" not in r.stderr
+
+
+def test_a_bad_secret_is_named_but_not_echoed(monkeypatch) -> None:
+    monkeypatch.setenv("RIVERPATROL_CLOUD_STATION_TOKENS", '{"gs1": 42}')
+    with pytest.raises(
+        SettingsError, match=r"\[cloud\] station_tokens.gs1: Input should be a valid string"
+    ) as e:
+        CloudSettings.load()
+    assert "42" not in str(e.value)
