@@ -134,6 +134,7 @@ class EdgeAgent:
         # ClassMapError: a model class that is no debris class, unmapped (would fail every alert)
         self.debris_classes = debris_classes(self.detector.names, parse_name_map(settings.class_map))
         self.geo = geo_config(settings)
+        self.outbox = Outbox(settings.outbox_path)  # OutboxOpenError: before a camera is opened for nothing
         self.source: FrameSource = open_source(  # CameraOpenError
             settings.camera, settings.camera_reopen_s, settings.camera_timeout_s, settings.camera_latency_s
         )
@@ -153,7 +154,6 @@ class EdgeAgent:
             self.snapshot_cfg,
             debris_classes=self.debris_classes,
         )
-        self.outbox = Outbox(settings.outbox_path)
         self._remote: queue.SimpleQueue[Alert] = queue.SimpleQueue()
         self.link = MqttLink(
             LinkConfig(

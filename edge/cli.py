@@ -138,13 +138,14 @@ def run(
     from edge.agent import EdgeAgent
     from edge.detect.errors import DetectorError
     from edge.frames import CameraOpenError
+    from edge.outbox import OutboxOpenError
 
     try:
         agent = EdgeAgent(settings)
     except DetectorError as e:
         console.print(f"[red]error:[/] detector: {e}")
         raise typer.Exit(2) from e
-    except CameraOpenError as e:
+    except (CameraOpenError, OutboxOpenError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(3) from e
     if settings.metrics_port:

@@ -57,6 +57,10 @@ class OutboxFull(RuntimeError):
     """The outbox is at its bounds and only ``new`` events are left to keep."""
 
 
+class OutboxOpenError(OSError):
+    """The outbox file cannot be opened or created; the message names it and why."""
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_rows: int = 10_000
@@ -217,11 +221,14 @@ class Outbox:
         self.limits = limits or Limits()
         self.stats = OutboxStats()
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise OutboxOpenError(f"cannot open the outbox {self.path}: {e}") from e
         self._rows, self._bytes = self._db.execute(
             "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM outbox"
         ).fetchone()

@@ -41,6 +41,7 @@ def relay(
     from prometheus_client import REGISTRY, start_http_server
     from rich.live import Live
 
+    from ground_station.relay.outbox import OutboxOpenError
     from ground_station.relay.service import Relay, RelayConfig
     from ground_station.settings import GcsSettings
 
@@ -59,19 +60,23 @@ def relay(
         level=logging.INFO,
         format=defaults.LOG_FORMAT,
     )
-    r = Relay(
-        RelayConfig(
-            db_path=s.relay_db,
-            cloud_url=s.cloud_url,
-            token=s.cloud_token,
-            mqtt_host=s.mqtt_host,
-            mqtt_port=s.mqtt_port,
-            client_id=s.relay_client_id,
-            share_group=s.relay_share_group,
-            mqtt_protocol=s.relay_mqtt_protocol,
-            registry=REGISTRY,
+    try:
+        r = Relay(
+            RelayConfig(
+                db_path=s.relay_db,
+                cloud_url=s.cloud_url,
+                token=s.cloud_token,
+                mqtt_host=s.mqtt_host,
+                mqtt_port=s.mqtt_port,
+                client_id=s.relay_client_id,
+                share_group=s.relay_share_group,
+                mqtt_protocol=s.relay_mqtt_protocol,
+                registry=REGISTRY,
+            )
         )
-    )
+    except OutboxOpenError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(3) from None
     if metrics_port:
         start_http_server(metrics_port)
     signal.signal(signal.SIGTERM, lambda *_: r._stop.set())

@@ -68,17 +68,24 @@ class Backlog:
     delivered: int
 
 
+class OutboxOpenError(OSError):
+    """The relay's outbox file cannot be opened or created; the message names it and why."""
+
+
 class RelayOutbox:
     """Thread-safe SQLite queue; every write is committed before the call returns."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # FULL: the broker drops its copy once we PUBACK, so our commit must be on disk by then.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: the broker drops its copy once we PUBACK, so our commit must be on disk by then.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            raise OutboxOpenError(f"cannot open the relay outbox {self.path}: {e}") from e
         self._lock = threading.Lock()
 
     def close(self) -> None:

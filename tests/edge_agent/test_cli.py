@@ -111,3 +111,10 @@ def test_offline_broker_is_reported_metrics_served_and_sigterm_stops_cleanly(tmp
     assert proc.returncode == 0, out[-3000:]
     assert "unreachable" in out and "kept in the outbox" in out
     assert "stopped;" in out
+
+
+def test_an_outbox_that_cannot_be_opened_exits_non_zero_before_the_camera(tmp_path):
+    r = _run("--camera", str(_video(tmp_path / "clip.avi", 10)), "--outbox", str(tmp_path))  # a folder
+    assert r.returncode == 3, r.stderr
+    assert f"cannot open the outbox {tmp_path}: unable to open database file" in r.stderr
+    assert "Traceback" not in r.stderr

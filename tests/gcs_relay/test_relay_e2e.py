@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -171,3 +173,11 @@ def test_an_outbox_the_disk_will_not_take_leaves_alerts_with_the_broker_until_it
     finally:
         pub.loop_stop()
         relay.stop()
+
+
+def test_a_relay_outbox_that_cannot_be_opened_exits_3_with_one_line(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "riverpatrol", "gcs", "relay", "--db", str(tmp_path)]  # a folder
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3, r.stderr
+    assert f"cannot open the relay outbox {tmp_path}: unable to open database file" in r.stderr
+    assert "Traceback" not in r.stderr
