@@ -31,8 +31,17 @@ class SettingsError(ValueError):
     """Settings that cannot be used: a missing or unreadable config file, or a bad value.
 
     The message names the section, each bad field and what was given, on one line, so a
-    command can print it as it is instead of pydantic's report or a traceback.
+    command can print it as it is instead of pydantic's report or a traceback; ``fields`` lists
+    the bad fields (dotted, as in the message), so a command can name the option behind one.
     """
+
+    def __init__(self, message: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
+
+
+def _where(e: Any) -> str:
+    return ".".join(str(part) for part in e["loc"]) or "(settings)"
 
 
 def _secret(field: str) -> bool:
@@ -40,11 +49,11 @@ def _secret(field: str) -> bool:
     return any(word in field.lower() for word in ("token", "password", "secret", "key"))
 
 
-def describe(section: str, error: ValidationError) -> str:
+def _describe(section: str, error: ValidationError) -> str:
     """Each bad field as ``[section] field: what is wrong (got value)``, joined by "; "."""
     lines = []
     for e in error.errors():
-        where = ".".join(str(part) for part in e["loc"]) or "(settings)"
+        where = _where(e)
         msg = e["msg"].removeprefix("Value error, ")
         given = e.get("input")
         if e["type"] == "extra_forbidden":
@@ -53,6 +62,11 @@ def describe(section: str, error: ValidationError) -> str:
             msg += f" (got {given!r})"
         lines.append(f"[{section}] {where}: {msg}")
     return "; ".join(lines)
+
+
+def settings_error(section: str, error: ValidationError) -> SettingsError:
+    """``error`` as a :class:`SettingsError`: one line naming each bad field, and the fields."""
+    return SettingsError(_describe(section, error), tuple(_where(e) for e in error.errors()))
 
 
 class ComponentSettings(BaseSettings):
@@ -95,6 +109,6 @@ class ComponentSettings(BaseSettings):
         try:
             return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as e:
-            raise SettingsError(describe(cls.section, e)) from None
+            raise settings_error(cls.section, e) from None
         finally:
             _file_values.reset(token)

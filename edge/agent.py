@@ -265,13 +265,14 @@ class EdgeAgent:
 
     def health(self) -> dict:
         s = self.status()
-        held, why = len(self.held), self.held.error
+        held = s.alerts_held
         ok = s.broker_connected and s.vehicle_link == "ok" and s.camera_ok and self.error is None and not held
+        outbox = f"cannot be written ({self.held.error}): {held} alert(s) held in memory" if held else "ok"
         self.metrics.healthy.set(1 if ok else 0)
         return {
             "ok": ok,
             "broker": "connected" if s.broker_connected else f"offline, {s.outbox_depth} alerts queued",
-            "outbox": f"cannot be written ({why}): {held} alert(s) held in memory" if held else "ok",
+            "outbox": outbox,
             "vehicle": s.vehicle_link,
             "camera": s.camera,
             "error": repr(self.error) if self.error else None,

@@ -51,6 +51,11 @@ class SplitSpec:
     width: int = 1920
     height: int = 1080
 
+    @property
+    def scenes(self) -> int:
+        """Scenes the split's frames come from (its last may hold fewer frames)."""
+        return math.ceil(self.frames / self.frames_per_scene)
+
 
 def scene_variety_split(seed: int, frames: int) -> SplitSpec:
     """Many short scenes for the verifier (``python -m models.verifier --scene-frames``): 4 frames
@@ -185,8 +190,7 @@ def _scene_frames(args: tuple[Path, SplitSpec, int, int, int]) -> int:
 
 def _scene_jobs(root: Path, spec: SplitSpec) -> list[tuple[Path, SplitSpec, int, int, int]]:
     """One ``_scene_frames`` job per scene of ``spec``."""
-    scenes = math.ceil(spec.frames / spec.frames_per_scene)
-    firsts = [s * spec.frames_per_scene for s in range(scenes)]
+    firsts = [s * spec.frames_per_scene for s in range(spec.scenes)]
     return [(root, spec, s, f, min(spec.frames_per_scene, spec.frames - f)) for s, f in enumerate(firsts)]
 
 
@@ -208,7 +212,7 @@ def _render_splits(
     out = {}
 
     def finish(spec: SplitSpec) -> None:
-        name, scenes = spec.name, math.ceil(spec.frames / spec.frames_per_scene)
+        name, scenes = spec.name, spec.scenes
         out[name] = {"frames": spec.frames, "items": items[name], "scenes": scenes, "spec": asdict(spec)}
         (root / name).mkdir(parents=True, exist_ok=True)
         (root / name / "split.json").write_text(json.dumps(out[name], indent=2))
@@ -286,10 +290,7 @@ def generate(root: Path, specs: list[SplitSpec], workers: int = 2) -> dict[str, 
         else:
             pending.append(spec)
     with Progress() as bar:
-        tasks = {
-            s.name: bar.add_task(f"render {s.name}", total=math.ceil(s.frames / s.frames_per_scene))
-            for s in pending
-        }
+        tasks = {s.name: bar.add_task(f"render {s.name}", total=s.scenes) for s in pending}
         out.update(_render_splits(root, pending, workers, lambda name: bar.advance(tasks[name], 1)))
     out = {spec.name: out[spec.name] for spec in specs}  # in the order asked
     write_data_yaml(root, DEBRIS_CLASSES)

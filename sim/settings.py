@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contract import defaults
-from contract.settings import ComponentSettings
+from contract.settings import ComponentSettings, settings_error
 
 
 def _floats(spec: str, what: str) -> list[float]:
@@ -220,3 +220,18 @@ class SimSettings(ComponentSettings):
 
     section = "sim"
     vehicle: VehicleSettings = Field(default_factory=VehicleSettings)
+
+    @classmethod
+    def vehicle_with(
+        cls, config: Any, overrides: dict[str, Any], params: dict[str, float] | None = None
+    ) -> VehicleSettings:
+        """The ``[sim.vehicle]`` settings of ``config`` and the environment with a command line's
+        non-None ``overrides`` on top (its ``params`` merged into the file's). ``SettingsError``
+        names every bad field, whichever of the three it came from."""
+        base = cls.load(config).vehicle
+        merged = {**base.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+        merged["params"] = {**base.params, **(params or {})}
+        try:
+            return VehicleSettings.model_validate(merged)
+        except ValidationError as e:
+            raise settings_error("sim.vehicle", e) from None

@@ -17,7 +17,7 @@ from cloud.api.models import AlertPage, AlertSummary, ErrorResponse, IngestRespo
 from cloud.api.params import ParamError, parse_bbox, parse_instant, parse_list
 from cloud.api.responses import FastJSON, problem
 from cloud.api.validation import AlertBatch, BatchError, parse_batch
-from cloud.storage import STORAGE_ERRORS, IngestPolicy, ItemQuery
+from cloud.storage import IngestPolicy, ItemQuery, storage_errors
 from cloud.storage.items import ThumbnailError, prepare
 from cloud.workorders import STATUSES
 from contract.messages import DEBRIS_CLASSES, Alert
@@ -104,7 +104,7 @@ async def ingest(request: Request, who: Annotated[auth.Principal, Depends(auth.s
         st.metrics.rejected.labels("thumbnail").inc()
         log.warning("alert batch rejected", extra={"station": who.name, "first": str(e)})
         return problem(422, str(e), [str(e)], error_count=1)
-    except STORAGE_ERRORS as e:  # the database failed (disk full, server gone): nothing was stored
+    except storage_errors() as e:  # the database failed (disk full, server gone): nothing was stored
         st.metrics.rejected.labels("storage").inc()
         log.error("alert batch not stored", extra={"station": who.name, "error": str(e)})
         why = f"storage unavailable, nothing stored; retry later: {e}"

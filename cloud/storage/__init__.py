@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from urllib.parse import urlsplit, urlunsplit
 
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Store
 
 
-def _storage_errors() -> tuple[type[Exception], ...]:
+@functools.cache
+def storage_errors() -> tuple[type[Exception], ...]:
+    """What either engine raises when the database itself fails (disk full, server gone): the API
+    answers 503 with the reason, and a relay retries. A function, so ``except storage_errors()``
+    imports psycopg only when an error is being handled, not at start-up."""
     try:
         import psycopg
     except ImportError:  # SQLite only: the cloud extra is not installed
         return (sqlite3.Error,)
     return (sqlite3.Error, psycopg.Error)
-
-
-#: What either engine raises when the database itself fails (disk full, server gone): the API
-#: answers 503 with the reason, and a relay retries.
-STORAGE_ERRORS = _storage_errors()
 
 
 class StoreUnavailable(ConnectionError):
@@ -62,7 +62,6 @@ def open_store(url: str, pool_size: int = 4) -> Store:
 
 
 __all__ = [
-    "STORAGE_ERRORS",
     "IngestPolicy",
     "IngestResult",
     "ItemQuery",
@@ -71,4 +70,5 @@ __all__ = [
     "StoreUnavailable",
     "open_store",
     "redacted",
+    "storage_errors",
 ]

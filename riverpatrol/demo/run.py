@@ -340,8 +340,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         faults = PatrolFaults(
             sim, radio, o.link_outage, o.camera_blackout, o.frame_loss_pct, o.frame_corrupt_pct
         )
-        if faults.camera:
-            console.print(faults.announce())
+        if announcement := faults.announce():
+            console.print(announcement)
         url = f"tcp:127.0.0.1:{sim.tcp_port}"
         console.print(
             f"simulator up: MAVLink on {url} (MAVProxy/QGroundControl can connect too), "

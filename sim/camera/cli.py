@@ -269,23 +269,18 @@ def serve(
     """
     from pydantic import ValidationError
 
-    from contract.settings import SettingsError, describe
+    from contract.settings import SettingsError
     from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
-    from sim.settings import SimSettings, VehicleSettings
+    from sim.settings import SimSettings
     from sim.vehicle import SimVehicle
 
     try:
-        base = SimSettings.load(config).vehicle.model_dump()
-        vehicle_settings = VehicleSettings.model_validate(
-            {**base, "tcp_port": vehicle_port, "speedup": speedup}
-        )
-    except SettingsError as e:
-        raise typer.BadParameter(str(e), param_hint="--config") from None
-    except ValidationError as e:  # the two vehicle options given here, or the file's values
-        field = str(e.errors()[0]["loc"][0])
+        vehicle_settings = SimSettings.vehicle_with(config, {"tcp_port": vehicle_port, "speedup": speedup})
+    except SettingsError as e:  # the two vehicle options given here, or the file's values
+        field = e.fields[0] if e.fields else ""
         hint = {"tcp_port": "--vehicle-port", "speedup": "--speedup"}.get(field, "--config")
-        raise typer.BadParameter(describe("sim.vehicle", e), param_hint=hint) from None
+        raise typer.BadParameter(str(e), param_hint=hint) from None
 
     try:
         faults = CameraFaults(

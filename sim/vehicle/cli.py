@@ -186,9 +186,7 @@ def vehicle(
     """  # noqa: E501
     import logging
 
-    from pydantic import ValidationError
-
-    from contract.settings import SettingsError, describe
+    from contract.settings import SettingsError
     from sim.settings import SimSettings
 
     overrides: dict[str, Any] = {
@@ -245,13 +243,9 @@ def vehicle(
         if not sep:
             raise typer.BadParameter(f"{spec!r} must be NAME=NUMBER", param_hint="--param")
     try:
-        base = SimSettings.load(config).vehicle
-        merged = {**base.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
-        merged["params"] = {**base.params, **cli_params}
-        settings = VehicleSettings.model_validate(merged)
-    except (SettingsError, ValidationError) as e:
-        why = describe("sim.vehicle", e) if isinstance(e, ValidationError) else str(e)
-        typer.echo(f"error: {why}", err=True)
+        settings = SimSettings.vehicle_with(config, overrides, cli_params)
+    except SettingsError as e:
+        typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
 
     tty = _setup_logging(log_format, log_level)
