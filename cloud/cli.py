@@ -42,10 +42,10 @@ def serve(
     """Run the HTTP service (uvicorn) until interrupted."""
     import uvicorn
 
-    from cloud.api.observability import configure_logging
     from cloud.app import create_app
     from cloud.settings import CloudSettings
     from cloud.storage import StoreUnavailable
+    from contract.logs import configure_logging
 
     settings = CloudSettings.load(config, host=host, port=port, db_url=db)
     configure_logging(settings.log_level)

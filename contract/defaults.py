@@ -17,6 +17,3 @@ CLOUD_PORT = 8080
 HOME_LAT = 22.5205
 HOME_LON = 114.0632
 HOME_ALT_MSL = 5.0
-
-#: One log line, JSON-shaped, as the command-line components write them (``logging`` format).
-LOG_FORMAT = '{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from contract.logs import configure_logging
 from edge.detect.cli import detect_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -27,7 +28,6 @@ def telemetry(
 ) -> None:
     """Live view of the vehicle's telemetry until Ctrl-C (or a snapshot with --once/--duration)."""
     import json
-    import logging
     import time
 
     from rich.console import Console
@@ -39,7 +39,7 @@ def telemetry(
 
     settings = EdgeSettings.load(config, mavlink=mavlink, metrics_port=metrics_port)
     console = Console(stderr=as_json)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("WARNING", fmt="auto")
     link = TelemetryLink(settings).start()
     if settings.metrics_port:
         from prometheus_client import start_http_server
@@ -98,7 +98,6 @@ def run(
     plain: bool = typer.Option(False, "--plain", help="log lines instead of the live status line"),
 ) -> None:
     """Run the agent: frames -> detections -> geolocated, tracked alerts -> MQTT, until SIGTERM/Ctrl-C."""
-    import logging
     import signal
     import threading
     import time
@@ -108,7 +107,7 @@ def run(
     from edge.settings import EdgeSettings
 
     console = Console(stderr=True, soft_wrap=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("INFO", fmt="auto")
     host = port = None
     if broker:
         host, _, p = broker.rpartition(":")

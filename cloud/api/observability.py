@@ -1,4 +1,4 @@
-"""Metrics, health and structured logs of the cloud service.
+"""Metrics and health of the cloud service (its log lines: ``contract.logs``).
 
 Each app owns its own Prometheus registry so several apps (tests, benchmarks) can live in one
 process without colliding.
@@ -7,9 +7,7 @@ process without colliding.
 from __future__ import annotations
 
 import json
-import logging
 import time
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -50,33 +48,6 @@ class CloudMetrics:
         self.db_ok = Gauge(
             "riverpatrol_cloud_db_up", "1 when the last DB health probe succeeded.", registry=r
         )
-
-
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
-
-    _skip = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "ts": round(record.created, 3),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        out.update({k: v for k, v in record.__dict__.items() if k not in self._skip})
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Route every log line through :class:`JsonLogFormatter` on stderr."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
 
 
 router = APIRouter(tags=["service"])

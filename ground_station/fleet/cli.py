@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from contract import defaults
+from contract.logs import configure_logging
 from ground_station.hostport import parse_hostport
 
 EXIT_BROKER = 4
@@ -55,8 +55,6 @@ def status(
     A drone shows offline as soon as the broker publishes its last will, and stale once
     nothing was heard for the keep-alive window. Exit 4 if the broker cannot be reached.
     """
-    import logging
-
     from rich.live import Live
 
     from ground_station.fleet.mqtt import FleetListener
@@ -72,10 +70,7 @@ def status(
     except (OSError, ValueError) as e:
         typer.secho(f"error: settings: {e}", fg="red", err=True)
         raise typer.Exit(2) from e
-    logging.basicConfig(
-        level=logging.WARNING,
-        format=defaults.LOG_FORMAT,
-    )
+    configure_logging("WARNING", fmt="auto")
     where = f"{s.mqtt_host}:{s.mqtt_port}"
     from prometheus_client import REGISTRY, start_http_server
 

@@ -8,7 +8,6 @@ link lost or the vehicle too slow; 5 refused by the vehicle (its reason is print
 from __future__ import annotations
 
 import contextlib
-import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from contract import defaults
+from contract.logs import configure_logging
 
 EXIT_SETTINGS = 2
 EXIT_FILE = 3
@@ -62,10 +61,7 @@ def _settings(config: Path | None, **overrides: object):
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.WARNING,
-        format=defaults.LOG_FORMAT,
-    )
+    configure_logging("WARNING", fmt="auto")
 
 
 @contextlib.contextmanager

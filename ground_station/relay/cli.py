@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from contract import defaults
+from contract.logs import configure_logging
 from ground_station.hostport import parse_hostport
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
@@ -56,10 +55,7 @@ def relay(
         relay_share_group=share_group,
         relay_client_id=client_id,
     )
-    logging.basicConfig(
-        level=logging.INFO,
-        format=defaults.LOG_FORMAT,
-    )
+    configure_logging("INFO", fmt="auto")
     try:
         r = Relay(
             RelayConfig(

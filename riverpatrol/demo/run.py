@@ -33,6 +33,8 @@ from rich.table import Table
 
 from contract import defaults
 from contract.camera import CameraModel
+from contract.logs import configure_logging
+from riverpatrol.demo.progress import PlainProgress, status_line
 from riverpatrol.demo.score import Find, PatrolScore, score_patrol
 from sim.settings import Window
 
@@ -214,11 +216,7 @@ def score_table(score: PatrolScore) -> Table:
 
 def _logging_to(path: Path) -> None:
     """Every component's log lines go to the work folder, not over the live screen."""
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter(defaults.LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    configure_logging("INFO", path=path)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll of the cloud says nothing
 
 
@@ -392,16 +390,30 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 finds_table(watch.items, limit=5),
             )
 
+        def status() -> str:
+            s = agent.status()
+            return status_line(
+                time.monotonic() - t0, agent.telemetry.snapshot(), total, s.frames, s.alerts_built,
+                relay.outbox.backlog().count, len(watch.items),
+            )  # fmt: skip
+
+        # at a terminal one live screen; in a log or pipe plain lines as things happen, the screen at the end
+        live = Live(screen(), console=console, refresh_per_second=2) if console.is_terminal else None
+        plain = PlainProgress()
         stopped_early = False
         try:
-            with Live(screen(), console=console, refresh_per_second=2) as live:
+            with live or nullcontext():
                 airborne_seen = False
                 while True:
                     time.sleep(0.5)
                     v = agent.telemetry.snapshot()
                     airborne = (v.alt_rel_m or 0.0) > 5
                     faults.tick(time.monotonic() - t0, agent, airborne)
-                    live.update(screen())
+                    if live is not None:
+                        live.update(screen())
+                    else:
+                        for line in plain.lines(time.monotonic() - t0, status, watch.items):
+                            console.print(line, highlight=False, soft_wrap=True)
                     airborne_seen = airborne_seen or airborne
                     if airborne_seen and not v.armed:
                         break
@@ -409,8 +421,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                         break
         except KeyboardInterrupt:
             stopped_early = True
-        if not console.is_terminal:
-            console.line()  # off a terminal, Live prints its last screen without ending the line
+        if live is None:
+            console.print(screen())
         landed = not agent.telemetry.snapshot().armed
 
         faults.end()  # the patrol may have ended inside a window

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contract import defaults
+from contract.logs import configure_logging
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,7 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, camera_off, counts) -> None:
     from sim.settings import VehicleSettings
     from sim.vehicle import SimVehicle
 
-    logging.basicConfig(
-        filename=spec.log_path,
-        level=logging.INFO,
-        format=defaults.LOG_FORMAT,
-    )
+    configure_logging("INFO", path=spec.log_path)
     try:
         scene = build_scene(spec)
         settings = VehicleSettings(

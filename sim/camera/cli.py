@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from contract.logs import configure_logging
 from sim.camera.appearance import DOMAINS
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
@@ -291,7 +292,7 @@ def serve(
         field = str(err["loc"][0]) if err["loc"] else ""
         hint = _FAULT_OPTIONS.get(field, "--frame-loss + --frame-corrupt")
         raise typer.BadParameter(err["msg"].removeprefix("Value error, "), param_hint=hint) from e
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging("INFO", fmt="auto")
     scene, camera = _setup(seed, debris, domain, calibration)
     if (width, height) != (camera.width, camera.height):
         camera = camera.scaled(width, height)

@@ -30,7 +30,7 @@ def _setup_logging(fmt: str, level: str) -> bool:
     import logging
     import sys
 
-    from sim.vehicle.observe import JsonFormatter, KeyValueFormatter
+    from contract.logs import JsonLineFormatter, KeyValueFormatter
 
     tty = sys.stderr.isatty()
     if fmt == "auto":
@@ -46,7 +46,7 @@ def _setup_logging(fmt: str, level: str) -> bool:
         h.setFormatter(KeyValueFormatter())
     else:
         h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter(stamp=True))
+        h.setFormatter(JsonLineFormatter() if fmt == "json" else KeyValueFormatter(stamp=True))
     root.addHandler(h)
     root.propagate = False
     return tty

@@ -1,4 +1,4 @@
-"""Watching a running simulator: Prometheus metrics, the one-line status, structured log output.
+"""Watching a running simulator: Prometheus metrics, the one-line status.
 
 Metrics are collected when scraped (a custom collector reads the vehicle's counters and
 latest snapshot), so the loop pays nothing for them between scrapes. Each vehicle has its
@@ -7,7 +7,6 @@ own registry, so several in one process (tests, the demo) do not collide.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -127,37 +126,3 @@ def status_line(v: SimVehicle) -> str:
         f"wp {s.mission_seq}/{max(0, s.mission_count - 1)} clients {v.clients()}"
         + (" " + " ".join(flags) if flags else "")
     )
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg and the record's ``fields``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        out.update(getattr(record, "fields", {}) or {})
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str)
-
-
-class KeyValueFormatter(logging.Formatter):
-    """``msg key=value ...`` for humans; with ``stamp`` also time and level (rich adds its own)."""
-
-    def __init__(self, stamp: bool = False) -> None:
-        super().__init__()
-        self.stamp = stamp
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", {}) or {}
-        kv = " ".join(f"{k}={v}" for k, v in fields.items())
-        text = f"{record.getMessage()} {kv}".rstrip()
-        if self.stamp:
-            text = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname.lower():<7} {text}"
-        if record.exc_info:
-            text += "\n" + self.formatException(record.exc_info)
-        return text

@@ -42,7 +42,14 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     ids = {r["alert_id"] for r in db.query("select alert_id from items")}
     assert len(ids) == in_cloud >= 1
     assert re.search(r"(\d+) of (\d+) items passed alerted", text)
-    assert (work / "truth.jsonl").stat().st_size > 0 and (work / "demo.log").stat().st_size > 0
+    assert (work / "truth.jsonl").stat().st_size > 0
+    # off a terminal the patrol's progress is printed as it happens: a status line on a timer, each find
+    assert len(re.findall(r"^t\+\d+ s: mission item \d+/\d+ ", out.stdout, re.M)) >= 2, out.stdout[-3000:]
+    assert len(re.findall(r"^find in the cloud: ", out.stdout, re.M)) <= in_cloud
+    # every log line of every component is one JSON object that keeps its fields
+    logs = [json.loads(x) for f in ("demo.log", "sim.log") for x in (work / f).read_text().splitlines()]
+    assert any(x["msg"] == "alerts ingested" and x["accepted"] >= 1 for x in logs)
+    assert any(x["msg"] == "statustext" and "Mission" in x["text"] for x in logs)
     fates = [json.loads(line)["fate"] for line in (work / "truth.jsonl").read_text().splitlines()]
     m = re.search(
         r"the simulator lost (\d+) frame\(s\) and sent (\d+) corrupt; the edge skipped (\d+) frame\(s\).*?"
