@@ -6,6 +6,7 @@ The lead mounts ``app`` under ``riverpatrol edge``; heavy imports stay inside th
 from __future__ import annotations
 
 import json
+from collections import Counter
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,10 @@ from edge.detect.config import DEFAULT_MODEL
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm"}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def json_line(
@@ -33,16 +38,18 @@ def json_line(
     return line
 
 
-def detections_table(where: str, dets: list, located: list[dict | None]):
+def detections_table(dets: list, located: list[dict | None]):
     """One frame's detections as a rich table, with lat/lon columns when any is known."""
     from rich.table import Table
 
-    table = Table(title=f"{where}: {len(dets)} detections")
+    table = Table()
     columns = ["class", "score", "x1", "y1", "x2", "y2"] + (["lat", "lon", "± m"] if any(located) else [])
-    for col in columns:
-        table.add_column(col, justify="left" if col == "class" else "right")
+    for col in columns:  # a narrow terminal squeezes the pixel columns, never a coordinate
+        whole = {"lat": 10, "lon": 11}.get(col)
+        justify = "left" if col == "class" else "right"
+        table.add_column(col, justify=justify, min_width=whole, no_wrap=bool(whole))
     for d, at in zip(dets, located, strict=True):
-        row = [d.class_name, f"{d.score:.3f}", *(f"{v:.1f}" for v in d.box)]
+        row = [d.class_name, f"{d.score:.3f}", *(f"{v:.0f}" for v in d.box)]  # whole pixels: JSON has more
         if len(columns) > 6:
             row += [f"{at['lat']:.7f}", f"{at['lon']:.7f}", f"{at['uncertainty_m']:.1f}"] if at else ["-"] * 3
         table.add_row(*row)
@@ -108,8 +115,10 @@ def detect_cmd(
         ),
     ] = None,
 ) -> None:
-    """Detect floating debris in images or videos, a drone's at the ground scale and position they
-    record; bad files are reported and skipped."""
+    """Detect floating debris in images or videos; a drone's at the scale and place they record.
+
+    Bad files are reported and skipped; the rest go on.
+    """
     import cv2
     from rich.console import Console
 
@@ -122,6 +131,8 @@ def detect_cmd(
     from edge.geolocate import GeoConfig, GeoFix, geolocate_box
 
     console = Console(stderr=as_json)
+    if not console.is_terminal:
+        console.width = 160  # a log or pipe: tables whole (80 columns cut lat/lon short), not wrapped
     try:
         detector = Detector(
             DetectorConfig(
@@ -169,7 +180,8 @@ def detect_cmd(
     if save:
         save.mkdir(parents=True, exist_ok=True)
 
-    bad, saved = 0, 0
+    bad, saved, frames = 0, 0, 0
+    found: Counter[str] = Counter()
     for source in sources:
         if not source.exists():
             bad += 1
@@ -205,6 +217,8 @@ def detect_cmd(
                     out.write(image, dets)
                     saved += 1
                 located = positions(pose, dets)
+                frames += 1
+                found.update(d.class_name for d in dets)
                 if as_json:
                     print(json.dumps(json_line(where, dets, located, gsd_m, scale_note)))
                     continue
@@ -212,9 +226,17 @@ def detect_cmd(
                     said = scale_note if scale_note.startswith("ground") else f"ground scale: {scale_note}"
                     console.print(f"{where}: {said}", style="dim", markup=False)
                     last_note = scale_note
-                console.print(detections_table(where, dets, located))
+                console.print(f"{where}: {plural(len(dets), 'detection')}", markup=False, soft_wrap=True)
+                if dets:
+                    console.print(detections_table(dets, located))
         if cap is not None:
             cap.release()
+    by_class = ", ".join(f"{n} {name}" for name, n in sorted(found.items()))
+    console.print(
+        f"{plural(frames, 'frame')} run: {plural(found.total(), 'detection')}"
+        + (f" ({by_class})" if by_class else ""),
+        soft_wrap=True,
+    )
     if save:
         console.print(f"wrote {saved} annotated frame(s) to {save}")
     if bad:

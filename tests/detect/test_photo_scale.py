@@ -301,3 +301,27 @@ def test_position_and_heading_read_back_and_what_a_pose_needs(tmp_path):
     assert photo_pose(turned)[0].lat == 1.0
     with pytest.raises(PhotoScaleUnknown, match=r"turned or mirrored \(EXIF Orientation 6\)"):
         photo_pose(dataclasses.replace(turned, orientation=6))
+
+
+def test_the_table_output_in_a_log_keeps_every_position_whole_and_sums_up(drone_photo, tmp_path):
+    """Off a terminal (a log, a pipe) rich draws 80 columns: the coordinates must not be cut."""
+    from typer.testing import CliRunner
+
+    from edge.detect.cli import app
+
+    path, _gsd, _truth = drone_photo
+    line = _detect_json(str(path))
+    blank = tmp_path / "water.png"
+    cv2.imwrite(str(blank), np.full((540, 960, 3), (90, 110, 100), np.uint8))
+    result = CliRunner().invoke(app, ["detect", str(path), str(blank), str(tmp_path / "gone.jpg")])
+    assert result.exit_code == 1, result.output  # one input skipped
+    out = result.stdout
+    n = len(line["detections"])
+    assert f"{path}: {n} detections" in out and f"{blank}: 0 detections" in out
+    for d in line["detections"]:
+        assert f"{d['lat']:.7f}" in out and f"{d['lon']:.7f}" in out
+        assert f"│ {d['class']} " in out
+    classes = sorted({d["class"] for d in line["detections"]})
+    by_class = ", ".join(f"{sum(d['class'] == c for d in line['detections'])} {c}" for c in classes)
+    assert f"2 frames run: {n} detections ({by_class})" in out
+    assert f"skipped: {tmp_path / 'gone.jpg'}: no such file" in " ".join(out.split())
