@@ -16,7 +16,7 @@ app.add_typer(token_app, name="token")
 #: Exit status when the database cannot be opened or reached (the message says which and why).
 EXIT_NO_DATABASE = 3
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a [cloud] table.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a \\[cloud] table.")]
 DbOpt = Annotated[
     str | None, typer.Option("--db", help="sqlite:///path or postgresql://... (overrides config).")
 ]

@@ -73,7 +73,7 @@ def plan(
     hfov: float | None = typer.Option(
         None, "--hfov", help="Camera horizontal field of view, deg (overrides)."
     ),
-    config: Path | None = typer.Option(None, "--config", help="TOML config file (its gcs table)."),
+    config: Path | None = typer.Option(None, "--config", help="TOML config file (its \\[gcs] table)."),
 ) -> None:
     """Plan a camera patrol along a river: writes a QGC .plan, a MAVLink WPL and a route GeoJSON.
 

@@ -36,7 +36,7 @@ def _relay_view(db: Path):
 
 
 def status(
-    config: Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML file (its \\[gcs] table).")] = None,
     broker: Annotated[str | None, typer.Option(help="MQTT broker host:port.")] = None,
     relay_db: Annotated[Path | None, typer.Option("--relay-db", help="The relay's SQLite outbox.")] = None,
     once: Annotated[bool, typer.Option("--once", help="Print one snapshot and exit.")] = False,

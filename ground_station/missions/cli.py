@@ -30,7 +30,7 @@ mission_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Put a patrol on a vehicle and fly it."
 )
 
-Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
+Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
 Url = Annotated[
     str | None, typer.Option("--mavlink", help="Vehicle link, pymavlink syntax (tcp:HOST:PORT, udpin:...).")
 ]

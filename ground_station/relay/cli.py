@@ -15,7 +15,7 @@ from rich.table import Table
 from contract.logs import configure_logging
 from ground_station.hostport import parse_hostport
 
-Config = Annotated[Path | None, typer.Option("--config", help="TOML config file ([gcs] table).")]
+Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
 
 
 def relay(
@@ -150,21 +150,26 @@ def alerts(
             typer.echo(json.dumps({k: v for k, v in a.items() if not k.endswith("_jpeg")} if not show else a))
         return
     t = Table(title=f"{len(rows)} recent alert(s)")
-    for col in ("id", "drone", "class", "conf", "lat", "lon", "captured", "event", "seen"):
-        t.add_column(col)
+    # what an operator needs first, whole on an 80-column terminal; the rest squeezes
+    whole = {"id": 8, "class": 10, "lat": 10, "lon": 11, "captured": 14}
+    for col in ("id", "class", "lat", "lon", "captured", "conf", "seen", "event", "drone"):
+        t.add_column(col, min_width=whole.get(col), no_wrap=col in whole)
     for a in rows:
         t.add_row(
             a["alert_id"][:8],
-            a["drone_id"],
             a["debris_class"],
-            f"{a['confidence']:.2f}",
             f"{a['lat']:.6f}",
             f"{a['lon']:.6f}",
-            a["captured_at"][:19],
-            a["event"],
+            a["captured_at"][5:19].replace("T", " "),  # MM-DD HH:MM:SS, UTC
+            f"{a['confidence']:.2f}",
             str(a["track"]["sightings"]),
+            a["event"],
+            a["drone_id"],
         )
-    Console().print(t)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160  # a log or pipe: the table whole, not cut to 80 columns
+    console.print(t)
 
 
 def broker_config(

@@ -258,7 +258,7 @@ def serve(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="TOML file whose [sim.vehicle] table sets up the vehicle (wind, GPS noise, link faults, "
+            help="TOML file whose \\[sim.vehicle] table sets up the vehicle (wind, GPS noise, link faults, "
             "home ...; RIVERPATROL_SIM_VEHICLE__* in the env too); --vehicle-port and --speedup win"
         ),
     ] = None,

@@ -1,0 +1,49 @@
+"""``riverpatrol gcs alerts``: what the relay received, read offline from its outbox, whole in a log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ground_station.cli import app
+from ground_station.relay.outbox import RelayOutbox
+from tests.gcs_relay.conftest import make_alert
+
+
+def _outbox(path: Path, n: int) -> list[dict]:
+    box = RelayOutbox(path)
+    sent = []
+    for i in range(n):
+        a = json.loads(make_alert(i, drone="drone-with-a-long-name" if i % 2 else "d1").model_dump_json())
+        assert box.put(a, json.dumps(a))
+        sent.append(a)
+    box.close()
+    return sent
+
+
+def test_the_table_in_a_log_keeps_ids_positions_and_times_whole_and_filters_work(tmp_path: Path) -> None:
+    db = tmp_path / "relay.db"
+    sent = _outbox(db, 5)
+    run = CliRunner().invoke(app, ["alerts", "--db", str(db)])  # not a terminal: rich would cut to 80
+    assert run.exit_code == 0, run.output
+    assert "5 recent alert(s)" in run.stdout
+    for a in sent:
+        row = next(line for line in run.stdout.splitlines() if a["alert_id"][:8] in line)
+        cells = [c.strip() for c in row.strip("│ ").split("│")]
+        assert cells[:5] == [a["alert_id"][:8], "bottle", f"{a['lat']:.6f}", f"{a['lon']:.6f}",
+                             a["captured_at"][5:19].replace("T", " ")]  # fmt: skip
+        assert cells[-1] == a["drone_id"]
+    only = CliRunner().invoke(app, ["alerts", "--db", str(db), "--drone", "d1", "--json", "--limit", "2"])
+    lines = [json.loads(x) for x in only.stdout.splitlines()]
+    assert [x["drone_id"] for x in lines] == ["d1", "d1"] and all("thumbnail_jpeg" not in x for x in lines)
+    assert [x["alert_id"] for x in lines] == [sent[4]["alert_id"], sent[2]["alert_id"]]  # newest first
+
+
+def test_no_database_and_an_unknown_id_say_so(tmp_path: Path) -> None:
+    run = CliRunner().invoke(app, ["alerts", "--db", str(tmp_path / "none.db")])
+    assert run.exit_code == 3 and "has `riverpatrol gcs relay` run here?" in " ".join(run.output.split())
+    _outbox(tmp_path / "relay.db", 1)
+    run = CliRunner().invoke(app, ["alerts", "--db", str(tmp_path / "relay.db"), "--show", "ffff"])
+    assert run.exit_code == 3 and "no alert with id starting 'ffff'" in run.output
