@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from contract.logs import configure_logging
+from ground_station import terminal
 from ground_station.hostport import parse_hostport
 
 EXIT_BROKER = 4
@@ -93,7 +93,7 @@ def status(
             if as_json:
                 typer.echo(json.dumps(to_json(snap()), default=str))
             else:
-                Console().print(table(snap()))
+                terminal.console().print(table(snap()))
             return
         if metrics_port:
             start_http_server(metrics_port)

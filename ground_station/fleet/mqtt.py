@@ -79,7 +79,9 @@ class FleetListener:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
         self.connected.clear()
         self.m_connected.set(0)
-        log.warning("event=broker_disconnected reason=%s", reason_code)
+        # our own disconnect on the way out is routine; losing the broker is worth a warning
+        level = logging.INFO if not reason_code.is_failure else logging.WARNING
+        log.log(level, "event=broker_disconnected reason=%s", reason_code)
 
     def _on_message(self, client, userdata, msg) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.logs import configure_logging
+from ground_station import terminal
 from ground_station.hostport import parse_hostport
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
@@ -166,10 +167,7 @@ def alerts(
             a["event"],
             a["drone_id"],
         )
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160  # a log or pipe: the table whole, not cut to 80 columns
-    console.print(t)
+    terminal.console().print(t)
 
 
 def broker_config(

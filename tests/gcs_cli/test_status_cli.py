@@ -85,6 +85,14 @@ def test_killed_drone_shows_offline_within_keepalive(mosquitto, gcs, drones, tmp
     assert (one["alerts_this_flight"], one["outbox_backlog"]) == (5, 2)
     assert by_id["river-2"]["link"] == "stale"  # silent for longer than the keep-alive window
     assert snap["relay"]["backlog"] == 1 and snap["broker_connected"]
+    # the table, printed to a log (not a terminal), is whole: no header or cell cut to "…"
+    where = f"127.0.0.1:{mosquitto.port}"
+    table = gcs("status", "--once", "--broker", where, RIVERPATROL_GCS_STATUS_SETTLE_S="1.5")
+    assert table.returncode == 0, table.stderr
+    header = next(line for line in table.stdout.splitlines() if "drone" in line and "outbox" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")][:4] == ["drone", "link", "heard", "mode"]
+    assert "…" not in table.stdout and "river-1" in table.stdout and "AUTO" in table.stdout
+    assert "broker_disconnected" not in table.stderr  # its own disconnect on the way out is no warning
 
     live = FleetListener("127.0.0.1", mosquitto.port, stale_after_s=KEEPALIVE_S).start()
     try:
