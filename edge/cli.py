@@ -95,7 +95,9 @@ def run(
     outbox: Path = typer.Option(None, help="SQLite outbox file (unsent alerts survive restarts)"),
     config: Path = typer.Option(None, help="TOML settings file (\\[edge] section)"),
     metrics_port: int = typer.Option(None, help="serve Prometheus metrics (and /healthz) on this port"),
-    plain: bool = typer.Option(False, "--plain", help="log lines instead of the live status line"),
+    plain: bool = typer.Option(
+        False, "--plain", help="Log lines instead of the live status line (always so off a terminal)."
+    ),
 ) -> None:
     """Run the agent: frames -> detections -> geolocated, tracked alerts -> MQTT, until SIGTERM/Ctrl-C."""
     import signal
@@ -173,11 +175,14 @@ def run(
         )
 
     try:
-        if plain:
+        if plain or not console.is_terminal:  # a service or a pipe: Live would print nothing at all
+            log_status(agent)
+            next_status = time.monotonic() + settings.status_log_s
             while not stop.wait(1.0):
                 warn_offline()
-                if int(time.monotonic() - started) % 5 == 0:
+                if time.monotonic() >= next_status:
                     log_status(agent)
+                    next_status += settings.status_log_s
         else:
             from rich.live import Live
 
@@ -186,6 +191,8 @@ def run(
                     live.update(status_line(agent))
                     warn_offline()
     finally:
+        if plain or not console.is_terminal:
+            log_status(agent)
         console.print("stopping: ending open items, flushing the outbox ...")
         agent.stop()
         console.print(f"stopped; {agent.outbox_depth_at_stop} alerts left in {settings.outbox_path}")
@@ -208,22 +215,25 @@ def status_line(agent):
 
 
 def log_status(agent) -> None:
+    """The status line as one structured log line (JSON off a terminal: a service's journal)."""
     import logging
 
     s = agent.status()
     logging.getLogger("edge.agent").info(
-        "status fps=%.1f frames=%d detections=%d tracks=%d alerts_sent=%d queued=%d held=%d broker=%s "
-        "vehicle=%s camera=%r",
-        s.fps,
-        s.frames,
-        s.detections,
-        s.open_tracks,
-        s.alerts_sent,
-        s.outbox_depth,
-        s.alerts_held,
-        "up" if s.broker_connected else "offline",
-        s.vehicle_link,
-        s.camera,
+        "agent status",
+        extra={
+            "fps": round(s.fps, 1),
+            "frames": s.frames,
+            "detections": s.detections,
+            "tracks": s.open_tracks,
+            "alerts_sent": int(s.alerts_sent),
+            "queued": s.outbox_depth,
+            "held": s.alerts_held,
+            "broker": "up" if s.broker_connected else "offline",
+            "vehicle": s.vehicle_link,
+            "camera": s.camera,
+            "skipped": s.frames_rejected,
+        },
     )
 
 

@@ -88,4 +88,7 @@ class EdgeSettings(ComponentSettings):
     )
     min_alt_m: float = Field(3.0, gt=0, description="no detection below this height above the water")
     telemetry_interval_s: float = Field(1.0, gt=0, description="period of the MQTT telemetry summary")
+    status_log_s: float = Field(
+        10.0, gt=0, description="off a terminal (or with --plain), log the agent's status this often, s"
+    )
     shutdown_flush_s: float = Field(5.0, ge=0, description="on stop, wait this long for the outbox to drain")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -80,29 +81,48 @@ def relay(
     console = Console(stderr=True)
     r.start()
 
-    def line() -> str:
+    def state() -> dict:
         b = r.outbox.backlog()
-        link = "[green]broker ok[/]" if r.connected.is_set() else "[red]broker down[/]"
-        cloud_state = (
-            "[green]cloud ok[/]"
-            if r.forwarder.failures == 0
-            else f"[red]cloud down ({r.forwarder.failures} tries)[/]"
-        )
-        age = f"{b.oldest_age_s:.0f}s" if b.oldest_age_s is not None else "-"
-        disk = f"[red]outbox cannot be written: {r.store_error}[/]  " if r.store_error else ""
+        return {
+            "broker_connected": r.connected.is_set(),
+            "cloud_failures": r.forwarder.failures,
+            "store_error": r.store_error or None,
+            "received": int(r.m_received._value.get()),
+            "delivered": b.delivered,
+            "backlog": b.count,
+            "oldest_s": round(b.oldest_age_s) if b.oldest_age_s is not None else None,
+            "rejected": int(r.m_rejected._value.get()),
+            "dead_letters": b.dead_letters,
+        }
+
+    def line() -> str:
+        st = state()
+        link = "[green]broker ok[/]" if st["broker_connected"] else "[red]broker down[/]"
+        failures = st["cloud_failures"]
+        cloud_state = "[green]cloud ok[/]" if failures == 0 else f"[red]cloud down ({failures} tries)[/]"
+        age = f"{st['oldest_s']}s" if st["oldest_s"] is not None else "-"
+        disk = f"[red]outbox cannot be written: {st['store_error']}[/]  " if st["store_error"] else ""
         return (
-            f"{link}  {cloud_state}  {disk}received {int(r.m_received._value.get())}  "
-            f"delivered {b.delivered}  backlog {b.count} (oldest {age})  "
-            f"rejected {int(r.m_rejected._value.get())}  dead {b.dead_letters}"
+            f"{link}  {cloud_state}  {disk}received {st['received']}  "
+            f"delivered {st['delivered']}  backlog {st['backlog']} (oldest {age})  "
+            f"rejected {st['rejected']}  dead {st['dead_letters']}"
         )
 
     try:
-        with Live(line(), console=console, refresh_per_second=2, transient=False) as live:
-            while not r._stop.wait(0.5):
-                live.update(line())
+        if console.is_terminal:
+            with Live(line(), console=console, refresh_per_second=2, transient=False) as live:
+                while not r._stop.wait(0.5):
+                    live.update(line())
+        else:  # a service or a pipe: Live would print nothing; a structured line on a timer instead
+            status_log = logging.getLogger("ground_station.relay.status")
+            status_log.info("relay status", extra=state())
+            while not r._stop.wait(s.relay_status_every_s):
+                status_log.info("relay status", extra=state())
     except KeyboardInterrupt:
         pass
     finally:
+        if not console.is_terminal:
+            logging.getLogger("ground_station.relay.status").info("relay stopping", extra=state())
         r.stop()
 
 

@@ -75,8 +75,7 @@ def test_offline_broker_is_reported_metrics_served_and_sigterm_stops_cleanly(tmp
             str(tmp_path / "o.db"),
             "--metrics-port",
             str(metrics),
-            "--plain",
-        ],
+        ],  # no --plain: off a terminal the agent logs its status lines anyway
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -110,6 +109,8 @@ def test_offline_broker_is_reported_metrics_served_and_sigterm_stops_cleanly(tmp
             proc.kill()
     assert proc.returncode == 0, out[-3000:]
     assert "unreachable" in out and "kept in the outbox" in out
+    states = [json.loads(x) for x in out.splitlines() if x.startswith("{") and '"agent status"' in x]
+    assert states and states[-1]["broker"] == "offline" and states[-1]["frames"] >= 1, out[-3000:]
     assert "stopped;" in out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -82,3 +83,9 @@ def test_kill9_mid_batch_loses_and_duplicates_nothing(mosquitto, cloud: CloudPro
             relay.wait(10)
         except subprocess.TimeoutExpired:
             relay.kill()
+    # run as a service (not a terminal) the relay logs its state as structured lines, last as it stops
+    lines = [json.loads(x) for x in (tmp_path / "relay.log").read_text().splitlines() if x.startswith("{")]
+    states = [x for x in lines if x["msg"] in ("relay status", "relay stopping")]
+    assert states and states[-1]["msg"] == "relay stopping", lines[-5:]
+    assert states[-1]["backlog"] == 0 and states[-1]["broker_connected"] is True
+    assert states[-1]["received"] >= 1 and states[-1]["dead_letters"] == 0
