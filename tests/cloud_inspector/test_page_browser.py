@@ -142,7 +142,7 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
 
 def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
     """Tapping a find's photo shows the drone's wider view of it, its position and accuracy, and a
-    geo: link (RFC 5870, WGS 84) that hands the way there to the phone's map app."""
+    geo: link (RFC 5870, WGS 84) that hands the way there to an Android phone's map app."""
     wide = alert(114.0700, 22.5213, "bag", seed=3)
     wide["context_jpeg"] = jpeg((200, 200, 255), seed=9)
     crop_only = alert(114.0655, 22.5209, "foam", seed=4)
@@ -165,6 +165,7 @@ def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(c
         page.locator("#viewer-go").get_attribute("href")
         == "geo:22.521300,114.070000?q=22.521300,114.070000(bag%20(RiverPatrol))"
     )
+    assert page.locator("#viewer-go").get_attribute("target") is None  # the map app, not a blank tab
     assert "sel" in page.locator(f"#alert-{wide['alert_id']}").get_attribute("class")
     shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
     page.screenshot(path=str(shots / "inspector-photo-390x844.png"))
@@ -175,3 +176,38 @@ def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(c
     viewer.wait_for(state="visible")
     thumb = httpx.get(f"{cloud}/ogc/collections/debris/items/{crop_only['alert_id']}").json()
     assert page.locator("#viewer-img").get_attribute("src") == thumb["properties"]["thumbnail"]
+
+
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/18.1 Mobile/15E148 Safari/604.1"
+)
+
+
+def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud, tmp_path):
+    """iOS opens no geo: link: an iPhone gets Apple's map link to the same point, in a new tab."""
+    from playwright.sync_api import sync_playwright
+
+    item = alert(114.0700, 22.5213, "bottle", seed=5)
+    post(cloud, item)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        ctx = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, user_agent=IPHONE_UA
+        )
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{cloud}/inspector/")
+        sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+        page.wait_for_function("!document.getElementById('signin').open")
+        page.locator(f"#alert-{item['alert_id']} img.thumb").click()
+        page.locator("#viewer").wait_for(state="visible")
+        go = page.locator("#viewer-go")
+        assert (
+            go.get_attribute("href")
+            == "https://maps.apple.com/?ll=22.521300,114.070000&q=bottle%20(RiverPatrol)"
+        )
+        assert go.get_attribute("target") == "_blank" and go.get_attribute("rel") == "noopener"
+        browser.close()
+    assert not errors, errors

@@ -212,11 +212,20 @@ function select(id, fromMap) {
 }
 
 /* ---------- photo viewer: the wider photo, where exactly, and directions there ---------- */
+function isAppleMobile(ua, touchPoints) {
+  // iPadOS reports itself as a Mac; only its touch screen tells it apart
+  return /iPhone|iPad|iPod/.test(ua) || (/Macintosh/.test(ua) && touchPoints > 1);
+}
 function geoUri(f) {
-  // RFC 5870: WGS 84, what the cloud serves by default; the phone's map app takes it from here.
+  // Android's map apps take RFC 5870 geo: links (WGS 84, what the cloud serves); iOS opens none,
+  // so an iPhone gets Apple's map link (https://maps.apple.com, ll = lat,lon, q = the pin's label).
   const { lon, lat } = lonlat(f);
   const ll = `${lat.toFixed(6)},${lon.toFixed(6)}`;
-  return `geo:${ll}?q=${ll}(${encodeURIComponent(`${f.properties.class} (RiverPatrol)`)})`;
+  const label = encodeURIComponent(`${f.properties.class} (RiverPatrol)`);
+  if (isAppleMobile(navigator.userAgent, navigator.maxTouchPoints || 0)) {
+    return `https://maps.apple.com/?ll=${ll}&q=${label}`;
+  }
+  return `geo:${ll}?q=${ll}(${label})`;
 }
 function showPhoto(id) {
   const f = items.get(id);
@@ -231,7 +240,9 @@ function showPhoto(id) {
   $("viewer-title").textContent = `${name}${conf} · ${ago(p.last_seen || p.first_seen)}`;
   const within = typeof p.uncertainty_m === "number" ? ` (within ${Math.round(p.uncertainty_m)} m)` : "";
   $("viewer-where").textContent = `${segName(p.segment)} · ${lat.toFixed(6)}, ${lon.toFixed(6)}${within}`;
-  $("viewer-go").href = geoUri(f);
+  const go = $("viewer-go");
+  go.href = geoUri(f);
+  if (go.href.startsWith("https:")) { go.target = "_blank"; go.rel = "noopener"; } else go.removeAttribute("target");
   select(id, false);
   $("viewer").showModal();
 }
