@@ -94,7 +94,7 @@ def configure_logging(
     a file). Returns the handler, e.g. to close a file.
     """
     if path is not None:
-        handler: logging.Handler = logging.FileHandler(path)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
         tty = False
     else:
         out = stream or sys.stderr

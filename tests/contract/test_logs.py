@@ -61,12 +61,12 @@ def test_configure_logging_to_a_file_replaces_the_handlers_it_set_before(tmp_pat
     log.propagate = False
     log.info("one", extra={"n": 1})
     configure_logging("INFO", path=second, logger=name)
-    log.info("two", extra={"n": 2})
+    log.info("two", extra={"n": 2, "river": "深圳河"})  # UTF-8 whatever the locale says
     log.debug("not at INFO")
     assert len(log.handlers) == 1
     log.handlers[0].close()
     assert [json.loads(x)["n"] for x in first.read_text().splitlines()] == [1]
-    assert [json.loads(x)["msg"] for x in second.read_text().splitlines()] == ["two"]
+    assert [json.loads(x)["river"] for x in second.read_text(encoding="utf-8").splitlines()] == ["深圳河"]
 
 
 @pytest.mark.parametrize(("fmt", "json_lines"), [("auto", True), ("json", True), ("text", False)])
