@@ -48,9 +48,11 @@ def render(
     photo_url = f"{base}{photo}" if photo and photo.startswith("/") else photo
     cls = p.get("class") or "debris"
     conf = p.get("confidence")
-    title = f"Floating {cls} on {segment_name}" + (f" ({conf:.0%})" if isinstance(conf, int | float) else "")
+    # a detector's score is never certainty: 0.996 reads "99%", not "100%"
+    pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
+    title = f"Floating {cls} on {segment_name}" + (f" ({pct})" if pct else "")
     lines = [
-        f"What: {cls}" + (f", detector confidence {conf:.0%}" if isinstance(conf, int | float) else ""),
+        f"What: {cls}" + (f", detector confidence {pct}" if pct else ""),
         f"Where: {segment_name}" + (f" — {lat:.5f}N {lon:.5f}E" if lat is not None else ""),
         f"When: {_local_time(p.get('last_seen') or p.get('first_seen'), tz)}",
         f"Open: {url}",

@@ -189,6 +189,7 @@ def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud,
     from playwright.sync_api import sync_playwright
 
     item = alert(114.0700, 22.5213, "bottle", seed=5)
+    item["confidence"] = 0.997  # shown as 99%: a detector's score is never certainty
     post(cloud, item)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -201,8 +202,10 @@ def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud,
         page.goto(f"{cloud}/inspector/")
         sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
         page.wait_for_function("!document.getElementById('signin').open")
+        assert page.locator(f"#alert-{item['alert_id']} .conf").inner_text() == "99%"
         page.locator(f"#alert-{item['alert_id']} img.thumb").click()
         page.locator("#viewer").wait_for(state="visible")
+        assert page.locator("#viewer-title").inner_text().startswith("Bottle 99% · ")
         go = page.locator("#viewer-go")
         assert (
             go.get_attribute("href")

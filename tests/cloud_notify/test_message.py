@@ -33,3 +33,10 @@ def test_held_back_finds_and_missing_photo():
     page = render(f, "S", "http://h:1", held_back=4)
     assert page.photo_url is None and "Photo:" not in page.body
     assert "Also 4 more find(s)" in page.body
+
+
+def test_a_near_certain_score_still_reads_as_a_guess():
+    f = {**FEATURE, "properties": {**FEATURE["properties"], "confidence": 0.9963}}
+    page = render(f, "S", "http://h:1")
+    assert page.title == "Floating bottle on S (99%)" and "detector confidence 99%" in page.body
+    assert "100%" not in page.title + page.body

@@ -174,7 +174,7 @@ function renderList() {
     else { img.removeAttribute("src"); img.classList.add("none"); }
     img.alt = `photo of ${p.class}`;
     li.querySelector(".cls").textContent = p.class;
-    li.querySelector(".conf").textContent = typeof p.confidence === "number" ? `${Math.round(p.confidence * 100)}%` : "";
+    li.querySelector(".conf").textContent = percent(p.confidence);
     const st = li.querySelector(".status");
     st.textContent = STATUS_TEXT[p.status] || p.status;
     st.className = `status ${p.status}`;
@@ -212,6 +212,10 @@ function select(id, fromMap) {
 }
 
 /* ---------- photo viewer: the wider photo, where exactly, and directions there ---------- */
+function percent(confidence) {
+  // a detector's score is never certainty: 0.996 reads "99%", not "100%"
+  return typeof confidence === "number" ? `${Math.min(99, Math.round(confidence * 100))}%` : "";
+}
 function isAppleMobile(ua, touchPoints) {
   // iPadOS reports itself as a Mac; only its touch screen tells it apart
   return /iPhone|iPad|iPod/.test(ua) || (/Macintosh/.test(ua) && touchPoints > 1);
@@ -235,7 +239,7 @@ function showPhoto(id) {
   const img = $("viewer-img");
   if (src) { img.src = src; img.hidden = false; } else { img.removeAttribute("src"); img.hidden = true; }
   img.alt = p.context_image ? `the drone's view around the ${p.class}` : `photo of ${p.class}`;
-  const conf = typeof p.confidence === "number" ? ` ${Math.round(p.confidence * 100)}%` : "";
+  const conf = percent(p.confidence) ? ` ${percent(p.confidence)}` : "";
   const name = p.class ? p.class[0].toUpperCase() + p.class.slice(1) : "Debris";
   $("viewer-title").textContent = `${name}${conf} · ${ago(p.last_seen || p.first_seen)}`;
   const within = typeof p.uncertainty_m === "number" ? ` (within ${Math.round(p.uncertainty_m)} m)` : "";
