@@ -17,11 +17,13 @@ from typing import Any, Literal, TextIO
 
 LogFormat = Literal["auto", "json", "text"]
 
-#: Attributes every LogRecord has; anything else on a record came from ``extra=``.
+#: Attributes every LogRecord has; anything else on a record came from ``extra=``. (uvicorn adds
+#: ``color_message``, its message again with terminal colour codes.)
 _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 _BASE_KEYS = ("ts", "level", "logger", "msg")
 

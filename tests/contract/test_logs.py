@@ -48,6 +48,17 @@ def test_flat_and_dict_fields_land_as_keys_and_never_overwrite_the_base_ones() -
     assert text == "statustext station=gs1 severity=2 text=héllo level=3"
 
 
+def test_uvicorn_s_coloured_copy_of_the_message_is_left_out() -> None:
+    rec = _record("Started server process [%d]", 42, extra={"color_message": "Started \x1b[36m%d\x1b[0m"})
+    out = json.loads(JsonLineFormatter().format(rec))
+    del out["ts"]
+    assert out == {
+        "level": "warning",
+        "logger": "riverpatrol.x",
+        "msg": "Started server process [42]",
+    }
+
+
 def test_objects_json_cannot_encode_are_written_as_text() -> None:
     out = json.loads(JsonLineFormatter().format(_record("saved", extra={"path": Path("/tmp/a b")})))
     assert out["path"] == "/tmp/a b"
