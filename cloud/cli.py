@@ -58,6 +58,37 @@ def serve(
     )
 
 
+#: Characters of a token's SHA-256 that ``token list`` shows as its id (never the token itself).
+TOKEN_ID_CHARS = 12
+#: The fewest characters of an id that ``token revoke`` accepts.
+TOKEN_ID_MIN = 8
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON line per token instead of a table.")]
+IdArg = Annotated[str | None, typer.Argument(help="A token's id from `token list` (8 or more characters).")]
+
+
+def _open(config: Path | None, db: str | None):
+    from cloud.settings import CloudSettings
+    from cloud.storage import StoreUnavailable, open_store
+
+    settings = CloudSettings.load(config, db_url=db)
+    try:
+        return settings, open_store(settings.resolved_db_url(), pool_size=1)
+    except StoreUnavailable as e:
+        raise _no_database(e) from None
+
+
+def _config_tokens(settings) -> list[dict]:
+    """Tokens set in the config file, as rows like the database's (they cannot be revoked there)."""
+    from cloud.api.auth import hash_token
+
+    rows = []
+    for role, tokens in (("station", settings.station_tokens), ("inspector", settings.inspector_tokens)):
+        for name, tok in tokens.items():
+            h = tok.removeprefix("sha256:") if tok.startswith("sha256:") else hash_token(tok)
+            rows.append({"token_hash": h, "role": role, "principal": name, "created_at": None})
+    return rows
+
+
 @token_app.command("create")
 def token_create(
     station: Annotated[str | None, typer.Option(help="Ground-station id the token is for.")] = None,
@@ -69,19 +100,13 @@ def token_create(
     import time
 
     from cloud.api.auth import hash_token, new_token
-    from cloud.settings import CloudSettings
-    from cloud.storage import StoreUnavailable, open_store
 
     if (station is None) == (inspector is None):
         raise typer.BadParameter("give exactly one of --station or --inspector")
     role, name = ("station", station) if station else ("inspector", inspector)
     if not name or not name.strip():
         raise typer.BadParameter(f"--{role} must be a non-empty id")
-    settings = CloudSettings.load(config, db_url=db)
-    try:
-        store = open_store(settings.resolved_db_url(), pool_size=1)
-    except StoreUnavailable as e:
-        raise _no_database(e) from None
+    _settings, store = _open(config, db)
     try:
         token = new_token()
         store.add_token(hash_token(token), role, name, time.time())
@@ -89,3 +114,92 @@ def token_create(
         store.close()
     typer.echo(token)
     typer.echo(f"created {role} token for {name!r}; it is shown only now", err=True)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Who can post alerts or act on work orders: each token's id, role, holder and age, never the token."""
+    import json
+    import time
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+    from rich.table import Table
+
+    settings, store = _open(config, db)
+    try:
+        rows = [{**r, "source": "database"} for r in store.list_tokens()]
+    finally:
+        store.close()
+    rows += [{**r, "source": "config"} for r in _config_tokens(settings)]
+    if as_json:
+        for r in rows:
+            out = {"id": r["token_hash"][:TOKEN_ID_CHARS], "role": r["role"], "holder": r["principal"],
+                   "source": r["source"], "created_at": r["created_at"]}  # fmt: skip
+            typer.echo(json.dumps(out))
+        return
+    now = time.time()
+    t = Table(title=f"{len(rows)} token(s)", title_justify="left")
+    for col in ("id", "role", "holder", "created (UTC)", "source"):
+        t.add_column(col, no_wrap=col in ("id", "created (UTC)"))
+    for r in rows:
+        created = "-"
+        if r["created_at"] is not None:
+            when = datetime.fromtimestamp(r["created_at"], UTC).strftime("%Y-%m-%d %H:%M")
+            created = f"{when} ({(now - r['created_at']) / 86400:.0f} d ago)"
+        t.add_row(r["token_hash"][:TOKEN_ID_CHARS], r["role"], r["principal"], created, r["source"])
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160  # a log or pipe: the table whole, not cut to 80 columns
+    console.print(t)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: IdArg = None,
+    station: Annotated[str | None, typer.Option(help="Revoke every token of this ground station.")] = None,
+    inspector: Annotated[str | None, typer.Option(help="Revoke every token of this inspector.")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke tokens at once (a lost phone, a leaked station token, an inspector who left).
+
+    The next request with a revoked token gets 401. Tokens set in the config file are not in the
+    database: remove them there and restart.
+    """
+    if sum(x is not None for x in (token_id, station, inspector)) != 1:
+        raise typer.BadParameter("give exactly one of ID, --station or --inspector")
+    if token_id is not None:
+        token_id = token_id.strip().lower()
+        if len(token_id) < TOKEN_ID_MIN or any(c not in "0123456789abcdef" for c in token_id):
+            raise typer.BadParameter(
+                f"{token_id!r} is not a token id: give 8 or more hex characters from `token list`"
+            )
+
+    def matches(r: dict) -> bool:
+        if token_id is not None:
+            return r["token_hash"].startswith(token_id)
+        role, name = ("station", station) if station is not None else ("inspector", inspector)
+        return r["role"] == role and r["principal"] == name
+
+    what = (
+        f"id {token_id}"
+        if token_id is not None
+        else (f"station {station!r}" if station is not None else f"inspector {inspector!r}")
+    )
+    settings, store = _open(config, db)
+    try:
+        match = [r for r in store.list_tokens() if matches(r)]
+        if len(match) > 1 and token_id is not None:
+            typer.secho(f"error: {what} matches {len(match)} tokens: give more of it", fg="red", err=True)
+            raise typer.Exit(2)
+        n = store.revoke_tokens([r["token_hash"] for r in match])
+    finally:
+        store.close()
+    if n == 0:
+        in_config = any(matches(r) for r in _config_tokens(settings))
+        hint = " (it is set in the config file: remove it there and restart)" if in_config else ""
+        typer.secho(f"error: no token in the database for {what}{hint}", fg="red", err=True)
+        raise typer.Exit(3)
+    holders = ", ".join(sorted({f"{r['role']} {r['principal']!r}" for r in match}))
+    typer.echo(f"revoked {n} token(s) of {holders}; requests with them now get 401")

@@ -369,6 +369,19 @@ class SqlStore:
             r = self._one(cur, "SELECT role, principal FROM api_tokens WHERE token_hash = ?", (token_hash,))
         return (r["role"], r["principal"]) if r else None
 
+    def list_tokens(self) -> list[Row]:
+        with self._read() as cur:
+            return self._all(
+                cur, "SELECT token_hash, role, principal, created_at FROM api_tokens ORDER BY created_at", ()
+            )
+
+    def revoke_tokens(self, token_hashes: Sequence[str]) -> int:
+        with self._tx() as cur:
+            n = 0
+            for h in token_hashes:
+                n += self._exec(cur, "DELETE FROM api_tokens WHERE token_hash = ?", (h,)).rowcount
+        return n
+
     # -- work orders ----------------------------------------------------------------------------
     def get_workorder(self, wo_id: str) -> Row | None:
         with self._read() as cur:
