@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,21 +34,30 @@ def cloud(tmp_path: Path):
         yield f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-def page():
+@contextlib.contextmanager
+def phone(**context: object) -> Iterator:
+    """A page in its own headless Chromium at phone size, with ``context`` (locale, user agent)."""
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("chromium is not installed: .ci/run installs it (Debian package 'chromium')")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        ctx = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, **context
+        )
         pg = ctx.new_page()
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
         yield pg
         browser.close()
         assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page() -> Iterator:
+    with phone() as pg:
+        yield pg
 
 
 def post(base: str, *alerts: dict) -> None:
@@ -186,19 +197,10 @@ IPHONE_UA = (
 
 def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud, tmp_path):
     """iOS opens no geo: link: an iPhone gets Apple's map link to the same point, in a new tab."""
-    from playwright.sync_api import sync_playwright
-
     item = alert(114.0700, 22.5213, "bottle", seed=5)
     item["confidence"] = 0.997  # shown as 99%: a detector's score is never certainty
     post(cloud, item)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        ctx = browser.new_context(
-            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, user_agent=IPHONE_UA
-        )
-        page = ctx.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with phone(user_agent=IPHONE_UA) as page:
         page.goto(f"{cloud}/inspector/")
         sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
         page.wait_for_function("!document.getElementById('signin').open")
@@ -212,5 +214,36 @@ def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud,
             == "https://maps.apple.com/?ll=22.521300,114.070000&q=bottle%20(RiverPatrol)"
         )
         assert go.get_attribute("target") == "_blank" and go.get_attribute("rel") == "noopener"
-        browser.close()
-    assert not errors, errors
+
+
+def test_a_phone_set_to_chinese_gets_the_page_in_chinese_and_can_switch(cloud, tmp_path):
+    """River inspectors in a Chinese city read Chinese: the page follows the phone's language, the
+    EN / 中文 chip switches it (kept on the phone), and ?lang= in a link overrides both."""
+    item = alert(114.0700, 22.5213, "bottle", minutes_ago=3, seed=6)
+    post(cloud, item)
+    with phone(locale="zh-CN") as page:
+        page.goto(f"{cloud}/inspector/")
+        page.wait_for_selector("#signin[open]")
+        assert page.locator("#signin h2").inner_text() == "谁在值班？"
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+        page.wait_for_function("!document.getElementById('signin').open")
+        li = page.locator(f"#alert-{item['alert_id']}")
+        li.wait_for()
+        text = li.inner_text()
+        assert "塑料瓶" in text and "新发现" in text and "3 分钟前" in text and "距离：请先设定位置" in text
+        assert li.locator("button[data-action=claim]").inner_text() == "认领"
+        assert page.locator("h2", has_text="未处理漂浮物").is_visible()
+        shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
+        page.screenshot(path=str(shots / "inspector-zh-390x844.png"))
+        li.locator("button[data-action=claim]").click()
+        page.locator("#toast", has_text="已认领，由您处理").wait_for(timeout=5000)
+        li.locator(".status", has_text="已认领").wait_for(timeout=5000)
+        page.click("#lang")  # to English, and it stays so on this phone
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.locator(f"#alert-{item['alert_id']} .cls", has_text="bottle").wait_for()
+        page.reload()
+        page.locator("h2", has_text="Open debris").wait_for()
+        page.goto(f"{cloud}/inspector/?lang=zh")  # a link that asks for Chinese
+        page.locator("h2", has_text="未处理漂浮物").wait_for()
+        assert page.locator("#lang").inner_text() == "EN"

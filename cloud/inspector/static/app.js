@@ -3,7 +3,6 @@
 
 const OPEN = ["new", "confirmed", "dispatched", "on_site"];
 const CLASS_COLOURS = { bottle: "#0ea5e9", bag: "#a855f7", foam: "#f59e0b", styrofoam: "#ef4444", vegetation: "#22c55e" };
-const STATUS_TEXT = { new: "new", confirmed: "confirmed", dispatched: "claimed", on_site: "on site" };
 const store = {
   get name() { return localStorage.getItem("rp.name") || ""; },
   get token() { return localStorage.getItem("rp.token") || ""; },
@@ -26,17 +25,19 @@ function distanceM(a, b) {
   const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
   return 2 * R * Math.asin(Math.sqrt(h));
 }
-function fmtDistance(m) { return m < 1000 ? `${Math.round(m)} m away` : `${(m / 1000).toFixed(m < 10000 ? 1 : 0)} km away`; }
+function fmtDistance(m) {
+  return m < 1000 ? t("item.away.m", { n: Math.round(m) }) : t("item.away.km", { n: (m / 1000).toFixed(m < 10000 ? 1 : 0) });
+}
 function ago(iso) {
-  if (!iso) return "time unknown";
+  if (!iso) return t("ago.unknown");
   const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 45) return "just now";
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (s < 45) return t("ago.now");
+  if (s < 3600) return t("ago.min", { n: Math.round(s / 60) });
+  if (s < 86400) return t("ago.h", { n: Math.round(s / 3600) });
+  return t("ago.d", { n: Math.round(s / 86400) });
 }
 function lonlat(f) { const [lon, lat] = f.geometry.coordinates; return { lon, lat }; }
-function segName(id) { const s = config.segments.find((x) => x.id === id); return s ? s.name : (id || "off the mapped river"); }
+function segName(id) { const s = config.segments.find((x) => x.id === id); return s ? s.name : (id || t("map.off")); }
 
 /* ---------- map (SVG, local equirectangular projection fitted to rivers + items) ---------- */
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -114,7 +115,7 @@ function drawMap() {
     const colour = CLASS_COLOURS[f.properties.class] || "#64748b";
     el("circle", { cx: x, cy: y, r: 15, class: "halo", stroke: colour }, g);
     el("circle", { cx: x, cy: y, r: 9, class: "pin", fill: colour }, g);
-    el("title", {}, g).textContent = `${f.properties.class} · ${segName(f.properties.segment)}`;
+    el("title", {}, g).textContent = `${className(f.properties.class)} · ${segName(f.properties.segment)}`;
     g.addEventListener("click", (ev) => { ev.stopPropagation(); select(f.id, true); });
   }
 }
@@ -127,7 +128,7 @@ $("map").addEventListener("click", (ev) => {
   store.set("rp.pos", here);
   picking = false;
   $("locate").classList.remove("on");
-  toast("Position set: distances are measured from there.");
+  toast(t("locate.done"));
 });
 
 /* ---------- list ---------- */
@@ -141,14 +142,14 @@ function actionsFor(f) {
   switch (p.status) {
     case "new":
       return p.review_required
-        ? [["confirm", "Confirm", "go"], ["reject", "False alarm", "false"]]
-        : [["claim", "Claim", "go"], ["reject", "False alarm", "false"]];
-    case "confirmed": return [["claim", "Claim", "go"], ["reject", "False alarm", "false"]];
+        ? [["confirm", t("act.confirm"), "go"], ["reject", t("act.reject"), "false"]]
+        : [["claim", t("act.claim"), "go"], ["reject", t("act.reject"), "false"]];
+    case "confirmed": return [["claim", t("act.claim"), "go"], ["reject", t("act.reject"), "false"]];
     case "dispatched":
     case "on_site":
       return mine || !p.assignee
-        ? [["clear", "Cleared", "done"], ["false_alarm", "False alarm", "false"]]
-        : [["claim-taken", `Claimed by ${p.assignee}`, ""]];
+        ? [["clear", t("act.clear"), "done"], ["false_alarm", t("act.false_alarm"), "false"]]
+        : [["claim-taken", t("act.taken", { name: p.assignee }), ""]];
     default: return [];
   }
 }
@@ -172,15 +173,16 @@ function renderList() {
     const img = li.querySelector(".thumb");
     if (p.thumbnail) { if (img.getAttribute("src") !== p.thumbnail) img.src = p.thumbnail; img.classList.remove("none"); }
     else { img.removeAttribute("src"); img.classList.add("none"); }
-    img.alt = `photo of ${p.class}`;
-    li.querySelector(".cls").textContent = p.class;
+    img.alt = t("item.photo", { cls: className(p.class) });
+    img.title = t("item.photo.title");
+    li.querySelector(".cls").textContent = className(p.class);
     li.querySelector(".conf").textContent = percent(p.confidence);
     const st = li.querySelector(".status");
-    st.textContent = STATUS_TEXT[p.status] || p.status;
+    st.textContent = I18N[LANG][`status.${p.status}`] || p.status;
     st.className = `status ${p.status}`;
     li.querySelector(".ago").textContent = ago(p.last_seen || p.first_seen);
-    li.querySelector(".dist").textContent = here ? fmtDistance(distanceM(here, lonlat(f))) : "distance: set your position";
-    li.querySelector(".seg").textContent = segName(p.segment) + (p.finds > 1 ? ` · ${p.finds} finds` : "");
+    li.querySelector(".dist").textContent = here ? fmtDistance(distanceM(here, lonlat(f))) : t("item.distance.unset");
+    li.querySelector(".seg").textContent = segName(p.segment) + (p.finds > 1 ? ` · ${t("item.finds", { n: p.finds })}` : "");
     const acts = li.querySelector(".actions");
     const key = JSON.stringify(actionsFor(f));
     if (acts.dataset.key !== key) {
@@ -201,7 +203,7 @@ function renderList() {
   ul.replaceChildren(frag);
   $("count").textContent = String(list.length);
   $("empty").hidden = list.length > 0;
-  $("sortinfo").textContent = here ? (here.source === "gps" ? "nearest first (GPS)" : "nearest first") : "newest first";
+  $("sortinfo").textContent = t(here ? (here.source === "gps" ? "list.nearest.gps" : "list.nearest") : "list.newest");
 }
 function render() { renderList(); drawMap(); }
 function select(id, fromMap) {
@@ -238,11 +240,11 @@ function showPhoto(id) {
   const src = p.context_image || p.thumbnail;
   const img = $("viewer-img");
   if (src) { img.src = src; img.hidden = false; } else { img.removeAttribute("src"); img.hidden = true; }
-  img.alt = p.context_image ? `the drone's view around the ${p.class}` : `photo of ${p.class}`;
+  img.alt = p.context_image ? t("viewer.wide", { cls: className(p.class) }) : t("item.photo", { cls: className(p.class) });
   const conf = percent(p.confidence) ? ` ${percent(p.confidence)}` : "";
-  const name = p.class ? p.class[0].toUpperCase() + p.class.slice(1) : "Debris";
+  const cls = className(p.class), name = cls[0].toUpperCase() + cls.slice(1);
   $("viewer-title").textContent = `${name}${conf} · ${ago(p.last_seen || p.first_seen)}`;
-  const within = typeof p.uncertainty_m === "number" ? ` (within ${Math.round(p.uncertainty_m)} m)` : "";
+  const within = typeof p.uncertainty_m === "number" ? ` (${t("viewer.within", { n: Math.round(p.uncertainty_m) })})` : "";
   $("viewer-where").textContent = `${segName(p.segment)} · ${lat.toFixed(6)}, ${lon.toFixed(6)}${within}`;
   const go = $("viewer-go");
   go.href = geoUri(f);
@@ -276,8 +278,8 @@ let booted = false;
 function connect() {
   const es = new EventSource("/inspector/events");
   const live = (on, text) => { $("live").classList.toggle("off", !on); $("live-text").textContent = text; };
-  es.onopen = () => { live(true, "live"); loadOpen().catch((e) => toast(String(e))); };
-  es.onerror = () => live(false, "reconnecting…");
+  es.onopen = () => { live(true, t("live")); loadOpen().catch((e) => toast(String(e))); };
+  es.onerror = () => live(false, t("live.reconnecting"));
   const onEvent = (ev) => {
     const msg = JSON.parse(ev.data);
     const f = msg.feature;
@@ -309,24 +311,22 @@ async function act(f, action, button) {
       body: JSON.stringify(body),
     });
     const out = await r.json().catch(() => ({}));
-    if (r.status === 401) { toast("Your access token was not accepted: sign in again."); signIn(); return; }
+    if (r.status === 401) { toast(t("err.token")); signIn(); return; }
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
-    const labels = { claim: "Claimed — it is yours", confirm: "Confirmed", reject: "Marked as false alarm",
-      clear: "Cleared — thank you!", false_alarm: "Closed as false alarm" };
-    toast(labels[action] || "Done");
+    toast(I18N[LANG][`done.${action}`] || t("done.other"));
     if (OPEN.includes(out.status)) {
       Object.assign(f.properties, { status: out.status, assignee: out.assignee });
       render();
     } else leave(f.id);
   } catch (e) {
-    toast(`No connection: ${e.message}`);
+    toast(t("err.offline", { error: e.message }));
   } finally {
     button.disabled = false;
   }
 }
 
 /* ---------- identity ---------- */
-function showMe() { $("me").textContent = store.name || "Sign in"; $("me").classList.toggle("person", !!store.name); }
+function showMe() { $("me").textContent = store.name || t("me.signin"); $("me").classList.toggle("person", !!store.name); }
 function signIn() {
   $("name").value = store.name;
   $("signin-error").hidden = true;
@@ -341,19 +341,20 @@ $("signin-form").addEventListener("submit", async (ev) => {
     const r = await fetch("/inspector/whoami", { headers: { Authorization: `Bearer ${token}` } });
     const who = await r.json().catch(() => ({}));
     if (!r.ok) return err(who.detail || `HTTP ${r.status}`);
-    if (who.name !== name) return err(`This token belongs to “${who.name}”, not “${name}”.`);
+    if (who.name !== name) return err(t("signin.wrong", { who: who.name, name }));
     store.set("rp.name", name);
     store.set("rp.token", token);
     $("signin").close();
     showMe();
     renderList();
     setupPush();
-    toast(who.segments.length ? `On duty for ${who.segments.map(segName).join(", ")}` : `Welcome, ${name}`);
-  } catch (e) { err(`No connection: ${e.message}`); }
+    const segments = who.segments.map(segName).join(", ");
+    toast(who.segments.length ? t("signin.duty", { segments }) : t("signin.welcome", { name }));
+  } catch (e) { err(t("err.offline", { error: e.message })); }
 });
 
 /* ---------- position ---------- */
-function setHere(p) { here = p; $("loc-text").textContent = p.source === "gps" ? "GPS" : "Chosen point"; render(); }
+function setHere(p) { here = p; $("loc-text").textContent = t(p.source === "gps" ? "locate.gps" : "locate.chosen"); render(); }
 $("locate").addEventListener("click", () => {
   if (navigator.geolocation && window.isSecureContext) {
     navigator.geolocation.getCurrentPosition(
@@ -361,7 +362,7 @@ $("locate").addEventListener("click", () => {
       () => startPicking(), { enableHighAccuracy: true, timeout: 8000 });
   } else startPicking();
 });
-function startPicking() { picking = true; $("locate").classList.add("on"); toast("Tap the map where you are."); }
+function startPicking() { picking = true; $("locate").classList.add("on"); toast(t("locate.tap")); }
 function watchGps() {
   if (!navigator.geolocation || !window.isSecureContext || !navigator.permissions) return;
   navigator.permissions.query({ name: "geolocation" }).then((s) => {
@@ -382,7 +383,7 @@ async function setupPush() {
   $("push").hidden = !!existing && Notification.permission === "granted";
   $("push").onclick = async () => {
     try {
-      if ((await Notification.requestPermission()) !== "granted") return toast("Notifications are blocked on this phone.");
+      if ((await Notification.requestPermission()) !== "granted") return toast(t("push.blocked"));
       const { publicKey } = await (await fetch("/inspector/push/key")).json();
       const sub = existing || await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64ToBytes(publicKey) });
       const r = await fetch("/inspector/push/subscribe", {
@@ -393,8 +394,9 @@ async function setupPush() {
       const out = await r.json();
       if (!r.ok) return toast(out.detail || `HTTP ${r.status}`);
       $("push").hidden = true;
-      toast(out.segments.length ? `This phone will ring for ${out.segments.map(segName).join(", ")}` : "Subscribed (no stretch assigned yet)");
-    } catch (e) { toast(`Could not enable alerts: ${e.message}`); }
+      const segments = out.segments.map(segName).join(", ");
+      toast(out.segments.length ? t("push.on", { segments }) : t("push.on.none"));
+    } catch (e) { toast(t("push.failed", { error: e.message })); }
   };
 }
 
@@ -408,10 +410,17 @@ function toast(msg) {
 }
 
 async function boot() {
+  translatePage();
+  $("lang").onclick = () => {  // kept on this phone; an address's ?lang= would override it, so drop that
+    store.set("rp.lang", LANG === "zh" ? "en" : "zh");
+    const u = new URL(location.href);
+    u.searchParams.delete("lang");
+    location.replace(u);
+  };
   showMe();
   const saved = store.pos;
   if (saved) here = saved;
-  if (here) $("loc-text").textContent = "Chosen point";
+  if (here) $("loc-text").textContent = t("locate.chosen");
   const [c, rv] = await Promise.all([
     fetch("/inspector/config.json").then((r) => r.json()),
     fetch("/inspector/rivers.geojson").then((r) => r.json()),
