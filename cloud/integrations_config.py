@@ -12,6 +12,7 @@ Kept apart from ``cloud/settings.py`` so the core and the integrations can grow 
     [cloud.notify]
     cooldown_s = 300                       # a cluster of debris on one stretch pages once
     per_segment_per_hour = 6
+    language = "zh"                        # pages in Chinese (default en)
     [cloud.notify.apprise_urls]            # apprise URLs: chat hosts are fixed by apprise
     "li.wei" = ["dingtalk://SECsecret@access_token/"]   # signed DingTalk robot: secret@token
     "wecom-huanggang" = ["wecombot://webhook_key"]      # WeCom group robot
@@ -25,6 +26,8 @@ Web Push needs no config: the VAPID key is generated under ``data_dir/notify/`` 
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -58,6 +61,10 @@ class NotifyConfig(BaseModel):
     )
     timeout_s: float = Field(default=10.0, gt=0, description="Per-delivery timeout of every channel.")
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the times written in pages.")
+    language: Literal["en", "zh"] = Field(
+        default="en",
+        description="Language of the pages' text: en, or zh (Chinese) for WeCom/DingTalk/Feishu.",
+    )
 
 
 class SyncConfig(BaseModel):

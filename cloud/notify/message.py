@@ -29,38 +29,89 @@ class Page:
         }
 
 
-def _local_time(iso: str | None, tz: str) -> str:
+#: The page's words in each language of ``NotifyConfig.language``; ``{x}`` are filled in.
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Floating {cls} on {segment}",
+        "title_pct": " ({pct})",
+        "what": "What: {cls}",
+        "confidence": ", detector confidence {pct}",
+        "where": "Where: {segment}",
+        "when": "When: {when}",
+        "open": "Open: {url}",
+        "photo": "Photo: {url}",
+        "review": "This stretch needs a person to confirm AI finds first.",
+        "held_back": "Also {n} more find(s) on this stretch since the last page.",
+        "unknown_time": "unknown time",
+        "debris": "debris",
+    },
+    "zh": {
+        "title": "{segment} 发现漂浮{cls}",
+        "title_pct": "（{pct}）",
+        "what": "内容：{cls}",
+        "confidence": "，识别置信度 {pct}",
+        "where": "位置：{segment}",
+        "when": "时间：{when}",
+        "open": "查看：{url}",
+        "photo": "照片：{url}",
+        "review": "该河段的 AI 发现需先由人工确认。",
+        "held_back": "自上次通知以来，该河段另有 {n} 处发现。",
+        "unknown_time": "时间未知",
+        "debris": "漂浮物",
+    },
+}
+#: Debris classes as a Chinese inspector names them (as the inspectors' page does).
+CLASS_NAMES_ZH = {
+    "bottle": "塑料瓶",
+    "bag": "塑料袋",
+    "foam": "泡沫",
+    "styrofoam": "泡沫塑料",
+    "vegetation": "水草",
+}
+
+
+def _local_time(iso: str | None, tz: str, unknown: str) -> str:
     if not iso:
-        return "unknown time"
+        return unknown
     t = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
     return t.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def render(
-    feature: dict[str, Any], segment_name: str, base_url: str, tz: str = "Asia/Shanghai", held_back: int = 0
+    feature: dict[str, Any],
+    segment_name: str,
+    base_url: str,
+    tz: str = "Asia/Shanghai",
+    held_back: int = 0,
+    language: str = "en",
 ) -> Page:
-    """A :class:`Page` for one debris Feature; ``base_url`` makes links absolute."""
+    """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links absolute."""
+    text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
     base = base_url.rstrip("/")
     url = f"{base}/inspector/#alert-{feature['id']}"
     photo = p.get("thumbnail")
     photo_url = f"{base}{photo}" if photo and photo.startswith("/") else photo
-    cls = p.get("class") or "debris"
+    cls = p.get("class") or text["debris"]
+    if language == "zh":
+        cls = CLASS_NAMES_ZH.get(cls, cls)
     conf = p.get("confidence")
     # a detector's score is never certainty: 0.996 reads "99%", not "100%"
     pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
-    title = f"Floating {cls} on {segment_name}" + (f" ({pct})" if pct else "")
+    title = text["title"].format(cls=cls, segment=segment_name)
+    title += text["title_pct"].format(pct=pct) if pct else ""
+    when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
     lines = [
-        f"What: {cls}" + (f", detector confidence {pct}" if pct else ""),
-        f"Where: {segment_name}" + (f" — {lat:.5f}N {lon:.5f}E" if lat is not None else ""),
-        f"When: {_local_time(p.get('last_seen') or p.get('first_seen'), tz)}",
-        f"Open: {url}",
+        text["what"].format(cls=cls) + (text["confidence"].format(pct=pct) if pct else ""),
+        text["where"].format(segment=segment_name) + (f" — {lat:.5f}N {lon:.5f}E" if lat is not None else ""),
+        text["when"].format(when=when),
+        text["open"].format(url=url),
     ]
     if photo_url:
-        lines.append(f"Photo: {photo_url}")
+        lines.append(text["photo"].format(url=photo_url))
     if p.get("review_required"):
-        lines.append("This stretch needs a person to confirm AI finds first.")
+        lines.append(text["review"])
     if held_back:
-        lines.append(f"Also {held_back} more find(s) on this stretch since the last page.")
+        lines.append(text["held_back"].format(n=held_back))
     return Page(str(feature["id"]), title, "\n".join(lines), url, photo_url)

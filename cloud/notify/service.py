@@ -108,7 +108,12 @@ class NotifyService:
                 )
             return []
         page = render(
-            event["feature"], self.segment_name(d.segment.id), self.base_url(), self.cfg.timezone, d.held_back
+            event["feature"],
+            self.segment_name(d.segment.id),
+            self.base_url(),
+            self.cfg.timezone,
+            d.held_back,
+            self.cfg.language,
         )
         jobs = []
         for who in d.inspectors:

@@ -40,3 +40,19 @@ def test_a_near_certain_score_still_reads_as_a_guess():
     page = render(f, "S", "http://h:1")
     assert page.title == "Floating bottle on S (99%)" and "detector confidence 99%" in page.body
     assert "100%" not in page.title + page.body
+
+
+def test_pages_in_chinese_for_a_chinese_district():
+    f = {**FEATURE, "properties": {**FEATURE["properties"], "review_required": True}}
+    page = render(f, "深圳河 3/7", "https://cloud.example.cn", "Asia/Shanghai", held_back=2, language="zh")
+    assert page.title == "深圳河 3/7 发现漂浮塑料瓶（87%）"
+    assert page.body.splitlines() == [
+        "内容：塑料瓶，识别置信度 87%",
+        "位置：深圳河 3/7 — 22.52050N 114.06320E",
+        "时间：2026-11-25 12:00:00 CST",
+        f"查看：{page.url}",
+        "照片：https://cloud.example.cn/api/v1/thumbnails/abc.jpg",
+        "该河段的 AI 发现需先由人工确认。",
+        "自上次通知以来，该河段另有 2 处发现。",
+    ]
+    assert page.url == "https://cloud.example.cn/inspector/#alert-5d1c0b6e-1111-4a4a-9c9c-000000000001"

@@ -118,3 +118,30 @@ def test_expired_push_subscription_is_forgotten(tmp_path):
         asyncio.run(scenario())
     finally:
         push.close()
+
+
+def test_a_chinese_district_is_paged_in_chinese(tmp_path):
+    """``[cloud.notify] language = "zh"``: the WeCom/DingTalk/Feishu message a find sends is Chinese."""
+    chat = HttpSink(free_port(), status=200)
+    cfg = NotifyConfig(apprise_urls={"li": [f"json://127.0.0.1:{chat.port}/li"]}, language="zh", timeout_s=3)
+    segs = [SegmentConfig(id="sz-1", name="深圳河 皇岗段", inspectors=["li"])]
+
+    async def scenario() -> NotifyService:
+        bus = EventBus()
+        svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: "深圳河 皇岗段")
+        async with svc:
+            bus.publish({"type": "alert.new", "feature": feature("sz-0"), "segment_id": "sz-1"})
+            deadline = time.monotonic() + 10
+            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return svc
+
+    try:
+        svc = asyncio.run(scenario())
+        reqs = list(chat.requests)
+    finally:
+        chat.close()
+    assert svc.sent == 1, svc.last_error
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"].startswith("深圳河 皇岗段 发现漂浮泡沫")
+    assert "查看：http://cloud.test/inspector/#alert-sz-0" in msg["message"]
