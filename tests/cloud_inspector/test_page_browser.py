@@ -247,3 +247,34 @@ def test_a_phone_set_to_chinese_gets_the_page_in_chinese_and_can_switch(cloud, t
         page.goto(f"{cloud}/inspector/?lang=zh")  # a link that asks for Chinese
         page.locator("h2", has_text="未处理漂浮物").wait_for()
         assert page.locator("#lang").inner_text() == "EN"
+
+
+def test_on_a_riverbank_without_signal_the_page_shows_its_last_list_and_photos(cloud):
+    """The service worker keeps the page, its scripts, the rivers, the open list and the photos:
+    offline, a reload still shows every find with its photo, and the page says the list is a copy."""
+    items = [alert(114.0700, 22.5213, "bottle", seed=7), alert(114.0655, 22.5209, "bag", seed=8)]
+    post(cloud, *items)
+    with phone() as page:
+        page.goto(f"{cloud}/inspector/")
+        sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+        page.wait_for_function("!document.getElementById('signin').open")
+        page.evaluate("navigator.serviceWorker.ready")
+        page.wait_for_function("!!navigator.serviceWorker.controller")  # it has claimed the page
+        page.reload()  # now through the worker: the list and the photos are kept on the phone
+        for a in items:
+            page.locator(f"#alert-{a['alert_id']} img.thumb").evaluate("img => img.decode()")
+        assert page.locator("#live-text").inner_text() == "live"
+
+        page.context.set_offline(True)
+        page.reload()
+        for a in items:
+            li = page.locator(f"#alert-{a['alert_id']}")
+            li.wait_for(timeout=5000)
+            assert li.locator("img.thumb").evaluate("img => img.decode().then(() => img.naturalWidth > 0)")
+        assert page.locator("#count").inner_text() == "2"
+        page.locator("#live-text", has_text="offline · list of").wait_for(timeout=5000)
+        assert page.locator("#live.off").count() == 1
+
+        page.context.set_offline(False)  # signal again: live, and the copy is no longer named
+        page.locator("#live-text", has_text="live").wait_for(timeout=15000)
+        assert page.locator("#live-text").inner_text() == "live"

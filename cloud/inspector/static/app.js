@@ -265,10 +265,20 @@ function leave(id) {
   if (selected === id) selected = null;
   if (li) { li.classList.add("leaving"); setTimeout(render, 300); } else render();
 }
+let offlineSince = null; // when the list shown was fetched, if it came from this phone's copy
+function liveState(on) {
+  $("live").classList.toggle("off", !on);
+  $("live-text").textContent = on ? t("live")
+    : offlineSince ? t("live.offline", { time: offlineSince }) : t("live.reconnecting");
+}
 async function loadOpen() {
   const url = `/ogc/collections/debris/items?status=${OPEN.join(",")}&limit=10000`;
   const r = await fetch(url, { headers: { Accept: "application/geo+json" } });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  const copied = r.headers.get("x-riverpatrol-offline"); // the service worker's copy: no network
+  const when = copied && Date.parse(copied);
+  offlineSince = copied ? (when ? new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "?") : null;
+  if (offlineSince) liveState(false);
   const fc = await r.json();
   items.clear();
   for (const f of fc.features) if (isOpenPrimary(f)) items.set(f.id, f);
@@ -277,9 +287,8 @@ async function loadOpen() {
 let booted = false;
 function connect() {
   const es = new EventSource("/inspector/events");
-  const live = (on, text) => { $("live").classList.toggle("off", !on); $("live-text").textContent = text; };
-  es.onopen = () => { live(true, t("live")); loadOpen().catch((e) => toast(String(e))); };
-  es.onerror = () => live(false, t("live.reconnecting"));
+  es.onopen = () => { liveState(true); loadOpen().catch((e) => toast(String(e))); };
+  es.onerror = () => liveState(false);
   const onEvent = (ev) => {
     const msg = JSON.parse(ev.data);
     const f = msg.feature;
@@ -376,6 +385,11 @@ function b64ToBytes(s) {
   const raw = atob((s + "=".repeat((4 - (s.length % 4)) % 4)).replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(raw, (c) => c.charCodeAt(0));
 }
+function registerWorker() {
+  // the page and its last list offline (riverbanks), and Web Push; http:// other than localhost has neither
+  if (!("serviceWorker" in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register("/inspector/sw.js", { scope: "/inspector/" }).catch(() => {});
+}
 async function setupPush() {
   if (!("serviceWorker" in navigator) || !("PushManager" in window) || !store.token) return;
   const reg = await navigator.serviceWorker.register("/inspector/sw.js", { scope: "/inspector/" });
@@ -411,6 +425,7 @@ function toast(msg) {
 
 async function boot() {
   translatePage();
+  registerWorker();
   $("lang").onclick = () => {  // kept on this phone; an address's ?lang= would override it, so drop that
     store.set("rp.lang", LANG === "zh" ? "en" : "zh");
     const u = new URL(location.href);
