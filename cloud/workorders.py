@@ -51,12 +51,42 @@ class Command:
     outcome: str = "cleared"  # for ``clear``: "cleared" or "false_alarm"
 
 
+class AlreadyDone(Exception):
+    """The order is already where this same action by this actor put it: a retried request (a phone
+    that lost the answer, an action sent again from its offline queue). Nothing changes."""
+
+
+def already_done(order: dict[str, Any], cmd: Command) -> bool:
+    """Whether ``cmd`` was applied already: same action, same actor, and nothing since."""
+    s, me = order["status"], cmd.actor
+    if cmd.action == "claim":
+        return s == "dispatched" and order.get("assignee") == me and order.get("dispatched_by") == me
+    if cmd.action == "dispatch":
+        return (
+            s == "dispatched"
+            and order.get("dispatched_by") == me
+            and order.get("assignee") == (cmd.assignee or me)
+        )
+    if cmd.action == "confirm":
+        return s == "confirmed" and order.get("reviewed_by") == me
+    if cmd.action == "reject":
+        return s == "false_alarm" and order.get("cleared_by") == me
+    if cmd.action == "arrive":
+        return s == "on_site" and order.get("arrived_by") == me
+    if cmd.action == "clear":
+        return s == cmd.outcome and order.get("cleared_by") == me
+    return False
+
+
 def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(updated order, history row) for ``cmd`` on ``order``; ``InvalidTransition`` otherwise."""
+    """(updated order, history row) for ``cmd`` on ``order``; ``InvalidTransition`` if refused,
+    ``AlreadyDone`` if this actor's same action is what put it where it is."""
     if cmd.action not in _TABLE:
         raise InvalidTransition(f"unknown action {cmd.action!r}; expected one of {', '.join(ACTIONS)}")
     if not cmd.actor.strip():
         raise InvalidTransition("actor must be a non-empty name")
+    if already_done(order, cmd):
+        raise AlreadyDone(f"{cmd.action} by {cmd.actor} is already applied to work order {order['id']}")
     status = order["status"]
     to = _TABLE[cmd.action].get(status)
     if to is None:
@@ -72,28 +102,31 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         if cmd.outcome not in ("cleared", "false_alarm"):
             raise InvalidTransition(f"clear outcome {cmd.outcome!r} must be 'cleared' or 'false_alarm'")
         to = cmd.outcome
+    # An action done earlier than the order's last change (queued on a phone without signal, a
+    # phone's clock) is recorded at that change: history never runs backwards.
+    at = max(cmd.at, order.get("updated_at") or order.get("created_at") or cmd.at)
     new = dict(order)
     new["status"] = to
-    new["updated_at"] = cmd.at
+    new["updated_at"] = at
     if cmd.action == "confirm" or (cmd.action == "reject" and status in ("new", "confirmed")):
-        new.update(reviewed_at=cmd.at, reviewed_by=cmd.actor)
+        new.update(reviewed_at=at, reviewed_by=cmd.actor)
     elif cmd.action in ("dispatch", "claim"):
         new.update(
-            dispatched_at=cmd.at,
+            dispatched_at=at,
             dispatched_by=cmd.actor,
             assignee=cmd.actor if cmd.action == "claim" else (cmd.assignee or cmd.actor),
         )
     elif cmd.action == "arrive":
-        new.update(arrived_at=cmd.at, arrived_by=cmd.actor)
+        new.update(arrived_at=at, arrived_by=cmd.actor)
     if to in ("cleared", "false_alarm"):
-        new.update(cleared_at=cmd.at, cleared_by=cmd.actor)
+        new.update(cleared_at=at, cleared_by=cmd.actor)
     history = {
         "workorder_id": order["id"],
         "action": cmd.action,
         "from_status": status,
         "to_status": to,
         "actor": cmd.actor,
-        "at": cmd.at,
+        "at": at,
         "note": cmd.note,
     }
     return new, history

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+#: The oldest ``done_at`` an action may carry (a phone that queued it without signal for days).
+DONE_AT_MAX_AGE_S = 7 * 86400
+#: How far ahead of the server's clock a phone's ``done_at`` may be (clocks drift).
+DONE_AT_MAX_AHEAD_S = 300
 
 
 class IngestResponse(BaseModel):
@@ -125,3 +131,8 @@ class ActionBody(BaseModel):
     note: str = ""
     assignee: str | None = Field(default=None, description="For `dispatch`: who goes (default: actor).")
     outcome: str = Field(default="cleared", description="For `clear`: `cleared` or `false_alarm`.")
+    done_at: datetime | None = Field(
+        default=None,
+        description="When the inspector did it, if before this request (an action a phone queued without "
+        f"signal): at most {DONE_AT_MAX_AGE_S // 86400} days ago, not in the future. Default: now.",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -11,12 +12,19 @@ from fastapi.concurrency import run_in_threadpool
 
 from cloud.api import auth
 from cloud.api.features import feature, iso
-from cloud.api.models import ActionBody, ErrorResponse, WorkOrderOut, WorkOrderPage
+from cloud.api.models import (
+    DONE_AT_MAX_AGE_S,
+    DONE_AT_MAX_AHEAD_S,
+    ActionBody,
+    ErrorResponse,
+    WorkOrderOut,
+    WorkOrderPage,
+)
 from cloud.api.params import ParamError, parse_list
 from cloud.api.responses import FastJSON, problem
 from cloud.events import EventBus
 from cloud.storage.base import Row, Store
-from cloud.workorders import ACTIONS, STATUSES, Command, InvalidTransition, decide
+from cloud.workorders import ACTIONS, STATUSES, AlreadyDone, Command, InvalidTransition, decide
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/workorders", tags=["work orders"])
@@ -39,7 +47,11 @@ class WorkOrderService:
         self.store, self.bus, self.metrics, self.base_url = store, bus, metrics, base_url
 
     def act(self, wo_id: str, cmd: Command) -> tuple[Row, Row]:
-        """(order, primary item) after ``cmd``; ``KeyError`` if unknown, ``InvalidTransition`` if refused."""
+        """(order, primary item) after ``cmd``; ``KeyError`` if unknown, ``InvalidTransition`` if refused.
+
+        A retry of an action already applied (``AlreadyDone``) answers the order as it is: no second
+        history row, no second event.
+        """
         history: dict[str, Row] = {}
 
         def _decide(order: Row) -> tuple[Row, Row]:
@@ -47,7 +59,17 @@ class WorkOrderService:
             history["h"] = hist
             return new, hist
 
-        order, item = self.store.apply_transition(wo_id, _decide, cmd.at)
+        try:
+            order, item = self.store.apply_transition(wo_id, _decide, cmd.at)
+        except AlreadyDone:
+            log.info(
+                "work order action repeated",
+                extra={"workorder": wo_id, "action": cmd.action, "actor": cmd.actor},
+            )
+            current = self.store.get_workorder(wo_id)
+            if current is None:
+                raise KeyError(wo_id) from None
+            return current, self.store.get_item(wo_id) or {}
         self.metrics.transitions.labels(cmd.action).inc()
         h = history["h"]
         log.info(
@@ -110,6 +132,20 @@ def get_order(request: Request, wo_id: str) -> Response:
     return FastJSON({**order_json(order), "history": [order_json(h) for h in store.workorder_history(wo_id)]})
 
 
+def action_time(done_at: datetime | None, now: float) -> float:
+    """When an action happened: ``now``, or the phone's ``done_at`` if it is plausible."""
+    if done_at is None:
+        return now
+    if done_at.tzinfo is None:
+        raise ValueError("done_at needs a time zone, e.g. 2026-12-06T08:30:00Z")
+    at = done_at.timestamp()
+    if at > now + DONE_AT_MAX_AHEAD_S:
+        raise ValueError(f"done_at {done_at.isoformat()} is in the future")
+    if at < now - DONE_AT_MAX_AGE_S:
+        raise ValueError(f"done_at {done_at.isoformat()} is more than {DONE_AT_MAX_AGE_S // 86400} days ago")
+    return min(at, now)
+
+
 @router.post(
     "/{wo_id}/{action}",
     summary="Move a work order",
@@ -133,10 +169,14 @@ async def act(
     body = body or ActionBody()
     if body.actor and body.actor != who.name:
         return problem(403, f"actor {body.actor!r} does not match the token of inspector {who.name!r}")
+    try:
+        at = action_time(body.done_at, time.time())
+    except ValueError as e:
+        return problem(422, str(e))
     cmd = Command(
         action=action,
         actor=who.name,
-        at=time.time(),
+        at=at,
         note=body.note,
         assignee=body.assignee,
         outcome=body.outcome,

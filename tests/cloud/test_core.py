@@ -18,7 +18,7 @@ from cloud.segments import (
     split_line,
 )
 from cloud.storage.items import ThumbnailError, decode_jpeg, merge_item
-from cloud.workorders import Command, InvalidTransition, decide, nearest_open, new_order
+from cloud.workorders import AlreadyDone, Command, InvalidTransition, decide, nearest_open, new_order
 from contract.geo import distance_m, offset
 
 
@@ -122,6 +122,36 @@ def test_valid_transitions(status, action, to) -> None:
 def test_invalid_transitions(status, action) -> None:
     with pytest.raises(InvalidTransition):
         decide(_order(status), Command(action, "alice", 1.0))
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "outcome"),
+    [
+        ("new", "claim", "cleared"),
+        ("new", "confirm", "cleared"),
+        ("new", "reject", "cleared"),
+        ("dispatched", "arrive", "cleared"),
+        ("on_site", "clear", "cleared"),
+        ("on_site", "clear", "false_alarm"),
+    ],
+)
+def test_the_same_action_sent_again_by_the_same_person_changes_nothing(status, action, outcome) -> None:
+    """A phone that lost the answer, or its offline queue, sends an action again: no second move."""
+    once, _ = decide(_order(status), Command(action, "alice", 50.0, outcome=outcome))
+    with pytest.raises(AlreadyDone):
+        decide(once, Command(action, "alice", 60.0, outcome=outcome))
+    if action in ("claim", "reject", "clear"):  # someone else doing the same is a conflict, not a retry
+        with pytest.raises(InvalidTransition):
+            decide(once, Command(action, "bob", 60.0, outcome=outcome))
+
+
+def test_an_action_done_before_the_order_last_changed_is_recorded_at_that_change() -> None:
+    """History never runs backwards: a queued action's done_at before the last change is moved up."""
+    claimed, _ = decide(_order(), Command("claim", "alice", 100.0))
+    cleared, hist = decide(claimed, Command("clear", "alice", 90.0))  # the phone's clock is behind
+    assert cleared["cleared_at"] == hist["at"] == cleared["updated_at"] == 100.0
+    later, hist = decide(claimed, Command("clear", "alice", 130.0))
+    assert later["cleared_at"] == hist["at"] == 130.0
 
 
 def test_review_required_blocks_dispatch_and_clear_records_who() -> None:

@@ -268,8 +268,10 @@ function leave(id) {
 let offlineSince = null; // when the list shown was fetched, if it came from this phone's copy
 function liveState(on) {
   $("live").classList.toggle("off", !on);
-  $("live-text").textContent = on ? t("live")
-    : offlineSince ? t("live.offline", { time: offlineSince }) : t("live.reconnecting");
+  const waiting = pending.list().length;
+  $("live-text").textContent = (on ? t("live")
+    : offlineSince ? t("live.offline", { time: offlineSince }) : t("live.reconnecting"))
+    + (waiting ? ` · ${t("pending.count", { n: waiting })}` : "");
 }
 async function loadOpen() {
   const url = `/ogc/collections/debris/items?status=${OPEN.join(",")}&limit=10000`;
@@ -282,12 +284,13 @@ async function loadOpen() {
   const fc = await r.json();
   items.clear();
   for (const f of fc.features) if (isOpenPrimary(f)) items.set(f.id, f);
+  for (const a of pending.list()) applyLocally(a.id, a.action);  // not yet sent: the list shows them done
   render();
 }
 let booted = false;
 function connect() {
   const es = new EventSource("/inspector/events");
-  es.onopen = () => { liveState(true); loadOpen().catch((e) => toast(String(e))); };
+  es.onopen = () => { liveState(true); flushPending().then(() => loadOpen()).catch((e) => toast(String(e))); };
   es.onerror = () => liveState(false);
   const onEvent = (ev) => {
     const msg = JSON.parse(ev.data);
@@ -305,34 +308,76 @@ function connect() {
 }
 
 /* ---------- actions ---------- */
-async function act(f, action, button) {
-  if (!store.token) { signIn(); return; }
-  const wo = f.properties.workorder_id || f.id;
+function actionRequest(wo, action, doneAt) {
   const body = { actor: store.name };
   let path = action;
   if (action === "false_alarm") { path = "clear"; body.outcome = "false_alarm"; }
   if (action === "clear") body.outcome = "cleared";
+  if (doneAt) body.done_at = doneAt;
+  return fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
+    body: JSON.stringify(body),
+  });
+}
+function applyLocally(id, action, answer) {
+  const f = items.get(id);
+  if (!f) return;
+  const status = answer ? answer.status
+    : { claim: "dispatched", confirm: "confirmed", arrive: "on_site" }[action] || "closed";
+  if (!OPEN.includes(status)) { leave(id); return; }
+  const assignee = answer ? answer.assignee : action === "claim" ? store.name : f.properties.assignee;
+  Object.assign(f.properties, { status, assignee });
+}
+async function act(f, action, button) {
+  if (!store.token) { signIn(); return; }
+  const wo = f.properties.workorder_id || f.id;
   button.disabled = true;
   try {
-    const r = await fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
-      body: JSON.stringify(body),
-    });
+    const r = await actionRequest(wo, action);
     const out = await r.json().catch(() => ({}));
     if (r.status === 401) { toast(t("err.token")); signIn(); return; }
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
     toast(I18N[LANG][`done.${action}`] || t("done.other"));
-    if (OPEN.includes(out.status)) {
-      Object.assign(f.properties, { status: out.status, assignee: out.assignee });
-      render();
-    } else leave(f.id);
-  } catch (e) {
-    toast(t("err.offline", { error: e.message }));
+    applyLocally(f.id, action, out);
+    render();
+  } catch (e) {  // no signal: keep it on this phone, with when it was done, and send it when there is
+    pending.add({ id: f.id, wo, action, done_at: new Date().toISOString() });
+    applyLocally(f.id, action);
+    render();
+    toast(t("pending.saved"));
   } finally {
     button.disabled = false;
   }
 }
+
+/* ---------- actions taken without signal: kept on the phone, sent in order when it is back ---------- */
+const pending = {
+  list() { try { return JSON.parse(localStorage.getItem("rp.pending") || "[]"); } catch (e) { return []; } },
+  save(list) { store.set("rp.pending", list.length ? list : null); liveState(!$("live").classList.contains("off")); },
+  add(a) { this.save([...this.list(), a]); },
+};
+let flushing = false;
+async function flushPending() {
+  if (flushing || !store.token || !pending.list().length) return;
+  flushing = true;
+  let sent = 0;
+  try {
+    for (const a of pending.list()) {
+      let r;
+      try { r = await actionRequest(a.wo, a.action, a.done_at); } catch (e) { return; } // still no signal
+      if (r.status === 401) { toast(t("err.token")); signIn(); return; }
+      const out = await r.json().catch(() => ({}));
+      pending.save(pending.list().filter((x) => !(x.wo === a.wo && x.action === a.action && x.done_at === a.done_at)));
+      if (r.ok) sent += 1;
+      else toast(t("pending.refused", { action: t(`act.${a.action}`), detail: out.detail || `HTTP ${r.status}` }));
+    }
+  } finally {
+    flushing = false;
+    if (sent) { toast(t("pending.sent", { n: sent })); loadOpen().catch(() => {}); }
+  }
+}
+window.addEventListener("online", () => flushPending());
 
 /* ---------- identity ---------- */
 function showMe() { $("me").textContent = store.name || t("me.signin"); $("me").classList.toggle("person", !!store.name); }
