@@ -5,6 +5,7 @@
    answer carries x-riverpatrol-offline (when the copy was made) so the page can say so. Photos are
    addressed by their SHA-256, so a kept copy is always right: they come from the cache first. */
 const CACHE = "riverpatrol-inspector-v1";
+const PHOTOS = "riverpatrol-inspector-photos-v1";
 const SHELL = [
   "/inspector/",
   "/inspector/static/app.js",
@@ -22,7 +23,7 @@ self.addEventListener("install", (event) => {
   })());
 });
 self.addEventListener("activate", (event) => event.waitUntil((async () => {
-  for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+  for (const key of await caches.keys()) if (key !== CACHE && key !== PHOTOS) await caches.delete(key);
   await self.clients.claim();
 })()));
 
@@ -52,12 +53,18 @@ async function networkFirst(request) {
   }
 }
 
+const MAX_PHOTOS = 400; // ~20 MB of thumbnails and wider views; the oldest go first
+
 async function cacheFirst(request) {
-  const cache = await caches.open(CACHE);
+  const cache = await caches.open(PHOTOS);
   const copy = await cache.match(request);
   if (copy) return copy;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (response.ok) {
+    await cache.put(request, response.clone());
+    const keys = await cache.keys(); // in the order they were put
+    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_PHOTOS))) await cache.delete(old);
+  }
   return response;
 }
 
