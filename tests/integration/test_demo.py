@@ -12,17 +12,17 @@ import sqlite_utils
 
 
 def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
-    """A shortened patrol (the first 80 s of flight) over a heavily littered river, with the drone's
-    radio link cut for 25 s of it and its camera losing frames, corrupting some and off for 7 s:
+    """A shortened patrol (the first 65 s of flight) over a heavily littered river, with the drone's
+    radio link cut for 20 s of it and its camera losing frames, corrupting some and off for 7 s:
     every alert the edge agent sent is relayed and is in the cloud's database, none is left on the
     drone, the edge skipped each corrupt frame and came back after the blackout, and the summary
     scores the finds."""
     work = tmp_path / "demo"
     out = subprocess.run(
         [sys.executable, "-m", "riverpatrol", "demo", "--port", "0", "--cloud-port", "0", "--no-serve",
-         "--debris", "80", "--duration", "80", "--workdir", str(work),
+         "--debris", "80", "--duration", "65", "--workdir", str(work),
          "--feed", "960x540", "--speedup", "3",  # lighter than the default: the data path is under test
-         "--link-outage", "20:45", "--frame-loss", "5", "--frame-corrupt", "5", "--camera-blackout", "55:62"],
+         "--link-outage", "15:35", "--frame-loss", "5", "--frame-corrupt", "5", "--camera-blackout", "45:52"],
         capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     text = re.sub(r"\s+", " ", out.stdout)
@@ -36,7 +36,7 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     sent, relayed, in_cloud = map(int, m.groups())
     assert sent >= 1, "the patrol over 80 littered items sent no alert"
     assert relayed == sent, "alerts lost between the drone and the ground station"
-    assert "radio link cut 1 time(s), 20-45 s of the patrol" in text
+    assert "radio link cut 1 time(s), 15-35 s of the patrol" in text
     assert re.search(r"waited on the drone; 0 left in its outbox at the end", text), text[-1500:]
     db = sqlite_utils.Database(next((work / "cloud").glob("*.db")))
     ids = {r["alert_id"] for r in db.query("select alert_id from items")}
@@ -53,7 +53,7 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     fates = [json.loads(line)["fate"] for line in (work / "truth.jsonl").read_text().splitlines()]
     m = re.search(
         r"the simulator lost (\d+) frame\(s\) and sent (\d+) corrupt; the edge skipped (\d+) frame\(s\).*?"
-        r"camera off 55-62 s of the patrol: the edge had no frame for up to (\d+) s and reconnected "
+        r"camera off 45-52 s of the patrol: the edge had no frame for up to (\d+) s and reconnected "
         r"(\d+) time\(s\)",
         text,
     )
