@@ -48,7 +48,7 @@ def test_the_rebuild_command_runs_every_stage_at_smoke_scale(tmp_path):
     assert card["system"]["verifier_build"]["train"]["steps"] == 60
     assert set(card["system"]["class_weights"]["by_look"]) == {"train", "shift", "far"}
     assert card["system"]["detector_weight"] in SYSTEM_WEIGHTS
-    assert set(card["system"]["val"]["patrols"]["debris_free_frames_by_look"].values()) == {20}
+    assert set(card["system"]["val"]["patrols"]["debris_free_frames_by_look"].values()) == {12}
     for scores in (card["heldout"], card["system"]["heldout"]):
         assert scores["negative_frames"] == 6 and "recall_ge_0.3m" in scores
 
