@@ -113,7 +113,11 @@ def token_create(
     finally:
         store.close()
     typer.echo(token)
-    typer.echo(f"created {role} token for {name!r}; it is shown only now", err=True)
+    token_id = hash_token(token)[:TOKEN_ID_CHARS]
+    typer.echo(
+        f"created {role} token for {name!r} (id {token_id}, for `token revoke`); it is shown only now",
+        err=True,
+    )
 
 
 @token_app.command("list")

@@ -15,11 +15,13 @@ def _cli(*args: str):
 
 
 def test_a_revoked_token_is_refused_at_once_and_list_shows_no_token(db_url, make_server, tmp_path) -> None:
-    made = {}
+    made: dict[str, list[str]] = {}
+    made_stderr: dict[str, list[str]] = {}
     for role, name in (("station", "gs2"), ("inspector", "li.wei"), ("inspector", "li.wei")):
         r = _cli("create", f"--{role}", name, "--db", db_url)
         assert r.exit_code == 0, r.output
         made.setdefault(name, []).append(r.stdout.strip())
+        made_stderr.setdefault(name, []).append(r.stderr)
     srv = make_server(db_url=db_url)  # its settings hold one more station token (gs1)
     with srv.client(made["gs2"][0]) as c:
         assert c.post("/api/v1/alerts", json=spread(1)).status_code == 200
@@ -37,6 +39,7 @@ def test_a_revoked_token_is_refused_at_once_and_list_shows_no_token(db_url, make
         assert tok not in listed.stdout and tok not in table  # only ids: the first 12 hex of its SHA-256
     gs2 = next(x for x in rows if x["holder"] == "gs2")
     assert len(gs2["id"]) == 12 and gs2["id"] in table
+    assert f"(id {gs2['id']}, for `token revoke`)" in made_stderr["gs2"][0]  # create said the same id
 
     revoked = _cli("revoke", gs2["id"][:8], "--db", db_url)
     assert revoked.exit_code == 0, revoked.output
