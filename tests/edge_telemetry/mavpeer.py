@@ -186,7 +186,10 @@ class FakeAutopilot:
     def _read(self, timeout: float) -> None:
         socks = [self._server, self._client] if self._server is not None else [self._udp]
         socks = [s for s in socks if s is not None]
-        readable, _, _ = select.select(socks, [], [], timeout)
+        try:
+            readable, _, _ = select.select(socks, [], [], timeout)
+        except (ValueError, OSError):  # disconnect() closed the client between the list and select
+            return
         for s in readable:
             if s is self._server:
                 self._drop_client()
