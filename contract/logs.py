@@ -82,6 +82,19 @@ class KeyValueFormatter(logging.Formatter):
         return text
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged, not as it was when configured (a
+    test runner, a CLI runner or a daemoniser may swap it; a handler holding the old one would
+    write into a closed stream)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+
 def configure_logging(
     level: str | int = "INFO",
     *,
@@ -90,24 +103,26 @@ def configure_logging(
     fmt: LogFormat = "json",
     logger: str = "",
 ) -> logging.Handler:
-    """Send ``logger``'s lines (the root by default) to one file or stream, replacing its handlers.
+    """Send ``logger``'s lines (the root by default) to one file or stream (default: stderr).
 
-    ``fmt="auto"`` writes text at a terminal and JSON lines otherwise (a service manager, a pipe,
-    a file). Returns the handler, e.g. to close a file.
+    It replaces the handler an earlier call installed and leaves others alone (a test runner's
+    capture). ``fmt="auto"`` writes text at a terminal and JSON lines otherwise (a service
+    manager, a pipe, a file). Returns the handler, e.g. to close a file.
     """
     if path is not None:
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
         tty = False
     else:
+        handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
         out = stream or sys.stderr
-        handler = logging.StreamHandler(out)
         tty = bool(getattr(out, "isatty", lambda: False)())
     text = fmt == "text" or (fmt == "auto" and tty)
     handler.setFormatter(KeyValueFormatter(stamp=True) if text else JsonLineFormatter())
+    handler._riverpatrol = True  # type: ignore[attr-defined]  # ours: the next call replaces it
     target = logging.getLogger(logger)
     for old in target.handlers[:]:
-        target.removeHandler(old)
-        if isinstance(old, logging.FileHandler):
+        if getattr(old, "_riverpatrol", False):
+            target.removeHandler(old)
             old.close()
     target.addHandler(handler)
     target.setLevel(level.upper() if isinstance(level, str) else level)

@@ -93,3 +93,26 @@ def test_auto_is_json_off_a_terminal(fmt: str, json_lines: bool) -> None:
         assert json.loads(line)["drone"] == "d1"
     else:
         assert line.endswith("warning riverpatrol.test_logs_text: link lost drone=d1")
+
+
+def test_stderr_is_looked_up_per_line_and_other_handlers_stay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLI run in-process (a test's CliRunner) swaps stderr and then closes it; a handler that kept
+    it would fail on every later line. And a test runner's own capture handler is left alone."""
+    name = "riverpatrol.test_logs_stderr"
+    log = logging.getLogger(name)
+    log.propagate = False
+    seen: list[str] = []
+    foreign = logging.Handler()
+    foreign.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    log.addHandler(foreign)
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    configure_logging("INFO", logger=name)
+    configure_logging("INFO", logger=name)  # again: still one of ours
+    log.info("one")
+    first.close()
+    monkeypatch.setattr("sys.stderr", second)
+    log.info("two")
+    assert [json.loads(x)["msg"] for x in second.getvalue().splitlines()] == ["two"]
+    assert seen == ["one", "two"] and len(log.handlers) == 2
+    log.removeHandler(foreign)
