@@ -78,15 +78,14 @@ def _open(config: Path | None, db: str | None):
 
 
 def _config_tokens(settings) -> list[dict]:
-    """Tokens set in the config file, as rows like the database's (they cannot be revoked there)."""
-    from cloud.api.auth import hash_token
+    """Tokens set in the config file, as the server reads them, in rows like the database's (they
+    cannot be revoked there)."""
+    from cloud.api.auth import configured_tokens
 
-    rows = []
-    for role, tokens in (("station", settings.station_tokens), ("inspector", settings.inspector_tokens)):
-        for name, tok in tokens.items():
-            h = tok.removeprefix("sha256:") if tok.startswith("sha256:") else hash_token(tok)
-            rows.append({"token_hash": h, "role": role, "principal": name, "created_at": None})
-    return rows
+    tokens = configured_tokens(settings.station_tokens, settings.inspector_tokens)
+    return [
+        {"token_hash": h, "role": p.role, "principal": p.name, "created_at": None} for h, p in tokens.items()
+    ]
 
 
 @token_app.command("create")

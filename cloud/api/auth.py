@@ -37,11 +37,18 @@ def _configured(tokens: dict[str, str], role: str) -> dict[str, Principal]:
     return out
 
 
+def configured_tokens(
+    station_tokens: dict[str, str], inspector_tokens: dict[str, str]
+) -> dict[str, Principal]:
+    """Token hash -> :class:`Principal` for the tokens set in the config (plain or ``sha256:<hex>``)."""
+    return {**_configured(station_tokens, "station"), **_configured(inspector_tokens, "inspector")}
+
+
 class TokenAuth:
     """Resolves ``Authorization: Bearer <token>`` to a :class:`Principal` or a clear 401/403."""
 
     def __init__(self, station_tokens: dict[str, str], inspector_tokens: dict[str, str], store) -> None:
-        self.static = {**_configured(station_tokens, "station"), **_configured(inspector_tokens, "inspector")}
+        self.static = configured_tokens(station_tokens, inspector_tokens)
         self.store = store
 
     def resolve(self, request: Request, role: str) -> Principal:
