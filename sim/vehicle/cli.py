@@ -30,25 +30,24 @@ def _setup_logging(fmt: str, level: str) -> bool:
     import logging
     import sys
 
-    from contract.logs import JsonLineFormatter, KeyValueFormatter
+    from contract.logs import KeyValueFormatter, configure_logging
 
     tty = sys.stderr.isatty()
     if fmt == "auto":
         fmt = "text" if tty else "json"
     root = logging.getLogger("riverpatrol")
-    root.setLevel(level.upper())
-    root.handlers.clear()
+    root.propagate = False
     if fmt == "text" and tty:
         from rich.console import Console
         from rich.logging import RichHandler
 
-        h: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
+        h = RichHandler(console=Console(stderr=True), show_path=False, markup=False)
         h.setFormatter(KeyValueFormatter())
-    else:
-        h = logging.StreamHandler(sys.stderr)
-        h.setFormatter(JsonLineFormatter() if fmt == "json" else KeyValueFormatter(stamp=True))
-    root.addHandler(h)
-    root.propagate = False
+        root.handlers.clear()
+        root.addHandler(h)
+        root.setLevel(level.upper())
+    else:  # JSON lines, or stamped key=value text, as every component writes them
+        configure_logging(level, fmt="json" if fmt == "json" else "text", logger="riverpatrol")
     return tty
 
 
