@@ -79,6 +79,7 @@ def relay(
         start_http_server(metrics_port)
     signal.signal(signal.SIGTERM, lambda *_: r._stop.set())
     console = Console(stderr=True)
+    status_log = logging.getLogger("ground_station.relay.status")
     r.start()
 
     def state() -> dict:
@@ -114,15 +115,15 @@ def relay(
                 while not r._stop.wait(0.5):
                     live.update(line())
         else:  # a service or a pipe: Live would print nothing; a structured line on a timer instead
-            status_log = logging.getLogger("ground_station.relay.status")
-            status_log.info("relay status", extra=state())
-            while not r._stop.wait(s.relay_status_every_s):
+            while True:
                 status_log.info("relay status", extra=state())
+                if r._stop.wait(s.relay_status_every_s):
+                    break
     except KeyboardInterrupt:
         pass
     finally:
         if not console.is_terminal:
-            logging.getLogger("ground_station.relay.status").info("relay stopping", extra=state())
+            status_log.info("relay stopping", extra=state())
         r.stop()
 
 
