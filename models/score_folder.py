@@ -195,7 +195,7 @@ def score_cmd(
         Path, typer.Argument(help="data.yaml, a dataset folder (images/ + labels/) or an image folder.")
     ],
     split: Annotated[
-        str | None, typer.Option(help="Split to score (data.yaml key or images/<split>); default val.")
+        str | None, typer.Option(help="Split to score (data.yaml key or images/SPLIT); default val.")
     ] = None,
     model: Annotated[
         Path, typer.Option(help="ONNX detector (the shipped one, or your own export).")

@@ -21,6 +21,9 @@ app = typer.Typer(
     help="RiverPatrol: drones patrol rivers, AI on board finds floating debris, inspectors get it.",
     no_args_is_help=True,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines into paragraphs that fit the terminal (rich
+    # mode keeps each source line break, so help came out ragged under 100 columns).
+    rich_markup_mode="markdown",
 )
 app.add_typer(sim_app, name="sim", help="Simulators testers fly: MAVLink vehicle (SITL), aerial camera.")
 app.add_typer(edge_app, name="edge", help="The agent on the drone's companion computer.")

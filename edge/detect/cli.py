@@ -110,8 +110,8 @@ def detect_cmd(
     save: Annotated[
         Path | None,
         typer.Option(
-            help="Write each image with its detections drawn into this folder (<name>.jpg; a video's "
-            "run frames as <name>.mp4).",
+            help="Write each image with its detections drawn into this folder (NAME.jpg; a video's "
+            "run frames as NAME.mp4).",
         ),
     ] = None,
 ) -> None:

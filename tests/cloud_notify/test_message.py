@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from cloud.notify.message import render
+import re
+from pathlib import Path
+
+from cloud.notify.message import CLASS_NAMES_ZH, render
+from contract.messages import DEBRIS_CLASSES
 
 FEATURE = {
     "type": "Feature",
@@ -56,3 +60,12 @@ def test_pages_in_chinese_for_a_chinese_district():
         "自上次通知以来，该河段另有 2 处发现。",
     ]
     assert page.url == "https://cloud.example.cn/inspector/#alert-5d1c0b6e-1111-4a4a-9c9c-000000000001"
+
+
+def test_pages_and_the_inspectors_page_name_every_class_alike():
+    """A page says 塑料瓶 where the inspector's list does: both name every class of the contract."""
+    js = (Path(__file__).parents[2] / "cloud/inspector/static/i18n.js").read_text(encoding="utf-8")
+    zh_block = js[js.index("\n  zh: {") :]
+    page_names = dict(re.findall(r'"class\.(\w+)": "([^"]+)"', zh_block))
+    assert set(DEBRIS_CLASSES) == set(page_names) == set(CLASS_NAMES_ZH)
+    assert page_names == CLASS_NAMES_ZH
