@@ -66,6 +66,9 @@ class GcsSettings(ComponentSettings):
     relay_mqtt_protocol: Literal["5", "3.1.1"] = Field(
         "5", description="MQTT version the relay speaks: 5, or 3.1.1 for a broker without 5 (amqtt)"
     )
+    relay_history_days: float = Field(
+        90.0, ge=0, description="days delivered alerts stay listed by `gcs alerts` (0: for ever)"
+    )
     relay_status_every_s: float = Field(
         30.0, gt=0, description="off a terminal (a service), log the relay's state this often, s"
     )

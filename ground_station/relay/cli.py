@@ -69,6 +69,7 @@ def relay(
                 client_id=s.relay_client_id,
                 share_group=s.relay_share_group,
                 mqtt_protocol=s.relay_mqtt_protocol,
+                history_days=s.relay_history_days,
                 registry=REGISTRY,
             )
         )

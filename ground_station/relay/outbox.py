@@ -2,7 +2,8 @@
 
 An event is keyed by ``(alert_id, revision)``; a repeat from the broker (QoS 1 is at-least-once)
 is absorbed by the unique key. Delivered events leave the queue but the latest revision of each
-alert is kept in ``alerts`` so operators can list recent finds (``gcs alerts``) offline.
+alert is kept in ``alerts`` so operators can list recent finds (``gcs alerts``) offline, for as
+many days as the relay is told to keep them (:meth:`RelayOutbox.forget_delivered`).
 """
 
 from __future__ import annotations
@@ -194,6 +195,20 @@ class RelayOutbox:
             dead = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
             row = self._db.execute("SELECT value FROM counters WHERE name='delivered'").fetchone()
         return Backlog(count, None if oldest is None else max(0.0, now - oldest), dead, row[0] if row else 0)
+
+    def forget_delivered(self, older_than_s: float, now: float | None = None) -> int:
+        """Drop from the ``gcs alerts`` history every alert captured over ``older_than_s`` ago
+        whose latest revision the cloud has; returns how many. Queued and dead-lettered events
+        stay. A forgotten alert the fleet sends again is relayed again: the cloud's ingest is
+        idempotent, so that costs a request, never a second find."""
+        cutoff = (time.time() if now is None else now) - older_than_s
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM alerts WHERE delivered = 1 AND alert_id NOT IN (SELECT alert_id FROM queue) "
+                "AND julianday(captured_at) < julianday(?, 'unixepoch')",
+                (cutoff,),
+            )
+        return cur.rowcount
 
     def recent_alerts(
         self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None

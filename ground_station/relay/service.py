@@ -47,6 +47,9 @@ class RelayConfig:
     batch_size: int = 200
     idle_poll_s: float = 0.05
     backoff_cap_s: float = 30.0
+    #: Days a delivered alert stays in the ``gcs alerts`` history (0: for ever), checked hourly.
+    history_days: float = 90.0
+    history_check_s: float = 3600.0
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
@@ -215,8 +218,27 @@ class Relay:
         self._writer = threading.Thread(target=self._write_loop, name="relay-writer", daemon=True)
         self._writer.start()
 
+    def _forget_old(self) -> None:
+        """Keep the ground station's disk from filling with months of delivered alerts."""
+        if self.config.history_days <= 0:
+            return
+        try:
+            n = self.outbox.forget_delivered(self.config.history_days * 86400)
+        except sqlite3.Error as e:  # a busy or full disk: the history waits for the next check
+            log.warning("relay history not trimmed", extra={"fields": {"error": str(e)}})
+            return
+        if n:
+            log.info(
+                "relay history trimmed",
+                extra={"fields": {"forgotten": n, "older_than_days": self.config.history_days}},
+            )
+
     def _forward_loop(self) -> None:
+        next_trim = 0.0
         while not self._stop.is_set():
+            if time.monotonic() >= next_trim:
+                self._forget_old()
+                next_trim = time.monotonic() + self.config.history_check_s
             n = self.forwarder.step()
             if n:
                 self.m_delivered.inc(n)

@@ -90,9 +90,13 @@ def cloud(tmp_path: Path) -> Iterator[CloudProcess]:
     c.log.close()
 
 
+#: Test alerts are recent, as a relay's are: it forgets delivered ones months old.
+_YESTERDAY_8AM = datetime.now(UTC).replace(hour=8, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
 def make_alert(i: int, drone: str = "d1", revision: int = 0) -> Alert:
     """A valid contract alert; ids are deterministic in ``i`` so tests can look them up."""
-    t = datetime(2026, 11, 25, 8, 0, tzinfo=UTC) + timedelta(seconds=i)
+    t = _YESTERDAY_8AM + timedelta(seconds=i)
     return Alert(
         alert_id=uuid.uuid5(uuid.NAMESPACE_URL, f"riverpatrol-test-{drone}-{i}"),
         revision=revision,

@@ -80,3 +80,22 @@ def test_broker_config_keeps_queued_qos1(tmp_path: Path) -> None:
     conf = mosquitto_conf(1883, tmp_path)
     assert "max_queued_messages 0" in conf and "persistence true" in conf
     assert f"persistence_location {tmp_path.as_posix()}/" in conf
+
+
+def test_outbox_forgets_only_old_delivered_alerts(tmp_path: Path) -> None:
+    box = RelayOutbox(tmp_path / "relay.db")
+    assert _put(box, 1) and _put(box, 2) and _put(box, 3)  # captured yesterday 08:00:01..03 UTC
+    box.delivered([p.seq for p in box.pending(10) if p.alert_id in _ids(1, 2)])
+    assert _put(box, 2, revision=1)  # alert 2 has news the cloud has not had yet
+    captured = make_alert(2).captured_at.timestamp()
+
+    assert box.forget_delivered(older_than_s=3600, now=captured + 1800) == 0  # not old enough
+    assert box.forget_delivered(older_than_s=3600, now=captured + 7200) == 1  # 1 only
+    left = {a["alert_id"] for a in box.recent_alerts(10)}
+    assert left == _ids(2, 3)  # 2 waits for the cloud, 3 was never delivered
+    assert [p.revision for p in box.pending(10)] == [0, 1]
+    assert _put(box, 1)  # sent again by the fleet: relayed again (the cloud absorbs the repeat)
+
+
+def _ids(*ii: int) -> set[str]:
+    return {str(make_alert(i).alert_id) for i in ii}

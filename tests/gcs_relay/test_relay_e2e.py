@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
 from contract import topics
+from ground_station.relay.outbox import RelayOutbox
 from ground_station.relay.service import Relay, RelayConfig, wait_until
+from tests.conftest import free_port
 from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess, make_alert
 
 #: How long the cloud stays down in the outage test; the issue's figure is 60 s.
@@ -181,3 +185,24 @@ def test_a_relay_outbox_that_cannot_be_opened_exits_3_with_one_line(tmp_path: Pa
     assert r.returncode == 3, r.stderr
     assert f"cannot open the relay outbox {tmp_path}: unable to open database file" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_relay_forgets_alerts_the_cloud_had_months_ago(tmp_path: Path) -> None:
+    """``gcs alerts`` history is kept ``history_days``: a ground station's disk does not fill with
+    a year of patrols. Checked as the relay starts, broker or not."""
+    db = tmp_path / "relay.db"
+    box = RelayOutbox(db)
+    for i, days_ago in ((1, 120), (2, 10)):
+        a = make_alert(i)
+        a = a.model_copy(update={"captured_at": a.captured_at - timedelta(days=days_ago)})
+        assert box.put(json.loads(a.model_dump_json()), a.model_dump_json())
+    box.delivered([p.seq for p in box.pending(10)])
+    box.close()
+    relay = Relay(RelayConfig(db_path=db, cloud_url="http://127.0.0.1:1", mqtt_port=free_port(),
+                              history_days=90))  # fmt: skip
+    relay.start()
+    try:
+        kept = {str(make_alert(2).alert_id)}
+        assert wait_until(lambda: {a["alert_id"] for a in relay.outbox.recent_alerts()} == kept, 10)
+    finally:
+        relay.stop()
