@@ -46,6 +46,9 @@ class CloudSettings(ComponentSettings):
     max_batch: int = Field(default=5000, ge=1, description="Most alerts accepted in one POST.")
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_thumbnail_bytes: int = Field(default=512 * 1024, ge=1024)
+    max_photo_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Largest JPEG an inspector may send with `clear`."
+    )
     db_pool_size: int = Field(default=4, ge=1, description="PostgreSQL connections held by the server.")
     public_url: str = Field(default="", description="Base URL for absolute links; empty = from request.")
     log_level: str = "INFO"

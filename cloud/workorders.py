@@ -2,8 +2,9 @@
 
 AI find -> ``new`` -> (review: ``confirm`` -> ``confirmed`` | ``reject`` -> ``false_alarm``)
 -> ``dispatch``/``claim`` -> ``dispatched`` -> ``arrive`` -> ``on_site`` -> ``clear`` ->
-``cleared`` (or ``false_alarm`` when the crew finds nothing). Segments that need review refuse
-to dispatch a ``new`` order. Every transition records who and when.
+``cleared`` (or ``false_alarm`` when the crew finds nothing), with the inspector's photo of the
+spot when they took one. Segments that need review refuse to dispatch a ``new`` order. Every
+transition records who and when.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Command:
     note: str = ""
     assignee: str | None = None
     outcome: str = "cleared"  # for ``clear``: "cleared" or "false_alarm"
+    #: For ``clear``: the content hash of the inspector's photo of the spot (stored beside it).
+    photo_sha: str | None = None
 
 
 class AlreadyDone(Exception):
@@ -98,6 +101,8 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         raise InvalidTransition(
             f"work order {order['id']} is on a reviewed segment: confirm it before {cmd.action}"
         )
+    if cmd.photo_sha and cmd.action != "clear":
+        raise InvalidTransition(f"a photo goes with clear, not with {cmd.action}")
     if cmd.action == "clear":
         if cmd.outcome not in ("cleared", "false_alarm"):
             raise InvalidTransition(f"clear outcome {cmd.outcome!r} must be 'cleared' or 'false_alarm'")
@@ -120,6 +125,8 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         new.update(arrived_at=at, arrived_by=cmd.actor)
     if to in ("cleared", "false_alarm"):
         new.update(cleared_at=at, cleared_by=cmd.actor)
+    if cmd.action == "clear":
+        new["cleared_photo_sha"] = cmd.photo_sha
     history = {
         "workorder_id": order["id"],
         "action": cmd.action,
@@ -155,6 +162,7 @@ def new_order(wo_id: str, item: dict[str, Any], review_required: bool, at: float
         "arrived_by": None,
         "cleared_at": None,
         "cleared_by": None,
+        "cleared_photo_sha": None,
     }
 
 

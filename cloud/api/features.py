@@ -62,6 +62,7 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "arrived_at": iso(row.get("arrived_at")),
         "cleared_at": iso(row.get("cleared_at")),
         "cleared_by": row.get("cleared_by"),
+        "cleared_photo": thumbnail_url(row.get("cleared_photo_sha"), base),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

@@ -61,6 +61,7 @@ class DebrisProperties(BaseModel):
     merged_into: str | None = Field(description="Alert id of the order this find was merged into.")
     cleared_at: str | None
     cleared_by: str | None
+    cleared_photo: str | None = Field(None, description="URL of the inspector's photo of the cleared spot.")
 
 
 class DebrisFeature(BaseModel):
@@ -135,4 +136,9 @@ class ActionBody(BaseModel):
         default=None,
         description="When the inspector did it, if before this request (an action a phone queued without "
         f"signal): at most {DONE_AT_MAX_AGE_S // 86400} days ago, not in the future. Default: now.",
+    )
+    photo_jpeg: str | None = Field(
+        default=None,
+        description="For `clear`: base64 JPEG the inspector took of the spot, kept as the order's "
+        "`cleared_photo` (at most the server's `max_photo_bytes`, 4 MiB by default).",
     )

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from cloud.api import auth
-from cloud.api.features import feature, iso
+from cloud.api.features import feature, iso, thumbnail_url
 from cloud.api.models import (
     DONE_AT_MAX_AGE_S,
     DONE_AT_MAX_AHEAD_S,
@@ -24,6 +24,7 @@ from cloud.api.params import ParamError, parse_list
 from cloud.api.responses import FastJSON, problem
 from cloud.events import EventBus
 from cloud.storage.base import Row, Store
+from cloud.storage.items import decode_jpeg
 from cloud.workorders import ACTIONS, STATUSES, AlreadyDone, Command, InvalidTransition, decide
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,12 @@ _TIME_FIELDS = ("created_at", "updated_at", "reviewed_at", "dispatched_at", "arr
 
 
 def order_json(o: Row) -> dict[str, Any]:
-    """A work order with RFC 3339 times and a boolean review flag."""
+    """A work order with RFC 3339 times, a boolean review flag and its photo's URL."""
     out = {k: (iso(v) if k in _TIME_FIELDS else v) for k, v in o.items()}
     if "review_required" in out:
         out["review_required"] = bool(out["review_required"])
+    if "cleared_photo_sha" in out:
+        out["cleared_photo"] = thumbnail_url(out.pop("cleared_photo_sha"))
     return out
 
 
@@ -46,8 +49,9 @@ class WorkOrderService:
     def __init__(self, store: Store, bus: EventBus, metrics: Any, base_url: str = "") -> None:
         self.store, self.bus, self.metrics, self.base_url = store, bus, metrics, base_url
 
-    def act(self, wo_id: str, cmd: Command) -> tuple[Row, Row]:
+    def act(self, wo_id: str, cmd: Command, photo: tuple[str, bytes] | None = None) -> tuple[Row, Row]:
         """(order, primary item) after ``cmd``; ``KeyError`` if unknown, ``InvalidTransition`` if refused.
+        ``photo`` is ``cmd.photo_sha``'s JPEG, stored in the same transaction.
 
         A retry of an action already applied (``AlreadyDone``) answers the order as it is: no second
         history row, no second event.
@@ -60,7 +64,7 @@ class WorkOrderService:
             return new, hist
 
         try:
-            order, item = self.store.apply_transition(wo_id, _decide, cmd.at)
+            order, item = self.store.apply_transition(wo_id, _decide, cmd.at, [photo] if photo else ())
         except AlreadyDone:
             log.info(
                 "work order action repeated",
@@ -132,6 +136,13 @@ def get_order(request: Request, wo_id: str) -> Response:
     return FastJSON({**order_json(order), "history": [order_json(h) for h in store.workorder_history(wo_id)]})
 
 
+def decode_photo(b64: str, action: str, max_bytes: int) -> tuple[str, bytes]:
+    """(sha256 hex, JPEG bytes) of an action's ``photo_jpeg``; ``ValueError`` naming what is wrong."""
+    if action != "clear":
+        raise ValueError(f"photo_jpeg goes with clear, not with {action}")
+    return decode_jpeg(b64, "photo_jpeg", max_bytes)
+
+
 def action_time(done_at: datetime | None, now: float) -> float:
     """When an action happened: ``now``, or the phone's ``done_at`` if it is plausible."""
     if done_at is None:
@@ -171,6 +182,8 @@ async def act(
         return problem(403, f"actor {body.actor!r} does not match the token of inspector {who.name!r}")
     try:
         at = action_time(body.done_at, time.time())
+        max_photo = request.app.state.settings.max_photo_bytes
+        photo = decode_photo(body.photo_jpeg, action, max_photo) if body.photo_jpeg else None
     except ValueError as e:
         return problem(422, str(e))
     cmd = Command(
@@ -180,10 +193,11 @@ async def act(
         note=body.note,
         assignee=body.assignee,
         outcome=body.outcome,
+        photo_sha=photo[0] if photo else None,
     )
     svc: WorkOrderService = request.app.state.workorders
     try:
-        order, _ = await run_in_threadpool(svc.act, wo_id, cmd)
+        order, _ = await run_in_threadpool(svc.act, wo_id, cmd, photo)
     except KeyError:
         return problem(404, f"work order {wo_id} not found")
     except InvalidTransition as e:

@@ -30,6 +30,7 @@ JOINED_ORDER_COLUMNS: tuple[str, ...] = (
     "arrived_at",
     "cleared_at",
     "cleared_by",
+    "cleared_photo_sha",
     "finds",
 )
 _JOIN_SELECT = (
@@ -77,6 +78,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "NOT NULL, created_at {real} NOT NULL)",
         ],
     ),
+    (
+        2,
+        "photo of a cleared spot",
+        ["ALTER TABLE workorders ADD COLUMN cleared_photo_sha TEXT"],
+    ),
 ]
 
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
@@ -116,6 +122,15 @@ class SqlStore:
         """Serialise the merge decision between concurrent ingests (no-op where writes are serial)."""
 
     # -- helpers --------------------------------------------------------------------------------
+    def _put_images(self, cur: Any, images: dict[str, bytes], now: float) -> None:
+        """JPEGs by content hash (drone pictures, inspectors' photos); one stored once."""
+        self._many(
+            cur,
+            "INSERT INTO thumbnails (sha256, data, size, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(sha, data, len(data), now) for sha, data in images.items()],
+        )
+
     def _exec(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
         cur.execute(self._sql(sql), params)
         return cur
@@ -198,12 +213,7 @@ class SqlStore:
                 for t in (a.thumbnail, a.context):
                     if t:
                         thumbs[t[0]] = t[1]
-            self._many(
-                cur,
-                "INSERT INTO thumbnails (sha256, data, size, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [(sha, data, len(data), now) for sha, data in thumbs.items()],
-            )
+            self._put_images(cur, thumbs, now)
             ids = list(dict.fromkeys(a.row["alert_id"] for a in accepted))
             items: dict[str, Row] = {}
             for chunk in _chunks(ids, 500):
@@ -417,13 +427,18 @@ class SqlStore:
             )
 
     def apply_transition(
-        self, wo_id: str, decide: Callable[[Row], tuple[Row, Row]], now: float
+        self,
+        wo_id: str,
+        decide: Callable[[Row], tuple[Row, Row]],
+        now: float,
+        photos: Sequence[tuple[str, bytes]] = (),
     ) -> tuple[Row, Row]:
         with self._tx() as cur:
             order = self._one(cur, f"SELECT * FROM workorders WHERE id = ?{self.for_update}", (wo_id,))
             if order is None:
                 raise KeyError(wo_id)
             new, hist = decide(order)
+            self._put_images(cur, dict(photos), now)
             cols = [c for c in WORKORDER_COLUMNS if c != "id"]
             self._exec(
                 cur,

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from cloud.settings import CloudSettings
+from cloud.storage.sql import MIGRATIONS
 from contract.settings import SettingsError
 from tests.cloud.factory import spread
 from tests.conftest import free_port, wait_port
@@ -39,7 +40,8 @@ def test_serve_runs_uvicorn_with_health_metrics_and_json_logs(tmp_path) -> None:
         wait_port(port, timeout=20)
         base = f"http://127.0.0.1:{port}"
         health = httpx.get(f"{base}/healthz").json()
-        assert health["status"] == "ok" and health["db"] == "sqlite" and health["schema_version"] == 1
+        assert health["status"] == "ok" and health["db"] == "sqlite"
+        assert health["schema_version"] == MIGRATIONS[-1][0]
         r = httpx.post(f"{base}/api/v1/alerts", json=spread(2), headers={"Authorization": "Bearer tok"})
         assert r.json()["accepted"] == 2
         metrics = httpx.get(f"{base}/metrics").text

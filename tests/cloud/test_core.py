@@ -163,6 +163,13 @@ def test_review_required_blocks_dispatch_and_clear_records_who() -> None:
         decide(_order(), Command("confirm", " ", 1.0))
 
 
+def test_a_photo_goes_with_clear_and_is_kept_on_the_order() -> None:
+    done, _ = decide(_order("dispatched"), Command("clear", "bob", 9.0, photo_sha="ab" * 32))
+    assert (done["status"], done["cleared_photo_sha"]) == ("cleared", "ab" * 32)
+    with pytest.raises(InvalidTransition, match="a photo goes with clear, not with claim"):
+        decide(_order(), Command("claim", "bob", 1.0, photo_sha="ab" * 32))
+
+
 def test_nearest_open_respects_radius_class_and_status() -> None:
     lat, lon = 22.52, 114.06
     a = {**_order(), "id": "a", "lat": offset(lat, lon, 4, 0)[0], "lon": lon}

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from cloud.storage import IngestPolicy, ItemQuery, open_store
+from cloud.storage import IngestPolicy, ItemQuery, open_store, sql
 from cloud.storage.items import prepare
+from cloud.storage.sql import MIGRATIONS
 from cloud.workorders import Command, InvalidTransition, decide
 from contract.geo import offset
 from contract.messages import Alert
@@ -26,13 +27,29 @@ def prep(alerts: list[dict[str, Any]], now: float = 1000.0) -> list:
 
 
 def test_migrations_are_recorded_and_not_reapplied(store, db_url) -> None:
-    assert store.schema_version() == 1
+    latest = MIGRATIONS[-1][0]
+    assert store.schema_version() == latest
     again = open_store(db_url, pool_size=1)
     try:
-        assert again.schema_version() == 1
+        assert again.schema_version() == latest
         assert again.migrate() == []
     finally:
         again.close()
+
+
+def test_a_database_of_the_first_schema_is_brought_up_to_date(db_url, monkeypatch) -> None:
+    with monkeypatch.context() as m:
+        m.setattr(sql, "MIGRATIONS", MIGRATIONS[:1])
+        old = open_store(db_url, pool_size=1)
+        assert old.schema_version() == 1
+        old.close()
+    store = open_store(db_url, pool_size=1)  # what a server of this version does when it starts
+    try:
+        assert store.schema_version() == MIGRATIONS[-1][0]
+        assert store.ingest(prep(spread(1)), POLICY, 1000.0).accepted == 1
+        assert store.all_workorders()[0]["cleared_photo_sha"] is None
+    finally:
+        store.close()
 
 
 def test_repeat_is_a_duplicate_and_stored_once(store) -> None:

@@ -1,0 +1,51 @@
+"""The inspector's photo of a cleared spot: kept with the order, served, and in the CIM layer."""
+
+from __future__ import annotations
+
+import base64
+
+import httpx
+
+from tests.cloud.factory import INSPECTOR_TOKENS, alert, jpeg
+
+
+def test_a_cleared_spot_keeps_the_inspectors_photo_and_bad_photos_are_named(make_server, db_url) -> None:
+    srv = make_server(db_url=db_url, max_photo_bytes=8192)
+    with srv.client() as station:
+        a, b = alert(), alert(drone="d2", lat=22.53, lon=114.08)
+        assert station.post("/api/v1/alerts", json=[a, b]).status_code == 200
+    wo = a["alert_id"]
+    photo = jpeg(7, size=64)
+    with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
+        assert alice.post(f"/api/v1/workorders/{wo}/claim", json={}).status_code == 200
+        r = alice.post(f"/api/v1/workorders/{wo}/clear", json={"photo_jpeg": photo})
+        assert r.status_code == 200, r.text
+        url = r.json()["cleared_photo"]
+        assert r.json()["status"] == "cleared" and url.startswith("/api/v1/thumbnails/")
+        got = alice.get(url)
+        assert got.headers["content-type"] == "image/jpeg" and got.content == base64.b64decode(photo)
+        feature = alice.get(f"/ogc/collections/debris/items/{wo}").json()
+        assert feature["properties"]["cleared_photo"].endswith(url)
+        assert feature["properties"]["cleared_by"] == "alice"
+
+        # the answer was lost and the phone sends it again: one clear, one photo
+        again = alice.post(f"/api/v1/workorders/{wo}/clear", json={"photo_jpeg": photo})
+        assert again.status_code == 200 and again.json()["cleared_photo"] == url
+        history = alice.get(f"/api/v1/workorders/{wo}").json()["history"]
+        assert [h["action"] for h in history] == ["claim", "clear"]
+
+        other = f"/api/v1/workorders/{b['alert_id']}"
+        big = base64.b64encode(b"\xff\xd8\xff" + bytes(9000)).decode()
+        for action, body, why in (
+            ("claim", {"photo_jpeg": photo}, "photo_jpeg goes with clear, not with claim"),
+            ("clear", {"photo_jpeg": "not a photo!"}, "photo_jpeg: not valid base64"),
+            ("clear", {"photo_jpeg": base64.b64encode(b"\x89PNG\r\n").decode()}, "photo_jpeg: not a JPEG"),
+            ("clear", {"photo_jpeg": big}, "photo_jpeg: 9003 bytes exceeds the limit of 8192"),
+        ):
+            r = alice.post(f"{other}/{action}", json=body)
+            assert r.status_code == 422 and why in r.text, (why, r.text)
+        assert alice.get(other).json()["status"] == "new"  # nothing moved
+        assert alice.post(f"{other}/claim", json={}).status_code == 200
+        r = alice.post(f"{other}/clear", json={"outcome": "false_alarm"})  # a photo is never required
+        assert r.status_code == 200 and r.json()["cleared_photo"] is None
+    assert httpx.get(f"{srv.url}/api/v1/thumbnails/{'0' * 64}.jpg").status_code == 404
