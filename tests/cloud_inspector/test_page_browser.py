@@ -10,8 +10,11 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
+import cv2
 import httpx
+import numpy as np
 import pytest
 
 from tests.cloud_inspector.support import INSPECTOR_TOKENS, STATION_TOKEN, alert, app, jpeg
@@ -112,14 +115,29 @@ def test_live_list_map_claim_and_clear(cloud, page, tmp_path):
     shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
     page.screenshot(path=str(shots / "inspector-390x844.png"))
 
-    # Claim, then clear: the item leaves the open list and the CIM layer shows who cleared it.
+    # Claim, then clear with a photo of the spot (a phone camera's 4000x3000, sent at most 1600 px
+    # wide): the item leaves the open list and the CIM layer shows who cleared it, and the photo.
     item_b.locator("button[data-action=claim]").click()
     item_b.locator(".status", has_text="claimed").wait_for(timeout=5000)
     item_b.locator("button[data-action=clear]").click()
+    page.locator("#clear-dlg[open]").wait_for()
+    page.click("#clear-cancel")  # changed their mind: nothing is sent
+    assert item_b.locator(".status").inner_text() == "claimed"
+    item_b.locator("button[data-action=clear]").click()
+    camera_shot = tmp_path / "IMG_0001.jpg"
+    scene = np.zeros((3000, 4000, 3), np.uint8)
+    scene[:, :, 1] = np.linspace(60, 200, 4000, dtype=np.uint8)  # a clean bank, greener to the right
+    camera_shot.write_bytes(cv2.imencode(".jpg", scene)[1].tobytes())
+    page.set_input_files("#clear-photo", str(camera_shot))
+    page.locator("#clear-preview:not([hidden])").wait_for(timeout=10000)
+    page.click("#clear-send")
     item_b.wait_for(state="detached", timeout=5000)
     feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{second['alert_id']}").json()
     assert feat["properties"]["status"] == "cleared"
     assert feat["properties"]["cleared_by"] == "li.wei"
+    sent = httpx.get(urljoin(cloud, feat["properties"]["cleared_photo"]))
+    shot = cv2.imdecode(np.frombuffer(sent.content, np.uint8), cv2.IMREAD_COLOR)
+    assert sent.headers["content-type"] == "image/jpeg" and shot.shape == (1200, 1600, 3)
 
     # Someone else closes the other one elsewhere: the page follows live.
     r = httpx.post(
@@ -283,9 +301,10 @@ def test_on_a_riverbank_without_signal_the_page_shows_its_last_list_and_photos(c
         assert page.locator("#live-text").inner_text() == "live"
 
 
-def test_actions_taken_without_signal_wait_on_the_phone_and_land_with_when_they_were_done(cloud):
+def test_actions_taken_without_signal_wait_on_the_phone_and_land_with_when_they_were_done(cloud, tmp_path):
     """Claimed and cleared on a riverbank with no signal: the page shows them done and keeps them
-    (through a reload too); with signal back they are sent in order, carrying when they were done."""
+    (through a reload too, the photo of the cleared spot with them); with signal back they are sent
+    in order, carrying when they were done."""
     claim_me, clear_me = alert(114.0700, 22.5213, "bottle", seed=9), alert(114.0655, 22.5209, "bag", seed=10)
     post(cloud, claim_me, clear_me)
     with phone() as page:
@@ -312,16 +331,27 @@ def test_actions_taken_without_signal_wait_on_the_phone_and_land_with_when_they_
         waiting = {x["wo"]: x for x in json.loads(page.evaluate("localStorage.getItem('rp.pending')"))}
         ids = (claim_me["alert_id"], clear_me["alert_id"])
         assert [waiting[k]["action"] for k in ids] == ["claim", "reject"]
+        a.locator("button[data-action=clear]").click()  # picked up, photographed, cleared: no signal yet
+        spot = tmp_path / "spot.jpg"
+        spot.write_bytes(cv2.imencode(".jpg", np.full((480, 640, 3), 90, np.uint8))[1].tobytes())
+        page.set_input_files("#clear-photo", str(spot))
+        page.locator("#clear-preview:not([hidden])").wait_for(timeout=10000)
+        page.click("#clear-send")
+        a.wait_for(state="detached", timeout=5000)
+        queued = json.loads(page.evaluate("localStorage.getItem('rp.pending')"))
+        assert [x["action"] for x in queued] == ["claim", "reject", "clear"] and queued[2]["photo"]
         # (the browser's offline switch may let a request through with its answer lost, as a real
         # riverbank does: sent again from the queue, the server takes the repeat as done, not twice)
         time.sleep(1.5)  # so the times sent are visibly the ones the actions were done at
 
         online_at = time.time()
         page.context.set_offline(False)
-        page.locator("#toast", has_text="Sent 2 action(s) saved while offline").wait_for(timeout=15000)
+        page.locator("#toast", has_text="Sent 3 action(s) saved while offline").wait_for(timeout=15000)
         claimed = httpx.get(f"{cloud}/api/v1/workorders/{claim_me['alert_id']}").json()
         rejected = httpx.get(f"{cloud}/api/v1/workorders/{clear_me['alert_id']}").json()
-        assert claimed["status"] == "dispatched" and claimed["assignee"] == "li.wei"
+        assert claimed["status"] == "cleared" and claimed["assignee"] == "li.wei"
+        photo = httpx.get(urljoin(cloud, claimed["cleared_photo"])).content
+        assert cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR).shape == (480, 640, 3)
         assert rejected["status"] == "false_alarm" and rejected["reviewed_by"] == "li.wei"
         for order, field in ((claimed, "dispatched_at"), (rejected, "reviewed_at")):
             recorded = datetime.fromisoformat(order[field].replace("Z", "+00:00")).timestamp()

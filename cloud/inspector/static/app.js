@@ -308,12 +308,13 @@ function connect() {
 }
 
 /* ---------- actions ---------- */
-function actionRequest(wo, action, doneAt) {
+function actionRequest(wo, action, doneAt, photo) {
   const body = { actor: store.name };
   let path = action;
   if (action === "false_alarm") { path = "clear"; body.outcome = "false_alarm"; }
   if (action === "clear") body.outcome = "cleared";
   if (doneAt) body.done_at = doneAt;
+  if (photo) body.photo_jpeg = photo;
   return fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
@@ -332,9 +333,15 @@ function applyLocally(id, action, answer) {
 async function act(f, action, button) {
   if (!store.token) { signIn(); return; }
   const wo = f.properties.workorder_id || f.id;
+  let photo = null;
+  if (action === "clear") {
+    const answer = await askClearPhoto();
+    if (!answer) return;  // cancelled: nothing is sent
+    photo = answer.photo;
+  }
   button.disabled = true;
   try {
-    const r = await actionRequest(wo, action);
+    const r = await actionRequest(wo, action, null, photo);
     const out = await r.json().catch(() => ({}));
     if (r.status === 401) { toast(t("err.token")); signIn(); return; }
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
@@ -342,7 +349,11 @@ async function act(f, action, button) {
     applyLocally(f.id, action, out);
     render();
   } catch (e) {  // no signal: keep it on this phone, with when it was done, and send it when there is
-    pending.add({ id: f.id, wo, action, done_at: new Date().toISOString() });
+    const queued = { id: f.id, wo, action, done_at: new Date().toISOString() };
+    if (!pending.add(photo ? { ...queued, photo } : queued)) {  // the photo is too much for the phone
+      pending.add(queued);
+      toast(t("clear.nophoto"));
+    }
     applyLocally(f.id, action);
     render();
     toast(t("pending.saved"));
@@ -351,11 +362,59 @@ async function act(f, action, button) {
   }
 }
 
+/* ---------- clearing: the inspector's photo of the clean spot, made small enough for a weak signal ---------- */
+const PHOTO_MAX_SIDE = 1600, PHOTO_QUALITY = 0.8;
+async function shrinkPhoto(file) {
+  const bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const s = Math.min(1, PHOTO_MAX_SIDE / Math.max(bmp.width, bmp.height));
+  const c = document.createElement("canvas");
+  c.width = Math.round(bmp.width * s); c.height = Math.round(bmp.height * s);
+  c.getContext("2d").drawImage(bmp, 0, 0, c.width, c.height);
+  bmp.close();
+  const blob = await new Promise((res) => c.toBlob(res, "image/jpeg", PHOTO_QUALITY));
+  const url = await new Promise((res, rej) => {
+    const rd = new FileReader();
+    rd.onload = () => res(rd.result); rd.onerror = () => rej(rd.error); rd.readAsDataURL(blob);
+  });
+  return { b64: String(url).split(",", 2)[1], url };
+}
+/** Resolves {photo: base64 JPEG | null} on Send, null on Cancel. */
+function askClearPhoto() {
+  const dlg = $("clear-dlg"), input = $("clear-photo"), preview = $("clear-preview");
+  let photo = null;
+  input.value = ""; preview.hidden = true; preview.removeAttribute("src");
+  $("clear-photo-text").textContent = t("clear.photo");
+  input.onchange = async () => {
+    const file = input.files && input.files[0];
+    if (!file) return;
+    $("clear-send").disabled = true;
+    try {
+      const out = await shrinkPhoto(file);
+      photo = out.b64; preview.src = out.url; preview.hidden = false;
+      $("clear-photo-text").textContent = t("clear.retake");
+    } catch (e) {
+      photo = null; toast(t("clear.bad", { error: e.message || e }));
+    } finally {
+      $("clear-send").disabled = false;
+    }
+  };
+  return new Promise((resolve) => {
+    $("clear-cancel").onclick = () => dlg.close("cancel");
+    dlg.onclose = () => resolve(dlg.returnValue === "send" ? { photo } : null);
+    $("clear-send").value = "send";
+    dlg.returnValue = "";
+    dlg.showModal();
+  });
+}
+
 /* ---------- actions taken without signal: kept on the phone, sent in order when it is back ---------- */
 const pending = {
   list() { try { return JSON.parse(localStorage.getItem("rp.pending") || "[]"); } catch (e) { return []; } },
   save(list) { store.set("rp.pending", list.length ? list : null); liveState(!$("live").classList.contains("off")); },
-  add(a) { this.save([...this.list(), a]); },
+  /** Keep one more action; false when the phone's storage will not take it (a photo, a full phone). */
+  add(a) {
+    try { this.save([...this.list(), a]); return true; } catch (e) { return false; }
+  },
 };
 let flushing = false;
 async function flushPending() {
@@ -365,7 +424,7 @@ async function flushPending() {
   try {
     for (const a of pending.list()) {
       let r;
-      try { r = await actionRequest(a.wo, a.action, a.done_at); } catch (e) { return; } // still no signal
+      try { r = await actionRequest(a.wo, a.action, a.done_at, a.photo); } catch (e) { return; } // still no signal
       if (r.status === 401) { toast(t("err.token")); signIn(); return; }
       const out = await r.json().catch(() => ({}));
       pending.save(pending.list().filter((x) => !(x.wo === a.wo && x.action === a.action && x.done_at === a.done_at)));
