@@ -63,6 +63,7 @@ def compute_stats(
         "by_status": dict(sorted(Counter(o["status"] for o in sel).items())),
         "per_segment": per_segment,
         "per_river": per_river,
+        "cleared_with_photo": sum(1 for o in sel if o["status"] == "cleared" and o.get("cleared_photo_sha")),
         "time_to_clear_s": {
             "count": len(cleared),
             "median": statistics.median(cleared) if cleared else None,
