@@ -3,8 +3,9 @@
 AI find -> ``new`` -> (review: ``confirm`` -> ``confirmed`` | ``reject`` -> ``false_alarm``)
 -> ``dispatch``/``claim`` -> ``dispatched`` -> ``arrive`` -> ``on_site`` -> ``clear`` ->
 ``cleared`` (or ``false_alarm`` when the crew finds nothing), with the inspector's photo of the
-spot when they took one. Segments that need review refuse to dispatch a ``new`` order. Every
-transition records who and when.
+spot when they took one. Its assignee can ``release`` a dispatched order: open again for anyone.
+Segments that need review refuse to dispatch a ``new`` order. Every transition records who and
+when.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contract.geo import distance_m
 
 STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site", "cleared", "false_alarm")
 OPEN_STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site")
-ACTIONS: tuple[str, ...] = ("claim", "confirm", "reject", "dispatch", "arrive", "clear")
+ACTIONS: tuple[str, ...] = ("claim", "confirm", "reject", "dispatch", "arrive", "clear", "release")
 
 #: action -> {from status: to status}; ``clear`` can also end as false_alarm (see ``decide``).
 _TABLE: dict[str, dict[str, str]] = {
@@ -33,6 +34,9 @@ _TABLE: dict[str, dict[str, str]] = {
     "claim": {"new": "dispatched", "confirmed": "dispatched"},
     "arrive": {"dispatched": "on_site"},
     "clear": {"on_site": "cleared", "dispatched": "cleared"},
+    # handed back by its assignee (claimed by mistake, needs a boat, end of shift): open to all again,
+    # ``confirmed`` if it was reviewed (see ``decide``)
+    "release": {"dispatched": "new", "on_site": "new"},
 }
 
 
@@ -78,6 +82,8 @@ def already_done(order: dict[str, Any], cmd: Command) -> bool:
         return s == "on_site" and order.get("arrived_by") == me
     if cmd.action == "clear":
         return s == cmd.outcome and order.get("cleared_by") == me
+    if cmd.action == "release":  # open and nobody's: handed back already, or nothing to hand back
+        return s in ("new", "confirmed") and order.get("assignee") is None
     return False
 
 
@@ -103,6 +109,11 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         )
     if cmd.photo_sha and cmd.action != "clear":
         raise InvalidTransition(f"a photo goes with clear, not with {cmd.action}")
+    if cmd.action == "release":
+        if order.get("assignee") not in (None, cmd.actor):
+            who = order["assignee"]
+            raise InvalidTransition(f"work order {order['id']} is {who}'s: only {who} can hand it back")
+        to = "confirmed" if order.get("reviewed_at") is not None else "new"
     if cmd.action == "clear":
         if cmd.outcome not in ("cleared", "false_alarm"):
             raise InvalidTransition(f"clear outcome {cmd.outcome!r} must be 'cleared' or 'false_alarm'")
@@ -123,6 +134,8 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         )
     elif cmd.action == "arrive":
         new.update(arrived_at=at, arrived_by=cmd.actor)
+    elif cmd.action == "release":
+        new.update(dispatched_at=None, dispatched_by=None, assignee=None, arrived_at=None, arrived_by=None)
     if to in ("cleared", "false_alarm"):
         new.update(cleared_at=at, cleared_by=cmd.actor)
     if cmd.action == "clear":

@@ -162,8 +162,9 @@ def action_time(done_at: datetime | None, now: float) -> float:
     summary="Move a work order",
     description=(
         "`confirm`/`reject` (review), `dispatch` (to `assignee`) or `claim` (dispatch to yourself), "
-        "`arrive` (on site), `clear` (`outcome` cleared or false_alarm). Invalid moves answer 409 "
-        "naming the current status. Needs an inspector bearer token."
+        "`arrive` (on site), `clear` (`outcome` cleared or false_alarm, `photo_jpeg` of the spot), "
+        "`release` (its assignee hands a dispatched order back: open to anyone again). Invalid moves "
+        "answer 409 naming the current status. Needs an inspector bearer token."
     ),
     response_model=WorkOrderOut,
     responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR},

@@ -163,6 +163,25 @@ def test_review_required_blocks_dispatch_and_clear_records_who() -> None:
         decide(_order(), Command("confirm", " ", 1.0))
 
 
+def test_an_order_handed_back_is_open_to_anyone_again_and_only_its_assignee_can() -> None:
+    claimed, _ = decide(_order(), Command("claim", "alice", 10.0))
+    arrived, _ = decide(claimed, Command("arrive", "alice", 20.0))
+    with pytest.raises(InvalidTransition, match="is alice's: only alice can hand it back"):
+        decide(arrived, Command("release", "bob", 30.0))
+    back, hist = decide(arrived, Command("release", "alice", 30.0, note="needs a boat"))
+    assert back["status"] == "new" and back["assignee"] is back["dispatched_by"] is back["arrived_at"] is None
+    assert (hist["from_status"], hist["to_status"], hist["note"]) == ("on_site", "new", "needs a boat")
+    with pytest.raises(AlreadyDone):  # the phone sends it again
+        decide(back, Command("release", "alice", 31.0))
+    bobs, _ = decide(back, Command("claim", "bob", 40.0))
+    assert bobs["assignee"] == "bob"
+    reviewed, _ = decide(_order("new", review=True), Command("confirm", "lead", 1.0))
+    took, _ = decide(reviewed, Command("claim", "alice", 2.0))
+    assert decide(took, Command("release", "alice", 3.0))[0]["status"] == "confirmed"  # stays reviewed
+    with pytest.raises(InvalidTransition, match="cannot release"):
+        decide(_order("cleared"), Command("release", "alice", 1.0))
+
+
 def test_a_photo_goes_with_clear_and_is_kept_on_the_order() -> None:
     done, _ = decide(_order("dispatched"), Command("clear", "bob", 9.0, photo_sha="ab" * 32))
     assert (done["status"], done["cleared_photo_sha"]) == ("cleared", "ab" * 32)

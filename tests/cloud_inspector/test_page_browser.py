@@ -123,6 +123,12 @@ def test_live_list_map_claim_and_clear(cloud, page, tmp_path):
     page.locator("#clear-dlg[open]").wait_for()
     page.click("#clear-cancel")  # changed their mind: nothing is sent
     assert item_b.locator(".status").inner_text() == "claimed"
+    item_b.locator("button[data-action=release]").click()  # needs a boat: handed back, open to all
+    item_b.locator("button[data-action=claim]").wait_for(timeout=5000)
+    assert item_b.locator(".status").inner_text() == "new"
+    assert httpx.get(f"{cloud}/api/v1/workorders/{second['alert_id']}").json()["assignee"] is None
+    item_b.locator("button[data-action=claim]").click()
+    item_b.locator(".status", has_text="claimed").wait_for(timeout=5000)
     item_b.locator("button[data-action=clear]").click()
     camera_shot = tmp_path / "IMG_0001.jpg"
     scene = np.zeros((3000, 4000, 3), np.uint8)

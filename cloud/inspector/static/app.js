@@ -147,7 +147,11 @@ function actionsFor(f) {
     case "confirmed": return [["claim", t("act.claim"), "go"], ["reject", t("act.reject"), "false"]];
     case "dispatched":
     case "on_site":
-      return mine || !p.assignee
+      if (mine) {
+        return [["clear", t("act.clear"), "done"], ["false_alarm", t("act.false_alarm"), "false"],
+          ["release", t("act.release"), "back"]];
+      }
+      return !p.assignee
         ? [["clear", t("act.clear"), "done"], ["false_alarm", t("act.false_alarm"), "false"]]
         : [["claim-taken", t("act.taken", { name: p.assignee }), ""]];
     default: return [];
@@ -324,10 +328,12 @@ function actionRequest(wo, action, doneAt, photo) {
 function applyLocally(id, action, answer) {
   const f = items.get(id);
   if (!f) return;
+  const back = f.properties.reviewed_by ? "confirmed" : "new";  // where a hand-back leaves it
   const status = answer ? answer.status
-    : { claim: "dispatched", confirm: "confirmed", arrive: "on_site" }[action] || "closed";
+    : { claim: "dispatched", confirm: "confirmed", arrive: "on_site", release: back }[action] || "closed";
   if (!OPEN.includes(status)) { leave(id); return; }
-  const assignee = answer ? answer.assignee : action === "claim" ? store.name : f.properties.assignee;
+  const assignee = answer ? answer.assignee
+    : action === "claim" ? store.name : action === "release" ? null : f.properties.assignee;
   Object.assign(f.properties, { status, assignee });
 }
 async function act(f, action, button) {
