@@ -44,6 +44,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "held_back": "Also {n} more find(s) on this stretch since the last page.",
         "unknown_time": "unknown time",
         "debris": "debris",
+        "back_title": "Handed back: {cls} on {segment}",
+        "back": "{who} handed it back: it needs someone else to clear it.",
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -58,6 +60,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "held_back": "自上次通知以来，该河段另有 {n} 处发现。",
         "unknown_time": "时间未知",
         "debris": "漂浮物",
+        "back_title": "{segment} 漂浮{cls}已被退回",
+        "back": "{who} 已退回此处漂浮物，需其他人前往清理。",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -84,8 +88,10 @@ def render(
     tz: str = "Asia/Shanghai",
     held_back: int = 0,
     language: str = "en",
+    handed_back_by: str | None = None,
 ) -> Page:
-    """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links absolute."""
+    """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
+    absolute. ``handed_back_by``: the page says that inspector gave it back (``release``)."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -99,10 +105,14 @@ def render(
     conf = p.get("confidence")
     # a detector's score is never certainty: 0.996 reads "99%", not "100%"
     pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
-    title = text["title"].format(cls=cls, segment=segment_name)
-    title += text["title_pct"].format(pct=pct) if pct else ""
+    if handed_back_by is not None:
+        title = text["back_title"].format(cls=cls, segment=segment_name)
+    else:
+        title = text["title"].format(cls=cls, segment=segment_name)
+        title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
-    lines = [
+    lines = [text["back"].format(who=handed_back_by)] if handed_back_by is not None else []
+    lines += [
         text["what"].format(cls=cls) + (text["confidence"].format(pct=pct) if pct else ""),
         text["where"].format(segment=segment_name) + (f" — {lat:.5f}N {lon:.5f}E" if lat is not None else ""),
         text["when"].format(when=when),

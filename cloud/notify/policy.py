@@ -1,7 +1,9 @@
 """Who gets paged for a bus event, and when paging would only be noise.
 
-Pure and clock-injected. Rules, in order: only a find that opened a new work order pages
-(updates and finds merged into an open order never do, nor does an item paged before); the
+Pure and clock-injected. A find its inspector handed back (``release``) pages the segment's
+other inspectors at once: someone else must go. Otherwise, in order: only a find that opened a
+new work order pages (updates and finds merged into an open order never do, nor does an item
+paged before); the
 find's river segment names the inspectors responsible for it, and only they are paged; after a
 page a segment stays quiet for ``cooldown_s`` (a cluster of debris pages once) and never pages
 more than ``per_segment_per_hour`` times in any sliding hour. Held-back finds are counted so the
@@ -31,6 +33,8 @@ class Decision:
     inspectors: tuple[str, ...] = ()
     segment: SegmentConfig | None = None
     held_back: int = 0
+    #: Who handed the find back, for a ``handed_back`` page.
+    handed_back_by: str | None = None
 
 
 @dataclass
@@ -52,6 +56,9 @@ class PagingPolicy:
         self._paged: dict[str, None] = {}
 
     def decide(self, event: dict[str, Any], now: float) -> Decision:
+        order = event.get("workorder") or {}
+        if event.get("type") == "workorder.changed" and order.get("action") == "release":
+            return self._handed_back(event, str(order.get("actor") or ""))
         if event.get("type") != "alert.new":
             return Decision(False, "not_new")
         if event.get("merged_into"):
@@ -81,3 +88,13 @@ class PagingPolicy:
         if len(self._paged) > MAX_REMEMBERED:
             self._paged.pop(next(iter(self._paged)))
         return Decision(True, "page", tuple(seg.inspectors), seg, held)
+
+    def _handed_back(self, event: dict[str, Any], actor: str) -> Decision:
+        """A hand-back is a person's decision, rare and urgent: no cooldown, no cap, all but them."""
+        seg = self.segments.get(event.get("segment_id") or "")
+        if seg is None:
+            return Decision(False, "no_segment")
+        others = tuple(i for i in seg.inspectors if i != actor)
+        if not others:
+            return Decision(False, "no_inspectors", segment=seg)
+        return Decision(True, "handed_back", others, seg, handed_back_by=actor)

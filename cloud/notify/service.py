@@ -114,6 +114,7 @@ class NotifyService:
             self.cfg.timezone,
             d.held_back,
             self.cfg.language,
+            d.handed_back_by,
         )
         jobs = []
         for who in d.inspectors:
@@ -129,7 +130,12 @@ class NotifyService:
         out = [(who, ch, res) for (who, ch, _), res in zip(jobs, results, strict=True)]
         log.info(
             "paged",
-            extra={"alert": page.alert_id, "segment": d.segment.id, "deliveries": [list(o) for o in out]},
+            extra={
+                "alert": page.alert_id,
+                "segment": d.segment.id,
+                "why": d.reason,
+                "deliveries": [list(o) for o in out],
+            },
         )
         return out
 

@@ -69,3 +69,12 @@ def test_pages_and_the_inspectors_page_name_every_class_alike():
     page_names = dict(re.findall(r'"class\.(\w+)": "([^"]+)"', zh_block))
     assert set(DEBRIS_CLASSES) == set(page_names) == set(CLASS_NAMES_ZH)
     assert page_names == CLASS_NAMES_ZH
+
+
+def test_a_page_for_a_find_handed_back_says_who_gave_it_back():
+    page = render(FEATURE, "S 3/7", "http://h:1", handed_back_by="li.wei")
+    assert page.title == "Handed back: bottle on S 3/7"
+    assert page.body.splitlines()[0] == "li.wei handed it back: it needs someone else to clear it."
+    assert page.push_payload()["tag"] == FEATURE["id"]  # replaces the find's own notification
+    zh = render(FEATURE, "深圳河 3/7", "http://h:1", language="zh", handed_back_by="李伟")
+    assert zh.title == "深圳河 3/7 漂浮塑料瓶已被退回" and zh.body.startswith("李伟 已退回")

@@ -66,3 +66,17 @@ def test_hourly_cap_is_a_sliding_window():
 def test_zero_cap_silences_a_segment():
     p = PagingPolicy(SEGS, cooldown_s=0, per_segment_per_hour=0)
     assert p.decide(ev("a"), 0).reason == "rate_cap"
+
+
+def test_a_find_handed_back_pages_the_segments_other_inspectors_at_once():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=1)
+    assert p.decide(ev("a"), 0).page  # the find itself; the segment is now cooling down and capped
+
+    def back(alert: str, seg: str, actor: str, action: str = "release") -> dict:
+        return {**ev(alert, seg, kind="workorder.changed"), "workorder": {"action": action, "actor": actor}}
+
+    d = p.decide(back("a", "sz-1", "li"), 1)
+    assert (d.page, d.reason, d.inspectors, d.handed_back_by) == (True, "handed_back", ("wang",), "li")
+    assert p.decide(back("a", "sz-1", "li", action="claim"), 2).reason == "not_new"
+    assert p.decide(back("b", "xz-1", "chen"), 3).reason == "no_inspectors"  # nobody else on it
+    assert p.decide(back("c", None, "li"), 4).reason == "no_segment"

@@ -145,3 +145,35 @@ def test_a_chinese_district_is_paged_in_chinese(tmp_path):
     msg = json.loads(reqs[0]["body"])
     assert msg["title"].startswith("深圳河 皇岗段 发现漂浮泡沫")
     assert "查看：http://cloud.test/inspector/#alert-sz-0" in msg["message"]
+
+
+def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
+    chat = HttpSink(free_port(), status=200)
+    cfg = NotifyConfig(
+        apprise_urls={who: [f"json://127.0.0.1:{chat.port}/{who}"] for who in ("li", "wang")}, timeout_s=3
+    )
+    segs = [SegmentConfig(id="sz-1", name="Shenzhen River 1", inspectors=["li", "wang"])]
+
+    async def scenario() -> NotifyService:
+        bus = EventBus()
+        name = "Shenzhen River 1"
+        svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: name)
+        async with svc:
+            wo = {"id": "sz-0", "status": "new", "action": "release", "actor": "li"}
+            event = {"type": "workorder.changed", "feature": feature("sz-0"), "segment_id": "sz-1"}
+            bus.publish({**event, "workorder": wo})
+            deadline = time.monotonic() + 10
+            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return svc
+
+    try:
+        svc = asyncio.run(scenario())
+        reqs = list(chat.requests)
+    finally:
+        chat.close()
+    assert svc.sent == 1, svc.last_error
+    assert [r["path"] for r in reqs] == ["/wang"]
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"] == "Handed back: foam on Shenzhen River 1"
+    assert msg["message"].startswith("li handed it back")
