@@ -99,6 +99,7 @@ class WorkOrderService:
                         "action": cmd.action,
                         "actor": cmd.actor,
                         "at": iso(cmd.at),
+                        "note": cmd.note,
                     },
                 }
             )

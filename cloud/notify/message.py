@@ -46,6 +46,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "debris": "debris",
         "back_title": "Handed back: {cls} on {segment}",
         "back": "{who} handed it back: it needs someone else to clear it.",
+        "back_why": "{who} handed it back ({why}): it needs someone else to clear it.",
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -62,6 +63,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "debris": "漂浮物",
         "back_title": "{segment} 漂浮{cls}已被退回",
         "back": "{who} 已退回此处漂浮物，需其他人前往清理。",
+        "back_why": "{who} 已退回此处漂浮物（{why}），需其他人前往清理。",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -89,9 +91,11 @@ def render(
     held_back: int = 0,
     language: str = "en",
     handed_back_by: str | None = None,
+    handed_back_why: str = "",
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
-    absolute. ``handed_back_by``: the page says that inspector gave it back (``release``)."""
+    absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
+    ``handed_back_why`` their reason."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -111,7 +115,10 @@ def render(
         title = text["title"].format(cls=cls, segment=segment_name)
         title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
-    lines = [text["back"].format(who=handed_back_by)] if handed_back_by is not None else []
+    lines = []
+    if handed_back_by is not None:
+        why = " ".join(handed_back_why.split())[:200]
+        lines.append(text["back_why" if why else "back"].format(who=handed_back_by, why=why))
     lines += [
         text["what"].format(cls=cls) + (text["confidence"].format(pct=pct) if pct else ""),
         text["where"].format(segment=segment_name) + (f" — {lat:.5f}N {lon:.5f}E" if lat is not None else ""),

@@ -33,8 +33,9 @@ class Decision:
     inspectors: tuple[str, ...] = ()
     segment: SegmentConfig | None = None
     held_back: int = 0
-    #: Who handed the find back, for a ``handed_back`` page.
+    #: Who handed the find back, and why (their note), for a ``handed_back`` page.
     handed_back_by: str | None = None
+    handed_back_why: str = ""
 
 
 @dataclass
@@ -58,7 +59,7 @@ class PagingPolicy:
     def decide(self, event: dict[str, Any], now: float) -> Decision:
         order = event.get("workorder") or {}
         if event.get("type") == "workorder.changed" and order.get("action") == "release":
-            return self._handed_back(event, str(order.get("actor") or ""))
+            return self._handed_back(event, str(order.get("actor") or ""), str(order.get("note") or ""))
         if event.get("type") != "alert.new":
             return Decision(False, "not_new")
         if event.get("merged_into"):
@@ -89,7 +90,7 @@ class PagingPolicy:
             self._paged.pop(next(iter(self._paged)))
         return Decision(True, "page", tuple(seg.inspectors), seg, held)
 
-    def _handed_back(self, event: dict[str, Any], actor: str) -> Decision:
+    def _handed_back(self, event: dict[str, Any], actor: str, why: str) -> Decision:
         """A hand-back is a person's decision, rare and urgent: no cooldown, no cap, all but them."""
         seg = self.segments.get(event.get("segment_id") or "")
         if seg is None:
@@ -97,4 +98,4 @@ class PagingPolicy:
         others = tuple(i for i in seg.inspectors if i != actor)
         if not others:
             return Decision(False, "no_inspectors", segment=seg)
-        return Decision(True, "handed_back", others, seg, handed_back_by=actor)
+        return Decision(True, "handed_back", others, seg, handed_back_by=actor, handed_back_why=why)

@@ -115,6 +115,7 @@ class NotifyService:
             d.held_back,
             self.cfg.language,
             d.handed_back_by,
+            d.handed_back_why,
         )
         jobs = []
         for who in d.inspectors:

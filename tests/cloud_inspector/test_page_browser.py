@@ -124,9 +124,12 @@ def test_live_list_map_claim_and_clear(cloud, page, tmp_path):
     page.click("#clear-cancel")  # changed their mind: nothing is sent
     assert item_b.locator(".status").inner_text() == "claimed"
     item_b.locator("button[data-action=release]").click()  # needs a boat: handed back, open to all
+    page.locator("#back-dlg .reason", has_text="Needs a boat").click()
+    page.click("#back-send")
     item_b.locator("button[data-action=claim]").wait_for(timeout=5000)
     assert item_b.locator(".status").inner_text() == "new"
-    assert httpx.get(f"{cloud}/api/v1/workorders/{second['alert_id']}").json()["assignee"] is None
+    order = httpx.get(f"{cloud}/api/v1/workorders/{second['alert_id']}").json()
+    assert order["assignee"] is None and order["history"][-1]["note"] == "Needs a boat"
     item_b.locator("button[data-action=claim]").click()
     item_b.locator(".status", has_text="claimed").wait_for(timeout=5000)
     item_b.locator("button[data-action=clear]").click()

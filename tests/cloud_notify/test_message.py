@@ -76,5 +76,6 @@ def test_a_page_for_a_find_handed_back_says_who_gave_it_back():
     assert page.title == "Handed back: bottle on S 3/7"
     assert page.body.splitlines()[0] == "li.wei handed it back: it needs someone else to clear it."
     assert page.push_payload()["tag"] == FEATURE["id"]  # replaces the find's own notification
-    zh = render(FEATURE, "深圳河 3/7", "http://h:1", language="zh", handed_back_by="李伟")
-    assert zh.title == "深圳河 3/7 漂浮塑料瓶已被退回" and zh.body.startswith("李伟 已退回")
+    zh = render(FEATURE, "深圳河 3/7", "h", language="zh", handed_back_by="李伟", handed_back_why="需要船只")
+    assert zh.title == "深圳河 3/7 漂浮塑料瓶已被退回"
+    assert zh.body.startswith("李伟 已退回此处漂浮物（需要船只）")

@@ -159,7 +159,7 @@ def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
         name = "Shenzhen River 1"
         svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: name)
         async with svc:
-            wo = {"id": "sz-0", "status": "new", "action": "release", "actor": "li"}
+            wo = {"id": "sz-0", "status": "new", "action": "release", "actor": "li", "note": "Needs a boat"}
             event = {"type": "workorder.changed", "feature": feature("sz-0"), "segment_id": "sz-1"}
             bus.publish({**event, "workorder": wo})
             deadline = time.monotonic() + 10
@@ -176,4 +176,4 @@ def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
     assert [r["path"] for r in reqs] == ["/wang"]
     msg = json.loads(reqs[0]["body"])
     assert msg["title"] == "Handed back: foam on Shenzhen River 1"
-    assert msg["message"].startswith("li handed it back")
+    assert msg["message"].startswith("li handed it back (Needs a boat): it needs someone else")

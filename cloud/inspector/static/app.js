@@ -312,13 +312,14 @@ function connect() {
 }
 
 /* ---------- actions ---------- */
-function actionRequest(wo, action, doneAt, photo) {
+function actionRequest(wo, action, doneAt, { photo, note } = {}) {
   const body = { actor: store.name };
   let path = action;
   if (action === "false_alarm") { path = "clear"; body.outcome = "false_alarm"; }
   if (action === "clear") body.outcome = "cleared";
   if (doneAt) body.done_at = doneAt;
   if (photo) body.photo_jpeg = photo;
+  if (note) body.note = note;
   return fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
@@ -339,15 +340,15 @@ function applyLocally(id, action, answer) {
 async function act(f, action, button) {
   if (!store.token) { signIn(); return; }
   const wo = f.properties.workorder_id || f.id;
-  let photo = null;
-  if (action === "clear") {
-    const answer = await askClearPhoto();
-    if (!answer) return;  // cancelled: nothing is sent
-    photo = answer.photo;
+  let extra = {};  // what the inspector adds: a photo of the cleared spot, why they hand it back
+  if (action === "clear" || action === "release") {
+    extra = await (action === "clear" ? askClearPhoto() : askHandBack());
+    if (!extra) return;  // cancelled: nothing is sent
   }
+  const { photo, note } = extra;
   button.disabled = true;
   try {
-    const r = await actionRequest(wo, action, null, photo);
+    const r = await actionRequest(wo, action, null, extra);
     const out = await r.json().catch(() => ({}));
     if (r.status === 401) { toast(t("err.token")); signIn(); return; }
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
@@ -355,7 +356,7 @@ async function act(f, action, button) {
     applyLocally(f.id, action, out);
     render();
   } catch (e) {  // no signal: keep it on this phone, with when it was done, and send it when there is
-    const queued = { id: f.id, wo, action, done_at: new Date().toISOString() };
+    const queued = { id: f.id, wo, action, done_at: new Date().toISOString(), ...(note ? { note } : {}) };
     if (!pending.add(photo ? { ...queued, photo } : queued)) {  // the photo is too much for the phone
       pending.add(queued);
       toast(t("clear.nophoto"));
@@ -407,7 +408,19 @@ function askClearPhoto() {
   return new Promise((resolve) => {
     $("clear-cancel").onclick = () => dlg.close("cancel");
     dlg.onclose = () => resolve(dlg.returnValue === "send" ? { photo } : null);
-    $("clear-send").value = "send";
+    dlg.returnValue = "";
+    dlg.showModal();
+  });
+}
+
+/** Resolves {note: why} on Hand back (a quick reason or their own words), null on Cancel. */
+function askHandBack() {
+  const dlg = $("back-dlg"), why = $("back-why");
+  why.value = "";
+  for (const b of dlg.querySelectorAll(".reason")) b.onclick = () => { why.value = b.textContent; };
+  return new Promise((resolve) => {
+    $("back-cancel").onclick = () => dlg.close("cancel");
+    dlg.onclose = () => resolve(dlg.returnValue === "send" ? { note: why.value.trim() } : null);
     dlg.returnValue = "";
     dlg.showModal();
   });
@@ -430,7 +443,7 @@ async function flushPending() {
   try {
     for (const a of pending.list()) {
       let r;
-      try { r = await actionRequest(a.wo, a.action, a.done_at, a.photo); } catch (e) { return; } // still no signal
+      try { r = await actionRequest(a.wo, a.action, a.done_at, a); } catch (e) { return; } // still no signal
       if (r.status === 401) { toast(t("err.token")); signIn(); return; }
       const out = await r.json().catch(() => ({}));
       pending.save(pending.list().filter((x) => !(x.wo === a.wo && x.action === a.action && x.done_at === a.done_at)));
