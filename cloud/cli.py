@@ -206,3 +206,17 @@ def token_revoke(
         raise typer.Exit(3)
     holders = ", ".join(sorted({f"{r['role']} {r['principal']!r}" for r in match}))
     typer.echo(f"revoked {n} token(s) of {holders}; requests with them now get 401")
+
+
+@app.command("config")
+def config_cmd(config: ConfigOpt = None) -> None:
+    """Print the settings the cloud service runs with, as the `[cloud]` table of a config file.
+
+    Every setting is under its description; unset ones are commented out and secrets are not
+    shown. With no file and no `RIVERPATROL_CLOUD_*` variables these are the defaults: a file to
+    start from (`riverpatrol cloud config > cloud.toml`).
+    """
+    from cloud.settings import CloudSettings
+    from contract.settings import to_toml
+
+    typer.echo(to_toml(CloudSettings.load(config)), nl=False)

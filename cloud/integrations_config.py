@@ -48,6 +48,7 @@ class NotifyConfig(BaseModel):
     apprise_urls: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Inspector id -> apprise URLs (wecom://, dingtalk://, feishu://...).",
+        json_schema_extra={"secret": True},  # the URLs hold the bots' keys
     )
     cooldown_s: float = Field(
         default=300.0, ge=0, description="After a page, a segment stays quiet this long."
@@ -72,7 +73,9 @@ class SyncConfig(BaseModel):
 
     geojson_webhook_url: str = ""
     geojson_webhook_headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra headers on every webhook POST (e.g. Authorization)."
+        default_factory=dict,
+        description="Extra headers on every webhook POST (e.g. Authorization).",
+        json_schema_extra={"secret": True},
     )
     sensorthings_url: str = Field(default="", description="Service root, e.g. http://host/FROST-Server/v1.1")
     sensorthings_sensor_name: str = Field(

@@ -7,13 +7,20 @@ Precedence, highest first: explicit overrides (command-line options) > environme
 
 from __future__ import annotations
 
+import enum
+import inspect
+import json
+import math
 import os
+import re
+import textwrap
 import tomllib
+import typing
 from contextvars import ContextVar
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar, Self
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 _file_values: ContextVar[dict[str, Any] | None] = ContextVar("_file_values", default=None)
@@ -67,6 +74,96 @@ def _describe(section: str, error: ValidationError) -> str:
 def settings_error(section: str, error: ValidationError) -> SettingsError:
     """``error`` as a :class:`SettingsError`: one line naming each bad field, and the fields."""
     return SettingsError(_describe(section, error), tuple(_where(e) for e in error.errors()))
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(k: str) -> str:
+    return k if _BARE_KEY.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def _value(v: Any) -> str:
+    """``v`` as a TOML value (strings, numbers, booleans, paths, enums, arrays, inline tables)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return ("inf" if v > 0 else "-inf") if math.isinf(v) else "nan" if math.isnan(v) else repr(v)
+    if isinstance(v, enum.Enum):
+        return _value(v.value)
+    if isinstance(v, str | PurePath):
+        return json.dumps(str(v), ensure_ascii=False)  # JSON's escapes are TOML's basic-string ones
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(str(k))} = {_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    if isinstance(v, list | tuple | set | frozenset):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise TypeError(f"no TOML form for {type(v).__name__}")
+
+
+def _comment(text: str | None) -> list[str]:
+    return [f"# {line}" for line in textwrap.wrap((text or "").replace("``", "`"), 96)]
+
+
+_URL_PASSWORD = re.compile(r"(?<=://)([^/:@]*):[^/@]*@")
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """``M`` of a ``list[M]`` field whose items are tables (``[[...]]``), else None."""
+    args = typing.get_args(annotation)
+    ok = typing.get_origin(annotation) is list and args and isinstance(args[0], type)
+    return args[0] if ok and issubclass(args[0], BaseModel) else None
+
+
+def _table(header: str, model: BaseModel, array: bool = False) -> list[str]:
+    """One table of ``model``'s fields, each under its description; its sub-tables after it.
+
+    A field is a secret (set, it is not shown) when its name says token, password, secret or
+    key, or its ``json_schema_extra`` has ``secret``; a password in a URL is never shown.
+    """
+    out = [f"[[{header}]]" if array else f"[{header}]"]
+    doc = inspect.getdoc(type(model))
+    if doc and not array:
+        out[:0] = _comment(doc.splitlines()[0])
+    later: list[str] = []
+    for name, field in type(model).model_fields.items():
+        v = getattr(model, name)
+        sub = f"{header}.{_key(name)}"
+        item = _item_model(field.annotation)
+        secret = _secret(name) or bool((field.json_schema_extra or {}).get("secret"))  # type: ignore[union-attr]
+        if isinstance(v, BaseModel):
+            later += ["", *_comment(field.description), *_table(sub, v)]
+        elif item is not None:
+            later += ["", *_comment(field.description or inspect.getdoc(item))]
+            for x in v:
+                later += _table(sub, x, array=True)
+            if not v:  # none yet: a commented one to copy
+                later.append(f"# [[{sub}]]")
+                for n, f in item.model_fields.items():
+                    example = "" if f.is_required() else f.get_default(call_default_factory=True)
+                    later.append(f"# {_key(n)} = {_value(example)}")
+        else:
+            out += _comment(field.description)
+            if v is None:
+                out.append(f"# {_key(name)} =  (not set)")
+            elif secret and v:
+                shown = {k: "..." for k in v} if isinstance(v, dict) else "..."
+                out.append(f"# {_key(name)} = {_value(shown)}  (set, not shown: a secret)")
+            else:
+                if isinstance(v, str):
+                    v = _URL_PASSWORD.sub(r"\1:...@", v)
+                out.append(f"{_key(name)} = {_value(v)}")
+    return [*out, *later]
+
+
+def to_toml(settings: BaseModel, section: str | None = None) -> str:
+    """``settings`` as the ``[section]`` of a config file, every field under its description.
+
+    What ``riverpatrol <component> config`` prints: a file to start from, or what a service
+    runs with. Unset fields are commented out; secrets that are set are not shown.
+    """
+    return "\n".join(_table(section or getattr(settings, "section", ""), settings)) + "\n"
 
 
 class ComponentSettings(BaseSettings):

@@ -268,3 +268,17 @@ def _serve_metrics(agent, port: int) -> None:
 
     server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+
+@app.command("config")
+def config_cmd(config: Path = typer.Option(None, help="TOML settings file (\\[edge] section)")) -> None:
+    """Print the settings the drone's agent runs with, as the `[edge]` table of a config file.
+
+    Every setting is under its description; unset ones are commented out and secrets are not
+    shown. With no file and no `RIVERPATROL_EDGE_*` variables these are the defaults: a file to
+    start from (`riverpatrol edge config > drone.toml`).
+    """
+    from contract.settings import to_toml
+    from edge.settings import EdgeSettings
+
+    typer.echo(to_toml(EdgeSettings.load(config)), nl=False)

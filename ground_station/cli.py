@@ -232,3 +232,17 @@ def plan(
 
 _register_relay(app)
 _register_missions(app)
+
+
+@app.command("config")
+def config_cmd(config: Path = typer.Option(None, help="TOML config file (its \\[gcs] table).")) -> None:
+    """Print the settings the ground station runs with, as the `[gcs]` table of a config file.
+
+    Every setting is under its description; unset ones are commented out and secrets are not
+    shown. With no file and no `RIVERPATROL_GCS_*` variables these are the defaults: a file to
+    start from (`riverpatrol gcs config > ground-station.toml`).
+    """
+    from contract.settings import to_toml
+    from ground_station.settings import GcsSettings
+
+    typer.echo(to_toml(GcsSettings.load(config)), nl=False)

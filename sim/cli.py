@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from sim.camera.cli import app as camera_app
@@ -17,3 +19,19 @@ def _root() -> None:
 
 app.command("vehicle")(vehicle)
 app.add_typer(camera_app, name="camera", help="Synthetic aerial camera over a river, with exact truth.")
+
+
+@app.command("config")
+def config_cmd(
+    config: Path = typer.Option(None, help="TOML config file (its \\[sim.vehicle] table)."),
+) -> None:
+    """Print the settings the simulators runs with, as the `[sim]` table of a config file.
+
+    Every setting is under its description; unset ones are commented out and secrets are not
+    shown. With no file and no `RIVERPATROL_SIM_*` variables these are the defaults: a file to
+    start from (`riverpatrol sim config > sim.toml`).
+    """
+    from contract.settings import to_toml
+    from sim.settings import SimSettings
+
+    typer.echo(to_toml(SimSettings.load(config)), nl=False)
