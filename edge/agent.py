@@ -44,6 +44,21 @@ from edge.tracker import Tracker, TrackerConfig
 log = logging.getLogger(__name__)
 
 
+def link_config(settings: EdgeSettings) -> LinkConfig:
+    """The drone's MQTT link as its settings say: broker, login, TLS; quick to reconnect."""
+    return LinkConfig(
+        drone_id=settings.drone_id,
+        host=settings.broker_host,
+        port=settings.broker_port,
+        tls=settings.broker_tls,
+        ca_file=settings.broker_ca_file or None,
+        username=settings.broker_username or None,
+        password=settings.broker_password or None,
+        reconnect_min_s=0.2,
+        reconnect_max_s=2.0,
+    )
+
+
 class AgentMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         p = "riverpatrol_edge_"
@@ -156,13 +171,7 @@ class EdgeAgent:
         )
         self._remote: queue.SimpleQueue[Alert] = queue.SimpleQueue()
         self.link = MqttLink(
-            LinkConfig(
-                drone_id=settings.drone_id,
-                host=settings.broker_host,
-                port=settings.broker_port,
-                reconnect_min_s=0.2,
-                reconnect_max_s=2.0,
-            ),
+            link_config(settings),
             self.outbox,
             on_remote_alert=self._remote.put,
             registry=self.registry,

@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
 from contract import topics
+from contract.broker import BrokerAuth
 from contract.defaults import MQTT_HOST, MQTT_PORT
 from contract.messages import Alert, DroneStatus, Telemetry
 from edge.outbox import Outbox, OutboxFull
@@ -157,10 +158,8 @@ class MqttLink:
             client_id=self.cfg.client_id or f"riverpatrol-edge-{self.cfg.drone_id}",
             clean_session=self.cfg.clean_session,
         )
-        if self.cfg.username:
-            c.username_pw_set(self.cfg.username, self.cfg.password)
-        if self.cfg.tls:
-            c.tls_set(ca_certs=self.cfg.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        cfg = self.cfg
+        BrokerAuth(cfg.username or "", cfg.password or "", cfg.tls, cfg.ca_file or "").apply(c)
         # The broker sends the will later, so it carries no (stale) time.
         will = DroneStatus(drone_id=self.cfg.drone_id, online=False, reason="link lost")
         c.will_set(self._status_topic, will.model_dump_json(), qos=1, retain=True)

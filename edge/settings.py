@@ -61,6 +61,12 @@ class EdgeSettings(ComponentSettings):
     )
     broker_host: str = Field(MQTT_HOST, description="MQTT broker host")
     broker_port: int = Field(MQTT_PORT, ge=1, le=65535, description="MQTT broker port")
+    broker_username: str = Field("", description="this drone's user on the broker (empty: anonymous)")
+    broker_password: str = Field("", description="its password")
+    broker_tls: bool = Field(False, description="encrypt the link to the broker (TLS), verifying the broker")
+    broker_ca_file: str = Field(
+        "", description="CA that signed the broker's certificate (empty: the system's)"
+    )
     drone_id: str = Field("drone-1", min_length=1, max_length=64, description="this drone's id on MQTT")
     mission_id: str = Field(
         "mission-1", min_length=1, max_length=64, description="mission the alerts belong to"

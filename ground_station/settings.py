@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from contract import defaults
+from contract.broker import BrokerAuth
 from contract.settings import ComponentSettings
 
 
@@ -54,6 +55,10 @@ class GcsSettings(ComponentSettings):
     # --- links ----------------------------------------------------------------------------------
     mqtt_host: str = defaults.MQTT_HOST
     mqtt_port: int = defaults.MQTT_PORT
+    mqtt_username: str = Field("", description="the station's user on the broker (empty: anonymous)")
+    mqtt_password: str = Field("", description="its password")
+    mqtt_tls: bool = Field(False, description="encrypt the link to the broker (TLS), verifying the broker")
+    mqtt_ca_file: str = Field("", description="CA that signed the broker's certificate (empty: the system's)")
     cloud_url: str = f"http://{defaults.CLOUD_HOST}:{defaults.CLOUD_PORT}"
     cloud_token: str = Field("", description="this station's bearer token for the cloud's ingest API")
 
@@ -97,3 +102,7 @@ class GcsSettings(ComponentSettings):
     status_settle_s: float = Field(
         2.0, gt=0, description="--once listens this long for retained status and a telemetry round, s"
     )
+
+    def mqtt_auth(self) -> BrokerAuth:
+        """How the relay and the dashboard log in to the broker."""
+        return BrokerAuth(self.mqtt_username, self.mqtt_password, self.mqtt_tls, self.mqtt_ca_file)

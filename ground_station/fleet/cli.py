@@ -74,19 +74,26 @@ def status(
     where = f"{s.mqtt_host}:{s.mqtt_port}"
     from prometheus_client import REGISTRY, start_http_server
 
-    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, registry=REGISTRY).start()
+    listener = FleetListener(
+        s.mqtt_host, s.mqtt_port, s.fleet_stale_s, registry=REGISTRY, auth=s.mqtt_auth()
+    ).start()
 
     def snap() -> Snapshot:
         rows, rejected, last_error = listener.rows()
-        return Snapshot(
-            rows, _relay_view(s.relay_db), where, listener.connected.is_set(), rejected, last_error
-        )
+        up = listener.connected.is_set()
+        return Snapshot(rows, _relay_view(s.relay_db), where, up, rejected, last_error, listener.refused)
 
     try:
         if once or as_json:
             listener.attempted.wait(s.status_settle_s + 3.0)
             if not listener.connected.wait(0.5):
-                typer.secho(f"error: cannot reach the MQTT broker at {where}", fg="red", err=True)
+                why = (
+                    f"the MQTT broker at {where} refused the dashboard: {listener.refused} "
+                    "(mqtt_username, mqtt_password in [gcs])"
+                    if listener.refused
+                    else f"cannot reach the MQTT broker at {where}"
+                )
+                typer.secho(f"error: {why}", fg="red", err=True)
                 raise typer.Exit(EXIT_BROKER)
             listener.subscribed.wait(2.0)
             time.sleep(s.status_settle_s)  # retained statuses at once, telemetry within a period

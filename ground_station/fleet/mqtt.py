@@ -10,6 +10,7 @@ import uuid
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from contract import topics
+from contract.broker import BrokerAuth
 from ground_station.fleet.model import DroneRow, FleetState, Link
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class FleetListener:
         stale_after_s: float,
         keepalive: int = 30,
         registry: CollectorRegistry | None = None,
+        auth: BrokerAuth | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
 
@@ -33,11 +35,14 @@ class FleetListener:
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.attempted = threading.Event()  # set on the first connect outcome, success or not
+        #: Why the broker last refused us ("Not authorized": check mqtt_username/mqtt_password).
+        self.refused = ""
         self._lock = threading.Lock()
         self._keepalive = keepalive
         self._client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=f"riverpatrol-status-{uuid.uuid4().hex[:8]}"
         )
+        (auth or BrokerAuth()).apply(self._client)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = lambda *a, **k: self.subscribed.set()
@@ -67,8 +72,10 @@ class FleetListener:
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:
         self.attempted.set()
         if reason_code.is_failure:
+            self.refused = str(reason_code)
             log.warning("event=broker_refused reason=%s", reason_code)
             return
+        self.refused = ""
         self.connected.set()
         self.m_connected.set(1)
         client.subscribe(

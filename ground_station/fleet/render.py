@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -32,12 +33,14 @@ class Snapshot:
     broker_connected: bool
     rejected: int
     last_error: str | None
+    broker_refused: str = ""
 
 
 def as_json(snap: Snapshot) -> dict:
     return {
         "broker": snap.broker,
         "broker_connected": snap.broker_connected,
+        "broker_refused": snap.broker_refused,
         "drones": [r.as_dict() for r in snap.rows],
         "relay": snap.relay.__dict__,
         "rejected_messages": snap.rejected,
@@ -115,7 +118,8 @@ def table(snap: Snapshot) -> Group:
             f"relay to cloud: backlog {rv.backlog} (oldest {age}), delivered {rv.delivered}, "
             f"dead letters {rv.dead_letters}"
         )
-    broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else "[red]down[/]")
+    down = f"[red]refused us: {escape(snap.broker_refused)}[/]" if snap.broker_refused else "[red]down[/]"
+    broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
     lines = [t, Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
     if snap.last_error:
         lines.append(Text(f"last rejected: {snap.last_error}", style="yellow"))

@@ -69,6 +69,7 @@ def relay(
                 client_id=s.relay_client_id,
                 share_group=s.relay_share_group,
                 mqtt_protocol=s.relay_mqtt_protocol,
+                auth=s.mqtt_auth(),
                 history_days=s.relay_history_days,
                 registry=REGISTRY,
             )
@@ -196,11 +197,29 @@ def broker_config(
     out: Annotated[Path, typer.Option(help="Where to write mosquitto.conf.")] = Path("mosquitto.conf"),
     port: Annotated[int, typer.Option(help="Listener port.")] = 1883,
     data_dir: Annotated[Path, typer.Option(help="Broker persistence folder.")] = Path("/var/lib/mosquitto"),
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Users and passwords (mosquitto_passwd): anonymous clients are turned away."),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate: the listener speaks TLS only.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
 ) -> None:
-    """Write a Mosquitto config that never drops queued QoS 1 alerts for a slow or offline relay."""
+    """Write a Mosquitto config that never drops queued QoS 1 alerts for a slow or offline relay.
+
+    With `--password-file`, each drone and the ground station log in (`broker_username` in a
+    drone's `[edge]`, `mqtt_username` in `[gcs]`); with `--tls-cert`/`--tls-key` the radio link is
+    encrypted (`broker_tls`, `mqtt_tls`).
+    """
     from ground_station.relay.broker_config import mosquitto_conf
 
-    out.write_text(mosquitto_conf(port, data_dir))
+    try:
+        text = mosquitto_conf(port, data_dir, password_file=password_file, tls_cert=tls_cert, tls_key=tls_key)
+    except ValueError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(2) from None
+    out.write_text(text)
     typer.echo(f"wrote {out}; run: mosquitto -c {out}")
 
 

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
 from contract import topics
+from contract.broker import BrokerAuth
 from contract.messages import Alert
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
 from ground_station.relay.outbox import RelayOutbox
@@ -44,6 +45,7 @@ class RelayConfig:
     #: "5" (session expiry, reason codes) or "3.1.1" for a broker that speaks only that (amqtt, the
     #: demo's embedded broker); both keep a persistent session, so a relay restart loses nothing.
     mqtt_protocol: str = "5"
+    auth: BrokerAuth = field(default_factory=BrokerAuth)
     batch_size: int = 200
     idle_poll_s: float = 0.05
     backoff_cap_s: float = 30.0
@@ -106,6 +108,7 @@ class Relay:
             clean_session=None if self._v5 else False,
             manual_ack=True,
         )
+        config.auth.apply(self._client)
         self._inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
