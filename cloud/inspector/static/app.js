@@ -357,13 +357,14 @@ async function act(f, action, button) {
     render();
   } catch (e) {  // no signal: keep it on this phone, with when it was done, and send it when there is
     const queued = { id: f.id, wo, action, done_at: new Date().toISOString(), ...(note ? { note } : {}) };
-    if (!pending.add(photo ? { ...queued, photo } : queued)) {  // the photo is too much for the phone
-      pending.add(queued);
-      toast(t("clear.nophoto"));
+    let said = "pending.saved";
+    if (!pending.add(photo ? { ...queued, photo } : queued)) {  // the phone's storage is full
+      said = photo && pending.add(queued) ? "clear.nophoto" : "pending.full";
     }
+    if (said === "pending.full") { toast(t(said)); return; }  // nothing kept: the list stays as it was
     applyLocally(f.id, action);
     render();
-    toast(t("pending.saved"));
+    toast(t(said));
   } finally {
     button.disabled = false;
   }
