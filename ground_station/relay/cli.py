@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from contract.logs import configure_logging
@@ -88,6 +89,7 @@ def relay(
         b = r.outbox.backlog()
         return {
             "broker_connected": r.connected.is_set(),
+            "broker_refused": r.refused or None,
             "cloud_failures": r.forwarder.failures,
             "store_error": r.store_error or None,
             "received": int(r.m_received._value.get()),
@@ -100,7 +102,8 @@ def relay(
 
     def line() -> str:
         st = state()
-        link = "[green]broker ok[/]" if st["broker_connected"] else "[red]broker down[/]"
+        down = f"broker refused us: {escape(st['broker_refused'])}" if st["broker_refused"] else "broker down"
+        link = "[green]broker ok[/]" if st["broker_connected"] else f"[red]{down}[/]"
         failures = st["cloud_failures"]
         cloud_state = "[green]cloud ok[/]" if failures == 0 else f"[red]cloud down ({failures} tries)[/]"
         age = f"{st['oldest_s']}s" if st["oldest_s"] is not None else "-"

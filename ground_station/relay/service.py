@@ -95,6 +95,8 @@ class Relay:
         )
         #: Why the outbox last refused a write, while it still does (alerts stay with the broker).
         self.store_error: str | None = None
+        #: Why the broker last turned the relay away ("Not authorized"), until it lets it in.
+        self.refused = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.connected = threading.Event()
@@ -124,8 +126,10 @@ class Relay:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.error("broker refused the relay: %s", reason_code)
+            self.refused = str(reason_code)
+            log.error("broker refused the relay: %s (mqtt_username, mqtt_password in [gcs])", reason_code)
             return
+        self.refused = ""
         log.info(
             "connected to broker %s:%s (session present: %s)",
             self.config.mqtt_host,

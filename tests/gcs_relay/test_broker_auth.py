@@ -49,8 +49,11 @@ def test_each_client_logs_in_with_its_settings_and_strangers_are_refused(locked_
     link = MqttLink(link_config(edge), Outbox(tmp_path / "edge.db"))
     fleet = FleetListener("127.0.0.1", port, 5.0, auth=gcs.mqtt_auth()).start()
     stranger = FleetListener("127.0.0.1", port, 5.0, auth=BrokerAuth("gs1", "wrong")).start()
+    locked_out = Relay(RelayConfig(db_path=tmp_path / "r2.db", cloud_url="http://127.0.0.1:1", mqtt_port=port,
+                                   client_id="relay-2"))  # fmt: skip
     try:
         relay.start()
+        locked_out.start()
         assert relay.connected.wait(10)
         link.start()
         alert = make_alert(1, drone="drone-1")
@@ -61,8 +64,10 @@ def test_each_client_logs_in_with_its_settings_and_strangers_are_refused(locked_
         assert stranger.attempted.wait(10) and not stranger.connected.is_set()
         assert "not authorized" in stranger.refused.lower() or "bad user" in stranger.refused.lower()
         assert "g-pass" not in repr(gcs.mqtt_auth())
+        assert wait_until(lambda: "not authorized" in locked_out.refused.lower(), 10), locked_out.refused
+        assert not locked_out.connected.is_set() and relay.refused == ""
     finally:
-        for stop in (link.stop, relay.stop, fleet.stop, stranger.stop):
+        for stop in (link.stop, relay.stop, locked_out.stop, fleet.stop, stranger.stop):
             stop()
 
 
