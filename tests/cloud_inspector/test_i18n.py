@@ -26,4 +26,10 @@ def test_every_text_is_in_english_and_chinese_with_the_same_placeholders() -> No
 def test_every_key_the_page_uses_has_a_text() -> None:
     used = set(re.findall(r'\bt\("([\w.]+)"', APP)) | set(re.findall(r'data-i18n[\w-]*="([\w.]+)"', HTML))
     used |= set(re.findall(r'"(pending\.full|clear\.nophoto)"', APP))  # chosen, then passed to t()
+    groups = re.findall(r'texts: "(\w+)", reasons: \[([^\]]*)\]', APP)  # askWhy's dialogs
+    assert groups
+    for texts, reasons in groups:
+        used |= {f"{texts}.{part}" for part in ("title", "note", "send")} | set(
+            re.findall(r'"([\w.]+)"', reasons)
+        )
     assert used and used <= set(_texts("en")), used - set(_texts("en"))

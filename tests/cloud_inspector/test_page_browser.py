@@ -124,8 +124,8 @@ def test_live_list_map_claim_and_clear(cloud, page, tmp_path):
     page.click("#clear-cancel")  # changed their mind: nothing is sent
     assert item_b.locator(".status").inner_text() == "claimed"
     item_b.locator("button[data-action=release]").click()  # needs a boat: handed back, open to all
-    page.locator("#back-dlg .reason", has_text="Needs a boat").click()
-    page.click("#back-send")
+    page.locator("#why-dlg .reason", has_text="Needs a boat").click()
+    page.click("#why-send")
     item_b.locator("button[data-action=claim]").wait_for(timeout=5000)
     assert item_b.locator(".status").inner_text() == "new"
     order = httpx.get(f"{cloud}/api/v1/workorders/{second['alert_id']}").json()
@@ -175,10 +175,14 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
     assert scope == f"{cloud}/inspector/"
     item = page.locator(f"#alert-{a['alert_id']}")
     item.locator("button[data-action=reject]").click()
+    page.locator("#why-dlg .reason", has_text="Not debris").click()  # what it was, for the model's makers
+    page.click("#why-send")
     item.wait_for(state="detached", timeout=5000)
     feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{a['alert_id']}").json()
     assert feat["properties"]["status"] == "false_alarm"
     assert feat["properties"]["cleared_by"] == "li.wei"
+    history = httpx.get(f"{cloud}/api/v1/workorders/{a['alert_id']}").json()["history"]
+    assert history[-1]["note"] == "Not debris (a bird, a reflection, a shadow)"
 
 
 def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
@@ -332,6 +336,7 @@ def test_actions_taken_without_signal_wait_on_the_phone_and_land_with_when_they_
         page.locator("#toast", has_text="No signal: saved on this phone").wait_for(timeout=5000)
         a.locator(".status", has_text="claimed").wait_for(timeout=5000)
         b.locator("button[data-action=reject]").click()
+        page.click("#why-send")  # no reason given: still a false alarm
         b.wait_for(state="detached", timeout=5000)
         page.reload()  # still offline: the copy of the list, with what waits applied on top
         a.locator(".status", has_text="claimed").wait_for(timeout=5000)

@@ -341,8 +341,8 @@ async function act(f, action, button) {
   if (!store.token) { signIn(); return; }
   const wo = f.properties.workorder_id || f.id;
   let extra = {};  // what the inspector adds: a photo of the cleared spot, why they hand it back
-  if (action === "clear" || action === "release") {
-    extra = await (action === "clear" ? askClearPhoto() : askHandBack());
+  if (action === "clear" || action in WHY) {
+    extra = await (action === "clear" ? askClearPhoto() : askWhy(action));
     if (!extra) return;  // cancelled: nothing is sent
   }
   const { photo, note } = extra;
@@ -414,13 +414,29 @@ function askClearPhoto() {
   });
 }
 
-/** Resolves {note: why} on Hand back (a quick reason or their own words), null on Cancel. */
-function askHandBack() {
-  const dlg = $("back-dlg"), why = $("back-why");
+/* Why an inspector hands a find back or calls it a false alarm: kept as the move's note (a
+   hand-back's goes to the other inspectors' phones; a false alarm's tells the model's makers). */
+const WHY = {
+  release: { texts: "back", reasons: ["back.boat", "back.big", "back.reach", "back.shift"] },
+  false_alarm: { texts: "false", reasons: ["false.nothing", "false.notdebris", "false.natural", "false.gone"] },
+};
+WHY.reject = WHY.false_alarm;
+/** Resolves {note} on Send (a quick reason, their own words, or nothing), null on Cancel. */
+function askWhy(action) {
+  const { texts, reasons } = WHY[action];
+  const dlg = $("why-dlg"), why = $("why-text");
+  $("why-title").textContent = t(`${texts}.title`);
+  $("why-note").textContent = t(`${texts}.note`);
+  $("why-send").textContent = t(`${texts}.send`);
+  $("why-reasons").replaceChildren(...reasons.map((key) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "reason"; b.textContent = t(key);
+    b.onclick = () => { why.value = b.textContent; };
+    return b;
+  }));
   why.value = "";
-  for (const b of dlg.querySelectorAll(".reason")) b.onclick = () => { why.value = b.textContent; };
   return new Promise((resolve) => {
-    $("back-cancel").onclick = () => dlg.close("cancel");
+    $("why-cancel").onclick = () => dlg.close("cancel");
     dlg.onclose = () => resolve(dlg.returnValue === "send" ? { note: why.value.trim() } : null);
     dlg.returnValue = "";
     dlg.showModal();
