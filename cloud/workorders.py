@@ -137,7 +137,7 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
     elif cmd.action == "release":
         new.update(dispatched_at=None, dispatched_by=None, assignee=None, arrived_at=None, arrived_by=None)
     if to in ("cleared", "false_alarm"):
-        new.update(cleared_at=at, cleared_by=cmd.actor)
+        new.update(cleared_at=at, cleared_by=cmd.actor, cleared_note=cmd.note or None)
     if cmd.action == "clear":
         new["cleared_photo_sha"] = cmd.photo_sha
     history = {
@@ -176,6 +176,7 @@ def new_order(wo_id: str, item: dict[str, Any], review_required: bool, at: float
         "cleared_at": None,
         "cleared_by": None,
         "cleared_photo_sha": None,
+        "cleared_note": None,
     }
 
 

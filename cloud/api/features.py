@@ -63,6 +63,7 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "cleared_at": iso(row.get("cleared_at")),
         "cleared_by": row.get("cleared_by"),
         "cleared_photo": thumbnail_url(row.get("cleared_photo_sha"), base),
+        "cleared_note": row.get("cleared_note"),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

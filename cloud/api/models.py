@@ -62,6 +62,9 @@ class DebrisProperties(BaseModel):
     cleared_at: str | None
     cleared_by: str | None
     cleared_photo: str | None = Field(None, description="URL of the inspector's photo of the cleared spot.")
+    cleared_note: str | None = Field(
+        None, description="What the closing inspector said: for a false alarm, what it was."
+    )
 
 
 class DebrisFeature(BaseModel):

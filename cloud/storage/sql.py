@@ -31,6 +31,7 @@ JOINED_ORDER_COLUMNS: tuple[str, ...] = (
     "cleared_at",
     "cleared_by",
     "cleared_photo_sha",
+    "cleared_note",
     "finds",
 )
 _JOIN_SELECT = (
@@ -80,8 +81,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         2,
-        "photo of a cleared spot",
-        ["ALTER TABLE workorders ADD COLUMN cleared_photo_sha TEXT"],
+        "the closing inspector's photo and note",
+        [
+            "ALTER TABLE workorders ADD COLUMN cleared_photo_sha TEXT",
+            "ALTER TABLE workorders ADD COLUMN cleared_note TEXT",
+        ],
     ),
 ]
 

@@ -104,7 +104,16 @@ def datastream_body(drone_id: str, thing_id: Any, sensor_id: Any, op_id: Any) ->
 
 def foi_properties(feature: dict[str, Any]) -> dict[str, Any]:
     p = _props(feature)
-    keys = ("status", "segment", "river", "cleared_by", "cleared_at", "cleared_photo", "workorder_id")
+    keys = (
+        "status",
+        "segment",
+        "river",
+        "cleared_by",
+        "cleared_at",
+        "cleared_photo",
+        "cleared_note",
+        "workorder_id",
+    )
     return {k: p[k] for k in keys if p.get(k) is not None}
 
 

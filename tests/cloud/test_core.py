@@ -157,8 +157,9 @@ def test_an_action_done_before_the_order_last_changed_is_recorded_at_that_change
 def test_review_required_blocks_dispatch_and_clear_records_who() -> None:
     with pytest.raises(InvalidTransition, match="confirm it before"):
         decide(_order("new", review=True), Command("claim", "bob", 1.0))
-    done, _ = decide(_order("on_site"), Command("clear", "bob", 9.0, outcome="false_alarm"))
+    done, _ = decide(_order("on_site"), Command("clear", "bob", 9.0, outcome="false_alarm", note="a swan"))
     assert (done["status"], done["cleared_at"], done["cleared_by"]) == ("false_alarm", 9.0, "bob")
+    assert done["cleared_note"] == "a swan"
     with pytest.raises(InvalidTransition, match="actor"):
         decide(_order(), Command("confirm", " ", 1.0))
 

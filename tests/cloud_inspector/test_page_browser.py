@@ -181,8 +181,7 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
     feat = httpx.get(f"{cloud}/ogc/collections/debris/items/{a['alert_id']}").json()
     assert feat["properties"]["status"] == "false_alarm"
     assert feat["properties"]["cleared_by"] == "li.wei"
-    history = httpx.get(f"{cloud}/api/v1/workorders/{a['alert_id']}").json()["history"]
-    assert history[-1]["note"] == "Not debris (a bird, a reflection, a shadow)"
+    assert feat["properties"]["cleared_note"] == "Not debris (a bird, a reflection, a shadow)"
 
 
 def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
