@@ -55,6 +55,7 @@ def compute_stats(
     cleared = [o["cleared_at"] - o["created_at"] for o in sel if o["status"] == "cleared" and o["cleared_at"]]
     n_clear = sum(1 for o in sel if o["status"] == "cleared")
     n_false = sum(1 for o in sel if o["status"] == "false_alarm")
+    reasons = [o.get("cleared_note") or "(none given)" for o in sel if o["status"] == "false_alarm"]
     return {
         "finds": len(sel),
         "alerts": sum(o["finds"] for o in sel),
@@ -70,6 +71,8 @@ def compute_stats(
             "mean": statistics.fmean(cleared) if cleared else None,
         },
         "false_alarm_rate": n_false / (n_clear + n_false) if (n_clear + n_false) else None,
+        # what inspectors said the false alarms were: where the detector needs teaching
+        "false_alarm_reasons": dict(Counter(reasons).most_common()),
     }
 
 

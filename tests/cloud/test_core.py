@@ -285,7 +285,7 @@ def test_compute_stats() -> None:
     orders = [
         {**o("cleared", "a", 0, 100), "cleared_photo_sha": "ab" * 32},
         o("cleared", "a", 0, 300, finds=3),
-        o("false_alarm", "b", 10, 20),
+        {**o("false_alarm", "b", 10, 20), "cleared_note": "a swan"},
         o("new", None, 50, cls="foam"),
     ]
     st = compute_stats(orders, {"a": ("r", 2000.0), "b": ("r", 500.0)})
@@ -293,7 +293,7 @@ def test_compute_stats() -> None:
     assert st["per_segment"]["a"]["finds_per_km"] == 1.0 and st["per_segment"]["b"]["finds_per_km"] == 2.0
     assert st["per_river"]["r"] == {"length_km": 2.5, "finds": 3, "finds_per_km": 1.2}
     assert st["time_to_clear_s"] == {"count": 2, "median": 200.0, "mean": 200.0}
-    assert st["cleared_with_photo"] == 1
+    assert st["cleared_with_photo"] == 1 and st["false_alarm_reasons"] == {"a swan": 1}
     assert st["false_alarm_rate"] == pytest.approx(1 / 3)
     assert st["by_class"] == {"bag": 3, "foam": 1}
     assert compute_stats(orders, {}, since=40)["finds"] == 1
