@@ -120,17 +120,15 @@ def test_expired_push_subscription_is_forgotten(tmp_path):
         push.close()
 
 
-def test_a_chinese_district_is_paged_in_chinese(tmp_path):
-    """``[cloud.notify] language = "zh"``: the WeCom/DingTalk/Feishu message a find sends is Chinese."""
-    chat = HttpSink(free_port(), status=200)
-    cfg = NotifyConfig(apprise_urls={"li": [f"json://127.0.0.1:{chat.port}/li"]}, language="zh", timeout_s=3)
-    segs = [SegmentConfig(id="sz-1", name="深圳河 皇岗段", inspectors=["li"])]
+def _page_once(port: int, cfg, segs, tmp_path, event: dict, name: str) -> tuple[NotifyService, list[dict]]:
+    """Publish ``event`` on a real bus to a running service; what reached the chat sink on ``port``."""
+    chat = HttpSink(port, status=200)
 
     async def scenario() -> NotifyService:
         bus = EventBus()
-        svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: "深圳河 皇岗段")
+        svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: name)
         async with svc:
-            bus.publish({"type": "alert.new", "feature": feature("sz-0"), "segment_id": "sz-1"})
+            bus.publish(event)
             deadline = time.monotonic() + 10
             while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
@@ -138,9 +136,18 @@ def test_a_chinese_district_is_paged_in_chinese(tmp_path):
 
     try:
         svc = asyncio.run(scenario())
-        reqs = list(chat.requests)
+        return svc, list(chat.requests)
     finally:
         chat.close()
+
+
+def test_a_chinese_district_is_paged_in_chinese(tmp_path):
+    """``[cloud.notify] language = "zh"``: the WeCom/DingTalk/Feishu message a find sends is Chinese."""
+    port = free_port()
+    cfg = NotifyConfig(apprise_urls={"li": [f"json://127.0.0.1:{port}/li"]}, language="zh", timeout_s=3)
+    segs = [SegmentConfig(id="sz-1", name="深圳河 皇岗段", inspectors=["li"])]
+    event = {"type": "alert.new", "feature": feature("sz-0"), "segment_id": "sz-1"}
+    svc, reqs = _page_once(port, cfg, segs, tmp_path, event, "深圳河 皇岗段")
     assert svc.sent == 1, svc.last_error
     msg = json.loads(reqs[0]["body"])
     assert msg["title"].startswith("深圳河 皇岗段 发现漂浮泡沫")
@@ -148,30 +155,14 @@ def test_a_chinese_district_is_paged_in_chinese(tmp_path):
 
 
 def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
-    chat = HttpSink(free_port(), status=200)
+    port = free_port()
     cfg = NotifyConfig(
-        apprise_urls={who: [f"json://127.0.0.1:{chat.port}/{who}"] for who in ("li", "wang")}, timeout_s=3
+        apprise_urls={who: [f"json://127.0.0.1:{port}/{who}"] for who in ("li", "wang")}, timeout_s=3
     )
     segs = [SegmentConfig(id="sz-1", name="Shenzhen River 1", inspectors=["li", "wang"])]
-
-    async def scenario() -> NotifyService:
-        bus = EventBus()
-        name = "Shenzhen River 1"
-        svc = NotifyService(cfg, segs, tmp_path, bus, lambda: "http://cloud.test", lambda s: name)
-        async with svc:
-            wo = {"id": "sz-0", "status": "new", "action": "release", "actor": "li", "note": "Needs a boat"}
-            event = {"type": "workorder.changed", "feature": feature("sz-0"), "segment_id": "sz-1"}
-            bus.publish({**event, "workorder": wo})
-            deadline = time.monotonic() + 10
-            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            return svc
-
-    try:
-        svc = asyncio.run(scenario())
-        reqs = list(chat.requests)
-    finally:
-        chat.close()
+    wo = {"id": "sz-0", "status": "new", "action": "release", "actor": "li", "note": "Needs a boat"}
+    event = {"type": "workorder.changed", "feature": feature("sz-0"), "segment_id": "sz-1", "workorder": wo}
+    svc, reqs = _page_once(port, cfg, segs, tmp_path, event, "Shenzhen River 1")
     assert svc.sent == 1, svc.last_error
     assert [r["path"] for r in reqs] == ["/wang"]
     msg = json.loads(reqs[0]["body"])
