@@ -61,6 +61,11 @@ class NotifyConfig(BaseModel):
         default=3600, ge=0, description="How long a push service keeps an undelivered page."
     )
     timeout_s: float = Field(default=10.0, gt=0, description="Per-delivery timeout of every channel.")
+    claim_reminder_h: float = Field(
+        default=4.0,
+        ge=0,
+        description="Remind an inspector of a find they claimed this long ago, hours (0: never).",
+    )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the times written in pages.")
     language: Literal["en", "zh"] = Field(
         default="en",

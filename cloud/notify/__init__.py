@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Body, FastAPI, HTTPException, Request
 
+from cloud.api.features import feature
 from cloud.notify.service import NotifyMetrics, NotifyService
 from cloud.notify.subscriptions import BadSubscription
 
@@ -22,6 +23,12 @@ def install(app: FastAPI) -> None:
         conf = settings.segment(segment_id)
         return (conf.name if conf and conf.name else None) or (geo.name if geo else None) or segment_id
 
+    store = app.state.store
+
+    def item_feature(wo_id: str) -> dict[str, Any] | None:
+        row = store.get_item(wo_id)
+        return feature(row, base_url()) if row else None
+
     service = NotifyService(
         settings.notify,
         settings.segments,
@@ -30,6 +37,8 @@ def install(app: FastAPI) -> None:
         base_url,
         segment_name,
         NotifyMetrics(app.state.metrics.registry),
+        open_claims=lambda: store.list_workorders(status=("dispatched", "on_site"), limit=10_000)[0],
+        item_feature=item_feature,
     )
     app.state.notify = service
     app.state.services.append(service)

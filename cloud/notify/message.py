@@ -47,6 +47,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_title": "Handed back: {cls} on {segment}",
         "back": "{who} handed it back: it needs someone else to clear it.",
         "back_why": "{who} handed it back ({why}): it needs someone else to clear it.",
+        "remind_title": "Still open: {cls} on {segment}",
+        "remind": "You claimed it {hours} ago: clear it, or hand it back for someone else.",
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -64,6 +66,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_title": "{segment} 漂浮{cls}已被退回",
         "back": "{who} 已退回此处漂浮物，需其他人前往清理。",
         "back_why": "{who} 已退回此处漂浮物（{why}），需其他人前往清理。",
+        "remind_title": "{segment} 漂浮{cls}尚未处理",
+        "remind": "您已认领 {hours}：请尽快清理，或退回由他人处理。",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -92,10 +96,11 @@ def render(
     language: str = "en",
     handed_back_by: str | None = None,
     handed_back_why: str = "",
+    claimed_for_s: float | None = None,
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
-    ``handed_back_why`` their reason."""
+    ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed it."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -111,11 +116,17 @@ def render(
     pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
     if handed_back_by is not None:
         title = text["back_title"].format(cls=cls, segment=segment_name)
+    elif claimed_for_s is not None:
+        title = text["remind_title"].format(cls=cls, segment=segment_name)
     else:
         title = text["title"].format(cls=cls, segment=segment_name)
         title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
     lines = []
+    if claimed_for_s is not None:
+        hours = claimed_for_s / 3600
+        span = f"{hours:.0f} h" if language == "en" else f"{hours:.0f} 小时"
+        lines.append(text["remind"].format(hours=span))
     if handed_back_by is not None:
         why = " ".join(handed_back_why.split())[:200]
         lines.append(text["back_why" if why else "back"].format(who=handed_back_by, why=why))

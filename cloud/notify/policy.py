@@ -99,3 +99,20 @@ class PagingPolicy:
         if not others:
             return Decision(False, "no_inspectors", segment=seg)
         return Decision(True, "handed_back", others, seg, handed_back_by=actor, handed_back_why=why)
+
+
+def reminders_due(
+    orders: Iterable[dict[str, Any]], now: float, after_s: float, reminded: set[tuple[str, float]]
+) -> list[dict[str, Any]]:
+    """Claimed orders still open ``after_s`` after their claim, not yet reminded of for that claim
+    (a find handed back and claimed again is a new claim). Adds them to ``reminded``."""
+    due = []
+    for o in orders:
+        at = o.get("dispatched_at")
+        if o.get("status") not in ("dispatched", "on_site") or not o.get("assignee") or at is None:
+            continue
+        key = (str(o["id"]), float(at))
+        if now - at >= after_s and key not in reminded:
+            reminded.add(key)
+            due.append(o)
+    return due

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter
 from cloud.integrations_config import NotifyConfig, SegmentConfig
 from cloud.notify import channels
 from cloud.notify.message import Page, render
-from cloud.notify.policy import PagingPolicy
+from cloud.notify.policy import PagingPolicy, reminders_due
 from cloud.notify.subscriptions import SubscriptionStore
 from cloud.notify.vapid import application_server_key, load_or_create
 
@@ -53,8 +53,16 @@ class NotifyService:
         base_url: Callable[[], str],
         segment_name: Callable[[str], str],
         metrics: NotifyMetrics | None = None,
+        open_claims: Callable[[], list[dict[str, Any]]] | None = None,
+        item_feature: Callable[[str], dict[str, Any] | None] | None = None,
+        remind_every_s: float = 300.0,
     ) -> None:
+        """``open_claims`` (claimed orders still open) and ``item_feature`` (an order's find as a
+        Feature) are the store's, called in a thread; without them nobody is reminded."""
         self.cfg = cfg
+        self.open_claims, self.item_feature, self.remind_every_s = open_claims, item_feature, remind_every_s
+        self._reminded: set[tuple[str, float]] = set()
+        self._remind_task: asyncio.Task | None = None
         self.bus = bus
         self.base_url = base_url
         self.segment_name = segment_name
@@ -73,14 +81,17 @@ class NotifyService:
     async def __aenter__(self) -> NotifyService:
         self._sub = self.bus.subscribe()
         self._task = asyncio.create_task(self._run(), name="notify")
+        if self.open_claims and self.item_feature and self.cfg.claim_reminder_h > 0:
+            self._remind_task = asyncio.create_task(self._remind_loop(), name="notify-reminders")
         log.info("notify started", extra={"push_subscriptions": self.subs.count()})
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._remind_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._sub is not None:
             self._sub.close()
         self.subs.close()
@@ -91,6 +102,36 @@ class NotifyService:
                 await self.handle(event, time.time())
             except Exception:
                 log.exception("notify could not handle a bus event", extra={"event_type": event.get("type")})
+
+    async def _remind_loop(self) -> None:
+        while True:
+            try:
+                await self.remind(time.time())
+            except Exception:
+                log.exception("notify could not send claim reminders")
+            await asyncio.sleep(self.remind_every_s)
+
+    async def remind(self, now: float) -> list[tuple[str, str, str]]:
+        """Page each inspector whose claim has stayed open ``claim_reminder_h``, once per claim."""
+        assert self.open_claims is not None and self.item_feature is not None
+        orders = await asyncio.to_thread(self.open_claims)
+        out: list[tuple[str, str, str]] = []
+        for o in reminders_due(orders, now, self.cfg.claim_reminder_h * 3600, self._reminded):
+            feature = await asyncio.to_thread(self.item_feature, str(o["id"]))
+            if feature is None:
+                continue
+            self.m.decisions.labels("claim_reminder").inc()
+            seg = o.get("segment_id")
+            page = render(
+                feature,
+                self.segment_name(seg) if seg else str(o.get("river") or "the river"),
+                self.base_url(),
+                self.cfg.timezone,
+                language=self.cfg.language,
+                claimed_for_s=now - o["dispatched_at"],
+            )
+            out += await self._send(page, (o["assignee"],), seg, "claim_reminder")
+        return out
 
     async def handle(self, event: dict[str, Any], now: float) -> list[tuple[str, str, str]]:
         """Decide and deliver one event; returns (inspector, channel, outcome) per delivery."""
@@ -117,15 +158,21 @@ class NotifyService:
             d.handed_back_by,
             d.handed_back_why,
         )
+        return await self._send(page, d.inspectors, d.segment.id, d.reason)
+
+    async def _send(
+        self, page: Page, inspectors: tuple[str, ...], segment: str | None, why: str
+    ) -> list[tuple[str, str, str]]:
+        """``page`` on every channel of every one of ``inspectors``; (inspector, channel, outcome)s."""
         jobs = []
-        for who in d.inspectors:
+        for who in inspectors:
             for url in self.cfg.apprise_urls.get(who, []):
                 jobs.append((who, "apprise", self._apprise(url, page)))
             for sub in self.subs.of(who):
                 jobs.append((who, "webpush", self._webpush(sub, page)))
         if not jobs:
             log.warning(
-                "inspectors have no channel", extra={"inspectors": list(d.inspectors), "alert": page.alert_id}
+                "inspectors have no channel", extra={"inspectors": list(inspectors), "alert": page.alert_id}
             )
         results = await asyncio.gather(*(j[2] for j in jobs))
         out = [(who, ch, res) for (who, ch, _), res in zip(jobs, results, strict=True)]
@@ -133,8 +180,8 @@ class NotifyService:
             "paged",
             extra={
                 "alert": page.alert_id,
-                "segment": d.segment.id,
-                "why": d.reason,
+                "segment": segment,
+                "why": why,
                 "deliveries": [list(o) for o in out],
             },
         )

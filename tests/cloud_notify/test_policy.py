@@ -80,3 +80,18 @@ def test_a_find_handed_back_pages_the_segments_other_inspectors_at_once():
     assert p.decide(back("a", "sz-1", "li", action="claim"), 2).reason == "not_new"
     assert p.decide(back("b", "xz-1", "chen"), 3).reason == "no_inspectors"  # nobody else on it
     assert p.decide(back("c", None, "li"), 4).reason == "no_segment"
+
+
+def test_a_claim_left_open_is_reminded_of_once_and_a_new_claim_again():
+    from cloud.notify.policy import reminders_due
+
+    def order(i: str, status: str = "dispatched", at: float | None = 0.0, who: str | None = "li") -> dict:
+        return {"id": i, "status": status, "dispatched_at": at, "assignee": who}
+
+    orders = [order("a"), order("b", at=3000.0), order("c", status="cleared"), order("d", who=None)]
+    reminded: set = set()
+    assert [o["id"] for o in reminders_due(orders, 3600.0, 3600.0, reminded)] == ["a"]
+    assert reminders_due(orders, 7200.0, 3600.0, reminded) == [orders[1]]  # b's hour is up now
+    assert reminders_due(orders, 9999.0, 3600.0, reminded) == []  # each claim once
+    again = [order("a", at=8000.0)]  # handed back and claimed again: a new claim
+    assert reminders_due(again, 11600.0, 3600.0, reminded) == again

@@ -168,3 +168,41 @@ def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
     msg = json.loads(reqs[0]["body"])
     assert msg["title"] == "Handed back: foam on Shenzhen River 1"
     assert msg["message"].startswith("li handed it back (Needs a boat): it needs someone else")
+
+
+def test_an_inspector_is_reminded_of_a_find_they_claimed_hours_ago(tmp_path):
+    port = free_port()
+    chat = HttpSink(port, status=200)
+    cfg = NotifyConfig(apprise_urls={"li": [f"json://127.0.0.1:{port}/li"]}, claim_reminder_h=4, timeout_s=3)
+    claimed_at = time.time() - 5 * 3600
+    claims = [
+        {
+            "id": "sz-0",
+            "status": "dispatched",
+            "assignee": "li",
+            "dispatched_at": claimed_at,
+            "segment_id": "sz-1",
+        }
+    ]
+
+    async def scenario() -> NotifyService:
+        svc = NotifyService(
+            cfg, [], tmp_path, EventBus(), lambda: "http://cloud.test", lambda s: "Shenzhen River 1",
+            open_claims=lambda: claims, item_feature=feature, remind_every_s=0.05,
+        )  # fmt: skip
+        async with svc:
+            deadline = time.monotonic() + 10
+            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # later rounds: the same claim is not paged again
+            return svc
+
+    try:
+        svc = asyncio.run(scenario())
+        reqs = list(chat.requests)
+    finally:
+        chat.close()
+    assert svc.sent == 1 and [r["path"] for r in reqs] == ["/li"], svc.last_error
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"] == "Still open: foam on Shenzhen River 1"
+    assert msg["message"].startswith("You claimed it 5 h ago: clear it, or hand it back")

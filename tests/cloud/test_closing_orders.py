@@ -1,4 +1,4 @@
-"""The inspector's photo of a cleared spot: kept with the order, served, and in the CIM layer."""
+"""Closing work orders: the inspector's photo of the cleared spot, kept and served; claims left open."""
 
 from __future__ import annotations
 
@@ -49,3 +49,20 @@ def test_a_cleared_spot_keeps_the_inspectors_photo_and_bad_photos_are_named(make
         r = alice.post(f"{other}/clear", json={"outcome": "false_alarm"})  # a photo is never required
         assert r.status_code == 200 and r.json()["cleared_photo"] is None
     assert httpx.get(f"{srv.url}/api/v1/thumbnails/{'0' * 64}.jpg").status_code == 404
+
+
+def test_the_reminder_worker_sees_the_servers_open_claims(make_server) -> None:
+    """The paging worker's view of the store (claims left open, and their finds) on a real server."""
+    apps: list = []
+    srv = make_server(before_start=apps.append)
+    with srv.client() as station:
+        a = alert()
+        assert station.post("/api/v1/alerts", json=[a]).status_code == 200
+    with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
+        assert alice.post(f"/api/v1/workorders/{a['alert_id']}/claim", json={}).status_code == 200
+    notify = apps[0].state.notify
+    (claim,) = notify.open_claims()
+    assert (claim["id"], claim["assignee"], claim["status"]) == (a["alert_id"], "alice", "dispatched")
+    feature = notify.item_feature(claim["id"])
+    assert feature["id"] == a["alert_id"] and feature["properties"]["class"] == "bottle"
+    assert notify.item_feature("no-such-order") is None
