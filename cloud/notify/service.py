@@ -2,7 +2,8 @@
 
 Runs as its own task fed by its own bus subscription, so a slow or dead pager never holds up
 ingest; each delivery is a thread (apprise and pywebpush block) with a timeout, and every
-failure is logged and counted, then forgotten.
+failure is logged and counted, then forgotten. A second task reminds inspectors of finds they
+claimed and left open (``claim_reminder_h``), from the store.
 """
 
 from __future__ import annotations
