@@ -158,6 +158,7 @@ def alerts(
         raise typer.Exit(3)
     box = RelayOutbox(s.relay_db)
     rows = box.recent_alerts(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
+    in_cloud = box.delivered_ids([a["alert_id"] for a in rows])
     box.close()
     if show:
         rows = [a for a in rows if a["alert_id"].startswith(show)]
@@ -176,24 +177,30 @@ def alerts(
         for a in rows:
             typer.echo(json.dumps({k: v for k, v in a.items() if not k.endswith("_jpeg")} if not show else a))
         return
+    con = terminal.console()
     t = Table(title=f"{len(rows)} recent alert(s)")
-    # what an operator needs first, whole on an 80-column terminal; the rest squeezes
-    whole = {"id": 8, "class": 10, "lat": 10, "lon": 11, "captured": 14}
-    for col in ("id", "class", "lat", "lon", "captured", "conf", "seen", "event", "drone"):
-        t.add_column(col, min_width=whole.get(col), no_wrap=col in whole)
+    # what an operator needs first, whole; a terminal under 110 columns shows only that (--json has all)
+    whole = {"id": 8, "class": 10, "lat": 10, "lon": 11, "captured": 14, "cloud": 7}
+    cols = ["id", "class", "lat", "lon", "captured", "conf", "seen", "event", "cloud", "drone"]
+    if con.width < 110:
+        cols = [c for c in cols if c in whole]
+    for col in cols:
+        t.add_column(col, min_width=whole.get(col), no_wrap=True)
     for a in rows:
-        t.add_row(
-            a["alert_id"][:8],
-            a["debris_class"],
-            f"{a['lat']:.6f}",
-            f"{a['lon']:.6f}",
-            a["captured_at"][5:19].replace("T", " "),  # MM-DD HH:MM:SS, UTC
-            f"{a['confidence']:.2f}",
-            str(a["track"]["sightings"]),
-            a["event"],
-            a["drone_id"],
-        )
-    terminal.console().print(t)
+        cells = {
+            "id": a["alert_id"][:8],
+            "class": a["debris_class"],
+            "lat": f"{a['lat']:.6f}",
+            "lon": f"{a['lon']:.6f}",
+            "captured": a["captured_at"][5:19].replace("T", " "),  # MM-DD HH:MM:SS, UTC
+            "conf": f"{a['confidence']:.3f}",  # 0.996, not a rounded-up 1.00
+            "seen": str(a["track"]["sightings"]),
+            "event": a["event"],
+            "cloud": "yes" if a["alert_id"] in in_cloud else "waiting",  # its latest event got there
+            "drone": a["drone_id"],
+        }
+        t.add_row(*(cells[c] for c in cols))
+    con.print(t)
 
 
 def broker_config(

@@ -210,6 +210,16 @@ class RelayOutbox:
             )
         return cur.rowcount
 
+    def delivered_ids(self, alert_ids: list[str]) -> set[str]:
+        """Which of ``alert_ids`` the cloud has, at their latest revision."""
+        if not alert_ids:
+            return set()
+        marks = ",".join("?" * len(alert_ids))
+        with self._lock:
+            sql = f"SELECT alert_id FROM alerts WHERE delivered = 1 AND alert_id IN ({marks})"
+            rows = self._db.execute(sql, alert_ids).fetchall()
+        return {r[0] for r in rows}
+
     def recent_alerts(
         self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
     ) -> list[dict]:

@@ -12,20 +12,22 @@ from ground_station.relay.outbox import RelayOutbox
 from tests.gcs_relay.conftest import make_alert
 
 
-def _outbox(path: Path, n: int) -> list[dict]:
+def _outbox(path: Path, n: int, delivered: int = 0) -> list[dict]:
+    """``n`` alerts received, the first ``delivered`` of them acknowledged by the cloud."""
     box = RelayOutbox(path)
     sent = []
     for i in range(n):
         a = json.loads(make_alert(i, drone="drone-with-a-long-name" if i % 2 else "d1").model_dump_json())
         assert box.put(a, json.dumps(a))
         sent.append(a)
+    box.delivered([p.seq for p in box.pending(delivered)] if delivered else [])
     box.close()
     return sent
 
 
 def test_the_table_in_a_log_keeps_ids_positions_and_times_whole_and_filters_work(tmp_path: Path) -> None:
     db = tmp_path / "relay.db"
-    sent = _outbox(db, 5)
+    sent = _outbox(db, 5, delivered=3)
     run = CliRunner().invoke(app, ["alerts", "--db", str(db)])  # not a terminal: rich would cut to 80
     assert run.exit_code == 0, run.output
     assert "5 recent alert(s)" in run.stdout
@@ -34,7 +36,8 @@ def test_the_table_in_a_log_keeps_ids_positions_and_times_whole_and_filters_work
         cells = [c.strip() for c in row.strip("│ ").split("│")]
         assert cells[:5] == [a["alert_id"][:8], "bottle", f"{a['lat']:.6f}", f"{a['lon']:.6f}",
                              a["captured_at"][5:19].replace("T", " ")]  # fmt: skip
-        assert cells[-1] == a["drone_id"]
+        assert cells[-1] == a["drone_id"] and cells[5] == f"{a['confidence']:.3f}"
+        assert cells[-2] == ("yes" if sent.index(a) < 3 else "waiting")  # reached the cloud, or not yet
     only = CliRunner().invoke(app, ["alerts", "--db", str(db), "--drone", "d1", "--json", "--limit", "2"])
     lines = [json.loads(x) for x in only.stdout.splitlines()]
     assert [x["drone_id"] for x in lines] == ["d1", "d1"] and all("thumbnail_jpeg" not in x for x in lines)
