@@ -100,14 +100,15 @@ def status(
             if as_json:
                 typer.echo(json.dumps(to_json(snap()), default=str))
             else:
-                terminal.console().print(table(snap()))
+                con = terminal.console()
+                con.print(table(snap(), con.width))
             return
         if metrics_port:
             start_http_server(metrics_port)
-        with Live(table(snap()), refresh_per_second=4, screen=False) as live:
+        with Live(refresh_per_second=4, screen=False) as live:
             while True:
+                live.update(table(snap(), live.console.width))  # follows a resized terminal
                 time.sleep(s.status_refresh_s)
-                live.update(table(snap()))
     except KeyboardInterrupt:
         pass
     finally:

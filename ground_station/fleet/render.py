@@ -68,47 +68,56 @@ def _camera(r: DroneRow) -> Text:
     return Text("ok" + ("" if r.detect_fps is None else f" {r.detect_fps:.1f} fps"), style="green")
 
 
-def table(snap: Snapshot) -> Group:
+ALL_COLUMNS = ("drone", "link", "heard", "mode", "armed", "batt", "gps", "position", "mission", "camera",
+               "alerts", "outbox")  # fmt: skip
+#: Columns a terminal under ``WIDE`` columns shows (``--json`` has every field): a field laptop's
+#: default 80-column terminal gets whole cells instead of every column squeezed to "dro…".
+COMPACT = ("drone", "link", "mode", "batt", "mission", "camera", "alerts", "outbox")
+WIDE = 150
+
+
+def table(snap: Snapshot, width: int = WIDE) -> Group:
+    """The fleet as a table, the broker and relay lines under it; narrower than ``WIDE``, compact."""
+    compact = width < WIDE
     t = Table(title=f"RiverPatrol fleet ({len(snap.rows)} drone(s))", expand=False)
-    for col in (
-        "drone",
-        "link",
-        "heard",
-        "mode",
-        "armed",
-        "batt",
-        "gps",
-        "position",
-        "mission",
-        "camera",
-        "alerts",
-        "outbox",
-    ):
-        t.add_column(col)
+    rows = []
     for r in snap.rows:
         link = Text(r.link.value + (f" ({r.reason})" if r.reason else ""), style=_LINK_STYLE[r.link])
-        gps = "-" if r.gps_fix is None else f"fix {r.gps_fix} / {r.satellites} sats"
-        pos = "-" if r.lat is None else f"{r.lat:.6f},{r.lon:.6f} {r.alt_rel_m:.0f} m"
-        mission = (
-            "-"
-            if r.mission_item is None
-            else f"item {r.mission_item} of {_v(r.mission_count)} ({_v(r.mission_pct, '{:.0f}')}%)"
-        )
         armed = "-" if r.armed is None else ("[bold]ARMED[/]" if r.armed else "disarmed")
-        t.add_row(
-            r.drone_id,
-            link,
-            _ago(r.last_heard_s),
-            _v(r.mode),
-            armed,
-            _v(r.battery_pct, "{:.0f}%"),
-            gps,
-            pos,
-            mission,
-            _camera(r),
-            _v(r.alerts_this_flight),
-            _v(r.outbox_backlog),
+        if compact:
+            mode = _v(r.mode) + (" [bold]ARMED[/]" if r.armed else "")
+            mission = "-" if r.mission_item is None else f"{r.mission_item}/{_v(r.mission_count)}"
+        else:
+            mode = _v(r.mode)
+            mission = (
+                "-"
+                if r.mission_item is None
+                else f"item {r.mission_item} of {_v(r.mission_count)} ({_v(r.mission_pct, '{:.0f}')}%)"
+            )
+        rows.append(
+            {
+                "drone": r.drone_id,
+                "link": link,
+                "heard": _ago(r.last_heard_s),
+                "mode": mode,
+                "armed": armed,
+                "batt": _v(r.battery_pct, "{:.0f}%"),
+                "gps": "-" if r.gps_fix is None else f"fix {r.gps_fix} / {r.satellites} sats",
+                "position": "-" if r.lat is None else f"{r.lat:.6f},{r.lon:.6f} {r.alt_rel_m:.0f} m",
+                "mission": mission,
+                "camera": _camera(r),
+                "alerts": _v(r.alerts_this_flight),
+                "outbox": _v(r.outbox_backlog),
+            }
         )
+    cols = COMPACT if compact else ALL_COLUMNS
+    whole = {"position": 25, "mission": 5 if compact else 19}  # numbers must not be cut
+    for col in cols:
+        t.add_column(
+            col, min_width=whole.get(col), no_wrap=col in ("drone", "batt", "alerts", "outbox", *whole)
+        )
+    for cells in rows:
+        t.add_row(*(cells[c] for c in cols))
     rv = snap.relay
     if rv.note:
         relay = f"relay to cloud: {rv.note}"

@@ -9,7 +9,7 @@ import pytest
 from contract import topics
 from contract.messages import DroneStatus, Telemetry
 from ground_station.fleet.model import FleetState, Link, mission_pct
-from ground_station.fleet.render import RelayView, Snapshot, as_json, table
+from ground_station.fleet.render import COMPACT, RelayView, Snapshot, as_json, table
 
 T0 = 1_800_000_000.0
 
@@ -104,3 +104,9 @@ def test_render_table_and_json() -> None:
     text = console.export_text()
     assert "item 3 of 11 (18%)" in text and "offline (lost)" in text and "backlog 3" in text
     assert "ok 3.5 fps" in text and "no frame for 12 s" in text
+    narrow = Console(width=80, record=True)  # a field laptop's terminal: fewer columns, none cut
+    narrow.print(table(snap, narrow.width))
+    text = narrow.export_text()
+    header = next(line for line in text.splitlines() if "drone" in line and "outbox" in line)
+    assert [c.strip() for c in header.strip("┃ ").split("┃")] == list(COMPACT)
+    assert "…" not in text and "3/11" in text and max(len(line) for line in text.splitlines()) <= 80
