@@ -132,7 +132,12 @@ class ActionBody(BaseModel):
     """Who acts, and optional detail."""
 
     actor: str | None = Field(default=None, description="Inspector name; defaults to the token's inspector.")
-    note: str = ""
+    note: str = Field(
+        default="",
+        max_length=2000,
+        description="Why, in the inspector's words: a hand-back's reason (paged to the others), what a "
+        "false alarm was, or a word on a clearing; a closing move keeps it as `cleared_note`.",
+    )
     assignee: str | None = Field(default=None, description="For `dispatch`: who goes (default: actor).")
     outcome: str = Field(default="cleared", description="For `clear`: `cleared` or `false_alarm`.")
     done_at: datetime | None = Field(

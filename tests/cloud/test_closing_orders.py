@@ -44,6 +44,8 @@ def test_a_cleared_spot_keeps_the_inspectors_photo_and_bad_photos_are_named(make
         ):
             r = alice.post(f"{other}/{action}", json=body)
             assert r.status_code == 422 and why in r.text, (why, r.text)
+        r = alice.post(f"{other}/reject", json={"note": "x" * 2001})  # a note, not a document
+        assert r.status_code == 422 and "note" in r.text, r.text
         assert alice.get(other).json()["status"] == "new"  # nothing moved
         assert alice.post(f"{other}/claim", json={}).status_code == 200
         r = alice.post(f"{other}/clear", json={"outcome": "false_alarm"})  # a photo is never required
