@@ -126,8 +126,9 @@ def token_list(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = Fa
     import time
     from datetime import UTC, datetime
 
-    from rich.console import Console
     from rich.table import Table
+
+    from contract.terminal import console
 
     settings, store = _open(config, db)
     try:
@@ -151,10 +152,7 @@ def token_list(config: ConfigOpt = None, db: DbOpt = None, as_json: JsonOpt = Fa
             when = datetime.fromtimestamp(r["created_at"], UTC).strftime("%Y-%m-%d %H:%M")
             created = f"{when} ({(now - r['created_at']) / 86400:.0f} d ago)"
         t.add_row(r["token_hash"][:TOKEN_ID_CHARS], r["role"], r["principal"], created, r["source"])
-    console = Console()
-    if not console.is_terminal:
-        console.width = 160  # a log or pipe: the table whole, not cut to 80 columns
-    console.print(t)
+    console().print(t)
 
 
 @token_app.command("revoke")

@@ -120,8 +120,8 @@ def detect_cmd(
     Bad files are reported and skipped; the rest go on.
     """
     import cv2
-    from rich.console import Console
 
+    from contract import terminal
     from edge.detect.annotate import AnnotatedWriter
     from edge.detect.config import DetectorConfig
     from edge.detect.detector import Detector
@@ -130,9 +130,7 @@ def detect_cmd(
     from edge.detect.recorded_scale import RecordedScales
     from edge.geolocate import GeoConfig, GeoFix, geolocate_box
 
-    console = Console(stderr=as_json)
-    if not console.is_terminal:
-        console.width = 160  # a log or pipe: tables whole (80 columns cut lat/lon short), not wrapped
+    console = terminal.console(stderr=as_json)  # a log or pipe: tables whole, lat/lon not cut
     try:
         detector = Detector(
             DetectorConfig(

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from contract import terminal
 from contract.logs import configure_logging
-from ground_station import terminal
 from ground_station.hostport import parse_hostport
 
 EXIT_BROKER = 4

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from contract import terminal
 from contract.logs import configure_logging
-from ground_station import terminal
 from ground_station.hostport import parse_hostport
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]

@@ -1,4 +1,8 @@
-"""The operators' console: rich at a terminal, whole tables in a log or a pipe."""
+"""Every command's rich console: at a terminal as it is, in a log or a pipe whole tables.
+
+Rich cuts a table to 80 columns when the output is not a terminal, so a relay's journal, a
+``riverpatrol ... | tee`` or cron mail would show ids, coordinates and times cut short.
+"""
 
 from __future__ import annotations
 
