@@ -157,9 +157,10 @@ def alerts(
         )
         raise typer.Exit(3)
     box = RelayOutbox(s.relay_db)
-    rows = box.recent_alerts(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
-    in_cloud = box.delivered_ids([a["alert_id"] for a in rows])
+    found = box.recent(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
     box.close()
+    rows = [a for a, _ in found]
+    in_cloud = {a["alert_id"] for a, delivered in found if delivered}
     if show:
         rows = [a for a in rows if a["alert_id"].startswith(show)]
         if not rows:

@@ -210,25 +210,22 @@ class RelayOutbox:
             )
         return cur.rowcount
 
-    def delivered_ids(self, alert_ids: list[str]) -> set[str]:
-        """Which of ``alert_ids`` the cloud has, at their latest revision."""
-        if not alert_ids:
-            return set()
-        marks = ",".join("?" * len(alert_ids))
-        with self._lock:
-            sql = f"SELECT alert_id FROM alerts WHERE delivered = 1 AND alert_id IN ({marks})"
-            rows = self._db.execute(sql, alert_ids).fetchall()
-        return {r[0] for r in rows}
-
-    def recent_alerts(
+    def recent(
         self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
-    ) -> list[dict]:
-        """Latest revision of recent alerts, newest capture first, as the contract's JSON dicts."""
-        sql, args = "SELECT payload FROM alerts WHERE 1=1", []
+    ) -> list[tuple[dict, bool]]:
+        """Latest revision of recent alerts, newest capture first, as the contract's JSON dicts,
+        each with whether the cloud has that revision."""
+        sql, args = "SELECT payload, delivered FROM alerts WHERE 1=1", []
         if drone_id:
             sql, args = sql + " AND drone_id = ?", [*args, drone_id]
         if debris_class:
             sql, args = sql + " AND debris_class = ?", [*args, debris_class]
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY captured_at DESC LIMIT ?", [*args, limit]).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [(json.loads(payload), bool(delivered)) for payload, delivered in rows]
+
+    def recent_alerts(
+        self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
+    ) -> list[dict]:
+        """:meth:`recent`'s alerts alone."""
+        return [a for a, _ in self.recent(limit, drone_id, debris_class)]
