@@ -19,6 +19,8 @@ from contract.geo import distance_m
 
 STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site", "cleared", "false_alarm")
 OPEN_STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site")
+#: Open and someone's: claimed or dispatched to an inspector, not yet closed.
+CLAIMED_STATUSES: tuple[str, ...] = ("dispatched", "on_site")
 ACTIONS: tuple[str, ...] = ("claim", "confirm", "reject", "dispatch", "arrive", "clear", "release")
 
 #: action -> {from status: to status}; ``clear`` can also end as false_alarm (see ``decide``).

@@ -6,8 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-#: Work-order statuses in which an item belongs on the inspectors' open list.
-OPEN_STATUSES = ("new", "confirmed", "dispatched", "on_site")
+from cloud.workorders import OPEN_STATUSES  # the statuses in which a find is on the open list
 
 
 def rivers_geojson(segments: Iterable[Any]) -> dict[str, Any]:

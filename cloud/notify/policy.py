@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud.integrations_config import SegmentConfig
+from cloud.workorders import CLAIMED_STATUSES
 
 HOUR_S = 3600.0
 #: Alert ids remembered as "already paged"; older ones are forgotten first.
@@ -109,7 +110,7 @@ def reminders_due(
     due = []
     for o in orders:
         at = o.get("dispatched_at")
-        if o.get("status") not in ("dispatched", "on_site") or not o.get("assignee") or at is None:
+        if o.get("status") not in CLAIMED_STATUSES or not o.get("assignee") or at is None:
             continue
         key = (str(o["id"]), float(at))
         if now - at >= after_s and key not in reminded:
