@@ -406,9 +406,14 @@ function askClearPhoto() {
       $("clear-send").disabled = false;
     }
   };
+  return ask(dlg, $("clear-cancel"), () => ({ photo }));
+}
+/** Shows ``dlg``; resolves ``answer()`` when its submit button (value "send") closes it, null on
+    ``cancel`` or Escape. */
+function ask(dlg, cancel, answer) {
   return new Promise((resolve) => {
-    $("clear-cancel").onclick = () => dlg.close("cancel");
-    dlg.onclose = () => resolve(dlg.returnValue === "send" ? { photo } : null);
+    cancel.onclick = () => dlg.close("cancel");
+    dlg.onclose = () => resolve(dlg.returnValue === "send" ? answer() : null);
     dlg.returnValue = "";
     dlg.showModal();
   });
@@ -435,12 +440,7 @@ function askWhy(action) {
     return b;
   }));
   why.value = "";
-  return new Promise((resolve) => {
-    $("why-cancel").onclick = () => dlg.close("cancel");
-    dlg.onclose = () => resolve(dlg.returnValue === "send" ? { note: why.value.trim() } : null);
-    dlg.returnValue = "";
-    dlg.showModal();
-  });
+  return ask(dlg, $("why-cancel"), () => ({ note: why.value.trim() }));
 }
 
 /* ---------- actions taken without signal: kept on the phone, sent in order when it is back ---------- */
