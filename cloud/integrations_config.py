@@ -40,6 +40,13 @@ class SegmentConfig(BaseModel):
     river: str = ""
     inspectors: list[str] = Field(default_factory=list, description="Inspector ids paged for this stretch.")
     review_required: bool = Field(default=False, description="AI finds need human confirmation first.")
+    supervisors: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Who is paged when a find here lies unclaimed ``unclaimed_escalate_h`` (the stretch's river"
+            " chief); none: its inspectors are paged again."
+        ),
+    )
 
 
 class NotifyConfig(BaseModel):
@@ -65,6 +72,14 @@ class NotifyConfig(BaseModel):
         default=4.0,
         ge=0,
         description="Remind an inspector of a find they claimed this long ago, hours (0: never).",
+    )
+    unclaimed_escalate_h: float = Field(
+        default=2.0,
+        ge=0,
+        description=(
+            "Page a stretch's supervisors (else its inspectors, again) about a find nobody has claimed"
+            " this long after it was found or handed back, hours (0: never)."
+        ),
     )
     timezone: str = Field(default="Asia/Shanghai", description="Time zone of the times written in pages.")
     language: Literal["en", "zh"] = Field(

@@ -9,7 +9,6 @@ from fastapi import Body, FastAPI, HTTPException, Request
 from cloud.api.features import feature
 from cloud.notify.service import NotifyMetrics, NotifyService
 from cloud.notify.subscriptions import BadSubscription
-from cloud.workorders import CLAIMED_STATUSES
 
 
 def install(app: FastAPI) -> None:
@@ -38,7 +37,7 @@ def install(app: FastAPI) -> None:
         base_url,
         segment_name,
         NotifyMetrics(app.state.metrics.registry),
-        open_claims=lambda: store.list_workorders(status=CLAIMED_STATUSES, limit=10_000)[0],
+        open_orders=store.open_workorders,
         item_feature=item_feature,
     )
     app.state.notify = service

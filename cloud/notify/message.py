@@ -49,6 +49,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_why": "{who} handed it back ({why}): it needs someone else to clear it.",
         "remind_title": "Still open: {cls} on {segment}",
         "remind": "You claimed it {hours} ago: clear it, or hand it back for someone else.",
+        "unclaimed_title": "Unclaimed for {hours}: {cls} on {segment}",
+        "unclaimed": "Nobody has claimed it in {hours}. Inspectors of this stretch: {who}.",
+        "unclaimed_more": "And {n} more find(s) on this stretch unclaimed as long.",
+        "hours": "{n} h",
+        "minutes": "{n} min",
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -68,6 +73,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_why": "{who} 已退回此处漂浮物（{why}），需其他人前往清理。",
         "remind_title": "{segment} 漂浮{cls}尚未处理",
         "remind": "您已认领 {hours}：请尽快清理，或退回由他人处理。",
+        "unclaimed_title": "{segment} 漂浮{cls}已 {hours} 无人认领",
+        "unclaimed": "该处漂浮物已 {hours} 无人认领。本河段巡河员：{who}。",
+        "unclaimed_more": "该河段另有 {n} 处漂浮物同样无人认领。",
+        "hours": "{n} 小时",
+        "minutes": "{n} 分钟",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -87,6 +97,13 @@ def _local_time(iso: str | None, tz: str, unknown: str) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+def _hours(seconds: float, text: dict[str, str]) -> str:
+    """A wait as a person says it: whole hours ("5 h", "5 小时"), minutes under an hour."""
+    if seconds < 3570:
+        return text["minutes"].format(n=max(1, round(seconds / 60)))
+    return text["hours"].format(n=round(seconds / 3600))
+
+
 def render(
     feature: dict[str, Any],
     segment_name: str,
@@ -97,10 +114,14 @@ def render(
     handed_back_by: str | None = None,
     handed_back_why: str = "",
     claimed_for_s: float | None = None,
+    unclaimed_for_s: float | None = None,
+    inspectors: tuple[str, ...] = (),
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
-    ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed it."""
+    ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed
+    it. ``unclaimed_for_s``: an escalation of a find nobody claimed, naming the stretch's
+    ``inspectors``."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -118,15 +139,22 @@ def render(
         title = text["back_title"].format(cls=cls, segment=segment_name)
     elif claimed_for_s is not None:
         title = text["remind_title"].format(cls=cls, segment=segment_name)
+    elif unclaimed_for_s is not None:
+        title = text["unclaimed_title"].format(
+            hours=_hours(unclaimed_for_s, text), cls=cls, segment=segment_name
+        )
     else:
         title = text["title"].format(cls=cls, segment=segment_name)
         title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
     lines = []
     if claimed_for_s is not None:
-        hours = claimed_for_s / 3600
-        span = f"{hours:.0f} h" if language == "en" else f"{hours:.0f} 小时"
-        lines.append(text["remind"].format(hours=span))
+        lines.append(text["remind"].format(hours=_hours(claimed_for_s, text)))
+    if unclaimed_for_s is not None:
+        who = ", " if language == "en" else "、"
+        lines.append(
+            text["unclaimed"].format(hours=_hours(unclaimed_for_s, text), who=who.join(inspectors) or "-")
+        )
     if handed_back_by is not None:
         why = " ".join(handed_back_why.split())[:200]
         lines.append(text["back_why" if why else "back"].format(who=handed_back_by, why=why))
@@ -141,5 +169,6 @@ def render(
     if p.get("review_required"):
         lines.append(text["review"])
     if held_back:
-        lines.append(text["held_back"].format(n=held_back))
+        more = "unclaimed_more" if unclaimed_for_s is not None else "held_back"
+        lines.append(text[more].format(n=held_back))
     return Page(str(feature["id"]), title, "\n".join(lines), url, photo_url)

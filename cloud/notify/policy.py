@@ -8,6 +8,10 @@ find's river segment names the inspectors responsible for it, and only they are 
 page a segment stays quiet for ``cooldown_s`` (a cluster of debris pages once) and never pages
 more than ``per_segment_per_hour`` times in any sliding hour. Held-back finds are counted so the
 next page can say "and N more".
+
+Two clocks run over the open orders, each paging once per wait: a claim left open reminds its
+inspector (:func:`reminders_due`), and a find nobody claims escalates to the stretch's supervisors
+(:func:`escalations_due`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud.integrations_config import SegmentConfig
-from cloud.workorders import CLAIMED_STATUSES
+from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES
 
 HOUR_S = 3600.0
 #: Alert ids remembered as "already paged"; older ones are forgotten first.
@@ -106,14 +110,43 @@ def reminders_due(
     orders: Iterable[dict[str, Any]], now: float, after_s: float, reminded: set[tuple[str, float]]
 ) -> list[dict[str, Any]]:
     """Claimed orders still open ``after_s`` after their claim, not yet reminded of for that claim
-    (a find handed back and claimed again is a new claim). Adds them to ``reminded``."""
+    (a find handed back and claimed again is a new claim). Adds them to ``reminded``.
+
+    ``orders`` are all the open ones: a remembered claim no longer among them is forgotten."""
+    claims = {
+        (str(o["id"]), float(o["dispatched_at"])): o
+        for o in orders
+        if o.get("status") in CLAIMED_STATUSES and o.get("assignee") and o.get("dispatched_at") is not None
+    }
+    return _due(claims, now, after_s, reminded)
+
+
+def escalations_due(
+    orders: Iterable[dict[str, Any]], now: float, after_s: float, escalated: set[tuple[str, float]]
+) -> list[dict[str, Any]]:
+    """Open orders nobody has claimed ``after_s`` after their ``open_since`` (found, or handed back
+    last), not yet escalated for that wait. Adds them to ``escalated``; as :func:`reminders_due`,
+    ``orders`` are all the open ones."""
+    waiting = {
+        (str(o["id"]), float(o.get("open_since") or o["created_at"])): o
+        for o in orders
+        if o.get("status") in OPEN_STATUSES and o.get("status") not in CLAIMED_STATUSES
+    }
+    return _due(waiting, now, after_s, escalated)
+
+
+def _due(
+    candidates: dict[tuple[str, float], dict[str, Any]],
+    now: float,
+    after_s: float,
+    done: set[tuple[str, float]],
+) -> list[dict[str, Any]]:
+    """Candidates (keyed by order id and the start of their wait) whose wait is ``after_s`` long and
+    not in ``done``; ``done`` keeps only keys still among the candidates, so it never grows past them."""
+    done.intersection_update(candidates)
     due = []
-    for o in orders:
-        at = o.get("dispatched_at")
-        if o.get("status") not in CLAIMED_STATUSES or not o.get("assignee") or at is None:
-            continue
-        key = (str(o["id"]), float(at))
-        if now - at >= after_s and key not in reminded:
-            reminded.add(key)
+    for key, o in candidates.items():
+        if now - key[1] >= after_s and key not in done:
+            done.add(key)
             due.append(o)
     return due

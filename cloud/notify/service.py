@@ -2,8 +2,10 @@
 
 Runs as its own task fed by its own bus subscription, so a slow or dead pager never holds up
 ingest; each delivery is a thread (apprise and pywebpush block) with a timeout, and every
-failure is logged and counted, then forgotten. A second task reminds inspectors of finds they
-claimed and left open (``claim_reminder_h``), from the store.
+failure is logged and counted, then forgotten. A second task reads the open orders from the
+store every few minutes: it reminds inspectors of finds they claimed and left open
+(``claim_reminder_h``) and pages a stretch's supervisors about finds nobody claimed
+(``unclaimed_escalate_h``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from prometheus_client import CollectorRegistry, Counter
 
 from cloud.integrations_config import NotifyConfig, SegmentConfig
 from cloud.notify import channels
+from cloud.notify.followups import SentFollowUps
 from cloud.notify.message import Page, render
-from cloud.notify.policy import PagingPolicy, reminders_due
+from cloud.notify.policy import PagingPolicy, escalations_due, reminders_due
 from cloud.notify.subscriptions import SubscriptionStore
 from cloud.notify.vapid import application_server_key, load_or_create
 
@@ -54,15 +57,15 @@ class NotifyService:
         base_url: Callable[[], str],
         segment_name: Callable[[str], str],
         metrics: NotifyMetrics | None = None,
-        open_claims: Callable[[], list[dict[str, Any]]] | None = None,
+        open_orders: Callable[[], list[dict[str, Any]]] | None = None,
         item_feature: Callable[[str], dict[str, Any] | None] | None = None,
         remind_every_s: float = 300.0,
     ) -> None:
-        """``open_claims`` (claimed orders still open) and ``item_feature`` (an order's find as a
-        Feature) are the store's, called in a thread; without them nobody is reminded."""
+        """``open_orders`` (the open work orders, with ``open_since``) and ``item_feature`` (an
+        order's find as a Feature) are the store's, called in a thread; without them nobody is
+        reminded and nothing escalates."""
         self.cfg = cfg
-        self.open_claims, self.item_feature, self.remind_every_s = open_claims, item_feature, remind_every_s
-        self._reminded: set[tuple[str, float]] = set()
+        self.open_orders, self.item_feature, self.remind_every_s = open_orders, item_feature, remind_every_s
         self._remind_task: asyncio.Task | None = None
         self.bus = bus
         self.base_url = base_url
@@ -72,6 +75,7 @@ class NotifyService:
         self.vapid = load_or_create(self.dir / "vapid_private.pem")
         self.public_key = application_server_key(self.vapid)
         self.subs = SubscriptionStore(self.dir / "push_subscriptions.sqlite")
+        self.followed_up = SentFollowUps(self.dir / "follow_ups.json")
         self.m = metrics or NotifyMetrics()
         self.sent = 0
         self.failed = 0
@@ -82,7 +86,11 @@ class NotifyService:
     async def __aenter__(self) -> NotifyService:
         self._sub = self.bus.subscribe()
         self._task = asyncio.create_task(self._run(), name="notify")
-        if self.open_claims and self.item_feature and self.cfg.claim_reminder_h > 0:
+        if (
+            self.open_orders
+            and self.item_feature
+            and (self.cfg.claim_reminder_h or self.cfg.unclaimed_escalate_h)
+        ):
             self._remind_task = asyncio.create_task(self._remind_loop(), name="notify-reminders")
         log.info("notify started", extra={"push_subscriptions": self.subs.count()})
         return self
@@ -109,30 +117,67 @@ class NotifyService:
             try:
                 await self.remind(time.time())
             except Exception:
-                log.exception("notify could not send claim reminders")
+                log.exception("notify could not send reminders and escalations")
             await asyncio.sleep(self.remind_every_s)
 
     async def remind(self, now: float) -> list[tuple[str, str, str]]:
-        """Page each inspector whose claim has stayed open ``claim_reminder_h``, once per claim."""
-        assert self.open_claims is not None and self.item_feature is not None
-        orders = await asyncio.to_thread(self.open_claims)
+        """Page each inspector whose claim has stayed open ``claim_reminder_h``, once per claim, and
+        each stretch's supervisors about a find unclaimed ``unclaimed_escalate_h``, once per wait."""
+        assert self.open_orders is not None and self.item_feature is not None
+        cfg = self.cfg
+        orders = await asyncio.to_thread(self.open_orders)
         out: list[tuple[str, str, str]] = []
-        for o in reminders_due(orders, now, self.cfg.claim_reminder_h * 3600, self._reminded):
-            feature = await asyncio.to_thread(self.item_feature, str(o["id"]))
-            if feature is None:
-                continue
-            self.m.decisions.labels("claim_reminder").inc()
-            seg = o.get("segment_id")
-            page = render(
-                feature,
-                self.segment_name(seg) if seg else str(o.get("river") or "the river"),
-                self.base_url(),
-                self.cfg.timezone,
-                language=self.cfg.language,
-                claimed_for_s=now - o["dispatched_at"],
-            )
-            out += await self._send(page, (o["assignee"],), seg, "claim_reminder")
+        if cfg.claim_reminder_h > 0:
+            for o in reminders_due(orders, now, cfg.claim_reminder_h * 3600, self.followed_up.reminded):
+                out += await self._follow_up(
+                    o, (o["assignee"],), "claim_reminder", claimed_for_s=now - o["dispatched_at"]
+                )
+        if cfg.unclaimed_escalate_h > 0:
+            by_segment: dict[str, list[dict[str, Any]]] = {}
+            for o in escalations_due(
+                orders, now, cfg.unclaimed_escalate_h * 3600, self.followed_up.escalated
+            ):
+                by_segment.setdefault(o.get("segment_id") or "", []).append(o)
+            for sid, waiting in by_segment.items():  # one page a stretch: a patrol's finds wait together
+                seg = self.policy.segments.get(sid)
+                who = tuple(seg.supervisors or seg.inspectors) if seg else ()
+                if seg is None or not who:
+                    self.m.decisions.labels("unclaimed_nobody").inc(len(waiting))
+                    log.info(
+                        "unclaimed finds page nobody", extra={"segment": sid or None, "finds": len(waiting)}
+                    )
+                    continue
+                o = min(waiting, key=lambda w: float(w.get("open_since") or w["created_at"]))  # longest wait
+                since = float(o.get("open_since") or o["created_at"])
+                out += await self._follow_up(
+                    o,
+                    who,
+                    "unclaimed",
+                    unclaimed_for_s=now - since,
+                    inspectors=tuple(seg.inspectors),
+                    held_back=len(waiting) - 1,
+                )
+        self.followed_up.save()  # after the sends: a crash before this pages them again, never not at all
         return out
+
+    async def _follow_up(
+        self, order: dict[str, Any], to: tuple[str, ...], why: str, **page: Any
+    ) -> list[tuple[str, str, str]]:
+        """Page ``to`` about an open ``order`` (a reminder or an escalation: ``page`` says which)."""
+        feature = await asyncio.to_thread(self.item_feature, str(order["id"]))  # type: ignore[misc]
+        if feature is None:
+            return []
+        self.m.decisions.labels(why).inc()
+        seg = order.get("segment_id")
+        rendered = render(
+            feature,
+            self.segment_name(seg) if seg else str(order.get("river") or "the river"),
+            self.base_url(),
+            self.cfg.timezone,
+            language=self.cfg.language,
+            **page,
+        )
+        return await self._send(rendered, to, seg, why)
 
     async def handle(self, event: dict[str, Any], now: float) -> list[tuple[str, str, str]]:
         """Decide and deliver one event; returns (inspector, channel, outcome) per delivery."""

@@ -464,3 +464,13 @@ class SqlStore:
     def all_workorders(self) -> list[Row]:
         with self._read() as cur:
             return self._all(cur, "SELECT * FROM workorders")
+
+    def open_workorders(self, limit: int = 10_000) -> list[Row]:
+        with self._read() as cur:
+            return self._all(
+                cur,
+                "SELECT w.*, COALESCE((SELECT max(e.at) FROM workorder_events e WHERE e.workorder_id ="
+                f" w.id AND e.action = 'release'), w.created_at) AS open_since FROM workorders w"
+                f" WHERE w.status IN {_OPEN_IN} ORDER BY w.created_at, w.id LIMIT ?",
+                (limit,),
+            )

@@ -53,18 +53,33 @@ def test_a_cleared_spot_keeps_the_inspectors_photo_and_bad_photos_are_named(make
     assert httpx.get(f"{srv.url}/api/v1/thumbnails/{'0' * 64}.jpg").status_code == 404
 
 
-def test_the_reminder_worker_sees_the_servers_open_claims(make_server) -> None:
-    """The paging worker's view of the store (claims left open, and their finds) on a real server."""
+def test_the_paging_worker_sees_the_servers_open_orders_and_when_each_began_to_wait(
+    make_server, db_url
+) -> None:
+    """The paging worker's view of the store (open orders, their waits, their finds) on a real server."""
     apps: list = []
-    srv = make_server(before_start=apps.append)
+    srv = make_server(db_url=db_url, before_start=apps.append)
     with srv.client() as station:
-        a = alert()
-        assert station.post("/api/v1/alerts", json=[a]).status_code == 200
+        a, b, c = alert(), alert(drone="d2", lat=22.53, lon=114.08), alert(drone="d3", lat=22.54, lon=114.09)
+        assert station.post("/api/v1/alerts", json=[a, b, c]).status_code == 200
     with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
-        assert alice.post(f"/api/v1/workorders/{a['alert_id']}/claim", json={}).status_code == 200
+        for x in (a, b, c):
+            assert alice.post(f"/api/v1/workorders/{x['alert_id']}/claim", json={}).status_code == 200
+        assert alice.post(f"/api/v1/workorders/{b['alert_id']}/release", json={}).status_code == 200
+        assert alice.post(f"/api/v1/workorders/{c['alert_id']}/clear", json={}).status_code == 200
     notify = apps[0].state.notify
-    (claim,) = notify.open_claims()
-    assert (claim["id"], claim["assignee"], claim["status"]) == (a["alert_id"], "alice", "dispatched")
+    orders = {o["id"]: o for o in notify.open_orders()}
+    assert set(orders) == {a["alert_id"], b["alert_id"]}  # the cleared one is no one's business now
+    claim, back = orders[a["alert_id"]], orders[b["alert_id"]]
+    assert (claim["assignee"], claim["status"], claim["open_since"]) == (
+        "alice",
+        "dispatched",
+        claim["created_at"],
+    )
+    assert (back["assignee"], back["status"]) == (None, "new")
+    released = apps[0].state.store.workorder_history(b["alert_id"])[-1]
+    assert released["action"] == "release"
+    assert back["open_since"] == released["at"] > back["created_at"]  # waiting since the hand-back
     feature = notify.item_feature(claim["id"])
     assert feature["id"] == a["alert_id"] and feature["properties"]["class"] == "bottle"
     assert notify.item_feature("no-such-order") is None

@@ -79,3 +79,16 @@ def test_a_page_for_a_find_handed_back_says_who_gave_it_back():
     zh = render(FEATURE, "深圳河 3/7", "h", language="zh", handed_back_by="李伟", handed_back_why="需要船只")
     assert zh.title == "深圳河 3/7 漂浮塑料瓶已被退回"
     assert zh.body.startswith("李伟 已退回此处漂浮物（需要船只）")
+
+
+def test_an_escalation_says_how_long_nobody_claimed_it_and_whose_stretch_it_is():
+    page = render(FEATURE, "S 3/7", "h", unclaimed_for_s=40 * 60, inspectors=("li", "wang"), held_back=2)
+    assert page.title == "Unclaimed for 40 min: bottle on S 3/7"
+    lines = page.body.splitlines()
+    assert lines[0] == "Nobody has claimed it in 40 min. Inspectors of this stretch: li, wang."
+    assert lines[-1] == "And 2 more find(s) on this stretch unclaimed as long."
+    zh = render(
+        FEATURE, "深圳河 3/7", "h", language="zh", unclaimed_for_s=2.4 * 3600, inspectors=("李伟", "王芳")
+    )
+    assert zh.title == "深圳河 3/7 漂浮塑料瓶已 2 小时 无人认领"
+    assert zh.body.splitlines()[0] == "该处漂浮物已 2 小时 无人认领。本河段巡河员：李伟、王芳。"

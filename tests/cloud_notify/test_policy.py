@@ -95,3 +95,25 @@ def test_a_claim_left_open_is_reminded_of_once_and_a_new_claim_again():
     assert reminders_due(orders, 9999.0, 3600.0, reminded) == []  # each claim once
     again = [order("a", at=8000.0)]  # handed back and claimed again: a new claim
     assert reminders_due(again, 11600.0, 3600.0, reminded) == again
+
+
+def test_a_find_nobody_claims_escalates_once_per_wait_and_a_hand_back_starts_a_new_wait():
+    from cloud.notify.policy import escalations_due
+
+    def order(i: str, status: str = "new", since: float = 0.0) -> dict:
+        return {"id": i, "status": status, "created_at": 0.0, "open_since": since}
+
+    orders = [
+        order("a"),
+        order("b", "confirmed", since=3000.0),
+        order("c", "dispatched"),
+        order("d", "cleared"),
+    ]
+    done: set = set()
+    assert [o["id"] for o in escalations_due(orders, 3600.0, 3600.0, done)] == ["a"]
+    assert [o["id"] for o in escalations_due(orders, 7200.0, 3600.0, done)] == ["b"]
+    assert escalations_due(orders, 9999.0, 3600.0, done) == []  # each wait once
+    assert done == {("a", 0.0), ("b", 3000.0)}
+    back = [order("a", since=8000.0)]  # claimed, then handed back at 8000: a new wait
+    assert escalations_due(back, 11000.0, 3600.0, done) == [] and done == set()  # b is gone: forgotten
+    assert escalations_due(back, 11600.0, 3600.0, done) == back

@@ -170,39 +170,58 @@ def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
     assert msg["message"].startswith("li handed it back (Needs a boat): it needs someone else")
 
 
-def test_an_inspector_is_reminded_of_a_find_they_claimed_hours_ago(tmp_path):
+def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a_restart(tmp_path):
     port = free_port()
     chat = HttpSink(port, status=200)
-    cfg = NotifyConfig(apprise_urls={"li": [f"json://127.0.0.1:{port}/li"]}, claim_reminder_h=4, timeout_s=3)
-    claimed_at = time.time() - 5 * 3600
-    claims = [
-        {
-            "id": "sz-0",
-            "status": "dispatched",
-            "assignee": "li",
-            "dispatched_at": claimed_at,
-            "segment_id": "sz-1",
-        }
+    cfg = NotifyConfig(
+        apprise_urls={w: [f"json://127.0.0.1:{port}/{w}"] for w in ("li", "wang", "zhou", "chen")},
+        claim_reminder_h=4,
+        unclaimed_escalate_h=2,
+        timeout_s=3,
+    )
+    segs = [
+        SegmentConfig(id="sz-1", inspectors=["li", "wang"], supervisors=["zhou"]),
+        SegmentConfig(id="xz-1", inspectors=["chen"]),  # no supervisor: its inspector again
     ]
+    now = time.time()
+    orders = [
+        {"id": "sz-0", "status": "dispatched", "assignee": "li", "dispatched_at": now - 5 * 3600,
+         "segment_id": "sz-1", "created_at": now - 6 * 3600, "open_since": now - 6 * 3600},
+        {"id": "sz-2", "status": "confirmed", "assignee": None, "segment_id": "sz-1",
+         "created_at": now - 9 * 3600, "open_since": now - 2.5 * 3600},  # handed back 2.5 h ago
+        {"id": "sz-1", "status": "new", "assignee": None, "segment_id": "sz-1",
+         "created_at": now - 3 * 3600, "open_since": now - 3 * 3600},
+        {"id": "sz-3", "status": "new", "assignee": None, "segment_id": "sz-1",
+         "created_at": now - 3600, "open_since": now - 3600},  # an hour: not yet
+        {"id": "xz-0", "status": "new", "assignee": None, "segment_id": "xz-1",
+         "created_at": now - 2 * 3600 - 60, "open_since": now - 2 * 3600 - 60},
+    ]  # fmt: skip
 
-    async def scenario() -> NotifyService:
+    async def run_server(min_pages: int) -> NotifyService:
         svc = NotifyService(
-            cfg, [], tmp_path, EventBus(), lambda: "http://cloud.test", lambda s: "Shenzhen River 1",
-            open_claims=lambda: claims, item_feature=feature, remind_every_s=0.05,
+            cfg, segs, tmp_path, EventBus(), lambda: "http://cloud.test", lambda s: f"River {s}",
+            open_orders=lambda: orders, item_feature=feature, remind_every_s=0.05,
         )  # fmt: skip
         async with svc:
             deadline = time.monotonic() + 10
-            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
+            while svc.sent + svc.failed < min_pages and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(0.3)  # later rounds: the same claim is not paged again
-            return svc
+            await asyncio.sleep(0.3)  # later rounds: nothing is paged again
+        return svc
 
     try:
-        svc = asyncio.run(scenario())
-        reqs = list(chat.requests)
+        svc = asyncio.run(run_server(3))
+        reqs = {r["path"]: json.loads(r["body"]) for r in chat.requests}
+        assert svc.sent == 3 and len(chat.requests) == 3, (svc.last_error, list(chat.requests))
+        again = asyncio.run(run_server(0))  # a restart: same data_dir, same waits
+        assert again.sent == 0 and len(chat.requests) == 3
     finally:
         chat.close()
-    assert svc.sent == 1 and [r["path"] for r in reqs] == ["/li"], svc.last_error
-    msg = json.loads(reqs[0]["body"])
-    assert msg["title"] == "Still open: foam on Shenzhen River 1"
-    assert msg["message"].startswith("You claimed it 5 h ago: clear it, or hand it back")
+    assert reqs["/li"]["title"] == "Still open: foam on River sz-1"
+    assert reqs["/li"]["message"].startswith("You claimed it 5 h ago: clear it, or hand it back")
+    # the two finds of sz-1 unclaimed for 2 h or more are one page to its supervisor, not its inspectors
+    assert reqs["/zhou"]["title"] == "Unclaimed for 3 h: foam on River sz-1"
+    lines = reqs["/zhou"]["message"].splitlines()
+    assert lines[0] == "Nobody has claimed it in 3 h. Inspectors of this stretch: li, wang."
+    assert lines[-1] == "And 1 more find(s) on this stretch unclaimed as long."
+    assert reqs["/chen"]["title"] == "Unclaimed for 2 h: foam on River xz-1"

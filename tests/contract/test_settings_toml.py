@@ -37,7 +37,15 @@ def test_tables_arrays_odd_keys_and_secrets(tmp_path: Path) -> None:
         db_url="postgresql://rp:hunter2@db.example/rp",
         inspector_tokens={"li.wei": "s3cret"},
         segment_lines={"sz-1": [(114.05, 22.52), (114.06, 22.521)]},
-        segments=[{"id": "sz-1", "name": NAME, "inspectors": ["li.wei"], "review_required": True}],
+        segments=[
+            {
+                "id": "sz-1",
+                "name": NAME,
+                "inspectors": ["li.wei"],
+                "review_required": True,
+                "supervisors": ["zhou"],
+            }
+        ],
         notify={"apprise_urls": {"li.wei": ["wecom://corp/secret/1"]}, "language": "zh"},
     )
     text = to_toml(settings)
@@ -45,7 +53,14 @@ def test_tables_arrays_odd_keys_and_secrets(tmp_path: Path) -> None:
     assert 'db_url = "postgresql://rp:...@db.example/rp"' in text
     assert '# inspector_tokens = { "li.wei" = "..." }  (set, not shown: a secret)' in text
     doc = tomllib.loads(text)["cloud"]
-    segment = {"id": "sz-1", "name": NAME, "river": "", "inspectors": ["li.wei"], "review_required": True}
+    segment = {
+        "id": "sz-1",
+        "name": NAME,
+        "river": "",
+        "inspectors": ["li.wei"],
+        "review_required": True,
+        "supervisors": ["zhou"],
+    }
     assert doc["segments"] == [segment]
     assert doc["segment_lines"] == {"sz-1": [[114.05, 22.52], [114.06, 22.521]]}
     assert doc["notify"]["language"] == "zh" and "apprise_urls" not in doc["notify"]

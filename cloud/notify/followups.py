@@ -1,0 +1,55 @@
+"""Which reminders and escalations went out, kept on disk so a restarted server does not page them
+again (a deploy would otherwise re-page every claim and every unclaimed find it finds waiting)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger("riverpatrol.cloud.notify")
+
+Key = tuple[str, float]
+
+
+class SentFollowUps:
+    """Two sets of (work order id, start of its wait), for :func:`cloud.notify.policy.reminders_due`
+    and :func:`cloud.notify.policy.escalations_due`; :meth:`save` writes them atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.reminded: set[Key] = set()
+        self.escalated: set[Key] = set()
+        try:
+            doc = json.loads(self.path.read_text())
+            self.reminded = {(str(i), float(t)) for i, t in doc.get("reminded", [])}
+            self.escalated = {(str(i), float(t)) for i, t in doc.get("escalated", [])}
+        except FileNotFoundError:
+            pass
+        except (ValueError, TypeError, AttributeError) as exc:  # a torn or hand-edited file
+            log.warning(
+                "sent follow-ups unreadable, starting afresh",
+                extra={"path": str(self.path), "error": str(exc)},
+            )
+        self._saved = self._doc()
+
+    def _doc(self) -> dict[str, list[list[str | float]]]:
+        return {
+            "reminded": sorted([i, t] for i, t in self.reminded),
+            "escalated": sorted([i, t] for i, t in self.escalated),
+        }
+
+    def save(self) -> None:
+        """Write the sets when they changed: to a temporary file, fsynced, then renamed over."""
+        doc = self._doc()
+        if doc == self._saved:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self._saved = doc
