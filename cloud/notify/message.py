@@ -52,6 +52,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "unclaimed_title": "Unclaimed for {hours}: {cls} on {segment}",
         "unclaimed": "Nobody has claimed it in {hours}. Inspectors of this stretch: {who}.",
         "unclaimed_more": "And {n} more find(s) on this stretch unclaimed as long.",
+        "remind_more": "And {n} more find(s) you claimed are still open.",
         "hours": "{n} h",
         "minutes": "{n} min",
     },
@@ -76,6 +77,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "unclaimed_title": "{segment} 漂浮{cls}已 {hours} 无人认领",
         "unclaimed": "该处漂浮物已 {hours} 无人认领。本河段巡河员：{who}。",
         "unclaimed_more": "该河段另有 {n} 处漂浮物同样无人认领。",
+        "remind_more": "您认领的另有 {n} 处漂浮物尚未处理。",
         "hours": "{n} 小时",
         "minutes": "{n} 分钟",
     },
@@ -169,6 +171,10 @@ def render(
     if p.get("review_required"):
         lines.append(text["review"])
     if held_back:
-        more = "unclaimed_more" if unclaimed_for_s is not None else "held_back"
+        more = "held_back"
+        if unclaimed_for_s is not None:
+            more = "unclaimed_more"
+        elif claimed_for_s is not None:
+            more = "remind_more"
         lines.append(text[more].format(n=held_back))
     return Page(str(feature["id"]), title, "\n".join(lines), url, photo_url)

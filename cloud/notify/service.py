@@ -128,9 +128,17 @@ class NotifyService:
         orders = await asyncio.to_thread(self.open_orders)
         out: list[tuple[str, str, str]] = []
         if cfg.claim_reminder_h > 0:
+            by_assignee: dict[str, list[dict[str, Any]]] = {}
             for o in reminders_due(orders, now, cfg.claim_reminder_h * 3600, self.followed_up.reminded):
+                by_assignee.setdefault(str(o["assignee"]), []).append(o)
+            for who, claims in by_assignee.items():  # one page a person, however many they claimed
+                o = min(claims, key=lambda c: float(c["dispatched_at"]))
                 out += await self._follow_up(
-                    o, (o["assignee"],), "claim_reminder", claimed_for_s=now - o["dispatched_at"]
+                    o,
+                    (who,),
+                    "claim_reminder",
+                    claimed_for_s=now - o["dispatched_at"],
+                    held_back=len(claims) - 1,
                 )
         if cfg.unclaimed_escalate_h > 0:
             by_segment: dict[str, list[dict[str, Any]]] = {}

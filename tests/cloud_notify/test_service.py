@@ -187,6 +187,8 @@ def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a
     orders = [
         {"id": "sz-0", "status": "dispatched", "assignee": "li", "dispatched_at": now - 5 * 3600,
          "segment_id": "sz-1", "created_at": now - 6 * 3600, "open_since": now - 6 * 3600},
+        {"id": "sz-4", "status": "on_site", "assignee": "li", "dispatched_at": now - 4.5 * 3600,
+         "segment_id": "sz-1", "created_at": now - 6 * 3600, "open_since": now - 6 * 3600},
         {"id": "sz-2", "status": "confirmed", "assignee": None, "segment_id": "sz-1",
          "created_at": now - 9 * 3600, "open_since": now - 2.5 * 3600},  # handed back 2.5 h ago
         {"id": "sz-1", "status": "new", "assignee": None, "segment_id": "sz-1",
@@ -219,6 +221,7 @@ def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a
         chat.close()
     assert reqs["/li"]["title"] == "Still open: foam on River sz-1"
     assert reqs["/li"]["message"].startswith("You claimed it 5 h ago: clear it, or hand it back")
+    assert reqs["/li"]["message"].endswith("\nAnd 1 more find(s) you claimed are still open.")  # one page
     # the two finds of sz-1 unclaimed for 2 h or more are one page to its supervisor, not its inspectors
     assert reqs["/zhou"]["title"] == "Unclaimed for 3 h: foam on River sz-1"
     lines = reqs["/zhou"]["message"].splitlines()
