@@ -1,4 +1,4 @@
-"""``riverpatrol cloud``: run the city-side service and manage its API tokens."""
+"""``riverpatrol cloud``: run the city-side service, manage its API tokens, report on its work orders."""
 
 from __future__ import annotations
 
@@ -204,6 +204,80 @@ def token_revoke(
         raise typer.Exit(3)
     holders = ", ".join(sorted({f"{r['role']} {r['principal']!r}" for r in match}))
     typer.echo(f"revoked {n} token(s) of {holders}; requests with them now get 401")
+
+
+@app.command("report")
+def report(
+    since: Annotated[
+        str | None, typer.Option(help="From this day (2026-11-01, local time) or time (RFC 3339).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="To the end of this day, or to this time.")] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="The last N days (instead of --since).")] = None,
+    orders_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--orders-csv",
+            help="Also write the period's work orders, a row each, to this CSV file (- for stdout).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The figures as JSON (as GET /api/v1/stats).")
+    ] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """The period's figures for the river office: finds, how soon they were claimed and cleared, per
+    stretch and per inspector, and what the false alarms were.
+
+    Finds are counted in the period they were found; times are in `[cloud.notify] timezone`. Reads
+    the database directly (the server may be running): `riverpatrol cloud report --days 30
+    --orders-csv orders.csv` for a month's review and its spreadsheet.
+    """
+    import json
+    import sys
+    import time
+
+    from cloud.app import build_segment_index
+    from cloud.report import PeriodError, local, parse_bound, tables, write_orders_csv
+    from cloud.stats import compute_stats, in_period
+    from contract.terminal import console
+
+    if days is not None and since is not None:
+        raise typer.BadParameter("give --since or --days, not both")
+    settings, store = _open(config, db)
+    tz = settings.notify.timezone
+    try:
+        t0 = time.time() - days * 86400 if days else parse_bound(since, tz, "--since") if since else None
+        t1 = parse_bound(until, tz, "--until", end=True) if until else None
+    except PeriodError as e:
+        store.close()
+        raise typer.BadParameter(str(e)) from None
+    try:
+        orders, events = store.all_workorders(), store.all_workorder_events()
+    finally:
+        store.close()
+    index = build_segment_index(settings)
+    names = {}
+    for seg in index.segments:
+        conf = settings.segment(seg.id)
+        names[seg.id] = (conf.name if conf and conf.name else None) or seg.name or seg.id
+    stats = compute_stats(orders, {s.id: (s.river, s.length_m) for s in index.segments}, t0, t1, events)
+    if orders_csv is not None:
+        chosen = in_period(orders, t0, t1)
+        if str(orders_csv) == "-":
+            write_orders_csv(sys.stdout, chosen, names, tz, settings.public_url)
+            return
+        with open(orders_csv, "w", newline="", encoding="utf-8-sig") as f:
+            n = write_orders_csv(f, chosen, names, tz, settings.public_url)
+        typer.echo(f"wrote {n} work order(s) to {orders_csv}", err=True)
+    if as_json:
+        typer.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    out = console()
+    span = f"{local(t0, tz) if t0 else 'the first find'} to {local(t1, tz) if t1 else 'now'} ({tz})"
+    out.print(f"[bold]Patrol report[/]: finds from {span}")
+    for t in tables(stats, names):
+        out.print(t)
 
 
 @app.command("config")

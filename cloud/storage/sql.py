@@ -465,6 +465,14 @@ class SqlStore:
         with self._read() as cur:
             return self._all(cur, "SELECT * FROM workorders")
 
+    def all_workorder_events(self) -> list[Row]:
+        with self._read() as cur:
+            return self._all(
+                cur,
+                "SELECT workorder_id, action, from_status, to_status, actor, at, note"
+                " FROM workorder_events ORDER BY id",
+            )
+
     def open_workorders(self, limit: int = 10_000) -> list[Row]:
         with self._read() as cur:
             return self._all(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from cloud.api.params import ParamError, parse_bbox, parse_datetime, parse_list
-from cloud.api.stats import compute_stats
 from cloud.api.validation import BatchError, field_path, parse_batch
 from cloud.segments import (
     Segment,
@@ -17,6 +16,7 @@ from cloud.segments import (
     segments_from_geojson,
     split_line,
 )
+from cloud.stats import compute_stats
 from cloud.storage.items import ThumbnailError, decode_jpeg, merge_item
 from cloud.workorders import AlreadyDone, Command, InvalidTransition, decide, nearest_open, new_order
 from contract.geo import distance_m, offset
@@ -298,6 +298,50 @@ def test_compute_stats() -> None:
     assert st["by_class"] == {"bag": 3, "foam": 1}
     assert compute_stats(orders, {}, since=40)["finds"] == 1
     assert compute_stats([], {})["false_alarm_rate"] is None
+
+
+def test_stats_per_stretch_and_per_inspector_follow_the_orders_history() -> None:
+    """Orders moved by the real life cycle (:func:`decide`), their history rows kept as the store does."""
+    orders, events = {}, []
+
+    def run(wo: str, seg: str, *cmds: Command) -> None:
+        o = new_order(wo, {"debris_class": "bag", "lat": 1.0, "lon": 2.0, "segment_id": seg}, False, 0.0)
+        for c in cmds:
+            o, hist = decide(o, c)
+            events.append(hist)
+        orders[wo] = o
+
+    run("o1", "a", Command("claim", "li", 600.0), Command("clear", "li", 1800.0))
+    run(
+        "o2",
+        "a",
+        Command("claim", "li", 100.0),
+        Command("release", "li", 200.0, note="needs a boat"),
+        Command("claim", "wang", 900.0),
+        Command("clear", "wang", 1000.0, outcome="false_alarm"),
+    )
+    run("o3", "a")
+    run("o4", "b", Command("dispatch", "zhou", 300.0, assignee="wang"))
+    st = compute_stats(orders.values(), {"a": ("r", 1000.0), "b": ("r", 1000.0)}, events=events)
+    a = st["per_segment"]["a"]
+    assert (a["finds"], a["cleared"], a["false_alarms"], a["open"], a["unclaimed"]) == (3, 1, 1, 1, 1)
+    assert (a["median_to_claim_s"], a["median_to_clear_s"]) == (750.0, 1800.0)
+    b = st["per_segment"]["b"]
+    assert (b["open"], b["unclaimed"], b["median_to_claim_s"], b["median_to_clear_s"]) == (1, 0, 300.0, None)
+    li, wang = st["per_inspector"]["li"], st["per_inspector"]["wang"]
+    assert (li["claimed"], li["cleared"], li["false_alarms"], li["handed_back"], li["holding"]) == (
+        2,
+        1,
+        0,
+        1,
+        0,
+    )
+    assert li["median_claim_to_clear_s"] == 1200.0
+    assert (wang["claimed"], wang["cleared"], wang["false_alarms"], wang["handed_back"], wang["holding"]) == (
+        2, 0, 1, 0, 1,
+    )  # fmt: skip
+    assert wang["median_claim_to_clear_s"] is None
+    assert st["per_inspector"]["zhou"]["claimed"] == 0  # dispatching is not taking it on
 
 
 @pytest.mark.parametrize("lat", [0.0, 22.52, 60.0, -75.0])
