@@ -217,7 +217,10 @@ def report(
         Path | None,
         typer.Option(
             "--orders-csv",
-            help="Also write the period's work orders, a row each, to this CSV file (- for stdout).",
+            help=(
+                "Also write the period's work orders, a row each, to this CSV file"
+                " (- for stdout, instead of the tables)."
+            ),
         ),
     ] = None,
     as_json: Annotated[
