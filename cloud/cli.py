@@ -283,6 +283,80 @@ def report(
         out.print(t)
 
 
+#: Exit status when a backup or restore cannot be done (the message says why and what to do).
+EXIT_BACKUP = 4
+
+
+@app.command("backup")
+def backup(
+    dest: Annotated[Path, typer.Argument(help="Folder the archive is written to.")],
+    keep: Annotated[
+        int,
+        typer.Option(min=0, help="Keep this many newest backups in the folder, delete older ones (0: all)."),
+    ] = 0,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Back up the database and `data_dir` into one archive, while the server runs.
+
+    Writes `DEST/riverpatrol-cloud-<UTC time>.tar.gz`: a consistent snapshot of SQLite (or a
+    `pg_dump` of PostgreSQL), the Web Push key the phones' subscriptions are bound to, the
+    subscriptions, and the CIM connectors' outboxes, with the SHA-256 of each. It holds secrets:
+    the file is readable by its owner alone. `deploy/systemd` runs it nightly.
+    """
+    from cloud.backup import BackupError, Source, make_backup, prune
+    from cloud.settings import CloudSettings
+
+    settings = CloudSettings.load(config, db_url=db)
+    try:
+        out, manifest = make_backup(Source.from_url(settings.resolved_db_url(), settings.data_dir), dest)
+    except BackupError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(EXIT_BACKUP) from None
+    size = out.stat().st_size
+    typer.echo(
+        f"backed up {manifest['database']} (schema {manifest['schema_version']}: {manifest['finds']} finds,"
+        f" {manifest['work_orders']} work orders, {manifest['tokens']} tokens) and"
+        f" {sum(n.startswith('data_dir/') for n in manifest['files'])} data_dir file(s) to {out}"
+        f" ({size / 1e6:.1f} MB)"
+    )
+    for gone in prune(dest, keep):
+        typer.echo(f"deleted the older backup {gone}")
+
+
+@app.command("restore")
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A riverpatrol-cloud-*.tar.gz from `cloud backup`.")],
+    force: Annotated[
+        bool,
+        typer.Option(help="Write over a database and files that are there (each kept as .before-restore)."),
+    ] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Put a backup back: the database and `data_dir` the server is set up with. Stop the server first.
+
+    Every file is checked against the archive's SHA-256 before anything is written; a database or
+    files already there are written over only with `--force`. PostgreSQL is restored with
+    `pg_restore` into the `--db` database.
+    """
+    from cloud.backup import BackupError, Source, restore_backup
+    from cloud.settings import CloudSettings
+    from cloud.storage.sql import MIGRATIONS
+
+    settings = CloudSettings.load(config, db_url=db)
+    try:
+        dst = Source.from_url(settings.resolved_db_url(), settings.data_dir)
+        counts = restore_backup(archive, dst, force=force, schema_max=MIGRATIONS[-1][0])
+    except BackupError as e:
+        typer.secho(f"error: {e}", fg="red", err=True)
+        raise typer.Exit(EXIT_BACKUP) from None
+    typer.echo(
+        f"restored {archive} (schema {counts['schema_version']}: {counts['finds']} finds,"
+        f" {counts['work_orders']} work orders, {counts['tokens']} tokens); start the server"
+    )
+
+
 @app.command("config")
 def config_cmd(config: ConfigOpt = None) -> None:
     """Print the settings the cloud service runs with, as the `[cloud]` table of a config file.

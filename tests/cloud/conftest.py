@@ -21,20 +21,32 @@ PG_ADMIN = os.environ.get("RIVERPATROL_TEST_PG", "postgresql://postgres@127.0.0.
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    name = f"rp_{secrets.token_hex(6)}"
+def fresh_pg() -> Iterator[Callable[[], str]]:
+    """Factory of fresh PostgreSQL databases for one test, all dropped afterwards."""
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True)
     except psycopg.OperationalError as e:
         pytest.fail(f"PostgreSQL at {PG_ADMIN} is not reachable: {e}")
-    admin.execute(f"CREATE DATABASE {name}")
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    names: list[str] = []
+
+    def make() -> str:
+        name = f"rp_{secrets.token_hex(6)}"
+        admin.execute(f"CREATE DATABASE {name}")
+        names.append(name)
+        return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
     try:
-        yield url
+        yield make
     finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for name in names:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@pytest.fixture
+def pg_url(fresh_pg: Callable[[], str]) -> str:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    return fresh_pg()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -61,7 +73,7 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         db_url: str | None = None, before_start: Callable[[Any], None] | None = None, **overrides: Any
     ) -> Server:
         settings = CloudSettings(
-            data_dir=tmp_path / "data",
+            data_dir=overrides.pop("data_dir", tmp_path / "data"),
             db_url=db_url or "",
             station_tokens={"gs1": STATION_TOKEN},
             inspector_tokens=INSPECTOR_TOKENS,
