@@ -41,7 +41,9 @@ def test_the_network_read_from_the_shipped_onnx_is_the_shipped_network() -> None
     x = np.random.default_rng(0).random((1, 3, 544, 960), dtype=np.float32)
     with torch.no_grad():
         ours = DecodedRiverNet(net).eval()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(ours, _outputs(DEFAULT_MODEL, x), rtol=1e-4, atol=2e-4)
+    # float32 sums in another order (torch's and onnxruntime's kernels, the threads an earlier test
+    # left set) differ by ~1e-4 of a value: a wrong weight or layer differs by whole units
+    np.testing.assert_allclose(ours, _outputs(DEFAULT_MODEL, x), rtol=1e-3, atol=1e-3)
 
 
 def test_training_can_start_from_the_shipped_onnx() -> None:
