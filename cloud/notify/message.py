@@ -48,6 +48,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "back": "{who} handed it back: it needs someone else to clear it.",
         "back_why": "{who} handed it back ({why}): it needs someone else to clear it.",
         "remind_title": "Still open: {cls} on {segment}",
+        "sent_title": "Sent to you: {cls} on {segment}",
+        "sent": "{who} sent you to clear it.",
         "remind": "You claimed it {hours} ago: clear it, or hand it back for someone else.",
         "unclaimed_title": "Unclaimed for {hours}: {cls} on {segment}",
         "unclaimed": "Nobody has claimed it in {hours}. Inspectors of this stretch: {who}.",
@@ -73,6 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "back": "{who} 已退回此处漂浮物，需其他人前往清理。",
         "back_why": "{who} 已退回此处漂浮物（{why}），需其他人前往清理。",
         "remind_title": "{segment} 漂浮{cls}尚未处理",
+        "sent_title": "{segment} 漂浮{cls}已派给您",
+        "sent": "{who} 派您前往清理。",
         "remind": "您已认领 {hours}：请尽快清理，或退回由他人处理。",
         "unclaimed_title": "{segment} 漂浮{cls}已 {hours} 无人认领",
         "unclaimed": "该处漂浮物已 {hours} 无人认领。本河段巡河员：{who}。",
@@ -118,12 +122,13 @@ def render(
     claimed_for_s: float | None = None,
     unclaimed_for_s: float | None = None,
     inspectors: tuple[str, ...] = (),
+    dispatched_by: str | None = None,
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
     ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed
     it. ``unclaimed_for_s``: an escalation of a find nobody claimed, naming the stretch's
-    ``inspectors``."""
+    ``inspectors``. ``dispatched_by``: that person sent the paged inspector to it."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -141,6 +146,8 @@ def render(
         title = text["back_title"].format(cls=cls, segment=segment_name)
     elif claimed_for_s is not None:
         title = text["remind_title"].format(cls=cls, segment=segment_name)
+    elif dispatched_by is not None:
+        title = text["sent_title"].format(cls=cls, segment=segment_name)
     elif unclaimed_for_s is not None:
         title = text["unclaimed_title"].format(
             hours=_hours(unclaimed_for_s, text), cls=cls, segment=segment_name
@@ -157,6 +164,8 @@ def render(
         lines.append(
             text["unclaimed"].format(hours=_hours(unclaimed_for_s, text), who=who.join(inspectors) or "-")
         )
+    if dispatched_by is not None:
+        lines.append(text["sent"].format(who=dispatched_by))
     if handed_back_by is not None:
         why = " ".join(handed_back_why.split())[:200]
         lines.append(text["back_why" if why else "back"].format(who=handed_back_by, why=why))

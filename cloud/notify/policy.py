@@ -1,7 +1,8 @@
 """Who gets paged for a bus event, and when paging would only be noise.
 
 Pure and clock-injected. A find its inspector handed back (``release``) pages the segment's
-other inspectors at once: someone else must go. Otherwise, in order: only a find that opened a
+other inspectors at once: someone else must go; an inspector someone sent to a find
+(``dispatch``) is paged at once. Otherwise, in order: only a find that opened a
 new work order pages (updates and finds merged into an open order never do, nor does an item
 paged before); the
 find's river segment names the inspectors responsible for it, and only they are paged; after a
@@ -41,6 +42,8 @@ class Decision:
     #: Who handed the find back, and why (their note), for a ``handed_back`` page.
     handed_back_by: str | None = None
     handed_back_why: str = ""
+    #: Who sent the paged inspector to it (a supervisor's ``dispatch``), for a ``dispatched`` page.
+    dispatched_by: str | None = None
 
 
 @dataclass
@@ -65,6 +68,8 @@ class PagingPolicy:
         order = event.get("workorder") or {}
         if event.get("type") == "workorder.changed" and order.get("action") == "release":
             return self._handed_back(event, str(order.get("actor") or ""), str(order.get("note") or ""))
+        if event.get("type") == "workorder.changed" and order.get("action") == "dispatch":
+            return self._dispatched(event, str(order.get("actor") or ""), str(order.get("assignee") or ""))
         if event.get("type") != "alert.new":
             return Decision(False, "not_new")
         if event.get("merged_into"):
@@ -104,6 +109,15 @@ class PagingPolicy:
         if not others:
             return Decision(False, "no_inspectors", segment=seg)
         return Decision(True, "handed_back", others, seg, handed_back_by=actor, handed_back_why=why)
+
+    def _dispatched(self, event: dict[str, Any], actor: str, assignee: str) -> Decision:
+        """Someone sent an inspector to a find: page that inspector at once (not one who sent
+        themselves: they know)."""
+        if not assignee or assignee == actor:
+            return Decision(False, "dispatched_self")
+        sid = event.get("segment_id") or ""
+        seg = self.segments.get(sid) or SegmentConfig(id=sid)  # off every stretch: still theirs to clear
+        return Decision(True, "dispatched", (assignee,), seg, dispatched_by=actor)
 
 
 def reminders_due(

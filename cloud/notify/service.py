@@ -202,17 +202,19 @@ class NotifyService:
                     },
                 )
             return []
+        river = (event["feature"].get("properties") or {}).get("river")
         page = render(
             event["feature"],
-            self.segment_name(d.segment.id),
+            self.segment_name(d.segment.id) if d.segment.id else str(river or "the river"),
             self.base_url(),
             self.cfg.timezone,
             d.held_back,
             self.cfg.language,
             d.handed_back_by,
             d.handed_back_why,
+            dispatched_by=d.dispatched_by,
         )
-        return await self._send(page, d.inspectors, d.segment.id, d.reason)
+        return await self._send(page, d.inspectors, d.segment.id or None, d.reason)
 
     async def _send(
         self, page: Page, inspectors: tuple[str, ...], segment: str | None, why: str

@@ -92,3 +92,13 @@ def test_an_escalation_says_how_long_nobody_claimed_it_and_whose_stretch_it_is()
     )
     assert zh.title == "深圳河 3/7 漂浮塑料瓶已 2 小时 无人认领"
     assert zh.body.splitlines()[0] == "该处漂浮物已 2 小时 无人认领。本河段巡河员：李伟、王芳。"
+
+
+def test_a_page_for_an_inspector_sent_to_a_find_says_who_sent_them():
+    page = render(FEATURE, "S 3/7", "h", dispatched_by="zhou")
+    assert (
+        page.title == "Sent to you: bottle on S 3/7"
+        and page.body.splitlines()[0] == "zhou sent you to clear it."
+    )
+    zh = render(FEATURE, "深圳河 3/7", "h", language="zh", dispatched_by="周")
+    assert zh.title == "深圳河 3/7 漂浮塑料瓶已派给您" and zh.body.startswith("周 派您前往清理。")

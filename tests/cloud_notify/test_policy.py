@@ -82,6 +82,23 @@ def test_a_find_handed_back_pages_the_segments_other_inspectors_at_once():
     assert p.decide(back("c", None, "li"), 4).reason == "no_segment"
 
 
+def test_an_inspector_sent_to_a_find_is_paged_at_once_wherever_it_is():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=1)
+    assert p.decide(ev("a"), 0).page  # the segment is now cooling down and capped: a dispatch is not
+
+    def sent(alert: str, seg: str | None, actor: str, assignee: str) -> dict:
+        order = {"action": "dispatch", "actor": actor, "assignee": assignee}
+        return {**ev(alert, seg, kind="workorder.changed"), "workorder": order}
+
+    d = p.decide(sent("a", "sz-1", "zhou", "wang"), 1)
+    assert (d.page, d.reason, d.inspectors, d.dispatched_by, d.segment.id) == (
+        True, "dispatched", ("wang",), "zhou", "sz-1",
+    )  # fmt: skip
+    assert p.decide(sent("b", "sz-1", "li", "li"), 2).reason == "dispatched_self"  # they know
+    off = p.decide(sent("c", None, "zhou", "chen"), 3)  # off every stretch: still chen's to clear
+    assert (off.page, off.inspectors, off.segment.id) == (True, ("chen",), "")
+
+
 def test_a_claim_left_open_is_reminded_of_once_and_a_new_claim_again():
     from cloud.notify.policy import reminders_due
 

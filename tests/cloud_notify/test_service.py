@@ -170,6 +170,20 @@ def test_a_find_handed_back_pages_the_other_inspectors(tmp_path):
     assert msg["message"].startswith("li handed it back (Needs a boat): it needs someone else")
 
 
+def test_an_inspector_sent_to_a_find_off_every_stretch_is_paged_with_its_river(tmp_path):
+    port = free_port()
+    cfg = NotifyConfig(apprise_urls={"chen": [f"json://127.0.0.1:{port}/chen"]}, timeout_s=3)
+    wo = {"id": "x-0", "status": "dispatched", "action": "dispatch", "actor": "zhou", "assignee": "chen"}
+    f = feature("x-0")
+    f["properties"]["river"] = "Xinzhou River"
+    event = {"type": "workorder.changed", "feature": f, "segment_id": None, "workorder": wo}
+    svc, reqs = _page_once(port, cfg, [], tmp_path, event, "unused")
+    assert svc.sent == 1 and [r["path"] for r in reqs] == ["/chen"], svc.last_error
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"] == "Sent to you: foam on Xinzhou River"
+    assert msg["message"].startswith("zhou sent you to clear it.")
+
+
 def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a_restart(tmp_path):
     port = free_port()
     chat = HttpSink(port, status=200)
