@@ -67,9 +67,13 @@ def install(app: FastAPI) -> None:
 
     @app.get("/inspector/whoami", tags=["inspector"])
     def whoami(request: Request) -> dict[str, Any]:
-        """The inspector behind the bearer token, and the stretches they answer for."""
+        """The inspector behind the bearer token, the stretches they answer for, and those they supervise."""
         who = request.app.state.auth.resolve(request, "inspector")
-        return {"name": who.name, "segments": [s.id for s in settings.segments if who.name in s.inspectors]}
+        return {
+            "name": who.name,
+            "segments": [s.id for s in settings.segments if who.name in s.inspectors],
+            "supervises": [s.id for s in settings.segments if who.name in s.supervisors],
+        }
 
     @app.get("/inspector/events", tags=["inspector"])
     async def events(request: Request) -> StreamingResponse:

@@ -32,17 +32,25 @@ def rivers_geojson(segments: Iterable[Any]) -> dict[str, Any]:
 
 
 def page_config(segment_configs: Iterable[Any], geo_segments: Iterable[Any]) -> dict[str, Any]:
-    """Known inspectors and segment names, so the page can offer names and label stretches."""
+    """Known people and segment names, so the page can offer names, label stretches, and offer a
+    stretch's supervisors "Send…" with its inspectors to choose from."""
     names: dict[str, str] = {}
     for s in geo_segments:
         names.setdefault(s.id, s.name)
     segs = []
     inspectors: list[str] = []
     for c in segment_configs:
-        segs.append({"id": c.id, "name": c.name or names.get(c.id, c.id), "inspectors": list(c.inspectors)})
-        inspectors += [i for i in c.inspectors if i not in inspectors]
+        segs.append({
+            "id": c.id, "name": c.name or names.get(c.id, c.id),
+            "inspectors": list(c.inspectors), "supervisors": list(c.supervisors),
+        })  # fmt: skip
+        inspectors += [i for i in [*c.inspectors, *c.supervisors] if i not in inspectors]
     known = {s["id"] for s in segs}
-    segs += [{"id": sid, "name": n, "inspectors": []} for sid, n in names.items() if sid not in known]
+    segs += [
+        {"id": sid, "name": n, "inspectors": [], "supervisors": []}
+        for sid, n in names.items()
+        if sid not in known
+    ]
     return {"inspectors": inspectors, "segments": segs, "open_statuses": list(OPEN_STATUSES)}
 
 

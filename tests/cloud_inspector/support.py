@@ -15,7 +15,7 @@ from cloud.app import create_app
 from cloud.settings import CloudSettings
 
 STATION_TOKEN = "station-secret"
-INSPECTOR_TOKENS = {"li.wei": "li-secret", "wang.fang": "wang-secret"}
+INSPECTOR_TOKENS = {"li.wei": "li-secret", "wang.fang": "wang-secret", "zhou.min": "zhou-secret"}
 
 
 def settings(tmp_path: Path, port: int, **extra: Any) -> CloudSettings:
@@ -31,6 +31,7 @@ def settings(tmp_path: Path, port: int, **extra: Any) -> CloudSettings:
                 "name": "Shenzhen River · Huanggang",
                 "river": "shenzhen",
                 "inspectors": ["li.wei"],
+                "supervisors": ["zhou.min"],  # the stretch's river chief
             },
             {
                 "id": "shenzhen-5",

@@ -39,8 +39,9 @@ def test_sse_frame_and_views_are_plain_data():
     seg = Segment("sz-1", "shenzhen", "Shenzhen River 1/7", ((114.0, 22.5), (114.1, 22.52)))
     fc = rivers_geojson([seg])
     assert fc["features"][0]["geometry"]["coordinates"] == [[114.0, 22.5], [114.1, 22.52]]
-    cfg = page_config([SegmentConfig(id="sz-1", inspectors=["li", "wang"])], [seg])
-    assert cfg["inspectors"] == ["li", "wang"] and cfg["segments"][0]["name"] == "Shenzhen River 1/7"
+    cfg = page_config([SegmentConfig(id="sz-1", inspectors=["li", "wang"], supervisors=["zhou"])], [seg])
+    assert cfg["inspectors"] == ["li", "wang", "zhou"] and cfg["segments"][0]["name"] == "Shenzhen River 1/7"
+    assert cfg["segments"][0]["supervisors"] == ["zhou"]
 
 
 def test_page_assets_rivers_and_config(cloud):
@@ -59,7 +60,7 @@ def test_page_assets_rivers_and_config(cloud):
     width = {f["properties"]["river"]: f["properties"]["width_m"] for f in rivers["features"]}
     assert width["shenzhen"] == 100 and width["xinzhou"] == 40  # the map draws each river its own width
     cfg = httpx.get(f"{cloud}/inspector/config.json").json()
-    assert cfg["inspectors"] == ["li.wei"]
+    assert cfg["inspectors"] == ["li.wei", "zhou.min"]  # who signs in: inspectors and supervisors
     assert next(s for s in cfg["segments"] if s["id"] == "shenzhen-4")["name"] == "Shenzhen River · Huanggang"
 
 
@@ -69,7 +70,7 @@ def test_whoami_needs_a_real_inspector_token(cloud):
     r = httpx.get(f"{cloud}/inspector/whoami", headers={"Authorization": f"Bearer {STATION_TOKEN}"})
     assert r.status_code == 403
     me = httpx.get(f"{cloud}/inspector/whoami", headers=LI).json()
-    assert me == {"name": "li.wei", "segments": ["shenzhen-4", "shenzhen-5"]}
+    assert me == {"name": "li.wei", "segments": ["shenzhen-4", "shenzhen-5"], "supervises": []}
 
 
 def test_sse_streams_new_alerts_live(cloud):

@@ -32,4 +32,8 @@ def test_every_key_the_page_uses_has_a_text() -> None:
         used |= {f"{texts}.{part}" for part in ("title", "note", "send")} | set(
             re.findall(r'"([\w.]+)"', reasons)
         )
+    for texts in re.findall(r'askPick\("(\w+)"', APP):  # askWho's dialog
+        used |= {f"{texts}.{part}" for part in ("title", "note", "send")}
+    used |= set(re.findall(r'askPick\([^;]*?"(\w+\.label)"', APP))
+    assert {"send.title", "send.label", "why.label"} <= used
     assert used and used <= set(_texts("en")), used - set(_texts("en"))

@@ -184,6 +184,37 @@ def test_false_alarm_from_the_page_and_a_wrong_token_is_refused(cloud, page):
     assert feat["properties"]["cleared_note"] == "Not debris (a bird, a reflection, a shadow)"
 
 
+def test_a_stretchs_supervisor_sends_one_of_its_inspectors_to_a_find(cloud, page):
+    here = alert(114.0700, 22.5213, "foam", minutes_ago=3, seed=5)  # on shenzhen-4, which zhou.min supervises
+    there = alert(114.0580, 22.5187, "bag", minutes_ago=2, seed=6)  # on shenzhen-5: not theirs to send
+    post(cloud, here, there)
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "zhou.min", INSPECTOR_TOKENS["zhou.min"])
+    page.wait_for_function("!document.getElementById('signin').open")
+    item = page.locator(f"#alert-{here['alert_id']}")
+    send = item.locator("button[data-action=dispatch]")
+    send.wait_for(timeout=5000)
+    assert page.locator(f"#alert-{there['alert_id']} button[data-action=dispatch]").count() == 0
+    assert page.locator(f"#alert-{there['alert_id']} button[data-action=claim]").count() == 1
+
+    send.click()  # changed their mind: nothing is sent
+    page.locator("#why-dlg[open] #why-title", has_text="Send someone to clear it?").wait_for(timeout=5000)
+    page.click("#why-cancel")
+    url = f"{cloud}/ogc/collections/debris/items/{here['alert_id']}"
+    assert httpx.get(url).json()["properties"]["status"] == "new"
+
+    send.click()
+    page.locator("#why-dlg .reason", has_text="li.wei").click()  # the stretch's inspectors, to pick
+    assert page.input_value("#why-text") == "li.wei"
+    page.click("#why-send")
+    item.locator("button[data-action=claim-taken]", has_text="Claimed by li.wei").wait_for(timeout=5000)
+    props = httpx.get(url).json()["properties"]
+    assert (props["status"], props["assignee"]) == ("dispatched", "li.wei")
+    order = httpx.get(f"{cloud}/api/v1/workorders/{here['alert_id']}", headers={
+        "Authorization": f"Bearer {INSPECTOR_TOKENS['li.wei']}"}).json()  # fmt: skip
+    assert order["dispatched_by"] == "zhou.min"
+
+
 def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
     """Tapping a find's photo shows the drone's wider view of it, its position and accuracy, and a
     geo: link (RFC 5870, WGS 84) that hands the way there to an Android phone's map app."""

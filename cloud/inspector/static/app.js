@@ -137,14 +137,20 @@ function sorted() {
   if (here) return all.sort((a, b) => distanceM(here, lonlat(a)) - distanceM(here, lonlat(b)));
   return all.sort((a, b) => Date.parse(b.properties.last_seen || 0) - Date.parse(a.properties.last_seen || 0));
 }
+/** Whether the signed-in person supervises ``segment`` (its river chief): they may send someone. */
+function supervises(segment) {
+  const s = config.segments.find((x) => x.id === segment);
+  return !!(s && store.name && (s.supervisors || []).includes(store.name));
+}
 function actionsFor(f) {
   const p = f.properties, mine = p.assignee && p.assignee === store.name;
+  const send = supervises(p.segment) ? [["dispatch", t("act.dispatch"), "send"]] : [];
   switch (p.status) {
     case "new":
       return p.review_required
         ? [["confirm", t("act.confirm"), "go"], ["reject", t("act.reject"), "false"]]
-        : [["claim", t("act.claim"), "go"], ["reject", t("act.reject"), "false"]];
-    case "confirmed": return [["claim", t("act.claim"), "go"], ["reject", t("act.reject"), "false"]];
+        : [["claim", t("act.claim"), "go"], ...send, ["reject", t("act.reject"), "false"]];
+    case "confirmed": return [["claim", t("act.claim"), "go"], ...send, ["reject", t("act.reject"), "false"]];
     case "dispatched":
     case "on_site":
       if (mine) {
@@ -288,7 +294,7 @@ async function loadOpen() {
   const fc = await r.json();
   items.clear();
   for (const f of fc.features) if (isOpenPrimary(f)) items.set(f.id, f);
-  for (const a of pending.list()) applyLocally(a.id, a.action);  // not yet sent: the list shows them done
+  for (const a of pending.list()) applyLocally(a.id, a.action, null, a.assignee);  // not yet sent: shown done
   render();
 }
 let booted = false;
@@ -312,7 +318,7 @@ function connect() {
 }
 
 /* ---------- actions ---------- */
-function actionRequest(wo, action, doneAt, { photo, note } = {}) {
+function actionRequest(wo, action, doneAt, { photo, note, assignee } = {}) {
   const body = { actor: store.name };
   let path = action;
   if (action === "false_alarm") { path = "clear"; body.outcome = "false_alarm"; }
@@ -320,32 +326,36 @@ function actionRequest(wo, action, doneAt, { photo, note } = {}) {
   if (doneAt) body.done_at = doneAt;
   if (photo) body.photo_jpeg = photo;
   if (note) body.note = note;
+  if (assignee) body.assignee = assignee;
   return fetch(`/api/v1/workorders/${encodeURIComponent(wo)}/${path}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
     body: JSON.stringify(body),
   });
 }
-function applyLocally(id, action, answer) {
+function applyLocally(id, action, answer, sentTo) {
   const f = items.get(id);
   if (!f) return;
   const back = f.properties.reviewed_by ? "confirmed" : "new";  // where a hand-back leaves it
   const status = answer ? answer.status
-    : { claim: "dispatched", confirm: "confirmed", arrive: "on_site", release: back }[action] || "closed";
+    : { claim: "dispatched", dispatch: "dispatched", confirm: "confirmed", arrive: "on_site", release: back }[action]
+      || "closed";
   if (!OPEN.includes(status)) { leave(id); return; }
   const assignee = answer ? answer.assignee
-    : action === "claim" ? store.name : action === "release" ? null : f.properties.assignee;
+    : action === "claim" ? store.name : action === "dispatch" ? sentTo
+      : action === "release" ? null : f.properties.assignee;
   Object.assign(f.properties, { status, assignee });
 }
 async function act(f, action, button) {
   if (!store.token) { signIn(); return; }
   const wo = f.properties.workorder_id || f.id;
-  let extra = {};  // what the inspector adds: a photo of the cleared spot, why they hand it back
-  if (action === "clear" || action in WHY) {
-    extra = await (action === "clear" ? askClearPhoto() : askWhy(action));
+  // what the inspector adds: a photo of the cleared spot, why they hand it back, whom they send
+  let extra = {};
+  if (action === "clear" || action === "dispatch" || action in WHY) {
+    extra = await (action === "clear" ? askClearPhoto() : action === "dispatch" ? askWho(f) : askWhy(action));
     if (!extra) return;  // cancelled: nothing is sent
   }
-  const { photo, note } = extra;
+  const { photo, note, assignee } = extra;
   button.disabled = true;
   try {
     const r = await actionRequest(wo, action, null, extra);
@@ -356,13 +366,14 @@ async function act(f, action, button) {
     applyLocally(f.id, action, out);
     render();
   } catch (e) {  // no signal: keep it on this phone, with when it was done, and send it when there is
-    const queued = { id: f.id, wo, action, done_at: new Date().toISOString(), ...(note ? { note } : {}) };
+    const queued = { id: f.id, wo, action, done_at: new Date().toISOString(), ...(note ? { note } : {}),
+      ...(assignee ? { assignee } : {}) };
     let said = "pending.saved";
     if (!pending.add(photo ? { ...queued, photo } : queued)) {  // the phone's storage is full
       said = photo && pending.add(queued) ? "clear.nophoto" : "pending.full";
     }
     if (said === "pending.full") { toast(t(said)); return; }  // nothing kept: the list stays as it was
-    applyLocally(f.id, action);
+    applyLocally(f.id, action, null, assignee);
     render();
     toast(t(said));
   } finally {
@@ -426,21 +437,36 @@ const WHY = {
   false_alarm: { texts: "false", reasons: ["false.nothing", "false.notdebris", "false.natural", "false.gone"] },
 };
 WHY.reject = WHY.false_alarm;
-/** Resolves {note} on Send (a quick reason, their own words, or nothing), null on Cancel. */
-function askWhy(action) {
-  const { texts, reasons } = WHY[action];
-  const dlg = $("why-dlg"), why = $("why-text");
+/** The pick dialog: ``texts``' title, note and send button, quick ``picks`` that fill its one text
+    field (``label``); resolves the field's text on Send, null on Cancel. */
+function askPick(texts, picks, label, required) {
+  const dlg = $("why-dlg"), field = $("why-text");
   $("why-title").textContent = t(`${texts}.title`);
   $("why-note").textContent = t(`${texts}.note`);
   $("why-send").textContent = t(`${texts}.send`);
-  $("why-reasons").replaceChildren(...reasons.map((key) => {
+  $("why-label").textContent = t(label);
+  $("why-reasons").replaceChildren(...picks.map((text) => {
     const b = document.createElement("button");
-    b.type = "button"; b.className = "reason"; b.textContent = t(key);
-    b.onclick = () => { why.value = b.textContent; };
+    b.type = "button"; b.className = "reason"; b.textContent = text;
+    b.onclick = () => { field.value = text; };
     return b;
   }));
-  why.value = "";
-  return ask(dlg, $("why-cancel"), () => ({ note: why.value.trim() }));
+  field.value = "";
+  field.required = required;
+  return ask(dlg, $("why-cancel"), () => field.value.trim());
+}
+/** Resolves {note} on Send (a quick reason, their own words, or nothing), null on Cancel. */
+async function askWhy(action) {
+  const { texts, reasons } = WHY[action];
+  const note = await askPick(texts, reasons.map((key) => t(key)), "why.label", false);
+  return note === null ? null : { note };
+}
+/** A supervisor sends someone: resolves {assignee} (one of the stretch's inspectors, or a name
+    typed), null on Cancel. */
+async function askWho(f) {
+  const seg = config.segments.find((x) => x.id === f.properties.segment);
+  const who = await askPick("send", seg ? seg.inspectors : [], "send.label", true);
+  return who ? { assignee: who } : null;
 }
 
 /* ---------- actions taken without signal: kept on the phone, sent in order when it is back ---------- */
