@@ -93,6 +93,19 @@ class GcsSettings(ComponentSettings):
         0.9, gt=0, le=1, description="share of the take-off altitude that counts as airborne"
     )
     mode_timeout_s: float = Field(6.0, gt=0, description="wait for the heartbeat to show a new mode, s")
+    payload_check: bool = Field(
+        True,
+        description=(
+            "before take-off, check the drone's edge agent on the broker: heard, camera delivering,"
+            " frames detected, autopilot heard (false: fly without it)"
+        ),
+    )
+    payload_wait_s: float = Field(
+        10.0, gt=0, description="listen this long for the edge agent's telemetry, s"
+    )
+    drone_id: str = Field(
+        "", description="the edge agent's drone_id on this vehicle (empty: the one agent heard online)"
+    )
 
     # --- fleet dashboard (``gcs status``) -------------------------------------------------------
     fleet_stale_s: float = Field(

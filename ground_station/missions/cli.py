@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 2 bad command line or settings; 3 unreadable mission file; 4 no heartbeat,
 link lost or the vehicle too slow; 5 refused by the vehicle (its reason is printed);
-6 read-back differs from the file; 7 nothing safe to resume.
+6 read-back differs from the file; 7 nothing safe to resume; 8 the payload (camera, detector,
+edge agent) is not ready to patrol.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ EXIT_LINK = 4
 EXIT_REFUSED = 5
 EXIT_MISMATCH = 6
 EXIT_RESUME = 7
+EXIT_PAYLOAD = 8
 
 mission_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Put a patrol on a vehicle and fly it."
@@ -38,6 +40,19 @@ Vehicle = Annotated[
     str | None, typer.Option("--vehicle", help="Name for this vehicle's patrol state (default: sysid-N).")
 ]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Ground-station data folder.")]
+Drone = Annotated[
+    str | None,
+    typer.Option(
+        "--drone", help="The edge agent's drone_id on this vehicle (default: the one agent online)."
+    ),
+]
+NoPayloadCheck = Annotated[
+    bool,
+    typer.Option(
+        "--no-payload-check",
+        help="Take off without checking the drone's camera, detector and edge agent on the broker.",
+    ),
+]
 
 _err = Console(stderr=True)
 
@@ -58,6 +73,10 @@ def _settings(config: Path | None, **overrides: object):
         return GcsSettings.load(config, **overrides)
     except (OSError, ValueError) as e:
         _fail(EXIT_SETTINGS, f"settings: {e}")
+
+
+def _payload_overrides(drone: str | None, no_payload_check: bool) -> dict[str, object]:
+    return {"drone_id": drone, **({"payload_check": False} if no_payload_check else {})}
 
 
 def _logging() -> None:
@@ -107,6 +126,62 @@ def _vehicle(s) -> Iterator:
         _fail(EXIT_LINK, f"{s.mavlink_url}: {e}")
     finally:
         client.close()
+
+
+def _check_payload(s, client) -> None:
+    """Before a take-off: the edge agent on the broker says camera, detector and autopilot are
+    fine, or the command stops with every reason (exit 8). An airborne vehicle is not held up."""
+    if not s.payload_check or client.armed:
+        return
+    from ground_station.fleet.mqtt import FleetListener
+    from ground_station.missions.preflight import PayloadNotReady, choose_agent, payload_problems
+
+    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, auth=s.mqtt_auth()).start()
+    where = f"{s.mqtt_host}:{s.mqtt_port}"
+    try:
+        with _err.status(f"checking the drone's payload on the broker at {where}"):
+            rows = _wait_for_agent(listener, s.drone_id, s.payload_wait_s)
+        if not listener.connected.is_set():
+            why = f" ({listener.refused})" if listener.refused else ""
+            raise PayloadNotReady([f"cannot reach the broker at {where}{why} to hear the drone's edge agent"])
+        problems = payload_problems(choose_agent(rows, s.drone_id))
+        if problems:
+            raise PayloadNotReady(problems)
+    except PayloadNotReady as e:
+        lines = "\n  ".join(e.problems)
+        _fail(
+            EXIT_PAYLOAD,
+            f"not taking off, the payload is not ready:\n  {lines}\n(--no-payload-check flies anyway)",
+        )
+    finally:
+        listener.stop()
+    _say("payload ready: camera, detector and autopilot link reported fine by the edge agent")
+
+
+def _wait_for_agent(listener, drone_id: str, wait_s: float):
+    """The fleet's rows once the wanted agent (or, with none named, any agent) has been heard
+    online and a moment more has passed for the others, or when ``wait_s`` is up."""
+    import time
+
+    from ground_station.fleet.model import Link
+
+    deadline = time.monotonic() + wait_s
+    seen_at = None
+    while time.monotonic() < deadline:
+        rows, _, _ = listener.rows()
+        heard = [  # online with telemetry: a retained "online" alone is no evidence of a camera
+            r
+            for r in rows
+            if r.link is Link.ONLINE and r.mode is not None and r.drone_id == (drone_id or r.drone_id)
+        ]
+        if heard and seen_at is None:
+            seen_at = time.monotonic()
+        if seen_at is not None and (drone_id or time.monotonic() - seen_at > 1.5):
+            return rows
+        if listener.refused:
+            break
+        time.sleep(0.1)
+    return listener.rows()[0]
 
 
 def _limits(s):
@@ -212,12 +287,21 @@ def start(
     ] = False,
     vehicle: Vehicle = None,
     data_dir: DataDir = None,
+    drone: Drone = None,
+    no_payload_check: NoPayloadCheck = False,
 ) -> None:
-    """Fly the uploaded mission from its start: arm when needed, take off if on the ground, AUTO."""
-    s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
+    """Fly the uploaded mission from its start: arm when needed, take off if on the ground, AUTO.
+
+    On the ground it first checks the drone's edge agent on the broker (`payload_check`): heard,
+    its camera delivering, frames detected, the autopilot heard; else it does not take off.
+    """
+    s = _settings(
+        config, mavlink_url=mavlink, data_dir=data_dir, **_payload_overrides(drone, no_payload_check)
+    )
     from ground_station.missions import flight
 
     with _vehicle(s) as client:
+        _check_payload(s, client)
         with _err.status("starting the mission"):
             n = flight.start(client, s.alt_m, _limits(s), _say)
         _say(f"mission started: {n} items, mode {client.mode}")
@@ -237,16 +321,21 @@ def resume(
     ] = False,
     vehicle: Vehicle = None,
     data_dir: DataDir = None,
+    drone: Drone = None,
+    no_payload_check: NoPayloadCheck = False,
 ) -> None:
     """Continue a patrol after an RTL or a battery swap, at the last waypoint it reached.
 
     The waypoint comes from the state `mission start --follow` / `mission watch` kept, else from
-    the vehicle's current mission item.
+    the vehicle's current mission item. On the ground the payload is checked first, as for `start`.
     """
-    s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
+    s = _settings(
+        config, mavlink_url=mavlink, data_dir=data_dir, **_payload_overrides(drone, no_payload_check)
+    )
     from ground_station.missions import flight
 
     with _vehicle(s) as client:
+        _check_payload(s, client)
         name, path = _state_file(s, client, vehicle)
         with _err.status("resuming the patrol"):
             target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)

@@ -50,6 +50,8 @@ def gcs_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "RIVERPATROL_GCS_COMMAND_TIMEOUT_S": "1",
             "RIVERPATROL_GCS_ARMABLE_TIMEOUT_S": "20",
             "RIVERPATROL_GCS_CLIMB_TIMEOUT_S": "30",
+            # the simulator flies no edge agent: tests of the payload check turn it on
+            "RIVERPATROL_GCS_PAYLOAD_CHECK": "false",
             "COLUMNS": "200",
             **extra,
         }

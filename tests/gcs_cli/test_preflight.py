@@ -1,0 +1,119 @@
+"""Before a take-off the operator's CLI asks the drone's edge agent, over a real broker, whether its
+camera, detector and autopilot link are fine; a patrol flown blind finds nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from contract import topics
+from contract.messages import Telemetry
+from ground_station.fleet.model import DroneRow, Link
+from ground_station.missions.preflight import PayloadNotReady, choose_agent, payload_problems
+from sim.vehicle import SimVehicle
+from tests.conftest import free_port
+from tests.gcs_cli.test_mission_flight import patrol_file
+
+
+def row(drone: str = "river-1", link: Link = Link.ONLINE, **fields: object) -> DroneRow:
+    base: dict = {"mode": "STABILIZE", "camera": "ok", "detect_fps": 6.0, "telemetry_link_ok": True}
+    return DroneRow(drone_id=drone, link=link, **{"last_heard_s": 0.4, **base, **fields})
+
+
+def test_what_stops_a_take_off_and_what_does_not() -> None:
+    assert payload_problems(row()) == []
+    assert payload_problems(row(camera=None, detect_fps=None, telemetry_link_ok=None)) == []  # an older agent
+    assert payload_problems(row(camera="no frame for 12 s", detect_fps=0.0)) == [
+        "river-1: camera no frame for 12 s"
+    ]
+    assert payload_problems(row(detect_fps=0.0)) == ["river-1: the detector runs no frames (0 per second)"]
+    assert "does not hear the autopilot" in payload_problems(row(telemetry_link_ok=False))[0]
+    assert payload_problems(row(link=Link.OFFLINE, reason="lwt", last_heard_s=42.0)) == [
+        "river-1: its edge agent is offline (lwt), last heard 42 s ago"
+    ]
+    assert payload_problems(row(mode=None)) == ["river-1: no telemetry from its edge agent yet"]
+
+
+def test_which_agent_is_judged() -> None:
+    one, two = row("river-1"), row("river-2")
+    assert choose_agent([one], "") is one
+    assert choose_agent([one, two], "river-2") is two
+    assert choose_agent([one, row("river-2", Link.STALE)], "") is one  # the only one online
+    for rows, wanted, says in (
+        ([one, two], "", "2 edge agents online (river-1, river-2): name this drone's with --drone"),
+        ([], "", "no edge agent heard on the broker"),
+        ([one], "river-9", "no edge agent 'river-9' heard on the broker (heard: river-1)"),
+    ):
+        with pytest.raises(PayloadNotReady, match=says.replace("(", r"\(").replace(")", r"\)")):
+            choose_agent(rows, wanted)
+
+
+class Agent:
+    """Telemetry as the edge agent publishes it, twice a second, with the camera state we set."""
+
+    def __init__(self, port: int, drone_id: str) -> None:
+        self.drone_id, self.camera, self.fps = drone_id, "no frame for 12 s", 0.0
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-{drone_id}")
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        topic = topics.drone_topic(self.drone_id, topics.TELEMETRY)
+        while not self._stop.wait(0.5):
+            t = Telemetry(
+                drone_id=self.drone_id, time=datetime.now(UTC), lat=22.5205, lon=114.0632, alt_rel_m=0.0,
+                heading_deg=0.0, groundspeed_mps=0.0, battery_pct=98.0, gps_fix=3, satellites=14,
+                mode="STABILIZE", armed=False, camera=self.camera, detect_fps=self.fps,
+            )  # fmt: skip
+            self.client.publish(topic, t.model_dump_json(), qos=0)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def agent(mosquitto) -> Iterator[Agent]:
+    a = Agent(mosquitto.port, "river-1")
+    yield a
+    a.stop()
+
+
+def test_no_take_off_while_the_camera_is_out_then_it_flies(
+    sim: SimVehicle, gcs, agent, mosquitto, tmp_path: Path
+) -> None:
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=2)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    env = {"RIVERPATROL_GCS_PAYLOAD_CHECK": "true", "RIVERPATROL_GCS_MQTT_PORT": str(mosquitto.port),
+           "RIVERPATROL_GCS_PAYLOAD_WAIT_S": "5"}  # fmt: skip
+
+    blind = gcs("mission", "start", "--mavlink", url, **env)
+    assert blind.returncode == 8, blind.stderr
+    assert "not taking off, the payload is not ready" in blind.stderr
+    assert "river-1: camera no frame for 12 s" in blind.stderr and "--no-payload-check" in blind.stderr
+    assert not sim.snapshot().armed
+
+    nobody = gcs("mission", "start", "--mavlink", url, "--drone", "river-2", **env)
+    assert nobody.returncode == 8 and "no edge agent 'river-2' heard" in nobody.stderr
+
+    elsewhere = {**env, "RIVERPATROL_GCS_MQTT_PORT": str(free_port()), "RIVERPATROL_GCS_PAYLOAD_WAIT_S": "2"}
+    no_broker = gcs("mission", "start", "--mavlink", url, **elsewhere)
+    assert no_broker.returncode == 8 and "cannot reach the broker at 127.0.0.1:" in no_broker.stderr
+
+    agent.camera, agent.fps = "ok", 6.0  # the camera plugged back in
+    flies = gcs("mission", "start", "--mavlink", url, "--drone", "river-1", **env)
+    assert flies.returncode == 0, flies.stderr
+    assert "payload ready" in flies.stderr
+    assert sim.snapshot().armed
