@@ -135,6 +135,12 @@ def reminders_due(
     return _due(claims, now, after_s, reminded)
 
 
+def open_since(order: dict[str, Any]) -> float:
+    """When an open order began to wait for someone: found, or handed back last (the store's
+    ``open_since``; its creation where a caller has only the order)."""
+    return float(order.get("open_since") or order["created_at"])
+
+
 def escalations_due(
     orders: Iterable[dict[str, Any]], now: float, after_s: float, escalated: set[tuple[str, float]]
 ) -> list[dict[str, Any]]:
@@ -142,7 +148,7 @@ def escalations_due(
     last), not yet escalated for that wait. Adds them to ``escalated``; as :func:`reminders_due`,
     ``orders`` are all the open ones."""
     waiting = {
-        (str(o["id"]), float(o.get("open_since") or o["created_at"])): o
+        (str(o["id"]), open_since(o)): o
         for o in orders
         if o.get("status") in OPEN_STATUSES and o.get("status") not in CLAIMED_STATUSES
     }

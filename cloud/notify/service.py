@@ -24,7 +24,7 @@ from cloud.integrations_config import NotifyConfig, SegmentConfig
 from cloud.notify import channels
 from cloud.notify.followups import SentFollowUps
 from cloud.notify.message import Page, render
-from cloud.notify.policy import PagingPolicy, escalations_due, reminders_due
+from cloud.notify.policy import PagingPolicy, escalations_due, open_since, reminders_due
 from cloud.notify.subscriptions import SubscriptionStore
 from cloud.notify.vapid import application_server_key, load_or_create
 
@@ -155,13 +155,12 @@ class NotifyService:
                         "unclaimed finds page nobody", extra={"segment": sid or None, "finds": len(waiting)}
                     )
                     continue
-                o = min(waiting, key=lambda w: float(w.get("open_since") or w["created_at"]))  # longest wait
-                since = float(o.get("open_since") or o["created_at"])
+                o = min(waiting, key=open_since)  # the longest wait
                 out += await self._follow_up(
                     o,
                     who,
                     "unclaimed",
-                    unclaimed_for_s=now - since,
+                    unclaimed_for_s=now - open_since(o),
                     inspectors=tuple(seg.inspectors),
                     held_back=len(waiting) - 1,
                 )
