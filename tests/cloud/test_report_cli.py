@@ -74,3 +74,29 @@ def test_the_report_shows_each_stretch_and_inspector_and_writes_the_orders(
     assert bad.exit_code == 2 and "--since: 'last tuesday' is neither a date" in bad.output
     both = _report("--db", db_url, "--since", "2026-01-01", "--days", "7")
     assert both.exit_code == 2 and "--since or --days" in both.output
+
+
+def test_periods_are_local_days_and_durations_read_as_an_office_says_them() -> None:
+    from datetime import UTC, datetime
+
+    from cloud.report import duration, parse_bound
+
+    shanghai = "Asia/Shanghai"  # UTC+8: a local day starts at 16:00 UTC the day before
+    assert (
+        parse_bound("2026-11-01", shanghai, "--since") == datetime(2026, 10, 31, 16, tzinfo=UTC).timestamp()
+    )
+    assert (
+        parse_bound("2026-11-30", shanghai, "--until", end=True)
+        == datetime(2026, 11, 30, 16, tzinfo=UTC).timestamp()
+    )
+    assert (
+        parse_bound("2026-11-01T08:00", shanghai, "--since")
+        == datetime(2026, 11, 1, 0, tzinfo=UTC).timestamp()
+    )
+    assert (
+        parse_bound("2026-11-01T08:00Z", shanghai, "--since")
+        == datetime(2026, 11, 1, 8, tzinfo=UTC).timestamp()
+    )
+    assert [duration(s) for s in (None, 0, 2400, 3 * 3600 + 300, 50 * 3600)] == [
+        "-", "0 min", "40 min", "3 h 05 min", "2 d 2 h",
+    ]  # fmt: skip
