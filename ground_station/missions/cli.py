@@ -259,11 +259,13 @@ def download(
 
 def _follow_until_landed(s, client, vehicle: str | None) -> None:
     from ground_station.missions.flight import begin_progress, follow
+    from ground_station.missions.logbook import FlightRecorder, write_flight
 
     name, path = _state_file(s, client, vehicle)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     progress = begin_progress(client, path, name)
+    recorder = FlightRecorder(name, mission_count=progress.count)
     _say(f"following {name}: patrol progress kept in {path} (Ctrl-C to stop)")
     try:
         final = follow(
@@ -272,10 +274,16 @@ def _follow_until_landed(s, client, vehicle: str | None) -> None:
             progress,
             stop,
             lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
+            recorder,
         )
     except KeyboardInterrupt:
-        return
-    _say(f"stopped following; last reached waypoint {final.last_reached}")
+        final = None
+    finally:  # a flight followed only in part is still logged, as far as it was seen
+        logged = write_flight(s.data_dir, recorder)
+        if logged is not None:
+            _say(f"flight logged in {logged} (`gcs logbook` lists the flights)")
+    if final is not None:
+        _say(f"stopped following; last reached waypoint {final.last_reached}")
 
 
 @mission_app.command()
@@ -369,9 +377,54 @@ mission_app.command("rtl")(_mode_command("RTL", "returning to launch"))
 mission_app.command("land")(_mode_command("LAND", "landing where it is"))
 
 
+def logbook(
+    config: Config = None,
+    data_dir: DataDir = None,
+    vehicle: Annotated[str | None, typer.Option("--vehicle", help="Only this vehicle's flights.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One GeoJSON Feature per line, with its track.")
+    ] = False,
+) -> None:
+    """The flights `mission watch` and `--follow` logged: when, which vehicle, how long, how far and
+    high, battery used, waypoints reached; each flight's track is a GeoJSON file beside it."""
+    import json
+    from datetime import datetime
+
+    from rich.table import Table
+
+    from contract.terminal import console
+    from ground_station.missions.logbook import read_logbook
+
+    s = _settings(config, data_dir=data_dir)
+    flights, bad = read_logbook(s.data_dir)
+    for why in bad:
+        _err.print(f"[yellow]skipped[/] {why}", highlight=False)
+    flights = [f for f in flights if vehicle is None or f["properties"]["vehicle"] == vehicle]
+    if as_json:
+        for f in flights:
+            typer.echo(json.dumps(f))
+        return
+    t = Table(title=f"{len(flights)} flight(s) in {s.data_dir / 'logbook'}", title_justify="left")
+    for col in ("took off (local)", "vehicle", "time", "km", "max m", "battery", "waypoints"):
+        t.add_column(col, justify="left" if col in ("took off (local)", "vehicle") else "right", no_wrap=True)
+    for f in flights:
+        p = f["properties"]
+        when = datetime.fromisoformat(p["armed_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+        dur = p["duration_s"]
+        took = "not seen landing" if dur is None else f"{dur // 60:.0f} min {dur % 60:02.0f} s"
+        t.add_row(
+            when, p["vehicle"], took,
+            f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
+            "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
+            f"{len(p['waypoints_reached'])}/{p['mission_count']}",
+        )  # fmt: skip
+    console().print(t)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``mission ...`` and ``status`` to the ``gcs`` app."""
+    """Add ``mission ...``, ``status`` and ``logbook`` to the ``gcs`` app."""
     from ground_station.fleet.cli import status
 
     app.add_typer(mission_app, name="mission")
     app.command("status")(status)
+    app.command("logbook")(logbook)

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ground_station.mavlink import CommandRejected, MavlinkTimeout, MissionItem, VehicleClient
 from ground_station.missions.compare import diff_missions
+from ground_station.missions.logbook import FlightRecorder
 from ground_station.missions.resume import (
     MAV_CMD_NAV_TAKEOFF,
     ROUTE_COMMANDS,
@@ -215,22 +217,31 @@ def follow(
     progress: PatrolProgress,
     stop: threading.Event,
     on_change: Callable[[PatrolProgress], None],
+    recorder: FlightRecorder | None = None,
 ) -> PatrolProgress:
-    """Persist every MISSION_ITEM_REACHED / MISSION_CURRENT until the vehicle lands and disarms.
+    """Persist every MISSION_ITEM_REACHED / MISSION_CURRENT until the vehicle lands and disarms;
+    ``recorder`` also logs the flight (track, battery, waypoints) for the logbook.
 
     Returns when the vehicle, having been armed, is disarmed again, or when ``stop`` is set.
     """
     was_armed = client.armed
+    types = {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT"} | (_LOGGED if recorder else set())
     with client._subscription() as q:
         while not stop.is_set():
-            msg = client._wait(q, {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT"}, 0.5)
+            msg = client._wait(q, types, 0.5)
             now = datetime.now(UTC)
+            if recorder is not None:
+                recorder.armed(now.timestamp(), client.armed)
+                if msg is not None:
+                    _log(recorder, msg, now.timestamp())
             if (
                 msg is not None
                 and msg.get_type() == "MISSION_ITEM_REACHED"
                 and msg.seq != progress.last_reached
             ):
                 progress = progress.reached(int(msg.seq), now)
+                if recorder is not None:
+                    recorder.waypoint_reached(int(msg.seq))
             elif msg is not None and msg.get_type() == "MISSION_CURRENT" and msg.seq != progress.current:
                 progress = progress.flying_to(int(msg.seq), now)
             else:
@@ -246,3 +257,18 @@ def follow(
             )
             on_change(progress)
     return progress
+
+
+#: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position
+#: stream of its own: a vehicle may apply one link's rate to all, the companion computer's too).
+_LOGGED = {"GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYS_STATUS"}
+
+
+def _log(recorder: FlightRecorder, msg: Any, t: float) -> None:
+    kind = msg.get_type()
+    if kind == "GLOBAL_POSITION_INT":
+        recorder.position(t, msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
+    elif kind == "GPS_RAW_INT" and msg.fix_type >= 3:
+        recorder.position(t, msg.lat / 1e7, msg.lon / 1e7)
+    elif kind == "SYS_STATUS":
+        recorder.battery(msg.battery_remaining)

@@ -71,6 +71,20 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     state = json.loads((tmp_path / "gcs" / "missions" / "river-1.json").read_text())
     last = at_rtl.mission_seq - 1  # it was flying to mission_seq: the one before was reached
     assert state["last_reached"] == last
+    assert "flight logged in" in err
+    book = gcs("logbook", "--json")
+    assert book.returncode == 0, book.stderr
+    (flight,) = [json.loads(line) for line in book.stdout.splitlines()]
+    props = flight["properties"]  # the flight as the watcher saw it, against the simulator's truth
+    assert props["vehicle"] == "river-1" and props["mission_count"] == len(sent)
+    assert props["waypoints_reached"][:3] == [1, 2, 3] and last in props["waypoints_reached"]
+    assert props["duration_s"] > 0 and props["distance_m"] > 3 * 80.0
+    assert props["battery_used_pct"] is not None and props["battery_used_pct"] > 0
+    track = flight["geometry"]["coordinates"]
+    far = max(geo.distance_m(home.lat, home.lon, lat, lon) for lon, lat in track)
+    assert len(track) > 10 and far > 3 * 80.0
+    table = gcs("logbook")
+    assert "1 flight(s)" in table.stdout and "river-1" in table.stdout
 
     resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-1")
     assert resumed.returncode == 0, resumed.stderr

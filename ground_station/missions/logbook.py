@@ -1,0 +1,139 @@
+"""The operator's flight logbook: each flight a followed vehicle makes, kept as a GeoJSON track.
+
+A patrol flight is also a record the district and the aviation authority ask for: when, which
+vehicle, how long, how far, how high, how much battery, which waypoints of which mission, and
+the path it flew. :class:`FlightRecorder` is pure (fed the vehicle's messages with their time);
+:func:`write_flight` and :func:`read_logbook` keep one file per flight under
+``data_dir/logbook/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from contract.geo import distance_m
+
+#: A track point is kept when the vehicle moved this far since the last one, or ...
+TRACK_STEP_M = 5.0
+#: ... this long has passed (a hover still shows in the track).
+TRACK_EVERY_S = 10.0
+
+
+@dataclass
+class FlightRecorder:
+    """One flight, from arming to disarming, out of the vehicle's stream of state."""
+
+    vehicle: str
+    mission_count: int = 0
+    armed_at: float | None = None
+    disarmed_at: float | None = None
+    track: list[tuple[float, float, float, float | None]] = field(default_factory=list)  # t, lat, lon, alt
+    distance_m: float = 0.0
+    max_alt_m: float | None = None
+    battery_start_pct: float | None = None
+    battery_end_pct: float | None = None
+    reached: list[int] = field(default_factory=list)
+    _last: tuple[float, float, float, float | None] | None = field(default=None, repr=False)
+
+    @property
+    def flying(self) -> bool:
+        return self.armed_at is not None and self.disarmed_at is None
+
+    def armed(self, t: float, armed: bool) -> None:
+        """The heartbeat's armed flag; the flight runs from the first armed to the next disarmed."""
+        if armed and self.armed_at is None:
+            self.armed_at = t
+            self.battery_start_pct = self.battery_end_pct
+        elif not armed and self.flying:
+            if self._last is not None and self._last is not self.track[-1]:  # where it landed
+                self._keep(self._last)
+            self.disarmed_at = t
+
+    def position(self, t: float, lat: float, lon: float, alt_rel_m: float | None = None) -> None:
+        if not self.flying or (lat == 0.0 and lon == 0.0):  # no fix reads as 0, 0
+            return
+        if alt_rel_m is not None:
+            self.max_alt_m = alt_rel_m if self.max_alt_m is None else max(self.max_alt_m, alt_rel_m)
+        self._last = (t, lat, lon, alt_rel_m)
+        if self.track:
+            t0, lat0, lon0, _ = self.track[-1]
+            if distance_m(lat0, lon0, lat, lon) < TRACK_STEP_M and t - t0 < TRACK_EVERY_S:
+                return
+        self._keep(self._last)
+
+    def _keep(self, point: tuple[float, float, float, float | None]) -> None:
+        if self.track:
+            self.distance_m += distance_m(self.track[-1][1], self.track[-1][2], point[1], point[2])
+        self.track.append(point)
+
+    def battery(self, pct: float | None) -> None:
+        """SYS_STATUS battery_remaining (-1: the vehicle does not know)."""
+        if pct is not None and pct >= 0:
+            self.battery_end_pct = float(pct)
+            if self.armed_at is None:
+                self.battery_start_pct = float(pct)
+
+    def waypoint_reached(self, seq: int) -> None:
+        if self.flying and seq not in self.reached:
+            self.reached.append(seq)
+
+    def feature(self) -> dict[str, Any]:
+        """The flight as a GeoJSON Feature: its track, and what a logbook line says."""
+        start, end = self.armed_at, self.disarmed_at
+        iso = lambda t: None if t is None else datetime.fromtimestamp(t, UTC).isoformat()  # noqa: E731
+        used = None
+        if self.battery_start_pct is not None and self.battery_end_pct is not None:
+            used = round(self.battery_start_pct - self.battery_end_pct, 1)
+        coords = [[round(lon, 7), round(lat, 7)] for _, lat, lon, _ in self.track]
+        return {
+            "type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": coords} if len(coords) > 1 else None,
+            "properties": {
+                "vehicle": self.vehicle,
+                "armed_at": iso(start),
+                "disarmed_at": iso(end),
+                "duration_s": round(end - start, 1) if start is not None and end is not None else None,
+                "distance_m": round(self.distance_m, 1),
+                "max_alt_m": None if self.max_alt_m is None else round(self.max_alt_m, 1),
+                "battery_start_pct": self.battery_start_pct,
+                "battery_used_pct": used,
+                "mission_count": self.mission_count,
+                "waypoints_reached": list(self.reached),
+            },
+        }
+
+
+def write_flight(data_dir: Path, rec: FlightRecorder) -> Path | None:
+    """``data_dir/logbook/VEHICLE-YYYYmmddTHHMMSSZ.geojson`` for a flight that happened; atomic."""
+    if rec.armed_at is None:
+        return None
+    stamp = datetime.fromtimestamp(rec.armed_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(data_dir) / "logbook" / f"{rec.vehicle}-{stamp}.geojson"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        json.dump(rec.feature(), f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def read_logbook(data_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every logged flight, oldest first, each Feature with its ``file``; and the files that could
+    not be read, each with why (a hand-edited or torn file is named, not fatal)."""
+    flights, bad = [], []
+    for p in sorted((Path(data_dir) / "logbook").glob("*.geojson")):
+        try:
+            f = json.loads(p.read_text())
+            f["properties"]["file"] = str(p)
+            flights.append(f)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            bad.append(f"{p}: {e}")
+    flights.sort(key=lambda f: f["properties"].get("armed_at") or "")
+    return flights, bad

@@ -1,0 +1,60 @@
+"""The flight logbook's pure recorder, and its files: one GeoJSON per flight, torn ones named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contract import geo
+from ground_station.missions.logbook import FlightRecorder, read_logbook, write_flight
+
+HOME = (22.5205, 114.0632)
+
+
+def test_a_flight_from_arming_to_disarming() -> None:
+    rec = FlightRecorder("river-1", mission_count=6)
+    rec.battery(98.0)
+    rec.position(0.0, *HOME, 0.0)  # on the ground, disarmed: not the flight
+    rec.armed(1.0, True)
+    rec.position(1.5, 0.0, 0.0)  # no fix yet
+    for k in range(60):  # 2 m/s north for a minute, climbing to 30 m
+        lat, lon = geo.offset(*HOME, north_m=2.0 * k, east_m=0.0)
+        rec.position(2.0 + k, lat, lon, min(30.0, float(k)))
+        if k == 20:
+            rec.waypoint_reached(1)
+            rec.waypoint_reached(1)  # MISSION_ITEM_REACHED repeats: once in the log
+    rec.battery(71.5)
+    rec.armed(70.0, False)
+    rec.position(71.0, *HOME, 0.0)  # after landing: not the flight
+    f = rec.feature()
+    p = f["properties"]
+    assert (p["duration_s"], p["max_alt_m"], p["battery_start_pct"], p["battery_used_pct"]) == (
+        69.0,
+        30.0,
+        98.0,
+        26.5,
+    )
+    assert p["distance_m"] == pytest.approx(118.0, abs=1.0) and p["waypoints_reached"] == [1]
+    coords = f["geometry"]["coordinates"]
+    assert 20 <= len(coords) <= 32  # a point each 5 m or more, not one per message, and where it landed
+    assert coords[0] == [round(HOME[1], 7), round(HOME[0], 7)]
+
+
+def test_flights_are_files_and_a_torn_one_is_named(tmp_path: Path) -> None:
+    assert write_flight(tmp_path, FlightRecorder("never-armed")) is None
+    for start in (2_000.0, 1_000.0):
+        rec = FlightRecorder("river-1")
+        rec.armed(1_800_000_000 + start, True)
+        rec.position(1_800_000_000 + start + 1, *HOME, 10.0)
+        write_flight(tmp_path, rec)  # followed in part: no landing seen
+    (tmp_path / "logbook" / "river-9-20270101T000000Z.geojson").write_text('{"type": "Feat')
+    flights, bad = read_logbook(tmp_path)
+    assert [f["properties"]["armed_at"][:19] for f in flights] == [
+        "2027-01-15T08:16:40",
+        "2027-01-15T08:33:20",
+    ]
+    assert all(f["properties"]["duration_s"] is None and f["geometry"] is None for f in flights)
+    assert len(bad) == 1 and "river-9-20270101T000000Z.geojson" in bad[0]
+    assert json.loads(Path(flights[0]["properties"]["file"]).read_text())["type"] == "Feature"
