@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from cloud.api import alerts, observability, ogc, stats
+from cloud.api import alerts, flights, observability, ogc, stats
 from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
 from cloud.api.workorders import WorkOrderService
@@ -94,7 +94,15 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
 
     app.state.workorders = WorkOrderService(store, app.state.bus, app.state.metrics, settings.public_url)
 
-    for router in (alerts.router, workorders_api.router, stats.router, ogc.router, observability.router):
+    routers = (
+        alerts.router,
+        workorders_api.router,
+        flights.router,
+        stats.router,
+        ogc.router,
+        observability.router,
+    )
+    for router in routers:
         app.include_router(router)
     _document_ingest_body(app)
 

@@ -122,6 +122,7 @@ def _counts(src: Source) -> dict[str, Any]:
             "alerts": store.count_events(),
             "work_orders": len(store.all_workorders()),
             "tokens": len(store.list_tokens()),
+            "flights": len(store.list_flights()),
         }
     finally:
         store.close()

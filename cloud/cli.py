@@ -256,7 +256,7 @@ def report(
         store.close()
         raise typer.BadParameter(str(e)) from None
     try:
-        orders, events = store.all_workorders(), store.all_workorder_events()
+        orders, events, flights = store.all_workorders(), store.all_workorder_events(), store.list_flights()
     finally:
         store.close()
     index = build_segment_index(settings)
@@ -264,7 +264,8 @@ def report(
     for seg in index.segments:
         conf = settings.segment(seg.id)
         names[seg.id] = (conf.name if conf and conf.name else None) or seg.name or seg.id
-    stats = compute_stats(orders, {s.id: (s.river, s.length_m) for s in index.segments}, t0, t1, events)
+    lengths = {s.id: (s.river, s.length_m) for s in index.segments}
+    stats = compute_stats(orders, lengths, t0, t1, events, flights)
     if orders_csv is not None:
         chosen = in_period(orders, t0, t1)
         if str(orders_csv) == "-":
@@ -279,7 +280,7 @@ def report(
     out = console()
     span = f"{local(t0, tz) if t0 else 'the first find'} to {local(t1, tz) if t1 else 'now'} ({tz})"
     out.print(f"[bold]Patrol report[/]: finds from {span}")
-    for t in tables(stats, names):
+    for t in tables(stats, names, tz):
         out.print(t)
 
 

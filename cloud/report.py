@@ -57,9 +57,16 @@ def local(t: float | None, tz: str) -> str:
     return "" if t is None else datetime.fromtimestamp(t, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def tables(stats: Mapping[str, Any], names: Mapping[str, str]) -> list[Table]:
+def _when(iso: str | None, tz: str) -> str:
+    """An RFC 3339 time of the stats as local ``MM-DD HH:MM`` (the report's period gives the year)."""
+    if iso is None:
+        return "-"
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
+
+
+def tables(stats: Mapping[str, Any], names: Mapping[str, str], tz: str = "UTC") -> list[Table]:
     """The summary, one row per stretch with finds, one per inspector, and the false alarms' reasons."""
-    seg_rows = {sid: s for sid, s in stats["per_segment"].items() if s["finds"]}
+    seg_rows = {sid: s for sid, s in stats["per_segment"].items() if s["finds"] or s["flights"]}
     closed = sum(stats["by_status"].get(k, 0) for k in ("cleared", "false_alarm"))
     rate = stats["false_alarm_rate"]
     summary = Table(title="Summary", title_justify="left", show_header=False)
@@ -81,12 +88,15 @@ def tables(stats: Mapping[str, Any], names: Mapping[str, str]) -> list[Table]:
     out = [summary]
 
     t = Table(
-        title=f"Per stretch ({len(seg_rows)} with finds of {len(stats['per_segment'])})", title_justify="left"
+        title=f"Per stretch ({len(seg_rows)} flown or with finds, of {len(stats['per_segment'])})",
+        title_justify="left",
     )
     for col in (
         "stretch",
         "river",
         "km",
+        "flights",
+        "last flown",
         "finds",
         "/km",
         "cleared",
@@ -99,7 +109,8 @@ def tables(stats: Mapping[str, Any], names: Mapping[str, str]) -> list[Table]:
         t.add_column(col, justify="left" if col in ("stretch", "river") else "right", no_wrap=col != "river")
     for sid, s in sorted(seg_rows.items(), key=lambda kv: -kv[1]["finds"]):
         t.add_row(
-            names.get(sid, sid), s["river"], f"{s['length_km']:.1f}", str(s["finds"]),
+            names.get(sid, sid), s["river"], f"{s['length_km']:.1f}", str(s["flights"]),
+            _when(s["last_flown"], tz), str(s["finds"]),
             "-" if s["finds_per_km"] is None else f"{s['finds_per_km']:.1f}",
             str(s["cleared"]), str(s["false_alarms"]), str(s["open"]), str(s["unclaimed"]),
             duration(s["median_to_claim_s"]), duration(s["median_to_clear_s"]),

@@ -4,13 +4,19 @@ endpoint (``/api/v1/stats``) and ``riverpatrol cloud report`` both show these fi
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from cloud.storage.base import Row
 from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _median(xs: list[float]) -> float | None:
@@ -79,9 +85,11 @@ def compute_stats(
     since: float | None = None,
     until: float | None = None,
     events: Iterable[Row] = (),
+    flights: Iterable[Row] = (),
 ) -> dict[str, Any]:
     """Statistics over work orders created in [since, until]; ``segments``: id -> (river, length m);
-    ``events``: the orders' history rows (``workorder_events``), for what each inspector did.
+    ``events``: the orders' history rows (``workorder_events``), for what each inspector did;
+    ``flights``: stored patrol flights, those that took off in the period counted per stretch.
 
     A *find* is one physical item (one work order); ``alerts`` also counts finds merged into it.
     """
@@ -89,6 +97,11 @@ def compute_stats(
     by_seg: dict[str | None, list[Row]] = {}
     for o in sel:
         by_seg.setdefault(o["segment_id"], []).append(o)
+    flown: dict[str, list[float]] = {}
+    for f in flights:
+        if (since is None or f["armed_at"] >= since) and (until is None or f["armed_at"] <= until):
+            for sid in json.loads(f["segments"]):
+                flown.setdefault(sid, []).append(f["armed_at"])
     per_segment = {}
     rivers: dict[str, dict[str, float]] = {}
     for sid, (river, length_m) in sorted(segments.items()):
@@ -100,6 +113,9 @@ def compute_stats(
             "finds": n,
             "finds_per_km": round(n / km, 3) if km > 0 else None,
             **_closing(by_seg.get(sid, [])),
+            # a stretch without finds was clean only if it was flown
+            "flights": len(flown.get(sid, [])),
+            "last_flown": _iso(max(flown[sid])) if sid in flown else None,
         }
         r = rivers.setdefault(river or "", {"length_km": 0.0, "finds": 0})
         r["length_km"] += km

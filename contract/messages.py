@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contract import SCHEMA_VERSION
 
@@ -112,6 +112,40 @@ class DroneStatus(_Wire):
     reason: str | None = None
 
 
+#: The most track points a flight carries (a point each 5 m: 25 km of patrol).
+MAX_FLIGHT_POINTS = 5000
+Lon = Annotated[float, Field(ge=-180, le=180)]
+Lat = Annotated[float, Field(ge=-90, le=90)]
+
+
+class Flight(_Wire):
+    """One patrol flight as the ground station logged it, for the cloud: which stretches were
+    patrolled and when, finds or none (a clean stretch is a result too). Posted by the station's
+    relay to ``/api/v1/flights``; ``flight_id`` makes a repeat harmless."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    flight_id: str = Field(
+        min_length=1, max_length=128, pattern=r"^[\w.-]+$", description="Vehicle and take-off time."
+    )
+    vehicle: str = Field(min_length=1, max_length=64)
+    armed_at: AwareDatetime = Field(description="Take-off (armed).")
+    disarmed_at: AwareDatetime = Field(description="Landed (disarmed).")
+    distance_m: float = Field(ge=0)
+    max_alt_m: float | None = None
+    battery_used_pct: float | None = None
+    mission_count: int = Field(ge=0, description="Items of the mission flown.")
+    waypoints_reached: list[int] = Field(default_factory=list, max_length=MAX_FLIGHT_POINTS)
+    track: list[tuple[Lon, Lat]] = Field(
+        min_length=2, max_length=MAX_FLIGHT_POINTS, description="WGS84 (lon, lat) points along the flight."
+    )
+
+    @model_validator(mode="after")
+    def _lands_after_take_off(self) -> Flight:
+        if self.disarmed_at < self.armed_at:
+            raise ValueError(f"disarmed_at {self.disarmed_at} is before armed_at {self.armed_at}")
+        return self
+
+
 def json_schemas() -> dict[str, dict]:
     """JSON Schema of every wire message, keyed by model name."""
-    return {m.__name__: m.model_json_schema() for m in (Alert, Telemetry, DroneStatus)}
+    return {m.__name__: m.model_json_schema() for m in (Alert, Telemetry, DroneStatus, Flight)}

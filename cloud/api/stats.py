@@ -20,7 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["stats"])
         "Finds per river km (segment centerline length), median/mean time from find to cleared, "
         "false-alarm rate among closed orders, counts by class and status; per stretch how many are "
         "cleared, open and unclaimed and how soon they were claimed and cleared; per inspector what "
-        "they claimed, cleared, handed back and hold now. `since`/`until` select orders by creation time."
+        "they claimed, cleared, handed back and hold now; per stretch the patrol flights over it and "
+        "the last. `since`/`until` select orders by creation time and flights by take-off."
     ),
 )
 def stats(
@@ -35,4 +36,9 @@ def stats(
         return problem(400, str(e))
     st = request.app.state
     segs = {s.id: (s.river, s.length_m) for s in st.segments.segments}
-    return FastJSON(compute_stats(st.store.all_workorders(), segs, t0, t1, st.store.all_workorder_events()))
+    store = st.store
+    return FastJSON(
+        compute_stats(
+            store.all_workorders(), segs, t0, t1, store.all_workorder_events(), store.list_flights()
+        )
+    )

@@ -89,6 +89,16 @@ class Store(Protocol):
     ) -> tuple[Row, Row]: ...
     def all_workorders(self) -> list[Row]: ...
     def all_workorder_events(self) -> list[Row]: ...
+    def add_flight(self, row: Row) -> bool:
+        """Store a patrol flight (``FLIGHT_COLUMNS``); False when its ``flight_id`` is stored already."""
+        ...
+
+    def list_flights(
+        self, since: float | None = None, until: float | None = None, limit: int = 10_000
+    ) -> list[Row]:
+        """Flights that took off in [since, until], oldest first."""
+        ...
+
     def open_workorders(self, limit: int = 10_000) -> list[Row]:
         """Open orders, oldest first, each with ``open_since``: when it was found, or handed back
         (``release``) last, whichever is later: the start of its wait for someone to claim it."""

@@ -87,7 +87,24 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE workorders ADD COLUMN cleared_note TEXT",
         ],
     ),
+    (
+        3,
+        "patrol flights: which stretches were flown when",
+        [
+            "CREATE TABLE flights (flight_id TEXT PRIMARY KEY, station TEXT NOT NULL, vehicle TEXT NOT "
+            "NULL, armed_at {real} NOT NULL, disarmed_at {real} NOT NULL, distance_m {real} NOT NULL, "
+            "max_alt_m {real}, battery_used_pct {real}, mission_count INTEGER NOT NULL, waypoints_reached "
+            "INTEGER NOT NULL, segments TEXT NOT NULL, track TEXT NOT NULL, received_at {real} NOT NULL)",
+            "CREATE INDEX flights_armed_at ON flights (armed_at)",
+        ],
+    ),
 ]
+
+#: Columns of a stored flight (``segments`` and ``track`` are JSON text).
+FLIGHT_COLUMNS: tuple[str, ...] = (
+    "flight_id", "station", "vehicle", "armed_at", "disarmed_at", "distance_m", "max_alt_m",
+    "battery_used_pct", "mission_count", "waypoints_reached", "segments", "track", "received_at",
+)  # fmt: skip
 
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
@@ -471,6 +488,32 @@ class SqlStore:
                 cur,
                 "SELECT workorder_id, action, from_status, to_status, actor, at, note"
                 " FROM workorder_events ORDER BY id",
+            )
+
+    def add_flight(self, row: Row) -> bool:
+        with self._tx() as cur:
+            cur = self._exec(
+                cur,
+                f"INSERT INTO flights ({', '.join(FLIGHT_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(FLIGHT_COLUMNS))}) ON CONFLICT (flight_id) DO NOTHING",
+                [row[c] for c in FLIGHT_COLUMNS],
+            )
+            return bool(cur.rowcount)
+
+    def list_flights(
+        self, since: float | None = None, until: float | None = None, limit: int = 10_000
+    ) -> list[Row]:
+        cond, params = [], []
+        if since is not None:
+            cond.append("armed_at >= ?")
+            params.append(since)
+        if until is not None:
+            cond.append("armed_at <= ?")
+            params.append(until)
+        where = (" WHERE " + " AND ".join(cond)) if cond else ""
+        with self._read() as cur:
+            return self._all(
+                cur, f"SELECT * FROM flights{where} ORDER BY armed_at, flight_id LIMIT ?", [*params, limit]
             )
 
     def open_workorders(self, limit: int = 10_000) -> list[Row]:

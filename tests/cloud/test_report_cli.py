@@ -50,7 +50,7 @@ def test_the_report_shows_each_stretch_and_inspector_and_writes_the_orders(
     r = _report("--db", db_url, "--orders-csv", str(tmp_path / "orders.csv"))
     assert r.exit_code == 0, r.output
     for text in (
-        "Per stretch (1 with finds of",
+        "Per stretch (1 flown or with finds, of",
         "Per inspector (2)",
         "What the false alarms were",
         "白鹭 (egret)",

@@ -1,0 +1,83 @@
+"""Patrol flights in the cloud: which stretches a flight covered, and a flight as a map Feature.
+
+A stretch with no finds was either clean or not flown; the river office (and the CIM map) can
+only tell which from the flights. Pure: the store keeps the rows, the API serves the Features.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from cloud.storage.base import Row
+from contract.messages import Flight
+
+#: Track points (a point each 5 m or more) on a stretch for the flight to count as patrolling it:
+#: crossing a corner of one on the way to another is not a patrol of it.
+MIN_POINTS_ON_SEGMENT = 3
+
+
+def covered_segments(
+    track: Iterable[tuple[float, float]],
+    locate: Callable[[float, float], tuple[str | None, str | None]],
+    min_points: int = MIN_POINTS_ON_SEGMENT,
+) -> list[str]:
+    """Ids of the segments the (lon, lat) ``track`` flew along, by ``locate(lat, lon)``; in the
+    order first flown."""
+    hits: Counter[str] = Counter()
+    order: list[str] = []
+    for lon, lat in track:
+        sid, _ = locate(lat, lon)
+        if sid is not None:
+            if sid not in hits:
+                order.append(sid)
+            hits[sid] += 1
+    return [s for s in order if hits[s] >= min_points]
+
+
+def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
+    """The stored form of a flight posted by ``station``."""
+    return {
+        "flight_id": f.flight_id,
+        "station": station,
+        "vehicle": f.vehicle,
+        "armed_at": f.armed_at.timestamp(),
+        "disarmed_at": f.disarmed_at.timestamp(),
+        "distance_m": f.distance_m,
+        "max_alt_m": f.max_alt_m,
+        "battery_used_pct": f.battery_used_pct,
+        "mission_count": f.mission_count,
+        "waypoints_reached": len(f.waypoints_reached),
+        "segments": json.dumps(segments),
+        "track": json.dumps([[round(x, 7), round(y, 7)] for x, y in f.track]),
+        "received_at": now,
+    }
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+
+
+def flight_feature(row: Row) -> dict[str, Any]:
+    """A stored flight as a GeoJSON Feature: its track, and what the office asks of it."""
+    return {
+        "type": "Feature",
+        "id": row["flight_id"],
+        "geometry": {"type": "LineString", "coordinates": json.loads(row["track"])},
+        "properties": {
+            "vehicle": row["vehicle"],
+            "station": row["station"],
+            "armed_at": _iso(row["armed_at"]),
+            "disarmed_at": _iso(row["disarmed_at"]),
+            "duration_s": round(row["disarmed_at"] - row["armed_at"], 1),
+            "distance_m": row["distance_m"],
+            "max_alt_m": row["max_alt_m"],
+            "battery_used_pct": row["battery_used_pct"],
+            "waypoints_reached": row["waypoints_reached"],
+            "mission_count": row["mission_count"],
+            "segments": json.loads(row["segments"]),
+        },
+    }

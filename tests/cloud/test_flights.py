@@ -1,0 +1,87 @@
+"""Patrol flights: a station posts each flight, the cloud works out the stretches it patrolled, and
+the office sees per stretch when it was last flown (a stretch without finds is clean only if flown)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from typer.testing import CliRunner
+
+from cloud.cli import app
+from cloud.flights import covered_segments
+from cloud.segments import SegmentIndex, bundled_segments
+from contract import geo
+from tests.cloud.factory import INSPECTOR_TOKENS
+
+T0 = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
+
+
+def along(segment_id: str, step_m: float = 10.0) -> list[tuple[float, float]]:
+    """(lon, lat) points every ``step_m`` along a bundled segment's centerline."""
+    line = next(s for s in bundled_segments() if s.id == segment_id).line
+    out = []
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
+        n = max(1, int(geo.distance_m(lat0, lon0, lat1, lon1) // step_m))
+        out += [(lon0 + (lon1 - lon0) * k / n, lat0 + (lat1 - lat0) * k / n) for k in range(n)]
+    return out
+
+
+def flight(track, start: datetime = T0, flight_id: str = "river-1-20261120T013000Z", **over) -> dict:
+    return {
+        "schema_version": 1, "flight_id": flight_id, "vehicle": "river-1", "armed_at": start.isoformat(),
+        "disarmed_at": (start + timedelta(minutes=14)).isoformat(), "distance_m": 2400.0, "max_alt_m": 30.0,
+        "battery_used_pct": 41.0, "mission_count": 12, "waypoints_reached": list(range(1, 12)),
+        "track": [list(p) for p in track], **over,
+    }  # fmt: skip
+
+
+def test_a_track_patrols_the_stretches_it_flies_along_not_those_it_clips() -> None:
+    index = SegmentIndex(bundled_segments(), 150.0)
+    track = along("shenzhen-4")
+    assert covered_segments(track, index.locate) == ["shenzhen-4"]
+    assert covered_segments(track[:2], index.locate) == []  # two points: crossing, not patrolling
+    assert covered_segments([(0.0, 0.0), (0.1, 0.1), (0.2, 0.2)], index.locate) == []  # off every river
+
+
+def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(db_url, make_server) -> None:
+    srv = make_server(db_url=db_url)
+    body = flight(along("shenzhen-4"))
+    with srv.client() as station:
+        r = station.post("/api/v1/flights", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"flight_id": body["flight_id"], "new": True, "segments": ["shenzhen-4"]}
+        again = station.post("/api/v1/flights", json=body)  # the relay's retry: nothing twice
+        assert again.status_code == 200 and again.json()["new"] is False
+        for bad, where in (
+            ({**body, "disarmed_at": (T0 - timedelta(minutes=1)).isoformat()}, "before armed_at"),
+            ({**body, "armed_at": "2026-11-20T01:30:00"}, "armed_at"),
+            ({**body, "track": [[114.06, 22.52]]}, "track"),
+            ({**body, "track": [[114.06, 95.0], [114.07, 22.52]]}, "track"),
+        ):
+            r = station.post("/api/v1/flights", json=bad)
+            assert r.status_code == 422 and where in r.text, r.text
+    with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
+        assert alice.post("/api/v1/flights", json=body).status_code == 403  # stations post flights
+
+    fc = httpx.get(f"{srv.url}/api/v1/flights").json()
+    (f,) = fc["features"]
+    assert f["id"] == body["flight_id"] and f["geometry"]["type"] == "LineString"
+    assert (f["properties"]["segments"], f["properties"]["duration_s"]) == (["shenzhen-4"], 840.0)
+    assert f["properties"]["station"] == "gs1" and f["properties"]["waypoints_reached"] == 11
+    assert httpx.get(f"{srv.url}/api/v1/flights", params={"segment": "shenzhen-5"}).json()["features"] == []
+    later = {"since": (T0 + timedelta(hours=1)).isoformat()}
+    assert httpx.get(f"{srv.url}/api/v1/flights", params=later).json()["features"] == []
+
+    seg = httpx.get(f"{srv.url}/api/v1/stats").json()["per_segment"]
+    assert (seg["shenzhen-4"]["flights"], seg["shenzhen-4"]["last_flown"]) == (1, "2026-11-20T01:30:00Z")
+    assert (seg["shenzhen-5"]["flights"], seg["shenzhen-5"]["last_flown"]) == (0, None)
+    report = CliRunner().invoke(app, ["report", "--db", db_url])
+    assert report.exit_code == 0, report.output
+    assert (
+        "Per stretch (1 flown or with finds" in report.stdout and "11-20 09:30" in report.stdout
+    )  # Shanghai
+    st = json.loads(CliRunner().invoke(app, ["report", "--db", db_url, "--json"]).stdout)
+    assert st["per_segment"]["shenzhen-4"]["flights"] == 1
