@@ -386,7 +386,8 @@ def logbook(
     ] = False,
 ) -> None:
     """The flights `mission watch` and `--follow` logged: when, which vehicle, how long, how far and
-    high, battery used, waypoints reached; each flight's track is a GeoJSON file beside it."""
+    high, battery used, waypoints reached, and whether `gcs relay` has taken it to the cloud
+    (where the district sees which stretches were patrolled); each track is a GeoJSON file."""
     import json
     from datetime import datetime
 
@@ -405,7 +406,7 @@ def logbook(
             typer.echo(json.dumps(f))
         return
     t = Table(title=f"{len(flights)} flight(s) in {s.data_dir / 'logbook'}", title_justify="left")
-    for col in ("took off (local)", "vehicle", "time", "km", "max m", "battery", "waypoints"):
+    for col in ("took off (local)", "vehicle", "time", "km", "max m", "battery", "waypoints", "cloud"):
         t.add_column(col, justify="left" if col in ("took off (local)", "vehicle") else "right", no_wrap=True)
     for f in flights:
         p = f["properties"]
@@ -416,9 +417,16 @@ def logbook(
             when, p["vehicle"], took,
             f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
             "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
-            f"{len(p['waypoints_reached'])}/{p['mission_count']}",
+            f"{len(p['waypoints_reached'])}/{p['mission_count']}", _cloud_state(Path(p["file"])),
         )  # fmt: skip
     console().print(t)
+
+
+def _cloud_state(path: Path) -> str:
+    """Where the relay is with this flight (``ground_station.relay.flights`` markers)."""
+    if path.with_name(path.name + ".sent").exists():
+        return "sent"
+    return "refused" if path.with_name(path.name + ".rejected").exists() else "waiting"
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.geo import distance_m
+from contract.messages import Flight
 
 #: A track point is kept when the vehicle moved this far since the last one, or ...
 TRACK_STEP_M = 5.0
@@ -137,3 +138,23 @@ def read_logbook(data_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
             bad.append(f"{p}: {e}")
     flights.sort(key=lambda f: f["properties"].get("armed_at") or "")
     return flights, bad
+
+
+def flight_from_feature(feature: dict[str, Any], flight_id: str) -> Flight:
+    """The contract :class:`Flight` of a logbook entry, for the cloud; ``ValueError`` (pydantic's
+    ``ValidationError``) when it cannot be one: not seen landing, a track of one point."""
+    p = feature["properties"]
+    if p.get("disarmed_at") is None:
+        raise ValueError("the flight was not seen landing (the follower stopped in flight)")
+    return Flight(
+        flight_id=flight_id,
+        vehicle=p["vehicle"],
+        armed_at=p["armed_at"],
+        disarmed_at=p["disarmed_at"],
+        distance_m=p["distance_m"],
+        max_alt_m=p.get("max_alt_m"),
+        battery_used_pct=p.get("battery_used_pct"),
+        mission_count=p.get("mission_count") or 0,
+        waypoints_reached=p.get("waypoints_reached") or [],
+        track=[tuple(c) for c in ((feature.get("geometry") or {}).get("coordinates") or [])],
+    )

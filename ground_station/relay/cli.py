@@ -72,6 +72,7 @@ def relay(
                 mqtt_protocol=s.relay_mqtt_protocol,
                 auth=s.mqtt_auth(),
                 history_days=s.relay_history_days,
+                logbook_dir=s.data_dir / "logbook",
                 registry=REGISTRY,
             )
         )
@@ -98,6 +99,8 @@ def relay(
             "oldest_s": round(b.oldest_age_s) if b.oldest_age_s is not None else None,
             "rejected": int(r.m_rejected._value.get()),
             "dead_letters": b.dead_letters,
+            "flights_sent": r.flights.sent if r.flights else 0,
+            "flights_rejected": r.flights.rejected if r.flights else 0,
         }
 
     def line() -> str:
@@ -111,7 +114,7 @@ def relay(
         return (
             f"{link}  {cloud_state}  {disk}received {st['received']}  "
             f"delivered {st['delivered']}  backlog {st['backlog']} (oldest {age})  "
-            f"rejected {st['rejected']}  dead {st['dead_letters']}"
+            f"rejected {st['rejected']}  dead {st['dead_letters']}  flights sent {st['flights_sent']}"
         )
 
     try:

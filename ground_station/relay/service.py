@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from contract import topics
 from contract.broker import BrokerAuth
 from contract.messages import Alert
+from ground_station.relay.flights import FlightSender
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
 from ground_station.relay.outbox import RelayOutbox
 
@@ -52,6 +53,9 @@ class RelayConfig:
     #: Days a delivered alert stays in the ``gcs alerts`` history (0: for ever), checked hourly.
     history_days: float = 90.0
     history_check_s: float = 3600.0
+    #: The flight logbook (``mission watch``) whose landed flights go to the cloud; None: none.
+    logbook_dir: Path | None = None
+    flights_every_s: float = 30.0
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
@@ -77,6 +81,9 @@ class Relay:
             ForwarderConfig(
                 config.cloud_url, config.token, config.batch_size, backoff_cap_s=config.backoff_cap_s
             ),
+        )
+        self.flights = (
+            FlightSender(config.logbook_dir, config.cloud_url, config.token) if config.logbook_dir else None
         )
         reg = config.registry
         self.m_received = Counter("relay_alerts_received", "Alert events received from MQTT", registry=reg)
@@ -240,12 +247,22 @@ class Relay:
                 extra={"fields": {"forgotten": n, "older_than_days": self.config.history_days}},
             )
 
+    def _send_flights(self) -> None:
+        assert self.flights is not None
+        try:
+            self.flights.step()
+        except OSError as e:  # an unreadable logbook folder: the alerts go on regardless
+            log.warning("flights not sent", extra={"fields": {"error": str(e)}})
+
     def _forward_loop(self) -> None:
-        next_trim = 0.0
+        next_trim = next_flights = 0.0
         while not self._stop.is_set():
             if time.monotonic() >= next_trim:
                 self._forget_old()
                 next_trim = time.monotonic() + self.config.history_check_s
+            if self.flights is not None and time.monotonic() >= next_flights:
+                self._send_flights()
+                next_flights = time.monotonic() + self.config.flights_every_s
             n = self.forwarder.step()
             if n:
                 self.m_delivered.inc(n)
@@ -263,6 +280,8 @@ class Relay:
             self._thread.join(5)
             self._writer.join(5)
         self.forwarder.close()
+        if self.flights is not None:
+            self.flights.close()
         self.outbox.close()
 
     def run_forever(self) -> None:

@@ -84,7 +84,9 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     far = max(geo.distance_m(home.lat, home.lon, lat, lon) for lon, lat in track)
     assert len(track) > 10 and far > 3 * 80.0
     table = gcs("logbook")
-    assert "1 flight(s)" in table.stdout and "river-1" in table.stdout
+    assert (
+        "1 flight(s)" in table.stdout and "river-1" in table.stdout and "waiting" in table.stdout
+    )  # no relay
 
     resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-1")
     assert resumed.returncode == 0, resumed.stderr

@@ -1,0 +1,83 @@
+"""The relay also carries the flight logbook to the cloud: every landed flight, once.
+
+``mission watch`` writes a flight as ``data_dir/logbook/NAME.geojson``; this sender posts it to
+``/api/v1/flights`` and, on the cloud's 200, writes ``NAME.geojson.sent`` beside it (the cloud's
+answer: the stretches it patrolled). A file that can never be a flight (not seen landing, a track
+of one point) or that the cloud refuses for good gets ``NAME.geojson.rejected`` with why. The
+files are the queue: a relay restart, a cloud outage or a ``kill -9`` loses nothing, and the
+cloud takes a repeat as done (``flight_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from ground_station.missions.logbook import flight_from_feature
+
+log = logging.getLogger(__name__)
+
+
+class FlightSender:
+    """Posts unsent logbook flights; call :meth:`step` now and then."""
+
+    def __init__(self, logbook_dir: Path, cloud_url: str, token: str = "", timeout_s: float = 10.0) -> None:
+        self.dir = Path(logbook_dir)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=cloud_url.rstrip("/"), headers=headers, timeout=timeout_s)
+        self.sent = 0
+        self.rejected = 0
+        self.last_error: str | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def pending(self) -> list[Path]:
+        """Logbook files neither sent nor rejected, oldest first."""
+        if not self.dir.is_dir():
+            return []
+        done = {p.name.rsplit(".", 1)[0] for p in self.dir.iterdir() if p.suffix in (".sent", ".rejected")}
+        return sorted(p for p in self.dir.glob("*.geojson") if p.name not in done)
+
+    def step(self) -> int:
+        """Send what is pending until the cloud is unreachable or busy; returns flights sent."""
+        n = 0
+        for path in self.pending():
+            try:
+                flight = flight_from_feature(json.loads(path.read_text()), path.stem)
+            except (ValidationError, ValueError, KeyError, TypeError) as e:  # never a flight: say why, once
+                self._mark(path, ".rejected", f"not a flight: {e}")
+                continue
+            try:
+                r = self._http.post("/api/v1/flights", content=flight.model_dump_json(),
+                                    headers={"Content-Type": "application/json"})  # fmt: skip
+            except httpx.HTTPError as e:
+                self.last_error = f"{type(e).__name__}: {e}"
+                break  # the cloud is away: everything waits for the next step
+            if r.status_code == 200:
+                self._mark(path, ".sent", r.text)
+                n += 1
+            elif r.status_code in (400, 409, 413, 422):
+                self._mark(path, ".rejected", f"HTTP {r.status_code}: {r.text[:500]}")
+            else:  # 401/403 (a token to fix), 5xx, 429: the cloud may take it later
+                self.last_error = f"HTTP {r.status_code}: {r.text[:200]}"
+                break
+        self.sent += n
+        return n
+
+    def _mark(self, path: Path, suffix: str, text: str) -> None:
+        if suffix == ".rejected":
+            self.rejected += 1
+            log.error(
+                "flight not sent to the cloud, for good", extra={"fields": {"file": str(path), "why": text}}
+            )
+        else:
+            log.info("flight sent to the cloud", extra={"fields": {"file": str(path), "answer": text}})
+        marker = path.with_name(path.name + suffix)
+        tmp = marker.with_name(marker.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(marker)
