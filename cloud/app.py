@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from cloud.api import alerts, flights, observability, ogc, stats
+from cloud.api import alerts, flights, observability, ogc, ogc_flights, stats
 from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
 from cloud.api.workorders import WorkOrderService
@@ -100,6 +100,7 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
         flights.router,
         stats.router,
         ogc.router,
+        ogc_flights.router,
         observability.router,
     )
     for router in routers:

@@ -61,12 +61,25 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
 
 
-def flight_feature(row: Row) -> dict[str, Any]:
-    """A stored flight as a GeoJSON Feature: its track, and what the office asks of it."""
+def track_bbox(row: Row) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of a stored flight's track."""
+    pts = json.loads(row["track"])
+    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+def flight_feature(
+    row: Row, transform: Callable[[float, float], tuple[float, float]] | None = None
+) -> dict[str, Any]:
+    """A stored flight as a GeoJSON Feature: its track (through ``transform``, e.g. to GCJ-02, if
+    given), and what the office asks of it."""
+    coords = json.loads(row["track"])
+    if transform is not None:
+        coords = [[round(c, 7) for c in transform(lon, lat)] for lon, lat in coords]
     return {
         "type": "Feature",
         "id": row["flight_id"],
-        "geometry": {"type": "LineString", "coordinates": json.loads(row["track"])},
+        "geometry": {"type": "LineString", "coordinates": coords},
         "properties": {
             "vehicle": row["vehicle"],
             "station": row["station"],

@@ -1,6 +1,7 @@
 """The CIM debris layer as OGC API – Features Part 1 (Core, GeoJSON, OpenAPI 3.0) under ``/ogc``.
 
-Any OGC client (QGIS, ArcGIS, a city CIM platform) can page through ``debris`` with ``bbox``,
+Any OGC client (QGIS, ArcGIS, a city CIM platform) can page through ``debris`` (and ``flights``,
+:mod:`cloud.api.ogc_flights`) with ``bbox``,
 ``datetime``, ``limit``/``offset``; storage stays WGS84 (CRS84) and ``?crs=gcj02|bd09``
 re-projects on the way out for Chinese base maps.
 """
@@ -136,13 +137,15 @@ def _collection(request: Request) -> dict[str, Any]:
 
 @router.get("/collections", summary="Feature collections")
 def collections(request: Request, f: _F = None) -> Response:
+    from cloud.api.ogc_flights import flights_collection  # it builds on this module
+
     if (err := _check_f(f)) is not None:
         return err
     b = _base(request)
     return FastJSON(
         {
             "links": [{"href": f"{b}/ogc/collections", "rel": "self", "type": "application/json"}],
-            "collections": [_collection(request)],
+            "collections": [_collection(request), flights_collection(request)],
         }
     )
 

@@ -93,6 +93,7 @@ class Store(Protocol):
         """Store a patrol flight (``FLIGHT_COLUMNS``); False when its ``flight_id`` is stored already."""
         ...
 
+    def get_flight(self, flight_id: str) -> Row | None: ...
     def list_flights(
         self, since: float | None = None, until: float | None = None, limit: int = 10_000
     ) -> list[Row]:

@@ -500,6 +500,10 @@ class SqlStore:
             )
             return bool(cur.rowcount)
 
+    def get_flight(self, flight_id: str) -> Row | None:
+        with self._read() as cur:
+            return self._one(cur, "SELECT * FROM flights WHERE flight_id = ?", (flight_id,))
+
     def list_flights(
         self, since: float | None = None, until: float | None = None, limit: int = 10_000
     ) -> list[Row]:

@@ -168,7 +168,7 @@ def test_ogc_landing_conformance_collection(make_server) -> None:
         assert any(x.endswith("/conf/core") for x in conf) and any(x.endswith("/conf/geojson") for x in conf)
         assert any(x.endswith("/conf/oas30") for x in conf)
         cols = c.get("/ogc/collections").json()["collections"]
-        assert [x["id"] for x in cols] == ["debris"]
+        assert [x["id"] for x in cols] == ["debris", "flights"]
         col = c.get("/ogc/collections/debris").json()
         x0, y0, x1, y1 = col["extent"]["spatial"]["bbox"][0]
         assert x0 <= HOME[1] <= x1 and y0 <= HOME[0] <= y1

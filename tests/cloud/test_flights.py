@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from cloud.cli import app
@@ -85,3 +86,33 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(db_
     )  # Shanghai
     st = json.loads(CliRunner().invoke(app, ["report", "--db", db_url, "--json"]).stdout)
     assert st["per_segment"]["shenzhen-4"]["flights"] == 1
+
+
+def test_the_cim_map_reads_the_flights_as_an_ogc_collection(make_server) -> None:
+    srv = make_server()
+    empty = httpx.get(f"{srv.url}/ogc/collections/flights").json()
+    assert empty["extent"]["temporal"]["interval"] == [[None, None]]  # no flight yet: a valid document
+    track = along("shenzhen-4")
+    with srv.client() as station:
+        for k, start in enumerate((T0, T0 + timedelta(days=1))):
+            body = flight(track, start=start, flight_id=f"river-1-{k}")
+            assert station.post("/api/v1/flights", json=body).status_code == 200
+    ids = [c["id"] for c in httpx.get(f"{srv.url}/ogc/collections").json()["collections"]]
+    assert ids == ["debris", "flights"]
+    coll = httpx.get(f"{srv.url}/ogc/collections/flights").json()
+    lons, lats = [p[0] for p in track], [p[1] for p in track]
+    assert coll["extent"]["spatial"]["bbox"][0] == pytest.approx([min(lons), min(lats), max(lons), max(lats)])
+    items = f"{srv.url}/ogc/collections/flights/items"
+    r = httpx.get(items, params={"limit": 1})
+    assert r.headers["content-type"].startswith("application/geo+json")
+    page = r.json()
+    assert (page["numberMatched"], page["numberReturned"], page["features"][0]["id"]) == (2, 1, "river-1-0")
+    assert any(link["rel"] == "next" for link in page["links"])
+    day2 = httpx.get(items, params={"datetime": f"{(T0 + timedelta(hours=12)).isoformat()}/.."}).json()
+    assert [f["id"] for f in day2["features"]] == ["river-1-1"]
+    assert httpx.get(items, params={"bbox": "0,0,1,1"}).json()["features"] == []
+    wgs = httpx.get(f"{items}/river-1-0").json()["geometry"]["coordinates"][0]
+    gcj = httpx.get(f"{items}/river-1-0", params={"crs": "gcj02"}).json()["geometry"]["coordinates"][0]
+    assert 200 < geo.distance_m(wgs[1], wgs[0], gcj[1], gcj[0]) < 800  # AMap's datum: hundreds of metres off
+    assert httpx.get(f"{items}/nope").status_code == 404
+    assert httpx.get(items, params={"crs": "mars"}).status_code == 400

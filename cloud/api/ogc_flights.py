@@ -1,0 +1,129 @@
+"""The patrol flights as a second OGC API – Features collection, ``flights``, beside ``debris``.
+
+A CIM map shows where the drones looked as well as what they found: one LineString feature per
+flight, with its stretches, time and battery. Same parameters as ``debris`` (``bbox``,
+``datetime`` matched on take-off, ``limit``/``offset``, ``crs``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+
+from cloud.api.features import iso
+from cloud.api.ogc import _F, CRS84, DEFAULT_LIMIT, MAX_LIMIT, TRS, _base, _check_f, transform_for
+from cloud.api.params import ParamError, parse_bbox, parse_datetime
+from cloud.api.responses import GEOJSON, FastJSON, GeoJSON, problem
+from cloud.flights import flight_feature, track_bbox
+
+router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
+COLLECTION = "flights"
+
+
+def flights_collection(request: Request) -> dict[str, Any]:
+    """The collection document: extent over every stored flight."""
+    b = _base(request)
+    rows = request.app.state.store.list_flights()
+    boxes = [track_bbox(r) for r in rows]
+    bbox = [-180.0, -90.0, 180.0, 90.0]
+    if boxes:
+        bbox = [min(x[i] for x in boxes) for i in (0, 1)] + [max(x[i] for x in boxes) for i in (2, 3)]
+    interval = [iso(rows[0]["armed_at"]), iso(max(r["disarmed_at"] for r in rows))] if rows else [None, None]
+    return {
+        "id": COLLECTION,
+        "title": "Patrol flights",
+        "description": "One feature per patrol flight: its track and the river stretches it patrolled.",
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {
+            "spatial": {"bbox": [bbox], "crs": CRS84},
+            "temporal": {"interval": [interval], "trs": TRS},
+        },
+        "links": [
+            {"href": f"{b}/ogc/collections/{COLLECTION}", "rel": "self", "type": "application/json"},
+            {"href": f"{b}/ogc/collections/{COLLECTION}/items", "rel": "items", "type": GEOJSON,
+             "title": "Flight tracks"},
+        ],
+    }  # fmt: skip
+
+
+@router.get(f"/collections/{COLLECTION}", summary="The flights collection", description="Extent, CRS, links.")
+def collection(request: Request, f: _F = None) -> Response:
+    if (err := _check_f(f)) is not None:
+        return err
+    return FastJSON(flights_collection(request))
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+@router.get(
+    f"/collections/{COLLECTION}/items",
+    summary="Flight features",
+    description=(
+        "GeoJSON FeatureCollection of flight tracks, ordered by take-off. `bbox` (CRS84) keeps the"
+        " flights whose track box meets it; `datetime` matches the take-off; `limit` defaults to 10"
+        " and is capped at 10000."
+    ),
+    responses={200: {"content": {GEOJSON: {}}}, 400: {}},
+)
+def items(
+    request: Request,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    datetime_: Annotated[str | None, Query(alias="datetime")] = None,
+    limit: Annotated[int, Query(ge=1)] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    crs: Annotated[str | None, Query(description="Output CRS: CRS84 (default), gcj02 or bd09.")] = None,
+    f: _F = None,
+) -> Response:
+    if (err := _check_f(f)) is not None:
+        return err
+    limit = min(limit, MAX_LIMIT)
+    try:
+        start, end = parse_datetime(datetime_)
+        box = parse_bbox(bbox)
+        tf = transform_for(crs)
+    except ParamError as e:
+        return problem(400, str(e))
+    rows = request.app.state.store.list_flights(start, end)
+    if box is not None:
+        rows = [r for r in rows if _overlaps(track_bbox(r), box)]
+    page = rows[offset : offset + limit]
+    b = _base(request)
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+
+    def link(rel: str, off: int) -> dict[str, str]:
+        query = urlencode({**params, "limit": limit, "offset": off})
+        return {"href": f"{b}/ogc/collections/{COLLECTION}/items?{query}", "rel": rel, "type": GEOJSON}
+
+    links = [link("self", offset)]
+    if offset + len(page) < len(rows):
+        links.append(link("next", offset + len(page)))
+    return GeoJSON(
+        {
+            "type": "FeatureCollection",
+            "features": [flight_feature(r, tf) for r in page],
+            "numberMatched": len(rows),
+            "numberReturned": len(page),
+            "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "links": links,
+        }
+    )
+
+
+@router.get(f"/collections/{COLLECTION}/items/{{feature_id}}", summary="One flight feature")
+def item(request: Request, feature_id: str, crs: str | None = None, f: _F = None) -> Response:
+    if (err := _check_f(f)) is not None:
+        return err
+    try:
+        tf = transform_for(crs)
+    except ParamError as e:
+        return problem(400, str(e))
+    row = request.app.state.store.get_flight(feature_id)
+    if row is None:
+        return problem(404, f"feature {feature_id} not found in {COLLECTION}")
+    return GeoJSON(flight_feature(row, tf))
