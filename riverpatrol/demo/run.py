@@ -202,6 +202,20 @@ def finds_table(items: list[dict], limit: int = 6) -> Table:
     return t
 
 
+def flight_line(logged: Path, sent: Path | None) -> str:
+    """What the ground station logged of the flight, and what the cloud made of it."""
+    p = json.loads(logged.read_text())["properties"]
+    used = f", battery {p['battery_used_pct']:g}% used" if p["battery_used_pct"] is not None else ""
+    line = (
+        f"flight logged ({logged.name}): {p['duration_s'] / 60:.1f} min, {p['distance_m'] / 1000:.2f} km, "
+        f"{len(p['waypoints_reached'])} of {p['mission_count']} waypoints{used}"
+    )
+    if sent is not None and sent.exists():
+        stretches = ", ".join(json.loads(sent.read_text())["segments"]) or "none"
+        return line + f"; in the cloud as patrolling {stretches} (CIM layer /ogc/collections/flights)"
+    return line + "; [yellow]not yet in the cloud[/] (the relay sends it when it can)"
+
+
 def score_table(score: PatrolScore) -> Table:
     title = "finds against the simulator's ground truth (items >= 0.3 m)"
     t = Table(title=title, title_justify="left", min_width=60)
@@ -247,6 +261,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from riverpatrol.demo.broker import EmbeddedBroker
     from riverpatrol.demo.cloud_server import ServedCloud
     from riverpatrol.demo.faults import PatrolFaults
+    from riverpatrol.demo.follower import FlightFollower
     from riverpatrol.demo.radio import RadioLink
     from riverpatrol.demo.simulator import SimProcess, SimSpec
 
@@ -314,6 +329,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
                 mqtt_port=mqtt_port,
                 client_id="riverpatrol-demo-relay",
                 mqtt_protocol=protocol,
+                logbook_dir=work / "gcs" / "logbook",  # the flight, logged by the follower below
+                flights_every_s=1.0,
             )
         )
         relay.start()
@@ -366,6 +383,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             with waiting(console, "uploading the patrol ..."):
                 gcs.upload_mission(items)
             console.print(f"mission uploaded and verified: {len(items)} items")
+            follower = FlightFollower(url, work / "gcs", "drone-1").start()  # as `gcs mission watch`
+            stack.append(follower)
             with waiting(console, "waiting for the position estimate (PreArm: Need Position Estimate) ..."):
                 gcs.wait_armable(120.0)
             gcs.set_mode("GUIDED")
@@ -435,6 +454,11 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             relayed = lambda: relay.m_received._value.get() >= sent and relay.outbox.backlog().count == 0  # noqa: E731
             wait_until(relayed, 20)
             finds = watch.poll()
+            stack.remove(follower)
+            flight = follower.stop()  # landed: logged, and the relay takes it to the cloud
+            flight_sent = flight.with_name(flight.name + ".sent") if flight else None
+            if flight_sent is not None:
+                wait_until(flight_sent.exists, 15)
         stack.remove(sim)
         sim.stop()  # its truth file and fault counts are complete now
         with (work / "truth.jsonl").open() as lines:
@@ -452,6 +476,8 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             f"items passed alerted ({recall}), class right {score.class_right}, "
             f"{score.false_alerts} alerts near no debris"
         )
+        if flight is not None:
+            console.print(flight_line(flight, flight_sent))
         for line in faults.summary(agent):
             console.print(line)
         if score.frames_per_item is not None:
