@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from cloud.api import auth
 from cloud.api.models import ErrorResponse
-from cloud.api.params import ParamError, parse_instant
+from cloud.api.params import ParamError, parse_period
 from cloud.api.responses import FastJSON, GeoJSON, problem
 from cloud.flights import covered_segments, flight_feature, flight_row
 from contract.messages import Flight
@@ -56,8 +56,7 @@ def list_flights(
     segment: Annotated[str | None, Query(description="A segment id.")] = None,
 ) -> Response:
     try:
-        t0 = parse_instant(since, "since") if since else None
-        t1 = parse_instant(until, "until") if until else None
+        t0, t1 = parse_period(since, until)
     except ParamError as e:
         return problem(400, str(e))
     rows = request.app.state.store.list_flights(t0, t1)

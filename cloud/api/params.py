@@ -40,6 +40,14 @@ def parse_instant(text: str, name: str = "datetime") -> float:
     return dt.timestamp()
 
 
+def parse_period(since: str | None, until: str | None) -> tuple[float | None, float | None]:
+    """(since, until) epoch seconds of two optional RFC 3339 query parameters of those names."""
+    return (
+        parse_instant(since, "since") if since else None,
+        parse_instant(until, "until") if until else None,
+    )
+
+
 def parse_datetime(text: str | None) -> tuple[float | None, float | None]:
     """(start, end) of an OGC ``datetime``: instant, ``a/b``, ``../b``, ``a/..`` (or empty ends)."""
     if text is None or text == "":

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from cloud.api.params import ParamError, parse_instant
+from cloud.api.params import ParamError, parse_period
 from cloud.api.responses import FastJSON, problem
 from cloud.stats import compute_stats
 
@@ -30,8 +30,7 @@ def stats(
     until: Annotated[str | None, Query(description="RFC 3339.")] = None,
 ) -> Response:
     try:
-        t0 = parse_instant(since, "since") if since else None
-        t1 = parse_instant(until, "until") if until else None
+        t0, t1 = parse_period(since, until)
     except ParamError as e:
         return problem(400, str(e))
     st = request.app.state
