@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.geo import distance_m
-from contract.messages import Flight
+from contract.messages import MAX_FLIGHT_POINTS, Flight
 
 #: A track point is kept when the vehicle moved this far since the last one, or ...
 TRACK_STEP_M = 5.0
@@ -156,5 +156,15 @@ def flight_from_feature(feature: dict[str, Any], flight_id: str) -> Flight:
         battery_used_pct=p.get("battery_used_pct"),
         mission_count=p.get("mission_count") or 0,
         waypoints_reached=p.get("waypoints_reached") or [],
-        track=[tuple(c) for c in ((feature.get("geometry") or {}).get("coordinates") or [])],
+        track=_at_most(
+            MAX_FLIGHT_POINTS, [tuple(c) for c in ((feature.get("geometry") or {}).get("coordinates") or [])]
+        ),
     )
+
+
+def _at_most(n: int, points: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+    """Evenly spaced points of a long track, its first and last kept (the wire's cap is ``n``)."""
+    if len(points) <= n:
+        return points
+    step = (len(points) - 1) / (n - 1)
+    return [points[round(k * step)] for k in range(n)]

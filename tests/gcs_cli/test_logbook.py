@@ -58,3 +58,20 @@ def test_flights_are_files_and_a_torn_one_is_named(tmp_path: Path) -> None:
     assert all(f["properties"]["duration_s"] is None and f["geometry"] is None for f in flights)
     assert len(bad) == 1 and "river-9-20270101T000000Z.geojson" in bad[0]
     assert json.loads(Path(flights[0]["properties"]["file"]).read_text())["type"] == "Feature"
+
+
+def test_a_long_flight_goes_to_the_cloud_with_its_track_thinned_to_the_wires_cap() -> None:
+    from contract.messages import MAX_FLIGHT_POINTS
+    from ground_station.missions.logbook import flight_from_feature
+
+    rec = FlightRecorder("river-1", mission_count=3)
+    rec.armed(0.0, True)
+    for k in range(MAX_FLIGHT_POINTS + 700):  # 29 km, a point each 5 m
+        rec.position(float(k), *geo.offset(*HOME, north_m=5.0 * k, east_m=0.0), 30.0)
+    rec.armed(99_999.0, False)
+    f = flight_from_feature(rec.feature(), "river-1-x")
+    assert len(f.track) == MAX_FLIGHT_POINTS
+    assert list(f.track[0]) == rec.feature()["geometry"]["coordinates"][0]
+    assert list(f.track[-1]) == rec.feature()["geometry"]["coordinates"][-1]  # where it landed
+    with pytest.raises(ValueError, match="not seen landing"):
+        flight_from_feature(FlightRecorder("r").feature(), "r-1")
