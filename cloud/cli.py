@@ -280,7 +280,7 @@ def report(
     out = console()
     span = f"{local(t0, tz) if t0 else 'the first find'} to {local(t1, tz) if t1 else 'now'} ({tz})"
     out.print(f"[bold]Patrol report[/]: finds from {span}")
-    for t in tables(stats, names, tz):
+    for t in tables(stats, names, tz, [c.id for c in settings.segments if c.inspectors]):
         out.print(t)
 
 

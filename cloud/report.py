@@ -64,11 +64,16 @@ def _when(iso: str | None, tz: str) -> str:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).strftime("%m-%d %H:%M")
 
 
-def tables(stats: Mapping[str, Any], names: Mapping[str, str], tz: str = "UTC") -> list[Table]:
-    """The summary, one row per stretch with finds, one per inspector, and the false alarms' reasons."""
+def tables(
+    stats: Mapping[str, Any], names: Mapping[str, str], tz: str = "UTC", watched: Iterable[str] = ()
+) -> list[Table]:
+    """The summary, one row per stretch flown or with finds, one per inspector, and the false
+    alarms' reasons; the summary names the ``watched`` stretches (those with inspectors) that no
+    flight patrolled in the period: no finds there means nothing, not clean."""
     seg_rows = {sid: s for sid, s in stats["per_segment"].items() if s["finds"] or s["flights"]}
     closed = sum(stats["by_status"].get(k, 0) for k in ("cleared", "false_alarm"))
     rate = stats["false_alarm_rate"]
+    not_flown = [w for w in watched if not stats["per_segment"].get(w, {}).get("flights")]
     summary = Table(title="Summary", title_justify="left", show_header=False)
     summary.add_column(no_wrap=True)
     summary.add_column()
@@ -83,6 +88,8 @@ def tables(stats: Mapping[str, Any], names: Mapping[str, str], tz: str = "UTC") 
         ("still open", str(sum(s["open"] for s in stats["per_segment"].values()))),
         ("median find to clear", duration(stats["time_to_clear_s"]["median"])),
         ("off every stretch", str(stats["unmapped_finds"])),
+        ("flights", str(stats["flights"])),
+        ("not flown", ", ".join(names.get(w, w) for w in not_flown) or "-"),
     ):
         summary.add_row(k, v)
     out = [summary]

@@ -97,11 +97,15 @@ def compute_stats(
     by_seg: dict[str | None, list[Row]] = {}
     for o in sel:
         by_seg.setdefault(o["segment_id"], []).append(o)
+    period_flights = [
+        f
+        for f in flights
+        if (since is None or f["armed_at"] >= since) and (until is None or f["armed_at"] <= until)
+    ]
     flown: dict[str, list[float]] = {}
-    for f in flights:
-        if (since is None or f["armed_at"] >= since) and (until is None or f["armed_at"] <= until):
-            for sid in json.loads(f["segments"]):
-                flown.setdefault(sid, []).append(f["armed_at"])
+    for f in period_flights:
+        for sid in json.loads(f["segments"]):
+            flown.setdefault(sid, []).append(f["armed_at"])
     per_segment = {}
     rivers: dict[str, dict[str, float]] = {}
     for sid, (river, length_m) in sorted(segments.items()):
@@ -135,6 +139,7 @@ def compute_stats(
     return {
         "finds": len(sel),
         "alerts": sum(o["finds"] for o in sel),
+        "flights": len(period_flights),
         "unmapped_finds": len(by_seg.get(None, [])),
         "by_class": dict(sorted(Counter(o["debris_class"] for o in sel).items())),
         "by_status": dict(sorted(Counter(o["status"] for o in sel).items())),

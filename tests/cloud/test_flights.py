@@ -47,7 +47,9 @@ def test_a_track_patrols_the_stretches_it_flies_along_not_those_it_clips() -> No
     assert covered_segments([(0.0, 0.0), (0.1, 0.1), (0.2, 0.2)], index.locate) == []  # off every river
 
 
-def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(db_url, make_server) -> None:
+def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
+    db_url, make_server, tmp_path
+) -> None:
     srv = make_server(db_url=db_url)
     body = flight(along("shenzhen-4"))
     with srv.client() as station:
@@ -85,7 +87,15 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(db_
         "Per stretch (1 flown or with finds" in report.stdout and "11-20 09:30" in report.stdout
     )  # Shanghai
     st = json.loads(CliRunner().invoke(app, ["report", "--db", db_url, "--json"]).stdout)
-    assert st["per_segment"]["shenzhen-4"]["flights"] == 1
+    assert st["per_segment"]["shenzhen-4"]["flights"] == 1 and st["flights"] == 1
+    config = tmp_path / "cloud.toml"  # the district's stretches, each with its inspector
+    config.write_text(
+        '[[cloud.segments]]\nid = "shenzhen-4"\ninspectors = ["li"]\n'
+        '[[cloud.segments]]\nid = "shenzhen-5"\nname = "Futian Port"\ninspectors = ["wang"]\n'
+    )
+    summary = CliRunner().invoke(app, ["report", "--db", db_url, "--config", str(config)]).stdout
+    (line,) = [x for x in summary.splitlines() if "not flown" in x]
+    assert "Futian Port" in line and "shenzhen-4" not in line  # no finds there means nothing yet
 
 
 def test_the_cim_map_reads_the_flights_as_an_ogc_collection(make_server) -> None:
