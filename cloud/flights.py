@@ -38,6 +38,15 @@ def covered_segments(
     return [s for s in order if hits[s] >= min_points]
 
 
+def last_flown(rows: Iterable[Row]) -> dict[str, float]:
+    """Segment id -> the latest take-off of a flight that patrolled it."""
+    out: dict[str, float] = {}
+    for r in rows:
+        for sid in json.loads(r["segments"]):
+            out[sid] = max(out.get(sid, r["armed_at"]), r["armed_at"])
+    return out
+
+
 def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
     """The stored form of a flight posted by ``station``."""
     return {

@@ -40,6 +40,14 @@ class SegmentConfig(BaseModel):
     river: str = ""
     inspectors: list[str] = Field(default_factory=list, description="Inspector ids paged for this stretch.")
     review_required: bool = Field(default=False, description="AI finds need human confirmation first.")
+    patrol_every_h: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "A flight over this stretch is due this often, hours; a stretch overdue pages its"
+            " supervisors once (0: no schedule)."
+        ),
+    )
     supervisors: list[str] = Field(
         default_factory=list,
         description=(

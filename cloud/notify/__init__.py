@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import Body, FastAPI, HTTPException, Request
 
 from cloud.api.features import feature
+from cloud.flights import last_flown
 from cloud.notify.service import NotifyMetrics, NotifyService
 from cloud.notify.subscriptions import BadSubscription
 
@@ -39,6 +41,8 @@ def install(app: FastAPI) -> None:
         NotifyMetrics(app.state.metrics.registry),
         open_orders=store.open_workorders,
         item_feature=item_feature,
+        # a schedule is days at most: the flights of the last 60 days say when each stretch was flown
+        last_flown=lambda: last_flown(store.list_flights(since=time.time() - 60 * 86400)),
     )
     app.state.notify = service
     app.state.services.append(service)

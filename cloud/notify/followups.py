@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("riverpatrol.cloud.notify")
 
@@ -14,17 +15,23 @@ Key = tuple[str, float]
 
 
 class SentFollowUps:
-    """Two sets of (work order id, start of its wait), for :func:`cloud.notify.policy.reminders_due`
-    and :func:`cloud.notify.policy.escalations_due`; :meth:`save` writes them atomically."""
+    """Sets of (work order or segment id, start of its wait), for :mod:`cloud.notify.policy`'s
+    ``reminders_due``, ``escalations_due`` and ``patrols_overdue``, and when the patrol schedule
+    began to be watched; :meth:`save` writes them atomically."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, now: float) -> None:
         self.path = Path(path)
         self.reminded: set[Key] = set()
         self.escalated: set[Key] = set()
+        self.overdue: set[Key] = set()
+        #: Since when patrols are watched: a stretch never flown is overdue from here.
+        self.watching_since = now
         try:
             doc = json.loads(self.path.read_text())
             self.reminded = {(str(i), float(t)) for i, t in doc.get("reminded", [])}
             self.escalated = {(str(i), float(t)) for i, t in doc.get("escalated", [])}
+            self.overdue = {(str(i), float(t)) for i, t in doc.get("overdue", [])}
+            self.watching_since = float(doc.get("watching_since", now))
         except FileNotFoundError:
             pass
         except (ValueError, TypeError, AttributeError) as exc:  # a torn or hand-edited file
@@ -32,12 +39,14 @@ class SentFollowUps:
                 "sent follow-ups unreadable, starting afresh",
                 extra={"path": str(self.path), "error": str(exc)},
             )
-        self._saved = self._doc()
+        self._saved: dict[str, Any] | None = None  # a fresh file is written at the first save
 
-    def _doc(self) -> dict[str, list[list[str | float]]]:
+    def _doc(self) -> dict[str, Any]:
         return {
             "reminded": sorted([i, t] for i, t in self.reminded),
             "escalated": sorted([i, t] for i, t in self.escalated),
+            "overdue": sorted([i, t] for i, t in self.overdue),
+            "watching_since": self.watching_since,
         }
 
     def save(self) -> None:

@@ -49,6 +49,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_why": "{who} handed it back ({why}): it needs someone else to clear it.",
         "remind_title": "Still open: {cls} on {segment}",
         "sent_title": "Sent to you: {cls} on {segment}",
+        "overdue_title": "No patrol for {hours}: {segment}",
+        "overdue": "The last flight over it was {when}; one is due every {every}.",
+        "overdue_never": "No flight over it since {when}; one is due every {every}.",
         "sent": "{who} sent you to clear it.",
         "remind": "You claimed it {hours} ago: clear it, or hand it back for someone else.",
         "unclaimed_title": "Unclaimed for {hours}: {cls} on {segment}",
@@ -76,6 +79,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "back_why": "{who} 已退回此处漂浮物（{why}），需其他人前往清理。",
         "remind_title": "{segment} 漂浮{cls}尚未处理",
         "sent_title": "{segment} 漂浮{cls}已派给您",
+        "overdue_title": "{segment} 已 {hours} 未巡河",
+        "overdue": "上次无人机巡河：{when}；应每 {every} 巡河一次。",
+        "overdue_never": "自 {when} 起尚无无人机巡河；应每 {every} 巡河一次。",
         "sent": "{who} 派您前往清理。",
         "remind": "您已认领 {hours}：请尽快清理，或退回由他人处理。",
         "unclaimed_title": "{segment} 漂浮{cls}已 {hours} 无人认领",
@@ -187,3 +193,30 @@ def render(
             more = "remind_more"
         lines.append(text[more].format(n=held_back))
     return Page(str(feature["id"]), title, "\n".join(lines), url, photo_url)
+
+
+def render_overdue(
+    segment_id: str,
+    segment_name: str,
+    last_flown: float | None,
+    since: float,
+    every_s: float,
+    now: float,
+    base_url: str,
+    tz: str = "Asia/Shanghai",
+    language: str = "en",
+) -> Page:
+    """The page to a stretch's supervisors when its patrol is overdue (``last_flown`` None: never
+    flown since ``since``, when the schedule began to be watched)."""
+    text = TEXTS.get(language, TEXTS["en"])
+    start = last_flown if last_flown is not None else since
+    when = _local_time(datetime.fromtimestamp(start, ZoneInfo("UTC")).isoformat(), tz, text["unknown_time"])
+    body = text["overdue" if last_flown is not None else "overdue_never"]
+    url = f"{base_url.rstrip('/')}/ogc/collections/flights/items"
+    return Page(
+        f"patrol-{segment_id}",
+        text["overdue_title"].format(hours=_hours(now - start, text), segment=segment_name),
+        body.format(when=when, every=_hours(every_s, text)),
+        url,
+        None,
+    )

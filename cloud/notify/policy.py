@@ -170,3 +170,25 @@ def _due(
             done.add(key)
             due.append(o)
     return due
+
+
+def patrols_overdue(
+    every_s: dict[str, float],
+    last_flown: dict[str, float],
+    since: float,
+    now: float,
+    paged: set[tuple[str, float]],
+) -> list[tuple[str, float | None]]:
+    """Stretches whose patrol is overdue, each paged once per wait: (segment id, when it was last
+    flown, None for never). ``every_s``: the schedule; ``since``: when the schedule began to be
+    watched, the start of the wait of a stretch never flown. Adds them to ``paged`` (keyed by
+    the last flight, so a new flight starts a new wait)."""
+    waits = {(sid, last_flown.get(sid, 0.0)): sid for sid, every in every_s.items() if every > 0}
+    due = []
+    paged.intersection_update(waits)
+    for key, sid in waits.items():
+        start = last_flown.get(sid, since)
+        if now - start >= every_s[sid] and key not in paged:
+            paged.add(key)
+            due.append((sid, last_flown.get(sid)))
+    return due

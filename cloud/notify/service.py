@@ -4,8 +4,8 @@ Runs as its own task fed by its own bus subscription, so a slow or dead pager ne
 ingest; each delivery is a thread (apprise and pywebpush block) with a timeout, and every
 failure is logged and counted, then forgotten. A second task reads the open orders from the
 store every few minutes: it reminds inspectors of finds they claimed and left open
-(``claim_reminder_h``) and pages a stretch's supervisors about finds nobody claimed
-(``unclaimed_escalate_h``).
+(``claim_reminder_h``), pages a stretch's supervisors about finds nobody claimed
+(``unclaimed_escalate_h``) and about a patrol overdue (``patrol_every_h`` of a segment).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from prometheus_client import CollectorRegistry, Counter
 from cloud.integrations_config import NotifyConfig, SegmentConfig
 from cloud.notify import channels
 from cloud.notify.followups import SentFollowUps
-from cloud.notify.message import Page, render
-from cloud.notify.policy import PagingPolicy, escalations_due, open_since, reminders_due
+from cloud.notify.message import Page, render, render_overdue
+from cloud.notify.policy import PagingPolicy, escalations_due, open_since, patrols_overdue, reminders_due
 from cloud.notify.subscriptions import SubscriptionStore
 from cloud.notify.vapid import application_server_key, load_or_create
 
@@ -60,10 +60,13 @@ class NotifyService:
         open_orders: Callable[[], list[dict[str, Any]]] | None = None,
         item_feature: Callable[[str], dict[str, Any] | None] | None = None,
         remind_every_s: float = 300.0,
+        last_flown: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         """``open_orders`` (the open work orders, with ``open_since``) and ``item_feature`` (an
         order's find as a Feature) are the store's, called in a thread; without them nobody is
-        reminded and nothing escalates."""
+        reminded and nothing escalates. ``last_flown`` (segment id -> last flight over it) is too;
+        without it no patrol is overdue."""
+        self.last_flown = last_flown
         self.cfg = cfg
         self.open_orders, self.item_feature, self.remind_every_s = open_orders, item_feature, remind_every_s
         self._remind_task: asyncio.Task | None = None
@@ -75,7 +78,7 @@ class NotifyService:
         self.vapid = load_or_create(self.dir / "vapid_private.pem")
         self.public_key = application_server_key(self.vapid)
         self.subs = SubscriptionStore(self.dir / "push_subscriptions.sqlite")
-        self.followed_up = SentFollowUps(self.dir / "follow_ups.json")
+        self.followed_up = SentFollowUps(self.dir / "follow_ups.json", time.time())
         self.m = metrics or NotifyMetrics()
         self.sent = 0
         self.failed = 0
@@ -89,7 +92,7 @@ class NotifyService:
         if (
             self.open_orders
             and self.item_feature
-            and (self.cfg.claim_reminder_h or self.cfg.unclaimed_escalate_h)
+            and (self.cfg.claim_reminder_h or self.cfg.unclaimed_escalate_h or self.last_flown)
         ):
             self._remind_task = asyncio.create_task(self._remind_loop(), name="notify-reminders")
         log.info("notify started", extra={"push_subscriptions": self.subs.count()})
@@ -121,8 +124,9 @@ class NotifyService:
             await asyncio.sleep(self.remind_every_s)
 
     async def remind(self, now: float) -> list[tuple[str, str, str]]:
-        """Page each inspector whose claim has stayed open ``claim_reminder_h``, once per claim, and
-        each stretch's supervisors about a find unclaimed ``unclaimed_escalate_h``, once per wait."""
+        """Page each inspector whose claim has stayed open ``claim_reminder_h``, once per claim,
+        each stretch's supervisors about a find unclaimed ``unclaimed_escalate_h``, once per wait,
+        and about a patrol overdue, once per wait."""
         assert self.open_orders is not None and self.item_feature is not None
         cfg = self.cfg
         orders = await asyncio.to_thread(self.open_orders)
@@ -164,7 +168,33 @@ class NotifyService:
                     inspectors=tuple(seg.inspectors),
                     held_back=len(waiting) - 1,
                 )
+        if self.last_flown is not None:
+            out += await self._patrols_overdue(now)
         self.followed_up.save()  # after the sends: a crash before this pages them again, never not at all
+        return out
+
+    async def _patrols_overdue(self, now: float) -> list[tuple[str, str, str]]:
+        """Page each scheduled stretch's supervisors once when no flight has patrolled it in its
+        ``patrol_every_h``."""
+        every = {s.id: s.patrol_every_h * 3600 for s in self.policy.segments.values() if s.patrol_every_h > 0}
+        if not every or self.last_flown is None:
+            return []
+        last = await asyncio.to_thread(self.last_flown)
+        out: list[tuple[str, str, str]] = []
+        since = self.followed_up.watching_since
+        for sid, flown in patrols_overdue(every, last, since, now, self.followed_up.overdue):
+            seg = self.policy.segments[sid]
+            self.m.decisions.labels("patrol_overdue").inc()
+            if not seg.supervisors:
+                log.info(
+                    "overdue patrol pages nobody: the stretch has no supervisors", extra={"segment": sid}
+                )
+                continue
+            page = render_overdue(
+                sid, self.segment_name(sid), flown, since, every[sid], now, self.base_url(),
+                self.cfg.timezone, self.cfg.language,
+            )  # fmt: skip
+            out += await self._send(page, tuple(seg.supervisors), sid, "patrol_overdue")
         return out
 
     async def _follow_up(

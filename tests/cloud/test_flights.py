@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -50,7 +51,8 @@ def test_a_track_patrols_the_stretches_it_flies_along_not_those_it_clips() -> No
 def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     db_url, make_server, tmp_path
 ) -> None:
-    srv = make_server(db_url=db_url)
+    apps: list = []
+    srv = make_server(db_url=db_url, before_start=apps.append)
     body = flight(along("shenzhen-4"))
     with srv.client() as station:
         r = station.post("/api/v1/flights", json=body)
@@ -69,6 +71,9 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
         assert alice.post("/api/v1/flights", json=body).status_code == 403  # stations post flights
 
+    # the paging worker's view, for overdue patrols: when each stretch was last flown, last 60 days
+    recent = time.time() - T0.timestamp() < 60 * 86400
+    assert apps[0].state.notify.last_flown() == ({"shenzhen-4": T0.timestamp()} if recent else {})
     fc = httpx.get(f"{srv.url}/api/v1/flights").json()
     (f,) = fc["features"]
     assert f["id"] == body["flight_id"] and f["geometry"]["type"] == "LineString"

@@ -102,3 +102,16 @@ def test_a_page_for_an_inspector_sent_to_a_find_says_who_sent_them():
     )
     zh = render(FEATURE, "深圳河 3/7", "h", language="zh", dispatched_by="周")
     assert zh.title == "深圳河 3/7 漂浮塑料瓶已派给您" and zh.body.startswith("周 派您前往清理。")
+
+
+def test_an_overdue_patrol_says_when_it_was_last_flown_and_how_often_it_is_due():
+    from cloud.notify.message import render_overdue
+
+    flown = 1_764_576_000.0  # 2025-12-01 08:00 UTC
+    page = render_overdue("sz-4", "S 4/7", flown, 0.0, 24 * 3600, flown + 30 * 3600, "http://h:1", "UTC")
+    assert page.title == "No patrol for 30 h: S 4/7" and page.alert_id == "patrol-sz-4"
+    assert page.body == "The last flight over it was 2025-12-01 08:00:00 UTC; one is due every 24 h."
+    assert page.url == "http://h:1/ogc/collections/flights/items"
+    zh = render_overdue("sz-4", "深圳河 4/7", None, flown, 24 * 3600, flown + 25 * 3600, "h", "UTC", "zh")
+    assert zh.title == "深圳河 4/7 已 25 小时 未巡河"
+    assert zh.body == "自 2025-12-01 08:00:00 UTC 起尚无无人机巡河；应每 24 小时 巡河一次。"

@@ -134,3 +134,15 @@ def test_a_find_nobody_claims_escalates_once_per_wait_and_a_hand_back_starts_a_n
     back = [order("a", since=8000.0)]  # claimed, then handed back at 8000: a new wait
     assert escalations_due(back, 11000.0, 3600.0, done) == [] and done == set()  # b is gone: forgotten
     assert escalations_due(back, 11600.0, 3600.0, done) == back
+
+
+def test_a_stretch_not_flown_in_its_schedule_is_overdue_once_per_wait():
+    from cloud.notify.policy import patrols_overdue
+
+    every = {"a": 100.0, "b": 100.0, "c": 0.0}  # c has no schedule
+    paged: set = set()
+    assert patrols_overdue(every, {"a": 50.0}, 0.0, 120.0, paged) == [("b", None)]  # never flown since 0
+    assert patrols_overdue(every, {"a": 50.0}, 0.0, 160.0, paged) == [("a", 50.0)]
+    assert patrols_overdue(every, {"a": 50.0}, 0.0, 999.0, paged) == []  # each wait once
+    assert patrols_overdue(every, {"a": 500.0, "b": 480.0}, 0.0, 560.0, paged) == []  # flown: new waits
+    assert patrols_overdue(every, {"a": 500.0, "b": 480.0}, 0.0, 600.0, paged) == [("a", 500.0), ("b", 480.0)]

@@ -242,3 +242,40 @@ def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a
     assert lines[0] == "Nobody has claimed it in 3 h. Inspectors of this stretch: li, wang."
     assert lines[-1] == "And 1 more find(s) on this stretch unclaimed as long."
     assert reqs["/chen"]["title"] == "Unclaimed for 2 h: foam on River xz-1"
+
+
+def test_an_overdue_patrol_pages_the_stretchs_supervisors_once_even_across_a_restart(tmp_path):
+    port = free_port()
+    chat = HttpSink(port, status=200)
+    cfg = NotifyConfig(apprise_urls={"zhou": [f"json://127.0.0.1:{port}/zhou"]}, timeout_s=3)
+    segs = [
+        SegmentConfig(id="sz-1", supervisors=["zhou"], patrol_every_h=24),  # flown 30 h ago
+        SegmentConfig(id="sz-2", supervisors=["zhou"], patrol_every_h=24),  # flown 2 h ago
+        SegmentConfig(id="sz-3", supervisors=["zhou"], patrol_every_h=24),  # never, watched for 25 h
+        SegmentConfig(id="sz-4", patrol_every_h=24),  # overdue, but nobody to tell
+    ]
+    now = time.time()
+    (tmp_path / "notify").mkdir()
+    (tmp_path / "notify" / "follow_ups.json").write_text(json.dumps({"watching_since": now - 25 * 3600}))
+    flown = {"sz-1": now - 30 * 3600, "sz-2": now - 2 * 3600}
+
+    async def run_server(min_pages: int) -> NotifyService:
+        svc = NotifyService(
+            cfg, segs, tmp_path, EventBus(), lambda: "http://cloud.test", lambda s: f"River {s}",
+            open_orders=lambda: [], item_feature=feature, remind_every_s=0.05, last_flown=lambda: flown,
+        )  # fmt: skip
+        async with svc:
+            deadline = time.monotonic() + 10
+            while svc.sent + svc.failed < min_pages and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)
+        return svc
+
+    try:
+        svc = asyncio.run(run_server(2))
+        titles = sorted(json.loads(r["body"])["title"] for r in chat.requests)
+        assert svc.sent == 2, (svc.last_error, titles)
+        assert asyncio.run(run_server(0)).sent == 0  # a restart pages nothing again
+    finally:
+        chat.close()
+    assert titles == ["No patrol for 25 h: River sz-3", "No patrol for 30 h: River sz-1"]

@@ -59,6 +59,7 @@ def test_tables_arrays_odd_keys_and_secrets(tmp_path: Path) -> None:
         "river": "",
         "inspectors": ["li.wei"],
         "review_required": True,
+        "patrol_every_h": 0.0,
         "supervisors": ["zhou"],
     }
     assert doc["segments"] == [segment]
