@@ -278,8 +278,8 @@ def report(
         typer.echo(json.dumps(stats, ensure_ascii=False))
         return
     out = console()
-    span = f"{local(t0, tz) if t0 else 'the first find'} to {local(t1, tz) if t1 else 'now'} ({tz})"
-    out.print(f"[bold]Patrol report[/]: finds from {span}")
+    span = f"{local(t0, tz) if t0 else 'the first'} to {local(t1, tz) if t1 else 'now'} ({tz})"
+    out.print(f"[bold]Patrol report[/]: finds and flights from {span}")
     for t in tables(stats, names, tz, [c.id for c in settings.segments if c.inspectors]):
         out.print(t)
 
