@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -257,6 +257,29 @@ IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/18.1 Mobile/15E148 Safari/604.1"
 )
+
+
+def test_the_map_shows_where_the_drones_flew_today(cloud):
+    """A stretch without finds was looked at, or not: today's flight tracks are drawn on the map."""
+    with phone(timezone_id="UTC", locale="en-GB") as page:  # a 24-hour clock, as the test reads it
+        page.goto(f"{cloud}/inspector/")
+        page.locator("#map .flown-label", has_text="no drone patrol yet today").wait_for(timeout=5000)
+        now = datetime.now(UTC)
+        start = max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=1, microsecond=0))
+        track = [[114.060 + k * 0.001, 22.5205] for k in range(12)]
+        flight = {
+            "schema_version": 1, "flight_id": "river-1-today", "vehicle": "river-1",
+            "armed_at": start.isoformat(), "disarmed_at": (start + timedelta(seconds=30)).isoformat(),
+            "distance_m": 1100.0, "mission_count": 12, "track": track,
+        }  # fmt: skip
+        r = httpx.post(
+            f"{cloud}/api/v1/flights", json=flight, headers={"Authorization": f"Bearer {STATION_TOKEN}"}
+        )
+        assert r.status_code == 200, r.text
+        page.reload()
+        page.locator("#map path.flown[data-flight='river-1-today']").wait_for(state="attached", timeout=5000)
+        label = page.locator("#map .flown-label").text_content()
+        assert label == f"drone patrols today: {start:%H:%M}", label
 
 
 def test_on_an_iphone_directions_open_apple_maps_which_takes_no_geo_links(cloud, tmp_path):

@@ -12,6 +12,7 @@ const store = {
 
 const items = new Map(); // alert id -> GeoJSON Feature (primary items of open work orders)
 let rivers = { type: "FeatureCollection", features: [] };
+let flownToday = [];  // today's patrol flights (/api/v1/flights): where the drones looked
 let config = { inspectors: [], segments: [] };
 let selected = null;
 let here = null; // {lon, lat, source: "gps" | "chosen"}
@@ -100,6 +101,15 @@ function drawMap() {
     const t = el("text", { x: best.p[0] - 30, y: best.p[1] + widthPx / 2 + 12, class: "river-label" }, svg);
     t.textContent = (best.name || river).replace(/\s+\d+\/\d+$/, "").replace(/\s*\(.*\)$/, "");
   }
+  // where the drones flew today, under the finds: a stretch without finds was looked at, or not
+  for (const f of flownToday) {
+    const pts = f.geometry.coordinates.map(proj.fwd);
+    const d = pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join("");
+    el("path", { d, class: "flown", "data-flight": f.id }, svg);
+  }
+  const times = flownToday.map((f) => new Date(f.properties.armed_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  el("text", { x: 12, y: h - 48, class: "flown-label" }, svg).textContent =
+    times.length ? t("map.flown", { times: times.join(", ") }) : t("map.notflown");
   // scale bar
   const nice = [50, 100, 200, 500, 1000, 2000, 5000].find((m) => m / metresPerPx > 50) || 5000;
   const px = nice / metresPerPx;
@@ -295,7 +305,17 @@ async function loadOpen() {
   items.clear();
   for (const f of fc.features) if (isOpenPrimary(f)) items.set(f.id, f);
   for (const a of pending.list()) applyLocally(a.id, a.action, null, a.assignee);  // not yet sent: shown done
+  await loadFlights();
   render();
+}
+/** Today's flights (since local midnight); offline or on error the map keeps what it had. */
+async function loadFlights() {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  try {
+    const r = await fetch(`/api/v1/flights?since=${encodeURIComponent(midnight.toISOString())}`);
+    if (r.ok) flownToday = (await r.json()).features;
+  } catch (e) { /* no signal: the last copy stays */ }
 }
 let booted = false;
 function connect() {
