@@ -152,8 +152,8 @@ class NotifyService:
                 by_segment.setdefault(o.get("segment_id") or "", []).append(o)
             for sid, waiting in by_segment.items():  # one page a stretch: a patrol's finds wait together
                 seg = self.policy.segments.get(sid)
-                who = tuple(seg.supervisors or seg.inspectors) if seg else ()
-                if seg is None or not who:
+                to = tuple(seg.supervisors or seg.inspectors) if seg else ()
+                if seg is None or not to:
                     self.m.decisions.labels("unclaimed_nobody").inc(len(waiting))
                     log.info(
                         "unclaimed finds page nobody", extra={"segment": sid or None, "finds": len(waiting)}
@@ -162,7 +162,7 @@ class NotifyService:
                 o = min(waiting, key=open_since)  # the longest wait
                 out += await self._follow_up(
                     o,
-                    who,
+                    to,
                     "unclaimed",
                     unclaimed_for_s=now - open_since(o),
                     inspectors=tuple(seg.inspectors),
@@ -201,7 +201,8 @@ class NotifyService:
         self, order: dict[str, Any], to: tuple[str, ...], why: str, **page: Any
     ) -> list[tuple[str, str, str]]:
         """Page ``to`` about an open ``order`` (a reminder or an escalation: ``page`` says which)."""
-        feature = await asyncio.to_thread(self.item_feature, str(order["id"]))  # type: ignore[misc]
+        assert self.item_feature is not None
+        feature = await asyncio.to_thread(self.item_feature, str(order["id"]))
         if feature is None:
             return []
         self.m.decisions.labels(why).inc()

@@ -157,12 +157,13 @@ def flight_from_feature(feature: dict[str, Any], flight_id: str) -> Flight:
         mission_count=p.get("mission_count") or 0,
         waypoints_reached=p.get("waypoints_reached") or [],
         track=_at_most(
-            MAX_FLIGHT_POINTS, [tuple(c) for c in ((feature.get("geometry") or {}).get("coordinates") or [])]
+            MAX_FLIGHT_POINTS,
+            [(float(c[0]), float(c[1])) for c in ((feature.get("geometry") or {}).get("coordinates") or [])],
         ),
     )
 
 
-def _at_most(n: int, points: list[tuple[float, ...]]) -> list[tuple[float, ...]]:
+def _at_most(n: int, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Evenly spaced points of a long track, its first and last kept (the wire's cap is ``n``)."""
     if len(points) <= n:
         return points
