@@ -66,13 +66,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON line per token i
 IdArg = Annotated[str | None, typer.Argument(help="A token's id from `token list` (8 or more characters).")]
 
 
-def _open(config: Path | None, db: str | None):
+def _open(config: Path | None, db: str | None, must_exist: bool = False):
+    """Settings and the store; ``must_exist`` (a command that only reads): a SQLite file that is not
+    there is an error, not a new empty database read as "nothing happened"."""
     from cloud.settings import CloudSettings
     from cloud.storage import StoreUnavailable, open_store
 
     settings = CloudSettings.load(config, db_url=db)
+    url = settings.resolved_db_url()
+    if must_exist and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        raise _no_database(
+            ValueError(f"no database at {url.removeprefix('sqlite:///')}: wrong --db or --config?")
+        )
     try:
-        return settings, open_store(settings.resolved_db_url(), pool_size=1)
+        return settings, open_store(url, pool_size=1)
     except StoreUnavailable as e:
         raise _no_database(e) from None
 
@@ -247,7 +254,7 @@ def report(
 
     if days is not None and since is not None:
         raise typer.BadParameter("give --since or --days, not both")
-    settings, store = _open(config, db)
+    settings, store = _open(config, db, must_exist=True)
     tz = settings.notify.timezone
     try:
         t0 = time.time() - days * 86400 if days else parse_bound(since, tz, "--since") if since else None

@@ -74,6 +74,10 @@ def test_the_report_shows_each_stretch_and_inspector_and_writes_the_orders(
     assert bad.exit_code == 2 and "--since: 'last tuesday' is neither a date" in bad.output
     both = _report("--db", db_url, "--since", "2026-01-01", "--days", "7")
     assert both.exit_code == 2 and "--since or --days" in both.output
+    if db_url.startswith("sqlite"):  # a wrong path is an error, not an empty database and a report of nothing
+        nowhere = tmp_path / "nowhere" / "cloud.db"
+        wrong = _report("--db", f"sqlite:///{nowhere}")
+        assert wrong.exit_code == 3 and f"no database at {nowhere}" in wrong.output and not nowhere.exists()
 
 
 def test_periods_are_local_days_and_durations_read_as_an_office_says_them() -> None:
