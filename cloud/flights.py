@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
+from cloud.api.features import iso
 from cloud.storage.base import Row
 from contract.messages import Flight
 
@@ -66,10 +66,6 @@ def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
     }
 
 
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
-
-
 def track_bbox(row: Row) -> tuple[float, float, float, float]:
     """(min lon, min lat, max lon, max lat) of a stored flight's track."""
     pts = json.loads(row["track"])
@@ -92,8 +88,8 @@ def flight_feature(
         "properties": {
             "vehicle": row["vehicle"],
             "station": row["station"],
-            "armed_at": _iso(row["armed_at"]),
-            "disarmed_at": _iso(row["disarmed_at"]),
+            "armed_at": iso(row["armed_at"]),
+            "disarmed_at": iso(row["disarmed_at"]),
             "duration_s": round(row["disarmed_at"] - row["armed_at"], 1),
             "distance_m": row["distance_m"],
             "max_alt_m": row["max_alt_m"],

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
+from cloud.api.features import thumbnail_url
 from cloud.storage.base import Row
 
 
@@ -157,15 +158,15 @@ def write_orders_csv(
     ``f`` with ``encoding="utf-8-sig"`` so that Excel reads Chinese names right."""
     w = csv.writer(f)
     w.writerow(ORDER_CSV_COLUMNS)
+    base = base_url.rstrip("/")
     n = 0
     for o in sorted(orders, key=lambda o: (o["created_at"], o["id"])):
-        sha = o.get("cleared_photo_sha")
         w.writerow([
             o["id"], local(o["created_at"], tz), o.get("river") or "",
             names.get(o.get("segment_id") or "", o.get("segment_id") or ""), o["debris_class"],
             f"{o['lat']:.6f}", f"{o['lon']:.6f}", o["finds"], o["status"], local(o.get("dispatched_at"), tz),
             o.get("assignee") or "", local(o.get("cleared_at"), tz), o.get("cleared_by") or "",
-            o.get("cleared_note") or "", f"{base_url.rstrip('/')}/api/v1/thumbnails/{sha}.jpg" if sha else "",
+            o.get("cleared_note") or "", thumbnail_url(o.get("cleared_photo_sha"), base) or "",
         ])  # fmt: skip
         n += 1
     return n

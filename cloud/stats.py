@@ -8,15 +8,11 @@ import json
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
+from cloud.api.features import iso
 from cloud.storage.base import Row
-from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES, UNCLAIMED_STATUSES
 
 
 def _median(xs: list[float]) -> float | None:
@@ -33,9 +29,7 @@ def _closing(orders: list[Row]) -> dict[str, Any]:
         "cleared": sum(1 for o in orders if o["status"] == "cleared"),
         "false_alarms": sum(1 for o in orders if o["status"] == "false_alarm"),
         "open": sum(1 for o in orders if o["status"] in OPEN_STATUSES),
-        "unclaimed": sum(
-            1 for o in orders if o["status"] in OPEN_STATUSES and o["status"] not in CLAIMED_STATUSES
-        ),
+        "unclaimed": sum(1 for o in orders if o["status"] in UNCLAIMED_STATUSES),
         "median_to_claim_s": _median(claimed),
         "median_to_clear_s": _median(cleared),
     }
@@ -70,13 +64,12 @@ def _per_inspector(orders: list[Row], events: Iterable[Row]) -> dict[str, dict[s
     return out
 
 
-def in_period(orders: Iterable[Row], since: float | None, until: float | None) -> list[Row]:
-    """The orders found (created) in [since, until]; an open end takes in everything that side."""
-    return [
-        o
-        for o in orders
-        if (since is None or o["created_at"] >= since) and (until is None or o["created_at"] <= until)
-    ]
+def in_period(
+    rows: Iterable[Row], since: float | None, until: float | None, key: str = "created_at"
+) -> list[Row]:
+    """The rows whose ``key`` time (an order's finding, a flight's ``armed_at``) is in [since, until];
+    an open end takes in everything that side."""
+    return [r for r in rows if (since is None or r[key] >= since) and (until is None or r[key] <= until)]
 
 
 def compute_stats(
@@ -97,11 +90,7 @@ def compute_stats(
     by_seg: dict[str | None, list[Row]] = {}
     for o in sel:
         by_seg.setdefault(o["segment_id"], []).append(o)
-    period_flights = [
-        f
-        for f in flights
-        if (since is None or f["armed_at"] >= since) and (until is None or f["armed_at"] <= until)
-    ]
+    period_flights = in_period(flights, since, until, key="armed_at")
     flown: dict[str, list[float]] = {}
     for f in period_flights:
         for sid in json.loads(f["segments"]):
@@ -119,7 +108,7 @@ def compute_stats(
             **_closing(by_seg.get(sid, [])),
             # a stretch without finds was clean only if it was flown
             "flights": len(flown.get(sid, [])),
-            "last_flown": _iso(max(flown[sid])) if sid in flown else None,
+            "last_flown": iso(max(flown[sid])) if sid in flown else None,
         }
         r = rivers.setdefault(river or "", {"length_km": 0.0, "finds": 0})
         r["length_km"] += km

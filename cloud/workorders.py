@@ -21,6 +21,8 @@ STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site", "clear
 OPEN_STATUSES: tuple[str, ...] = ("new", "confirmed", "dispatched", "on_site")
 #: Open and someone's: claimed or dispatched to an inspector, not yet closed.
 CLAIMED_STATUSES: tuple[str, ...] = ("dispatched", "on_site")
+#: Open and nobody's: waiting for someone to claim it (or, on a reviewed stretch, to confirm it).
+UNCLAIMED_STATUSES: tuple[str, ...] = tuple(s for s in OPEN_STATUSES if s not in CLAIMED_STATUSES)
 ACTIONS: tuple[str, ...] = ("claim", "confirm", "reject", "dispatch", "arrive", "clear", "release")
 
 #: action -> {from status: to status}; ``clear`` can also end as false_alarm (see ``decide``).

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud.integrations_config import SegmentConfig
-from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES
+from cloud.workorders import CLAIMED_STATUSES, UNCLAIMED_STATUSES
 
 HOUR_S = 3600.0
 #: Alert ids remembered as "already paged"; older ones are forgotten first.
@@ -147,11 +147,7 @@ def escalations_due(
     """Open orders nobody has claimed ``after_s`` after their ``open_since`` (found, or handed back
     last), not yet escalated for that wait. Adds them to ``escalated``; as :func:`reminders_due`,
     ``orders`` are all the open ones."""
-    waiting = {
-        (str(o["id"]), open_since(o)): o
-        for o in orders
-        if o.get("status") in OPEN_STATUSES and o.get("status") not in CLAIMED_STATUSES
-    }
+    waiting = {(str(o["id"]), open_since(o)): o for o in orders if o.get("status") in UNCLAIMED_STATUSES}
     return _due(waiting, now, after_s, escalated)
 
 
