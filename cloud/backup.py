@@ -120,9 +120,9 @@ def _counts(src: Source) -> dict[str, Any]:
             "schema_version": store.schema_version(),
             "finds": store.query_items(ItemQuery(limit=1))[1],
             "alerts": store.count_events(),
-            "work_orders": len(store.all_workorders()),
+            "work_orders": store.list_workorders(limit=1)[1],
             "tokens": len(store.list_tokens()),
-            "flights": len(store.list_flights()),
+            "flights": len(store.list_flights(with_track=False)),
         }
     finally:
         store.close()

@@ -263,7 +263,11 @@ def report(
         store.close()
         raise typer.BadParameter(str(e)) from None
     try:
-        orders, events, flights = store.all_workorders(), store.all_workorder_events(), store.list_flights()
+        orders, events, flights = (
+            store.all_workorders(),
+            store.all_workorder_events(),
+            store.list_flights(with_track=False),
+        )
     finally:
         store.close()
     index = build_segment_index(settings)

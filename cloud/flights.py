@@ -63,14 +63,16 @@ def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
         "segments": json.dumps(segments),
         "track": json.dumps([[round(x, 7), round(y, 7)] for x, y in f.track]),
         "received_at": now,
+        "min_lon": min(x for x, _ in f.track),
+        "min_lat": min(y for _, y in f.track),
+        "max_lon": max(x for x, _ in f.track),
+        "max_lat": max(y for _, y in f.track),
     }
 
 
 def track_bbox(row: Row) -> tuple[float, float, float, float]:
     """(min lon, min lat, max lon, max lat) of a stored flight's track."""
-    pts = json.loads(row["track"])
-    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
-    return min(lons), min(lats), max(lons), max(lats)
+    return row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]
 
 
 def flight_feature(

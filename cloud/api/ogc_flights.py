@@ -26,7 +26,7 @@ COLLECTION = "flights"
 def flights_collection(request: Request) -> dict[str, Any]:
     """The collection document: extent over every stored flight."""
     b = _base(request)
-    rows = request.app.state.store.list_flights()
+    rows = request.app.state.store.list_flights(with_track=False)
     boxes = [track_bbox(r) for r in rows]
     bbox = [-180.0, -90.0, 180.0, 90.0]
     if boxes:

@@ -38,6 +38,11 @@ def stats(
     store = st.store
     return FastJSON(
         compute_stats(
-            store.all_workorders(), segs, t0, t1, store.all_workorder_events(), store.list_flights()
+            store.all_workorders(),
+            segs,
+            t0,
+            t1,
+            store.all_workorder_events(),
+            store.list_flights(with_track=False),
         )
     )

@@ -42,7 +42,7 @@ def install(app: FastAPI) -> None:
         open_orders=store.open_workorders,
         item_feature=item_feature,
         # a schedule is days at most: the flights of the last 60 days say when each stretch was flown
-        last_flown=lambda: last_flown(store.list_flights(since=time.time() - 60 * 86400)),
+        last_flown=lambda: last_flown(store.list_flights(since=time.time() - 60 * 86400, with_track=False)),
     )
     app.state.notify = service
     app.state.services.append(service)

@@ -95,9 +95,14 @@ class Store(Protocol):
 
     def get_flight(self, flight_id: str) -> Row | None: ...
     def list_flights(
-        self, since: float | None = None, until: float | None = None, limit: int = 10_000
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 10_000,
+        with_track: bool = True,
     ) -> list[Row]:
-        """Flights that took off in [since, until], oldest first."""
+        """Flights that took off in [since, until], oldest first; ``with_track=False`` leaves out
+        the track (thousands of points each) where only times, stretches and boxes are read."""
         ...
 
     def open_workorders(self, limit: int = 10_000) -> list[Row]:

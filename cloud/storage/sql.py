@@ -94,17 +94,22 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE TABLE flights (flight_id TEXT PRIMARY KEY, station TEXT NOT NULL, vehicle TEXT NOT "
             "NULL, armed_at {real} NOT NULL, disarmed_at {real} NOT NULL, distance_m {real} NOT NULL, "
             "max_alt_m {real}, battery_used_pct {real}, mission_count INTEGER NOT NULL, waypoints_reached "
-            "INTEGER NOT NULL, segments TEXT NOT NULL, track TEXT NOT NULL, received_at {real} NOT NULL)",
+            "INTEGER NOT NULL, segments TEXT NOT NULL, track TEXT NOT NULL, received_at {real} NOT NULL, "
+            "min_lon {real} NOT NULL, min_lat {real} NOT NULL, max_lon {real} NOT NULL, "
+            "max_lat {real} NOT NULL)",
             "CREATE INDEX flights_armed_at ON flights (armed_at)",
         ],
     ),
 ]
 
-#: Columns of a stored flight (``segments`` and ``track`` are JSON text).
+#: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept
+#: beside it, so extents and bbox filters never parse a track).
 FLIGHT_COLUMNS: tuple[str, ...] = (
     "flight_id", "station", "vehicle", "armed_at", "disarmed_at", "distance_m", "max_alt_m",
     "battery_used_pct", "mission_count", "waypoints_reached", "segments", "track", "received_at",
+    "min_lon", "min_lat", "max_lon", "max_lat",
 )  # fmt: skip
+_FLIGHT_NO_TRACK = ", ".join(c for c in FLIGHT_COLUMNS if c != "track")
 
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
@@ -505,7 +510,11 @@ class SqlStore:
             return self._one(cur, "SELECT * FROM flights WHERE flight_id = ?", (flight_id,))
 
     def list_flights(
-        self, since: float | None = None, until: float | None = None, limit: int = 10_000
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 10_000,
+        with_track: bool = True,
     ) -> list[Row]:
         cond, params = [], []
         if since is not None:
@@ -515,9 +524,12 @@ class SqlStore:
             cond.append("armed_at <= ?")
             params.append(until)
         where = (" WHERE " + " AND ".join(cond)) if cond else ""
+        cols = "*" if with_track else _FLIGHT_NO_TRACK
         with self._read() as cur:
             return self._all(
-                cur, f"SELECT * FROM flights{where} ORDER BY armed_at, flight_id LIMIT ?", [*params, limit]
+                cur,
+                f"SELECT {cols} FROM flights{where} ORDER BY armed_at, flight_id LIMIT ?",
+                [*params, limit],
             )
 
     def open_workorders(self, limit: int = 10_000) -> list[Row]:
