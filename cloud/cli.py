@@ -271,10 +271,7 @@ def report(
     finally:
         store.close()
     index = build_segment_index(settings)
-    names = {}
-    for seg in index.segments:
-        conf = settings.segment(seg.id)
-        names[seg.id] = (conf.name if conf and conf.name else None) or seg.name or seg.id
+    names = {seg.id: settings.segment_name(seg.id, seg.name) for seg in index.segments}
     lengths = {s.id: (s.river, s.length_m) for s in index.segments}
     stats = compute_stats(orders, lengths, t0, t1, events, flights)
     if orders_csv is not None:

@@ -70,3 +70,8 @@ class CloudSettings(ComponentSettings):
 
     def segment(self, segment_id: str | None) -> SegmentConfig | None:
         return next((s for s in self.segments if s.id == segment_id), None)
+
+    def segment_name(self, segment_id: str, geo_name: str | None = None) -> str:
+        """What people call a stretch: its configured name, else its geometry's, else its id."""
+        conf = self.segment(segment_id)
+        return (conf.name if conf and conf.name else None) or geo_name or segment_id

@@ -22,8 +22,7 @@ def install(app: FastAPI) -> None:
 
     def segment_name(segment_id: str) -> str:
         geo = app.state.segments.get(segment_id) if hasattr(app.state, "segments") else None
-        conf = settings.segment(segment_id)
-        return (conf.name if conf and conf.name else None) or (geo.name if geo else None) or segment_id
+        return settings.segment_name(segment_id, geo.name if geo else None)
 
     store = app.state.store
 

@@ -18,13 +18,14 @@ inspector (:func:`reminders_due`), and a find nobody claims escalates to the str
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cloud.integrations_config import SegmentConfig
 from cloud.workorders import CLAIMED_STATUSES, UNCLAIMED_STATUSES
 
+T = TypeVar("T")
 HOUR_S = 3600.0
 #: Alert ids remembered as "already paged"; older ones are forgotten first.
 MAX_REMEMBERED = 100_000
@@ -132,7 +133,7 @@ def reminders_due(
         for o in orders
         if o.get("status") in CLAIMED_STATUSES and o.get("assignee") and o.get("dispatched_at") is not None
     }
-    return _due(claims, now, after_s, reminded)
+    return _due(claims, now, lambda _key: after_s, reminded)
 
 
 def open_since(order: dict[str, Any]) -> float:
@@ -148,23 +149,24 @@ def escalations_due(
     last), not yet escalated for that wait. Adds them to ``escalated``; as :func:`reminders_due`,
     ``orders`` are all the open ones."""
     waiting = {(str(o["id"]), open_since(o)): o for o in orders if o.get("status") in UNCLAIMED_STATUSES}
-    return _due(waiting, now, after_s, escalated)
+    return _due(waiting, now, lambda _key: after_s, escalated)
 
 
 def _due(
-    candidates: dict[tuple[str, float], dict[str, Any]],
+    candidates: dict[tuple[str, float], T],
     now: float,
-    after_s: float,
+    wait_s: Callable[[tuple[str, float]], float],
     done: set[tuple[str, float]],
-) -> list[dict[str, Any]]:
-    """Candidates (keyed by order id and the start of their wait) whose wait is ``after_s`` long and
-    not in ``done``; ``done`` keeps only keys still among the candidates, so it never grows past them."""
+) -> list[T]:
+    """Candidates (keyed by an id and the start of their wait) whose wait has lasted ``wait_s(key)``
+    and that are not in ``done``; ``done`` keeps only keys still among the candidates, so it never
+    grows past them."""
     done.intersection_update(candidates)
     due = []
-    for key, o in candidates.items():
-        if now - key[1] >= after_s and key not in done:
+    for key, c in candidates.items():
+        if now - key[1] >= wait_s(key) and key not in done:
             done.add(key)
-            due.append(o)
+            due.append(c)
     return due
 
 
@@ -179,12 +181,5 @@ def patrols_overdue(
     flown, None for never). ``every_s``: the schedule; ``since``: when the schedule began to be
     watched, the start of the wait of a stretch never flown. Adds them to ``paged`` (keyed by
     the last flight, so a new flight starts a new wait)."""
-    waits = {(sid, last_flown.get(sid, 0.0)): sid for sid, every in every_s.items() if every > 0}
-    due = []
-    paged.intersection_update(waits)
-    for key, sid in waits.items():
-        start = last_flown.get(sid, since)
-        if now - start >= every_s[sid] and key not in paged:
-            paged.add(key)
-            due.append((sid, last_flown.get(sid)))
-    return due
+    waits = {(sid, last_flown.get(sid, since)): sid for sid, every in every_s.items() if every > 0}
+    return [(sid, last_flown.get(sid)) for sid in _due(waits, now, lambda key: every_s[key[0]], paged)]

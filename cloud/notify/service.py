@@ -197,6 +197,10 @@ class NotifyService:
             out += await self._send(page, tuple(seg.supervisors), sid, "patrol_overdue")
         return out
 
+    def _place(self, segment_id: str | None, river: str | None) -> str:
+        """How a page names where a find is: its stretch, or off every stretch its river."""
+        return self.segment_name(segment_id) if segment_id else str(river or "the river")
+
     async def _follow_up(
         self, order: dict[str, Any], to: tuple[str, ...], why: str, **page: Any
     ) -> list[tuple[str, str, str]]:
@@ -209,7 +213,7 @@ class NotifyService:
         seg = order.get("segment_id")
         rendered = render(
             feature,
-            self.segment_name(seg) if seg else str(order.get("river") or "the river"),
+            self._place(seg, order.get("river")),
             self.base_url(),
             self.cfg.timezone,
             language=self.cfg.language,
@@ -232,10 +236,9 @@ class NotifyService:
                     },
                 )
             return []
-        river = (event["feature"].get("properties") or {}).get("river")
         page = render(
             event["feature"],
-            self.segment_name(d.segment.id) if d.segment.id else str(river or "the river"),
+            self._place(d.segment.id, (event["feature"].get("properties") or {}).get("river")),
             self.base_url(),
             self.cfg.timezone,
             d.held_back,
