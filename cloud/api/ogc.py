@@ -201,8 +201,17 @@ def items(
     except ParamError as e:
         return problem(400, str(e))
     rows, matched = request.app.state.store.query_items(q)
+    pub = request.app.state.settings.public_url
+    return items_page(request, COLLECTION, [feature(r, pub, tf) for r in rows], matched, offset, limit)
+
+
+def items_page(
+    request: Request, collection: str, features: list[dict[str, Any]], matched: int, offset: int, limit: int
+) -> Response:
+    """One page of a collection's items: the FeatureCollection with its counts and self, collection,
+    next and prev links (the query's other parameters kept)."""
     b = _base(request)
-    base_url = f"{b}/ogc/collections/{COLLECTION}/items"
+    base_url = f"{b}/ogc/collections/{collection}/items"
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
 
     def link(rel: str, off: int) -> dict[str, str]:
@@ -214,19 +223,18 @@ def items(
 
     links = [
         link("self", offset),
-        {"href": f"{b}/ogc/collections/{COLLECTION}", "rel": "collection", "type": "application/json"},
+        {"href": f"{b}/ogc/collections/{collection}", "rel": "collection", "type": "application/json"},
     ]
-    if offset + len(rows) < matched:
-        links.append(link("next", offset + len(rows)))
+    if offset + len(features) < matched:
+        links.append(link("next", offset + len(features)))
     if offset > 0:
         links.append(link("prev", max(0, offset - limit)))
-    pub = request.app.state.settings.public_url
     return GeoJSON(
         {
             "type": "FeatureCollection",
-            "features": [feature(r, pub, tf) for r in rows],
+            "features": features,
             "numberMatched": matched,
-            "numberReturned": len(rows),
+            "numberReturned": len(features),
             "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "links": links,
         }

@@ -7,14 +7,12 @@ flight, with its stretches, time and battery. Same parameters as ``debris`` (``b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
 from cloud.api.features import iso
-from cloud.api.ogc import _F, CRS84, DEFAULT_LIMIT, MAX_LIMIT, TRS, _base, _check_f, transform_for
+from cloud.api.ogc import _F, CRS84, DEFAULT_LIMIT, MAX_LIMIT, TRS, _base, _check_f, items_page, transform_for
 from cloud.api.params import ParamError, parse_bbox, parse_datetime
 from cloud.api.responses import GEOJSON, FastJSON, GeoJSON, problem
 from cloud.flights import flight_feature, track_bbox
@@ -92,27 +90,8 @@ def items(
     rows = request.app.state.store.list_flights(start, end)
     if box is not None:
         rows = [r for r in rows if _overlaps(track_bbox(r), box)]
-    page = rows[offset : offset + limit]
-    b = _base(request)
-    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
-
-    def link(rel: str, off: int) -> dict[str, str]:
-        query = urlencode({**params, "limit": limit, "offset": off})
-        return {"href": f"{b}/ogc/collections/{COLLECTION}/items?{query}", "rel": rel, "type": GEOJSON}
-
-    links = [link("self", offset)]
-    if offset + len(page) < len(rows):
-        links.append(link("next", offset + len(page)))
-    return GeoJSON(
-        {
-            "type": "FeatureCollection",
-            "features": [flight_feature(r, tf) for r in page],
-            "numberMatched": len(rows),
-            "numberReturned": len(page),
-            "timeStamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "links": links,
-        }
-    )
+    page = [flight_feature(r, tf) for r in rows[offset : offset + limit]]
+    return items_page(request, COLLECTION, page, len(rows), offset, limit)
 
 
 @router.get(f"/collections/{COLLECTION}/items/{{feature_id}}", summary="One flight feature")
