@@ -38,7 +38,9 @@ function ago(iso) {
   return t("ago.d", { n: Math.round(s / 86400) });
 }
 function lonlat(f) { const [lon, lat] = f.geometry.coordinates; return { lon, lat }; }
-function segName(id) { const s = config.segments.find((x) => x.id === id); return s ? s.name : (id || t("map.off")); }
+/** The page config's entry of a stretch (name, inspectors, supervisors), if any. */
+function segConf(id) { return config.segments.find((x) => x.id === id); }
+function segName(id) { const s = segConf(id); return s ? s.name : (id || t("map.off")); }
 
 /* ---------- map (SVG, local equirectangular projection fitted to rivers + items) ---------- */
 const SVGNS = "http://www.w3.org/2000/svg";
@@ -68,6 +70,8 @@ function projection(w, h) {
   return { fwd, inv, s, k };
 }
 let proj = null;
+/** An SVG path through projected points. */
+function pathD(pts) { return pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join(""); }
 function drawMap() {
   const svg = $("map");
   const w = svg.clientWidth || 360, h = svg.clientHeight || 280;
@@ -81,8 +85,7 @@ function drawMap() {
   const byRiver = new Map();
   for (const f of rivers.features) {
     const pts = f.geometry.coordinates.map(proj.fwd);
-    const d = pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join("");
-    el("path", { d, class: "river", "stroke-width": riverPx(f) }, svg);
+    el("path", { d: pathD(pts), class: "river", "stroke-width": riverPx(f) }, svg);
     const river = f.properties.river || f.properties.name;
     const first = (byRiver.get(river) || [])[0];
     const name = first ? first.name : f.properties.name; // bundled lines come first: the river's own name
@@ -102,11 +105,7 @@ function drawMap() {
     t.textContent = (best.name || river).replace(/\s+\d+\/\d+$/, "").replace(/\s*\(.*\)$/, "");
   }
   // where the drones flew today, under the finds: a stretch without finds was looked at, or not
-  for (const f of flownToday) {
-    const pts = f.geometry.coordinates.map(proj.fwd);
-    const d = pts.map((p, i) => (i ? "L" : "M") + p.map((v) => v.toFixed(1)).join(",")).join("");
-    el("path", { d, class: "flown", "data-flight": f.id }, svg);
-  }
+  for (const f of flownToday) el("path", { d: pathD(f.geometry.coordinates.map(proj.fwd)), class: "flown", "data-flight": f.id }, svg);
   const times = flownToday.map((f) => new Date(f.properties.armed_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
   el("text", { x: 12, y: h - 48, class: "flown-label" }, svg).textContent =
     times.length ? t("map.flown", { times: times.join(", ") }) : t("map.notflown");
@@ -149,7 +148,7 @@ function sorted() {
 }
 /** Whether the signed-in person supervises ``segment`` (its river chief): they may send someone. */
 function supervises(segment) {
-  const s = config.segments.find((x) => x.id === segment);
+  const s = segConf(segment);
   return !!(s && store.name && (s.supervisors || []).includes(store.name));
 }
 function actionsFor(f) {
@@ -484,7 +483,7 @@ async function askWhy(action) {
 /** A supervisor sends someone: resolves {assignee} (one of the stretch's inspectors, or a name
     typed), null on Cancel. */
 async function askWho(f) {
-  const seg = config.segments.find((x) => x.id === f.properties.segment);
+  const seg = segConf(f.properties.segment);
   const who = await askPick("send", seg ? seg.inspectors : [], "send.label", true);
   return who ? { assignee: who } : null;
 }
