@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract.files import write_atomic
+
 #: What every backup archive is called: ``riverpatrol-cloud-20261206-231500.tar.gz``.
 PREFIX = "riverpatrol-cloud-"
 SUFFIX = ".tar.gz"
@@ -269,10 +271,7 @@ def restore_backup(
             for side in _SKIP_SUFFIXES[:3]:  # a stale WAL must not be replayed onto the restored file
                 with contextlib.suppress(FileNotFoundError):
                     os.replace(Path(f"{path}{side}"), Path(f"{path}{side}.before-restore"))
-        tmp = path.with_name(path.name + ".tmp")
-        with _private_file(tmp) as f:
-            f.write(blobs[name])
-        os.replace(tmp, path)
+        write_atomic(path, blobs[name], private=True)
     if dst.pg_url:
         exe = shutil.which("pg_restore")
         if exe is None:

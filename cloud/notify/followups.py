@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
+
+from contract.files import write_atomic
 
 log = logging.getLogger("riverpatrol.cloud.notify")
 
@@ -54,11 +55,5 @@ class SentFollowUps:
         doc = self._doc()
         if doc == self._saved:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            json.dump(doc, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(doc))
         self._saved = doc

@@ -10,12 +10,12 @@ the path it flew. :class:`FlightRecorder` is pure (fed the vehicle's messages wi
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract.files import write_atomic
 from contract.geo import distance_m
 from contract.messages import MAX_FLIGHT_POINTS, Flight
 
@@ -115,13 +115,7 @@ def write_flight(data_dir: Path, rec: FlightRecorder) -> Path | None:
         return None
     stamp = datetime.fromtimestamp(rec.armed_at, UTC).strftime("%Y%m%dT%H%M%SZ")
     path = Path(data_dir) / "logbook" / f"{rec.vehicle}-{stamp}.geojson"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w") as f:
-        json.dump(rec.feature(), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(rec.feature()))
     return path
 
 

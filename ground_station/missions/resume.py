@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from contract.files import write_atomic
 from ground_station.mavlink.mission import MissionItem
 
 MAV_CMD_NAV_WAYPOINT = 16
@@ -122,7 +122,4 @@ def load_progress(path: Path) -> PatrolProgress | None:
 
 def save_progress(path: Path, progress: PatrolProgress) -> None:
     """Write atomically: a crash mid-write leaves the previous state, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(progress), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(asdict(progress), indent=2) + "\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
+from contract.files import write_atomic
 from ground_station.missions.logbook import flight_from_feature
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,4 @@ class FlightSender:
             )
         else:
             log.info("flight sent to the cloud", extra={"fields": {"file": str(path), "answer": text}})
-        marker = path.with_name(path.name + suffix)
-        tmp = marker.with_name(marker.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(marker)
+        write_atomic(path.with_name(path.name + suffix), text)
