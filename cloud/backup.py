@@ -86,20 +86,16 @@ def _snapshot_sqlite(src: Path, dst: Path) -> None:
         s.close()
 
 
-def _pg_dump(url: str, dst: Path) -> None:
-    exe = shutil.which("pg_dump")
+def _pg_tool(tool: str, *args: str) -> None:
+    """Run ``pg_dump`` or ``pg_restore``; a ``BackupError`` says it is missing or why it failed."""
+    exe = shutil.which(tool)
     if exe is None:
         raise BackupError(
-            "pg_dump is not installed: apt-get install postgresql-client (the server's version)"
+            f"{tool} is not installed: apt-get install postgresql-client (the server's version)"
         )
-    r = subprocess.run(
-        [exe, "--format=custom", "--no-owner", "--file", str(dst), "--dbname", url],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
+    r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=3600)
     if r.returncode != 0:
-        raise BackupError(f"pg_dump failed ({r.returncode}): {r.stderr.strip()}")
+        raise BackupError(f"{tool} failed ({r.returncode}): {r.stderr.strip()}")
 
 
 def _data_files(data_dir: Path, skip: set[Path]) -> Iterator[Path]:
@@ -150,7 +146,10 @@ def make_backup(src: Source, dest_dir: Path, now: float | None = None) -> tuple[
         else:
             counts = _counts(src)  # before the dump: the dump holds at least these
             files["database/cloud.pgdump"] = stage / "cloud.pgdump"
-            _pg_dump(str(src.pg_url), files["database/cloud.pgdump"])
+            _pg_tool(
+                "pg_dump", "--format=custom", "--no-owner", "--file", str(files["database/cloud.pgdump"]),
+                "--dbname", str(src.pg_url),
+            )  # fmt: skip
         for p in _data_files(src.data_dir, live):
             rel = p.relative_to(src.data_dir).as_posix()
             copy = stage / "data" / rel
@@ -273,27 +272,11 @@ def restore_backup(
                     os.replace(Path(f"{path}{side}"), Path(f"{path}{side}.before-restore"))
         write_atomic(path, blobs[name], private=True)
     if dst.pg_url:
-        exe = shutil.which("pg_restore")
-        if exe is None:
-            raise BackupError("pg_restore is not installed: apt-get install postgresql-client")
         with tempfile.NamedTemporaryFile(suffix=".pgdump") as f:
             f.write(blobs["database/cloud.pgdump"])
             f.flush()
-            r = subprocess.run(
-                [
-                    exe,
-                    "--no-owner",
-                    "--clean",
-                    "--if-exists",
-                    "--single-transaction",
-                    "--dbname",
-                    dst.pg_url,
-                    f.name,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=3600,
-            )
-        if r.returncode != 0:
-            raise BackupError(f"pg_restore failed ({r.returncode}): {r.stderr.strip()}")
+            _pg_tool(
+                "pg_restore", "--no-owner", "--clean", "--if-exists", "--single-transaction",
+                "--dbname", dst.pg_url, f.name,
+            )  # fmt: skip
     return _counts(dst)
