@@ -248,19 +248,31 @@ def items_page(
     responses={200: {"content": {GEOJSON: {}}}, 404: _ERR},
 )
 def item(request: Request, feature_id: str, crs: str | None = None, f: _F = None) -> Response:
-    if (err := _check_f(f)) is not None:
+    err, tf = format_and_crs(f, crs)
+    if err is not None:
         return err
-    try:
-        tf = transform_for(crs)
-    except ParamError as e:
-        return problem(400, str(e))
     row = request.app.state.store.get_item(feature_id)
-    if row is None:
-        return problem(404, f"feature {feature_id} not found in {COLLECTION}")
+    pub = request.app.state.settings.public_url
+    return item_response(request, COLLECTION, feature_id, feature(row, pub, tf) if row else None)
+
+
+def format_and_crs(f: str | None, crs: str | None) -> tuple[Response | None, Transform | None]:
+    """An item request's ``f`` and ``crs``: (the 400 to answer, None) or (None, the output transform)."""
+    if (err := _check_f(f)) is not None:
+        return err, None
+    try:
+        return None, transform_for(crs)
+    except ParamError as e:
+        return problem(400, str(e)), None
+
+
+def item_response(request: Request, collection: str, feature_id: str, out: dict[str, Any] | None) -> Response:
+    """One feature of ``collection`` with its self and collection links, or the 404 naming it."""
+    if out is None:
+        return problem(404, f"feature {feature_id} not found in {collection}")
     b = _base(request)
-    out = feature(row, request.app.state.settings.public_url, tf)
     out["links"] = [
-        {"href": f"{b}/ogc/collections/{COLLECTION}/items/{feature_id}", "rel": "self", "type": GEOJSON},
-        {"href": f"{b}/ogc/collections/{COLLECTION}", "rel": "collection", "type": "application/json"},
+        {"href": f"{b}/ogc/collections/{collection}/items/{feature_id}", "rel": "self", "type": GEOJSON},
+        {"href": f"{b}/ogc/collections/{collection}", "rel": "collection", "type": "application/json"},
     ]
     return GeoJSON(out)

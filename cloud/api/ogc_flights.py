@@ -12,9 +12,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from cloud.api.features import iso
-from cloud.api.ogc import _F, CRS84, DEFAULT_LIMIT, MAX_LIMIT, TRS, _base, _check_f, items_page, transform_for
+from cloud.api.ogc import (
+    _F,
+    CRS84,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    TRS,
+    _base,
+    _check_f,
+    format_and_crs,
+    item_response,
+    items_page,
+    transform_for,
+)
 from cloud.api.params import ParamError, parse_bbox, parse_datetime
-from cloud.api.responses import GEOJSON, FastJSON, GeoJSON, problem
+from cloud.api.responses import GEOJSON, FastJSON, problem
 from cloud.flights import flight_feature, track_bbox
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
@@ -96,13 +108,8 @@ def items(
 
 @router.get(f"/collections/{COLLECTION}/items/{{feature_id}}", summary="One flight feature")
 def item(request: Request, feature_id: str, crs: str | None = None, f: _F = None) -> Response:
-    if (err := _check_f(f)) is not None:
+    err, tf = format_and_crs(f, crs)
+    if err is not None:
         return err
-    try:
-        tf = transform_for(crs)
-    except ParamError as e:
-        return problem(400, str(e))
     row = request.app.state.store.get_flight(feature_id)
-    if row is None:
-        return problem(404, f"feature {feature_id} not found in {COLLECTION}")
-    return GeoJSON(flight_feature(row, tf))
+    return item_response(request, COLLECTION, feature_id, flight_feature(row, tf) if row else None)
