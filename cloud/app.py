@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from cloud import server_lock
 from cloud.api import alerts, flights, observability, ogc, ogc_flights, stats
 from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
@@ -75,6 +76,7 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            stack.enter_context(server_lock.hold(settings.data_dir))  # before any service touches it
             for svc in list(app.state.services):
                 await stack.enter_async_context(svc)
             log.info("cloud service started", extra={"db": store.kind, "services": len(app.state.services)})

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cloud.server_lock import LOCK_NAME
 from contract.files import write_atomic
 
 #: What every backup archive is called: ``riverpatrol-cloud-20261206-231500.tar.gz``.
@@ -37,8 +38,9 @@ SUFFIX = ".tar.gz"
 MANIFEST = "MANIFEST.json"
 FORMAT = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-#: Files beside a live SQLite database that a snapshot already holds (or that mean nothing alone).
-_SKIP_SUFFIXES = ("-wal", "-shm", "-journal", ".tmp")
+#: Files beside a live SQLite database that a snapshot already holds (or that mean nothing alone),
+#: and the running server's lock (its pid).
+_SKIP_SUFFIXES = ("-wal", "-shm", "-journal", ".tmp", LOCK_NAME)
 
 
 class BackupError(RuntimeError):

@@ -15,6 +15,8 @@ app.add_typer(token_app, name="token")
 
 #: Exit status when the database cannot be opened or reached (the message says which and why).
 EXIT_NO_DATABASE = 3
+#: A server already runs on the data_dir (``serve``, ``restore``).
+EXIT_RUNNING = 5
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file with a \\[cloud] table.")]
 DbOpt = Annotated[
@@ -49,6 +51,7 @@ def serve(
 
     settings = CloudSettings.load(config, host=host, port=port, db_url=db)
     configure_logging(settings.log_level)
+    _refuse_if_running(settings.data_dir)
     try:
         application = create_app(settings)
     except StoreUnavailable as e:
@@ -56,6 +59,19 @@ def serve(
     uvicorn.run(
         application, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on"
     )
+
+
+def _refuse_if_running(data_dir: Path) -> None:
+    """Exit 2 naming the server that already runs on ``data_dir`` (``cloud.server_lock``)."""
+    from cloud.server_lock import running_server
+
+    who = running_server(data_dir)
+    if who is not None:
+        typer.secho(
+            f"error: a cloud server is running on data_dir {data_dir} ({who}): stop it first",
+            fg="red", err=True,
+        )  # fmt: skip
+        raise typer.Exit(EXIT_RUNNING)
 
 
 #: Characters of a token's SHA-256 that ``token list`` shows as its id (never the token itself).
@@ -354,6 +370,7 @@ def restore(
     from cloud.storage.sql import MIGRATIONS
 
     settings = CloudSettings.load(config, db_url=db)
+    _refuse_if_running(settings.data_dir)
     try:
         dst = Source.from_url(settings.resolved_db_url(), settings.data_dir)
         counts = restore_backup(archive, dst, force=force, schema_max=MIGRATIONS[-1][0])

@@ -22,7 +22,11 @@ class CloudSettings(ComponentSettings):
 
     host: str = CLOUD_HOST
     port: int = CLOUD_PORT
-    data_dir: Path = Field(default=Path("var/cloud"), description="Where the default SQLite DB lives.")
+    data_dir: Path = Field(
+        default=Path("var/cloud"),
+        description="the server's own files (the default SQLite DB, the Web Push key, the subscriptions, the"
+        " pages sent, the connectors' outboxes); one running server per data_dir",
+    )
     db_url: str = Field(
         default="",
         description="sqlite:///path/to.db or postgresql://user@host/db; empty = SQLite in data_dir.",

@@ -35,7 +35,7 @@ def test_serve_runs_uvicorn_with_health_metrics_and_json_logs(tmp_path) -> None:
         "--port",
         str(port),
     ]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, cwd=tmp_path)  # its data_dir: ./var/cloud
     try:
         wait_port(port, timeout=20)
         base = f"http://127.0.0.1:{port}"
