@@ -94,7 +94,13 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
     app.state.segments = build_segment_index(settings)
     app.state.auth = TokenAuth(settings.station_tokens, settings.inspector_tokens, store)
 
-    app.state.workorders = WorkOrderService(store, app.state.bus, app.state.metrics, settings.public_url)
+    app.state.workorders = WorkOrderService(
+        store,
+        app.state.bus,
+        app.state.metrics,
+        settings.public_url,
+        lambda sid: seg.supervisors if (seg := settings.segment(sid)) else (),
+    )
 
     routers = (
         alerts.router,

@@ -3,7 +3,8 @@
 AI find -> ``new`` -> (review: ``confirm`` -> ``confirmed`` | ``reject`` -> ``false_alarm``)
 -> ``dispatch``/``claim`` -> ``dispatched`` -> ``arrive`` -> ``on_site`` -> ``clear`` ->
 ``cleared`` (or ``false_alarm`` when the crew finds nothing), with the inspector's photo of the
-spot when they took one. Its assignee can ``release`` a dispatched order: open again for anyone.
+spot when they took one. Its assignee can ``release`` a dispatched order: open again for anyone;
+its assignee or a supervisor of its stretch can ``dispatch`` it to someone else (reassign).
 Segments that need review refuse to dispatch a ``new`` order. Every transition records who and
 when.
 """
@@ -11,7 +12,7 @@ when.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,13 @@ _TABLE: dict[str, dict[str, str]] = {
         "dispatched": "false_alarm",
         "on_site": "false_alarm",
     },
-    "dispatch": {"new": "dispatched", "confirmed": "dispatched"},
+    # from a claimed status: sent to someone else by its assignee or a supervisor (see ``decide``)
+    "dispatch": {
+        "new": "dispatched",
+        "confirmed": "dispatched",
+        "dispatched": "dispatched",
+        "on_site": "dispatched",
+    },
     "claim": {"new": "dispatched", "confirmed": "dispatched"},
     "arrive": {"dispatched": "on_site"},
     "clear": {"on_site": "cleared", "dispatched": "cleared"},
@@ -91,9 +98,12 @@ def already_done(order: dict[str, Any], cmd: Command) -> bool:
     return False
 
 
-def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[str, Any]]:
+def decide(
+    order: dict[str, Any], cmd: Command, supervisors: Collection[str] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(updated order, history row) for ``cmd`` on ``order``; ``InvalidTransition`` if refused,
-    ``AlreadyDone`` if this actor's same action is what put it where it is."""
+    ``AlreadyDone`` if this actor's same action is what put it where it is. ``supervisors``: those
+    of the order's stretch, who may send someone else to a find another inspector holds."""
     if cmd.action not in _TABLE:
         raise InvalidTransition(f"unknown action {cmd.action!r}; expected one of {', '.join(ACTIONS)}")
     if not cmd.actor.strip():
@@ -111,6 +121,15 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
         raise InvalidTransition(
             f"work order {order['id']} is on a reviewed segment: confirm it before {cmd.action}"
         )
+    if cmd.action == "dispatch" and status in CLAIMED_STATUSES:
+        who, to_whom = order.get("assignee"), cmd.assignee or cmd.actor
+        if to_whom == who:
+            raise InvalidTransition(f"work order {order['id']} is already {who}'s")
+        if who is not None and cmd.actor != who and cmd.actor not in supervisors:
+            raise InvalidTransition(
+                f"work order {order['id']} is {who}'s: only {who} or a supervisor of its stretch can send"
+                " someone else"
+            )
     if cmd.photo_sha and cmd.action != "clear":
         raise InvalidTransition(f"a photo goes with clear, not with {cmd.action}")
     if cmd.action == "release":
@@ -135,6 +154,8 @@ def decide(order: dict[str, Any], cmd: Command) -> tuple[dict[str, Any], dict[st
             dispatched_at=at,
             dispatched_by=cmd.actor,
             assignee=cmd.actor if cmd.action == "claim" else (cmd.assignee or cmd.actor),
+            arrived_at=None,  # sent to someone else: they have not arrived yet
+            arrived_by=None,
         )
     elif cmd.action == "arrive":
         new.update(arrived_at=at, arrived_by=cmd.actor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -46,8 +47,17 @@ def order_json(o: Row) -> dict[str, Any]:
 class WorkOrderService:
     """Applies one transition atomically, then announces it on the bus (any thread)."""
 
-    def __init__(self, store: Store, bus: EventBus, metrics: Any, base_url: str = "") -> None:
+    def __init__(
+        self,
+        store: Store,
+        bus: EventBus,
+        metrics: Any,
+        base_url: str = "",
+        supervisors_of: Callable[[str | None], Collection[str]] = lambda segment_id: (),
+    ) -> None:
         self.store, self.bus, self.metrics, self.base_url = store, bus, metrics, base_url
+        #: A stretch's supervisors, who may send someone else to a find another inspector holds.
+        self.supervisors_of = supervisors_of
 
     def act(self, wo_id: str, cmd: Command, photo: tuple[str, bytes] | None = None) -> tuple[Row, Row]:
         """(order, primary item) after ``cmd``; ``KeyError`` if unknown, ``InvalidTransition`` if refused.
@@ -59,8 +69,8 @@ class WorkOrderService:
         history: dict[str, Row] = {}
 
         def _decide(order: Row) -> tuple[Row, Row]:
-            new, hist = decide(order, cmd)
-            history["h"] = hist
+            new, hist = decide(order, cmd, self.supervisors_of(order.get("segment_id")))
+            history["h"], history["before"] = hist, order
             return new, hist
 
         try:
@@ -100,6 +110,8 @@ class WorkOrderService:
                         "actor": cmd.actor,
                         "at": iso(cmd.at),
                         "note": cmd.note,
+                        # whose it was: a find sent to someone else tells them they need not go
+                        "previous_assignee": history["before"].get("assignee"),
                     },
                 }
             )
@@ -164,7 +176,8 @@ def action_time(done_at: datetime | None, now: float) -> float:
     description=(
         "`confirm`/`reject` (review), `dispatch` (to `assignee`) or `claim` (dispatch to yourself), "
         "`arrive` (on site), `clear` (`outcome` cleared or false_alarm, `photo_jpeg` of the spot), "
-        "`release` (its assignee hands a dispatched order back: open to anyone again). Invalid moves "
+        "`release` (its assignee hands a dispatched order back: open to anyone again); `dispatch` of a "
+        "claimed order sends someone else (its assignee or a supervisor of its stretch). Invalid moves "
         "answer 409 naming the current status. Needs an inspector bearer token."
     ),
     response_model=WorkOrderOut,

@@ -53,6 +53,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "overdue": "The last flight over it was {when}; one is due every {every}.",
         "overdue_never": "No flight over it since {when}; one is due every {every}.",
         "sent": "{who} sent you to clear it.",
+        "moved_title": "Sent to someone else: {cls} on {segment}",
+        "moved": "{who} sent {to} to clear it: you need not go.",
         "remind": "You claimed it {hours} ago: clear it, or hand it back for someone else.",
         "unclaimed_title": "Unclaimed for {hours}: {cls} on {segment}",
         "unclaimed": "Nobody has claimed it in {hours}. Inspectors of this stretch: {who}.",
@@ -83,6 +85,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "overdue": "上次无人机巡河：{when}；应每 {every} 巡河一次。",
         "overdue_never": "自 {when} 起尚无无人机巡河；应每 {every} 巡河一次。",
         "sent": "{who} 派您前往清理。",
+        "moved_title": "{segment} 漂浮{cls}已改派他人",
+        "moved": "{who} 已改派 {to} 前往清理，您无需前往。",
         "remind": "您已认领 {hours}：请尽快清理，或退回由他人处理。",
         "unclaimed_title": "{segment} 漂浮{cls}已 {hours} 无人认领",
         "unclaimed": "该处漂浮物已 {hours} 无人认领。本河段巡河员：{who}。",
@@ -129,12 +133,14 @@ def render(
     unclaimed_for_s: float | None = None,
     inspectors: tuple[str, ...] = (),
     dispatched_by: str | None = None,
+    reassigned_to: str | None = None,
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
     ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed
     it. ``unclaimed_for_s``: an escalation of a find nobody claimed, naming the stretch's
-    ``inspectors``. ``dispatched_by``: that person sent the paged inspector to it."""
+    ``inspectors``. ``dispatched_by``: that person sent the paged inspector to it, or, with
+    ``reassigned_to``, sent that one instead of the paged inspector who held it."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -152,6 +158,8 @@ def render(
         title = text["back_title"].format(cls=cls, segment=segment_name)
     elif claimed_for_s is not None:
         title = text["remind_title"].format(cls=cls, segment=segment_name)
+    elif reassigned_to is not None:
+        title = text["moved_title"].format(cls=cls, segment=segment_name)
     elif dispatched_by is not None:
         title = text["sent_title"].format(cls=cls, segment=segment_name)
     elif unclaimed_for_s is not None:
@@ -170,7 +178,9 @@ def render(
         lines.append(
             text["unclaimed"].format(hours=_hours(unclaimed_for_s, text), who=who.join(inspectors) or "-")
         )
-    if dispatched_by is not None:
+    if reassigned_to is not None:
+        lines.append(text["moved"].format(who=dispatched_by or "-", to=reassigned_to))
+    elif dispatched_by is not None:
         lines.append(text["sent"].format(who=dispatched_by))
     if handed_back_by is not None:
         why = " ".join(handed_back_why.split())[:200]

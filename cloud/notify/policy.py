@@ -2,7 +2,8 @@
 
 Pure and clock-injected. A find its inspector handed back (``release``) pages the segment's
 other inspectors at once: someone else must go; an inspector someone sent to a find
-(``dispatch``) is paged at once. Otherwise, in order: only a find that opened a
+(``dispatch``) is paged at once, and one who held it before is told (:meth:`PagingPolicy.taken_off`).
+Otherwise, in order: only a find that opened a
 new work order pages (updates and finds merged into an open order never do, nor does an item
 paged before); the
 find's river segment names the inspectors responsible for it, and only they are paged; after a
@@ -45,6 +46,8 @@ class Decision:
     handed_back_why: str = ""
     #: Who sent the paged inspector to it (a supervisor's ``dispatch``), for a ``dispatched`` page.
     dispatched_by: str | None = None
+    #: Whom it was sent to instead, for a ``reassigned`` page to the inspector who held it.
+    reassigned_to: str | None = None
 
 
 @dataclass
@@ -110,6 +113,21 @@ class PagingPolicy:
         if not others:
             return Decision(False, "no_inspectors", segment=seg)
         return Decision(True, "handed_back", others, seg, handed_back_by=actor, handed_back_why=why)
+
+    def taken_off(self, event: dict[str, Any]) -> Decision:
+        """A find someone held, sent to someone else: tell them they need not go (not when they
+        passed it on themselves). The new assignee's page is :meth:`decide`'s."""
+        order = event.get("workorder") or {}
+        held_by, actor = str(order.get("previous_assignee") or ""), str(order.get("actor") or "")
+        if event.get("type") != "workorder.changed" or order.get("action") != "dispatch" or not held_by:
+            return Decision(False, "not_reassigned")
+        if held_by in (actor, order.get("assignee")):
+            return Decision(False, "reassigned_self")
+        sid = event.get("segment_id") or ""
+        seg = self.segments.get(sid) or SegmentConfig(id=sid)
+        return Decision(
+            True, "reassigned", (held_by,), seg, dispatched_by=actor, reassigned_to=str(order.get("assignee"))
+        )
 
     def _dispatched(self, event: dict[str, Any], actor: str, assignee: str) -> Decision:
         """Someone sent an inspector to a find: page that inspector at once (not one who sent

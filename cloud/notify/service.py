@@ -24,7 +24,14 @@ from cloud.integrations_config import NotifyConfig, SegmentConfig
 from cloud.notify import channels
 from cloud.notify.followups import SentFollowUps
 from cloud.notify.message import Page, render, render_overdue
-from cloud.notify.policy import PagingPolicy, escalations_due, open_since, patrols_overdue, reminders_due
+from cloud.notify.policy import (
+    Decision,
+    PagingPolicy,
+    escalations_due,
+    open_since,
+    patrols_overdue,
+    reminders_due,
+)
 from cloud.notify.subscriptions import SubscriptionStore
 from cloud.notify.vapid import application_server_key, load_or_create
 
@@ -223,7 +230,11 @@ class NotifyService:
 
     async def handle(self, event: dict[str, Any], now: float) -> list[tuple[str, str, str]]:
         """Decide and deliver one event; returns (inspector, channel, outcome) per delivery."""
-        d = self.policy.decide(event, now)
+        out = await self._page(event, self.policy.decide(event, now))
+        moved = self.policy.taken_off(event)
+        return out + (await self._page(event, moved) if moved.page else [])
+
+    async def _page(self, event: dict[str, Any], d: Decision) -> list[tuple[str, str, str]]:
         self.m.decisions.labels(d.reason).inc()
         if not d.page or d.segment is None:
             if d.reason in ("no_segment", "no_inspectors"):  # counted above; info, not a warning per find
@@ -246,6 +257,7 @@ class NotifyService:
             d.handed_back_by,
             d.handed_back_why,
             dispatched_by=d.dispatched_by,
+            reassigned_to=d.reassigned_to,
         )
         return await self._send(page, d.inspectors, d.segment.id or None, d.reason)
 

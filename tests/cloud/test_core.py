@@ -114,7 +114,7 @@ def test_valid_transitions(status, action, to) -> None:
         ("cleared", "arrive"),
         ("false_alarm", "confirm"),
         ("new", "arrive"),
-        ("on_site", "dispatch"),
+        ("cleared", "dispatch"),
         ("confirmed", "confirm"),
         ("new", "fly"),
     ],
@@ -152,6 +152,31 @@ def test_an_action_done_before_the_order_last_changed_is_recorded_at_that_change
     assert cleared["cleared_at"] == hist["at"] == cleared["updated_at"] == 100.0
     later, hist = decide(claimed, Command("clear", "alice", 130.0))
     assert later["cleared_at"] == hist["at"] == 130.0
+
+
+def test_a_claimed_find_is_sent_to_someone_else_by_its_assignee_or_a_supervisor_only() -> None:
+    """A river chief takes a find off an inspector who cannot go (sick, the far bank) and sends
+    another; the inspector may pass it on themselves; nobody else can take it from them."""
+    on_site, _ = decide(_order(), Command("claim", "li", 10.0))
+    on_site, _ = decide(on_site, Command("arrive", "li", 20.0))
+    with pytest.raises(InvalidTransition, match="is li's: only li or a supervisor of its stretch"):
+        decide(on_site, Command("dispatch", "bob", 30.0), supervisors=("zhou",))
+    with pytest.raises(InvalidTransition, match="is li's"):
+        decide(on_site, Command("dispatch", "bob", 30.0, assignee="wang"))
+    sent, hist = decide(on_site, Command("dispatch", "zhou", 30.0, assignee="wang"), supervisors=("zhou",))
+    assert (sent["status"], sent["assignee"], sent["dispatched_by"], sent["dispatched_at"]) == (
+        "dispatched", "wang", "zhou", 30.0,
+    )  # fmt: skip
+    assert sent["arrived_at"] is None and sent["arrived_by"] is None  # wang has not arrived
+    assert (hist["from_status"], hist["to_status"]) == ("on_site", "dispatched")
+    with pytest.raises(AlreadyDone):  # the supervisor's phone sends it again
+        decide(sent, Command("dispatch", "zhou", 40.0, assignee="wang"), supervisors=("zhou",))
+    with pytest.raises(InvalidTransition, match="already wang's"):
+        decide(sent, Command("dispatch", "li", 40.0, assignee="wang"), supervisors=("li",))
+    passed, _ = decide(sent, Command("dispatch", "wang", 50.0, assignee="chen"))  # wang passes it on
+    assert (passed["assignee"], passed["dispatched_by"]) == ("chen", "wang")
+    with pytest.raises(InvalidTransition, match="claim"):  # claiming is only for a find nobody holds
+        decide(passed, Command("claim", "wang", 60.0))
 
 
 def test_review_required_blocks_dispatch_and_clear_records_who() -> None:

@@ -30,7 +30,7 @@ def settings(tmp_path: Path, port: int, **extra: Any) -> CloudSettings:
                 "id": "shenzhen-4",
                 "name": "Shenzhen River · Huanggang",
                 "river": "shenzhen",
-                "inspectors": ["li.wei"],
+                "inspectors": ["li.wei", "wang.fang"],
                 "supervisors": ["zhou.min"],  # the stretch's river chief
             },
             {

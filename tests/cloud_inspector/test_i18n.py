@@ -32,8 +32,9 @@ def test_every_key_the_page_uses_has_a_text() -> None:
         used |= {f"{texts}.{part}" for part in ("title", "note", "send")} | set(
             re.findall(r'"([\w.]+)"', reasons)
         )
-    for texts in re.findall(r'askPick\("(\w+)"', APP):  # askWho's dialog
-        used |= {f"{texts}.{part}" for part in ("title", "note", "send")}
+    for first in re.findall(r"askPick\(([^,]*),", APP):  # askWho's dialogs: "send", or "resend"
+        for texts in re.findall(r'"(\w+)"', first):
+            used |= {f"{texts}.{part}" for part in ("title", "note", "send")}
     used |= set(re.findall(r'askPick\([^;]*?"(\w+\.label)"', APP))
-    assert {"send.title", "send.label", "why.label"} <= used
+    assert {"send.title", "resend.title", "send.label", "why.label", "act.redispatch"} <= used
     assert used and used <= set(_texts("en")), used - set(_texts("en"))

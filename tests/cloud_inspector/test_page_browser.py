@@ -214,6 +214,22 @@ def test_a_stretchs_supervisor_sends_one_of_its_inspectors_to_a_find(cloud, page
         "Authorization": f"Bearer {INSPECTOR_TOKENS['li.wei']}"}).json()  # fmt: skip
     assert order["dispatched_by"] == "zhou.min"
 
+    # li.wei cannot go after all: the river chief sends someone else; nobody else may take it from li
+    r = httpx.post(f"{cloud}/api/v1/workorders/{here['alert_id']}/dispatch", json={}, headers={
+        "Authorization": f"Bearer {INSPECTOR_TOKENS['wang.fang']}"})  # fmt: skip
+    assert r.status_code == 409 and "only li.wei or a supervisor of its stretch" in r.text
+    item.locator("button[data-action=dispatch]", has_text="Send someone else…").click()
+    page.locator("#why-dlg[open] #why-note", has_text="li.wei is told they need not go").wait_for(
+        timeout=5000
+    )
+    picks = page.locator("#why-dlg .reason").all_inner_texts()
+    assert picks == ["wang.fang"]  # not the one who holds it
+    page.locator("#why-dlg .reason", has_text="wang.fang").click()
+    page.click("#why-send")
+    item.locator("button[data-action=claim-taken]", has_text="Claimed by wang.fang").wait_for(timeout=5000)
+    props = httpx.get(url).json()["properties"]
+    assert (props["status"], props["assignee"]) == ("dispatched", "wang.fang")
+
 
 def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(cloud, page, tmp_path):
     """Tapping a find's photo shows the drone's wider view of it, its position and accuracy, and a

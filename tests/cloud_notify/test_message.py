@@ -104,6 +104,16 @@ def test_a_page_for_an_inspector_sent_to_a_find_says_who_sent_them():
     assert zh.title == "深圳河 3/7 漂浮塑料瓶已派给您" and zh.body.startswith("周 派您前往清理。")
 
 
+def test_a_page_for_an_inspector_whose_find_went_to_someone_else_says_they_need_not_go():
+    page = render(FEATURE, "S 3/7", "h", dispatched_by="zhou", reassigned_to="wang")
+    assert page.title == "Sent to someone else: bottle on S 3/7"
+    assert page.body.splitlines()[0] == "zhou sent wang to clear it: you need not go."
+    zh = render(FEATURE, "深圳河 3/7", "h", language="zh", dispatched_by="周", reassigned_to="王")
+    assert zh.title == "深圳河 3/7 漂浮塑料瓶已改派他人" and zh.body.startswith(
+        "周 已改派 王 前往清理，您无需前往。"
+    )
+
+
 def test_an_overdue_patrol_says_when_it_was_last_flown_and_how_often_it_is_due():
     from cloud.notify.message import render_overdue
 

@@ -99,6 +99,22 @@ def test_an_inspector_sent_to_a_find_is_paged_at_once_wherever_it_is():
     assert (off.page, off.inspectors, off.segment.id) == (True, ("chen",), "")
 
 
+def test_whoever_held_a_find_sent_to_someone_else_is_told_unless_they_passed_it_on():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=1)
+
+    def moved(actor: str, assignee: str, held_by: str | None) -> dict:
+        order = {"action": "dispatch", "actor": actor, "assignee": assignee, "previous_assignee": held_by}
+        return {**ev("a", "sz-1", kind="workorder.changed"), "workorder": order}
+
+    d = p.taken_off(moved("zhou", "wang", "li"))
+    assert (d.page, d.reason, d.inspectors, d.dispatched_by, d.reassigned_to, d.segment.id) == (
+        True, "reassigned", ("li",), "zhou", "wang", "sz-1",
+    )  # fmt: skip
+    assert p.taken_off(moved("li", "wang", "li")).reason == "reassigned_self"  # li passed it on
+    assert p.taken_off(moved("zhou", "wang", None)).reason == "not_reassigned"  # nobody held it
+    assert p.taken_off(ev("b")).reason == "not_reassigned"
+
+
 def test_a_claim_left_open_is_reminded_of_once_and_a_new_claim_again():
     from cloud.notify.policy import reminders_due
 

@@ -120,8 +120,11 @@ def test_expired_push_subscription_is_forgotten(tmp_path):
         push.close()
 
 
-def _page_once(port: int, cfg, segs, tmp_path, event: dict, name: str) -> tuple[NotifyService, list[dict]]:
-    """Publish ``event`` on a real bus to a running service; what reached the chat sink on ``port``."""
+def _page_once(
+    port: int, cfg, segs, tmp_path, event: dict, name: str, pages: int = 1
+) -> tuple[NotifyService, list[dict]]:
+    """Publish ``event`` on a real bus to a running service; what reached the chat sink on ``port``
+    once ``pages`` deliveries were made."""
     chat = HttpSink(port, status=200)
 
     async def scenario() -> NotifyService:
@@ -130,7 +133,7 @@ def _page_once(port: int, cfg, segs, tmp_path, event: dict, name: str) -> tuple[
         async with svc:
             bus.publish(event)
             deadline = time.monotonic() + 10
-            while svc.sent + svc.failed < 1 and time.monotonic() < deadline:
+            while svc.sent + svc.failed < pages and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
             return svc
 
@@ -182,6 +185,25 @@ def test_an_inspector_sent_to_a_find_off_every_stretch_is_paged_with_its_river(t
     msg = json.loads(reqs[0]["body"])
     assert msg["title"] == "Sent to you: foam on Xinzhou River"
     assert msg["message"].startswith("zhou sent you to clear it.")
+
+
+def test_a_find_sent_to_someone_else_pages_them_and_tells_whoever_held_it(tmp_path):
+    port = free_port()
+    cfg = NotifyConfig(
+        apprise_urls={w: [f"json://127.0.0.1:{port}/{w}"] for w in ("li", "wang")}, timeout_s=3
+    )
+    segs = [
+        SegmentConfig(id="sz-1", name="Shenzhen River 1", inspectors=["li", "wang"], supervisors=["zhou"])
+    ]
+    wo = {"id": "sz-0", "status": "dispatched", "action": "dispatch", "actor": "zhou", "assignee": "wang",
+          "previous_assignee": "li"}  # fmt: skip
+    event = {"type": "workorder.changed", "feature": feature("sz-0"), "segment_id": "sz-1", "workorder": wo}
+    svc, reqs = _page_once(port, cfg, segs, tmp_path, event, "Shenzhen River 1", pages=2)
+    assert svc.sent == 2, svc.last_error
+    msgs = {r["path"]: json.loads(r["body"]) for r in reqs}
+    assert msgs["/wang"]["title"] == "Sent to you: foam on Shenzhen River 1"
+    assert msgs["/li"]["title"] == "Sent to someone else: foam on Shenzhen River 1"
+    assert msgs["/li"]["message"].startswith("zhou sent wang to clear it: you need not go.")
 
 
 def test_claims_left_open_remind_and_unclaimed_finds_escalate_once_even_across_a_restart(tmp_path):

@@ -153,7 +153,9 @@ function supervises(segment) {
 }
 function actionsFor(f) {
   const p = f.properties, mine = p.assignee && p.assignee === store.name;
-  const send = supervises(p.segment) ? [["dispatch", t("act.dispatch"), "send"]] : [];
+  // a river chief sends someone, or someone else when an inspector holds it (sick, the far bank)
+  const sendText = p.assignee ? t("act.redispatch") : t("act.dispatch");
+  const send = supervises(p.segment) ? [["dispatch", sendText, "send"]] : [];
   switch (p.status) {
     case "new":
       return p.review_required
@@ -164,11 +166,11 @@ function actionsFor(f) {
     case "on_site":
       if (mine) {
         return [["clear", t("act.clear"), "done"], ["false_alarm", t("act.false_alarm"), "false"],
-          ["release", t("act.release"), "back"]];
+          ["release", t("act.release"), "back"], ...send];
       }
       return !p.assignee
         ? [["clear", t("act.clear"), "done"], ["false_alarm", t("act.false_alarm"), "false"]]
-        : [["claim-taken", t("act.taken", { name: p.assignee }), ""]];
+        : [["claim-taken", t("act.taken", { name: p.assignee }), ""], ...send];
     default: return [];
   }
 }
@@ -457,11 +459,11 @@ const WHY = {
 };
 WHY.reject = WHY.false_alarm;
 /** The pick dialog: ``texts``' title, note and send button, quick ``picks`` that fill its one text
-    field (``label``); resolves the field's text on Send, null on Cancel. */
-function askPick(texts, picks, label, required) {
+    field (``label``); resolves the field's text on Send, null on Cancel. ``vars`` fill the texts. */
+function askPick(texts, picks, label, required, vars) {
   const dlg = $("why-dlg"), field = $("why-text");
-  $("why-title").textContent = t(`${texts}.title`);
-  $("why-note").textContent = t(`${texts}.note`);
+  $("why-title").textContent = t(`${texts}.title`, vars);
+  $("why-note").textContent = t(`${texts}.note`, vars);
   $("why-send").textContent = t(`${texts}.send`);
   $("why-label").textContent = t(label);
   $("why-reasons").replaceChildren(...picks.map((text) => {
@@ -480,11 +482,12 @@ async function askWhy(action) {
   const note = await askPick(texts, reasons.map((key) => t(key)), "why.label", false);
   return note === null ? null : { note };
 }
-/** A supervisor sends someone: resolves {assignee} (one of the stretch's inspectors, or a name
-    typed), null on Cancel. */
+/** A supervisor sends someone (someone else, when an inspector holds it): resolves {assignee}
+    (one of the stretch's inspectors, or a name typed), null on Cancel. */
 async function askWho(f) {
-  const seg = segConf(f.properties.segment);
-  const who = await askPick("send", seg ? seg.inspectors : [], "send.label", true);
+  const seg = segConf(f.properties.segment), holder = f.properties.assignee;
+  const picks = (seg ? seg.inspectors : []).filter((name) => name !== holder);
+  const who = await askPick(holder ? "resend" : "send", picks, "send.label", true, { name: holder });
   return who ? { assignee: who } : null;
 }
 
