@@ -60,7 +60,7 @@ def test_page_assets_rivers_and_config(cloud):
     width = {f["properties"]["river"]: f["properties"]["width_m"] for f in rivers["features"]}
     assert width["shenzhen"] == 100 and width["xinzhou"] == 40  # the map draws each river its own width
     cfg = httpx.get(f"{cloud}/inspector/config.json").json()
-    assert cfg["inspectors"] == ["li.wei", "wang.fang", "zhou.min"]  # who signs in: inspectors and supervisors
+    assert cfg["inspectors"] == ["li.wei", "wang.fang", "zhou.min"]  # who signs in, supervisors too
     assert next(s for s in cfg["segments"] if s["id"] == "shenzhen-4")["name"] == "Shenzhen River · Huanggang"
 
 
