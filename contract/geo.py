@@ -7,6 +7,7 @@ Distances here are over at most a few kilometres (one patrol), where a local tan
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 WGS84_A = 6378137.0
 WGS84_F = 1 / 298.257223563
@@ -48,3 +49,19 @@ def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Initial bearing from point 1 to point 2, degrees clockwise from true north in [0, 360)."""
     n, e = to_local(lat1, lon1, lat2, lon2)
     return math.degrees(math.atan2(e, n)) % 360.0
+
+
+def inside_polygon(lat: float, lon: float, polygon: Sequence[tuple[float, float]]) -> bool:
+    """Whether (lat, lon) lies inside a ``(lat, lon)`` polygon (open ring; even-odd rule).
+
+    Degrees as a plane: exact enough for a fence a few kilometres across, away from the poles
+    and the antimeridian."""
+    inside = False
+    n = len(polygon)
+    for i in range(n):
+        (a_lat, a_lon), (b_lat, b_lon) = polygon[i], polygon[(i + 1) % n]
+        if (a_lat > lat) != (b_lat > lat):
+            cross_lon = a_lon + (lat - a_lat) * (b_lon - a_lon) / (b_lat - a_lat)
+            if lon < cross_lon:
+                inside = not inside
+    return inside

@@ -149,6 +149,7 @@ def plan(
             max_speed_mps=s.max_speed_mps,
             simplify_tolerance_m=s.simplify_tolerance_m,
             max_spacing_m=s.max_waypoint_spacing_m,
+            fence_margin_m=s.fence_margin_m,
         )
         model = EnergyModel(
             battery_wh=s.battery_wh,
@@ -190,6 +191,12 @@ def plan(
             f"(limit {model.usable_wh:.1f} Wh, {model.reserve:.0%} reserve)",
         ),
         ("home", f"{options.home[0]:.6f},{options.home[1]:.6f}"),
+        (
+            "geofence",
+            f"{len(patrol.fence)} corners, {options.fence_margin_m:g} m around the route"
+            if patrol.fence
+            else "none (fence_margin_m = 0)",
+        ),
     ]
     for k, v in rows:
         table.add_row(k, v)
@@ -221,7 +228,7 @@ def plan(
     try:
         out.mkdir(parents=True, exist_ok=True)
         files = (out / f"{stem}.plan", out / f"{stem}.waypoints", out / f"{stem}.geojson")
-        write_plan(files[0], items, options.speed_mps, s.hover_speed_mps)
+        write_plan(files[0], items, options.speed_mps, s.hover_speed_mps, patrol.fence)
         write_wpl(files[1], items)
         write_route_geojson(files[2], patrol, items)
     except OSError as e:

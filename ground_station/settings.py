@@ -31,6 +31,12 @@ class GcsSettings(ComponentSettings):
     max_speed_mps: float = Field(15.0, gt=0, description="refuse plans faster than this")
     max_waypoint_spacing_m: float = Field(250.0, gt=0, description="longest leg between waypoints, m")
     simplify_tolerance_m: float = Field(1.0, gt=0, description="how far waypoints may cut a bend, m")
+    fence_margin_m: float = Field(
+        30.0, ge=0, description="geofence around the planned route, m on every side (0: no fence)"
+    )
+    fence_action: str = Field(
+        "rtl", pattern="^(rtl|land|report)$", description="what the autopilot does on a fence breach"
+    )
     launch_near_lat: float = Field(defaults.HOME_LAT, description="default launch: river end nearest here")
     launch_near_lon: float = Field(defaults.HOME_LON)
 

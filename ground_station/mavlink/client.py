@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import queue
 import select
 import threading
@@ -31,6 +32,7 @@ from ground_station.mavlink.errors import (
     NoHeartbeat,
 )
 from ground_station.mavlink.mission import (
+    MAV_MISSION_TYPE_MISSION,
     CommandResult,
     MissionItem,
     from_wire,
@@ -242,29 +244,36 @@ class VehicleClient:
         *,
         home: tuple[float, float, float] | None = None,
         progress: ProgressCallback | None = None,
+        mission_type: int = MAV_MISSION_TYPE_MISSION,
     ) -> None:
-        """Upload ``items`` as mission items 1..n after a home placeholder at 0 (see package doc).
+        """Upload ``items`` as mission items 1..n after a home placeholder at 0 (see package doc);
+        with ``mission_type`` FENCE, the fence list as it is (``fence_items``).
 
         Answers MISSION_REQUEST_INT and MISSION_REQUEST alike, re-sends on silence, and
         returns once the vehicle's MISSION_ACK says accepted.
         """
         m = _mav()
-        wire = [home_placeholder(home), *numbered(items, 1)]
+        is_plan = mission_type == MAV_MISSION_TYPE_MISSION
+        wire = [home_placeholder(home), *numbered(items, 1)] if is_plan else numbered(items, 0)
+        what = "mission" if is_plan else "fence"
         count = len(wire)
         sysid, compid = self._target()
         sent: set[int] = set()
+        ours = _of_type(mission_type)
         with self._subscription() as q:
-            last: Callable[[], None] = partial(self._conn.mav.mission_count_send, sysid, compid, count, 0)
+            last: Callable[[], None] = partial(
+                self._conn.mav.mission_count_send, sysid, compid, count, mission_type
+            )
             self._send(last)
             tries = 0
             while True:
                 msg = self._wait(
-                    q, {"MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"}, self.timeout, _plan
+                    q, {"MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"}, self.timeout, ours
                 )
                 if msg is None:
                     tries += 1
                     if tries > self.retries:
-                        raise MavlinkTimeout(f"mission upload stalled after {len(sent)}/{count} items")
+                        raise MavlinkTimeout(f"{what} upload stalled after {len(sent)}/{count} items")
                     self._send(last)
                     continue
                 tries = 0
@@ -272,35 +281,41 @@ class VehicleClient:
                     if msg.type != m.MAV_MISSION_ACCEPTED:
                         name = _enum_name("MAV_MISSION_RESULT", msg.type)
                         raise MissionRejected(
-                            f"mission upload rejected with {name} after {len(sent)} items", msg.type
+                            f"{what} upload rejected with {name} after {len(sent)} items", msg.type
                         )
                     if len(sent) < count:
                         raise MissionRejected(
                             f"vehicle acknowledged after only {len(sent)}/{count} items", msg.type
                         )
-                    log.info("event=mission_uploaded items=%d", count)
+                    log.info("event=%s_uploaded items=%d", what, count)
                     return
                 seq = msg.seq
                 if not 0 <= seq < count:
-                    raise MavlinkError(f"vehicle requested mission item {seq} of {count}")
+                    raise MavlinkError(f"vehicle requested {what} item {seq} of {count}")
                 fields = to_wire(wire[seq])
-                last = partial(self._conn.mav.mission_item_int_send, sysid, compid, **fields, mission_type=0)
+                last = partial(
+                    self._conn.mav.mission_item_int_send, sysid, compid, **fields, mission_type=mission_type
+                )
                 self._send(last)
                 if seq not in sent:
                     sent.add(seq)
                     if progress is not None:
                         progress(len(sent), count)
 
-    def download_mission(self, *, include_home: bool = False) -> list[MissionItem]:
-        """The vehicle's mission; asks with MISSION_REQUEST_INT, falls back to MISSION_REQUEST."""
+    def download_mission(
+        self, *, include_home: bool = False, mission_type: int = MAV_MISSION_TYPE_MISSION
+    ) -> list[MissionItem]:
+        """The vehicle's mission (or its fence list, ``mission_type`` FENCE); asks with
+        MISSION_REQUEST_INT, falls back to MISSION_REQUEST."""
         m = _mav()
         sysid, compid = self._target()
+        is_plan = mission_type == MAV_MISSION_TYPE_MISSION
         with self._subscription() as q:
             count_msg = self._exchange(
                 q,
-                lambda: self._conn.mav.mission_request_list_send(sysid, compid, 0),
+                lambda: self._conn.mav.mission_request_list_send(sysid, compid, mission_type),
                 {"MISSION_COUNT"},
-                _plan,
+                _of_type(mission_type),
                 "MISSION_COUNT",
             )
             use_int = True
@@ -315,7 +330,7 @@ class VehicleClient:
                         if use_int
                         else self._conn.mav.mission_request_send
                     )
-                    self._send(partial(ask, sysid, compid, seq, 0))
+                    self._send(partial(ask, sysid, compid, seq, mission_type))
                     msg = self._wait(
                         q, {"MISSION_ITEM_INT", "MISSION_ITEM"}, self.timeout, lambda x, s=seq: x.seq == s
                     )
@@ -326,8 +341,29 @@ class VehicleClient:
                 if msg.get_type() == "MISSION_ITEM":
                     use_int = False  # the vehicle speaks float items: ask in kind from now on
                 items.append(from_wire(msg))
-            self._send(lambda: self._conn.mav.mission_ack_send(sysid, compid, m.MAV_MISSION_ACCEPTED, 0))
-        return items if include_home else items[1:]
+            self._send(
+                lambda: self._conn.mav.mission_ack_send(sysid, compid, m.MAV_MISSION_ACCEPTED, mission_type)
+            )
+        return items if include_home or not is_plan else items[1:]
+
+    def set_param(self, name: str, value: float) -> float:
+        """PARAM_SET, then the vehicle's PARAM_VALUE for it; returns the value it keeps.
+        ``MavlinkError`` when it keeps another (a parameter it does not have, a refused write)."""
+        m = _mav()
+        sysid, compid = self._target()
+        with self._subscription() as q:
+            msg = self._exchange(
+                q,
+                lambda: self._conn.mav.param_set_send(
+                    sysid, compid, name.encode(), float(value), m.MAV_PARAM_TYPE_REAL32
+                ),
+                {"PARAM_VALUE"},
+                lambda x: x.param_id == name,
+                f"PARAM_VALUE for {name}",
+            )
+        if not math.isclose(msg.param_value, float(value), rel_tol=1e-6, abs_tol=1e-6):
+            raise MavlinkError(f"the vehicle kept {name} = {msg.param_value:g}, not {value:g}")
+        return float(msg.param_value)
 
     def clear_mission(self) -> None:
         """MISSION_CLEAR_ALL, waiting for an accepting MISSION_ACK."""
@@ -509,9 +545,12 @@ class VehicleClient:
                 q.put(msg)
 
 
-def _plan(msg: Any) -> bool:
-    """Mission-protocol messages about the flight plan (mission_type 0), not fences or rally points."""
-    return getattr(msg, "mission_type", 0) == 0
+def _of_type(mission_type: int) -> Callable[[Any], bool]:
+    """Mission-protocol messages about one list: the flight plan (0), the fence (1) or rally (2)."""
+    return lambda msg: getattr(msg, "mission_type", 0) == mission_type
+
+
+_plan = _of_type(MAV_MISSION_TYPE_MISSION)
 
 
 def _enum_name(enum: str, value: int) -> str:

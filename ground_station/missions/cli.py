@@ -209,17 +209,27 @@ def upload(
     ],
     mavlink: Url = None,
     config: Config = None,
+    no_fence: Annotated[
+        bool,
+        typer.Option("--no-fence", help="Leave the vehicle's geofence as it is, even if the file has one."),
+    ] = False,
 ) -> None:
-    """Upload a mission, then read it back and compare (exit 6 with the differences if they differ)."""
+    """Upload a mission, then read it back and compare (exit 6 with the differences if they differ).
+
+    A .plan's geofence (`gcs plan` draws one around the route) goes up with it, is read back, and
+    is turned on: the autopilot then will not arm outside it and returns (RTL) from a breach.
+    """
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
-    from ground_station.planning.mission_files import MissionFileError
+    from ground_station.missions.geofence import upload_fence
+    from ground_station.planning.mission_files import MissionFileError, read_fence
 
     s = _settings(config, mavlink_url=mavlink)
     try:
         items, home = read_mission(file)
+        fence = [] if no_fence else read_fence(file)
     except MissionFileError as e:
         _fail(EXIT_FILE, str(e))
     with _vehicle(s) as client:
@@ -232,6 +242,15 @@ def upload(
             task = bar.add_task(file.name, total=len(items) + 1)
             upload_verified(client, items, home, progress=lambda i, n: bar.update(task, completed=i, total=n))
         _say(f"uploaded {len(items)} items from {file} to {s.mavlink_url}; read back identical")
+        if fence:
+            upload_fence(client, [(p.inclusion, p.points) for p in fence], s.max_alt_m, s.fence_action)
+            corners = sum(len(p.points) for p in fence)
+            _say(
+                f"geofence on: {len(fence)} polygon(s), {corners} corners, read back identical; at most"
+                f" {s.max_alt_m:g} m; a breach: {s.fence_action.upper()}"
+            )
+        elif not no_fence:
+            _say(f"no geofence in {file}: the vehicle's own fence settings are left as they are")
 
 
 @mission_app.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,15 @@ ALTITUDE_MODE_RELATIVE = 1
 
 class MissionFileError(ValueError):
     """A mission file that cannot be read; the message names the file, line and reason."""
+
+
+@dataclass(frozen=True)
+class FencePolygon:
+    """One polygon of a geofence: the vehicle must stay inside an ``inclusion`` one (all of them)
+    and outside every other (a school, a bridge deck), ``points`` as ``(lat, lon)``, open ring."""
+
+    inclusion: bool
+    points: tuple[tuple[float, float], ...]
 
 
 # --- QGC WPL 110 ------------------------------------------------------------------------------
@@ -93,18 +103,29 @@ def read_wpl(path: Path | str) -> list[MissionItem]:
 # --- QGroundControl .plan ---------------------------------------------------------------------
 
 
-def plan_json(items: list[MissionItem], cruise_speed: float, hover_speed: float) -> dict[str, Any]:
+def plan_json(
+    items: list[MissionItem],
+    cruise_speed: float,
+    hover_speed: float,
+    fence: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (),
+) -> dict[str, Any]:
     """A QGroundControl plan (fileType Plan, version 1) for ArduPilot multicopter.
 
     ``items[0]`` is home and becomes ``plannedHomePosition``; the rest are SimpleItems with
-    1-based ``doJumpId`` as QGC numbers them.
+    1-based ``doJumpId`` as QGC numbers them. ``fence``: the route's inclusion polygon, as QGC
+    keeps one (``geoFence.polygons``).
     """
     home, rest = items[0], items[1:]
+    polygons = (
+        [{"inclusion": True, "polygon": [[round(a, 8), round(o, 8)] for a, o in fence], "version": 1}]
+        if fence
+        else []
+    )
     return {
         "fileType": PLAN_FILE_TYPE,
         "version": 1,
         "groundStation": "RiverPatrol",
-        "geoFence": {"circles": [], "polygons": [], "version": 2},
+        "geoFence": {"circles": [], "polygons": polygons, "version": 2},
         "rallyPoints": {"points": [], "version": 2},
         "mission": {
             "version": 2,
@@ -167,18 +188,56 @@ def parse_plan(doc: dict[str, Any], source: str = "<plan>") -> list[MissionItem]
     return items
 
 
-def write_plan(path: Path, items: list[MissionItem], cruise_speed: float, hover_speed: float) -> None:
-    doc = plan_json(items, cruise_speed, hover_speed)
+def parse_fence(doc: dict[str, Any], source: str = "<plan>") -> list[FencePolygon]:
+    """The polygons of a QGC plan's ``geoFence`` (none when it has none); ``MissionFileError`` on
+    a polygon the autopilot would refuse (under 3 corners, not a position) or on circles."""
+    fence = doc.get("geoFence") or {}
+    if fence.get("circles"):
+        raise MissionFileError(f"{source}: geoFence circles are not supported; draw them as polygons")
+    out = []
+    for k, poly in enumerate(fence.get("polygons") or [], start=1):
+        where = f"{source}: geoFence polygon {k}"
+        try:
+            points = tuple((float(p[0]), float(p[1])) for p in poly["polygon"])
+            inclusion = bool(poly.get("inclusion", True))
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise MissionFileError(f"{where} is not a list of [lat, lon]: {e!r}") from e
+        if len(points) < 3:
+            raise MissionFileError(f"{where} has {len(points)} corners, needs 3 or more")
+        if not all(-90 <= a <= 90 and -180 <= o <= 180 for a, o in points):
+            raise MissionFileError(f"{where} has a corner that is not a lat, lon")
+        out.append(FencePolygon(inclusion, points))
+    return out
+
+
+def write_plan(
+    path: Path,
+    items: list[MissionItem],
+    cruise_speed: float,
+    hover_speed: float,
+    fence: tuple[tuple[float, float], ...] = (),
+) -> None:
+    doc = plan_json(items, cruise_speed, hover_speed, fence)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
-def read_plan(path: Path | str) -> list[MissionItem]:
+def _plan_doc(path: Path | str) -> tuple[dict[str, Any], str]:
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(p.read_text(encoding="utf-8")), str(p)
     except (OSError, ValueError) as e:
         raise MissionFileError(f"{p}: cannot read JSON: {e}") from e
-    return parse_plan(doc, str(p))
+
+
+def read_plan(path: Path | str) -> list[MissionItem]:
+    return parse_plan(*_plan_doc(path))
+
+
+def read_fence(path: Path | str) -> list[FencePolygon]:
+    """The geofence of a ``.plan`` file (a ``.waypoints`` file holds none)."""
+    if Path(path).suffix.lower() != ".plan":
+        return []
+    return parse_fence(*_plan_doc(path))
 
 
 # --- route GeoJSON ----------------------------------------------------------------------------
@@ -235,6 +294,19 @@ def route_geojson(plan: PatrolPlan, items: list[MissionItem]) -> dict[str, Any]:
             "geometry": {"type": "LineString", "coordinates": [ll(p) for p in plan.reach.centerline]},
         },
     ]
+    if plan.fence:
+        ring = [ll(p) for p in (*plan.fence, plan.fence[0])]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "kind": "geofence",
+                    "inclusion": True,
+                    "margin_m": plan.options.fence_margin_m,
+                },
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
     pass_of = [None, *(w.pass_no for w in plan.waypoints)]
     wp_no = 0
     for it in items:

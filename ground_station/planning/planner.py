@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from contract.camera import CameraModel
 from ground_station.planning import geometry as g
 from ground_station.planning.energy import EnergyModel, FlightEstimate, estimate
+from ground_station.planning.fence import FenceError, corridor
 
 LatLon = tuple[float, float]
 
@@ -62,6 +63,8 @@ class PlanOptions:
     simplify_tolerance_m: float = 1.0
     sample_step_m: float = 2.0
     max_spacing_m: float = 250.0
+    #: The geofence's distance from the route on every side, m (``planning.fence``); 0: no fence.
+    fence_margin_m: float = 30.0
 
     @property
     def margin_m(self) -> float:
@@ -85,6 +88,8 @@ class PlanOptions:
                 f"camera footprint {self.footprint_m:.1f} m at {self.alt_m} m is too narrow to plan "
                 f"with {self.margin_m:.1f} m path tolerance; fly higher"
             )
+        if self.fence_margin_m < 0:
+            raise PlanError(f"fence margin must be >= 0 m (0: no fence), got {self.fence_margin_m}")
         if self.max_spacing_m <= 0:
             raise PlanError(f"max waypoint spacing must be > 0 m, got {self.max_spacing_m}")
 
@@ -108,6 +113,9 @@ class PatrolPlan:
     route_length_m: float
     survey_length_m: float
     turn_angles_deg: tuple[float, ...] = field(repr=False)
+    #: The geofence: an inclusion polygon around the whole route (``(lat, lon)`` corners, open
+    #: ring); empty when the plan was made without one.
+    fence: tuple[LatLon, ...] = field(default=(), repr=False)
 
     @property
     def home(self) -> LatLon:
@@ -230,6 +238,12 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
         flown.extend(pts)
         waypoints.extend(Waypoint(*proj.to_latlon(*p), pass_no=pass_no) for p in pts)
     flown.append((0.0, 0.0))
+    fence: tuple[LatLon, ...] = ()
+    if options.fence_margin_m > 0:
+        try:
+            fence = tuple(proj.to_latlon(*p) for p in corridor(flown, options.fence_margin_m))
+        except FenceError as e:
+            raise PlanError(f"river {reach.name!r}: {e}") from None
     return PatrolPlan(
         reach=reach,
         options=options,
@@ -238,6 +252,7 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
         route_length_m=g.length(flown),
         survey_length_m=survey,
         turn_angles_deg=tuple(g.turn_angles_deg(g.dedupe(flown))),
+        fence=fence,
     )
 
 

@@ -22,7 +22,10 @@ Behaviour follows ArduCopter 4.5 where a client can see it:
 * failsafes: battery low/critical (voltage for ``BATT_LOW_TIMER`` s, or remaining mAh) -> the
   ``BATT_FS_*_ACT`` action; GCS heartbeat silence for ``FS_GCS_TIMEOUT`` -> RTL/LAND per
   ``FS_GCS_ENABLE``; a lost position estimate in flight -> LAND, drifting with the wind. Each
-  disarms instead when landed, as ArduPilot does.
+  disarms instead when landed, as ArduPilot does;
+* the geofence (``FENCE_ENABLE``; :mod:`sim.vehicle.fence`): no arming outside it ("PreArm: Fence:
+  vehicle outside the Polygon fence"); a breach in flight says "Fence Breached: Polygon" and runs
+  ``FENCE_ACTION`` (RTL by default).
 
 STABILIZE and ALT_HOLD have no pilot here (no RC): both hold altitude and drift with the wind.
 """
@@ -36,8 +39,9 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from contract import geo
 from contract.mavlink import COPTER_MODES, mode_name
+from sim.vehicle import fence
 from sim.vehicle.faults import GpsReading
-from sim.vehicle.mission import MissionItem, MissionStore
+from sim.vehicle.mission import FENCE, MissionItem, MissionStore
 from sim.vehicle.params import ParamStore
 from sim.vehicle.physics import Battery, Body, Limits, Setpoint
 
@@ -205,6 +209,7 @@ class Autopilot:
         self.fs_batt = 0  # 0 none, 1 low, 2 critical
         self.fs_gcs = False
         self.fs_ekf = False
+        self.fence_breached: list[str] = []  # the fences it is outside of now (FENCE_ENABLE)
         self._low_v_since: float | None = None
         self._crit_v_since: float | None = None
         self.last_gcs_heartbeat: float | None = None
@@ -324,7 +329,18 @@ class Autopilot:
         batt_arm = self._p("BATT_ARM_VOLT")
         if batt_arm > 0 and self._batt_v < batt_arm:
             out.append("Battery 1 below minimum arming voltage")
+        outside = self.fence_breaches()
+        if outside:
+            out.append(f"Fence: vehicle outside the {outside[0]} fence")
         return out
+
+    def fence_breaches(self) -> list[str]:
+        """The fences the vehicle is outside of now; none with FENCE_ENABLE 0 or no position."""
+        if not self._p("FENCE_ENABLE") or self.est is None or not self.est.pos_ok:
+            return []
+        lat, lon = self.latlon_of(self.est.north, self.est.east)
+        polys = fence.polygons(self.store.items(FENCE))
+        return fence.breaches(self._p, polys, self.home[:2], lat, lon, self.est.up - self.home_local[2])
 
     def arm(self, force: bool = False) -> bool:
         if self.armed:
@@ -885,6 +901,7 @@ class Autopilot:
         self._check_battery(dt, battery)
         self._check_gcs(link_now)
         self._check_ekf(est)
+        self._check_fence()
         self._prearm_report()
 
         vn = ve = vu = 0.0
@@ -967,6 +984,22 @@ class Autopilot:
             if not self.set_mode(RTL, failsafe=True) or self.est is None or not self.est.pos_ok:
                 self.set_mode(LAND, failsafe=True)
         elif action == 1 and self.mode != LAND:
+            self.set_mode(LAND, failsafe=True)
+
+    def _check_fence(self) -> None:
+        """A new breach in flight: say which fence, then ``FENCE_ACTION`` (1, 3: RTL, else LAND;
+        2, 4, 5: LAND; 0: report only). Back inside, a later breach acts again."""
+        now = self.fence_breaches()
+        new = [b for b in now if b not in self.fence_breached]
+        self.fence_breached = now
+        if not new or not self.armed or self.landed:
+            return
+        self.text(SEV_CRITICAL, f"Fence Breached: {', '.join(new)}")
+        action = int(self._p("FENCE_ACTION"))
+        if action in (1, 3) and self.mode not in (RTL, LAND):
+            if not self.set_mode(RTL, failsafe=True):
+                self.set_mode(LAND, failsafe=True)
+        elif action in (2, 4, 5) and self.mode != LAND:
             self.set_mode(LAND, failsafe=True)
 
     def _check_battery(self, dt: float, battery: Battery) -> None:

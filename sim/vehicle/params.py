@@ -114,7 +114,11 @@ PARAM_TABLE: tuple[ParamSpec, ...] = (
         ParamSpec(f"FLTMODE{i}", I8, m, doc=f"Mode of switch position {i}.")
         for i, m in enumerate((0, 2, 5, 3, 6, 9), start=1)
     ),
-    ParamSpec("FENCE_ENABLE", I8, 0, doc="Geofence (not simulated)."),
+    ParamSpec("FENCE_ENABLE", I8, 0, doc="Geofence: 1 enforce the fences of FENCE_TYPE (sim.vehicle.fence)."),
+    ParamSpec("FENCE_TYPE", I8, 7, doc="Fences (bits): 1 max altitude, 2 circle around home, 4 polygons."),
+    ParamSpec("FENCE_ACTION", I8, 1, doc="On a breach: 0 report, 1 RTL (else LAND), 2 LAND, 3 RTL, 4 LAND."),
+    ParamSpec("FENCE_ALT_MAX", F, 100, "m", "Maximum altitude above home."),
+    ParamSpec("FENCE_RADIUS", F, 300, "m", "Circle fence radius around home."),
     ParamSpec("GPS_TYPE", I8, 1, doc="1: auto."),
     ParamSpec("AHRS_EKF_TYPE", I8, 3, doc="3: EKF3."),
     ParamSpec("EK3_ENABLE", I8, 1),

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from contract.geo import offset
 from ground_station.cli import EXIT_BAD_PARAMETERS, EXIT_BAD_RIVER, EXIT_BATTERY, app
-from ground_station.planning.mission_files import read_plan, read_wpl
+from ground_station.planning.mission_files import read_fence, read_plan, read_wpl
 
 runner = CliRunner()
 
@@ -31,6 +31,12 @@ def test_segment_plan_writes_three_files_that_agree(tmp_path):
     assert wpl[1].z == 40.0
     route = json.loads((tmp_path / "p" / "shenzhen-2.geojson").read_text())
     assert route["type"] == "FeatureCollection"
+    # the geofence: in the .plan as QGC keeps one, on the map file, and said in the summary
+    fence = read_fence(tmp_path / "p" / "shenzhen-2.plan")
+    assert len(fence) == 1 and fence[0].inclusion and 3 <= len(fence[0].points) <= 70
+    drawn = next(f for f in route["features"] if f["properties"]["kind"] == "geofence")
+    assert [c[::-1] for c in drawn["geometry"]["coordinates"][0][:-1]] == [list(p) for p in fence[0].points]
+    assert f"{len(fence[0].points)} corners, 30 m around the route" in r.output
 
 
 def test_too_long_a_river_is_refused_with_a_split_that_then_flies(tmp_path):

@@ -1,0 +1,60 @@
+"""Put a plan's geofence on the vehicle and turn it on, checked as the mission is.
+
+The polygons go up as the fence list (mission_type FENCE), are read back and compared corner by
+corner, and only then are the fence parameters set: ``FENCE_TYPE`` the altitude and polygon
+fences (not ArduPilot's default circle around home: a patrol runs kilometres from it),
+``FENCE_ALT_MAX`` the ground station's ceiling, ``FENCE_ACTION`` what a breach does, and
+``FENCE_ENABLE`` last. The autopilot then refuses to arm outside the fence and turns back (RTL)
+from a breach, whatever the link does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ground_station.mavlink import VehicleClient
+from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE, fence_items, fence_polygons
+from ground_station.missions.flight import MissionMismatch
+
+#: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
+FENCE_TYPE_ALT_AND_POLYGON = 1 | 4
+#: ``[gcs] fence_action`` -> ArduCopter FENCE_ACTION.
+FENCE_ACTIONS = {"report": 0, "rtl": 1, "land": 2}
+#: Corners read back may differ by the wire's 1e-7 degree rounding (~1 cm).
+_TOLERANCE_DEG = 2e-7
+
+Polygons = Sequence[tuple[bool, tuple[tuple[float, float], ...]]]
+
+
+def fence_differences(sent: Polygons, back: Polygons) -> list[str]:
+    """What differs between the fence sent and the one read back (empty: identical)."""
+    if len(sent) != len(back):
+        return [f"{len(sent)} polygon(s) sent, {len(back)} read back"]
+    out = []
+    for k, ((inc_a, a), (inc_b, b)) in enumerate(zip(sent, back, strict=True), start=1):
+        if inc_a != inc_b:
+            out.append(f"polygon {k}: {'inclusion' if inc_a else 'exclusion'} sent, the other read back")
+        if len(a) != len(b):
+            out.append(f"polygon {k}: {len(a)} corners sent, {len(b)} read back")
+            continue
+        for i, (p, q) in enumerate(zip(a, b, strict=True), start=1):
+            if abs(p[0] - q[0]) > _TOLERANCE_DEG or abs(p[1] - q[1]) > _TOLERANCE_DEG:
+                out.append(
+                    f"polygon {k} corner {i}: {p[0]:.7f},{p[1]:.7f} sent, {q[0]:.7f},{q[1]:.7f} read back"
+                )
+    return out
+
+
+def upload_fence(client: VehicleClient, polygons: Polygons, alt_max_m: float, action: str) -> None:
+    """Upload, read back and compare ``polygons`` (``MissionMismatch``), then enable the fence."""
+    if action not in FENCE_ACTIONS:
+        raise ValueError(f"fence action {action!r} must be one of {', '.join(FENCE_ACTIONS)}")
+    client.upload_mission(fence_items(list(polygons)), mission_type=MAV_MISSION_TYPE_FENCE)
+    back = fence_polygons(client.download_mission(mission_type=MAV_MISSION_TYPE_FENCE))
+    differences = fence_differences(polygons, back)
+    if differences:
+        raise MissionMismatch(differences)
+    client.set_param("FENCE_TYPE", FENCE_TYPE_ALT_AND_POLYGON)
+    client.set_param("FENCE_ALT_MAX", alt_max_m)
+    client.set_param("FENCE_ACTION", FENCE_ACTIONS[action])
+    client.set_param("FENCE_ENABLE", 1)
