@@ -257,6 +257,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from edge.settings import EdgeSettings
     from ground_station.hostport import parse_hostport
     from ground_station.mavlink import VehicleClient
+    from ground_station.missions.geofence import upload_fence
     from ground_station.relay.service import Relay, RelayConfig, wait_until
     from riverpatrol.demo.broker import EmbeddedBroker
     from riverpatrol.demo.cloud_server import ServedCloud
@@ -380,9 +381,13 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
 
         gcs = VehicleClient.connect(url, heartbeat_timeout=15.0, timeout=2.0)
         try:
-            with waiting(console, "uploading the patrol ..."):
+            with waiting(console, "uploading the patrol and its geofence ..."):
                 gcs.upload_mission(items)
-            console.print(f"mission uploaded and verified: {len(items)} items")
+                upload_fence(gcs, [(True, plan.fence)], alt_max_m=120.0, action="rtl")
+            console.print(
+                f"mission uploaded and verified: {len(items)} items; geofence on: {len(plan.fence)} corners"
+                f" {plan.options.fence_margin_m:g} m around the route (the vehicle returns from a breach)"
+            )
             follower = FlightFollower(url, work / "gcs", "drone-1").start()  # as `gcs mission watch`
             stack.append(follower)
             with waiting(console, "waiting for the position estimate (PreArm: Need Position Estimate) ..."):

@@ -14,7 +14,7 @@ import pytest
 from contract import geo
 from ground_station.missions.files import read_mission
 from ground_station.planning.mission import MissionItem
-from ground_station.planning.mission_files import write_wpl
+from ground_station.planning.mission_files import read_wpl, write_plan, write_wpl
 from sim.vehicle import SimVehicle
 from tests.conftest import free_port
 
@@ -30,6 +30,36 @@ def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 10, le
         items.append(MissionItem(len(items), 3, 16, x=lat, y=lon, z=ALT))
     write_wpl(path, items)
     return path
+
+
+def test_a_plan_s_geofence_goes_up_with_it_and_is_turned_on(sim: SimVehicle, gcs, tmp_path: Path) -> None:
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    wpl = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=3)
+    fence = tuple(
+        geo.offset(home.lat, home.lon, n, e) for n, e in ((-50, -50), (-50, 50), (400, 50), (400, -50))
+    )
+    plan = tmp_path / "patrol.plan"
+    write_plan(plan, read_wpl(wpl), 8.0, 5.0, fence)
+
+    up = gcs("mission", "upload", str(plan), "--mavlink", url)
+    assert up.returncode == 0, up.stderr
+    assert (
+        "geofence on: 1 polygon(s), 4 corners, read back identical; at most 120 m; a breach: RTL" in up.stderr
+    )
+    assert sim.call(lambda c: (c.params["FENCE_ENABLE"], c.params["FENCE_TYPE"])) == (1, 5)
+    assert len(sim.call(lambda c: c.store.items(1))) == 4  # the vehicle's fence list
+
+    sim.set_param("FENCE_ENABLE", 0)
+    again = gcs("mission", "upload", str(plan), "--no-fence", "--mavlink", url)
+    assert (
+        again.returncode == 0
+        and "geofence on" not in again.stderr
+        and "no geofence" not in again.stderr
+        and sim.call(lambda c: c.params["FENCE_ENABLE"]) == 0
+    )
+    plain = gcs("mission", "upload", str(wpl), "--mavlink", url)
+    assert plain.returncode == 0 and f"no geofence in {wpl}: the vehicle's own fence settings" in plain.stderr
 
 
 @pytest.mark.slow

@@ -27,7 +27,9 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     )  # fmt: skip
     text = re.sub(r"\s+", " ", out.stdout)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert "mission uploaded and verified" in text
+    assert "mission uploaded and verified" in text and re.search(
+        r"geofence on: \d+ corners 30 m around", text
+    )
     # in a log (not a terminal) each line stands alone: the patrol screen's last line ends before the next
     assert re.search(r"┘\nending the flight", out.stdout), out.stdout[-3000:]
     assert "(embedded amqtt)" in text and "/inspector/" in text
@@ -50,6 +52,9 @@ def test_demo_carries_finds_from_the_drone_to_the_cloud(tmp_path: Path) -> None:
     logs = [json.loads(x) for f in ("demo.log", "sim.log") for x in (work / f).read_text().splitlines()]
     assert any(x["msg"] == "alerts ingested" and x["accepted"] >= 1 for x in logs)
     assert any(x["msg"] == "statustext" and "Mission" in x["text"] for x in logs)
+    assert not [
+        x["text"] for x in logs if x["msg"] == "statustext" and "Fence" in x["text"]
+    ]  # flew inside it
     fates = [json.loads(line)["fate"] for line in (work / "truth.jsonl").read_text().splitlines()]
     m = re.search(
         r"the simulator lost (\d+) frame\(s\) and sent (\d+) corrupt; the edge skipped (\d+) frame\(s\).*?"
