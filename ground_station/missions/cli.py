@@ -277,6 +277,8 @@ def download(
 
 
 def _follow_until_landed(s, client, vehicle: str | None) -> None:
+    from rich.markup import escape
+
     from ground_station.missions.flight import begin_progress, follow
     from ground_station.missions.logbook import FlightRecorder, write_flight
 
@@ -294,6 +296,7 @@ def _follow_until_landed(s, client, vehicle: str | None) -> None:
             stop,
             lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
             recorder,
+            lambda text: _say(f"[bold yellow]{name} warns:[/] {escape(text)}"),
         )
     except KeyboardInterrupt:
         final = None
@@ -410,6 +413,7 @@ def logbook(
     import json
     from datetime import datetime
 
+    from rich.markup import escape
     from rich.table import Table
 
     from contract.terminal import console
@@ -427,6 +431,7 @@ def logbook(
     t = Table(title=f"{len(flights)} flight(s) in {s.data_dir / 'logbook'}", title_justify="left")
     for col in ("took off (local)", "vehicle", "time", "km", "max m", "battery", "waypoints", "cloud"):
         t.add_column(col, justify="left" if col in ("took off (local)", "vehicle") else "right", no_wrap=True)
+    t.add_column("autopilot warned")
     for f in flights:
         p = f["properties"]
         when = datetime.fromisoformat(p["armed_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
@@ -437,6 +442,7 @@ def logbook(
             f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
             "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
             f"{len(p['waypoints_reached'])}/{p['mission_count']}", _cloud_state(Path(p["file"])),
+            escape("; ".join(dict.fromkeys(w["text"] for w in p.get("warnings") or []))),
         )  # fmt: skip
     console().print(t)
 

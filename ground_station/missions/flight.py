@@ -32,6 +32,8 @@ from ground_station.missions.resume import (
 log = logging.getLogger(__name__)
 
 MAV_CMD_SET_MESSAGE_INTERVAL = 511
+#: MAV_SEVERITY_WARNING: this and more severe STATUSTEXTs are the ones an operator must read.
+WARNING_SEVERITY = 4
 MSG_GLOBAL_POSITION_INT = 33
 
 
@@ -218,18 +220,29 @@ def follow(
     stop: threading.Event,
     on_change: Callable[[PatrolProgress], None],
     recorder: FlightRecorder | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> PatrolProgress:
     """Persist every MISSION_ITEM_REACHED / MISSION_CURRENT until the vehicle lands and disarms;
-    ``recorder`` also logs the flight (track, battery, waypoints) for the logbook.
+    ``recorder`` also logs the flight (track, battery, waypoints, the autopilot's warnings) for the
+    logbook; ``on_warning`` hears each warning the autopilot says (a failsafe, a fence breach).
 
     Returns when the vehicle, having been armed, is disarmed again, or when ``stop`` is set.
     """
     was_armed = client.armed
-    types = {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT"} | (_LOGGED if recorder else set())
+    types = {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT", "STATUSTEXT"}
+    types |= _LOGGED if recorder else set()
     with client._subscription() as q:
         while not stop.is_set():
             msg = client._wait(q, types, 0.5)
             now = datetime.now(UTC)
+            if msg is not None and msg.get_type() == "STATUSTEXT":
+                if msg.severity <= WARNING_SEVERITY:
+                    text = str(msg.text).rstrip("\x00")
+                    if recorder is not None:
+                        recorder.warning(now.timestamp(), text)
+                    if on_warning is not None:
+                        on_warning(text)
+                continue
             if recorder is not None:
                 recorder.armed(now.timestamp(), client.armed)
                 if msg is not None:

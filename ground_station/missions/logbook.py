@@ -23,6 +23,8 @@ from contract.messages import MAX_FLIGHT_POINTS, Flight
 TRACK_STEP_M = 5.0
 #: ... this long has passed (a hover still shows in the track).
 TRACK_EVERY_S = 10.0
+#: Warnings a flight keeps (a vehicle that repeats one every second must not grow the file for ever).
+MAX_WARNINGS = 100
 
 
 @dataclass
@@ -39,6 +41,8 @@ class FlightRecorder:
     battery_start_pct: float | None = None
     battery_end_pct: float | None = None
     reached: list[int] = field(default_factory=list)
+    #: What the autopilot warned of in flight (failsafes, fence breaches), with when.
+    warnings: list[tuple[float, str]] = field(default_factory=list)
     _last: tuple[float, float, float, float | None] | None = field(default=None, repr=False)
 
     @property
@@ -79,6 +83,11 @@ class FlightRecorder:
             if self.armed_at is None:
                 self.battery_start_pct = float(pct)
 
+    def warning(self, t: float, text: str) -> None:
+        """A STATUSTEXT of warning severity or worse, kept while flying (at most ``MAX_WARNINGS``)."""
+        if self.flying and len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append((t, text))
+
     def waypoint_reached(self, seq: int) -> None:
         if self.flying and seq not in self.reached:
             self.reached.append(seq)
@@ -105,6 +114,7 @@ class FlightRecorder:
                 "battery_used_pct": used,
                 "mission_count": self.mission_count,
                 "waypoints_reached": list(self.reached),
+                "warnings": [{"at": iso(t), "text": text} for t, text in self.warnings],
             },
         }
 

@@ -32,12 +32,15 @@ def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 10, le
     return path
 
 
-def test_a_plan_s_geofence_goes_up_with_it_and_is_turned_on(sim: SimVehicle, gcs, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_home(
+    sim: SimVehicle, gcs, gcs_bg, tmp_path: Path
+) -> None:
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
     wpl = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=3)
     fence = tuple(
-        geo.offset(home.lat, home.lon, n, e) for n, e in ((-50, -50), (-50, 50), (400, 50), (400, -50))
+        geo.offset(home.lat, home.lon, n, e) for n, e in ((-50, -50), (-50, 50), (130, 50), (130, -50))
     )
     plan = tmp_path / "patrol.plan"
     write_plan(plan, read_wpl(wpl), 8.0, 5.0, fence)
@@ -60,6 +63,21 @@ def test_a_plan_s_geofence_goes_up_with_it_and_is_turned_on(sim: SimVehicle, gcs
     )
     plain = gcs("mission", "upload", str(wpl), "--mavlink", url)
     assert plain.returncode == 0 and f"no geofence in {wpl}: the vehicle's own fence settings" in plain.stderr
+
+    # the patrol's second waypoint (160 m out) lies beyond the fence (130 m): it turns home there,
+    # the operator watching is told, and the logbook keeps it
+    sim.set_param("FENCE_ENABLE", 1)
+    watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
+    assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
+    assert gcs("mission", "start", "--mavlink", url).returncode == 0
+    turned = sim.wait_for(lambda s: s.mode_name == "RTL", timeout=30.0)
+    assert 110 < geo.to_local(home.lat, home.lon, turned.lat, turned.lon)[0] < 160
+    sim.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    _, err = watcher.communicate(timeout=15)
+    assert watcher.returncode == 0 and "river-1 warns: Fence Breached: Polygon" in err, err
+    (flight,) = [json.loads(line) for line in gcs("logbook", "--json").stdout.splitlines()]
+    assert [w["text"] for w in flight["properties"]["warnings"]] == ["Fence Breached: Polygon"]
+    assert "Fence Breached: Polygon" in gcs("logbook").stdout
 
 
 @pytest.mark.slow
