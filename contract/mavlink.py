@@ -7,6 +7,8 @@ agent and ground station decode them. Values follow ArduPilot's ``mode.h`` and `
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Protocol
 
 # pymavlink picks its dialect from the environment at import time; ArduPilot speaks MAVLink 2
 # with the ardupilotmega dialect. Set both before any ``pymavlink`` import in the project.
@@ -44,3 +46,40 @@ def mode_name(custom_mode: int) -> str:
 def mode_number(name: str) -> int:
     """Custom-mode number of a Copter mode name (case-insensitive); ``KeyError`` if unknown."""
     return COPTER_MODES[name.upper()]
+
+
+#: A fence polygon's vertex items (mission_type FENCE), param1 the polygon's corner count.
+FENCE_VERTEX_INCLUSION = 5001  # MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
+FENCE_VERTEX_EXCLUSION = 5002  # MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
+
+#: One polygon of a geofence: inclusion (stay inside) or not, and its ``(lat, lon)`` corners.
+FencePolygon = tuple[bool, tuple[tuple[float, float], ...]]
+
+
+class FenceVertex(Protocol):
+    """What a fence list item has, whichever side's mission item class holds it."""
+
+    command: int
+    param1: float
+
+    @property
+    def lat(self) -> float: ...
+
+    @property
+    def lon(self) -> float: ...
+
+
+def fence_polygons(items: Sequence[FenceVertex]) -> list[FencePolygon]:
+    """The polygons of a fence list as ArduPilot reads it: each run of vertex items whose first
+    says how many corners follow; other items (circles, a return point) are skipped."""
+    out: list[FencePolygon] = []
+    k = 0
+    while k < len(items):
+        it = items[k]
+        if it.command not in (FENCE_VERTEX_INCLUSION, FENCE_VERTEX_EXCLUSION):
+            k += 1
+            continue
+        n = max(1, int(it.param1))
+        out.append((it.command == FENCE_VERTEX_INCLUSION, tuple((v.lat, v.lon) for v in items[k : k + n])))
+        k += n
+    return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from contract.mavlink import FENCE_VERTEX_EXCLUSION, FENCE_VERTEX_INCLUSION, FencePolygon
+
 MAV_FRAME_GLOBAL = 0
 MAV_FRAME_MISSION = 2
 MAV_FRAME_GLOBAL_RELATIVE_ALT = 3
@@ -14,8 +16,6 @@ GLOBAL_FRAMES = frozenset({0, 3, 5, 6, 10, 11})
 MAV_RESULT_ACCEPTED = 0
 MAV_MISSION_TYPE_MISSION = 0
 MAV_MISSION_TYPE_FENCE = 1
-MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION = 5001
-MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION = 5002
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,38 +94,16 @@ def from_wire(msg: object) -> MissionItem:
     )
 
 
-def fence_items(polygons: list[tuple[bool, tuple[tuple[float, float], ...]]]) -> list[MissionItem]:
+def fence_items(polygons: list[FencePolygon]) -> list[MissionItem]:
     """The fence list (mission_type FENCE) of ``(inclusion, (lat, lon) corners)`` polygons: one
     vertex item per corner, param1 the polygon's corner count, as ArduPilot stores them."""
     out: list[MissionItem] = []
     for inclusion, points in polygons:
-        cmd = (
-            MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
-            if inclusion
-            else MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
-        )
+        cmd = FENCE_VERTEX_INCLUSION if inclusion else FENCE_VERTEX_EXCLUSION
         out += [
             MissionItem(len(out) + i, cmd, MAV_FRAME_GLOBAL, param1=float(len(points)), lat=lat, lon=lon)
             for i, (lat, lon) in enumerate(points)
         ]
-    return out
-
-
-def fence_polygons(items: list[MissionItem]) -> list[tuple[bool, tuple[tuple[float, float], ...]]]:
-    """``(inclusion, corners)`` polygons of a fence list (vertex items; other kinds are skipped)."""
-    out, k = [], 0
-    while k < len(items):
-        it = items[k]
-        if it.command not in (
-            MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION,
-            MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION,
-        ):
-            k += 1
-            continue
-        n = max(1, int(it.param1))
-        corners = tuple((v.lat, v.lon) for v in items[k : k + n])
-        out.append((it.command == MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION, corners))
-        k += n
     return out
 
 

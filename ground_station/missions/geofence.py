@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contract.mavlink import FencePolygon, fence_polygons
 from ground_station.mavlink import VehicleClient
-from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE, fence_items, fence_polygons
+from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE, fence_items
 from ground_station.missions.flight import MissionMismatch
 
 #: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
@@ -23,7 +24,7 @@ FENCE_ACTIONS = {"report": 0, "rtl": 1, "land": 2}
 #: Corners read back may differ by the wire's 1e-7 degree rounding (~1 cm).
 _TOLERANCE_DEG = 2e-7
 
-Polygons = Sequence[tuple[bool, tuple[tuple[float, float], ...]]]
+Polygons = Sequence[FencePolygon]
 
 
 def fence_differences(sent: Polygons, back: Polygons) -> list[str]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
 from contract import geo
-from contract.mavlink import COPTER_MODES, mode_name
+from contract.mavlink import COPTER_MODES, fence_polygons, mode_name
 from sim.vehicle import fence
 from sim.vehicle.faults import GpsReading
 from sim.vehicle.mission import FENCE, MissionItem, MissionStore
@@ -339,7 +339,7 @@ class Autopilot:
         if not self._p("FENCE_ENABLE") or self.est is None or not self.est.pos_ok:
             return []
         lat, lon = self.latlon_of(self.est.north, self.est.east)
-        polys = fence.polygons(self.store.items(FENCE))
+        polys = fence_polygons(self.store.items(FENCE))
         return fence.breaches(self._p, polys, self.home[:2], lat, lon, self.est.up - self.home_local[2])
 
     def arm(self, force: bool = False) -> bool:

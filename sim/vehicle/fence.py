@@ -11,38 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pymavlink.dialects.v20 import ardupilotmega as M
-
 from contract.geo import distance_m, inside_polygon
-from sim.vehicle.mission import MissionItem
+from contract.mavlink import FencePolygon
 
 TYPE_ALT_MAX, TYPE_CIRCLE, TYPE_POLYGON = 1, 2, 4
-_VERTEX = {
-    M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION: True,
-    M.MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION: False,
-}
-
-Polygon = tuple[bool, list[tuple[float, float]]]
-
-
-def polygons(items: list[MissionItem]) -> list[Polygon]:
-    """``(inclusion, corners)`` of the fence list's polygons (param1: a polygon's corner count)."""
-    out: list[Polygon] = []
-    k = 0
-    while k < len(items):
-        it = items[k]
-        if it.command not in _VERTEX:
-            k += 1
-            continue
-        n = max(1, int(it.param1))
-        out.append((_VERTEX[it.command], [(v.lat, v.lon) for v in items[k : k + n]]))
-        k += n
-    return out
 
 
 def breaches(
     p: Callable[[str], float],
-    polys: list[Polygon],
+    polys: list[FencePolygon],
     home: tuple[float, float],
     lat: float,
     lon: float,

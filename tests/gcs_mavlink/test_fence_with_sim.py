@@ -8,8 +8,9 @@ import time
 
 import contract.mavlink  # noqa: F401
 from contract import geo
+from contract.mavlink import fence_polygons
 from ground_station.mavlink import VehicleClient
-from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE, fence_polygons
+from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE
 from ground_station.missions.geofence import upload_fence
 from sim.settings import VehicleSettings
 from sim.vehicle import SimVehicle
