@@ -67,6 +67,7 @@ def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
         "min_lat": min(y for _, y in f.track),
         "max_lon": max(x for x, _ in f.track),
         "max_lat": max(y for _, y in f.track),
+        "warnings": json.dumps([{"at": iso(w.at.timestamp()), "text": w.text} for w in f.warnings]),
     }
 
 
@@ -99,5 +100,6 @@ def flight_feature(
             "waypoints_reached": row["waypoints_reached"],
             "mission_count": row["mission_count"],
             "segments": json.loads(row["segments"]),
+            "warnings": json.loads(row.get("warnings") or "[]"),
         },
     }

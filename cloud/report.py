@@ -135,6 +135,19 @@ def tables(
         )  # fmt: skip
     out.append(t)
 
+    if stats["flight_warnings"]:
+        t = Table(title="What the autopilots warned of in flight", title_justify="left")
+        for col in ("took off", "vehicle", "stretches", "warnings"):
+            t.add_column(col, no_wrap=col != "warnings")
+        for f in stats["flight_warnings"]:
+            t.add_row(
+                _when(f["armed_at"], tz),
+                f["vehicle"],
+                ", ".join(names.get(s, s) for s in f["segments"]) or "-",
+                "; ".join(dict.fromkeys(f["warnings"])),
+            )
+        out.append(t)
+
     if stats["false_alarm_reasons"]:
         t = Table(title="What the false alarms were", title_justify="left")
         t.add_column("inspectors said")

@@ -129,6 +129,18 @@ def compute_stats(
         "finds": len(sel),
         "alerts": sum(o["finds"] for o in sel),
         "flights": len(period_flights),
+        # incidents: the flights whose autopilot warned (a fence breach, a failsafe), for the office
+        "flight_warnings": [
+            {
+                "flight_id": f["flight_id"],
+                "vehicle": f["vehicle"],
+                "armed_at": iso(f["armed_at"]),
+                "segments": json.loads(f["segments"]),
+                "warnings": [w["text"] for w in json.loads(f.get("warnings") or "[]")],
+            }
+            for f in sorted(period_flights, key=lambda f: f["armed_at"])
+            if json.loads(f.get("warnings") or "[]")
+        ],
         "unmapped_finds": len(by_seg.get(None, [])),
         "by_class": dict(sorted(Counter(o["debris_class"] for o in sel).items())),
         "by_status": dict(sorted(Counter(o["status"] for o in sel).items())),

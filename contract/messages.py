@@ -118,6 +118,17 @@ Lon = Annotated[float, Field(ge=-180, le=180)]
 Lat = Annotated[float, Field(ge=-90, le=90)]
 
 
+#: The most autopilot warnings a flight carries.
+MAX_FLIGHT_WARNINGS = 100
+
+
+class FlightWarning(_Wire):
+    """What the autopilot warned of in flight: a fence breach, a failsafe (its STATUSTEXT)."""
+
+    at: AwareDatetime
+    text: str = Field(min_length=1, max_length=200)
+
+
 class Flight(_Wire):
     """One patrol flight as the ground station logged it, for the cloud: which stretches were
     patrolled and when, finds or none (a clean stretch is a result too). Posted by the station's
@@ -137,6 +148,11 @@ class Flight(_Wire):
     waypoints_reached: list[int] = Field(default_factory=list, max_length=MAX_FLIGHT_POINTS)
     track: list[tuple[Lon, Lat]] = Field(
         min_length=2, max_length=MAX_FLIGHT_POINTS, description="WGS84 (lon, lat) points along the flight."
+    )
+    warnings: list[FlightWarning] = Field(
+        default_factory=list,
+        max_length=MAX_FLIGHT_WARNINGS,
+        description="The autopilot's warnings in flight (fence breaches, failsafes), in order.",
     )
 
     @model_validator(mode="after")

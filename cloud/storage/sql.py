@@ -100,6 +100,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX flights_armed_at ON flights (armed_at)",
         ],
     ),
+    (
+        4,
+        "what the autopilot warned of in each flight (fence breaches, failsafes)",
+        ["ALTER TABLE flights ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'"],
+    ),
 ]
 
 #: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept
@@ -107,7 +112,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 FLIGHT_COLUMNS: tuple[str, ...] = (
     "flight_id", "station", "vehicle", "armed_at", "disarmed_at", "distance_m", "max_alt_m",
     "battery_used_pct", "mission_count", "waypoints_reached", "segments", "track", "received_at",
-    "min_lon", "min_lat", "max_lon", "max_lat",
+    "min_lon", "min_lat", "max_lon", "max_lat", "warnings",
 )  # fmt: skip
 _FLIGHT_NO_TRACK = ", ".join(c for c in FLIGHT_COLUMNS if c != "track")
 

@@ -17,14 +17,12 @@ from typing import Any
 
 from contract.files import write_atomic
 from contract.geo import distance_m
-from contract.messages import MAX_FLIGHT_POINTS, Flight
+from contract.messages import MAX_FLIGHT_POINTS, MAX_FLIGHT_WARNINGS, Flight
 
 #: A track point is kept when the vehicle moved this far since the last one, or ...
 TRACK_STEP_M = 5.0
 #: ... this long has passed (a hover still shows in the track).
 TRACK_EVERY_S = 10.0
-#: Warnings a flight keeps (a vehicle that repeats one every second must not grow the file for ever).
-MAX_WARNINGS = 100
 
 
 @dataclass
@@ -84,8 +82,9 @@ class FlightRecorder:
                 self.battery_start_pct = float(pct)
 
     def warning(self, t: float, text: str) -> None:
-        """A STATUSTEXT of warning severity or worse, kept while flying (at most ``MAX_WARNINGS``)."""
-        if self.flying and len(self.warnings) < MAX_WARNINGS:
+        """A STATUSTEXT of warning severity or worse, kept while flying (the first
+        ``MAX_FLIGHT_WARNINGS``: a vehicle repeating one each second must not grow the file for ever)."""
+        if self.flying and len(self.warnings) < MAX_FLIGHT_WARNINGS:
             self.warnings.append((t, text))
 
     def waypoint_reached(self, seq: int) -> None:
@@ -114,7 +113,7 @@ class FlightRecorder:
                 "battery_used_pct": used,
                 "mission_count": self.mission_count,
                 "waypoints_reached": list(self.reached),
-                "warnings": [{"at": iso(t), "text": text} for t, text in self.warnings],
+                "warnings": [{"at": iso(t), "text": text[:200]} for t, text in self.warnings],
             },
         }
 
@@ -160,6 +159,7 @@ def flight_from_feature(feature: dict[str, Any], flight_id: str) -> Flight:
         battery_used_pct=p.get("battery_used_pct"),
         mission_count=p.get("mission_count") or 0,
         waypoints_reached=p.get("waypoints_reached") or [],
+        warnings=(p.get("warnings") or [])[:MAX_FLIGHT_WARNINGS],
         track=_at_most(
             MAX_FLIGHT_POINTS,
             [(float(c[0]), float(c[1])) for c in ((feature.get("geometry") or {}).get("coordinates") or [])],

@@ -10,8 +10,11 @@ from typer.testing import CliRunner
 
 from cloud.backup import PREFIX, Source, make_backup, prune, read_archive
 from cloud.cli import app
+from cloud.storage.sql import MIGRATIONS
 from tests.cloud.factory import INSPECTOR_TOKENS, alert
 from tests.cloud_notify.test_channels import browser_subscription
+
+SCHEMA = MIGRATIONS[-1][0]
 
 
 def _cli(*args: str):
@@ -46,13 +49,13 @@ def test_a_backup_of_a_running_server_restores_into_one_that_carries_on(
     (archive,) = (tmp_path / "backups").glob(f"{PREFIX}*.tar.gz")
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600  # it holds the Web Push private key
     kind = "sqlite" if db_url.startswith("sqlite") else "postgresql"
-    assert f"backed up {kind} (schema 3: 2 finds, 2 work orders, 1 tokens)" in r.stdout, r.stdout
+    assert f"backed up {kind} (schema {SCHEMA}: 2 finds, 2 work orders, 1 tokens)" in r.stdout, r.stdout
 
     new_db = f"sqlite:///{tmp_path / 'new' / 'cloud.db'}" if kind == "sqlite" else fresh_pg()
     new = _config(tmp_path, "new", tmp_path / "new")
     r = _cli("restore", str(archive), "--db", new_db, "--config", new)
     assert r.exit_code == 0, r.output
-    assert "(schema 3: 2 finds, 2 work orders, 1 tokens); start the server" in r.stdout
+    assert f"(schema {SCHEMA}: 2 finds, 2 work orders, 1 tokens); start the server" in r.stdout
     again = _cli("restore", str(archive), "--db", new_db, "--config", new)
     assert again.exit_code == 4 and "would write over" in again.output and "--force" in again.output
 

@@ -53,7 +53,8 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
 ) -> None:
     apps: list = []
     srv = make_server(db_url=db_url, before_start=apps.append)
-    body = flight(along("shenzhen-4"))
+    breach = {"at": (T0 + timedelta(minutes=10)).isoformat(), "text": "Fence Breached: Polygon"}
+    body = flight(along("shenzhen-4"), warnings=[breach])
     with srv.client() as station:
         r = station.post("/api/v1/flights", json=body)
         assert r.status_code == 200, r.text
@@ -65,6 +66,7 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
             ({**body, "armed_at": "2026-11-20T01:30:00"}, "armed_at"),
             ({**body, "track": [[114.06, 22.52]]}, "track"),
             ({**body, "track": [[114.06, 95.0], [114.07, 22.52]]}, "track"),
+            ({**body, "warnings": [{**breach, "text": "x" * 201}]}, "warnings"),
         ):
             r = station.post("/api/v1/flights", json=bad)
             assert r.status_code == 422 and where in r.text, r.text
@@ -79,6 +81,7 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     assert f["id"] == body["flight_id"] and f["geometry"]["type"] == "LineString"
     assert (f["properties"]["segments"], f["properties"]["duration_s"]) == (["shenzhen-4"], 840.0)
     assert f["properties"]["station"] == "gs1" and f["properties"]["waypoints_reached"] == 11
+    assert f["properties"]["warnings"] == [{"at": "2026-11-20T01:40:00Z", "text": "Fence Breached: Polygon"}]
     assert httpx.get(f"{srv.url}/api/v1/flights", params={"segment": "shenzhen-5"}).json()["features"] == []
     later = {"since": (T0 + timedelta(hours=1)).isoformat()}
     assert httpx.get(f"{srv.url}/api/v1/flights", params=later).json()["features"] == []
@@ -93,6 +96,11 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     )  # Shanghai
     st = json.loads(CliRunner().invoke(app, ["report", "--db", db_url, "--json"]).stdout)
     assert st["per_segment"]["shenzhen-4"]["flights"] == 1 and st["flights"] == 1
+    assert st["flight_warnings"] == [
+        {"flight_id": body["flight_id"], "vehicle": "river-1", "armed_at": "2026-11-20T01:30:00Z",
+         "segments": ["shenzhen-4"], "warnings": ["Fence Breached: Polygon"]}
+    ]  # fmt: skip
+    assert "What the autopilots warned of in flight" in report.stdout and "Fence Breached" in report.stdout
     config = tmp_path / "cloud.toml"  # the district's stretches, each with its inspector
     config.write_text(
         '[[cloud.segments]]\nid = "shenzhen-4"\ninspectors = ["li"]\n'

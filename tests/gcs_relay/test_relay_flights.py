@@ -18,7 +18,7 @@ from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess
 
 
 def patrol(
-    data_dir: Path, vehicle: str, start: float, segment: str = "shenzhen-4", land: bool = True
+    data_dir: Path, vehicle: str, start: float, segment: str = "shenzhen-4", land: bool = True, warn: str = ""
 ) -> Path:
     """A flight along a bundled segment, recorded as ``mission watch`` records one."""
     rec = FlightRecorder(vehicle, mission_count=8)
@@ -31,6 +31,8 @@ def patrol(
         for k in range(n):
             t += 1.0
             rec.position(t, lat0 + (lat1 - lat0) * k / n, lon0 + (lon1 - lon0) * k / n, 30.0)
+    if warn:
+        rec.warning(t, warn)
     rec.battery(60.0)
     if land:
         rec.armed(t + 5, False)
@@ -41,7 +43,7 @@ def patrol(
 
 def test_landed_flights_reach_the_cloud_once_through_an_outage(cloud: CloudProcess, tmp_path: Path) -> None:
     gcs = tmp_path / "gcs"
-    flown = patrol(gcs, "river-1", 1_795_000_000.0)
+    flown = patrol(gcs, "river-1", 1_795_000_000.0, warn="Fence Breached: Polygon")
     unfinished = patrol(gcs, "river-2", 1_795_000_500.0, land=False)
     torn = gcs / "logbook" / "river-3-20261201T000000Z.geojson"
     torn.write_text('{"type": "Fea')
@@ -68,6 +70,8 @@ def test_landed_flights_reach_the_cloud_once_through_an_outage(cloud: CloudProce
     (f,) = httpx.get(f"{cloud.url}/api/v1/flights").json()["features"]
     assert f["id"] == flown.stem and f["properties"]["station"] == "gs1"
     assert f["properties"]["battery_used_pct"] == 37.0 and f["properties"]["segments"] == ["shenzhen-4"]
+    (warned,) = f["properties"]["warnings"]  # the office sees what the autopilot warned of, and when
+    assert warned["text"] == "Fence Breached: Polygon" and warned["at"] < f["properties"]["disarmed_at"]
 
 
 def test_the_relay_sends_the_logbook_beside_the_alerts(
