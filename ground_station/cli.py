@@ -73,6 +73,9 @@ def plan(
     hfov: float | None = typer.Option(
         None, "--hfov", help="Camera horizontal field of view, deg (overrides)."
     ),
+    no_fly: Path | None = typer.Option(
+        None, "--no-fly", help="GeoJSON of no-fly zones (Polygons) to keep out of (gcs.no_fly_zones)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="TOML config file (its \\[gcs] table)."),
 ) -> None:
     """Plan a camera patrol along a river: writes a QGC .plan, a MAVLink WPL and a route GeoJSON.
@@ -81,7 +84,10 @@ def plan(
 
     Refused (exit 4) if the battery cannot fly it with the reserve; the message says how to split it.
 
-    Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river; 4 battery.
+    With no-fly zones (--no-fly), a route that enters one is refused (exit 2) and those near it are
+    kept out by the plan's geofence.
+
+    Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river or zones; 4 battery.
     """
     from rich.console import Console
     from rich.table import Table
@@ -91,6 +97,7 @@ def plan(
     from ground_station.planning.energy import EnergyModel
     from ground_station.planning.mission import build_mission
     from ground_station.planning.mission_files import write_plan, write_route_geojson, write_wpl
+    from ground_station.planning.nofly import ZoneError, keep_out, read_zones
     from ground_station.planning.planner import (
         PlanError,
         PlanOptions,
@@ -128,7 +135,9 @@ def plan(
         camera = CameraModel.load(s.camera_calibration) if s.camera_calibration else CameraModel.default()
         if hfov is not None:
             camera = CameraModel.from_hfov(camera.width, camera.height, hfov, name=f"hfov-{hfov:g}")
-    except ReachError as e:
+        zones_file = no_fly or s.no_fly_zones
+        zones = read_zones(zones_file) if zones_file else []
+    except (ReachError, ZoneError) as e:
         fail(EXIT_BAD_RIVER, str(e))
     except (PlanError, ValueError) as e:
         fail(EXIT_BAD_PARAMETERS, str(e))
@@ -164,7 +173,7 @@ def plan(
             descent_power_factor=s.descent_power_factor,
             accel_mps2=s.accel_mps2,
         )
-        patrol = plan_patrol(reach, options)
+        patrol = keep_out(plan_patrol(reach, options), zones)
     except (PlanError, ValueError) as e:
         fail(EXIT_BAD_PARAMETERS, str(e))
 
@@ -197,6 +206,12 @@ def plan(
             if patrol.fence
             else "none (fence_margin_m = 0)",
         ),
+        (
+            "no-fly zones",
+            ", ".join(z.name for z in patrol.keep_out) + " (kept out by the fence)"
+            if patrol.keep_out
+            else "none near",
+        ),
     ]
     for k, v in rows:
         table.add_row(k, v)
@@ -228,7 +243,14 @@ def plan(
     try:
         out.mkdir(parents=True, exist_ok=True)
         files = (out / f"{stem}.plan", out / f"{stem}.waypoints", out / f"{stem}.geojson")
-        write_plan(files[0], items, options.speed_mps, s.hover_speed_mps, patrol.fence)
+        write_plan(
+            files[0],
+            items,
+            options.speed_mps,
+            s.hover_speed_mps,
+            patrol.fence,
+            tuple(z.ring for z in patrol.keep_out),
+        )
         write_wpl(files[1], items)
         write_route_geojson(files[2], patrol, items)
     except OSError as e:

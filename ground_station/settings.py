@@ -34,6 +34,9 @@ class GcsSettings(ComponentSettings):
     fence_margin_m: float = Field(
         30.0, ge=0, description="geofence around the planned route, m on every side (0: no fence)"
     )
+    no_fly_zones: Path | None = Field(
+        None, description="GeoJSON of no-fly zones (Polygons): plans keep out of them, the fence too"
+    )
     fence_action: str = Field(
         "rtl", pattern="^(rtl|land|report)$", description="what the autopilot does on a fence breach"
     )

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import contract.mavlink  # noqa: F401  (MAVLink 2 + ardupilotmega before any test module loads pymavlink)
+
 
 def ctrl_c_works() -> None:
     """``preexec_fn`` for a child the test will stop with SIGINT: restore its default action.

@@ -108,19 +108,19 @@ def plan_json(
     cruise_speed: float,
     hover_speed: float,
     fence: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (),
+    keep_out: tuple[tuple[tuple[float, float], ...], ...] = (),
 ) -> dict[str, Any]:
     """A QGroundControl plan (fileType Plan, version 1) for ArduPilot multicopter.
 
     ``items[0]`` is home and becomes ``plannedHomePosition``; the rest are SimpleItems with
-    1-based ``doJumpId`` as QGC numbers them. ``fence``: the route's inclusion polygon, as QGC
-    keeps one (``geoFence.polygons``).
+    1-based ``doJumpId`` as QGC numbers them. ``fence``: the route's inclusion polygon, and
+    ``keep_out`` the no-fly zones' exclusion polygons, as QGC keeps them (``geoFence.polygons``).
     """
     home, rest = items[0], items[1:]
-    polygons = (
-        [{"inclusion": True, "polygon": [[round(a, 8), round(o, 8)] for a, o in fence], "version": 1}]
-        if fence
-        else []
-    )
+    polygons = [
+        {"inclusion": inclusion, "polygon": [[round(a, 8), round(o, 8)] for a, o in ring], "version": 1}
+        for inclusion, ring in [*([(True, fence)] if fence else []), *((False, z) for z in keep_out)]
+    ]
     return {
         "fileType": PLAN_FILE_TYPE,
         "version": 1,
@@ -216,8 +216,9 @@ def write_plan(
     cruise_speed: float,
     hover_speed: float,
     fence: tuple[tuple[float, float], ...] = (),
+    keep_out: tuple[tuple[tuple[float, float], ...], ...] = (),
 ) -> None:
-    doc = plan_json(items, cruise_speed, hover_speed, fence)
+    doc = plan_json(items, cruise_speed, hover_speed, fence, keep_out)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
@@ -294,6 +295,14 @@ def route_geojson(plan: PatrolPlan, items: list[MissionItem]) -> dict[str, Any]:
             "geometry": {"type": "LineString", "coordinates": [ll(p) for p in plan.reach.centerline]},
         },
     ]
+    for z in plan.keep_out:
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"kind": "no-fly", "name": z.name},
+                "geometry": {"type": "Polygon", "coordinates": [[ll(p) for p in (*z.ring, z.ring[0])]]},
+            }
+        )
     if plan.fence:
         ring = [ll(p) for p in (*plan.fence, plan.fence[0])]
         features.append(

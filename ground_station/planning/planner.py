@@ -103,6 +103,15 @@ class Waypoint:
 
 
 @dataclass(frozen=True)
+class NoFlyZone:
+    """A place the drone must never cross (``planning.nofly``): its name and outline, ``(lat, lon)``
+    corners (open ring)."""
+
+    name: str
+    ring: tuple[LatLon, ...]
+
+
+@dataclass(frozen=True)
 class PatrolPlan:
     """A planned sortie; ``route`` is home, every waypoint, home."""
 
@@ -116,6 +125,8 @@ class PatrolPlan:
     #: The geofence: an inclusion polygon around the whole route (``(lat, lon)`` corners, open
     #: ring); empty when the plan was made without one.
     fence: tuple[LatLon, ...] = field(default=(), repr=False)
+    #: No-fly zones near the route, kept out by the geofence as exclusion polygons (``nofly.keep_out``).
+    keep_out: tuple[NoFlyZone, ...] = field(default=(), repr=False)
 
     @property
     def home(self) -> LatLon:

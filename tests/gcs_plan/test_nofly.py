@@ -1,0 +1,105 @@
+"""No-fly zones: a route into one is refused by name; those near it go into the geofence as
+exclusions, which the simulated autopilot keeps out of."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from contract.mavlink import fence_polygons
+from ground_station.cli import EXIT_BAD_PARAMETERS, EXIT_BAD_RIVER, app
+from ground_station.mavlink.mission import fence_items
+from ground_station.planning.mission import build_mission
+from ground_station.planning.mission_files import parse_fence, plan_json, read_fence
+from ground_station.planning.nofly import ZoneError, keep_out, zones_from_geojson
+from ground_station.planning.planner import PlanError, PlanOptions, RiverReach, plan_patrol
+from sim.vehicle.fence import breaches
+
+REACH = RiverReach("r", ((22.52, 114.05), (22.521, 114.06), (22.519, 114.07)), 60.0)
+HOME = (22.5195, 114.049)
+
+
+def square(lat: float, lon: float, half: float = 0.0005) -> list[list[float]]:
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+    ]
+    return [*ring, ring[0]]
+
+
+def zones(**where: tuple[float, float, float]) -> dict:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "properties": {"name": name},
+             "geometry": {"type": "Polygon", "coordinates": [square(*w)]}}
+            for name, w in where.items()
+        ],
+    }  # fmt: skip
+
+
+def test_a_route_into_a_zone_is_refused_by_name_and_one_beside_it_is_fenced_out() -> None:
+    plan = plan_patrol(REACH, PlanOptions(30.0, 8.0, 0.3, 40.0, home=HOME))
+    helipad = zones_from_geojson(zones(helipad=(22.521, 114.06, 0.0003)), "z.geojson")
+    with pytest.raises(PlanError, match=r"enters no-fly zone 'helipad' \(after patrol waypoint \d+\)"):
+        keep_out(plan, helipad)
+    school, far = zones_from_geojson(
+        zones(school=(22.5218, 114.052, 0.0005), airport=(22.64, 113.81, 0.01)), "z.geojson"
+    )
+    kept = keep_out(plan, [school, far])
+    assert [z.name for z in kept.keep_out] == ["school"]  # the airport is nowhere near this patrol
+    doc = plan_json(build_mission(kept), 8.0, 5.0, kept.fence, tuple(z.ring for z in kept.keep_out))
+    polys = parse_fence(doc)
+    assert [p.inclusion for p in polys] == [True, False]
+    assert all(math.dist(a, b) < 1e-7 for a, b in zip(polys[1].points, school.ring, strict=True))
+    # on the vehicle: the exclusion is a fence of its own; inside it is a breach, beside it none
+    on_board = fence_polygons(fence_items([(p.inclusion, p.points) for p in polys]))
+    params = {"FENCE_TYPE": 4, "FENCE_RADIUS": 300, "FENCE_ALT_MAX": 100}.__getitem__
+    assert breaches(params, on_board, HOME, 22.5218, 114.052, 30.0) == ["Polygon"]
+    assert breaches(params, on_board, HOME, 22.5202, 114.052, 30.0) == []
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [
+        (
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [114, 22]}},
+            "is a Point, not a Polygon",
+        ),
+        (
+            {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[114, 22], [114.1, 22]]]}},
+            "3 or more",
+        ),
+        ({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[["a", 22]]]}}, "not a ring"),
+        ([1, 2], "not a GeoJSON Feature"),
+    ],
+)
+def test_a_bad_zone_file_is_named(doc, says) -> None:
+    with pytest.raises(ZoneError, match=f"z.geojson: .*{says}"):
+        zones_from_geojson(doc, "z.geojson")
+
+
+def test_the_plan_command_keeps_out_of_the_zones_it_is_given(tmp_path) -> None:
+    runner = CliRunner()
+    base = ["plan", "--river", "shenzhen", "--segment", "shenzhen-2", "--out", str(tmp_path / "p")]
+    ok = runner.invoke(app, base)
+    assert ok.exit_code == 0, ok.output
+    route = json.loads((tmp_path / "p" / "shenzhen-2.geojson").read_text())
+    lon, lat = next(f for f in route["features"] if f["properties"].get("kind") == "waypoint")["geometry"][
+        "coordinates"
+    ]
+    f = tmp_path / "zones.geojson"
+    f.write_text(json.dumps(zones(bridge=(lat, lon, 0.0002))))
+    refused = runner.invoke(app, [*base, "--no-fly", str(f)])
+    assert refused.exit_code == EXIT_BAD_PARAMETERS and "enters no-fly zone 'bridge'" in refused.output
+    f.write_text(json.dumps(zones(school=(lat + 0.0012, lon, 0.0004))))
+    fenced = runner.invoke(app, [*base, "--no-fly", str(f)])
+    assert fenced.exit_code == 0 and "school (kept out by the fence)" in fenced.output, fenced.output
+    assert [p.inclusion for p in read_fence(tmp_path / "p" / "shenzhen-2.plan")] == [True, False]
+    f.write_text("{")
+    assert runner.invoke(app, [*base, "--no-fly", str(f)]).exit_code == EXIT_BAD_RIVER
