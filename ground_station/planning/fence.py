@@ -9,8 +9,9 @@ a vehicle pushed or sent outside returns home.
 
 Built by rasterising the route's buffer (OpenCV draws thick round-capped lines), tracing its
 outer boundary and simplifying that within a fraction of the margin, so every point of the
-route stays at least ``margin_m * (1 - SIMPLIFY_SHARE) - resolution`` inside the polygon,
-meanders and out-and-back legs included. Pure: local metres in, local metres out.
+route stays at least ``margin_m * (1 - SIMPLIFY_SHARE)`` less two raster cells (``margin_m / 15``
+each on a route up to ~260 margins across, coarser beyond) inside the polygon, meanders and
+out-and-back legs included. Pure: local metres in, local metres out.
 """
 
 from __future__ import annotations

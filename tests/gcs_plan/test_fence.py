@@ -9,14 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ground_station.planning import geometry as g
-from ground_station.planning.fence import FenceError, corridor, distance_inside, is_simple
+from ground_station.planning.fence import SIMPLIFY_SHARE, FenceError, corridor, distance_inside, is_simple
 from ground_station.planning.mission import build_mission
 from ground_station.planning.mission_files import MissionFileError, parse_fence, plan_json
 from ground_station.planning.planner import PlanOptions, RiverReach, plan_patrol
 
 MARGIN = 30.0
-#: What the fence guarantees between the route and itself (simplification takes the rest).
-INSIDE_AT_LEAST = MARGIN * 0.6
+#: What the fence guarantees between the route and itself: the margin less what simplification
+#: may take and two raster cells (``fence.corridor``'s docstring).
+INSIDE_AT_LEAST = MARGIN * (1 - SIMPLIFY_SHARE) - 2 * MARGIN / 15
 
 
 def _meander_out_and_back() -> list[tuple[float, float]]:
