@@ -210,6 +210,7 @@ class Autopilot:
         self.fs_gcs = False
         self.fs_ekf = False
         self.fence_breached: list[str] = []  # the fences it is outside of now (FENCE_ENABLE)
+        self._fence: tuple[int, list] = (-1, [])  # (fence list revision, its polygons)
         self._low_v_since: float | None = None
         self._crit_v_since: float | None = None
         self.last_gcs_heartbeat: float | None = None
@@ -339,7 +340,10 @@ class Autopilot:
         if not self._p("FENCE_ENABLE") or self.est is None or not self.est.pos_ok:
             return []
         lat, lon = self.latlon_of(self.est.north, self.est.east)
-        polys = fence_polygons(self.store.items(FENCE))
+        rev = self.store.revisions[FENCE]
+        if self._fence[0] != rev:  # read the list again only when it changed, not every tick
+            self._fence = (rev, fence_polygons(self.store.items(FENCE)))
+        polys = self._fence[1]
         return fence.breaches(self._p, polys, self.home[:2], lat, lon, self.est.up - self.home_local[2])
 
     def arm(self, force: bool = False) -> bool:

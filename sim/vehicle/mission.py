@@ -208,6 +208,7 @@ class MissionStore:
         self.home = home  # lat, lon, alt AMSL
         self._lists: dict[int, list[MissionItem]] = {MISSION: [], FENCE: [], RALLY: []}
         self.version = 0  # bumped on every change of the mission list
+        self.revisions = dict.fromkeys(self._lists, 0)  # each list's changes, for caches of it
 
     def supports(self, mission_type: int) -> bool:
         return mission_type in self._lists
@@ -236,6 +237,7 @@ class MissionStore:
         self._lists[mission_type] = [
             replace(it, seq=i, mission_type=mission_type) for i, it in enumerate(items)
         ]
+        self.revisions[mission_type] += 1
         if mission_type == MISSION:
             self.version += 1
 
