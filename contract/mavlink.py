@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 # pymavlink picks its dialect from the environment at import time; ArduPilot speaks MAVLink 2
 # with the ardupilotmega dialect. Set both before any ``pymavlink`` import in the project.
@@ -52,8 +52,13 @@ def mode_number(name: str) -> int:
 FENCE_VERTEX_INCLUSION = 5001  # MAV_CMD_NAV_FENCE_POLYGON_VERTEX_INCLUSION
 FENCE_VERTEX_EXCLUSION = 5002  # MAV_CMD_NAV_FENCE_POLYGON_VERTEX_EXCLUSION
 
-#: One polygon of a geofence: inclusion (stay inside) or not, and its ``(lat, lon)`` corners.
-FencePolygon = tuple[bool, tuple[tuple[float, float], ...]]
+
+class FencePolygon(NamedTuple):
+    """One polygon of a geofence: the vehicle stays inside every ``inclusion`` one and outside every
+    other (a school, a helipad); ``points`` are its ``(lat, lon)`` corners, open ring."""
+
+    inclusion: bool
+    points: tuple[tuple[float, float], ...]
 
 
 class FenceVertex(Protocol):
@@ -80,6 +85,10 @@ def fence_polygons(items: Sequence[FenceVertex]) -> list[FencePolygon]:
             k += 1
             continue
         n = max(1, int(it.param1))
-        out.append((it.command == FENCE_VERTEX_INCLUSION, tuple((v.lat, v.lon) for v in items[k : k + n])))
+        out.append(
+            FencePolygon(
+                it.command == FENCE_VERTEX_INCLUSION, tuple((v.lat, v.lon) for v in items[k : k + n])
+            )
+        )
         k += n
     return out

@@ -213,17 +213,27 @@ def upload(
         bool,
         typer.Option("--no-fence", help="Leave the vehicle's geofence as it is, even if the file has one."),
     ] = False,
+    fence_margin: Annotated[
+        float | None,
+        typer.Option(
+            "--fence-margin",
+            min=1.0,
+            help="A file without a geofence (planned elsewhere): draw one this many m around its route.",
+        ),
+    ] = None,
 ) -> None:
     """Upload a mission, then read it back and compare (exit 6 with the differences if they differ).
 
     A .plan's geofence (`gcs plan` draws one around the route) goes up with it, is read back, and
-    is turned on: the autopilot then will not arm outside it and returns (RTL) from a breach.
+    is turned on: the autopilot then will not arm outside it and returns (RTL) from a breach. A
+    mission planned elsewhere gets one drawn around its route with `--fence-margin`.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
-    from ground_station.missions.geofence import upload_fence
+    from ground_station.missions.geofence import fence_around, upload_fence
+    from ground_station.planning.fence import FenceError
     from ground_station.planning.mission_files import MissionFileError, read_fence
 
     s = _settings(config, mavlink_url=mavlink)
@@ -242,8 +252,15 @@ def upload(
             task = bar.add_task(file.name, total=len(items) + 1)
             upload_verified(client, items, home, progress=lambda i, n: bar.update(task, completed=i, total=n))
         _say(f"uploaded {len(items)} items from {file} to {s.mavlink_url}; read back identical")
+        if not fence and not no_fence and fence_margin is not None:
+            at = client.download_mission(include_home=True)[0]  # the vehicle's real home
+            try:
+                fence = [fence_around(items, (at.lat, at.lon), fence_margin)]
+            except FenceError as e:
+                _fail(EXIT_FILE, f"{file}: {e}")
+            _say(f"geofence drawn {fence_margin:g} m around the mission's route from home")
         if fence:
-            upload_fence(client, [(p.inclusion, p.points) for p in fence], s.max_alt_m, s.fence_action)
+            upload_fence(client, fence, s.max_alt_m, s.fence_action)
             corners = sum(len(p.points) for p in fence)
             _say(
                 f"geofence on: {len(fence)} polygon(s), {corners} corners, read back identical; at most"

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contract.mavlink import FencePolygon, fence_polygons
-from ground_station.mavlink import VehicleClient
-from ground_station.mavlink.mission import MAV_MISSION_TYPE_FENCE, fence_items
+from ground_station.mavlink import MissionItem, VehicleClient
+from ground_station.mavlink.mission import GLOBAL_FRAMES, MAV_MISSION_TYPE_FENCE, fence_items
 from ground_station.missions.flight import MissionMismatch
+from ground_station.planning.fence import corridor
+from ground_station.planning.geometry import Projection
 
 #: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
 FENCE_TYPE_ALT_AND_POLYGON = 1 | 4
@@ -44,6 +46,19 @@ def fence_differences(sent: Polygons, back: Polygons) -> list[str]:
                     f"polygon {k} corner {i}: {p[0]:.7f},{p[1]:.7f} sent, {q[0]:.7f},{q[1]:.7f} read back"
                 )
     return out
+
+
+def fence_around(items: Sequence[MissionItem], home: tuple[float, float], margin_m: float) -> FencePolygon:
+    """An inclusion polygon ``margin_m`` around a mission flown from ``home`` and back (its
+    positioned items in order): a fence for a mission planned elsewhere. ``FenceError`` when no
+    fence of few enough corners holds it."""
+    proj = Projection(*home)
+    route = [(0.0, 0.0)]
+    route += [
+        proj.to_xy(it.lat, it.lon) for it in items if it.frame in GLOBAL_FRAMES and (it.lat, it.lon) != (0, 0)
+    ]
+    route.append((0.0, 0.0))
+    return FencePolygon(True, tuple(proj.to_latlon(*p) for p in corridor(route, margin_m)))
 
 
 def upload_fence(client: VehicleClient, polygons: Polygons, alt_max_m: float, action: str) -> None:

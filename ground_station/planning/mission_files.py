@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contract.mavlink import FencePolygon
 from contract.rivers import NOT_FOR_NAVIGATION
 from ground_station.planning import geometry as g
 from ground_station.planning.mission import COMMAND_NAMES, MissionItem
@@ -28,15 +28,6 @@ ALTITUDE_MODE_RELATIVE = 1
 
 class MissionFileError(ValueError):
     """A mission file that cannot be read; the message names the file, line and reason."""
-
-
-@dataclass(frozen=True)
-class FencePolygon:
-    """One polygon of a geofence: the vehicle must stay inside an ``inclusion`` one (all of them)
-    and outside every other (a school, a bridge deck), ``points`` as ``(lat, lon)``, open ring."""
-
-    inclusion: bool
-    points: tuple[tuple[float, float], ...]
 
 
 # --- QGC WPL 110 ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from contract import geo
+from contract.mavlink import fence_polygons
 from ground_station.missions.files import read_mission
 from ground_station.planning.mission import MissionItem
 from ground_station.planning.mission_files import read_wpl, write_plan, write_wpl
@@ -64,9 +65,18 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
     plain = gcs("mission", "upload", str(wpl), "--mavlink", url)
     assert plain.returncode == 0 and f"no geofence in {wpl}: the vehicle's own fence settings" in plain.stderr
 
+    drawn = gcs("mission", "upload", str(wpl), "--fence-margin", "40", "--mavlink", url)  # planned elsewhere
+    assert (
+        drawn.returncode == 0 and "geofence drawn 40 m around the mission's route from home" in drawn.stderr
+    )
+    (around,) = fence_polygons(sim.call(lambda c: c.store.items(1)))
+    assert around.inclusion and all(
+        geo.inside_polygon(it.lat, it.lon, around.points) for it in read_mission(wpl)[0] if it.lat
+    )
+
     # the patrol's second waypoint (160 m out) lies beyond the fence (130 m): it turns home there,
     # the operator watching is told, and the logbook keeps it
-    sim.set_param("FENCE_ENABLE", 1)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
     assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
     assert gcs("mission", "start", "--mavlink", url).returncode == 0

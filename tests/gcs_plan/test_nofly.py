@@ -58,7 +58,7 @@ def test_a_route_into_a_zone_is_refused_by_name_and_one_beside_it_is_fenced_out(
     assert [p.inclusion for p in polys] == [True, False]
     assert all(math.dist(a, b) < 1e-7 for a, b in zip(polys[1].points, school.ring, strict=True))
     # on the vehicle: the exclusion is a fence of its own; inside it is a breach, beside it none
-    on_board = fence_polygons(fence_items([(p.inclusion, p.points) for p in polys]))
+    on_board = fence_polygons(fence_items(polys))
     params = {"FENCE_TYPE": 4, "FENCE_RADIUS": 300, "FENCE_ALT_MAX": 100}.__getitem__
     assert breaches(params, on_board, HOME, 22.5218, 114.052, 30.0) == ["Polygon"]
     assert breaches(params, on_board, HOME, 22.5202, 114.052, 30.0) == []
