@@ -117,7 +117,7 @@ SMOKE = BuildScale(
         "train_birds": 6,
     },
     patrols_per_look=1,
-    patrol_frames=12,
+    patrol_frames=6,
     class_frames=6,
     cache_patrols=False,
 )

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from models.build import DEFAULT_DATA, DEFAULT_OUT, SYSTEM_WEIGHTS, VERIFIER_NAME, smoke_paths
+from models.build import DEFAULT_DATA, DEFAULT_OUT, SMOKE, SYSTEM_WEIGHTS, VERIFIER_NAME, smoke_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,8 @@ def test_the_rebuild_command_runs_every_stage_at_smoke_scale(tmp_path):
     assert card["system"]["verifier_build"]["train"]["steps"] == 60
     assert set(card["system"]["class_weights"]["by_look"]) == {"train", "shift", "far"}
     assert card["system"]["detector_weight"] in SYSTEM_WEIGHTS
-    assert set(card["system"]["val"]["patrols"]["debris_free_frames_by_look"].values()) == {12}
+    frames_by_look = card["system"]["val"]["patrols"]["debris_free_frames_by_look"]
+    assert set(frames_by_look.values()) == {SMOKE.patrol_frames}
     for scores in (card["heldout"], card["system"]["heldout"]):
         assert scores["negative_frames"] == 6 and "recall_ge_0.3m" in scores
 
