@@ -62,6 +62,8 @@ USER_TAKEOFF_MODES = frozenset({GUIDED, LOITER, ALT_HOLD})
 FORCE_MAGIC = 21196
 
 SEV_CRITICAL = M.MAV_SEVERITY_CRITICAL
+#: How often the fences are checked, simulated s (ArduCopter's fence_check runs at 25 Hz).
+FENCE_CHECK_S = 0.04
 SEV_WARNING = M.MAV_SEVERITY_WARNING
 SEV_INFO = M.MAV_SEVERITY_INFO
 
@@ -209,7 +211,8 @@ class Autopilot:
         self.fs_batt = 0  # 0 none, 1 low, 2 critical
         self.fs_gcs = False
         self.fs_ekf = False
-        self.fence_breached: list[str] = []  # the fences it is outside of now (FENCE_ENABLE)
+        self.fence_breached: list[str] = []  # the fences it was outside of at the last check
+        self._fence_check_at = -math.inf  # sim time of the next fence check (FENCE_CHECK_S apart)
         self._fence: tuple[int, list] = (-1, [])  # (fence list revision, its polygons)
         self._low_v_since: float | None = None
         self._crit_v_since: float | None = None
@@ -330,7 +333,8 @@ class Autopilot:
         batt_arm = self._p("BATT_ARM_VOLT")
         if batt_arm > 0 and self._batt_v < batt_arm:
             out.append("Battery 1 below minimum arming voltage")
-        outside = self.fence_breaches()
+        # as of the last check, at most FENCE_CHECK_S ago; a fence turned off counts at once
+        outside = self.fence_breached if self._p("FENCE_ENABLE") else []
         if outside:
             out.append(f"Fence: vehicle outside the {outside[0]} fence")
         return out
@@ -991,8 +995,12 @@ class Autopilot:
             self.set_mode(LAND, failsafe=True)
 
     def _check_fence(self) -> None:
-        """A new breach in flight: say which fence, then ``FENCE_ACTION`` (1, 3: RTL, else LAND;
-        2, 4, 5: LAND; 0: report only). Back inside, a later breach acts again."""
+        """Every ``FENCE_CHECK_S`` (ArduCopter checks its fences at 25 Hz, not every tick): a new
+        breach in flight says which fence, then runs ``FENCE_ACTION`` (1, 3: RTL, else LAND; 2, 4,
+        5: LAND; 0: report only). Back inside, a later breach acts again."""
+        if self.t < self._fence_check_at:
+            return
+        self._fence_check_at = self.t + FENCE_CHECK_S
         now = self.fence_breaches()
         new = [b for b in now if b not in self.fence_breached]
         self.fence_breached = now
