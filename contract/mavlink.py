@@ -64,8 +64,11 @@ class FencePolygon(NamedTuple):
 class FenceVertex(Protocol):
     """What a fence list item has, whichever side's mission item class holds it."""
 
-    command: int
-    param1: float
+    @property
+    def command(self) -> int: ...
+
+    @property
+    def param1(self) -> float: ...
 
     @property
     def lat(self) -> float: ...
