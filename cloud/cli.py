@@ -62,7 +62,7 @@ def serve(
 
 
 def _refuse_if_running(data_dir: Path) -> None:
-    """Exit 2 naming the server that already runs on ``data_dir`` (``cloud.server_lock``)."""
+    """Exit ``EXIT_RUNNING`` naming the server that already runs on ``data_dir`` (``cloud.server_lock``)."""
     from cloud.server_lock import running_server
 
     who = running_server(data_dir)

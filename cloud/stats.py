@@ -136,10 +136,10 @@ def compute_stats(
                 "vehicle": f["vehicle"],
                 "armed_at": iso(f["armed_at"]),
                 "segments": json.loads(f["segments"]),
-                "warnings": [w["text"] for w in json.loads(f.get("warnings") or "[]")],
+                "warnings": [w["text"] for w in warned],
             }
             for f in sorted(period_flights, key=lambda f: f["armed_at"])
-            if json.loads(f.get("warnings") or "[]")
+            if (warned := json.loads(f.get("warnings") or "[]"))
         ],
         "unmapped_finds": len(by_seg.get(None, [])),
         "by_class": dict(sorted(Counter(o["debris_class"] for o in sel).items())),

@@ -123,20 +123,23 @@ class PagingPolicy:
             return Decision(False, "not_reassigned")
         if held_by in (actor, order.get("assignee")):
             return Decision(False, "reassigned_self")
-        sid = event.get("segment_id") or ""
-        seg = self.segments.get(sid) or SegmentConfig(id=sid)
         return Decision(
-            True, "reassigned", (held_by,), seg, dispatched_by=actor, reassigned_to=str(order.get("assignee"))
-        )
+            True, "reassigned", (held_by,), self._segment_of(event), dispatched_by=actor,
+            reassigned_to=str(order.get("assignee")),
+        )  # fmt: skip
 
     def _dispatched(self, event: dict[str, Any], actor: str, assignee: str) -> Decision:
         """Someone sent an inspector to a find: page that inspector at once (not one who sent
         themselves: they know)."""
         if not assignee or assignee == actor:
             return Decision(False, "dispatched_self")
+        return Decision(True, "dispatched", (assignee,), self._segment_of(event), dispatched_by=actor)
+
+    def _segment_of(self, event: dict[str, Any]) -> SegmentConfig:
+        """The find's stretch, or a bare one off every stretch: a find sent to someone is still
+        theirs to clear wherever it is."""
         sid = event.get("segment_id") or ""
-        seg = self.segments.get(sid) or SegmentConfig(id=sid)  # off every stretch: still theirs to clear
-        return Decision(True, "dispatched", (assignee,), seg, dispatched_by=actor)
+        return self.segments.get(sid) or SegmentConfig(id=sid)
 
 
 def reminders_due(

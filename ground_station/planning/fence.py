@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ground_station.planning.geometry import segments_cross
+
 XY = tuple[float, float]
 P = Sequence[float]
 
@@ -80,27 +82,9 @@ def is_simple(ring: Sequence[P]) -> bool:
     for (i, a), (j, b) in itertools.combinations(enumerate(edges), 2):
         if j == i + 1 or (i == 0 and j == n - 1):
             continue
-        if _cross(a[0], a[1], b[0], b[1]):
+        if segments_cross(a[0], a[1], b[0], b[1]):
             return False
     return True
-
-
-def _cross(p1: P, p2: P, q1: P, q2: P) -> bool:
-    def orient(a: P, b: P, c: P) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-
-    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
-    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
-    return (
-        (d1 * d2 <= 0) and (d3 * d4 <= 0) and not (d1 == d2 == d3 == d4 == 0 and not _overlap(p1, p2, q1, q2))
-    )
-
-
-def _overlap(p1: P, p2: P, q1: P, q2: P) -> bool:
-    """Collinear segments: do their extents meet?"""
-    return all(
-        max(min(p1[k], p2[k]), min(q1[k], q2[k])) <= min(max(p1[k], p2[k]), max(q1[k], q2[k])) for k in (0, 1)
-    )
 
 
 def distance_inside(ring: list[XY], p: XY) -> float:

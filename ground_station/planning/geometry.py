@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,8 @@ import numpy as np
 from contract.geo import offset, to_local
 
 XY = tuple[float, float]
+#: Any 2-sequence of coordinates (a tuple, a list, a row of an array).
+Pt = Sequence[float]
 LatLon = tuple[float, float]
 
 #: Points at which distance-to-polyline is evaluated in one numpy block (bounds memory).
@@ -186,6 +189,25 @@ def buffer_ring(line: list[XY], half_width: float, step: float) -> list[XY]:
     right = offset_curve(line, -half_width, step)
     ring = left + right[::-1]
     return [*ring, ring[0]]
+
+
+def segments_cross(p1: Pt, p2: Pt, q1: Pt, q2: Pt, touching: bool = True) -> bool:
+    """Whether segments p1-p2 and q1-q2 meet: anywhere (``touching``, collinear overlaps too), or
+    only where each passes through the other's interior (``touching=False``)."""
+
+    def orient(a: Pt, b: Pt, c: Pt) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    if not touching:
+        return d1 * d2 < 0 and d3 * d4 < 0
+    if d1 == d2 == d3 == d4 == 0:  # on one line: they meet where their extents do
+        return all(
+            max(min(p1[k], p2[k]), min(q1[k], q2[k])) <= min(max(p1[k], p2[k]), max(q1[k], q2[k]))
+            for k in (0, 1)
+        )
+    return d1 * d2 <= 0 and d3 * d4 <= 0
 
 
 def turn_angles_deg(pts: list[XY]) -> list[float]:

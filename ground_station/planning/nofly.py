@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.geo import inside_polygon
+from ground_station.planning.geometry import segments_cross
 from ground_station.planning.planner import NoFlyZone, PatrolPlan, PlanError
 
 LatLon = tuple[float, float]
@@ -68,7 +69,8 @@ def first_entry(route: list[LatLon], zone: NoFlyZone) -> int | None:
     for k, (a, b) in enumerate(itertools.pairwise(route)):
         if inside_polygon(*a, zone.ring) or inside_polygon(*b, zone.ring):
             return k
-        if any(_crosses(a, b, c, d) for c, d in zip(zone.ring, (*zone.ring[1:], zone.ring[0]), strict=True)):
+        edges = zip(zone.ring, (*zone.ring[1:], zone.ring[0]), strict=True)
+        if any(segments_cross(a, b, c, d, touching=False) for c, d in edges):
             return k
     return None
 
@@ -77,13 +79,6 @@ def near(zone: NoFlyZone, box: tuple[float, float, float, float]) -> bool:
     """Whether the zone's own box meets ``box`` (min lat, min lon, max lat, max lon)."""
     lats, lons = [p[0] for p in zone.ring], [p[1] for p in zone.ring]
     return not (max(lats) < box[0] or min(lats) > box[2] or max(lons) < box[1] or min(lons) > box[3])
-
-
-def _crosses(a: LatLon, b: LatLon, c: LatLon, d: LatLon) -> bool:
-    def orient(p: LatLon, q: LatLon, r: LatLon) -> float:
-        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-
-    return orient(c, d, a) * orient(c, d, b) < 0 and orient(a, b, c) * orient(a, b, d) < 0
 
 
 def keep_out(plan: PatrolPlan, zones: list[NoFlyZone]) -> PatrolPlan:

@@ -1008,11 +1008,8 @@ class Autopilot:
             return
         self.text(SEV_CRITICAL, f"Fence Breached: {', '.join(new)}")
         action = int(self._p("FENCE_ACTION"))
-        if action in (1, 3) and self.mode not in (RTL, LAND):
-            if not self.set_mode(RTL, failsafe=True):
-                self.set_mode(LAND, failsafe=True)
-        elif action in (2, 4, 5) and self.mode != LAND:
-            self.set_mode(LAND, failsafe=True)
+        if action:  # in _failsafe's numbering: 2 RTL (else LAND), 1 LAND
+            self._failsafe(2 if action in (1, 3) else 1, "fence")
 
     def _check_battery(self, dt: float, battery: Battery) -> None:
         def timed(volts: float, since: float | None) -> tuple[bool, float | None]:

@@ -207,8 +207,12 @@ class MissionStore:
     def __init__(self, home: tuple[float, float, float]) -> None:
         self.home = home  # lat, lon, alt AMSL
         self._lists: dict[int, list[MissionItem]] = {MISSION: [], FENCE: [], RALLY: []}
-        self.version = 0  # bumped on every change of the mission list
         self.revisions = dict.fromkeys(self._lists, 0)  # each list's changes, for caches of it
+
+    @property
+    def version(self) -> int:
+        """Bumped on every change of the mission list (its revision)."""
+        return self.revisions[MISSION]
 
     def supports(self, mission_type: int) -> bool:
         return mission_type in self._lists
@@ -238,8 +242,6 @@ class MissionStore:
             replace(it, seq=i, mission_type=mission_type) for i, it in enumerate(items)
         ]
         self.revisions[mission_type] += 1
-        if mission_type == MISSION:
-            self.version += 1
 
     def clear(self, mission_type: int) -> None:
         self.replace(mission_type, [])
