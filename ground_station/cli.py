@@ -248,8 +248,7 @@ def plan(
             items,
             options.speed_mps,
             s.hover_speed_mps,
-            patrol.fence,
-            tuple(z.ring for z in patrol.keep_out),
+            patrol.fence_polygons(),
         )
         write_wpl(files[1], items)
         write_route_geojson(files[2], patrol, items)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +99,18 @@ def plan_json(
     items: list[MissionItem],
     cruise_speed: float,
     hover_speed: float,
-    fence: tuple[tuple[float, float], ...] | list[tuple[float, float]] = (),
-    keep_out: tuple[tuple[tuple[float, float], ...], ...] = (),
+    fence: Sequence[FencePolygon] = (),
 ) -> dict[str, Any]:
     """A QGroundControl plan (fileType Plan, version 1) for ArduPilot multicopter.
 
     ``items[0]`` is home and becomes ``plannedHomePosition``; the rest are SimpleItems with
-    1-based ``doJumpId`` as QGC numbers them. ``fence``: the route's inclusion polygon, and
-    ``keep_out`` the no-fly zones' exclusion polygons, as QGC keeps them (``geoFence.polygons``).
+    1-based ``doJumpId`` as QGC numbers them. ``fence``: the geofence's polygons (the route's
+    inclusion one, no-fly zones' exclusions), as QGC keeps them (``geoFence.polygons``).
     """
     home, rest = items[0], items[1:]
     polygons = [
         {"inclusion": inclusion, "polygon": [[round(a, 8), round(o, 8)] for a, o in ring], "version": 1}
-        for inclusion, ring in [*([(True, fence)] if fence else []), *((False, z) for z in keep_out)]
+        for inclusion, ring in fence
     ]
     return {
         "fileType": PLAN_FILE_TYPE,
@@ -206,10 +206,9 @@ def write_plan(
     items: list[MissionItem],
     cruise_speed: float,
     hover_speed: float,
-    fence: tuple[tuple[float, float], ...] = (),
-    keep_out: tuple[tuple[tuple[float, float], ...], ...] = (),
+    fence: Sequence[FencePolygon] = (),
 ) -> None:
-    doc = plan_json(items, cruise_speed, hover_speed, fence, keep_out)
+    doc = plan_json(items, cruise_speed, hover_speed, fence)
     Path(path).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 

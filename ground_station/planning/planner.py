@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from contract.camera import CameraModel
+from contract.mavlink import FencePolygon
 from ground_station.planning import geometry as g
 from ground_station.planning.energy import EnergyModel, FlightEstimate, estimate
 from ground_station.planning.fence import FenceError, corridor
@@ -139,6 +140,12 @@ class PatrolPlan:
     @property
     def route(self) -> list[LatLon]:
         return [self.home, *((w.lat, w.lon) for w in self.waypoints), self.home]
+
+    def fence_polygons(self) -> list[FencePolygon]:
+        """The plan's geofence as a vehicle (and a .plan file) takes it: the inclusion polygon
+        around the route, then each no-fly zone near it as an exclusion."""
+        inclusion = [FencePolygon(True, self.fence)] if self.fence else []
+        return inclusion + [FencePolygon(False, z.ring) for z in self.keep_out]
 
     def pass_lines(self) -> list[list[LatLon]]:
         """Each pass's waypoints, in flight order."""

@@ -253,7 +253,6 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     import contract.mavlink  # noqa: F401
     from cloud.integrations_config import SegmentConfig
     from cloud.settings import CloudSettings
-    from contract.mavlink import FencePolygon
     from edge.agent import EdgeAgent
     from edge.settings import EdgeSettings
     from ground_station.hostport import parse_hostport
@@ -384,7 +383,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         try:
             with waiting(console, "uploading the patrol and its geofence ..."):
                 gcs.upload_mission(items)
-                upload_fence(gcs, [FencePolygon(True, plan.fence)], alt_max_m=120.0, action="rtl")
+                upload_fence(gcs, plan.fence_polygons(), alt_max_m=120.0, action="rtl")
             console.print(
                 f"mission uploaded and verified: {len(items)} items; geofence on: {len(plan.fence)} corners"
                 f" {plan.options.fence_margin_m:g} m around the route (the vehicle returns from a breach)"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from contract import geo
-from contract.mavlink import fence_polygons
+from contract.mavlink import FencePolygon, fence_polygons
 from ground_station.missions.files import read_mission
 from ground_station.planning.mission import MissionItem
 from ground_station.planning.mission_files import read_wpl, write_plan, write_wpl
@@ -44,7 +44,7 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
         geo.offset(home.lat, home.lon, n, e) for n, e in ((-50, -50), (-50, 50), (130, 50), (130, -50))
     )
     plan = tmp_path / "patrol.plan"
-    write_plan(plan, read_wpl(wpl), 8.0, 5.0, fence)
+    write_plan(plan, read_wpl(wpl), 8.0, 5.0, [FencePolygon(True, fence)])
 
     up = gcs("mission", "upload", str(plan), "--mavlink", url)
     assert up.returncode == 0, up.stderr

@@ -67,7 +67,7 @@ def test_a_planned_patrol_carries_a_fence_around_home_and_every_waypoint_and_the
     ring = [proj.to_xy(*p) for p in plan.fence]
     assert distance_inside(ring, (0.0, 0.0)) >= INSIDE_AT_LEAST
     assert min(distance_inside(ring, proj.to_xy(w.lat, w.lon)) for w in plan.waypoints) >= INSIDE_AT_LEAST
-    doc = plan_json(build_mission(plan), 8.0, 5.0, plan.fence)
+    doc = plan_json(build_mission(plan), 8.0, 5.0, plan.fence_polygons())
     (poly,) = parse_fence(doc)
     assert poly.inclusion and len(poly.points) == len(plan.fence)
     assert all(math.dist(a, b) < 1e-7 for a, b in zip(poly.points, plan.fence, strict=True))

@@ -53,7 +53,7 @@ def test_a_route_into_a_zone_is_refused_by_name_and_one_beside_it_is_fenced_out(
     )
     kept = keep_out(plan, [school, far])
     assert [z.name for z in kept.keep_out] == ["school"]  # the airport is nowhere near this patrol
-    doc = plan_json(build_mission(kept), 8.0, 5.0, kept.fence, tuple(z.ring for z in kept.keep_out))
+    doc = plan_json(build_mission(kept), 8.0, 5.0, kept.fence_polygons())
     polys = parse_fence(doc)
     assert [p.inclusion for p in polys] == [True, False]
     assert all(math.dist(a, b) < 1e-7 for a, b in zip(polys[1].points, school.ring, strict=True))
