@@ -38,7 +38,9 @@ class GcsSettings(ComponentSettings):
         None, description="GeoJSON of no-fly zones (Polygons): plans keep out of them, the fence too"
     )
     fence_action: str = Field(
-        "rtl", pattern="^(rtl|land|report)$", description="what the autopilot does on a fence breach"
+        "smartrtl",
+        pattern="^(smartrtl|rtl|land|report)$",
+        description="what the autopilot does on a fence breach (smartrtl: back along the path flown)",
     )
     launch_near_lat: float = Field(defaults.HOME_LAT, description="default launch: river end nearest here")
     launch_near_lon: float = Field(defaults.HOME_LON)

@@ -1,4 +1,4 @@
-"""``riverpatrol gcs mission upload|download|start|resume|rtl|land|watch`` and ``gcs status``.
+"""``riverpatrol gcs mission upload|download|start|resume|rtl|smartrtl|land|watch`` and ``gcs status``.
 
 Exit codes: 0 done; 2 bad command line or settings; 3 unreadable mission file; 4 no heartbeat,
 link lost or the vehicle too slow; 5 refused by the vehicle (its reason is printed);
@@ -225,14 +225,15 @@ def upload(
     """Upload a mission, then read it back and compare (exit 6 with the differences if they differ).
 
     A .plan's geofence (`gcs plan` draws one around the route) goes up with it, is read back, and
-    is turned on: the autopilot then will not arm outside it and returns (RTL) from a breach. A
+    is turned on: the autopilot then will not arm outside it and, from a breach, comes home along
+    the path it flew (SmartRTL; `[gcs] fence_action`). A
     mission planned elsewhere gets one drawn around its route with `--fence-margin`.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
-    from ground_station.missions.geofence import fence_around, upload_fence
+    from ground_station.missions.geofence import FENCE_ACTION_SAYS, fence_around, upload_fence
     from ground_station.planning.fence import FenceError
     from ground_station.planning.mission_files import MissionFileError, read_fence
 
@@ -264,7 +265,7 @@ def upload(
             corners = sum(len(p.points) for p in fence)
             _say(
                 f"geofence on: {len(fence)} polygon(s), {corners} corners, read back identical; at most"
-                f" {s.max_alt_m:g} m; a breach: {s.fence_action.upper()}"
+                f" {s.max_alt_m:g} m; a breach: {FENCE_ACTION_SAYS[s.fence_action]}"
             )
         elif not no_fence:
             _say(f"no geofence in {file}: the vehicle's own fence settings are left as they are")
@@ -401,18 +402,31 @@ def watch(
         _follow_until_landed(s, client, vehicle)
 
 
-def _mode_command(mode: str, what: str) -> Callable[..., None]:
+def _mode_command(mode: str, what: str, refused_hint: str = "") -> Callable[..., None]:
     def command(mavlink: Url = None, config: Config = None) -> None:
+        from ground_station.mavlink import CommandRejected
+
         s = _settings(config, mavlink_url=mavlink)
         with _vehicle(s) as client:
-            client.set_mode(mode)
+            try:
+                client.set_mode(mode)
+            except CommandRejected as e:
+                _fail(EXIT_REFUSED, f"the vehicle on {s.mavlink_url} refused: {e}{refused_hint}")
             _say(f"{s.mavlink_url}: {what} (mode {client.mode}, current item {client.mission_current})")
 
     command.__doc__ = f"Switch the vehicle to {mode}: {what}."
     return command
 
 
-mission_app.command("rtl")(_mode_command("RTL", "returning to launch"))
+mission_app.command("rtl")(_mode_command("RTL", "returning to launch in a straight line"))
+mission_app.command("smartrtl")(
+    _mode_command(
+        "SMART_RTL",
+        "returning to launch along the path it flew (the river, inside the fence)",
+        " (it has no path to fly back: not armed since boot, armed without a position, or the path"
+        " was given up; `gcs mission rtl` flies straight home)",
+    )
+)
 mission_app.command("land")(_mode_command("LAND", "landing where it is"))
 
 

@@ -4,8 +4,9 @@ The polygons go up as the fence list (mission_type FENCE), are read back and com
 corner, and only then are the fence parameters set: ``FENCE_TYPE`` the altitude and polygon
 fences (not ArduPilot's default circle around home: a patrol runs kilometres from it),
 ``FENCE_ALT_MAX`` the ground station's ceiling, ``FENCE_ACTION`` what a breach does, and
-``FENCE_ENABLE`` last. The autopilot then refuses to arm outside the fence and turns back (RTL)
-from a breach, whatever the link does.
+``FENCE_ENABLE`` last. The autopilot then refuses to arm outside the fence and turns back from
+a breach, whatever the link does: by default along the path it flew (SmartRTL), which stayed
+inside the fence, not the straight line home across whatever the fence keeps it out of.
 """
 
 from __future__ import annotations
@@ -21,8 +22,15 @@ from ground_station.planning.geometry import Projection
 
 #: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
 FENCE_TYPE_ALT_AND_POLYGON = 1 | 4
-#: ``[gcs] fence_action`` -> ArduCopter FENCE_ACTION.
-FENCE_ACTIONS = {"report": 0, "rtl": 1, "land": 2}
+#: ``[gcs] fence_action`` -> ArduCopter FENCE_ACTION (3: SmartRTL, or RTL if it has no path).
+FENCE_ACTIONS = {"report": 0, "rtl": 1, "land": 2, "smartrtl": 3}
+#: What each does, as the operator is told.
+FENCE_ACTION_SAYS = {
+    "report": "report only",
+    "rtl": "RTL, straight home",
+    "land": "land where it is",
+    "smartrtl": "SmartRTL, home along the path flown (RTL if it has none)",
+}
 #: Corners read back may differ by the wire's 1e-7 degree rounding (~1 cm).
 _TOLERANCE_DEG = 2e-7
 

@@ -4,8 +4,8 @@ A river runs through a district of homes, roads and schools; the drone has no bu
 them. The fence is one inclusion polygon around the whole route (take-off, the passes, the
 legs between them and home) at ``margin_m`` on every side, simple (never self-intersecting, as
 the autopilot requires) and of at most ``max_vertices`` corners (what an autopilot's fence
-storage holds). The autopilot enforces it (``FENCE_TYPE`` polygon, ``FENCE_ACTION`` RTL):
-a vehicle pushed or sent outside returns home.
+storage holds). The autopilot enforces it (``FENCE_TYPE`` polygon, ``FENCE_ACTION`` SmartRTL):
+a vehicle pushed or sent outside returns home along the path it flew.
 
 Built by rasterising the route's buffer (OpenCV draws thick round-capped lines), tracing its
 outer boundary and simplifying that within a fraction of the margin, so every point of the

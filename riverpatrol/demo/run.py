@@ -257,8 +257,9 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from edge.settings import EdgeSettings
     from ground_station.hostport import parse_hostport
     from ground_station.mavlink import VehicleClient
-    from ground_station.missions.geofence import upload_fence
+    from ground_station.missions.geofence import FENCE_ACTION_SAYS, upload_fence
     from ground_station.relay.service import Relay, RelayConfig, wait_until
+    from ground_station.settings import GcsSettings
     from riverpatrol.demo.broker import EmbeddedBroker
     from riverpatrol.demo.cloud_server import ServedCloud
     from riverpatrol.demo.faults import PatrolFaults
@@ -383,10 +384,12 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         try:
             with waiting(console, "uploading the patrol and its geofence ..."):
                 gcs.upload_mission(items)
-                upload_fence(gcs, plan.fence_polygons(), alt_max_m=120.0, action="rtl")
+                station = GcsSettings.model_fields  # the ground station's defaults, as `gcs mission upload`
+                action = station["fence_action"].default
+                upload_fence(gcs, plan.fence_polygons(), station["max_alt_m"].default, action)
             console.print(
                 f"mission uploaded and verified: {len(items)} items; geofence on: {len(plan.fence)} corners"
-                f" {plan.options.fence_margin_m:g} m around the route (the vehicle returns from a breach)"
+                f" {plan.options.fence_margin_m:g} m around the route (a breach: {FENCE_ACTION_SAYS[action]})"
             )
             follower = FlightFollower(url, work / "gcs", "drone-1").start()  # as `gcs mission watch`
             stack.append(follower)

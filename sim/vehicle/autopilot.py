@@ -19,13 +19,18 @@ Behaviour follows ArduCopter 4.5 where a client can see it:
   at the end of the mission it holds position (or disarms if it landed);
 * RTL climbs to ``RTL_ALT`` (never descends), returns at ``RTL_SPEED``, hovers
   ``RTL_LOIT_TIME`` and lands (or stops at ``RTL_ALT_FINAL``);
+* SMART_RTL retraces the path flown since arming (:mod:`sim.vehicle.smartrtl`) at the altitudes
+  flown, to 2 m above home, then lands (or stops at ``RTL_ALT_FINAL``); with no path (armed
+  without a position, or the path given up) it is refused ("init failed");
 * failsafes: battery low/critical (voltage for ``BATT_LOW_TIMER`` s, or remaining mAh) -> the
-  ``BATT_FS_*_ACT`` action; GCS heartbeat silence for ``FS_GCS_TIMEOUT`` -> RTL/LAND per
-  ``FS_GCS_ENABLE``; a lost position estimate in flight -> LAND, drifting with the wind. Each
-  disarms instead when landed, as ArduPilot does;
+  ``BATT_FS_*_ACT`` action; GCS heartbeat silence for ``FS_GCS_TIMEOUT`` -> the
+  ``FS_GCS_ENABLE`` action; a lost position estimate in flight -> LAND, drifting with the wind.
+  A SmartRTL action falls back to RTL (or LAND) when SmartRTL is refused, saying "SmartRTL
+  Unavailable, Trying RTL Mode". Each disarms instead when landed, as ArduPilot does; a vehicle
+  already returning (RTL, SMART_RTL) is left to return, one landing is left to land;
 * the geofence (``FENCE_ENABLE``; :mod:`sim.vehicle.fence`): no arming outside it ("PreArm: Fence:
   vehicle outside the Polygon fence"); a breach in flight says "Fence Breached: Polygon" and runs
-  ``FENCE_ACTION`` (RTL by default).
+  ``FENCE_ACTION`` (RTL by default; 3 SmartRTL).
 
 STABILIZE and ALT_HOLD have no pilot here (no RC): both hold altitude and drift with the wind.
 """
@@ -44,6 +49,7 @@ from sim.vehicle.faults import GpsReading
 from sim.vehicle.mission import FENCE, MissionItem, MissionStore
 from sim.vehicle.params import ParamStore
 from sim.vehicle.physics import Battery, Body, Limits, Setpoint
+from sim.vehicle.smartrtl import Point, ReturnPath
 
 M = mavlink2
 
@@ -55,9 +61,11 @@ LOITER = COPTER_MODES["LOITER"]
 RTL = COPTER_MODES["RTL"]
 LAND = COPTER_MODES["LAND"]
 BRAKE = COPTER_MODES["BRAKE"]
+SMART_RTL = COPTER_MODES["SMART_RTL"]
 
-SIMULATED_MODES = frozenset({STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE})
-POSITION_MODES = frozenset({AUTO, GUIDED, LOITER, RTL, BRAKE})
+SIMULATED_MODES = frozenset({STABILIZE, ALT_HOLD, AUTO, GUIDED, LOITER, RTL, LAND, BRAKE, SMART_RTL})
+POSITION_MODES = frozenset({AUTO, GUIDED, LOITER, RTL, BRAKE, SMART_RTL})
+RETURNING = frozenset({RTL, SMART_RTL})
 USER_TAKEOFF_MODES = frozenset({GUIDED, LOITER, ALT_HOLD})
 FORCE_MAGIC = 21196
 
@@ -152,6 +160,29 @@ def bearing(dn: float, de: float) -> float:
     return math.degrees(math.atan2(de, dn)) % 360.0
 
 
+def turn_speed(
+    speed: float,
+    origin: tuple[float, ...],
+    target: tuple[float, ...],
+    nxt: tuple[float, ...],
+    swing: tuple[float, float] | None = None,
+) -> float:
+    """Speed allowed through ``target`` on the way from ``origin`` to ``nxt`` (north, east
+    first): full speed straight on, none for a right angle or sharper. ``swing`` (acceleration
+    m/s/s, distance m) also keeps the overshoot sideways of the new leg within that distance."""
+    in_n, in_e = target[0] - origin[0], target[1] - origin[1]
+    out_n, out_e = nxt[0] - target[0], nxt[1] - target[1]
+    li, lo = math.hypot(in_n, in_e), math.hypot(out_n, out_e)
+    if li < 0.5 or lo < 0.5:
+        return 0.0
+    cos_turn = (in_n * out_n + in_e * out_e) / (li * lo)
+    out = speed * max(0.0, cos_turn)
+    sin_turn = math.sqrt(max(0.0, 1.0 - cos_turn * cos_turn))
+    if swing is not None and sin_turn > 1e-3:  # sideways: (v sin)^2 / 2a within the distance
+        out = min(out, math.sqrt(2.0 * swing[0] * BRAKE_MARGIN * swing[1]) / sin_turn)
+    return out
+
+
 @dataclass
 class NavInfo:
     """What NAV_CONTROLLER_OUTPUT reports."""
@@ -169,6 +200,13 @@ class _Rtl:
     hold_n: float = 0.0
     hold_e: float = 0.0
     loiter_until: float = 0.0
+
+
+@dataclass
+class _SmartRtl:
+    stage: str = "path"  # path, preland, final, land, done
+    origin: Point = (0.0, 0.0, 0.0)  # where the leg to the target began
+    target: Point | None = None  # the point popped off the path and not reached yet
 
 
 @dataclass
@@ -226,6 +264,8 @@ class Autopilot:
         self.guided_speed: float | None = None
         self.takeoff_alt: float | None = None
         self.rtl = _Rtl()
+        self.srtl = _SmartRtl()
+        self.return_path = ReturnPath()
         self.auto = _Auto()
         self.nav = NavInfo()
         self._disarm_timer = 0.0
@@ -369,6 +409,11 @@ class Autopilot:
         self.crashed = False
         if self.est is not None and self.est.pos_ok and self.landed:
             self._set_home_local(self.est.north, self.est.east, 0.0)
+        self.return_path = ReturnPath(self._p("SRTL_ACCURACY"), int(self._p("SRTL_POINTS")))
+        pos_ok = self.est is not None and self.est.pos_ok
+        said = self.return_path.start(self.t, self.home_local if self.landed else self._here(), pos_ok)
+        if said:
+            self.text(SEV_WARNING, said)
         self.events.append(("armed", True))
         if self.mode == AUTO:
             self._auto_start()
@@ -409,7 +454,12 @@ class Autopilot:
                 self.text(SEV_CRITICAL, "Auto: Missing Takeoff Cmd")
                 self.text(SEV_WARNING, "Mode change to AUTO failed: init failed")
                 return False
+        if mode == SMART_RTL and not (self.return_path.active and len(self.return_path)):
+            self.text(SEV_WARNING, "Mode change to SMART_RTL failed: init failed")
+            return False
         old = self.mode
+        if old == SMART_RTL and self.srtl.stage == "path" and self.srtl.target is not None:
+            self.return_path.put_back(self.srtl.target)  # not reached: still on the way home
         self.mode = mode
         self._enter(mode)
         self.events.append(("mode", old, mode))
@@ -452,6 +502,9 @@ class Autopilot:
                 self.hold = here
         elif mode == RTL:
             self._rtl_start()
+        elif mode == SMART_RTL:
+            self.return_path.cleanup()
+            self.srtl = _SmartRtl(origin=here, target=self.return_path.pop())
         elif mode == LAND:
             self.hold = here
         elif mode == AUTO:
@@ -705,15 +758,7 @@ class Autopilot:
             return 0.0
         if nxt.x == 0 and nxt.y == 0:
             return 0.0
-        tn, te, _ = a.target
-        nn, ne = self.local_of(nxt.lat, nxt.lon)
-        in_n, in_e = tn - a.origin[0], te - a.origin[1]
-        out_n, out_e = nn - tn, ne - te
-        li, lo = math.hypot(in_n, in_e), math.hypot(out_n, out_e)
-        if li < 0.5 or lo < 0.5:
-            return 0.0
-        cos_turn = (in_n * out_n + in_e * out_e) / (li * lo)
-        return speed * max(0.0, cos_turn)
+        return turn_speed(speed, a.origin, a.target, self.local_of(nxt.lat, nxt.lon))
 
     def _run_auto(self, dt: float, est: Estimate) -> tuple[float, float, float, float | None]:
         a = self.auto
@@ -816,6 +861,43 @@ class Autopilot:
             return self._land_run(est, (hn, he))
         return self._hold_position(est, (hn, he, est.up))
 
+    def _smart_rtl_run(self, est: Estimate) -> tuple[float, float, float, float | None]:
+        """Fly the path back point by point, through each without stopping where it runs on
+        straight; the last point (home) 2 m up, then land or hold at ``RTL_ALT_FINAL``."""
+        s = self.srtl
+        hn, he, hu = self.home_local
+        if s.stage in ("path", "preland") and s.target is not None:
+            tn, te, tu = s.target
+            nxt = self.return_path.peek() if s.stage == "path" else None
+            speed = self.wp_speed()
+            corner = 0.0
+            if nxt is not None:  # no faster through it than the next leg can stop in
+                accel = max(0.1, self._p("WPNAV_ACCEL") / 100.0)
+                stop = approach_speed(math.dist(s.target[:2], nxt[:2]), speed, accel)
+                swing = (accel, max(0.5, self._p("SRTL_ACCURACY")))
+                corner = min(turn_speed(speed, s.origin, s.target, nxt, swing), stop)
+            vn, ve, vu, yaw = self._along(est, s.origin, s.target, speed, corner)
+            radius = max(1.0, self._p("WPNAV_RADIUS") / 100.0)
+            if math.dist((tn, te, tu), (est.north, est.east, est.up)) <= radius:
+                if s.stage == "path":
+                    s.origin, s.target = s.target, self.return_path.pop()
+                    if s.target is None:  # that was home
+                        s.stage, s.target = "preland", (tn, te, tu + 2.0)
+                    elif not len(self.return_path):
+                        s.stage, s.target = "preland", (s.target[0], s.target[1], s.target[2] + 2.0)
+                else:
+                    final = self._p("RTL_ALT_FINAL") / 100.0
+                    s.stage = "final" if final > 0 else "land"
+                    s.target = (tn, te, hu + final) if final > 0 else (tn, te, tu)
+            yaw_ok = self._p("WP_YAW_BEHAVIOR") not in (0, 2)
+            return vn, ve, vu, yaw if yaw_ok else None
+        if s.stage == "final" and s.target is not None:
+            return self._hold_position(est, s.target)
+        if s.stage == "land":
+            xy = (s.target[0], s.target[1]) if s.target is not None else (hn, he)
+            return self._land_run(est, xy)
+        return self._hold_position(est, self._here())
+
     def _land_run(
         self, est: Estimate, xy: tuple[float, float] | None
     ) -> tuple[float, float, float, float | None]:
@@ -872,6 +954,24 @@ class Autopilot:
             yaw = bearing(est.vn, est.ve)
         return vn, ve, vu, yaw
 
+    def _along(
+        self, est: Estimate, origin: Point, target: Point, speed: float, end_speed: float
+    ) -> tuple[float, float, float, float | None]:
+        """Like :meth:`_goto`, but on the line from ``origin``: steer for a point a second ahead on
+        it (at least 3 m), so a turn's overshoot is flown back onto the line, not carried to the
+        far end of the leg; the speed still comes from the distance to ``target``."""
+        vn, ve, vu, yaw = self._goto(est, *target, speed, end_speed)
+        ln, le = target[0] - origin[0], target[1] - origin[1]
+        length = math.hypot(ln, le)
+        v = math.hypot(vn, ve)
+        if length < 1.0 or v < 1e-6:
+            return vn, ve, vu, yaw
+        done = ((est.north - origin[0]) * ln + (est.east - origin[1]) * le) / length
+        ahead = min(length, max(0.0, done) + max(3.0, speed))
+        cn, ce = origin[0] + ln * ahead / length - est.north, origin[1] + le * ahead / length - est.east
+        c = math.hypot(cn, ce)
+        return (v * cn / c, v * ce / c, vu, yaw) if c > 1e-6 else (vn, ve, vu, yaw)
+
     def _hold_position(
         self, est: Estimate, target: tuple[float, float, float]
     ) -> tuple[float, float, float, float | None]:
@@ -911,6 +1011,12 @@ class Autopilot:
         self._check_ekf(est)
         self._check_fence()
         self._prearm_report()
+        if self.armed:
+            said = self.return_path.update(
+                t, (est.north, est.east, est.up), est.pos_ok, self.mode != SMART_RTL
+            )
+            if said:
+                self.text(SEV_WARNING, said)
 
         vn = ve = vu = 0.0
         yaw: float | None = None
@@ -919,7 +1025,7 @@ class Autopilot:
         elif self.armed and self.mode == AUTO and self.auto.state == M.MISSION_STATE_ACTIVE:
             vn, ve, vu, yaw = self._run_auto(dt, est)
             vu = max(vu, 0.0) if self._wants_takeoff() else 0.0
-        elif self.armed and self.mode in (LAND, RTL) and self.landed:
+        elif self.armed and self.mode in (LAND, RTL, SMART_RTL) and self.landed:
             self.disarm(force=True, reason="landed")
         self._auto_disarm(dt)
 
@@ -949,6 +1055,8 @@ class Autopilot:
             return self._run_auto(dt, est)
         if mode == RTL:
             return self._rtl_run(est)
+        if mode == SMART_RTL:
+            return self._smart_rtl_run(est)
         if mode == LAND:
             hold = self.hold or self._here()
             return self._land_run(est, (hold[0], hold[1]))
@@ -982,22 +1090,35 @@ class Autopilot:
     # --- failsafes ----------------------------------------------------------------------------
 
     def _failsafe(self, action: int, what: str) -> None:
-        """Run a failsafe action: 1 LAND, 2 RTL (ArduPilot's numbering), anything else: none."""
+        """Run a failsafe action in ArduCopter's ``BATT_FS_*_ACT`` numbering: 1 LAND, 2 and 6
+        RTL, 3 SmartRTL or RTL, 4 SmartRTL or LAND, anything else: none. LAND overrides a
+        return; a return leaves a vehicle returning or landing as it is."""
         if not self.armed:
             return
         if self.landed:
             self.disarm(force=True, reason=what)
             return
-        if action in (2, 3, 4, 6) and self.mode not in (RTL, LAND):
-            if not self.set_mode(RTL, failsafe=True) or self.est is None or not self.est.pos_ok:
+        if action == 1:
+            if self.mode != LAND:
                 self.set_mode(LAND, failsafe=True)
-        elif action == 1 and self.mode != LAND:
+            return
+        if action not in (2, 3, 4, 6) or self.mode in RETURNING or self.mode == LAND:
+            return
+        if action in (3, 4):
+            if self.set_mode(SMART_RTL, failsafe=True):
+                return
+            if action == 4:
+                self.text(SEV_WARNING, "SmartRTL Unavailable, Using Land Mode")
+                self.set_mode(LAND, failsafe=True)
+                return
+            self.text(SEV_WARNING, "SmartRTL Unavailable, Trying RTL Mode")
+        if not self.set_mode(RTL, failsafe=True) or self.est is None or not self.est.pos_ok:
             self.set_mode(LAND, failsafe=True)
 
     def _check_fence(self) -> None:
         """Every ``FENCE_CHECK_S`` (ArduCopter checks its fences at 25 Hz, not every tick): a new
-        breach in flight says which fence, then runs ``FENCE_ACTION`` (1, 3: RTL, else LAND; 2, 4,
-        5: LAND; 0: report only). Back inside, a later breach acts again."""
+        breach in flight says which fence, then runs ``FENCE_ACTION`` (1 RTL, 2 and 4 LAND, 3
+        SmartRTL or RTL, 5 SmartRTL or LAND; 0 report only). Back inside, a later breach acts again."""
         if self.t < self._fence_check_at:
             return
         self._fence_check_at = self.t + FENCE_CHECK_S
@@ -1008,8 +1129,8 @@ class Autopilot:
             return
         self.text(SEV_CRITICAL, f"Fence Breached: {', '.join(new)}")
         action = int(self._p("FENCE_ACTION"))
-        if action:  # in _failsafe's numbering: 2 RTL (else LAND), 1 LAND
-            self._failsafe(2 if action in (1, 3) else 1, "fence")
+        if action:  # FENCE_ACTION -> _failsafe's numbering
+            self._failsafe({1: 2, 3: 3, 5: 4}.get(action, 1), "fence")
 
     def _check_battery(self, dt: float, battery: Battery) -> None:
         def timed(volts: float, since: float | None) -> tuple[bool, float | None]:
@@ -1051,7 +1172,7 @@ class Autopilot:
                 self.disarm(force=True, reason="GCS failsafe")
             else:
                 self.text(SEV_WARNING, "GCS Failsafe")
-                self._failsafe(1 if int(enabled) == 5 else 2, "GCS failsafe")
+                self._failsafe({3: 3, 4: 4, 5: 1}.get(int(enabled), 2), "GCS failsafe")
         elif not silent and self.fs_gcs:
             self.fs_gcs = False
             self.text(SEV_WARNING, "GCS Failsafe Cleared")

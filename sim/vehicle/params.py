@@ -89,6 +89,10 @@ PARAM_TABLE: tuple[ParamSpec, ...] = (
     ParamSpec("RTL_CLIMB_MIN", I16, 0, "cm", "RTL climbs at least this much."),
     ParamSpec("RTL_SPEED", I16, 0, "cm/s", "RTL return speed; 0 uses WPNAV_SPEED."),
     ParamSpec("RTL_LOIT_TIME", I32, 5000, "ms", "RTL hovers this long above home before landing."),
+    ParamSpec(
+        "SRTL_ACCURACY", F, 2, "m", "SmartRTL saves a point each time it moves this far; cleanup tolerance."
+    ),
+    ParamSpec("SRTL_POINTS", I16, 300, doc="SmartRTL path buffer, points (read at arming)."),
     ParamSpec("LAND_SPEED", I16, 50, "cm/s", "Final descent rate below LAND_ALT_LOW."),
     ParamSpec("LAND_SPEED_HIGH", I16, 0, "cm/s", "Descent rate above LAND_ALT_LOW; 0 uses WPNAV_SPEED_DN."),
     ParamSpec("LAND_ALT_LOW", I16, 1000, "cm", "Altitude where landing slows to LAND_SPEED."),
@@ -100,12 +104,22 @@ PARAM_TABLE: tuple[ParamSpec, ...] = (
     ParamSpec("BATT_LOW_TIMER", I8, 10, "s", "Voltage must stay low this long to trigger."),
     ParamSpec("BATT_CRT_VOLT", F, 13.4, "V", "Critical-battery failsafe voltage (sim: 4S); 0 disables."),
     ParamSpec("BATT_CRT_MAH", F, 0, "mAh", "Critical-battery failsafe remaining capacity; 0 disables."),
-    ParamSpec("BATT_FS_LOW_ACT", I8, 2, doc="Low-battery action: 0 none, 1 LAND, 2 RTL (sim default 2)."),
     ParamSpec(
-        "BATT_FS_CRT_ACT", I8, 1, doc="Critical-battery action: 0 none, 1 LAND, 2 RTL (sim default 1)."
+        "BATT_FS_LOW_ACT",
+        I8,
+        2,
+        doc="Low-battery action: 0 none, 1 LAND, 2 RTL, 3 SmartRTL or RTL, 4 SmartRTL or LAND.",
+    ),
+    ParamSpec(
+        "BATT_FS_CRT_ACT", I8, 1, doc="Critical-battery action, as BATT_FS_LOW_ACT (sim default 1: LAND)."
     ),
     ParamSpec("BATT_ARM_VOLT", F, 0, "V", "Refuse to arm below this voltage; 0 disables."),
-    ParamSpec("FS_GCS_ENABLE", I8, 0, doc="GCS failsafe: 0 off, 1 RTL, 5 LAND."),
+    ParamSpec(
+        "FS_GCS_ENABLE",
+        I8,
+        0,
+        doc="GCS failsafe: 0 off, 1 RTL, 3 SmartRTL or RTL, 4 SmartRTL or LAND, 5 LAND.",
+    ),
     ParamSpec("FS_GCS_TIMEOUT", F, 5, "s", "GCS heartbeat silence that triggers the GCS failsafe."),
     ParamSpec("FS_EKF_ACTION", I8, 1, doc="EKF failsafe: 1 LAND, 3 LAND even in pilot modes."),
     ParamSpec("FS_THR_ENABLE", I8, 0, doc="Radio failsafe (sim: off, there is no RC)."),
@@ -116,7 +130,12 @@ PARAM_TABLE: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("FENCE_ENABLE", I8, 0, doc="Geofence: 1 enforce the fences of FENCE_TYPE (sim.vehicle.fence)."),
     ParamSpec("FENCE_TYPE", I8, 7, doc="Fences (bits): 1 max altitude, 2 circle around home, 4 polygons."),
-    ParamSpec("FENCE_ACTION", I8, 1, doc="On a breach: 0 report, 1 RTL (else LAND), 2 LAND, 3 RTL, 4 LAND."),
+    ParamSpec(
+        "FENCE_ACTION",
+        I8,
+        1,
+        doc="On a breach: 0 report, 1 RTL (else LAND), 2/4 LAND, 3 SmartRTL or RTL, 5 SmartRTL or LAND.",
+    ),
     ParamSpec("FENCE_ALT_MAX", F, 100, "m", "Maximum altitude above home."),
     ParamSpec("FENCE_RADIUS", F, 300, "m", "Circle fence radius around home."),
     ParamSpec("GPS_TYPE", I8, 1, doc="1: auto."),

@@ -7,6 +7,7 @@ The CLI runs as a subprocess, exactly as an operator types it; the simulator's g
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,14 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
     up = gcs("mission", "upload", str(plan), "--mavlink", url)
     assert up.returncode == 0, up.stderr
     assert (
-        "geofence on: 1 polygon(s), 4 corners, read back identical; at most 120 m; a breach: RTL" in up.stderr
+        "geofence on: 1 polygon(s), 4 corners, read back identical; at most 120 m; a breach: SmartRTL, home"
+        " along the path flown (RTL if it has none)" in up.stderr
     )
-    assert sim.call(lambda c: (c.params["FENCE_ENABLE"], c.params["FENCE_TYPE"])) == (1, 5)
+    assert sim.call(lambda c: [c.params[n] for n in ("FENCE_ENABLE", "FENCE_TYPE", "FENCE_ACTION")]) == [
+        1,
+        5,
+        3,
+    ]
     assert len(sim.call(lambda c: c.store.items(1))) == 4  # the vehicle's fence list
 
     sim.set_param("FENCE_ENABLE", 0)
@@ -74,15 +80,25 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
         geo.inside_polygon(it.lat, it.lon, around.points) for it in read_mission(wpl)[0] if it.lat
     )
 
-    # the patrol's second waypoint (160 m out) lies beyond the fence (130 m): it turns home there,
-    # the operator watching is told, and the logbook keeps it
+    # the patrol's second waypoint (160 m out) lies beyond the fence (130 m): it turns home there
+    # along the zigzag it flew (SmartRTL), the operator watching is told, and the logbook keeps it
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
     assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
     assert gcs("mission", "start", "--mavlink", url).returncode == 0
-    turned = sim.wait_for(lambda s: s.mode_name == "RTL", timeout=30.0)
+    turned = sim.wait_for(lambda s: s.mode_name == "SMART_RTL", timeout=30.0)
     assert 110 < geo.to_local(home.lat, home.lon, turned.lat, turned.lon)[0] < 160
-    sim.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    track: list[tuple[float, float]] = []
+
+    def home_yet(s) -> bool:
+        track.append(geo.to_local(home.lat, home.lon, s.lat, s.lon))
+        return s.landed and not s.armed
+
+    sim.wait_for(home_yet, timeout=60.0)
+    # back through the first waypoint (80 m north, 15 m east), not the straight line home (~4 m east
+    # there), and down where it took off
+    assert max(e for n, e in track if 75 < n < 85) > 12
+    assert math.dist(track[-1], (0, 0)) < 2
     _, err = watcher.communicate(timeout=15)
     assert watcher.returncode == 0 and "river-1 warns: Fence Breached: Polygon" in err, err
     (flight,) = [json.loads(line) for line in gcs("logbook", "--json").stdout.splitlines()]
@@ -119,7 +135,10 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     assert truth.armed and truth.mode_name == "AUTO" and truth.alt_rel > ALT * 0.8
 
     sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)  # waypoint 3 reached, flying to 4
-    rtl = gcs("mission", "rtl", "--mavlink", url)
+    smart = gcs("mission", "smartrtl", "--mavlink", url)  # home along the path flown ...
+    assert smart.returncode == 0 and "along the path it flew" in smart.stderr, smart.stderr
+    assert sim.snapshot().mode_name == "SMART_RTL"
+    rtl = gcs("mission", "rtl", "--mavlink", url)  # ... or straight home
     assert rtl.returncode == 0, rtl.stderr
     at_rtl = sim.snapshot()
     assert at_rtl.mode_name == "RTL" and 4 <= at_rtl.mission_seq < len(sent)
@@ -217,6 +236,9 @@ def test_refused_arming_reports_the_prearm_reason(make_sim, gcs, tmp_path: Path)
     assert r.returncode == 5, r.stderr
     assert "PreArm" in r.stderr and url in r.stderr
     assert not slow.snapshot().armed
+    # with no path flown there is no SmartRTL: refused, saying why and what to do instead
+    r = gcs("mission", "smartrtl", "--mavlink", url)
+    assert r.returncode == 5 and "Mode change to SMART_RTL failed" in r.stderr and "mission rtl" in r.stderr
 
 
 def test_bad_mission_file_names_file_and_line(gcs, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ deterministically; tests/sim/test_wire.py checks the same things over real socke
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime
 
@@ -519,3 +520,75 @@ def test_mission_start_again_after_the_end_restarts_it() -> None:
     assert b.snap.mission_state == M.MISSION_STATE_ACTIVE and b.snap.mission_seq == 1
     b.run(60.0, until=lambda s: s.mission_state == M.MISSION_STATE_COMPLETE)
     assert [m.seq for m in b.of("MISSION_ITEM_REACHED")] == [1, 2, 1, 2]
+
+
+def _guided_to(b: Bench, north: float, east: float, alt: float) -> list[tuple[float, float]]:
+    """Fly there in GUIDED; the track flown (north, east)."""
+    lat, lon = geo.offset(*HOME, north, east)
+    b.send(M.MAVLink_set_position_target_global_int_message(
+        0, 1, 1, REL, 0b110111111000, round(lat * 1e7), round(lon * 1e7), alt, 0, 0, 0, 0, 0, 0, 0, 0,
+    ))  # fmt: skip
+    track: list[tuple[float, float]] = []
+    b.run(
+        120,
+        until=lambda s: track.append((s.north, s.east)) or math.hypot(s.north - north, s.east - east) < 1.0,
+    )
+    return track
+
+
+def _off_polyline(p: tuple[float, float], line: list[tuple[float, float]]) -> float:
+    best = math.inf
+    for (an, ae), (bn, be) in itertools.pairwise(line):
+        dn, de = bn - an, be - ae
+        t = max(0.0, min(1.0, ((p[0] - an) * dn + (p[1] - ae) * de) / (dn * dn + de * de)))
+        best = min(best, math.hypot(p[0] - an - t * dn, p[1] - ae - t * de))
+    return best
+
+
+def test_smart_rtl_flies_home_along_the_path_flown_and_lands() -> None:
+    b = Bench(params={"WPNAV_SPEED": 800}).ready()
+    b.takeoff(20.0)
+    flown = [(0.0, 0.0), *_guided_to(b, 120.0, 0.0, 20.0)]
+    flown += _guided_to(b, 120.0, 120.0, 20.0)  # an L: RTL would cut the corner by 85 m
+    assert b.mode("SMART_RTL") == M.MAV_RESULT_ACCEPTED
+    track = []
+    for _ in range(200 * 50):
+        b.run(DT)
+        track.append((b.snap.north, b.snap.east, b.snap.alt_rel))
+        if not b.snap.armed:
+            break
+    # within a few m of the track flown (the corners are cut a little, at 8 m/s), never the diagonal
+    assert max(_off_polyline((n, e), flown) for n, e, _ in track) < 5.0
+    assert min(math.hypot(n - 120.0, e) for n, e, _ in track) < 4.0  # through the corner
+    assert min(a for n, e, a in track if math.hypot(n, e) > 10) > 17.0  # at the altitude flown
+    assert not b.snap.armed and b.snap.landed and math.hypot(b.snap.north, b.snap.east) < 1.5
+
+
+def test_smart_rtl_without_a_path_is_refused_and_its_failsafe_falls_back_to_rtl() -> None:
+    b = Bench(params={"SRTL_POINTS": 0, "FS_GCS_TIMEOUT": 3}).ready()
+    b.takeoff(10.0)
+    assert b.mode("SMART_RTL") != M.MAV_RESULT_ACCEPTED and b.snap.mode_name == "GUIDED"
+    assert "Mode change to SMART_RTL failed: init failed" in b.texts()
+    b.core.params.set("FS_GCS_ENABLE", 3)
+    b.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+    b.run(4.0)  # the GCS falls silent: SmartRTL or RTL
+    assert b.snap.mode_name == "RTL"
+    assert "SmartRTL Unavailable, Trying RTL Mode" in b.texts()
+
+
+def test_a_failsafe_with_a_path_returns_by_smart_rtl_and_leaving_it_keeps_the_way_home() -> None:
+    b = Bench(params={"FS_GCS_TIMEOUT": 3}).ready()
+    b.takeoff(10.0)
+    flown = [(0.0, 0.0), *_guided_to(b, 60.0, 0.0, 10.0), *_guided_to(b, 60.0, 60.0, 10.0)]
+    b.core.params.set("FS_GCS_ENABLE", 4)
+    b.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
+    b.run(4.0)
+    assert b.snap.mode_name == "SMART_RTL" and b.snap.fs_gcs
+    b.run(60, until=lambda s: s.east < 30.0)
+    assert b.mode("LOITER") == M.MAV_RESULT_ACCEPTED  # the operator takes over half way ...
+    b.run(2.0)
+    assert b.mode("SMART_RTL") == M.MAV_RESULT_ACCEPTED  # ... and hands back: the rest of the path
+    track = []
+    b.run(120, until=lambda s: track.append((s.north, s.east)) or not s.armed)
+    assert max(_off_polyline(p, flown) for p in track) < 5.0
+    assert b.snap.landed and math.hypot(b.snap.north, b.snap.east) < 1.5
