@@ -230,6 +230,15 @@ class VehicleClient:
             lambda: self.mission_current == seq, timeout or 3 * self.timeout, f"mission item {seq}"
         )
 
+    def position(self, timeout: float | None = None) -> tuple[float, float, float] | None:
+        """Where the vehicle is now: lat, lon, m above home (GLOBAL_POSITION_INT, asked for with
+        REQUEST_MESSAGE); ``None`` if none comes within ``timeout``."""
+        m = _mav()
+        with self._subscription() as q:
+            self.command(m.MAV_CMD_REQUEST_MESSAGE, m.MAVLINK_MSG_ID_GLOBAL_POSITION_INT)
+            msg = self._wait(q, {"GLOBAL_POSITION_INT"}, timeout or self.timeout)
+        return None if msg is None else (msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
+
     def rtl(self) -> None:
         self.set_mode("RTL")
 

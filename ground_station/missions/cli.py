@@ -226,14 +226,15 @@ def upload(
 
     A .plan's geofence (`gcs plan` draws one around the route) goes up with it, is read back, and
     is turned on: the autopilot then will not arm outside it and, from a breach, comes home along
-    the path it flew (SmartRTL; `[gcs] fence_action`). A
-    mission planned elsewhere gets one drawn around its route with `--fence-margin`.
+    the path it flew (SmartRTL; `[gcs] fence_action`). A mission planned elsewhere gets one drawn
+    around its route with `--fence-margin`. A vehicle flying outside the new fence is refused (exit
+    5) before anything goes up: turned on, the fence would turn it back at once.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
-    from ground_station.missions.geofence import FENCE_ACTION_SAYS, fence_around, upload_fence
+    from ground_station.missions.geofence import FENCE_ACTION_SAYS, breach_of, fence_around, upload_fence
     from ground_station.planning.fence import FenceError
     from ground_station.planning.mission_files import MissionFileError, read_fence
 
@@ -244,6 +245,23 @@ def upload(
     except MissionFileError as e:
         _fail(EXIT_FILE, str(e))
     with _vehicle(s) as client:
+        drawn = False
+        if not fence and not no_fence and fence_margin is not None:
+            at = client.download_mission(include_home=True)[0]  # the vehicle's real home
+            try:
+                fence, drawn = [fence_around(items, (at.lat, at.lon), fence_margin)], True
+            except FenceError as e:
+                _fail(EXIT_FILE, f"{file}: {e}")
+        if fence and client.armed and (here := client.position()) is not None:
+            breach = breach_of(fence, here[0], here[1])
+            if breach:  # turned on, the fence would send it home (or down) at once
+                _fail(
+                    EXIT_REFUSED,
+                    f"the vehicle on {s.mavlink_url} is flying {breach} of the new geofence (at"
+                    f" {here[0]:.6f},{here[1]:.6f}): turned on, it would act on the breach at once"
+                    f" ({FENCE_ACTION_SAYS[s.fence_action]}). Nothing was uploaded: bring it inside"
+                    " first, or upload with --no-fence",
+                )
         with Progress(
             TextColumn("uploading {task.description}"),
             BarColumn(),
@@ -253,12 +271,7 @@ def upload(
             task = bar.add_task(file.name, total=len(items) + 1)
             upload_verified(client, items, home, progress=lambda i, n: bar.update(task, completed=i, total=n))
         _say(f"uploaded {len(items)} items from {file} to {s.mavlink_url}; read back identical")
-        if not fence and not no_fence and fence_margin is not None:
-            at = client.download_mission(include_home=True)[0]  # the vehicle's real home
-            try:
-                fence = [fence_around(items, (at.lat, at.lon), fence_margin)]
-            except FenceError as e:
-                _fail(EXIT_FILE, f"{file}: {e}")
+        if drawn:
             _say(f"geofence drawn {fence_margin:g} m around the mission's route from home")
         if fence:
             upload_fence(client, fence, s.max_alt_m, s.fence_action)

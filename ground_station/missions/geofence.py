@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contract.geo import inside_polygon
 from contract.mavlink import FencePolygon, fence_polygons
 from ground_station.mavlink import MissionItem, VehicleClient
 from ground_station.mavlink.mission import GLOBAL_FRAMES, MAV_MISSION_TYPE_FENCE, fence_items
@@ -54,6 +55,18 @@ def fence_differences(sent: Polygons, back: Polygons) -> list[str]:
                     f"polygon {k} corner {i}: {p[0]:.7f},{p[1]:.7f} sent, {q[0]:.7f},{q[1]:.7f} read back"
                 )
     return out
+
+
+def breach_of(polygons: Polygons, lat: float, lon: float) -> str | None:
+    """How (lat, lon) breaches ``polygons`` as the autopilot judges them (inside every
+    inclusion polygon, outside every exclusion one); ``None`` when it does not."""
+    for k, (inclusion, points) in enumerate(polygons, start=1):
+        inside = inside_polygon(lat, lon, points)
+        if inclusion and not inside:
+            return f"outside its polygon {k}"
+        if not inclusion and inside:
+            return f"inside its exclusion polygon {k} (a no-fly zone)"
+    return None
 
 
 def fence_around(items: Sequence[MissionItem], home: tuple[float, float], margin_m: float) -> FencePolygon:

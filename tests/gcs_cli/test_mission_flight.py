@@ -135,6 +135,17 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     assert truth.armed and truth.mode_name == "AUTO" and truth.alt_rel > ALT * 0.8
 
     sim.wait_for(lambda s: s.mission_seq >= 4, timeout=40.0)  # waypoint 3 reached, flying to 4
+    # a fenced plan that would leave it outside, uploaded in flight: refused, nothing changes on board
+    near = tuple(
+        geo.offset(home.lat, home.lon, n, e) for n, e in ((-50, -50), (-50, 50), (130, 50), (130, -50))
+    )
+    fenced = tmp_path / "near.plan"
+    write_plan(fenced, read_wpl(plan), 8.0, 5.0, [FencePolygon(True, near)])
+    refused = gcs("mission", "upload", str(fenced), "--mavlink", url)
+    assert refused.returncode == 5 and "is flying outside its polygon 1 of the new geofence" in refused.stderr
+    assert "Nothing was uploaded" in refused.stderr and "--no-fence" in refused.stderr
+    assert sim.call(lambda c: (c.params["FENCE_ENABLE"], len(c.store.items(1)))) == (0, 0)
+    assert sim.snapshot().mode_name == "AUTO"
     smart = gcs("mission", "smartrtl", "--mavlink", url)  # home along the path flown ...
     assert smart.returncode == 0 and "along the path it flew" in smart.stderr, smart.stderr
     assert sim.snapshot().mode_name == "SMART_RTL"

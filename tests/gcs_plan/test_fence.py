@@ -92,3 +92,16 @@ def test_a_planned_patrol_carries_a_fence_around_home_and_every_waypoint_and_the
 def test_a_plan_file_s_bad_geofence_is_named(fence, says) -> None:
     with pytest.raises(MissionFileError, match=f"x.plan: .*{says}"):
         parse_fence({"geoFence": fence}, "x.plan")
+
+
+def test_a_position_breaches_a_fence_outside_an_inclusion_or_inside_an_exclusion() -> None:
+    from contract.mavlink import FencePolygon
+    from ground_station.missions.geofence import breach_of
+
+    square = ((0.0, 0.0), (0.0, 0.01), (0.01, 0.01), (0.01, 0.0))
+    zone = ((0.004, 0.004), (0.004, 0.006), (0.006, 0.006), (0.006, 0.004))
+    fence = [FencePolygon(True, square), FencePolygon(False, zone)]
+    assert breach_of(fence, 0.002, 0.002) is None
+    assert breach_of(fence, 0.02, 0.002) == "outside its polygon 1"
+    assert breach_of(fence, 0.005, 0.005) == "inside its exclusion polygon 2 (a no-fly zone)"
+    assert breach_of([], 0.02, 0.02) is None
