@@ -111,6 +111,13 @@ class GcsSettings(ComponentSettings):
             " frames detected, autopilot heard (false: fly without it)"
         ),
     )
+    failsafe_check: bool = Field(
+        True,
+        description=(
+            "before take-off, read the vehicle's battery failsafe and refuse one that would not"
+            " turn it home on a low battery (false: fly without it)"
+        ),
+    )
     payload_wait_s: float = Field(
         10.0, gt=0, description="listen this long for the edge agent's telemetry, s"
     )

@@ -355,6 +355,23 @@ class VehicleClient:
             )
         return items if include_home or not is_plan else items[1:]
 
+    def get_param(self, name: str) -> float | None:
+        """PARAM_REQUEST_READ by name; the vehicle's value, or ``None`` when it does not answer
+        (a parameter it does not have)."""
+        sysid, compid = self._target()
+        with self._subscription() as q:
+            try:
+                msg = self._exchange(
+                    q,
+                    lambda: self._conn.mav.param_request_read_send(sysid, compid, name.encode(), -1),
+                    {"PARAM_VALUE"},
+                    lambda x: x.param_id == name,
+                    f"PARAM_VALUE for {name}",
+                )
+            except MavlinkTimeout:
+                return None
+        return float(msg.param_value)
+
     def set_param(self, name: str, value: float) -> float:
         """PARAM_SET, then the vehicle's PARAM_VALUE for it; returns the value it keeps.
         ``MavlinkError`` when it keeps another (a parameter it does not have, a refused write)."""

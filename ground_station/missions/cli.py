@@ -3,7 +3,7 @@
 Exit codes: 0 done; 2 bad command line or settings; 3 unreadable mission file; 4 no heartbeat,
 link lost or the vehicle too slow; 5 refused by the vehicle (its reason is printed);
 6 read-back differs from the file; 7 nothing safe to resume; 8 the payload (camera, detector,
-edge agent) is not ready to patrol.
+edge agent) is not ready to patrol; 9 the vehicle's battery failsafe would not turn it home.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ EXIT_REFUSED = 5
 EXIT_MISMATCH = 6
 EXIT_RESUME = 7
 EXIT_PAYLOAD = 8
+EXIT_FAILSAFE = 9
 
 mission_app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Put a patrol on a vehicle and fly it."
@@ -54,6 +55,14 @@ NoPayloadCheck = Annotated[
     ),
 ]
 
+NoFailsafeCheck = Annotated[
+    bool,
+    typer.Option(
+        "--no-failsafe-check",
+        help="Take off without checking that the vehicle's battery failsafe would turn it home.",
+    ),
+]
+
 _err = Console(stderr=True)
 
 
@@ -75,8 +84,15 @@ def _settings(config: Path | None, **overrides: object):
         _fail(EXIT_SETTINGS, f"settings: {e}")
 
 
-def _payload_overrides(drone: str | None, no_payload_check: bool) -> dict[str, object]:
-    return {"drone_id": drone, **({"payload_check": False} if no_payload_check else {})}
+def _preflight_overrides(
+    drone: str | None, no_payload_check: bool, no_failsafe_check: bool
+) -> dict[str, object]:
+    out: dict[str, object] = {"drone_id": drone}
+    if no_payload_check:
+        out["payload_check"] = False
+    if no_failsafe_check:
+        out["failsafe_check"] = False
+    return out
 
 
 def _logging() -> None:
@@ -126,6 +142,28 @@ def _vehicle(s) -> Iterator:
         _fail(EXIT_LINK, f"{s.mavlink_url}: {e}")
     finally:
         client.close()
+
+
+def _check_failsafes(s, client) -> None:
+    """Before a take-off: the vehicle's battery failsafe would turn it home, or the command stops
+    with every reason (exit 9); what else the operator should know is said. An airborne vehicle
+    is not held up."""
+    if not s.failsafe_check or client.armed:
+        return
+    from ground_station.missions.preflight import FAILSAFE_PARAMS, failsafe_problems
+
+    with _err.status("reading the vehicle's failsafe settings"):
+        problems, notes = failsafe_problems({name: client.get_param(name) for name in FAILSAFE_PARAMS})
+    for note in notes:
+        _say(f"note: {note}")
+    if problems:
+        lines = "\n  ".join(problems)
+        _fail(
+            EXIT_FAILSAFE,
+            f"not taking off, the vehicle would not come home by itself:\n  {lines}\n"
+            "(--no-failsafe-check flies anyway)",
+        )
+    _say("battery failsafe set: a low battery turns it home")
 
 
 def _check_payload(s, client) -> None:
@@ -350,18 +388,24 @@ def start(
     data_dir: DataDir = None,
     drone: Drone = None,
     no_payload_check: NoPayloadCheck = False,
+    no_failsafe_check: NoFailsafeCheck = False,
 ) -> None:
     """Fly the uploaded mission from its start: arm when needed, take off if on the ground, AUTO.
 
-    On the ground it first checks the drone's edge agent on the broker (`payload_check`): heard,
-    its camera delivering, frames detected, the autopilot heard; else it does not take off.
+    On the ground it first checks that the vehicle's battery failsafe would turn it home
+    (`failsafe_check`), and the drone's edge agent on the broker (`payload_check`): heard, its
+    camera delivering, frames detected, the autopilot heard; else it does not take off.
     """
     s = _settings(
-        config, mavlink_url=mavlink, data_dir=data_dir, **_payload_overrides(drone, no_payload_check)
+        config,
+        mavlink_url=mavlink,
+        data_dir=data_dir,
+        **_preflight_overrides(drone, no_payload_check, no_failsafe_check),
     )
     from ground_station.missions import flight
 
     with _vehicle(s) as client:
+        _check_failsafes(s, client)
         _check_payload(s, client)
         with _err.status("starting the mission"):
             n = flight.start(client, s.alt_m, _limits(s), _say)
@@ -384,18 +428,24 @@ def resume(
     data_dir: DataDir = None,
     drone: Drone = None,
     no_payload_check: NoPayloadCheck = False,
+    no_failsafe_check: NoFailsafeCheck = False,
 ) -> None:
     """Continue a patrol after an RTL or a battery swap, at the last waypoint it reached.
 
     The waypoint comes from the state `mission start --follow` / `mission watch` kept, else from
-    the vehicle's current mission item. On the ground the payload is checked first, as for `start`.
+    the vehicle's current mission item. On the ground the failsafe and payload are checked first, as
+    for `start`.
     """
     s = _settings(
-        config, mavlink_url=mavlink, data_dir=data_dir, **_payload_overrides(drone, no_payload_check)
+        config,
+        mavlink_url=mavlink,
+        data_dir=data_dir,
+        **_preflight_overrides(drone, no_payload_check, no_failsafe_check),
     )
     from ground_station.missions import flight
 
     with _vehicle(s) as client:
+        _check_failsafes(s, client)
         _check_payload(s, client)
         name, path = _state_file(s, client, vehicle)
         with _err.status("resuming the patrol"):

@@ -1,13 +1,19 @@
-"""Is the drone's payload ready to patrol? The edge agent's own telemetry, judged before take-off.
+"""Is the drone ready to patrol? Its payload and its failsafes, judged before take-off.
 
 A patrol flown with the camera unplugged, the detector stopped or the agent deaf to the
 autopilot comes back with nothing found, and nobody knows until the river is checked again.
 The agent says all three in its telemetry (``camera``, ``detect_fps``, ``link_ok``); these pure
 functions read the fleet view of it. ``mission start``/``resume`` refuse to take off while any
 of them fails (``payload_check``, ``--no-payload-check``).
+
+A drone flown beyond sight along a river must turn home by itself when its battery runs low.
+ArduCopter ships with that off (no monitor thresholds, ``BATT_FS_LOW_ACT`` 0): the vehicle's
+parameters are read and judged too (``failsafe_check``, ``--no-failsafe-check``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from ground_station.fleet.model import DroneRow, Link
 
@@ -57,3 +63,49 @@ def payload_problems(row: DroneRow) -> list[str]:
     if row.telemetry_link_ok is False:
         out.append(f"{who}: the agent does not hear the autopilot: its finds could not be placed on the map")
     return out
+
+
+#: The parameters :func:`failsafe_problems` judges, read from the vehicle.
+FAILSAFE_PARAMS = (
+    "BATT_MONITOR",
+    "BATT_LOW_VOLT",
+    "BATT_LOW_MAH",
+    "BATT_CRT_VOLT",
+    "BATT_CRT_MAH",
+    "BATT_FS_LOW_ACT",
+    "BATT_FS_CRT_ACT",
+    "FENCE_ENABLE",
+)
+
+
+def failsafe_problems(params: Mapping[str, float | None]) -> tuple[list[str], list[str]]:
+    """Why the vehicle would not turn home on a low battery (refuse the take-off), and what else
+    the operator should know (say it). A parameter the vehicle did not give (``None``, missing)
+    is not judged."""
+
+    def value(name: str) -> float | None:
+        return params.get(name)
+
+    problems: list[str] = []
+    if value("BATT_MONITOR") == 0:
+        problems.append("no battery monitor (BATT_MONITOR 0): it cannot tell its battery is running out")
+    else:
+        limits = ("BATT_LOW_VOLT", "BATT_LOW_MAH", "BATT_CRT_VOLT", "BATT_CRT_MAH")
+        known = [value(n) for n in limits if value(n) is not None]
+        actions = [value(n) for n in ("BATT_FS_LOW_ACT", "BATT_FS_CRT_ACT") if value(n) is not None]
+        if len(known) == len(limits) and all(v is not None and v <= 0 for v in known):
+            problems.append(
+                "no battery failsafe level (BATT_LOW_VOLT, BATT_LOW_MAH, BATT_CRT_VOLT and BATT_CRT_MAH"
+                " all 0): a low battery will not turn it home"
+            )
+        elif len(actions) == 2 and all(a == 0 for a in actions):
+            problems.append(
+                "the battery failsafe does nothing (BATT_FS_LOW_ACT and BATT_FS_CRT_ACT 0): a low"
+                " battery will not turn it home (2 RTL, 3 SmartRTL or RTL)"
+            )
+    notes = []
+    if value("FENCE_ENABLE") == 0:
+        notes.append(
+            "geofence off: nothing keeps it to the river (`gcs plan` draws one, `mission upload` turns it on)"
+        )
+    return problems, notes

@@ -14,7 +14,13 @@ import pytest
 from contract import topics
 from contract.messages import Telemetry
 from ground_station.fleet.model import DroneRow, Link
-from ground_station.missions.preflight import PayloadNotReady, choose_agent, payload_problems
+from ground_station.missions.preflight import (
+    FAILSAFE_PARAMS,
+    PayloadNotReady,
+    choose_agent,
+    failsafe_problems,
+    payload_problems,
+)
 from sim.vehicle import SimVehicle
 from tests.conftest import free_port
 from tests.gcs_cli.test_mission_flight import patrol_file
@@ -37,6 +43,26 @@ def test_what_stops_a_take_off_and_what_does_not() -> None:
         "river-1: its edge agent is offline (lwt), last heard 42 s ago"
     ]
     assert payload_problems(row(mode=None)) == ["river-1: no telemetry from its edge agent yet"]
+
+
+def test_a_vehicle_that_would_not_turn_home_on_a_low_battery_is_named_and_why() -> None:
+    good = {"BATT_MONITOR": 4, "BATT_LOW_VOLT": 14.2, "BATT_LOW_MAH": 0, "BATT_CRT_VOLT": 13.4,
+            "BATT_CRT_MAH": 0, "BATT_FS_LOW_ACT": 2, "BATT_FS_CRT_ACT": 1, "FENCE_ENABLE": 1}  # fmt: skip
+    assert set(good) == set(FAILSAFE_PARAMS) and failsafe_problems(good) == ([], [])
+    (p,), _ = failsafe_problems({**good, "BATT_MONITOR": 0})
+    assert "no battery monitor (BATT_MONITOR 0)" in p
+    (p,), _ = failsafe_problems({**good, "BATT_LOW_VOLT": 0, "BATT_CRT_VOLT": 0})  # ArduCopter's defaults
+    assert p.startswith("no battery failsafe level") and "will not turn it home" in p
+    (p,), _ = failsafe_problems({**good, "BATT_FS_LOW_ACT": 0, "BATT_FS_CRT_ACT": 0})
+    assert p.startswith("the battery failsafe does nothing")
+    assert failsafe_problems({**good, "BATT_FS_LOW_ACT": 0}) == ([], [])  # the critical level still acts
+    assert failsafe_problems({**good, "BATT_LOW_VOLT": None, "BATT_CRT_VOLT": 0, "BATT_LOW_MAH": 0})[0] == []
+    assert failsafe_problems({})[0] == []  # a vehicle that gives none of them is not judged
+    assert failsafe_problems({**good, "FENCE_ENABLE": 0}) == (
+        [],
+        [failsafe_problems({"FENCE_ENABLE": 0})[1][0]],
+    )
+    assert "geofence off" in failsafe_problems({"FENCE_ENABLE": 0})[1][0]
 
 
 def test_which_agent_is_judged() -> None:
@@ -99,6 +125,18 @@ def test_no_take_off_while_the_camera_is_out_then_it_flies(
     env = {"RIVERPATROL_GCS_PAYLOAD_CHECK": "true", "RIVERPATROL_GCS_MQTT_PORT": str(mosquitto.port),
            "RIVERPATROL_GCS_PAYLOAD_WAIT_S": "5"}  # fmt: skip
 
+    sim.set_param("BATT_FS_LOW_ACT", 0)
+    sim.set_param("BATT_FS_CRT_ACT", 0)
+    no_way_home = gcs("mission", "start", "--mavlink", url, **env)
+    assert no_way_home.returncode == 9, no_way_home.stderr
+    assert "the vehicle would not come home by itself" in no_way_home.stderr
+    assert (
+        "BATT_FS_LOW_ACT and BATT_FS_CRT_ACT 0" in no_way_home.stderr
+        and "--no-failsafe-check" in no_way_home.stderr
+    )
+    assert not sim.snapshot().armed
+    sim.set_param("BATT_FS_LOW_ACT", 2)
+
     blind = gcs("mission", "start", "--mavlink", url, **env)
     assert blind.returncode == 8, blind.stderr
     assert "not taking off, the payload is not ready" in blind.stderr
@@ -115,5 +153,6 @@ def test_no_take_off_while_the_camera_is_out_then_it_flies(
     agent.camera, agent.fps = "ok", 6.0  # the camera plugged back in
     flies = gcs("mission", "start", "--mavlink", url, "--drone", "river-1", **env)
     assert flies.returncode == 0, flies.stderr
-    assert "payload ready" in flies.stderr
+    assert "payload ready" in flies.stderr and "battery failsafe set" in flies.stderr
+    assert "note: geofence off" in flies.stderr
     assert sim.snapshot().armed
