@@ -27,6 +27,7 @@ from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
 from cloud.api.workorders import WorkOrderService
 from cloud.events import EventBus
+from cloud.retention import PhotoRetention
 from cloud.segments import SegmentIndex, bundled_segments, resolve_segments
 from cloud.settings import CloudSettings
 from cloud.storage import Store, open_store
@@ -114,6 +115,11 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
     for router in routers:
         app.include_router(router)
     _document_ingest_body(app)
+
+    if settings.photo_retention_days > 0:
+        app.state.services.append(
+            PhotoRetention(store.expire_photos, settings.photo_retention_days, app.state.metrics.registry)
+        )
 
     from cloud import inspector, notify, sync
 

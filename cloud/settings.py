@@ -53,6 +53,14 @@ class CloudSettings(ComponentSettings):
     max_photo_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="Largest JPEG an inspector may send with `clear`."
     )
+    photo_retention_days: float = Field(
+        default=365.0,
+        ge=0,
+        description=(
+            "Drop the drone's pictures and the inspector's photo of a find this many days after its"
+            " order closed (cleared or false alarm); the find itself stays. 0 keeps them forever."
+        ),
+    )
     db_pool_size: int = Field(default=4, ge=1, description="PostgreSQL connections held by the server.")
     public_url: str = Field(default="", description="Base URL for absolute links; empty = from request.")
     log_level: str = "INFO"

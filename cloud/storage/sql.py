@@ -391,6 +391,39 @@ class SqlStore:
             r = self._one(cur, "SELECT count(*) AS n FROM alert_events")
         return int(r["n"]) if r else 0
 
+    def expire_photos(self, closed_before: float) -> tuple[int, int]:
+        """Drop the pictures of finds whose orders closed (cleared, false alarm) before
+        ``closed_before``: their items and orders forget them, then every stored picture from
+        before then that nothing refers to any more goes (an open order's are never touched).
+        Returns (pictures deleted, bytes freed)."""
+        closed = f"status NOT IN {_OPEN_IN} AND updated_at < ?"
+        kept = (
+            "SELECT thumbnail_sha FROM items WHERE thumbnail_sha IS NOT NULL"
+            " UNION SELECT context_sha FROM items WHERE context_sha IS NOT NULL"
+            " UNION SELECT cleared_photo_sha FROM workorders WHERE cleared_photo_sha IS NOT NULL"
+        )
+        gone = f"FROM thumbnails WHERE created_at < ? AND sha256 NOT IN ({kept})"
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE items SET thumbnail_sha = NULL, context_sha = NULL WHERE (thumbnail_sha IS NOT"
+                " NULL OR context_sha IS NOT NULL)"
+                f" AND workorder_id IN (SELECT id FROM workorders WHERE {closed})",
+                (closed_before,),
+            )
+            self._exec(
+                cur,
+                "UPDATE workorders SET cleared_photo_sha = NULL"
+                f" WHERE cleared_photo_sha IS NOT NULL AND {closed}",
+                (closed_before,),
+            )
+            row = self._one(
+                cur, f"SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes {gone}", (closed_before,)
+            )
+            self._exec(cur, f"DELETE {gone}", (closed_before,))
+        assert row is not None
+        return int(row["n"]), int(row["bytes"])
+
     def get_thumbnail(self, sha256: str) -> bytes | None:
         with self._read() as cur:
             r = self._one(cur, "SELECT data FROM thumbnails WHERE sha256 = ?", (sha256,))

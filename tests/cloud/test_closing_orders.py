@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import httpx
 
@@ -83,3 +84,35 @@ def test_the_paging_worker_sees_the_servers_open_orders_and_when_each_began_to_w
     feature = notify.item_feature(claim["id"])
     assert feature["id"] == a["alert_id"] and feature["properties"]["class"] == "bottle"
     assert notify.item_feature("no-such-order") is None
+
+
+def test_a_closed_finds_photos_are_dropped_after_the_retention_time_and_the_find_stays(
+    make_server, db_url
+) -> None:
+    srv = make_server(db_url=db_url)  # the default: a year after closing
+    with srv.client() as station:
+        a, b = alert(thumb_seed=21), alert(thumb_seed=22, drone="d2", lat=22.53, lon=114.08)
+        assert station.post("/api/v1/alerts", json=[a, b]).status_code == 200
+    wo = a["alert_id"]
+    with srv.client(INSPECTOR_TOKENS["alice"]) as alice:
+        assert alice.post(f"/api/v1/workorders/{wo}/claim", json={}).status_code == 200
+        done = alice.post(f"/api/v1/workorders/{wo}/clear", json={"photo_jpeg": jpeg(23, size=64)}).json()
+        found = alice.get(f"/ogc/collections/debris/items/{wo}").json()["properties"]
+        urls = [found["thumbnail"], done["cleared_photo"]]
+        assert all(alice.get(u).status_code == 200 for u in urls)
+    srv.__exit__()
+
+    later = make_server(db_url=db_url, photo_retention_days=1e-6)  # ~0.1 s: due at once, at start-up
+    with later.client(INSPECTOR_TOKENS["alice"]) as alice:
+        deadline = time.monotonic() + 10
+        while alice.get(urls[0]).status_code != 404:
+            assert time.monotonic() < deadline, "the cleared find's picture was not dropped"
+            time.sleep(0.05)
+        assert alice.get(urls[1]).status_code == 404
+        props = alice.get(f"/ogc/collections/debris/items/{wo}").json()["properties"]
+        assert props["thumbnail"] is None and props["cleared_photo"] is None
+        assert props["status"] == "cleared" and props["cleared_by"] == "alice"  # the find itself stays
+        still_open = alice.get(f"/ogc/collections/debris/items/{b['alert_id']}").json()["properties"]
+        assert still_open["thumbnail"] and alice.get(still_open["thumbnail"]).status_code == 200
+        metrics = httpx.get(f"{later.url}/metrics").text
+        assert "riverpatrol_cloud_photos_expired_total 2.0" in metrics

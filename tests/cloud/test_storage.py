@@ -205,3 +205,34 @@ def test_concurrent_duplicate_ingest_stores_once(db_url) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+def test_photos_expire_after_the_order_closed_and_never_while_it_is_open(store) -> None:
+    kept_open = alert(thumb_seed=11)
+    cleared = alert(thumb_seed=12, lat=HOME[0] + 0.01)
+    rejected = alert(thumb_seed=13, lat=HOME[0] + 0.02)
+    shared = alert(thumb_seed=11, lat=HOME[0] + 0.03)  # the same picture as the open one
+    store.ingest(prep([kept_open, cleared, rejected, shared]), POLICY, 100.0)
+    photo = b"\xff\xd8inspector's photo of the clean bank\xff\xd9"
+    steps = [("confirm", None), ("claim", None), ("arrive", None), ("clear", "c" * 64)]
+    for i, (action, sha) in enumerate(steps):
+        cmd = Command(action, "alice", 200.0 + i, photo_sha=sha)
+        store.apply_transition(
+            cleared["alert_id"], lambda o, c=cmd: decide(o, c), cmd.at, photos=[(sha, photo)] if sha else []
+        )
+    for wo in (rejected["alert_id"], shared["alert_id"]):
+        store.apply_transition(wo, lambda o: decide(o, Command("reject", "alice", 300.0)), 300.0)
+    pictures = {k: store.get_item(a["alert_id"])["thumbnail_sha"] for k, a in
+                (("open", kept_open), ("cleared", cleared), ("rejected", rejected))}  # fmt: skip
+
+    assert store.expire_photos(closed_before=150.0) == (0, 0)  # closed after the cutoff: all kept
+    n, size = store.expire_photos(closed_before=1000.0)
+    assert n == 3 and size > len(photo)  # two drone pictures and the inspector's photo
+    assert store.get_thumbnail(pictures["cleared"]) is None and store.get_thumbnail("c" * 64) is None
+    assert store.get_thumbnail(pictures["rejected"]) is None
+    assert store.get_thumbnail(pictures["open"]) is not None  # an open order's, shared or not
+    done = store.get_item(cleared["alert_id"])
+    assert done["thumbnail_sha"] is None and done["cleared_photo_sha"] is None and done["status"] == "cleared"
+    assert done["cleared_by"] == "alice" and store.get_item(shared["alert_id"])["thumbnail_sha"] is None
+    assert store.get_item(kept_open["alert_id"])["thumbnail_sha"] == pictures["open"]
+    assert store.expire_photos(closed_before=1000.0) == (0, 0)
