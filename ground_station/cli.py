@@ -97,7 +97,7 @@ def plan(
     from ground_station.planning.energy import EnergyModel
     from ground_station.planning.mission import build_mission
     from ground_station.planning.mission_files import write_plan, write_route_geojson, write_wpl
-    from ground_station.planning.nofly import ZoneError, keep_out, read_zones
+    from ground_station.planning.nofly import ZoneError, keep_out, read_zones, straight_home_crossings
     from ground_station.planning.planner import (
         PlanError,
         PlanOptions,
@@ -213,6 +213,12 @@ def plan(
             else "none near",
         ),
     ]
+    crossings = straight_home_crossings(patrol.route, list(patrol.keep_out))
+    if crossings:
+        over = ", ".join(
+            f"{name!r} from {n} of {len(patrol.route) - 2} waypoints" for name, n in crossings.items()
+        )
+        rows.append(("straight RTL", f"would cross {over}: a failsafe comes back along the river (SmartRTL)"))
     for k, v in rows:
         table.add_row(k, v)
     console.print(table)

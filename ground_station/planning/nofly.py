@@ -75,6 +75,19 @@ def first_entry(route: list[LatLon], zone: NoFlyZone) -> int | None:
     return None
 
 
+def straight_home_crossings(route: list[LatLon], zones: list[NoFlyZone]) -> dict[str, int]:
+    """For each zone, from how many of the route's points (``route[0]`` is home) a straight line
+    home enters it: where a plain RTL would fly over it. SmartRTL (the fence's default action)
+    flies back along the route instead; RTL is what is left when it cannot."""
+    home = route[0]
+    out = {}
+    for z in zones:
+        n = sum(first_entry([p, home], z) is not None for p in route[1:-1])
+        if n:
+            out[z.name] = n
+    return out
+
+
 def near(zone: NoFlyZone, box: tuple[float, float, float, float]) -> bool:
     """Whether the zone's own box meets ``box`` (min lat, min lon, max lat, max lon)."""
     lats, lons = [p[0] for p in zone.ring], [p[1] for p in zone.ring]

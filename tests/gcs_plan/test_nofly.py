@@ -9,12 +9,13 @@ import math
 import pytest
 from typer.testing import CliRunner
 
+from contract.geo import offset
 from contract.mavlink import fence_polygons
 from ground_station.cli import EXIT_BAD_PARAMETERS, EXIT_BAD_RIVER, app
 from ground_station.mavlink.mission import fence_items
 from ground_station.planning.mission import build_mission
 from ground_station.planning.mission_files import parse_fence, plan_json, read_fence
-from ground_station.planning.nofly import ZoneError, keep_out, zones_from_geojson
+from ground_station.planning.nofly import ZoneError, keep_out, straight_home_crossings, zones_from_geojson
 from ground_station.planning.planner import PlanError, PlanOptions, RiverReach, plan_patrol
 from sim.vehicle.fence import breaches
 
@@ -64,6 +65,17 @@ def test_a_route_into_a_zone_is_refused_by_name_and_one_beside_it_is_fenced_out(
     assert breaches(params, on_board, HOME, 22.5202, 114.052, 30.0) == []
 
 
+def test_a_zone_between_the_river_and_home_is_named_where_a_straight_rtl_would_cross_it() -> None:
+    plan = plan_patrol(REACH, PlanOptions(30.0, 8.0, 0.3, 40.0, home=HOME))
+    park, school = zones_from_geojson(
+        zones(park=(22.5193, 114.06, 0.0003), school=(22.5218, 114.052, 0.0005)), "z.geojson"
+    )
+    kept = keep_out(plan, [park, school])  # neither on the route ...
+    crossings = straight_home_crossings(kept.route, list(kept.keep_out))
+    assert list(crossings) == ["park"]  # ... but the way home from the far end runs over the park
+    assert 0 < crossings["park"] < len(kept.route) - 2
+
+
 @pytest.mark.parametrize(
     ("doc", "says"),
     [
@@ -101,5 +113,16 @@ def test_the_plan_command_keeps_out_of_the_zones_it_is_given(tmp_path) -> None:
     fenced = runner.invoke(app, [*base, "--no-fly", str(f)])
     assert fenced.exit_code == 0 and "school (kept out by the fence)" in fenced.output, fenced.output
     assert [p.inclusion for p in read_fence(tmp_path / "p" / "shenzhen-2.plan")] == [True, False]
+    # launched 250 m south of the river, a stadium between home and the far end: a straight RTL
+    # from there would fly over it, and the summary says so
+    wps = [
+        f["geometry"]["coordinates"] for f in route["features"] if f["properties"].get("kind") == "waypoint"
+    ]
+    far = max(wps, key=lambda p: math.dist(p, wps[0]))
+    home = offset(wps[0][1], wps[0][0], -250.0, 0.0)
+    f.write_text(json.dumps(zones(stadium=((home[0] + far[1]) / 2, (home[1] + far[0]) / 2, 0.0002))))
+    beside = runner.invoke(app, [*base, "--no-fly", str(f), "--home", f"{home[0]},{home[1]}"])
+    assert beside.exit_code == 0, beside.output
+    assert "straight RTL" in beside.output and "would cross 'stadium'" in " ".join(beside.output.split())
     f.write_text("{")
     assert runner.invoke(app, [*base, "--no-fly", str(f)]).exit_code == EXIT_BAD_RIVER
