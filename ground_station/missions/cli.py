@@ -348,7 +348,7 @@ def download(
 def _follow_until_landed(s, client, vehicle: str | None) -> None:
     from rich.markup import escape
 
-    from ground_station.missions.flight import begin_progress, follow
+    from ground_station.missions.flight import MODE_SAYS, begin_progress, follow
     from ground_station.missions.logbook import FlightRecorder, write_flight
 
     name, path = _state_file(s, client, vehicle)
@@ -366,6 +366,9 @@ def _follow_until_landed(s, client, vehicle: str | None) -> None:
             lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
             recorder,
             lambda text: _say(f"[bold yellow]{name} warns:[/] {escape(text)}"),
+            lambda mode: _say(
+                f"[bold]{name} is now {mode}[/]" + (f": {MODE_SAYS[mode]}" if mode in MODE_SAYS else "")
+            ),
         )
     except KeyboardInterrupt:
         final = None

@@ -213,6 +213,18 @@ def begin_progress(client: VehicleClient, state_file: Path, vehicle: str) -> Pat
     return PatrolProgress(vehicle, fp, len(items))
 
 
+#: What a Copter mode means to someone watching a patrol, as ``follow``'s ``on_mode`` says it.
+MODE_SAYS = {
+    "AUTO": "flying the mission",
+    "GUIDED": "flying to the ground station's point",
+    "LOITER": "holding its position",
+    "BRAKE": "stopping where it is",
+    "RTL": "returning home in a straight line",
+    "SMART_RTL": "returning home along the path it flew",
+    "LAND": "landing where it is",
+}
+
+
 def follow(
     client: VehicleClient,
     state_file: Path,
@@ -221,20 +233,27 @@ def follow(
     on_change: Callable[[PatrolProgress], None],
     recorder: FlightRecorder | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_mode: Callable[[str], None] | None = None,
 ) -> PatrolProgress:
     """Persist every MISSION_ITEM_REACHED / MISSION_CURRENT until the vehicle lands and disarms;
     ``recorder`` also logs the flight (track, battery, waypoints, the autopilot's warnings) for the
-    logbook; ``on_warning`` hears each warning the autopilot says (a failsafe, a fence breach).
+    logbook; ``on_warning`` hears each warning the autopilot says (a failsafe, a fence breach);
+    ``on_mode`` each change of flight mode (a failsafe's RTL, an operator's LOITER).
 
     Returns when the vehicle, having been armed, is disarmed again, or when ``stop`` is set.
     """
     was_armed = client.armed
+    mode = client.mode
     types = {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT", "STATUSTEXT"}
     types |= _LOGGED if recorder else set()
     with client._subscription() as q:
         while not stop.is_set():
             msg = client._wait(q, types, 0.5)
             now = datetime.now(UTC)
+            if client.mode != mode:
+                mode = client.mode
+                if on_mode is not None and mode is not None:
+                    on_mode(mode)
             if msg is not None and msg.get_type() == "STATUSTEXT":
                 if msg.severity <= WARNING_SEVERITY:
                     text = str(msg.text).rstrip("\x00")

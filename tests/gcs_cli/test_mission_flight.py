@@ -101,6 +101,8 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
     assert math.dist(track[-1], (0, 0)) < 2
     _, err = watcher.communicate(timeout=15)
     assert watcher.returncode == 0 and "river-1 warns: Fence Breached: Polygon" in err, err
+    assert "river-1 is now AUTO: flying the mission" in err
+    assert "river-1 is now SMART_RTL: returning home along the path it flew" in err
     (flight,) = [json.loads(line) for line in gcs("logbook", "--json").stdout.splitlines()]
     assert [w["text"] for w in flight["properties"]["warnings"]] == ["Fence Breached: Polygon"]
     assert "Fence Breached: Polygon" in gcs("logbook").stdout
