@@ -25,6 +25,7 @@ from cloud import server_lock
 from cloud.api import alerts, flights, observability, ogc, ogc_flights, stats
 from cloud.api import workorders as workorders_api
 from cloud.api.auth import TokenAuth
+from cloud.api.features import event
 from cloud.api.workorders import WorkOrderService
 from cloud.events import EventBus
 from cloud.retention import PhotoRetention
@@ -116,13 +117,20 @@ def create_app(settings: CloudSettings | None = None, store: Store | None = None
         app.include_router(router)
     _document_ingest_body(app)
 
-    if settings.photo_retention_days > 0:
-        app.state.services.append(
-            PhotoRetention(store.expire_photos, settings.photo_retention_days, app.state.metrics.registry)
-        )
-
     from cloud import inspector, notify, sync
 
     for part in (inspector, notify, sync):
         part.install(app)
+    if settings.photo_retention_days > 0:  # last: the connectors and pages hear what it changes
+
+        def announce(alert_ids: list[str]) -> None:  # from the retention thread: the bus takes any
+            for alert_id in alert_ids:
+                if (row := store.get_item(alert_id)) is not None:
+                    app.state.bus.publish(event("alert.updated", row, settings.public_url))
+
+        app.state.services.append(
+            PhotoRetention(
+                store.expire_photos, announce, settings.photo_retention_days, app.state.metrics.registry
+            )
+        )
     return app

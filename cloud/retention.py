@@ -3,8 +3,10 @@
 The drone's pictures and the inspector's closing photo can show people on the river bank; a
 city keeps them as long as the work needs them (``photo_retention_days`` after the order
 closed), not forever, and a busy district's database would otherwise grow without end. The find
-itself (where, what, when, who cleared it) stays for the reports. The expiry runs when the
-service starts and every ``check_every_s`` after, in a thread (the database is blocking).
+itself (where, what, when, who cleared it) stays for the reports, and each find that lost a
+picture is announced as updated (``announce``), so the CIM connectors and the inspectors' pages
+drop the dead links too. The expiry runs when the service starts and every ``check_every_s``
+after, in a thread (the database is blocking).
 """
 
 from __future__ import annotations
@@ -24,17 +26,19 @@ DAY_S = 86_400.0
 
 class PhotoRetention:
     """Runs ``expire(closed_before)`` (the store's ``expire_photos``) now and every
-    ``check_every_s``, counting what it dropped."""
+    ``check_every_s``, counting what it dropped and announcing the finds it changed."""
 
     def __init__(
         self,
-        expire: Callable[[float], tuple[int, int]],
+        expire: Callable[[float], tuple[int, int, list[str]]],
+        announce: Callable[[list[str]], None],
         retention_days: float,
         registry: CollectorRegistry,
         check_every_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.expire = expire
+        self.announce = announce
         self.retention_s = retention_days * DAY_S
         self.check_every_s = check_every_s
         self.clock = clock
@@ -50,14 +54,20 @@ class PhotoRetention:
 
     def run_once(self) -> tuple[int, int]:
         """Expire what is due now; (pictures, bytes)."""
-        n, size = self.expire(self.clock() - self.retention_s)
+        n, size, items = self.expire(self.clock() - self.retention_s)
         self.expired.inc(n)
         self.freed.inc(size)
-        if n:
+        if n or items:
             log.info(
                 "photos expired",
-                extra={"photos": n, "bytes": size, "retention_days": self.retention_s / DAY_S},
+                extra={
+                    "photos": n,
+                    "bytes": size,
+                    "finds": len(items),
+                    "retention_days": self.retention_s / DAY_S,
+                },
             )
+        self.announce(items)
         return n, size
 
     async def _loop(self) -> None:

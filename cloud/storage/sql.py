@@ -391,12 +391,17 @@ class SqlStore:
             r = self._one(cur, "SELECT count(*) AS n FROM alert_events")
         return int(r["n"]) if r else 0
 
-    def expire_photos(self, closed_before: float) -> tuple[int, int]:
+    def expire_photos(self, closed_before: float) -> tuple[int, int, list[str]]:
         """Drop the pictures of finds whose orders closed (cleared, false alarm) before
         ``closed_before``: their items and orders forget them, then every stored picture from
         before then that nothing refers to any more goes (an open order's are never touched).
-        Returns (pictures deleted, bytes freed)."""
+        Returns (pictures deleted, bytes freed, the items that lost a picture)."""
         closed = f"status NOT IN {_OPEN_IN} AND updated_at < ?"
+        with_pictures = (
+            f"SELECT id FROM workorders w WHERE {closed} AND (cleared_photo_sha IS NOT NULL OR EXISTS"
+            " (SELECT 1 FROM items i WHERE i.workorder_id = w.id AND (i.thumbnail_sha IS NOT NULL"
+            " OR i.context_sha IS NOT NULL)))"
+        )
         kept = (
             "SELECT thumbnail_sha FROM items WHERE thumbnail_sha IS NOT NULL"
             " UNION SELECT context_sha FROM items WHERE context_sha IS NOT NULL"
@@ -404,6 +409,9 @@ class SqlStore:
         )
         gone = f"FROM thumbnails WHERE created_at < ? AND sha256 NOT IN ({kept})"
         with self._tx() as cur:
+            touched = self._all(
+                cur, f"SELECT alert_id FROM items WHERE workorder_id IN ({with_pictures})", (closed_before,)
+            )
             self._exec(
                 cur,
                 "UPDATE items SET thumbnail_sha = NULL, context_sha = NULL WHERE (thumbnail_sha IS NOT"
@@ -422,7 +430,7 @@ class SqlStore:
             )
             self._exec(cur, f"DELETE {gone}", (closed_before,))
         assert row is not None
-        return int(row["n"]), int(row["bytes"])
+        return int(row["n"]), int(row["bytes"]), [str(r["alert_id"]) for r in touched]
 
     def get_thumbnail(self, sha256: str) -> bytes | None:
         with self._read() as cur:

@@ -8,6 +8,8 @@ import time
 import httpx
 
 from tests.cloud.factory import INSPECTOR_TOKENS, alert, jpeg
+from tests.cloud_sync.helpers import Recorder, wait_for
+from tests.conftest import free_port
 
 
 def test_a_cleared_spot_keeps_the_inspectors_photo_and_bad_photos_are_named(make_server, db_url) -> None:
@@ -102,7 +104,10 @@ def test_a_closed_finds_photos_are_dropped_after_the_retention_time_and_the_find
         assert all(alice.get(u).status_code == 200 for u in urls)
     srv.__exit__()
 
-    later = make_server(db_url=db_url, photo_retention_days=1e-6)  # ~0.1 s: due at once, at start-up
+    cim = Recorder(free_port())  # the city's CIM platform, fed by the webhook connector
+    cim.start()
+    hook = {"geojson_webhook_url": f"http://127.0.0.1:{cim.port}/cim", "backoff_base_s": 0.05}
+    later = make_server(db_url=db_url, photo_retention_days=1e-6, sync=hook)  # ~0.1 s: due at start-up
     with later.client(INSPECTOR_TOKENS["alice"]) as alice:
         deadline = time.monotonic() + 10
         while alice.get(urls[0]).status_code != 404:
@@ -116,3 +121,31 @@ def test_a_closed_finds_photos_are_dropped_after_the_retention_time_and_the_find
         assert still_open["thumbnail"] and alice.get(still_open["thumbnail"]).status_code == 200
         metrics = httpx.get(f"{later.url}/metrics").text
         assert "riverpatrol_cloud_photos_expired_total 2.0" in metrics
+    try:  # the CIM's copy of the find loses the dead links too
+        wait_for(lambda: len(cim.received) == 1, what="the find's update at the CIM")
+    finally:
+        cim.stop()
+    (update,) = cim.received
+    assert update["event"] == "alert.updated" and update["feature"]["id"] == wo
+    assert update["feature"]["properties"]["thumbnail"] is None
+    assert update["feature"]["properties"]["cleared_photo"] is None
+
+
+def test_retention_counts_what_it_dropped_and_announces_each_find_it_changed() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from cloud.retention import DAY_S, PhotoRetention
+
+    asked: list[float] = []
+    announced: list[list[str]] = []
+
+    def expire(closed_before: float) -> tuple[int, int, list[str]]:
+        asked.append(closed_before)
+        return (3, 4096, ["a1", "a2"]) if len(asked) == 1 else (0, 0, [])
+
+    reg = CollectorRegistry()
+    keeper = PhotoRetention(expire, announced.append, 30.0, reg, clock=lambda: 100 * DAY_S)
+    assert keeper.run_once() == (3, 4096) and keeper.run_once() == (0, 0)
+    assert asked == [70 * DAY_S, 70 * DAY_S] and announced == [["a1", "a2"], []]
+    assert reg.get_sample_value("riverpatrol_cloud_photos_expired_total") == 3
+    assert reg.get_sample_value("riverpatrol_cloud_photo_bytes_expired_total") == 4096

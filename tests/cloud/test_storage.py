@@ -225,9 +225,10 @@ def test_photos_expire_after_the_order_closed_and_never_while_it_is_open(store) 
     pictures = {k: store.get_item(a["alert_id"])["thumbnail_sha"] for k, a in
                 (("open", kept_open), ("cleared", cleared), ("rejected", rejected))}  # fmt: skip
 
-    assert store.expire_photos(closed_before=150.0) == (0, 0)  # closed after the cutoff: all kept
-    n, size = store.expire_photos(closed_before=1000.0)
+    assert store.expire_photos(closed_before=150.0) == (0, 0, [])  # closed after the cutoff: all kept
+    n, size, finds = store.expire_photos(closed_before=1000.0)
     assert n == 3 and size > len(photo)  # two drone pictures and the inspector's photo
+    assert sorted(finds) == sorted(a["alert_id"] for a in (cleared, rejected, shared))
     assert store.get_thumbnail(pictures["cleared"]) is None and store.get_thumbnail("c" * 64) is None
     assert store.get_thumbnail(pictures["rejected"]) is None
     assert store.get_thumbnail(pictures["open"]) is not None  # an open order's, shared or not
@@ -235,4 +236,4 @@ def test_photos_expire_after_the_order_closed_and_never_while_it_is_open(store) 
     assert done["thumbnail_sha"] is None and done["cleared_photo_sha"] is None and done["status"] == "cleared"
     assert done["cleared_by"] == "alice" and store.get_item(shared["alert_id"])["thumbnail_sha"] is None
     assert store.get_item(kept_open["alert_id"])["thumbnail_sha"] == pictures["open"]
-    assert store.expire_photos(closed_before=1000.0) == (0, 0)
+    assert store.expire_photos(closed_before=1000.0) == (0, 0, [])
