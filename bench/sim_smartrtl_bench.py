@@ -118,6 +118,7 @@ def main() -> None:
         wps = river(rng)
         smart, rtl, cost_off = Flight(300), Flight(300), Flight(0)
         flown = smart.fly(wps)
+        recording = smart.steps / smart.busy_s  # the same flight out, recording the path or not
         rtl.fly(wps)
         cost_off.fly(wps)
         out = {"round": k, "waypoints": len(wps) - 1, "flown_m": round(length(flown))}
@@ -132,7 +133,7 @@ def main() -> None:
                 "landed_from_home_m": round(math.hypot(*back[-1]), 2),
             }
         out["steps_per_s"] = {
-            "recording": round(smart.steps / smart.busy_s),
+            "recording": round(recording),
             "srtl_points_0": round(cost_off.steps / cost_off.busy_s),
         }
         rounds.append(out)
