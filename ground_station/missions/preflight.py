@@ -75,6 +75,7 @@ FAILSAFE_PARAMS = (
     "BATT_FS_LOW_ACT",
     "BATT_FS_CRT_ACT",
     "FENCE_ENABLE",
+    "SRTL_POINTS",
 )
 
 
@@ -104,6 +105,11 @@ def failsafe_problems(params: Mapping[str, float | None]) -> tuple[list[str], li
                 " battery will not turn it home (2 RTL, 3 SmartRTL or RTL)"
             )
     notes = []
+    if value("SRTL_POINTS") == 0:
+        notes.append(
+            "SmartRTL is off (SRTL_POINTS 0): a fence breach or a failsafe comes home in a straight line,"
+            " over whatever lies between the river and home"
+        )
     if value("FENCE_ENABLE") == 0:
         notes.append(
             "geofence off: nothing keeps it to the river (`gcs plan` draws one, `mission upload` turns it on)"

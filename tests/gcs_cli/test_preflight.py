@@ -47,7 +47,8 @@ def test_what_stops_a_take_off_and_what_does_not() -> None:
 
 def test_a_vehicle_that_would_not_turn_home_on_a_low_battery_is_named_and_why() -> None:
     good = {"BATT_MONITOR": 4, "BATT_LOW_VOLT": 14.2, "BATT_LOW_MAH": 0, "BATT_CRT_VOLT": 13.4,
-            "BATT_CRT_MAH": 0, "BATT_FS_LOW_ACT": 2, "BATT_FS_CRT_ACT": 1, "FENCE_ENABLE": 1}  # fmt: skip
+            "BATT_CRT_MAH": 0, "BATT_FS_LOW_ACT": 2, "BATT_FS_CRT_ACT": 1, "FENCE_ENABLE": 1,
+            "SRTL_POINTS": 300}  # fmt: skip
     assert set(good) == set(FAILSAFE_PARAMS) and failsafe_problems(good) == ([], [])
     (p,), _ = failsafe_problems({**good, "BATT_MONITOR": 0})
     assert "no battery monitor (BATT_MONITOR 0)" in p
@@ -63,6 +64,7 @@ def test_a_vehicle_that_would_not_turn_home_on_a_low_battery_is_named_and_why() 
         [failsafe_problems({"FENCE_ENABLE": 0})[1][0]],
     )
     assert "geofence off" in failsafe_problems({"FENCE_ENABLE": 0})[1][0]
+    assert "SmartRTL is off (SRTL_POINTS 0)" in failsafe_problems({**good, "SRTL_POINTS": 0})[1][0]
 
 
 def test_which_agent_is_judged() -> None:
