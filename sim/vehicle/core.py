@@ -493,6 +493,7 @@ class VehicleCore:
             fs_battery=ap.fs_batt,
             fs_gcs=ap.fs_gcs,
             fs_ekf=ap.fs_ekf,
+            srtl_points=len(ap.return_path) if ap.return_path.active else 0,
             lat=lat,
             lon=lon,
             alt_amsl=oalt + b.up,

@@ -40,6 +40,9 @@ class _Collector:
         yield gauge("battery_volts", "Battery voltage.", s.battery_voltage)
         yield gauge("battery_remaining_ratio", "Battery remaining, 0-1.", s.battery_remaining_pct / 100.0)
         yield gauge("mission_seq", "Current mission item.", s.mission_seq)
+        yield gauge(
+            "smartrtl_points", "Points on SmartRTL's way home (0: none, SMART_RTL refused).", s.srtl_points
+        )
         yield gauge("tcp_clients", "Connected TCP clients.", v.clients())
         yield gauge("blackout", "1 during a telemetry blackout window.", float(v.blackout_active))
         yield gauge(

@@ -29,6 +29,7 @@ class Snapshot:
     fs_battery: int  #: 0 none, 1 low, 2 critical
     fs_gcs: bool
     fs_ekf: bool
+    srtl_points: int  #: points on SmartRTL's way home; 0 when it has none (sim.vehicle.smartrtl)
     # truth
     lat: float
     lon: float

@@ -550,6 +550,7 @@ def test_smart_rtl_flies_home_along_the_path_flown_and_lands() -> None:
     b.takeoff(20.0)
     flown = [(0.0, 0.0), *_guided_to(b, 120.0, 0.0, 20.0)]
     flown += _guided_to(b, 120.0, 120.0, 20.0)  # an L: RTL would cut the corner by 85 m
+    assert b.snap.srtl_points > 3  # the tester sees the way home being kept
     assert b.mode("SMART_RTL") == M.MAV_RESULT_ACCEPTED
     track = []
     for _ in range(200 * 50):
@@ -568,7 +569,7 @@ def test_smart_rtl_without_a_path_is_refused_and_its_failsafe_falls_back_to_rtl(
     b = Bench(params={"SRTL_POINTS": 0, "FS_GCS_TIMEOUT": 3}).ready()
     b.takeoff(10.0)
     assert b.mode("SMART_RTL") != M.MAV_RESULT_ACCEPTED and b.snap.mode_name == "GUIDED"
-    assert "Mode change to SMART_RTL failed: init failed" in b.texts()
+    assert "Mode change to SMART_RTL failed: init failed" in b.texts() and b.snap.srtl_points == 0
     b.core.params.set("FS_GCS_ENABLE", 3)
     b.send(M.MAVLink_heartbeat_message(6, 8, 0, 0, 0, 3))
     b.run(4.0)  # the GCS falls silent: SmartRTL or RTL

@@ -310,6 +310,7 @@ def test_metrics_endpoint(make_vehicle, connect) -> None:
     assert "riverpatrol_sim_vehicle_sim_time_seconds" in body
     assert 'riverpatrol_sim_vehicle_messages_sent_total{type="HEARTBEAT"}' in body
     assert "riverpatrol_sim_vehicle_tcp_clients 1.0" in body
+    assert "riverpatrol_sim_vehicle_smartrtl_points 0.0" in body  # not armed: no way home kept
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:
