@@ -17,6 +17,24 @@ from ground_station.cli import app as gcs_app
 from models.cli import app as model_app
 from sim.cli import app as sim_app
 
+
+def _flags_take_no_value() -> None:
+    """typer labels every on/off flag ``<bool>`` in ``--help`` (``--no-fence <bool>``), which
+    reads as if it took a value; a flag shows no type here. Left alone if typer changes."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:
+        return
+
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
 app = typer.Typer(
     help="RiverPatrol: drones patrol rivers, AI on board finds floating debris, inspectors get it.",
     no_args_is_help=True,

@@ -109,3 +109,13 @@ def test_demo_options_it_cannot_fly_are_named_before_anything_starts(tmp_path: P
         assert res.exit_code == 2, (args, res.output)
         assert needle in " ".join(res.output.split()), (args, res.output)
         assert not work.exists(), args  # refused before the work folder, broker or simulator
+
+
+def test_help_shows_no_value_for_an_on_off_flag() -> None:
+    res = CliRunner().invoke(app, ["gcs", "mission", "upload", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "--no-fence" in ln)
+    assert "<bool>" not in line and "Leave the vehicle's geofence" in line
+    assert "<float" in next(ln for ln in res.output.splitlines() if "│ --fence-margin" in ln)  # a value does
+    demo = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"}).output
+    assert "--serve" in demo and "<bool>" not in demo
