@@ -290,7 +290,12 @@ def upload(
                 fence, drawn = [fence_around(items, (at.lat, at.lon), fence_margin)], True
             except FenceError as e:
                 _fail(EXIT_FILE, f"{file}: {e}")
-        if fence and client.armed and (here := client.position()) is not None:
+        here = client.position() if fence and client.armed else None
+        if fence and client.armed and here is None:
+            _say(
+                "note: the armed vehicle did not say where it is: the new fence goes up unchecked against it"
+            )
+        if fence and here is not None:
             breach = breach_of(fence, here[0], here[1])
             if breach:  # turned on, the fence would send it home (or down) at once
                 _fail(
