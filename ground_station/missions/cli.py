@@ -153,7 +153,11 @@ def _check_failsafes(s, client) -> None:
     from ground_station.missions.preflight import FAILSAFE_PARAMS, failsafe_problems
 
     with _err.status("reading the vehicle's failsafe settings"):
-        problems, notes = failsafe_problems({name: client.get_param(name) for name in FAILSAFE_PARAMS})
+        params = {name: client.get_param(name) for name in FAILSAFE_PARAMS}
+    if all(v is None for v in params.values()):
+        _say("note: the vehicle gave none of its failsafe settings: not checked")
+        return
+    problems, notes = failsafe_problems(params)
     for note in notes:
         _say(f"note: {note}")
     if problems:
