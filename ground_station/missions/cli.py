@@ -153,9 +153,12 @@ def _check_failsafes(s, client) -> None:
     from ground_station.missions.preflight import FAILSAFE_PARAMS, failsafe_problems
 
     with _err.status("reading the vehicle's failsafe settings"):
-        params = {name: client.get_param(name) for name in FAILSAFE_PARAMS}
-    if all(v is None for v in params.values()):
-        _say("note: the vehicle gave none of its failsafe settings: not checked")
+        first = client.get_param(FAILSAFE_PARAMS[0])  # none: not ArduPilot's names, ask no more
+        params = {FAILSAFE_PARAMS[0]: first}
+        if first is not None:
+            params |= {name: client.get_param(name) for name in FAILSAFE_PARAMS[1:]}
+    if first is None:
+        _say(f"note: the vehicle does not give {FAILSAFE_PARAMS[0]}: its failsafes are not checked")
         return
     problems, notes = failsafe_problems(params)
     for note in notes:
