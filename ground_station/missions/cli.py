@@ -538,8 +538,23 @@ def logbook(
             typer.echo(json.dumps(f))
         return
     t = Table(title=f"{len(flights)} flight(s) in {s.data_dir / 'logbook'}", title_justify="left")
-    for col in ("took off (local)", "vehicle", "time", "km", "max m", "battery", "waypoints", "cloud"):
-        t.add_column(col, justify="left" if col in ("took off (local)", "vehicle") else "right", no_wrap=True)
+    columns = (
+        "took off (local)",
+        "vehicle",
+        "time",
+        "km",
+        "max m",
+        "battery",
+        "waypoints",
+        "came home",
+        "cloud",
+    )
+    for col in columns:
+        t.add_column(
+            col,
+            justify="left" if col in ("took off (local)", "vehicle", "came home") else "right",
+            no_wrap=True,
+        )
     t.add_column("autopilot warned")
     for f in flights:
         p = f["properties"]
@@ -550,10 +565,20 @@ def logbook(
             when, p["vehicle"], took,
             f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
             "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
-            f"{len(p['waypoints_reached'])}/{p['mission_count']}", _cloud_state(Path(p["file"])),
+            f"{len(p['waypoints_reached'])}/{p['mission_count']}", _came_home(p.get("modes") or []),
+            _cloud_state(Path(p["file"])),
             escape("; ".join(dict.fromkeys(w["text"] for w in p.get("warnings") or []))),
         )  # fmt: skip
     console().print(t)
+
+
+def _came_home(modes: list[dict]) -> str:
+    """How a flight ended, from the last mode it flew: its mission's own end, or a return
+    (SMART_RTL, RTL: a failsafe's or an operator's), or a LAND where it was."""
+    if not modes:
+        return "-"
+    last = str(modes[-1].get("mode"))
+    return "mission" if last == "AUTO" else last
 
 
 def _cloud_state(path: Path) -> str:

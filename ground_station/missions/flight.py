@@ -250,6 +250,8 @@ def follow(
         while not stop.is_set():
             msg = client._wait(q, types, 0.5)
             now = datetime.now(UTC)
+            if recorder is not None:
+                recorder.mode(now.timestamp(), client.mode)
             if client.mode != mode:
                 mode = client.mode
                 if on_mode is not None and mode is not None:

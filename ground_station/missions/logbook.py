@@ -41,7 +41,10 @@ class FlightRecorder:
     reached: list[int] = field(default_factory=list)
     #: What the autopilot warned of in flight (failsafes, fence breaches), with when.
     warnings: list[tuple[float, str]] = field(default_factory=list)
+    #: The flight modes flown, each from when (the last one: how it came home).
+    modes: list[tuple[float, str]] = field(default_factory=list)
     _last: tuple[float, float, float, float | None] | None = field(default=None, repr=False)
+    _mode: str | None = field(default=None, repr=False)
 
     @property
     def flying(self) -> bool:
@@ -52,6 +55,8 @@ class FlightRecorder:
         if armed and self.armed_at is None:
             self.armed_at = t
             self.battery_start_pct = self.battery_end_pct
+            if self._mode is not None:
+                self.modes.append((t, self._mode))
         elif not armed and self.flying:
             if self._last is not None and self._last is not self.track[-1]:  # where it landed
                 self._keep(self._last)
@@ -87,6 +92,15 @@ class FlightRecorder:
         if self.flying and len(self.warnings) < MAX_FLIGHT_WARNINGS:
             self.warnings.append((t, text))
 
+    def mode(self, t: float, name: str | None) -> None:
+        """The heartbeat's flight mode; each change while flying is kept (the first
+        ``MAX_FLIGHT_WARNINGS``), the one at take-off too."""
+        if name is None or name == self._mode:
+            return
+        self._mode = name
+        if self.flying and len(self.modes) < MAX_FLIGHT_WARNINGS:
+            self.modes.append((t, name))
+
     def waypoint_reached(self, seq: int) -> None:
         if self.flying and seq not in self.reached:
             self.reached.append(seq)
@@ -114,6 +128,7 @@ class FlightRecorder:
                 "mission_count": self.mission_count,
                 "waypoints_reached": list(self.reached),
                 "warnings": [{"at": iso(t), "text": text[:200]} for t, text in self.warnings],
+                "modes": [{"at": iso(t), "mode": name} for t, name in self.modes],
             },
         }
 

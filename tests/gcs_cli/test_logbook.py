@@ -42,6 +42,21 @@ def test_a_flight_from_arming_to_disarming() -> None:
     assert coords[0] == [round(HOME[1], 7), round(HOME[0], 7)]
 
 
+def test_the_modes_flown_are_kept_from_take_off_to_landing() -> None:
+    rec = FlightRecorder("river-1")
+    for t, mode in ((0.0, "STABILIZE"), (1.0, "GUIDED")):  # on the ground: only the last counts
+        rec.mode(t, mode)
+    rec.armed(2.0, True)
+    rec.position(2.5, *HOME, 1.0)
+    for t, mode in ((5.0, "AUTO"), (6.0, "AUTO"), (7.0, None), (60.0, "SMART_RTL")):
+        rec.mode(t, mode)
+    rec.armed(90.0, False)
+    rec.mode(95.0, "STABILIZE")  # after landing: not the flight's
+    modes = rec.feature()["properties"]["modes"]
+    assert [m["mode"] for m in modes] == ["GUIDED", "AUTO", "SMART_RTL"]
+    assert modes[2]["at"].startswith("1970-01-01T00:01:00")
+
+
 def test_flights_are_files_and_a_torn_one_is_named(tmp_path: Path) -> None:
     assert write_flight(tmp_path, FlightRecorder("never-armed")) is None
     for start in (2_000.0, 1_000.0):

@@ -105,7 +105,9 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
     assert "river-1 is now SMART_RTL: returning home along the path it flew" in err
     (flight,) = [json.loads(line) for line in gcs("logbook", "--json").stdout.splitlines()]
     assert [w["text"] for w in flight["properties"]["warnings"]] == ["Fence Breached: Polygon"]
-    assert "Fence Breached: Polygon" in gcs("logbook").stdout
+    assert [m["mode"] for m in flight["properties"]["modes"]][-2:] == ["AUTO", "SMART_RTL"]
+    book = gcs("logbook", COLUMNS="250").stdout
+    assert "Fence Breached: Polygon" in book and "SMART_RTL" in book  # how it came home
 
 
 @pytest.mark.slow
@@ -173,10 +175,15 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     track = flight["geometry"]["coordinates"]
     far = max(geo.distance_m(home.lat, home.lon, lat, lon) for lon, lat in track)
     assert len(track) > 10 and far > 3 * 80.0
-    table = gcs("logbook")
+    table = gcs("logbook", COLUMNS="250")
     assert (
         "1 flight(s)" in table.stdout and "river-1" in table.stdout and "waiting" in table.stdout
     )  # no relay
+    assert [m["mode"] for m in props["modes"]][-3:] == [
+        "AUTO",
+        "SMART_RTL",
+        "RTL",
+    ] and " RTL " in table.stdout
 
     resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-1")
     assert resumed.returncode == 0, resumed.stderr
