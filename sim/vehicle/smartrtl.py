@@ -175,7 +175,7 @@ class ReturnPath:
         return self.points.pop() if self.points else None
 
     def peek(self) -> Point | None:
-        """The point after the next, without taking it."""
+        """What :meth:`pop` would give next, without taking it (the leg after the one flown)."""
         return self.points[-1] if self.points else None
 
     def put_back(self, point: Point) -> None:
