@@ -100,6 +100,9 @@ class Telemetry(_Wire):
     #: while its camera is gone finds nothing); None where the sender does not say.
     camera: str | None = Field(default=None, max_length=64)
     detect_fps: float | None = Field(default=None, ge=0, description="Frames detected per second, last 5 s.")
+    #: The autopilot's latest warning (STATUSTEXT of WARNING severity or worse: a fence breach, a
+    #: failsafe) while it is recent, so a fleet view shows it without anyone following the flight.
+    warning: str | None = Field(default=None, max_length=200)
 
 
 class DroneStatus(_Wire):

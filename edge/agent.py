@@ -39,6 +39,7 @@ from edge.pipeline import FramePipeline, WaterLevel
 from edge.settings import EdgeSettings
 from edge.telemetry.link import TelemetryLink
 from edge.telemetry.pose import PoseUnavailable
+from edge.telemetry.state import latest_warning
 from edge.tracker import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
@@ -411,6 +412,7 @@ class EdgeAgent:
             alerts_this_flight=self.alerts_this_flight,
             camera=self.camera(),
             detect_fps=round(self.detect_fps(), 1),
+            warning=latest_warning(s.statustexts, time.monotonic(), self.settings.warning_shown_s),
         )
         self.link.publish_telemetry(t)
 

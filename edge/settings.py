@@ -42,6 +42,9 @@ class EdgeSettings(ComponentSettings):
         description="frame source: sim://host:port (simulated camera feed), a video file, a device index, "
         "or an rtsp:// / http:// URL",
     )
+    warning_shown_s: float = Field(
+        60.0, gt=0, description="s the autopilot's latest warning rides along in the drone's telemetry"
+    )
     camera_stall_s: float = Field(
         3.0, gt=0, description="s without a frame after which health calls the camera stalled"
     )

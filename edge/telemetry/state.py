@@ -16,6 +16,7 @@ import copy
 import logging
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -50,6 +51,16 @@ class StatusText:
     severity: int
     text: str
     received: float  # local monotonic time
+
+
+#: MAV_SEVERITY_WARNING: this or worse (lower) is a warning an operator must see.
+WARNING_SEVERITY = 4
+
+
+def latest_warning(texts: Iterable[StatusText], now: float, within_s: float) -> str | None:
+    """The newest STATUSTEXT of warning severity or worse heard in the last ``within_s``."""
+    recent = [s for s in texts if s.severity <= WARNING_SEVERITY and now - s.received <= within_s]
+    return max(recent, key=lambda s: s.received).text[:200] if recent else None
 
 
 @dataclass(slots=True)

@@ -58,6 +58,7 @@ class DroneRow:
     telemetry_link_ok: bool | None = None
     camera: str | None = None
     detect_fps: float | None = None
+    warning: str | None = None  #: the autopilot's latest warning, while recent
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -170,6 +171,7 @@ class FleetState:
                     telemetry_link_ok=t.link_ok,
                     camera=t.camera,
                     detect_fps=t.detect_fps,
+                    warning=t.warning,
                 )
             )
         return out

@@ -129,7 +129,9 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
         )
     down = f"[red]refused us: {escape(snap.broker_refused)}[/]" if snap.broker_refused else "[red]down[/]"
     broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
-    lines = [t, Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
+    lines: list = [t]
+    lines += [Text(f"{r.drone_id} warns: {r.warning}", style="bold yellow") for r in snap.rows if r.warning]
+    lines += [Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
     if snap.last_error:
         lines.append(Text(f"last rejected: {snap.last_error}", style="yellow"))
     return Group(*lines)

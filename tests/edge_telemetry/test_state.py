@@ -9,7 +9,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mav
 
 import contract.mavlink  # noqa: F401
 from edge.telemetry.pose import PoseUnavailable
-from edge.telemetry.state import Digest, StateTracker
+from edge.telemetry.state import Digest, StateTracker, StatusText, latest_warning
 
 AP = mav.MAVLink(None, srcSystem=1, srcComponent=1)
 GCS = mav.MAVLink(None, srcSystem=255, srcComponent=190)
@@ -154,3 +154,16 @@ def test_message_rate_and_vehicle_time_mapping() -> None:
         feed(t, wire(AP, gpi(1000 + i * 50)), now=100.0 + i * 0.05)
     assert t.state.message_rate_hz == pytest.approx(20.0, rel=0.1)
     assert t.vehicle_time_at(102.5) == pytest.approx(3.0 + 0.5)
+
+
+def test_the_latest_recent_warning_rides_along_and_information_does_not() -> None:
+    texts = [
+        StatusText(6, "Mission: 3 WP", 100.0),  # information: never shown
+        StatusText(2, "Fence Breached: Polygon", 110.0),
+        StatusText(4, "SmartRTL Unavailable, Trying RTL Mode", 111.0),
+        StatusText(6, "Reached command #4", 112.0),
+    ]
+    assert latest_warning(texts, 120.0, 60.0) == "SmartRTL Unavailable, Trying RTL Mode"
+    assert latest_warning(texts[:2], 120.0, 60.0) == "Fence Breached: Polygon"
+    assert latest_warning(texts, 172.0, 60.0) is None  # a minute on: gone from the fleet view
+    assert latest_warning([StatusText(4, "x" * 300, 1.0)], 1.0, 60.0) == "x" * 200  # the wire's cap
