@@ -308,6 +308,42 @@ def report(
         out.print(t)
 
 
+@app.command("photos")
+def photos(
+    days: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, help="Judge at this retention instead of photo_retention_days (a policy you weigh)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """What photo retention would drop now: the pictures of finds whose orders closed longer ago
+    than `photo_retention_days` (or `--days`), how much space, and how many finds.
+
+    Nothing is dropped (the running server does that hourly, and tells the CIM and the phones):
+    weigh a retention before setting it. Reads the database directly; the server may be running.
+    """
+    import time
+
+    from cloud.retention import DAY_S
+
+    settings, store = _open(config, db, must_exist=True)
+    keep = settings.photo_retention_days if days is None else days
+    try:
+        if keep <= 0:
+            typer.echo("photo retention is off (photo_retention_days = 0): every picture is kept")
+            return
+        n, size, finds = store.expire_photos(time.time() - keep * DAY_S, dry_run=True)
+    finally:
+        store.close()
+    typer.echo(
+        f"at {keep:g} days after a find's order closed, retention would drop {n} picture(s),"
+        f" {size / 1e6:.1f} MB, of {len(finds)} find(s) now (nothing dropped: a dry run)"
+    )
+
+
 #: Exit status when a backup or restore cannot be done (the message says why and what to do).
 EXIT_BACKUP = 4
 

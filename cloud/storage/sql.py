@@ -119,6 +119,14 @@ _FLIGHT_NO_TRACK = ", ".join(c for c in FLIGHT_COLUMNS if c != "track")
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
 
+class _RolledBack(Exception):
+    """Raised inside a transaction to undo it and carry out what it found (a dry run)."""
+
+    def __init__(self, result: Any) -> None:
+        super().__init__("rolled back")
+        self.result = result
+
+
 def _chunks(seq: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
@@ -391,11 +399,12 @@ class SqlStore:
             r = self._one(cur, "SELECT count(*) AS n FROM alert_events")
         return int(r["n"]) if r else 0
 
-    def expire_photos(self, closed_before: float) -> tuple[int, int, list[str]]:
+    def expire_photos(self, closed_before: float, dry_run: bool = False) -> tuple[int, int, list[str]]:
         """Drop the pictures of finds whose orders closed (cleared, false alarm) before
         ``closed_before``: their items and orders forget them, then every stored picture from
         before then that nothing refers to any more goes (an open order's are never touched).
-        Returns (pictures deleted, bytes freed, the items that lost a picture)."""
+        Returns (pictures deleted, bytes freed, the items that lost a picture); ``dry_run`` says
+        the same and rolls it all back."""
         closed = f"status NOT IN {_OPEN_IN} AND updated_at < ?"
         with_pictures = (
             f"SELECT id FROM workorders w WHERE {closed} AND (cleared_photo_sha IS NOT NULL OR EXISTS"
@@ -408,6 +417,14 @@ class SqlStore:
             " UNION SELECT cleared_photo_sha FROM workorders WHERE cleared_photo_sha IS NOT NULL"
         )
         gone = f"FROM thumbnails WHERE created_at < ? AND sha256 NOT IN ({kept})"
+        try:
+            return self._expire(closed_before, closed, with_pictures, gone, dry_run)
+        except _RolledBack as done:
+            return done.result
+
+    def _expire(
+        self, closed_before: float, closed: str, with_pictures: str, gone: str, dry_run: bool
+    ) -> tuple[int, int, list[str]]:
         with self._tx() as cur:
             touched = self._all(
                 cur, f"SELECT alert_id FROM items WHERE workorder_id IN ({with_pictures})", (closed_before,)
@@ -429,8 +446,11 @@ class SqlStore:
                 cur, f"SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes {gone}", (closed_before,)
             )
             self._exec(cur, f"DELETE {gone}", (closed_before,))
-        assert row is not None
-        return int(row["n"]), int(row["bytes"]), [str(r["alert_id"]) for r in touched]
+            assert row is not None
+            result = int(row["n"]), int(row["bytes"]), [str(r["alert_id"]) for r in touched]
+            if dry_run:
+                raise _RolledBack(result)
+        return result
 
     def get_thumbnail(self, sha256: str) -> bytes | None:
         with self._read() as cur:

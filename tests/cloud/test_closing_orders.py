@@ -149,3 +149,31 @@ def test_retention_counts_what_it_dropped_and_announces_each_find_it_changed() -
     assert asked == [70 * DAY_S, 70 * DAY_S] and announced == [["a1", "a2"], []]
     assert reg.get_sample_value("riverpatrol_cloud_photos_expired_total") == 3
     assert reg.get_sample_value("riverpatrol_cloud_photo_bytes_expired_total") == 4096
+
+
+def test_the_photos_command_weighs_a_retention_without_dropping_anything(store, db_url) -> None:
+    from typer.testing import CliRunner
+
+    from cloud.workorders import Command, decide
+    from riverpatrol.cli import app
+    from tests.cloud.test_storage import POLICY, prep
+
+    now = time.time()
+    old, recent = alert(thumb_seed=31), alert(thumb_seed=32, lat=22.53)
+    store.ingest(prep([old, recent]), POLICY, now - 20 * 86400)
+    for a, closed in ((old, now - 10 * 86400), (recent, now - 2 * 86400)):
+        cmd = Command("reject", "alice", closed)
+        store.apply_transition(a["alert_id"], lambda o, c=cmd: decide(o, c), closed)
+    sha = store.get_item(old["alert_id"])["thumbnail_sha"]
+
+    def weigh(*args: str) -> str:
+        res = CliRunner().invoke(app, ["cloud", "photos", "--db", db_url, *args])
+        assert res.exit_code == 0, res.output
+        return " ".join(res.output.split())
+
+    assert "would drop 1 picture(s)" in weigh("--days", "5") and "of 1 find(s)" in weigh("--days", "5")
+    assert "would drop 2 picture(s)" in weigh("--days", "1")
+    assert "would drop 0 picture(s)" in weigh()  # the setting: a year
+    assert "retention is off" in weigh("--days", "0")
+    assert store.get_thumbnail(sha) is not None  # a dry run: all still there
+    assert store.get_item(old["alert_id"])["thumbnail_sha"] == sha
