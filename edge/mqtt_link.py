@@ -242,7 +242,10 @@ class MqttLink:
             self.metrics.telemetry_skipped.inc()
             return False
         t = t.model_copy(update={"outbox_backlog": self.outbox.depth(), "link_ok": True})
-        info = self._client.publish(self._telemetry_topic, t.model_dump_json(), qos=0)
+        # no warning, no field: a ground station from before it (the wire refuses unknown fields)
+        # still reads a drone that has nothing to warn of
+        payload = t.model_dump_json(exclude={"warning"} if t.warning is None else None)
+        info = self._client.publish(self._telemetry_topic, payload, qos=0)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             self.metrics.telemetry_skipped.inc()
             return False

@@ -268,7 +268,12 @@ def test_telemetry_is_published_with_the_backlog_and_rate_limited(mosquitto, tmp
     assert sub.wait_for(lambda p: len(p) == 1, 5)
     got = Telemetry.model_validate_json(sub.payloads()[0])
     assert got.link_ok is True and got.outbox_backlog == 0 and got.mode == "AUTO"
+    assert b'"warning"' not in sub.payloads()[0]  # nothing to warn of: no field an older reader refuses
     assert reg.get_sample_value("riverpatrol_edge_telemetry_skipped_total") == 1
+    time.sleep(0.6)
+    assert link.publish_telemetry(t.model_copy(update={"warning": "Fence Breached: Polygon"})) is True
+    assert sub.wait_for(lambda p: len(p) == 2, 5)
+    assert Telemetry.model_validate_json(sub.payloads()[1]).warning == "Fence Breached: Polygon"
     link.stop()
     sub.close()
 
