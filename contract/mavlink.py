@@ -31,6 +31,10 @@ COPTER_MODES: dict[str, int] = {
 }
 COPTER_MODE_NAMES: dict[int, str] = {v: k for k, v in COPTER_MODES.items()}
 
+#: MAV_SEVERITY_WARNING: a STATUSTEXT this severe or worse (lower) is one an operator must read
+#: (a fence breach, a failsafe); the rest is information.
+WARNING_SEVERITY = 4
+
 #: Vehicle SYSID/COMPID of an ArduPilot SITL out of the box.
 VEHICLE_SYSTEM_ID = 1
 AUTOPILOT_COMPONENT_ID = 1

@@ -75,6 +75,10 @@ class Alert(_Wire):
     context_jpeg: str | None = Field(default=None, description="Base64 small JPEG of the whole best frame.")
 
 
+#: The longest autopilot warning text on the wire (a STATUSTEXT is 50 bytes; chunked ones run longer).
+MAX_WARNING_CHARS = 200
+
+
 class Telemetry(_Wire):
     """1 Hz summary of a drone's state for the fleet dashboard."""
 
@@ -102,7 +106,7 @@ class Telemetry(_Wire):
     detect_fps: float | None = Field(default=None, ge=0, description="Frames detected per second, last 5 s.")
     #: The autopilot's latest warning (STATUSTEXT of WARNING severity or worse: a fence breach, a
     #: failsafe) while it is recent, so a fleet view shows it without anyone following the flight.
-    warning: str | None = Field(default=None, max_length=200)
+    warning: str | None = Field(default=None, max_length=MAX_WARNING_CHARS)
 
 
 class DroneStatus(_Wire):
@@ -129,7 +133,7 @@ class FlightWarning(_Wire):
     """What the autopilot warned of in flight: a fence breach, a failsafe (its STATUSTEXT)."""
 
     at: AwareDatetime
-    text: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=MAX_WARNING_CHARS)
 
 
 class Flight(_Wire):

@@ -22,7 +22,8 @@ from enum import IntEnum
 from typing import Any
 
 from contract.heartbeat import is_autopilot_heartbeat
-from contract.mavlink import mode_name
+from contract.mavlink import WARNING_SEVERITY, mode_name
+from contract.messages import MAX_WARNING_CHARS
 from edge.telemetry.pose import PoseHistory
 from edge.telemetry.streams import POSE_MESSAGES
 
@@ -53,14 +54,10 @@ class StatusText:
     received: float  # local monotonic time
 
 
-#: MAV_SEVERITY_WARNING: this or worse (lower) is a warning an operator must see.
-WARNING_SEVERITY = 4
-
-
 def latest_warning(texts: Iterable[StatusText], now: float, within_s: float) -> str | None:
     """The newest STATUSTEXT of warning severity or worse heard in the last ``within_s``."""
     recent = [s for s in texts if s.severity <= WARNING_SEVERITY and now - s.received <= within_s]
-    return max(recent, key=lambda s: s.received).text[:200] if recent else None
+    return max(recent, key=lambda s: s.received).text[:MAX_WARNING_CHARS] if recent else None
 
 
 @dataclass(slots=True)

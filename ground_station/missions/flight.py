@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contract.mavlink import WARNING_SEVERITY
 from ground_station.mavlink import CommandRejected, MavlinkTimeout, MissionItem, VehicleClient
 from ground_station.missions.compare import diff_missions
 from ground_station.missions.logbook import FlightRecorder
@@ -32,8 +33,6 @@ from ground_station.missions.resume import (
 log = logging.getLogger(__name__)
 
 MAV_CMD_SET_MESSAGE_INTERVAL = 511
-#: MAV_SEVERITY_WARNING: this and more severe STATUSTEXTs are the ones an operator must read.
-WARNING_SEVERITY = 4
 MSG_GLOBAL_POSITION_INT = 33
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from contract.files import write_atomic
 from contract.geo import distance_m
-from contract.messages import MAX_FLIGHT_POINTS, MAX_FLIGHT_WARNINGS, Flight
+from contract.messages import MAX_FLIGHT_POINTS, MAX_FLIGHT_WARNINGS, MAX_WARNING_CHARS, Flight
 
 #: A track point is kept when the vehicle moved this far since the last one, or ...
 TRACK_STEP_M = 5.0
@@ -127,7 +127,7 @@ class FlightRecorder:
                 "battery_used_pct": used,
                 "mission_count": self.mission_count,
                 "waypoints_reached": list(self.reached),
-                "warnings": [{"at": iso(t), "text": text[:200]} for t, text in self.warnings],
+                "warnings": [{"at": iso(t), "text": text[:MAX_WARNING_CHARS]} for t, text in self.warnings],
                 "modes": [{"at": iso(t), "mode": name} for t, name in self.modes],
             },
         }
