@@ -10,6 +10,8 @@ import os
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from contract.geo import inside_polygon
+
 # pymavlink picks its dialect from the environment at import time; ArduPilot speaks MAVLink 2
 # with the ardupilotmega dialect. Set both before any ``pymavlink`` import in the project.
 os.environ.setdefault("MAVLINK20", "1")
@@ -99,3 +101,13 @@ def fence_polygons(items: Sequence[FenceVertex]) -> list[FencePolygon]:
         )
         k += n
     return out
+
+
+def polygon_breached(polygons: Sequence[FencePolygon], lat: float, lon: float) -> int | None:
+    """Index of the first polygon (lat, lon) breaks as ArduPilot judges a polygon fence: outside
+    an inclusion one, or inside an exclusion one (a ring of under 3 corners fences nothing);
+    ``None`` when it keeps to every one."""
+    for k, (inclusion, points) in enumerate(polygons):
+        if len(points) >= 3 and inside_polygon(lat, lon, points) != inclusion:
+            return k
+    return None

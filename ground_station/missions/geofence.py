@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from contract.geo import inside_polygon
-from contract.mavlink import FencePolygon, fence_polygons
+from contract.mavlink import FencePolygon, fence_polygons, polygon_breached
 from ground_station.mavlink import MissionItem, VehicleClient
 from ground_station.mavlink.mission import GLOBAL_FRAMES, MAV_MISSION_TYPE_FENCE, fence_items
 from ground_station.missions.flight import MissionMismatch
@@ -59,14 +58,15 @@ def fence_differences(sent: Polygons, back: Polygons) -> list[str]:
 
 def breach_of(polygons: Polygons, lat: float, lon: float) -> str | None:
     """How (lat, lon) breaches ``polygons`` as the autopilot judges them (inside every
-    inclusion polygon, outside every exclusion one); ``None`` when it does not."""
-    for k, (inclusion, points) in enumerate(polygons, start=1):
-        inside = inside_polygon(lat, lon, points)
-        if inclusion and not inside:
-            return f"outside its polygon {k}"
-        if not inclusion and inside:
-            return f"inside its exclusion polygon {k} (a no-fly zone)"
-    return None
+    inclusion polygon, outside every exclusion one), in words; ``None`` when it does not."""
+    k = polygon_breached(polygons, lat, lon)
+    if k is None:
+        return None
+    return (
+        f"outside its polygon {k + 1}"
+        if polygons[k].inclusion
+        else f"inside its exclusion polygon {k + 1} (a no-fly zone)"
+    )
 
 
 def fence_around(items: Sequence[MissionItem], home: tuple[float, float], margin_m: float) -> FencePolygon:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from contract.geo import distance_m, inside_polygon
-from contract.mavlink import FencePolygon
+from contract.geo import distance_m
+from contract.mavlink import FencePolygon, polygon_breached
 
 TYPE_ALT_MAX, TYPE_CIRCLE, TYPE_POLYGON = 1, 2, 4
 
@@ -28,7 +28,7 @@ def breaches(
     """The enabled fences (``p``: a parameter's value) that this position breaches, by name."""
     kinds = int(p("FENCE_TYPE"))
     out = []
-    if kinds & TYPE_POLYGON and any(inside_polygon(lat, lon, c) != inc for inc, c in polys if len(c) >= 3):
+    if kinds & TYPE_POLYGON and polygon_breached(polys, lat, lon) is not None:
         out.append("Polygon")
     if kinds & TYPE_CIRCLE and distance_m(home[0], home[1], lat, lon) > p("FENCE_RADIUS"):
         out.append("Circle")
