@@ -418,38 +418,35 @@ class SqlStore:
         )
         gone = f"FROM thumbnails WHERE created_at < ? AND sha256 NOT IN ({kept})"
         try:
-            return self._expire(closed_before, closed, with_pictures, gone, dry_run)
-        except _RolledBack as done:
-            return done.result
-
-    def _expire(
-        self, closed_before: float, closed: str, with_pictures: str, gone: str, dry_run: bool
-    ) -> tuple[int, int, list[str]]:
-        with self._tx() as cur:
-            touched = self._all(
-                cur, f"SELECT alert_id FROM items WHERE workorder_id IN ({with_pictures})", (closed_before,)
-            )
-            self._exec(
-                cur,
-                "UPDATE items SET thumbnail_sha = NULL, context_sha = NULL WHERE (thumbnail_sha IS NOT"
-                " NULL OR context_sha IS NOT NULL)"
-                f" AND workorder_id IN (SELECT id FROM workorders WHERE {closed})",
-                (closed_before,),
-            )
-            self._exec(
-                cur,
-                "UPDATE workorders SET cleared_photo_sha = NULL"
-                f" WHERE cleared_photo_sha IS NOT NULL AND {closed}",
-                (closed_before,),
-            )
-            row = self._one(
-                cur, f"SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes {gone}", (closed_before,)
-            )
-            self._exec(cur, f"DELETE {gone}", (closed_before,))
-            assert row is not None
-            result = int(row["n"]), int(row["bytes"]), [str(r["alert_id"]) for r in touched]
-            if dry_run:
-                raise _RolledBack(result)
+            with self._tx() as cur:
+                touched = self._all(
+                    cur,
+                    f"SELECT alert_id FROM items WHERE workorder_id IN ({with_pictures})",
+                    (closed_before,),
+                )
+                self._exec(
+                    cur,
+                    "UPDATE items SET thumbnail_sha = NULL, context_sha = NULL WHERE (thumbnail_sha IS NOT"
+                    " NULL OR context_sha IS NOT NULL)"
+                    f" AND workorder_id IN (SELECT id FROM workorders WHERE {closed})",
+                    (closed_before,),
+                )
+                self._exec(
+                    cur,
+                    "UPDATE workorders SET cleared_photo_sha = NULL"
+                    f" WHERE cleared_photo_sha IS NOT NULL AND {closed}",
+                    (closed_before,),
+                )
+                row = self._one(
+                    cur, f"SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes {gone}", (closed_before,)
+                )
+                self._exec(cur, f"DELETE {gone}", (closed_before,))
+                assert row is not None
+                result = int(row["n"]), int(row["bytes"]), [str(r["alert_id"]) for r in touched]
+                if dry_run:
+                    raise _RolledBack(result)
+        except _RolledBack as undone:
+            return undone.result
         return result
 
     def get_thumbnail(self, sha256: str) -> bytes | None:
