@@ -204,7 +204,7 @@ class _Rtl:
 
 @dataclass
 class _SmartRtl:
-    stage: str = "path"  # path, preland, final, land, done
+    stage: str = "path"  # path, preland, then final (hold at RTL_ALT_FINAL) or land
     origin: Point = (0.0, 0.0, 0.0)  # where the leg to the target began
     target: Point | None = None  # the point popped off the path and not reached yet
 

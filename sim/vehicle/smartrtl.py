@@ -85,9 +85,9 @@ def prune_loops(points: Sequence[Point], delta: float) -> list[Point]:
     earlier one, the points between go and one point halfway between the two closest points
     joins them (the latest such segment first, so the largest loop goes at once)."""
     path = list(points)
+    p = np.asarray(path, dtype=float)
     i = 0
     while i < len(path) - 3:
-        p = np.asarray(path, dtype=float)
         q0, q1 = p[i + 2 : -1], p[i + 3 :]
         near_p, near_q = _closest(p[i], p[i + 1], q0, q1)
         dist = np.linalg.norm(near_p - near_q, axis=1)
@@ -97,6 +97,7 @@ def prune_loops(points: Sequence[Point], delta: float) -> list[Point]:
             j = i + 2 + k  # the later segment is path[j] - path[j + 1]
             jn, je, ju = ((near_p[k] + near_q[k]) / 2.0).tolist()
             path = [*path[: i + 1], (jn, je, ju), *path[j + 1 :]]
+            p = np.asarray(path, dtype=float)  # only a cut changes it
         i += 1
     return path
 
