@@ -136,6 +136,13 @@ class FlightWarning(_Wire):
     text: str = Field(min_length=1, max_length=MAX_WARNING_CHARS)
 
 
+class FlightMode(_Wire):
+    """A flight mode the vehicle flew, from when (the last one: how it came home)."""
+
+    at: AwareDatetime
+    mode: str = Field(min_length=1, max_length=32)
+
+
 class Flight(_Wire):
     """One patrol flight as the ground station logged it, for the cloud: which stretches were
     patrolled and when, finds or none (a clean stretch is a result too). Posted by the station's
@@ -160,6 +167,12 @@ class Flight(_Wire):
         default_factory=list,
         max_length=MAX_FLIGHT_WARNINGS,
         description="The autopilot's warnings in flight (fence breaches, failsafes), in order.",
+    )
+    modes: list[FlightMode] = Field(
+        default_factory=list,
+        max_length=MAX_FLIGHT_WARNINGS,
+        description="The flight modes flown from take-off, in order (the drone's record carries them to"
+        " the station's logbook; the cloud's ingest is posted without them).",
     )
 
     @model_validator(mode="after")

@@ -11,10 +11,12 @@ ROOT = "riverpatrol/v1"
 ALERTS = "alerts"
 TELEMETRY = "telemetry"
 STATUS = "status"
+#: Each landed flight, as the drone logged it (QoS 1, from its outbox).
+FLIGHTS = "flights"
 
 
 def drone_topic(drone_id: str, kind: str) -> str:
-    """Topic of one drone's ``kind`` stream (``alerts``, ``telemetry`` or ``status``)."""
+    """Topic of one drone's ``kind`` stream (``alerts``, ``telemetry``, ``status`` or ``flights``)."""
     if not drone_id or any(c in drone_id for c in "/+#"):
         raise ValueError(f"drone id {drone_id!r} must be non-empty and free of '/', '+', '#'")
     return f"{ROOT}/{drone_id}/{kind}"

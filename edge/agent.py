@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from contract.camera import CameraModel, CameraMount
-from contract.messages import Alert, Telemetry
+from contract.messages import Alert, Flight, Telemetry
 from edge.alerts import SnapshotConfig
 from edge.detect import Detector, DetectorConfig
 from edge.detect.classes import debris_classes, parse_name_map
@@ -178,8 +178,10 @@ class EdgeAgent:
             registry=self.registry,
         )
         self.held = HeldAlerts(self.link.enqueue)  # written ahead of later alerts once the disk takes them
-        self.metrics.alerts_held.set_function(lambda: len(self.held))
-        self.telemetry = TelemetryLink(settings)
+        #: Landed flights' records (``edge.telemetry.logbook``), held the same way.
+        self.held_flights = HeldAlerts(self.link.enqueue_flight)
+        self.metrics.alerts_held.set_function(lambda: len(self.held) + len(self.held_flights))
+        self.telemetry = TelemetryLink(settings, on_flight=self._flight_landed)
         self._mailbox: queue.Queue[CapturedFrame] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -219,12 +221,14 @@ class EdgeAgent:
         payloads = self.pipeline.finish(max(self._last_t, 0.0), datetime.now(UTC)) if self._last_t else []
         for p in payloads:
             self._enqueue(p)
-        if self.held:
-            log.error(
-                "edge agent stopping with %d alert(s) the outbox could not write (%s): they are lost",
-                len(self.held),
-                self.held.error,
-            )
+        for held, what in ((self.held, "alert(s)"), (self.held_flights, "flight record(s)")):
+            if held:
+                log.error(
+                    "edge agent stopping with %d %s the outbox could not write (%s): they are lost",
+                    len(held),
+                    what,
+                    held.error,
+                )
         drained = self.link.wait_idle(self.settings.shutdown_flush_s)
         depth = self.outbox.depth()
         self.outbox_depth_at_stop = depth
@@ -325,6 +329,8 @@ class EdgeAgent:
             self._learn_remote()
             if self.held:
                 self.alerts_this_flight += self.held.retry()
+            if self.held_flights:
+                self.held_flights.retry()
             if frame is not None:
                 try:
                     self._process(frame)
@@ -386,6 +392,10 @@ class EdgeAgent:
     def _enqueue(self, payload: bytes) -> None:
         """Into the outbox; an alert the disk will not take now is held until it does."""
         self.alerts_this_flight += self.held.put(payload)
+
+    def _flight_landed(self, flight: Flight) -> None:
+        """The drone's record of a flight that just landed, into the outbox (the link thread calls)."""
+        self.held_flights.put(flight.model_dump_json().encode())
 
     def _publish_telemetry(self) -> None:
         s = self.telemetry.snapshot()

@@ -112,6 +112,12 @@ class LinkMetrics:
         self.remote_rejected = Counter(
             p + "remote_alerts_rejected", "Malformed fleet alerts rejected", ["reason"], registry=registry
         )
+        self.flights_queued = Counter(
+            p + "flights_queued", "Landed flights' records accepted into the outbox", registry=registry
+        )
+        self.flights_sent = Counter(
+            p + "flights_sent", "Flight records acknowledged by the broker (PUBACK)", registry=registry
+        )
         self.telemetry = Counter(p + "telemetry_sent", "Telemetry summaries published", registry=registry)
         self.telemetry_skipped = Counter(
             p + "telemetry_skipped", "Telemetry summaries not sent (offline)", registry=registry
@@ -137,6 +143,8 @@ class MqttLink:
         self._alerts_topic = topics.drone_topic(cfg.drone_id, topics.ALERTS)
         self._status_topic = topics.drone_topic(cfg.drone_id, topics.STATUS)
         self._telemetry_topic = topics.drone_topic(cfg.drone_id, topics.TELEMETRY)
+        self._flights_topic = topics.drone_topic(cfg.drone_id, topics.FLIGHTS)
+        self._flight_rows: set[int] = set()  # outbox rows in flight that are flight records
         self._events: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._conn_lock = threading.Lock()  # epoch + paho queue changes vs. the worker's publish
         self._epoch = 0
@@ -229,6 +237,16 @@ class MqttLink:
                 if n > before.get(kind, 0):
                     self.metrics.dropped.labels(f"policy_{kind}").inc(n - before.get(kind, 0))
         self.metrics.queued.inc()
+        self._idle.clear()
+        self._events.put(("wake",))
+        return rid
+
+    def enqueue_flight(self, payload: bytes) -> int:
+        """Queue the drone's record of a landed flight (``Flight`` JSON) durably; its row id.
+
+        Raises like :meth:`enqueue` (a disk error: the caller holds it, ``HeldAlerts``)."""
+        rid = self.outbox.put(payload)
+        self.metrics.flights_queued.inc()
         self._idle.clear()
         self._events.put(("wake",))
         return rid
@@ -394,7 +412,11 @@ class MqttLink:
                     inflight.clear()
             try:
                 if acked:
-                    self.metrics.sent.inc(self.outbox.mark_sent(acked))
+                    flights = self._flight_rows.intersection(acked)
+                    self._flight_rows -= flights
+                    n = self.outbox.mark_sent(acked)
+                    self.metrics.flights_sent.inc(len(flights))
+                    self.metrics.sent.inc(max(n - len(flights), 0))
                     self._last_ack = time.monotonic()
                 if connected:
                     cursor = self._drain(inflight, cursor, epoch)
@@ -409,12 +431,13 @@ class MqttLink:
         room = self.cfg.max_inflight - len(inflight)
         if room <= 0:
             return cursor
-        for rid, payload in self.outbox.pending(room, after_id=cursor):
+        for rid, event, payload in self.outbox.pending_events(room, after_id=cursor):
+            topic = self._flights_topic if event == "flight" else self._alerts_topic
             with self._conn_lock:
                 if self._epoch != epoch:  # (re)connected meanwhile: its event will reset us
                     return cursor
                 try:
-                    info = self._client.publish(self._alerts_topic, payload, qos=1)
+                    info = self._client.publish(topic, payload, qos=1)
                 except (
                     ValueError
                 ) as e:  # cannot happen for outbox rows (<= 16 KB JSON); never block the queue
@@ -427,5 +450,8 @@ class MqttLink:
                 return cursor  # connection went away; paho's copy is dropped on reconnect
             inflight[info.mid] = rid
             cursor = rid
-            self.metrics.published.inc()
+            if event == "flight":
+                self._flight_rows.add(rid)
+            else:
+                self.metrics.published.inc()
         return cursor

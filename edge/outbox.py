@@ -23,6 +23,9 @@ each step only while still over a bound (:func:`plan_room`, pure):
    finds are kept over newer ones, so what was accepted stays accepted.
 
 ``new`` events are never dropped. Every drop, strip and refusal is counted and logged.
+
+The drone's record of each landed flight (a contract ``Flight``, ``edge.telemetry.logbook``) rides
+the same queue as event ``flight``, in order with the alerts: like a ``new``, it is never dropped.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ def parse_meta(payload: bytes, row_id: int = 0) -> RowMeta:
         raise ValueError(f"outbox: payload is not JSON: {e}") from None
     if not isinstance(obj, dict):
         raise ValueError("outbox: payload is not a JSON object")
+    if "flight_id" in obj and "event" not in obj:  # the drone's record of a landed flight
+        return RowMeta(row_id, f"flight:{obj['flight_id']}", 0, "flight", len(payload), 0, 0)
     missing = [k for k in ("alert_id", "revision", "event") if k not in obj]
     if missing:
         raise ValueError(f"outbox: payload lacks {', '.join(missing)}")
@@ -325,11 +330,16 @@ class Outbox:
 
     def pending(self, limit: int = 100, after_id: int = 0) -> list[tuple[int, bytes]]:
         """Up to ``limit`` queued (row id, payload) with id > ``after_id``, oldest first."""
+        return [(rid, p) for rid, _, p in self.pending_events(limit, after_id)]
+
+    def pending_events(self, limit: int = 100, after_id: int = 0) -> list[tuple[int, str, bytes]]:
+        """As :meth:`pending`, with each row's event (``new`` ... ``flight``: where it is published)."""
         with self._lock:
             return [
-                (rid, bytes(p))
-                for rid, p in self._db.execute(
-                    "SELECT id, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+                (rid, event, bytes(p))
+                for rid, event, p in self._db.execute(
+                    "SELECT id, event, payload FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                    (after_id, limit),
                 )
             ]
 

@@ -13,10 +13,13 @@ import logging
 import select
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import contract.mavlink  # noqa: F401  (sets MAVLINK20 and the dialect before pymavlink loads)
+from contract.messages import Flight
 from edge.settings import EdgeSettings
+from edge.telemetry.logbook import FlightLog
 from edge.telemetry.pose import Pose, PoseHistory
 from edge.telemetry.state import Digest, StateTracker, VehicleState
 from edge.telemetry.streams import data_stream_rates, interval_us, message_rates
@@ -78,8 +81,11 @@ def read_available(conn: Any) -> bytes:
 class TelemetryLink:
     """Background MAVLink link to the vehicle, exposing a snapshot of its state and pose lookup."""
 
-    def __init__(self, settings: EdgeSettings) -> None:
+    def __init__(self, settings: EdgeSettings, on_flight: Callable[[Flight], None] | None = None) -> None:
         self.settings = settings
+        #: The drone's own logbook; ``on_flight`` gets each landed flight, off the link's lock.
+        self.flights = FlightLog(settings.drone_id)
+        self.on_flight = on_flight
         self.tracker = StateTracker(
             PoseHistory(settings.pose_history_s, settings.pose_max_extrapolation_s, settings.pose_max_gap_s),
             reboot_tolerance_s=settings.reboot_tolerance_s,
@@ -225,12 +231,15 @@ class TelemetryLink:
 
     def _digest_all(self, conn: Any, msgs: list[Any], now: float) -> None:
         request = locked = False
+        landed: list[Flight] = []
         with self._lock:
             tracker, s = self.tracker, self.tracker.state
             for msg in msgs:
                 result = tracker.digest(msg, now)
                 if result is Digest.IGNORED:
                     continue
+                if (flight := self.flights.feed(msg, time.time())) is not None:
+                    landed.append(flight)
                 event = self.link_watch.heard(now)
                 if event is not None:
                     s.link_up = True
@@ -248,6 +257,9 @@ class TelemetryLink:
                 elif result is Digest.REBOOTED:
                     self.stream_watch.reset()
                     request = True
+        for flight in landed:
+            if self.on_flight is not None:
+                self.on_flight(flight)
         if locked:  # on udpin links the vehicle only now learns where we are: say hello at once
             self._send_heartbeat(conn)
         if request:

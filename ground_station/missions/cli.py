@@ -360,8 +360,9 @@ def download(
 def _follow_until_landed(s, client, vehicle: str | None) -> None:
     from rich.markup import escape
 
+    from contract.flightlog import FlightRecorder
     from ground_station.missions.flight import MODE_SAYS, begin_progress, follow
-    from ground_station.missions.logbook import FlightRecorder, write_flight
+    from ground_station.missions.logbook import write_flight
 
     name, path = _state_file(s, client, vehicle)
     stop = threading.Event()

@@ -14,12 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from contract.flightlog import FlightRecorder, record
 from contract.mavlink import WARNING_SEVERITY
 from ground_station.mavlink import CommandRejected, MavlinkTimeout, MissionItem, VehicleClient
 from ground_station.missions.compare import diff_missions
-from ground_station.missions.logbook import FlightRecorder
 from ground_station.missions.resume import (
     MAV_CMD_NAV_TAKEOFF,
     ROUTE_COMMANDS,
@@ -265,8 +264,8 @@ def follow(
                 continue
             if recorder is not None:
                 recorder.armed(now.timestamp(), client.armed)
-                if msg is not None:
-                    _log(recorder, msg, now.timestamp())
+                if msg is not None and msg.get_type() in _LOGGED:  # arming and mode: the client's own
+                    record(recorder, msg, now.timestamp())
             if (
                 msg is not None
                 and msg.get_type() == "MISSION_ITEM_REACHED"
@@ -295,13 +294,3 @@ def follow(
 #: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position
 #: stream of its own: a vehicle may apply one link's rate to all, the companion computer's too).
 _LOGGED = {"GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYS_STATUS"}
-
-
-def _log(recorder: FlightRecorder, msg: Any, t: float) -> None:
-    kind = msg.get_type()
-    if kind == "GLOBAL_POSITION_INT":
-        recorder.position(t, msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
-    elif kind == "GPS_RAW_INT" and msg.fix_type >= 3:
-        recorder.position(t, msg.lat / 1e7, msg.lon / 1e7)
-    elif kind == "SYS_STATUS":
-        recorder.battery(msg.battery_remaining)

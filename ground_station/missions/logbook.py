@@ -1,190 +1,113 @@
-"""The operator's flight logbook: each flight a followed vehicle makes, kept as a GeoJSON track.
+"""The operator's flight logbook: each flight kept as a GeoJSON track under ``data_dir/logbook/``.
 
-A patrol flight is also a record the district and the aviation authority ask for: when, which
-vehicle, how long, how far, how high, how much battery, which waypoints of which mission, and
-the path it flew. :class:`FlightRecorder` is pure (fed the vehicle's messages with their time);
-:func:`write_flight` and :func:`read_logbook` keep one file per flight under
-``data_dir/logbook/``.
+A flight is logged by whoever followed it (``mission watch``: :func:`write_flight` of its
+:class:`~contract.flightlog.FlightRecorder`) and by the drone itself (its edge agent publishes
+it; the relay files it here, :func:`write_drone_flight`). :func:`read_logbook` reads them all, and
+keeps one record of a flight logged twice.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from contract.files import write_atomic
-from contract.geo import distance_m
-from contract.messages import MAX_FLIGHT_POINTS, MAX_FLIGHT_WARNINGS, MAX_WARNING_CHARS, Flight
+from contract.flightlog import FlightRecorder, flight_id, same_flight
+from contract.messages import Flight
 
-#: A track point is kept when the vehicle moved this far since the last one, or ...
-TRACK_STEP_M = 5.0
-#: ... this long has passed (a hover still shows in the track).
-TRACK_EVERY_S = 10.0
-
-
-@dataclass
-class FlightRecorder:
-    """One flight, from arming to disarming, out of the vehicle's stream of state."""
-
-    vehicle: str
-    mission_count: int = 0
-    armed_at: float | None = None
-    disarmed_at: float | None = None
-    track: list[tuple[float, float, float, float | None]] = field(default_factory=list)  # t, lat, lon, alt
-    distance_m: float = 0.0
-    max_alt_m: float | None = None
-    battery_start_pct: float | None = None
-    battery_end_pct: float | None = None
-    reached: list[int] = field(default_factory=list)
-    #: What the autopilot warned of in flight (failsafes, fence breaches), with when.
-    warnings: list[tuple[float, str]] = field(default_factory=list)
-    #: The flight modes flown, each from when (the last one: how it came home).
-    modes: list[tuple[float, str]] = field(default_factory=list)
-    _last: tuple[float, float, float, float | None] | None = field(default=None, repr=False)
-    _mode: str | None = field(default=None, repr=False)
-
-    @property
-    def flying(self) -> bool:
-        return self.armed_at is not None and self.disarmed_at is None
-
-    def armed(self, t: float, armed: bool) -> None:
-        """The heartbeat's armed flag; the flight runs from the first armed to the next disarmed."""
-        if armed and self.armed_at is None:
-            self.armed_at = t
-            self.battery_start_pct = self.battery_end_pct
-            if self._mode is not None:
-                self.modes.append((t, self._mode))
-        elif not armed and self.flying:
-            if self._last is not None and self._last is not self.track[-1]:  # where it landed
-                self._keep(self._last)
-            self.disarmed_at = t
-
-    def position(self, t: float, lat: float, lon: float, alt_rel_m: float | None = None) -> None:
-        if not self.flying or (lat == 0.0 and lon == 0.0):  # no fix reads as 0, 0
-            return
-        if alt_rel_m is not None:
-            self.max_alt_m = alt_rel_m if self.max_alt_m is None else max(self.max_alt_m, alt_rel_m)
-        self._last = (t, lat, lon, alt_rel_m)
-        if self.track:
-            t0, lat0, lon0, _ = self.track[-1]
-            if distance_m(lat0, lon0, lat, lon) < TRACK_STEP_M and t - t0 < TRACK_EVERY_S:
-                return
-        self._keep(self._last)
-
-    def _keep(self, point: tuple[float, float, float, float | None]) -> None:
-        if self.track:
-            self.distance_m += distance_m(self.track[-1][1], self.track[-1][2], point[1], point[2])
-        self.track.append(point)
-
-    def battery(self, pct: float | None) -> None:
-        """SYS_STATUS battery_remaining (-1: the vehicle does not know)."""
-        if pct is not None and pct >= 0:
-            self.battery_end_pct = float(pct)
-            if self.armed_at is None:
-                self.battery_start_pct = float(pct)
-
-    def warning(self, t: float, text: str) -> None:
-        """A STATUSTEXT of warning severity or worse, kept while flying (the first
-        ``MAX_FLIGHT_WARNINGS``: a vehicle repeating one each second must not grow the file for ever)."""
-        if self.flying and len(self.warnings) < MAX_FLIGHT_WARNINGS:
-            self.warnings.append((t, text))
-
-    def mode(self, t: float, name: str | None) -> None:
-        """The heartbeat's flight mode; each change while flying is kept (the first
-        ``MAX_FLIGHT_WARNINGS``), the one at take-off too."""
-        if name is None or name == self._mode:
-            return
-        self._mode = name
-        if self.flying and len(self.modes) < MAX_FLIGHT_WARNINGS:
-            self.modes.append((t, name))
-
-    def waypoint_reached(self, seq: int) -> None:
-        if self.flying and seq not in self.reached:
-            self.reached.append(seq)
-
-    def feature(self) -> dict[str, Any]:
-        """The flight as a GeoJSON Feature: its track, and what a logbook line says."""
-        start, end = self.armed_at, self.disarmed_at
-        iso = lambda t: None if t is None else datetime.fromtimestamp(t, UTC).isoformat()  # noqa: E731
-        used = None
-        if self.battery_start_pct is not None and self.battery_end_pct is not None:
-            used = round(self.battery_start_pct - self.battery_end_pct, 1)
-        coords = [[round(lon, 7), round(lat, 7)] for _, lat, lon, _ in self.track]
-        return {
-            "type": "Feature",
-            "geometry": {"type": "LineString", "coordinates": coords} if len(coords) > 1 else None,
-            "properties": {
-                "vehicle": self.vehicle,
-                "armed_at": iso(start),
-                "disarmed_at": iso(end),
-                "duration_s": round(end - start, 1) if start is not None and end is not None else None,
-                "distance_m": round(self.distance_m, 1),
-                "max_alt_m": None if self.max_alt_m is None else round(self.max_alt_m, 1),
-                "battery_start_pct": self.battery_start_pct,
-                "battery_used_pct": used,
-                "mission_count": self.mission_count,
-                "waypoints_reached": list(self.reached),
-                "warnings": [{"at": iso(t), "text": text[:MAX_WARNING_CHARS]} for t, text in self.warnings],
-                "modes": [{"at": iso(t), "mode": name} for t, name in self.modes],
-            },
-        }
+#: The file name's ending of a flight the drone logged (its own record, kept beside the station's).
+DRONE_SUFFIX = ".drone.geojson"
 
 
 def write_flight(data_dir: Path, rec: FlightRecorder) -> Path | None:
     """``data_dir/logbook/VEHICLE-YYYYmmddTHHMMSSZ.geojson`` for a flight that happened; atomic."""
     if rec.armed_at is None:
         return None
-    stamp = datetime.fromtimestamp(rec.armed_at, UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(data_dir) / "logbook" / f"{rec.vehicle}-{stamp}.geojson"
+    path = Path(data_dir) / "logbook" / f"{flight_id(rec.vehicle, rec.armed_at)}.geojson"
     write_atomic(path, json.dumps(rec.feature()))
     return path
 
 
+def drone_feature(flight: Flight) -> dict[str, Any]:
+    """A flight the drone logged, as a logbook Feature (what :meth:`FlightRecorder.feature` gives,
+    with its ``flight_id`` and ``source`` "drone"; the battery it started with is not on the wire)."""
+    iso = lambda d: d.isoformat()  # noqa: E731
+    return {
+        "type": "Feature",
+        "geometry": {"type": "LineString", "coordinates": [list(c) for c in flight.track]},
+        "properties": {
+            "flight_id": flight.flight_id,
+            "source": "drone",
+            "vehicle": flight.vehicle,
+            "armed_at": iso(flight.armed_at),
+            "disarmed_at": iso(flight.disarmed_at),
+            "duration_s": round((flight.disarmed_at - flight.armed_at).total_seconds(), 1),
+            "distance_m": flight.distance_m,
+            "max_alt_m": flight.max_alt_m,
+            "battery_start_pct": None,
+            "battery_used_pct": flight.battery_used_pct,
+            "mission_count": flight.mission_count,
+            "waypoints_reached": list(flight.waypoints_reached),
+            "warnings": [{"at": iso(w.at), "text": w.text} for w in flight.warnings],
+            "modes": [{"at": iso(m.at), "mode": m.mode} for m in flight.modes],
+        },
+    }
+
+
+def write_drone_flight(logbook_dir: Path, flight: Flight) -> Path:
+    """``logbook_dir/FLIGHT_ID.drone.geojson``: the drone's own record of a flight; atomic, and a
+    repeat (the broker's redelivery) writes the same file again."""
+    path = Path(logbook_dir) / f"{flight.flight_id}{DRONE_SUFFIX}"
+    write_atomic(path, json.dumps(drone_feature(flight)))
+    return path
+
+
+def _span(f: dict[str, Any]) -> tuple[str, float, float]:
+    """(vehicle, take-off, landing) of a logbook Feature; one not seen landing spans its take-off."""
+    p = f["properties"]
+    start = datetime.fromisoformat(p["armed_at"]).timestamp()
+    end = datetime.fromisoformat(p["disarmed_at"]).timestamp() if p.get("disarmed_at") else start + 1e-3
+    return p["vehicle"], start, end
+
+
+def one_per_flight(flights: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One Feature a flight (:func:`~contract.flightlog.same_flight`): of two records the longer
+    (the drone's, on a tie: it heard the whole flight), in the order given; its ``logged_by``
+    property names every keeper ("drone", "station")."""
+    kept: list[dict[str, Any]] = []
+    for f in flights:
+        f["properties"]["logged_by"] = [f["properties"].get("source", "station")]
+        twin = next((k for k in kept if same_flight(_span(k), _span(f))), None)
+        if twin is None:
+            kept.append(f)
+            continue
+        by = sorted(set(twin["properties"]["logged_by"]) | set(f["properties"]["logged_by"]))
+        if _rank(f) > _rank(twin):
+            kept[kept.index(twin)] = f
+            twin = f
+        twin["properties"]["logged_by"] = by
+    return kept
+
+
+def _rank(f: dict[str, Any]) -> tuple[float, bool]:
+    p = f["properties"]
+    return p.get("duration_s") or 0.0, p.get("source") == "drone"
+
+
 def read_logbook(data_dir: Path) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every logged flight, oldest first, each Feature with its ``file``; and the files that could
-    not be read, each with why (a hand-edited or torn file is named, not fatal)."""
+    """Every logged flight, oldest first, each Feature with its ``file``, a flight logged by both
+    the drone and the station once (:func:`one_per_flight`); and the files that could not be read,
+    each with why (a hand-edited or torn file is named, not fatal)."""
     flights, bad = [], []
     for p in sorted((Path(data_dir) / "logbook").glob("*.geojson")):
         try:
             f = json.loads(p.read_text())
             f["properties"]["file"] = str(p)
+            _span(f)  # readable times, or it is named as bad
             flights.append(f)
         except (OSError, ValueError, KeyError, TypeError) as e:
             bad.append(f"{p}: {e}")
     flights.sort(key=lambda f: f["properties"].get("armed_at") or "")
-    return flights, bad
-
-
-def flight_from_feature(feature: dict[str, Any], flight_id: str) -> Flight:
-    """The contract :class:`Flight` of a logbook entry, for the cloud; ``ValueError`` (pydantic's
-    ``ValidationError``) when it cannot be one: not seen landing, a track of one point."""
-    p = feature["properties"]
-    if p.get("disarmed_at") is None:
-        raise ValueError("the flight was not seen landing (the follower stopped in flight)")
-    return Flight(
-        flight_id=flight_id,
-        vehicle=p["vehicle"],
-        armed_at=p["armed_at"],
-        disarmed_at=p["disarmed_at"],
-        distance_m=p["distance_m"],
-        max_alt_m=p.get("max_alt_m"),
-        battery_used_pct=p.get("battery_used_pct"),
-        mission_count=p.get("mission_count") or 0,
-        waypoints_reached=p.get("waypoints_reached") or [],
-        warnings=(p.get("warnings") or [])[:MAX_FLIGHT_WARNINGS],
-        track=_at_most(
-            MAX_FLIGHT_POINTS,
-            [(float(c[0]), float(c[1])) for c in ((feature.get("geometry") or {}).get("coordinates") or [])],
-        ),
-    )
-
-
-def _at_most(n: int, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Evenly spaced points of a long track, its first and last kept (the wire's cap is ``n``)."""
-    if len(points) <= n:
-        return points
-    step = (len(points) - 1) / (n - 1)
-    return [points[round(k * step)] for k in range(n)]
+    return one_per_flight(flights), bad

@@ -18,7 +18,7 @@ import httpx
 from pydantic import ValidationError
 
 from contract.files import write_atomic
-from ground_station.missions.logbook import flight_from_feature
+from contract.flightlog import flight_from_feature
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from contract.flightlog import FlightRecorder
 from ground_station.mavlink import VehicleClient
 from ground_station.missions.flight import begin_progress, follow
-from ground_station.missions.logbook import FlightRecorder, write_flight
+from ground_station.missions.logbook import write_flight
 from ground_station.missions.resume import state_path
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from contract import geo
-from ground_station.missions.logbook import FlightRecorder, read_logbook, write_flight
+from contract.flightlog import FlightRecorder
+from ground_station.missions.logbook import read_logbook, write_flight
 
 HOME = (22.5205, 114.0632)
 
@@ -76,8 +77,8 @@ def test_flights_are_files_and_a_torn_one_is_named(tmp_path: Path) -> None:
 
 
 def test_a_long_flight_goes_to_the_cloud_with_its_track_thinned_to_the_wires_cap() -> None:
+    from contract.flightlog import flight_from_feature
     from contract.messages import MAX_FLIGHT_POINTS
-    from ground_station.missions.logbook import flight_from_feature
 
     rec = FlightRecorder("river-1", mission_count=3)
     rec.armed(0.0, True)

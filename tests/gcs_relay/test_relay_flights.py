@@ -11,7 +11,8 @@ import httpx
 
 from cloud.segments import bundled_segments
 from contract import geo
-from ground_station.missions.logbook import FlightRecorder, write_flight
+from contract.flightlog import FlightRecorder
+from ground_station.missions.logbook import write_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.service import Relay, RelayConfig, wait_until
 from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess
