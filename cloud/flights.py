@@ -1,7 +1,8 @@
 """Patrol flights in the cloud: which stretches a flight covered, and a flight as a map Feature.
 
 A stretch with no finds was either clean or not flown; the river office (and the CIM map) can
-only tell which from the flights. Pure: the store keeps the rows, the API serves the Features.
+only tell which from the flights, each counted once however many keepers logged it
+(:func:`keep_one`). Pure: the store keeps the rows, the API serves the Features.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from cloud.api.features import iso
@@ -36,6 +38,31 @@ def covered_segments(
                 order.append(sid)
             hits[sid] += 1
     return [s for s in order if hits[s] >= min_points]
+
+
+@dataclass(frozen=True)
+class FlightKept:
+    """What storing a posted flight did: ``new`` (stored), else ``same_as`` the record kept of it;
+    ``replaces`` the shorter records of it it took the place of."""
+
+    new: bool
+    same_as: str | None = None
+    replaces: tuple[str, ...] = ()
+
+
+def keep_one(posted: Row, twins: Iterable[Row]) -> FlightKept:
+    """One record a flight: ``twins`` are the stored records of ``posted``'s vehicle that overlap
+    it in time (:func:`contract.flightlog.same_flight`: the drone's own record and a station's,
+    each with its own clock and id). The longest is kept; on a tie the one stored first, so a
+    repeat of either changes nothing."""
+    twins = list(twins)
+    if any(t["flight_id"] == posted["flight_id"] for t in twins):
+        return FlightKept(False, posted["flight_id"])
+    length = lambda r: r["disarmed_at"] - r["armed_at"]  # noqa: E731
+    longest = max(twins, key=length, default=None)
+    if longest is not None and length(longest) >= length(posted):
+        return FlightKept(False, longest["flight_id"])
+    return FlightKept(True, replaces=tuple(t["flight_id"] for t in twins))
 
 
 def last_flown(rows: Iterable[Row]) -> dict[str, float]:

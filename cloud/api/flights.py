@@ -24,9 +24,12 @@ _ERR = {"model": ErrorResponse}
     "/flights",
     summary="Record a patrol flight",
     description=(
-        "A contract `Flight` (the ground station's logbook entry). The stretches its track flew along"
-        " are worked out here. Idempotent on `flight_id`: a repeat answers 200 with `new: false`."
-        " Needs a station bearer token."
+        "A contract `Flight` (a logbook entry: the drone's own record, or a ground station's). The"
+        " stretches its track flew along are worked out here. Idempotent on `flight_id`: a repeat"
+        " answers 200 with `new: false`. One flight is kept once: a record of a vehicle in the air at"
+        " the same time as a stored one is the same flight, and the longer record is kept (`new:"
+        " false, same_as: ID` for a shorter one; `replaces: [ID]` where it took a shorter one's"
+        " place). Needs a station bearer token."
     ),
     responses={401: _ERR, 403: _ERR, 422: _ERR},
 )
@@ -36,8 +39,13 @@ async def post_flight(
     st = request.app.state
     segments = covered_segments(flight.track, st.segments.locate)
     row = flight_row(flight, who.name, segments, time.time())
-    new = await run_in_threadpool(st.store.add_flight, row)
-    return FastJSON({"flight_id": flight.flight_id, "new": new, "segments": segments})
+    kept = await run_in_threadpool(st.store.add_flight, row)
+    answer: dict = {"flight_id": flight.flight_id, "new": kept.new, "segments": segments}
+    if kept.same_as not in (None, flight.flight_id):
+        answer["same_as"] = kept.same_as
+    if kept.replaces:
+        answer["replaces"] = list(kept.replaces)
+    return FastJSON(answer)
 
 
 @router.get(

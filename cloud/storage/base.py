@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from cloud.flights import FlightKept
 
 Row = dict[str, Any]
 
@@ -90,8 +93,10 @@ class Store(Protocol):
     ) -> tuple[Row, Row]: ...
     def all_workorders(self) -> list[Row]: ...
     def all_workorder_events(self) -> list[Row]: ...
-    def add_flight(self, row: Row) -> bool:
-        """Store a patrol flight (``FLIGHT_COLUMNS``); False when its ``flight_id`` is stored already."""
+    def add_flight(self, row: Row) -> FlightKept:
+        """Store a patrol flight (``FLIGHT_COLUMNS``) unless a record of it is stored already: its
+        ``flight_id``, or a longer record of the same flight (``cloud.flights.keep_one``); a longer
+        one takes the place of the shorter."""
         ...
 
     def get_flight(self, flight_id: str) -> Row | None: ...

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
+from cloud.flights import FlightKept, keep_one
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
 from cloud.storage.items import ITEM_COLUMNS, merge_item, new_item
 from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, OrderGrid, nearest_open, new_order, search_box
@@ -558,15 +559,26 @@ class SqlStore:
                 " FROM workorder_events ORDER BY id",
             )
 
-    def add_flight(self, row: Row) -> bool:
+    def add_flight(self, row: Row) -> FlightKept:
         with self._tx() as cur:
-            cur = self._exec(
+            self._lock_ingest(cur)  # two stations posting two records of one flight at once
+            twins = self._all(
                 cur,
-                f"INSERT INTO flights ({', '.join(FLIGHT_COLUMNS)})"
-                f" VALUES ({', '.join('?' * len(FLIGHT_COLUMNS))}) ON CONFLICT (flight_id) DO NOTHING",
-                [row[c] for c in FLIGHT_COLUMNS],
+                "SELECT flight_id, armed_at, disarmed_at FROM flights WHERE flight_id = ?"
+                " OR (vehicle = ? AND armed_at < ? AND disarmed_at > ?)",
+                (row["flight_id"], row["vehicle"], row["disarmed_at"], row["armed_at"]),
             )
-            return bool(cur.rowcount)
+            kept = keep_one(row, twins)
+            if kept.new:
+                for gone in kept.replaces:
+                    self._exec(cur, "DELETE FROM flights WHERE flight_id = ?", (gone,))
+                self._exec(
+                    cur,
+                    f"INSERT INTO flights ({', '.join(FLIGHT_COLUMNS)})"
+                    f" VALUES ({', '.join('?' * len(FLIGHT_COLUMNS))})",
+                    [row[c] for c in FLIGHT_COLUMNS],
+                )
+            return kept
 
     def get_flight(self, flight_id: str) -> Row | None:
         with self._read() as cur:

@@ -38,7 +38,12 @@ Url = Annotated[
     str | None, typer.Option("--mavlink", help="Vehicle link, pymavlink syntax (tcp:HOST:PORT, udpin:...).")
 ]
 Vehicle = Annotated[
-    str | None, typer.Option("--vehicle", help="Name for this vehicle's patrol state (default: sysid-N).")
+    str | None,
+    typer.Option(
+        "--vehicle",
+        help="Name for this vehicle's patrol state and logbook (default: its drone's id, `drone_id`, else"
+        " sysid-N).",
+    ),
 ]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Ground-station data folder.")]
 Drone = Annotated[
@@ -243,7 +248,8 @@ def _limits(s):
 def _state_file(s, client, vehicle: str | None) -> tuple[str, Path]:
     from ground_station.missions.resume import state_path
 
-    name = vehicle or f"sysid-{client.target[0]}"
+    # the drone's id where the station knows it: its logbook and the drone's own then name one vehicle
+    name = vehicle or s.drone_id or f"sysid-{client.target[0]}"
     return name, state_path(s.data_dir, name)
 
 
@@ -517,9 +523,14 @@ def logbook(
         bool, typer.Option("--json", help="One GeoJSON Feature per line, with its track.")
     ] = False,
 ) -> None:
-    """The flights `mission watch` and `--follow` logged: when, which vehicle, how long, how far and
-    high, battery used, waypoints reached, and whether `gcs relay` has taken it to the cloud
-    (where the district sees which stretches were patrolled); each track is a GeoJSON file."""
+    """The flights logged: when, which vehicle, how long, how far and high, battery used, waypoints
+    reached, who logged it, and whether `gcs relay` has taken it to the cloud (where the district
+    sees which stretches were patrolled); each track is a GeoJSON file.
+
+    A flight is logged by `mission watch` and `--follow` while they follow it, and by the drone
+    itself (its edge agent; `gcs relay` files it here), so a patrol nobody watched is logged too.
+    A flight logged by both is listed once: the longer record ("logged by: drone, station").
+    Name each vehicle (`--vehicle`) by its drone's id for the two to be known as one flight."""
     import json
     from datetime import datetime
 
@@ -548,12 +559,13 @@ def logbook(
         "battery",
         "waypoints",
         "came home",
+        "logged by",
         "cloud",
     )
     for col in columns:
         t.add_column(
             col,
-            justify="left" if col in ("took off (local)", "vehicle", "came home") else "right",
+            justify="left" if col in ("took off (local)", "vehicle", "came home", "logged by") else "right",
             no_wrap=True,
         )
     t.add_column("autopilot warned")
@@ -567,7 +579,7 @@ def logbook(
             f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
             "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
             f"{len(p['waypoints_reached'])}/{p['mission_count']}", _came_home(p.get("modes") or []),
-            _cloud_state(Path(p["file"])),
+            ", ".join(p["logged_by"]), _cloud_state(Path(p["file"])),
             escape("; ".join(dict.fromkeys(w["text"] for w in p.get("warnings") or []))),
         )  # fmt: skip
     console().print(t)

@@ -1,11 +1,13 @@
 """The relay also carries the flight logbook to the cloud: every landed flight, once.
 
-``mission watch`` writes a flight as ``data_dir/logbook/NAME.geojson``; this sender posts it to
+``mission watch`` writes a flight as ``data_dir/logbook/NAME.geojson`` (and the relay files each
+drone's own record there as ``NAME.drone.geojson``); this sender posts it to
 ``/api/v1/flights`` and, on the cloud's 200, writes ``NAME.geojson.sent`` beside it (the cloud's
 answer: the stretches it patrolled). A file that can never be a flight (not seen landing, a track
 of one point) or that the cloud refuses for good gets ``NAME.geojson.rejected`` with why. The
 files are the queue: a relay restart, a cloud outage or a ``kill -9`` loses nothing, and the
-cloud takes a repeat as done (``flight_id``).
+cloud takes a repeat as done (``flight_id``), and one flight logged by both the drone and the
+station as one (it keeps the longer record).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class FlightSender:
                 self._mark(path, ".rejected", f"not a flight: {e}")
                 continue
             try:
-                r = self._http.post("/api/v1/flights", content=flight.model_dump_json(),
+                # without the modes flown: the logbook's, and a cloud from before them refuses them
+                r = self._http.post("/api/v1/flights", content=flight.model_dump_json(exclude={"modes"}),
                                     headers={"Content-Type": "application/json"})  # fmt: skip
             except httpx.HTTPError as e:
                 self.last_error = f"{type(e).__name__}: {e}"

@@ -3,6 +3,10 @@
 Acknowledgement is manual: the MQTT callback hands each message to a writer thread, which
 commits a burst of them to the outbox in one transaction (group commit: one fsync for many)
 and only then sends their PUBACKs, so the broker keeps its copy until ours is on disk.
+
+With a logbook folder, the relay also takes each drone's record of its landed flights (topic
+``flights``): filed there beside the station's own (``write_drone_flight``) before its PUBACK, and
+carried to the cloud with them (``FlightSender``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -24,7 +30,8 @@ from pydantic import ValidationError
 
 from contract import topics
 from contract.broker import BrokerAuth
-from contract.messages import Alert
+from contract.messages import Alert, Flight
+from ground_station.missions.logbook import write_drone_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
 from ground_station.relay.outbox import RelayOutbox
@@ -70,6 +77,16 @@ def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
     return json.loads(alert.model_dump_json()), None
 
 
+def parse_flight(raw: bytes) -> tuple[Flight | None, str | None]:
+    """A drone's flight record against the contract; (flight, None) or (None, reason)."""
+    try:
+        return Flight.model_validate_json(raw), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        return None, f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+
+
 class Relay:
     """Runs until :meth:`stop`; ``start()`` returns at once (threads)."""
 
@@ -91,6 +108,9 @@ class Relay:
             "relay_alerts_duplicate", "Repeats absorbed by (id, revision)", registry=reg
         )
         self.m_rejected = Counter("relay_payloads_rejected", "Malformed MQTT payloads", registry=reg)
+        self.m_flights = Counter(
+            "relay_flights_received", "Drones' flight records filed in the logbook", registry=reg
+        )
         self.m_delivered = Counter(
             "relay_alerts_delivered", "Alert events acknowledged by the cloud", registry=reg
         )
@@ -126,10 +146,12 @@ class Relay:
         self._client.reconnect_delay_set(0.2, 5)
 
     # --- MQTT side ---------------------------------------------------------------------------
-    def _filter(self) -> str:
+    def _filters(self) -> list[str]:
+        """Every drone's alerts, and its flights where there is a logbook to file them in."""
+        kinds = [topics.ALERTS] + ([topics.FLIGHTS] if self.config.logbook_dir else [])
         if self.config.share_group:
-            return topics.shared_filter(self.config.share_group, topics.ALERTS)
-        return topics.fleet_filter(topics.ALERTS)
+            return [topics.shared_filter(self.config.share_group, k) for k in kinds]
+        return [topics.fleet_filter(k) for k in kinds]
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -143,12 +165,13 @@ class Relay:
             self.config.mqtt_port,
             flags.session_present,
         )
-        client.subscribe(self._filter(), qos=1)  # ready once the broker grants it (_on_subscribe)
+        # ready once the broker grants it (_on_subscribe)
+        client.subscribe([(f, 1) for f in self._filters()])
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         """Ready only now: alerts published between CONNACK and SUBACK would not reach us."""
         if any(rc.is_failure for rc in reason_codes):
-            log.error("broker refused the relay's subscription to %s: %s", self._filter(), reason_codes)
+            log.error("broker refused the relay's subscription to %s: %s", self._filters(), reason_codes)
             return
         self.m_connected.set(1)
         self.connected.set()
@@ -175,15 +198,24 @@ class Relay:
                 except queue.Empty:
                     break
             good: list[tuple[dict, str]] = []
+            flights: list[Flight] = []
             for msg in burst:
-                alert, why = parse_alert(msg.payload)
-                if alert is None:
-                    self.m_rejected.inc()
-                    log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
+                if msg.topic.endswith("/" + topics.FLIGHTS):
+                    flight, why = parse_flight(msg.payload)
+                    if flight is not None:
+                        flights.append(flight)
+                        continue
                 else:
-                    good.append((alert, json.dumps(alert, separators=(",", ":"))))
-            fresh = self._store(good) if good else []
+                    alert, why = parse_alert(msg.payload)
+                    if alert is not None:
+                        good.append((alert, json.dumps(alert, separators=(",", ":"))))
+                        continue
+                self.m_rejected.inc()
+                log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
+            fresh = self._store(partial(self.outbox.put_many, good)) if good else []
             if fresh is None:  # stopping with the outbox still failing: the broker keeps them, unacked
+                return
+            if flights and self._store(partial(self._file_flights, flights)) is None:
                 return
             self.m_received.inc(len(good))
             self.m_duplicates.inc(fresh.count(False))
@@ -191,8 +223,17 @@ class Relay:
                 if msg.qos > 0:
                     self._client.ack(msg.mid, msg.qos)
 
-    def _store(self, good: list[tuple[dict, str]]) -> list[bool] | None:
-        """``outbox.put_many``, retried with backoff while the disk refuses it (full, I/O error).
+    def _file_flights(self, flights: list[Flight]) -> list[bool]:
+        assert self.config.logbook_dir is not None
+        for f in flights:
+            path = write_drone_flight(self.config.logbook_dir, f)
+            log.info("drone's flight filed", extra={"fields": {"flight_id": f.flight_id, "file": str(path)}})
+        self.m_flights.inc(len(flights))
+        return [True] * len(flights)
+
+    def _store(self, write: Callable[[], list[bool]]) -> list[bool] | None:
+        """``write()`` (the outbox's ``put_many``, or filing flights), retried with backoff while
+        the disk refuses it (full, I/O error).
 
         Nothing is acknowledged meanwhile, so the broker keeps every message of the burst and
         those behind it; None when the relay stops first.
@@ -200,11 +241,11 @@ class Relay:
         wait = 0.2
         while True:
             try:
-                fresh = self.outbox.put_many(good)
+                fresh = write()
             except (sqlite3.Error, OSError) as e:
                 if self.store_error is None:
-                    log.error("outbox %s cannot be written (%s): holding %d alert(s) unacknowledged",
-                              self.config.db_path, e, len(good))  # fmt: skip
+                    log.error("outbox %s cannot be written (%s): holding the burst unacknowledged",
+                              self.config.db_path, e)  # fmt: skip
                 self.store_error = str(e)
                 self.m_store_failing.set(1)
                 if self._stop.wait(wait):
