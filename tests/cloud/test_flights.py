@@ -139,3 +139,44 @@ def test_the_cim_map_reads_the_flights_as_an_ogc_collection(make_server) -> None
     assert 200 < geo.distance_m(wgs[1], wgs[0], gcj[1], gcj[0]) < 800  # AMap's datum: hundreds of metres off
     assert httpx.get(f"{items}/nope").status_code == 404
     assert httpx.get(items, params={"crs": "mars"}).status_code == 400
+
+
+def test_one_flight_logged_by_the_drone_and_a_station_is_kept_once_the_longer(db_url, make_server) -> None:
+    """The drone's own record and an operator's ``mission watch`` record of one flight carry
+    different ids (each keeper's clock); the cloud keeps one, the longer, whichever comes first."""
+    srv = make_server(db_url=db_url)
+    track = along("shenzhen-4")
+    # the station joined 2 min into the flight and stopped at landing: a shorter record, its own id
+    station_rec = flight(track, T0 + timedelta(minutes=2), "river-1-20261120T013200Z",
+                         disarmed_at=(T0 + timedelta(minutes=14, seconds=1)).isoformat())  # fmt: skip
+    drone_rec = flight(track, T0, "river-1-20261120T013000Z")
+    other_drone = flight(track, T0 + timedelta(minutes=1), "river-2-20261120T013100Z", vehicle="river-2")
+    next_flight = flight(track, T0 + timedelta(minutes=30), "river-1-20261120T020000Z")
+    with srv.client() as station:
+        post = lambda body: station.post("/api/v1/flights", json=body).json()  # noqa: E731
+        assert post(station_rec)["new"] is True
+        answer = post(drone_rec)  # the longer record arrives second: it takes the shorter's place
+        assert answer["new"] is True and answer["replaces"] == [station_rec["flight_id"]]
+        again = post(station_rec)  # the station's relay retries: the flight is stored, as the drone's
+        assert again["new"] is False and again["same_as"] == drone_rec["flight_id"]
+        repeat = {"flight_id": drone_rec["flight_id"], "new": False, "segments": ["shenzhen-4"]}
+        assert post(drone_rec) == repeat
+        assert post(other_drone)["new"] is True  # another vehicle in the air at once: its own flight
+        assert post(next_flight)["new"] is True  # the same vehicle later: a flight of its own
+    ids = [f["id"] for f in httpx.get(f"{srv.url}/api/v1/flights").json()["features"]]
+    assert ids == [drone_rec["flight_id"], other_drone["flight_id"], next_flight["flight_id"]]
+    seg = httpx.get(f"{srv.url}/api/v1/stats").json()["per_segment"]["shenzhen-4"]
+    assert seg["flights"] == 3  # the office counts flights, not records
+
+
+def test_the_longer_record_first_keeps_its_place() -> None:
+    from cloud.flights import keep_one
+
+    row = lambda fid, t0, t1: {"flight_id": fid, "armed_at": t0, "disarmed_at": t1}  # noqa: E731
+    stored = [row("drone", 0.0, 900.0)]
+    assert keep_one(row("station", 120.0, 901.0), stored).same_as == "drone"  # shorter: not stored
+    kept = keep_one(row("station", -5.0, 900.0), stored)  # longer: stored in the drone's place
+    assert kept.new and kept.replaces == ("drone",)
+    tie = keep_one(row("station", 10.0, 910.0), stored)  # as long: the first stays
+    assert not tie.new and tie.same_as == "drone"
+    assert keep_one(row("first", 0.0, 10.0), []).new

@@ -189,3 +189,24 @@ def test_refusals_a_retry_cannot_change_are_not_held(tmp_path):
     assert held.put(payload(str(uuid.uuid4()), 0, "new")) == 0  # OutboxFull: only `new` events left
     assert held.put(b"garbage") == 0
     assert len(held) == 0 and held.refused == 2 and held.error is None
+
+
+def test_a_landed_flights_record_rides_the_queue_in_order_and_is_never_dropped(tmp_path):
+    """The drone's flight records share the alerts' queue (one order, one durability); when the
+    outbox is full they are kept like a find's ``new``: updates and ends go first."""
+    flight = json.dumps({"schema_version": 1, "flight_id": "d1-20261207T080000Z", "track": [[1, 2]] * 50})
+    assert parse_meta(flight.encode()).event == "flight"
+    ob = Outbox(tmp_path / "o.db", Limits(max_rows=3, max_bytes=10**6))
+    a = str(uuid.uuid4())
+    ob.put(payload(a, 0, "new"))
+    ob.put(flight)
+    ob.put(payload(a, 1, "update"))
+    ob.put(payload(a, 2, "end"))  # full: the update goes, the flight stays
+    assert [event for _, event, _ in ob.pending_events(10)] == ["new", "flight", "end"]
+    ob.put(payload(str(uuid.uuid4()), 0, "new"))  # then the end
+    assert [event for _, event, _ in ob.pending_events(10)] == ["new", "flight", "new"]
+    with pytest.raises(OutboxFull):
+        ob.put(flight.replace("080000", "090000"))  # only finds and flights left: refused, not dropped
+    ob.close()
+    again = Outbox(tmp_path / "o.db", Limits(max_rows=3, max_bytes=10**6))  # a restart keeps it
+    assert [json.loads(p).get("flight_id") for _, p in again.pending(10)][1] == "d1-20261207T080000Z"
