@@ -5,39 +5,56 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from cloud.segments import bundled_segments
-from contract import geo
-from contract.flightlog import FlightRecorder
+from contract import geo, topics
+from contract.flightlog import FlightRecorder, flight_from_feature, flight_id
 from ground_station.missions.logbook import write_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.service import Relay, RelayConfig, wait_until
 from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess
 
 
-def patrol(
-    data_dir: Path, vehicle: str, start: float, segment: str = "shenzhen-4", land: bool = True, warn: str = ""
-) -> Path:
-    """A flight along a bundled segment, recorded as ``mission watch`` records one."""
+def recorded(
+    vehicle: str,
+    start: float,
+    segment: str = "shenzhen-4",
+    land: bool = True,
+    warn: str = "",
+    joined_s: float = 0,
+) -> FlightRecorder:
+    """A flight along a bundled segment that took off at ``start``, as a keeper that heard it from
+    ``joined_s`` in records it."""
     rec = FlightRecorder(vehicle, mission_count=8)
     rec.battery(97.0)
-    rec.armed(start, True)
+    rec.armed(start + joined_s, True)
     line = next(s for s in bundled_segments() if s.id == segment).line
     t = start
     for (lon0, lat0), (lon1, lat1) in itertools.pairwise(line):
         n = max(1, int(geo.distance_m(lat0, lon0, lat1, lon1) // 8))
         for k in range(n):
             t += 1.0
-            rec.position(t, lat0 + (lat1 - lat0) * k / n, lon0 + (lon1 - lon0) * k / n, 30.0)
+            if t >= start + joined_s:
+                rec.position(t, lat0 + (lat1 - lat0) * k / n, lon0 + (lon1 - lon0) * k / n, 30.0)
     if warn:
         rec.warning(t, warn)
     rec.battery(60.0)
     if land:
         rec.armed(t + 5, False)
-    path = write_flight(data_dir, rec)
+    return rec
+
+
+def patrol(data_dir: Path, vehicle: str, start: float, **kw) -> Path:
+    """A flight as ``mission watch`` logs one (:func:`recorded`)."""
+    path = write_flight(data_dir, recorded(vehicle, start, **kw))
     assert path is not None
     return path
 
@@ -91,3 +108,50 @@ def test_the_relay_sends_the_logbook_beside_the_alerts(
     finally:
         relay.stop()
     assert relay.flights is not None and relay.flights.sent == 1
+
+
+def test_a_drones_own_flight_comes_over_mqtt_and_is_kept_once_beside_the_stations(
+    mosquitto, cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """The drone publishes its record of a flight at landing; the relay files it in the logbook and
+    takes it to the cloud. An operator also followed that flight from a minute in: the cloud keeps
+    the drone's longer record alone, and ``gcs logbook`` lists the flight once, logged by both."""
+    start = 1_795_000_000.0
+    gcs = tmp_path / "gcs"
+    station = patrol(gcs, "river-1", start, joined_s=60)
+    rec = recorded("river-1", start, warn="Fence Breached: Polygon")
+    rec.modes = [(start, "AUTO"), (start + 300, "SMART_RTL")]
+    drone = flight_from_feature(rec.feature(), flight_id("river-1", start))
+    relay = Relay(
+        RelayConfig(
+            db_path=tmp_path / "relay.db", cloud_url=cloud.url, token=STATION_TOKEN, mqtt_port=mosquitto.port,
+            logbook_dir=gcs / "logbook", flights_every_s=0.2,
+        )
+    )  # fmt: skip
+    relay.start()
+    pub = mqtt.Client(CallbackAPIVersion.VERSION2)
+    try:
+        assert relay.connected.wait(10)
+        pub.connect("127.0.0.1", mosquitto.port)
+        pub.loop_start()
+        topic = topics.drone_topic("river-1", topics.FLIGHTS)
+        pub.publish(topic, b'{"flight_id": "torn"', qos=1).wait_for_publish(5)  # named, counted, skipped
+        pub.publish(topic, drone.model_dump_json(), qos=1).wait_for_publish(5)
+        filed = gcs / "logbook" / f"{drone.flight_id}.drone.geojson"
+        sent = [p.with_name(p.name + ".sent") for p in (filed, station)]
+        assert wait_until(lambda: all(p.exists() for p in sent), 15), list((gcs / "logbook").iterdir())
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        relay.stop()
+    assert relay.m_flights._value.get() == 1 and relay.m_rejected._value.get() == 1
+    (f,) = httpx.get(f"{cloud.url}/api/v1/flights").json()["features"]
+    assert f["id"] == drone.flight_id and f["properties"]["segments"] == ["shenzhen-4"]
+    answers = {json.loads(p.read_text())["flight_id"]: json.loads(p.read_text()) for p in sent}
+    assert answers[station.stem].get("same_as", drone.flight_id) == drone.flight_id  # whichever went first
+
+    env = {**os.environ, "COLUMNS": "250", "RIVERPATROL_GCS_DATA_DIR": str(gcs)}
+    book = subprocess.run([sys.executable, "-m", "riverpatrol", "gcs", "logbook"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert book.returncode == 0 and "1 flight(s)" in book.stdout, book.stdout + book.stderr
+    assert "drone, station" in book.stdout and "SMART_RTL" in book.stdout and "Fence Breached" in book.stdout
