@@ -467,6 +467,9 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             flight_sent = flight.with_name(flight.name + ".sent") if flight else None
             if flight_sent is not None:
                 wait_until(flight_sent.exists, 15)
+            drone_sent = lambda: sorted((work / "gcs" / "logbook").glob("*.drone.geojson.sent"))  # noqa: E731
+            if landed:  # the drone's own record of the flight, sent by its agent at landing
+                wait_until(lambda: bool(drone_sent()), 15)
         stack.remove(sim)
         sim.stop()  # its truth file and fault counts are complete now
         with (work / "truth.jsonl").open() as lines:
@@ -486,6 +489,12 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
         )
         if flight is not None:
             console.print(flight_line(flight, flight_sent))
+        if drone_sent():
+            in_cloud = len(httpx.get(f"{cloud.url}/api/v1/flights", timeout=10).json()["features"])
+            console.print(
+                f"the drone logged the flight too ({drone_sent()[-1].name.removesuffix('.sent')}); the cloud"
+                f" keeps one record a flight: {in_cloud} flight(s) at /api/v1/flights"
+            )
         for line in faults.summary(agent):
             console.print(line)
         if score.frames_per_item is not None:
