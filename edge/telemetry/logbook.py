@@ -19,6 +19,10 @@ from contract.messages import Flight
 
 log = logging.getLogger(__name__)
 
+#: A flight that never climbed this high above home was an arming on the ground (a check, a
+#: motor test), not a patrol: it is not logged.
+MIN_FLOWN_ALT_M = 2.0
+
 
 class FlightLog:
     """One :class:`~contract.flightlog.FlightRecorder` a flight; :meth:`feed` gives each landed one."""
@@ -27,7 +31,7 @@ class FlightLog:
         self.vehicle = vehicle
         self.recorder = FlightRecorder(vehicle)
         self.logged = 0
-        #: Flights that cannot be a record (armed and disarmed without a position fix in between).
+        #: Armings that are no flight's record: on the ground, or without a position fix.
         self.skipped = 0
 
     def feed(self, msg: Any, t: float) -> Flight | None:
@@ -41,10 +45,12 @@ class FlightLog:
         assert rec.armed_at is not None
         name = flight_id(self.vehicle, rec.armed_at)
         try:
+            if (rec.max_alt_m or 0.0) < MIN_FLOWN_ALT_M:
+                raise ValueError(f"armed on the ground: never above {MIN_FLOWN_ALT_M:g} m")
             flight = flight_from_feature(rec.feature(), name)
         except (ValidationError, ValueError) as e:
             self.skipped += 1
-            log.warning("flight not logged", extra={"fields": {"flight_id": name, "why": str(e)[:300]}})
+            log.info("flight not logged", extra={"fields": {"flight_id": name, "why": str(e)[:300]}})
             return None
         self.logged += 1
         log.info(

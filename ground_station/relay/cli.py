@@ -99,6 +99,7 @@ def relay(
             "oldest_s": round(b.oldest_age_s) if b.oldest_age_s is not None else None,
             "rejected": int(r.m_rejected._value.get()),
             "dead_letters": b.dead_letters,
+            "drone_flights": int(r.m_flights._value.get()),
             "flights_sent": r.flights.sent if r.flights else 0,
             "flights_rejected": r.flights.rejected if r.flights else 0,
         }
@@ -114,7 +115,8 @@ def relay(
         return (
             f"{link}  {cloud_state}  {disk}received {st['received']}  "
             f"delivered {st['delivered']}  backlog {st['backlog']} (oldest {age})  "
-            f"rejected {st['rejected']}  dead {st['dead_letters']}  flights sent {st['flights_sent']}"
+            f"rejected {st['rejected']}  dead {st['dead_letters']}  drones' flights {st['drone_flights']}  "
+            f"flights sent {st['flights_sent']}"
         )
 
     try:

@@ -66,14 +66,19 @@ class RelayConfig:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
+def _why(exc: ValidationError) -> str:
+    """Where a payload first breaks the contract, and how many ways it does."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+
+
 def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
     """Validate an MQTT payload against the contract; (alert dict, None) or (None, reason)."""
     try:
         alert = Alert.model_validate_json(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        return None, f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+        return None, _why(exc)
     return json.loads(alert.model_dump_json()), None
 
 
@@ -82,9 +87,7 @@ def parse_flight(raw: bytes) -> tuple[Flight | None, str | None]:
     try:
         return Flight.model_validate_json(raw), None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "payload"
-        return None, f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+        return None, _why(exc)
 
 
 class Relay:
