@@ -131,7 +131,8 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     )
     assert back_home is not None and abs(back_home[0] - home.lat) < 1e-6  # the vehicle's real home
 
-    watcher = gcs_bg("mission", "watch", "--mavlink", url, "--vehicle", "river-1")
+    # named by the drone's id the station knows (drone_id), as the drone names its own record
+    watcher = gcs_bg("mission", "watch", "--mavlink", url, RIVERPATROL_GCS_DRONE_ID="river-1")
     assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
     started = gcs("mission", "start", "--mavlink", url)
     assert started.returncode == 0, started.stderr
@@ -179,6 +180,7 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     assert (
         "1 flight(s)" in table.stdout and "river-1" in table.stdout and "waiting" in table.stdout
     )  # no relay
+    assert "station" in table.stdout  # logged by the station alone: no agent flew
     assert [m["mode"] for m in props["modes"]][-3:] == [
         "AUTO",
         "SMART_RTL",
