@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,23 @@ def test_a_long_flight_goes_to_the_cloud_with_its_track_thinned_to_the_wires_cap
     assert list(f.track[-1]) == rec.feature()["geometry"]["coordinates"][-1]  # where it landed
     with pytest.raises(ValueError, match="not seen landing"):
         flight_from_feature(FlightRecorder("r").feature(), "r-1")
+
+
+def test_a_flight_logged_by_the_drone_and_the_station_is_listed_once_the_longer_record() -> None:
+    from ground_station.missions.logbook import one_per_flight
+
+    def entry(vehicle: str, start: str, end: str | None, source: str | None = None) -> dict:
+        t0 = datetime.fromisoformat(start)
+        dur = None if end is None else (datetime.fromisoformat(end) - t0).total_seconds()
+        props = {"vehicle": vehicle, "armed_at": start, "disarmed_at": end, "duration_s": dur}
+        return {"properties": props | ({"source": source} if source else {})}
+
+    station = entry("d1", "2026-12-07T08:02:00+00:00", "2026-12-07T08:15:00+00:00")
+    drone = entry("d1", "2026-12-07T08:00:00+00:00", "2026-12-07T08:15:01+00:00", "drone")
+    stopped = entry("d1", "2026-12-07T08:05:00+00:00", None)  # a watcher stopped in flight
+    other = entry("d2", "2026-12-07T08:01:00+00:00", "2026-12-07T08:14:00+00:00")
+    later = entry("d1", "2026-12-07T09:00:00+00:00", "2026-12-07T09:10:00+00:00", "drone")
+    kept = one_per_flight([drone, other, station, stopped, later])
+    assert kept == [drone, other, later]
+    assert drone["properties"]["logged_by"] == ["drone", "station"]
+    assert other["properties"]["logged_by"] == ["station"] and later["properties"]["logged_by"] == ["drone"]
