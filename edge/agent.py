@@ -181,7 +181,9 @@ class EdgeAgent:
         #: Landed flights' records (``edge.telemetry.logbook``), held the same way.
         self.held_flights = HeldAlerts(self.link.enqueue_flight)
         self.metrics.alerts_held.set_function(lambda: len(self.held) + len(self.held_flights))
-        self.telemetry = TelemetryLink(settings, on_flight=self._flight_landed)
+        # the flight in the air is checkpointed beside the outbox: a restart in flight goes on with it
+        checkpoint = settings.outbox_path.with_name(settings.outbox_path.name + ".flight.json")
+        self.telemetry = TelemetryLink(settings, on_flight=self._flight_landed, flight_checkpoint=checkpoint)
         self._mailbox: queue.Queue[CapturedFrame] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

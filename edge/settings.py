@@ -34,6 +34,11 @@ class EdgeSettings(ComponentSettings):
     pose_max_extrapolation_s: float = Field(0.5, ge=0, description="extrapolate poses this far, no further")
     pose_max_gap_s: float = Field(2.0, gt=0, description="longest gap between poses we interpolate across")
     statustext_keep: int = Field(20, ge=1, description="how many recent STATUSTEXTs the state keeps")
+    flight_checkpoint_s: float = Field(
+        10.0,
+        gt=0,
+        description="s between checkpoints of the flight in the air (its record outlives a restart)",
+    )
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus metrics port, 0 = off")
 
     # --- the agent (``riverpatrol edge run``) ---------------------------------------------------

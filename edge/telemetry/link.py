@@ -14,6 +14,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import contract.mavlink  # noqa: F401  (sets MAVLINK20 and the dialect before pymavlink loads)
@@ -81,10 +82,16 @@ def read_available(conn: Any) -> bytes:
 class TelemetryLink:
     """Background MAVLink link to the vehicle, exposing a snapshot of its state and pose lookup."""
 
-    def __init__(self, settings: EdgeSettings, on_flight: Callable[[Flight], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: EdgeSettings,
+        on_flight: Callable[[Flight], None] | None = None,
+        flight_checkpoint: Path | None = None,
+    ) -> None:
         self.settings = settings
-        #: The drone's own logbook; ``on_flight`` gets each landed flight, off the link's lock.
-        self.flights = FlightLog(settings.drone_id)
+        #: The drone's own logbook (kept where ``on_flight`` takes each landed flight), its flight in
+        #: the air checkpointed to ``flight_checkpoint``.
+        self.flights = FlightLog(settings.drone_id, flight_checkpoint, settings.flight_checkpoint_s)
         self.on_flight = on_flight
         self.tracker = StateTracker(
             PoseHistory(settings.pose_history_s, settings.pose_max_extrapolation_s, settings.pose_max_gap_s),
@@ -231,15 +238,14 @@ class TelemetryLink:
 
     def _digest_all(self, conn: Any, msgs: list[Any], now: float) -> None:
         request = locked = False
-        landed: list[Flight] = []
+        accepted: list[Any] = []
         with self._lock:
             tracker, s = self.tracker, self.tracker.state
             for msg in msgs:
                 result = tracker.digest(msg, now)
                 if result is Digest.IGNORED:
                     continue
-                if (flight := self.flights.feed(msg, time.time())) is not None:
-                    landed.append(flight)
+                accepted.append(msg)
                 event = self.link_watch.heard(now)
                 if event is not None:
                     s.link_up = True
@@ -257,9 +263,11 @@ class TelemetryLink:
                 elif result is Digest.REBOOTED:
                     self.stream_watch.reset()
                     request = True
-        for flight in landed:
-            if self.on_flight is not None:
-                self.on_flight(flight)
+        if self.on_flight is not None:  # the logbook's disk and the outbox's, off the lock
+            for msg in accepted:
+                if (flight := self.flights.feed(msg, time.time())) is not None:
+                    self.on_flight(flight)
+                    self.flights.landed_and_queued()
         if locked:  # on udpin links the vehicle only now learns where we are: say hello at once
             self._send_heartbeat(conn)
         if request:

@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 from contract import topics
-from contract.messages import Alert
+from contract.messages import Alert, Flight
 from edge.agent import EdgeAgent
 from edge.settings import EdgeSettings
+from ground_station.mavlink import VehicleClient
 from tests.edge_alerts.mqtt_helpers import Collector, wait_until
 
 OUTAGE_S = float(os.environ.get("RIVERPATROL_TEST_OUTAGE_S", "15"))
@@ -133,6 +134,7 @@ def _pending(db: Path) -> set[tuple[str, int]]:
 def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto, tmp_path, patrol_factory):
     patrol = patrol_factory(seed=5, length_m=150.0, speedup=3.0)
     sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS), client_id="cloud-kill")
+    flights = Collector(mosquitto.port, topics.fleet_filter(topics.FLIGHTS), client_id="cloud-flights")
     db = tmp_path / "outbox.db"
     env = {**os.environ, "RIVERPATROL_EDGE_SCORE_THRESHOLD": str(TRAFFIC_THRESHOLD)}
     log1 = (tmp_path / "agent1.log").open("w")
@@ -152,6 +154,7 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
             f"nothing pending at the kill, the test would prove nothing: {log1_path.read_text()[-2000:]}"
         )
         os.kill(first.pid, signal.SIGKILL)
+        killed_at = time.time()
         first.wait(10)
     finally:
         if first.poll() is None:
@@ -167,6 +170,14 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
         assert sub.wait_for(lambda p: {k for k, _ in _keys(sub)} >= delivered_before | pending, 30), (
             "the restarted agent did not resend the unacknowledged alerts"
         )
+        # the flight goes on under the new agent, and lands: its record is the whole flight's
+        client = VehicleClient.connect(patrol.mavlink, heartbeat_timeout=10.0, timeout=2.0)
+        try:
+            client.set_mode("LAND")
+        finally:
+            client.close()
+        patrol.vehicle.wait_for(lambda s: not s.armed, timeout=60.0)
+        assert flights.wait_for(lambda p: len(p) == 1, 20), "the landed flight was not sent"
     finally:
         second.send_signal(signal.SIGTERM)
         rc = second.wait(30)
@@ -180,3 +191,8 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
     assert _pending(db) == set() or "NOT drained" in out
     print(f"kill -9: {len(delivered_before)} delivered before, {len(pending)} unacknowledged resent")
     sub.close()
+    (flight,) = [Flight.model_validate_json(p) for p in flights.payloads()]
+    flights.close()
+    assert flight.armed_at.timestamp() < killed_at  # from the take-off the killed agent heard ...
+    assert flight.distance_m > patrol.cfg.length_m - 10  # ... the whole patrol, not its end alone
+    assert [m.mode for m in flight.modes][-2:] == ["AUTO", "LAND"]
