@@ -54,6 +54,7 @@ def test_the_drone_sends_its_flight_at_landing_and_a_broker_outage_loses_nothing
         mosquitto.stop()  # the radio link is down as it lands
         vehicle.wait_for(lambda s: not s.armed, timeout=60.0)
         assert wait_until(lambda: agent.outbox.depth() == 1, 5), "the landed flight is kept on the drone"
+        assert not (tmp_path / "o.db.flight.json").exists()  # the outbox holds it now, not the checkpoint
         mosquitto.start()
         assert flights.wait_for(lambda p: len(p) >= 1, 20), "the flight never reached the broker"
     finally:
