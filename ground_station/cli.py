@@ -74,7 +74,7 @@ def plan(
         None, "--hfov", help="Camera horizontal field of view, deg (overrides)."
     ),
     no_fly: Path | None = typer.Option(
-        None, "--no-fly", help="GeoJSON of no-fly zones (Polygons) to keep out of (gcs.no_fly_zones)."
+        None, "--no-fly", help="GeoJSON of no-fly zones (Polygons) to go around (gcs.no_fly_zones)."
     ),
     config: Path | None = typer.Option(None, "--config", help="TOML config file (its \\[gcs] table)."),
 ) -> None:
@@ -84,8 +84,10 @@ def plan(
 
     Refused (exit 4) if the battery cannot fly it with the reserve; the message says how to split it.
 
-    With no-fly zones (--no-fly), a route that enters one is refused (exit 2) and those near it are
-    kept out by the plan's geofence.
+    With no-fly zones (--no-fly), a leg that would cross one goes around it instead, `no_fly_margin_m`
+    (20 m) clear, by the shortest way; waypoints inside a zone or that margin are dropped and the
+    summary says so (that water goes unpatrolled). Zones near the route are kept out by the plan's
+    geofence too. Home inside a zone or its margin, or zones that close the way, are refused (exit 2).
 
     Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river or zones; 4 battery.
     """
@@ -159,6 +161,8 @@ def plan(
             simplify_tolerance_m=s.simplify_tolerance_m,
             max_spacing_m=s.max_waypoint_spacing_m,
             fence_margin_m=s.fence_margin_m,
+            no_fly=tuple(zones),
+            no_fly_margin_m=s.no_fly_margin_m,
         )
         model = EnergyModel(
             battery_wh=s.battery_wh,
@@ -213,6 +217,18 @@ def plan(
             else "none near",
         ),
     ]
+    for d in patrol.detours:  # the way around a zone in the way, and the water it leaves unpatrolled
+        dropped = (
+            f"; {d.dropped} waypoint(s) inside it or within {options.no_fly_margin_m:g} m dropped"
+            if d.dropped
+            else ""
+        )
+        rows.append(
+            (
+                "detour",
+                f"around {d.zone!r}: +{d.extra_m:.0f} m{dropped} (the water under it is not flown over)",
+            )
+        )
     crossings = straight_home_crossings(patrol.route, list(patrol.keep_out))
     if crossings:
         over = ", ".join(

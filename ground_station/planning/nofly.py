@@ -1,9 +1,10 @@
 """No-fly zones: places beside a river the drone must never cross (a helipad, a school, a prison,
 an airport's approach), from the district's GeoJSON.
 
-A plan whose route (take-off, passes, the legs home) enters a zone is refused, naming the zone
-and where; the zones near the route go into the plan's geofence as exclusion polygons, so the
-autopilot keeps out of them whatever pushes it (wind, an operator's GUIDED point, a failsafe).
+The planner routes around the zones it is given (``planning.detour``); a route that still enters
+one (planned without them) is refused here, naming the zone and where. The zones near the route
+go into the plan's geofence as exclusion polygons, so the autopilot keeps out of them whatever
+pushes it (wind, an operator's GUIDED point, a failsafe).
 Pure, but for :func:`read_zones`.
 """
 

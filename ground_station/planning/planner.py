@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from contract.camera import CameraModel
 from contract.mavlink import FencePolygon
 from ground_station.planning import geometry as g
+from ground_station.planning.detour import Detour, NoWayAround, avoid
 from ground_station.planning.energy import EnergyModel, FlightEstimate, estimate
 from ground_station.planning.fence import FenceError, corridor
 
@@ -66,6 +67,9 @@ class PlanOptions:
     max_spacing_m: float = 250.0
     #: The geofence's distance from the route on every side, m (``planning.fence``); 0: no fence.
     fence_margin_m: float = 30.0
+    #: Places the route goes around (``planning.detour``), keeping this far clear of each, m.
+    no_fly: tuple[NoFlyZone, ...] = ()
+    no_fly_margin_m: float = 20.0
 
     @property
     def margin_m(self) -> float:
@@ -93,6 +97,8 @@ class PlanOptions:
             raise PlanError(f"fence margin must be >= 0 m (0: no fence), got {self.fence_margin_m}")
         if self.max_spacing_m <= 0:
             raise PlanError(f"max waypoint spacing must be > 0 m, got {self.max_spacing_m}")
+        if self.no_fly_margin_m < 0:
+            raise PlanError(f"no-fly margin must be >= 0 m, got {self.no_fly_margin_m}")
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,8 @@ class PatrolPlan:
     fence: tuple[LatLon, ...] = field(default=(), repr=False)
     #: No-fly zones near the route, kept out by the geofence as exclusion polygons (``nofly.keep_out``).
     keep_out: tuple[NoFlyZone, ...] = field(default=(), repr=False)
+    #: What going around each no-fly zone in the way cost (``detour.avoid``).
+    detours: tuple[Detour, ...] = field(default=(), repr=False)
 
     @property
     def home(self) -> LatLon:
@@ -247,15 +255,27 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
                 best = (cost, legs)
     assert best is not None  # four candidates were tried
 
-    waypoints: list[Waypoint] = []
     flown: list[g.XY] = [(0.0, 0.0)]
+    passes = [0]
     survey = 0.0
     for pass_no, _, curve in best[1]:
         pts = g.limit_spacing(g.simplify(curve, options.simplify_tolerance_m), options.max_spacing_m)
         survey += g.length(pts)
         flown.extend(pts)
-        waypoints.extend(Waypoint(*proj.to_latlon(*p), pass_no=pass_no) for p in pts)
+        passes.extend([pass_no] * len(pts))
     flown.append((0.0, 0.0))
+    passes.append(0)
+    detours: list[Detour] = []
+    if options.no_fly:
+        zones = [(z.name, [proj.to_xy(*p) for p in z.ring]) for z in options.no_fly]
+        try:
+            flown, passes, detours = avoid(flown, passes, zones, options.no_fly_margin_m)
+        except NoWayAround as e:
+            raise PlanError(f"river {reach.name!r}: {e}: launch elsewhere (--home) or plan the stretches"
+                            " on either side (--segment, --sortie)") from None  # fmt: skip
+    waypoints = [
+        Waypoint(*proj.to_latlon(*p), pass_no=k) for p, k in zip(flown[1:-1], passes[1:-1], strict=True)
+    ]
     fence: tuple[LatLon, ...] = ()
     if options.fence_margin_m > 0:
         try:
@@ -271,6 +291,7 @@ def plan_patrol(reach: RiverReach, options: PlanOptions) -> PatrolPlan:
         survey_length_m=survey,
         turn_angles_deg=tuple(g.turn_angles_deg(g.dedupe(flown))),
         fence=fence,
+        detours=tuple(detours),
     )
 
 
