@@ -8,6 +8,8 @@ import math
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from contract.geo import offset
@@ -154,7 +156,9 @@ def test_the_plan_command_keeps_out_of_the_zones_it_is_given(tmp_path) -> None:
     around = runner.invoke(app, [*base, "--no-fly", str(f)])
     assert around.exit_code == 0, around.output
     said = " ".join(around.output.split())
-    assert "detour" in said and "around 'bridge': +" in said and "the water under it is not flown" in said, said
+    assert "detour" in said and "around 'bridge': +" in said and "the water under it is not flown" in said, (
+        said
+    )
     mission = read_fence(tmp_path / "p" / "shenzhen-2.plan")
     assert [p.inclusion for p in mission] == [True, False]  # and the fence keeps it out too
     f.write_text(json.dumps(zones(school=(lat + 0.0012, lon, 0.0004))))
@@ -173,3 +177,18 @@ def test_the_plan_command_keeps_out_of_the_zones_it_is_given(tmp_path) -> None:
     assert "straight RTL" in beside.output and "would cross 'stadium'" in " ".join(beside.output.split())
     f.write_text("{")
     assert runner.invoke(app, [*base, "--no-fly", str(f)]).exit_code == EXIT_BAD_RIVER
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(22.5188, 22.5212), st.floats(114.05, 114.07), st.floats(0.00005, 0.0008))  # on the river
+def test_wherever_a_zone_lies_the_plan_goes_round_it_or_says_why_not(lat, lon, half) -> None:
+    (zone,) = zones_from_geojson(zones(z=(lat, lon, half)), "z.geojson")
+    opts = PlanOptions(30.0, 8.0, 0.3, 40.0, home=HOME, no_fly=(zone,), no_fly_margin_m=15.0)
+    try:
+        plan = plan_patrol(REACH, opts)
+    except PlanError as e:
+        assert "home is inside no-fly zone 'z'" in str(e) or "no way around" in str(e)
+        return
+    proj = Projection(*HOME)
+    assert clearance([proj.to_xy(*p) for p in plan.route], [proj.to_xy(*p) for p in zone.ring]) >= 14.9
+    assert keep_out(plan, [zone]).route == plan.route  # the last check finds nothing to refuse
