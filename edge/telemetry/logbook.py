@@ -39,7 +39,7 @@ def recorder_from_dict(data: dict[str, Any]) -> FlightRecorder:
     """The recorder ``dataclasses.asdict`` gave (private fields too: it goes on where it stopped);
     ``TypeError``/``ValueError`` when it is not one."""
     tuples = ("track", "warnings", "modes")
-    fields = {k: [tuple(x) for x in v] if k in tuples else v for k, v in data.items()}
+    fields: dict[str, Any] = {k: [tuple(x) for x in v] if k in tuples else v for k, v in data.items()}
     fields["_last"] = tuple(data["_last"]) if data.get("_last") else None
     return FlightRecorder(**fields)
 
