@@ -21,7 +21,8 @@ def _median(xs: list[float]) -> float | None:
 
 def _closing(orders: list[Row]) -> dict[str, Any]:
     """How a set of orders fared: closed how, open how long, claimed and cleared how soon."""
-    claimed = [o["dispatched_at"] - o["created_at"] for o in orders if o.get("dispatched_at") is not None]
+    first = [o.get("first_dispatched_at") or o.get("dispatched_at") for o in orders]
+    claimed = [t - o["created_at"] for o, t in zip(orders, first, strict=True) if t is not None]
     cleared = [
         o["cleared_at"] - o["created_at"] for o in orders if o["status"] == "cleared" and o["cleared_at"]
     ]

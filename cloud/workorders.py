@@ -152,6 +152,8 @@ def decide(
     elif cmd.action in ("dispatch", "claim"):
         new.update(
             dispatched_at=at,
+            # the find's first claim stays: the office's "how soon claimed" is not reset by a handover
+            first_dispatched_at=order.get("first_dispatched_at") or at,
             dispatched_by=cmd.actor,
             assignee=cmd.actor if cmd.action == "claim" else (cmd.assignee or cmd.actor),
             arrived_at=None,  # sent to someone else: they have not arrived yet
@@ -194,6 +196,7 @@ def new_order(wo_id: str, item: dict[str, Any], review_required: bool, at: float
         "reviewed_at": None,
         "reviewed_by": None,
         "dispatched_at": None,
+        "first_dispatched_at": None,
         "dispatched_by": None,
         "assignee": None,
         "arrived_at": None,

@@ -31,7 +31,10 @@ from cloud.workorders import ACTIONS, STATUSES, AlreadyDone, Command, InvalidTra
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/workorders", tags=["work orders"])
 _ERR = {"model": ErrorResponse}
-_TIME_FIELDS = ("created_at", "updated_at", "reviewed_at", "dispatched_at", "arrived_at", "cleared_at", "at")
+_TIME_FIELDS = (
+    "created_at", "updated_at", "reviewed_at", "dispatched_at", "first_dispatched_at", "arrived_at",
+    "cleared_at", "at",
+)  # fmt: skip
 
 
 def order_json(o: Row) -> dict[str, Any]:

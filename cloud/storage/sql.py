@@ -106,6 +106,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "what the autopilot warned of in each flight (fence breaches, failsafes)",
         ["ALTER TABLE flights ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'"],
     ),
+    (
+        5,
+        "when each order was first claimed (a reassignment moves dispatched_at, not this)",
+        [
+            "ALTER TABLE workorders ADD COLUMN first_dispatched_at {real}",
+            "UPDATE workorders SET first_dispatched_at = (SELECT MIN(e.at) FROM workorder_events e"
+            " WHERE e.workorder_id = workorders.id AND e.action IN ('dispatch', 'claim'))",
+        ],
+    ),
 ]
 
 #: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept

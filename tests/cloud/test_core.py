@@ -350,7 +350,8 @@ def test_stats_per_stretch_and_per_inspector_follow_the_orders_history() -> None
     st = compute_stats(orders.values(), {"a": ("r", 1000.0), "b": ("r", 1000.0)}, events=events)
     a = st["per_segment"]["a"]
     assert (a["finds"], a["cleared"], a["false_alarms"], a["open"], a["unclaimed"]) == (3, 1, 1, 1, 1)
-    assert (a["median_to_claim_s"], a["median_to_clear_s"]) == (750.0, 1800.0)
+    # o2 counts from li's claim at 100 s, before the hand-back: the find was taken on then
+    assert (a["median_to_claim_s"], a["median_to_clear_s"]) == (350.0, 1800.0)
     b = st["per_segment"]["b"]
     assert (b["open"], b["unclaimed"], b["median_to_claim_s"], b["median_to_clear_s"]) == (1, 0, 300.0, None)
     li, wang = st["per_inspector"]["li"], st["per_inspector"]["wang"]
@@ -367,6 +368,17 @@ def test_stats_per_stretch_and_per_inspector_follow_the_orders_history() -> None
     )  # fmt: skip
     assert wang["median_claim_to_clear_s"] is None
     assert st["per_inspector"]["zhou"]["claimed"] == 0  # dispatching is not taking it on
+
+
+def test_a_find_sent_to_someone_else_still_counts_from_its_first_claim() -> None:
+    """A river chief's reassignment moves ``dispatched_at`` (the new inspector's reminders count
+    from it), not how soon the find was first taken on."""
+    o = new_order("o5", {"debris_class": "bag", "lat": 1.0, "lon": 2.0, "segment_id": "c"}, False, 0.0)
+    o, first = decide(o, Command("dispatch", "zhou", 300.0, assignee="wang"))
+    o, second = decide(o, Command("dispatch", "zhou", 1200.0, assignee="li"), supervisors=("zhou",))
+    assert (o["assignee"], o["dispatched_at"], o["first_dispatched_at"]) == ("li", 1200.0, 300.0)
+    st = compute_stats([o], {"c": ("r", 1000.0)}, events=[first, second])
+    assert st["per_segment"]["c"]["median_to_claim_s"] == 300.0
 
 
 @pytest.mark.parametrize("lat", [0.0, 22.52, 60.0, -75.0])

@@ -52,6 +52,32 @@ def test_a_database_of_the_first_schema_is_brought_up_to_date(db_url, monkeypatc
         store.close()
 
 
+def test_orders_claimed_before_the_first_claim_was_kept_get_it_from_their_history(db_url) -> None:
+    old = open_store(db_url, pool_size=1)
+    assert old.ingest(prep(spread(2)), POLICY, 1000.0).accepted == 2
+    claimed, never = (o["id"] for o in old.all_workorders())
+    with old._tx() as cur:  # as a server from before migration 5 left it: claimed by wang, sent on to li
+        for at, action, actor in ((1100.0, "claim", "wang"), (1500.0, "dispatch", "zhou")):
+            old._exec(cur, "INSERT INTO workorder_events (workorder_id, action, from_status, to_status,"
+                      " actor, at, note) VALUES (?, ?, 'new', 'dispatched', ?, ?, '')",
+                      (claimed, action, actor, at))  # fmt: skip
+        old._exec(
+            cur,
+            "UPDATE workorders SET status = 'dispatched', dispatched_at = 1500.0 WHERE id = ?",
+            (claimed,),
+        )
+        old._exec(cur, "ALTER TABLE workorders DROP COLUMN first_dispatched_at")
+        old._exec(cur, "DELETE FROM schema_migrations WHERE version = 5")
+    old.close()
+    store = open_store(db_url, pool_size=1)  # what the new server does as it starts
+    try:
+        orders = {o["id"]: o for o in store.all_workorders()}
+        assert (orders[claimed]["first_dispatched_at"], orders[claimed]["dispatched_at"]) == (1100.0, 1500.0)
+        assert orders[never]["first_dispatched_at"] is None
+    finally:
+        store.close()
+
+
 def test_repeat_is_a_duplicate_and_stored_once(store) -> None:
     batch = spread(3)
     r1 = store.ingest(prep(batch), POLICY, 1000.0)
