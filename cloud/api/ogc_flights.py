@@ -36,12 +36,9 @@ COLLECTION = "flights"
 def flights_collection(request: Request) -> dict[str, Any]:
     """The collection document: extent over every stored flight."""
     b = _base(request)
-    rows = request.app.state.store.list_flights(with_track=False)
-    boxes = [track_bbox(r) for r in rows]
-    bbox = [-180.0, -90.0, 180.0, 90.0]
-    if boxes:
-        bbox = [min(x[i] for x in boxes) for i in (0, 1)] + [max(x[i] for x in boxes) for i in (2, 3)]
-    interval = [iso(rows[0]["armed_at"]), iso(max(r["disarmed_at"] for r in rows))] if rows else [None, None]
+    ext = request.app.state.store.flights_extent()  # one SQL aggregate, however many flights
+    bbox = list(track_bbox(ext)) if ext else [-180.0, -90.0, 180.0, 90.0]
+    interval = [iso(ext["armed_at"]), iso(ext["disarmed_at"])] if ext else [None, None]
     return {
         "id": COLLECTION,
         "title": "Patrol flights",
@@ -65,10 +62,6 @@ def collection(request: Request, f: _F = None) -> Response:
     if (err := _check_f(f)) is not None:
         return err
     return FastJSON(flights_collection(request))
-
-
-def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 @router.get(
@@ -99,11 +92,10 @@ def items(
         tf = transform_for(crs)
     except ParamError as e:
         return problem(400, str(e))
-    rows = request.app.state.store.list_flights(start, end)
-    if box is not None:
-        rows = [r for r in rows if _overlaps(track_bbox(r), box)]
-    page = [flight_feature(r, tf) for r in rows[offset : offset + limit]]
-    return items_page(request, COLLECTION, page, len(rows), offset, limit)
+    store = request.app.state.store  # the page alone is read, filtered by the stored track boxes
+    rows = store.list_flights(start, end, limit, bbox=box, offset=offset)
+    page = [flight_feature(r, tf) for r in rows]
+    return items_page(request, COLLECTION, page, store.count_flights(start, end, box), offset, limit)
 
 
 @router.get(f"/collections/{COLLECTION}/items/{{feature_id}}", summary="One flight feature")

@@ -106,9 +106,26 @@ class Store(Protocol):
         until: float | None = None,
         limit: int = 10_000,
         with_track: bool = True,
+        bbox: tuple[float, float, float, float] | None = None,
+        offset: int = 0,
     ) -> list[Row]:
-        """Flights that took off in [since, until], oldest first; ``with_track=False`` leaves out
+        """Flights that took off in [since, until] (and whose track's box meets ``bbox``: min lon,
+        min lat, max lon, max lat), oldest first, from ``offset``; ``with_track=False`` leaves out
         the track (thousands of points each) where only times, stretches and boxes are read."""
+        ...
+
+    def flights_extent(self) -> Row | None:
+        """The box (``min_lon`` ... ``max_lat``) and the time span (first ``armed_at``, last
+        ``disarmed_at``) of every stored flight; None without one."""
+        ...
+
+    def count_flights(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> int:
+        """How many flights :meth:`list_flights` would give without its limit."""
         ...
 
     def open_workorders(self, limit: int = 10_000) -> list[Row]:

@@ -126,6 +126,25 @@ FLIGHT_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 _FLIGHT_NO_TRACK = ", ".join(c for c in FLIGHT_COLUMNS if c != "track")
 
+
+def _flights_where(
+    since: float | None, until: float | None, bbox: tuple[float, float, float, float] | None
+) -> tuple[str, list[float]]:
+    """The WHERE of flights that took off in [since, until] and whose track box meets ``bbox``
+    (min lon, min lat, max lon, max lat): the stored box columns, no track parsed."""
+    cond, params = [], []
+    if since is not None:
+        cond.append("armed_at >= ?")
+        params.append(since)
+    if until is not None:
+        cond.append("armed_at <= ?")
+        params.append(until)
+    if bbox is not None:
+        cond.append("max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?")
+        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+    return (" WHERE " + " AND ".join(cond)) if cond else "", params
+
+
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
 
 
@@ -599,22 +618,38 @@ class SqlStore:
         until: float | None = None,
         limit: int = 10_000,
         with_track: bool = True,
+        bbox: tuple[float, float, float, float] | None = None,
+        offset: int = 0,
     ) -> list[Row]:
-        cond, params = [], []
-        if since is not None:
-            cond.append("armed_at >= ?")
-            params.append(since)
-        if until is not None:
-            cond.append("armed_at <= ?")
-            params.append(until)
-        where = (" WHERE " + " AND ".join(cond)) if cond else ""
+        where, params = _flights_where(since, until, bbox)
         cols = "*" if with_track else _FLIGHT_NO_TRACK
         with self._read() as cur:
             return self._all(
                 cur,
-                f"SELECT {cols} FROM flights{where} ORDER BY armed_at, flight_id LIMIT ?",
-                [*params, limit],
+                f"SELECT {cols} FROM flights{where} ORDER BY armed_at, flight_id LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             )
+
+    def flights_extent(self) -> Row | None:
+        with self._read() as cur:
+            row = self._one(
+                cur,
+                "SELECT MIN(min_lon) AS min_lon, MIN(min_lat) AS min_lat, MAX(max_lon) AS max_lon,"
+                " MAX(max_lat) AS max_lat, MIN(armed_at) AS armed_at, MAX(disarmed_at) AS disarmed_at"
+                " FROM flights",
+            )
+        return row if row and row["armed_at"] is not None else None
+
+    def count_flights(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> int:
+        where, params = _flights_where(since, until, bbox)
+        with self._read() as cur:
+            row = self._one(cur, f"SELECT COUNT(*) AS n FROM flights{where}", params)
+            return int(row["n"]) if row else 0
 
     def open_workorders(self, limit: int = 10_000) -> list[Row]:
         with self._read() as cur:

@@ -111,8 +111,8 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     assert "Futian Port" in line and "shenzhen-4" not in line  # no finds there means nothing yet
 
 
-def test_the_cim_map_reads_the_flights_as_an_ogc_collection(make_server) -> None:
-    srv = make_server()
+def test_the_cim_map_reads_the_flights_as_an_ogc_collection(db_url, make_server) -> None:
+    srv = make_server(db_url=db_url)
     empty = httpx.get(f"{srv.url}/ogc/collections/flights").json()
     assert empty["extent"]["temporal"]["interval"] == [[None, None]]  # no flight yet: a valid document
     track = along("shenzhen-4")
@@ -134,6 +134,10 @@ def test_the_cim_map_reads_the_flights_as_an_ogc_collection(make_server) -> None
     day2 = httpx.get(items, params={"datetime": f"{(T0 + timedelta(hours=12)).isoformat()}/.."}).json()
     assert [f["id"] for f in day2["features"]] == ["river-1-1"]
     assert httpx.get(items, params={"bbox": "0,0,1,1"}).json()["features"] == []
+    corner = f"{max(lons)},{max(lats)},{max(lons) + 0.01},{max(lats) + 0.01}"  # meets the tracks' box
+    assert httpx.get(items, params={"bbox": corner}).json()["numberMatched"] == 2
+    second = httpx.get(items, params={"limit": 1, "offset": 1, "bbox": corner}).json()
+    assert (second["numberMatched"], [f["id"] for f in second["features"]]) == (2, ["river-1-1"])
     wgs = httpx.get(f"{items}/river-1-0").json()["geometry"]["coordinates"][0]
     gcj = httpx.get(f"{items}/river-1-0", params={"crs": "gcj02"}).json()["geometry"]["coordinates"][0]
     assert 200 < geo.distance_m(wgs[1], wgs[0], gcj[1], gcj[0]) < 800  # AMap's datum: hundreds of metres off
