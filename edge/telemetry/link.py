@@ -239,6 +239,7 @@ class TelemetryLink:
     def _digest_all(self, conn: Any, msgs: list[Any], now: float) -> None:
         request = locked = False
         accepted: list[Any] = []
+        utc: float | None = None
         with self._lock:
             tracker, s = self.tracker, self.tracker.state
             for msg in msgs:
@@ -263,9 +264,14 @@ class TelemetryLink:
                 elif result is Digest.REBOOTED:
                     self.stream_watch.reset()
                     request = True
+            tb = tracker.vehicle_time_at(now)
+            utc = s.utc_at(tb) if tb is not None else None
         if self.on_flight is not None:  # the logbook's disk and the outbox's, off the lock
+            # the vehicle's GPS time where it said it (SYSTEM_TIME): a companion computer in the
+            # field may have no network to set its own clock by
+            t = utc if utc is not None else time.time()
             for msg in accepted:
-                if (flight := self.flights.feed(msg, time.time())) is not None:
+                if (flight := self.flights.feed(msg, t)) is not None:
                     self.on_flight(flight)
                     self.flights.landed_and_queued()
         if locked:  # on udpin links the vehicle only now learns where we are: say hello at once

@@ -6,8 +6,8 @@ its autopilot throughout, so it keeps the record itself and sends it, at landing
 same outbox as its alerts (``edge.mqtt_link``): a link outage or a restart after landing loses
 nothing. The flight in the air is checkpointed to a file every ``checkpoint_s``: an agent
 restarted in flight (``kill -9``, a brown-out of the companion computer) goes on with the same
-record, and one that comes back after the landing ends it where it was last heard. Only the link
-thread calls it.
+record, and one that comes back after the landing ends it where it was last heard. Times are the
+vehicle's GPS time where it gives it (the link's choice). Only the link thread calls it.
 """
 
 from __future__ import annotations

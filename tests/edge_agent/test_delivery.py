@@ -154,7 +154,7 @@ def test_kill_9_and_restart_resends_exactly_what_was_not_acknowledged(mosquitto,
             f"nothing pending at the kill, the test would prove nothing: {log1_path.read_text()[-2000:]}"
         )
         os.kill(first.pid, signal.SIGKILL)
-        killed_at = time.time()
+        killed_at = patrol.vehicle.snapshot().unix_time  # the vehicle's clock: the record's
         first.wait(10)
     finally:
         if first.poll() is None:
