@@ -191,6 +191,7 @@ class EdgeAgent:
         self._fps_window: list[float] = []
         self.last_skip = ""
         self.alerts_this_flight = 0
+        self._counting_since: float | None = None  # the take-off alerts_this_flight counts from
         self.frames_done = 0
         self.camera_ended = threading.Event()
         self.error: BaseException | None = None
@@ -329,6 +330,7 @@ class EdgeAgent:
             except queue.Empty:
                 frame = None
             self._learn_remote()
+            self._count_from_take_off()
             if self.held:
                 self.alerts_this_flight += self.held.retry()
             if self.held_flights:
@@ -398,6 +400,13 @@ class EdgeAgent:
     def _flight_landed(self, flight: Flight) -> None:
         """The drone's record of a flight that just landed, into the outbox (the link thread calls)."""
         self.held_flights.put(flight.model_dump_json().encode())
+
+    def _count_from_take_off(self) -> None:
+        """A new take-off (the drone's logbook saw it) starts ``alerts_this_flight`` again: a drone
+        flying several sorties without a restart shows each flight's alerts, not the day's."""
+        took_off = self.telemetry.flights.recorder.armed_at
+        if took_off is not None and took_off != self._counting_since:
+            self._counting_since, self.alerts_this_flight = took_off, 0
 
     def _publish_telemetry(self) -> None:
         s = self.telemetry.snapshot()
