@@ -35,7 +35,9 @@ class GcsSettings(ComponentSettings):
         30.0, ge=0, description="geofence around the planned route, m on every side (0: no fence)"
     )
     no_fly_zones: Path | None = Field(
-        None, description="GeoJSON of no-fly zones (Polygons): plans go around them, the fence keeps out"
+        None,
+        description="GeoJSON of no-fly zones (Polygons): plans go around them, uploads are checked against"
+        " them, fences keep them out",
     )
     no_fly_margin_m: float = Field(
         20.0, ge=0, description="how far clear of each no-fly zone a plan's route goes around it, m"

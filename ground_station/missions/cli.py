@@ -272,6 +272,12 @@ def upload(
             help="A file without a geofence (planned elsewhere): draw one this many m around its route.",
         ),
     ] = None,
+    ignore_no_fly: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-no-fly", help="Upload a mission whose route enters a no-fly zone (`no_fly_zones`)."
+        ),
+    ] = False,
 ) -> None:
     """Upload a mission, then read it back and compare (exit 6 with the differences if they differ).
 
@@ -280,29 +286,55 @@ def upload(
     the path it flew (SmartRTL; `[gcs] fence_action`). A mission planned elsewhere gets one drawn
     around its route with `--fence-margin`. A vehicle flying outside the new fence is refused (exit
     5) before anything goes up: turned on, the fence would turn it back at once.
+
+    With the station's no-fly zones (`no_fly_zones`), a mission whose route enters one is refused
+    (exit 5, each zone and leg named; `--ignore-no-fly` uploads it anyway), and a fence drawn with
+    `--fence-margin` keeps out those near the route, as `gcs plan`'s does.
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
-    from ground_station.missions.geofence import FENCE_ACTION_SAYS, breach_of, fence_around, upload_fence
+    from ground_station.missions.geofence import (
+        FENCE_ACTION_SAYS,
+        breach_of,
+        fence_around,
+        upload_fence,
+        zones_crossed,
+        zones_near,
+    )
     from ground_station.planning.fence import FenceError
     from ground_station.planning.mission_files import MissionFileError, read_fence
+    from ground_station.planning.nofly import ZoneError, read_zones
 
     s = _settings(config, mavlink_url=mavlink)
     try:
         items, home = read_mission(file)
         fence = [] if no_fence else read_fence(file)
-    except MissionFileError as e:
+        zones = read_zones(s.no_fly_zones) if s.no_fly_zones else []
+    except (MissionFileError, ZoneError) as e:
         _fail(EXIT_FILE, str(e))
     with _vehicle(s) as client:
         drawn = False
-        if not fence and not no_fence and fence_margin is not None:
-            at = client.download_mission(include_home=True)[0]  # the vehicle's real home
-            try:
+        at = client.download_mission(include_home=True)[0] if zones or fence_margin is not None else None
+        if zones and at is not None:  # a mission planned elsewhere may not know of them
+            crossed = zones_crossed(items, (at.lat, at.lon), zones)
+            named = ", ".join(f"{z.name!r} ({leg})" for z, leg in crossed)
+            if crossed and not ignore_no_fly:
+                _fail(
+                    EXIT_REFUSED,
+                    f"the route of {file} enters no-fly zone {named}. Nothing was uploaded: plan it round"
+                    " them (`gcs plan --no-fly`), or upload with --ignore-no-fly",
+                )
+            if crossed:  # flown with leave: a fence must not turn it back at the zone
+                _say(f"[yellow]warning:[/] the route enters no-fly zone {named}; it is not fenced out")
+                zones = [z for z in zones if z not in {c for c, _ in crossed}]
+        if not fence and not no_fence and fence_margin is not None and at is not None:
+            try:  # round the route from the vehicle's real home, the zones near it kept out
                 fence, drawn = [fence_around(items, (at.lat, at.lon), fence_margin)], True
             except FenceError as e:
                 _fail(EXIT_FILE, f"{file}: {e}")
+            fence += zones_near(items, (at.lat, at.lon), zones, fence_margin)
         here = client.position() if fence and client.armed else None
         if fence and client.armed and here is None:
             _say(
@@ -328,7 +360,8 @@ def upload(
             upload_verified(client, items, home, progress=lambda i, n: bar.update(task, completed=i, total=n))
         _say(f"uploaded {len(items)} items from {file} to {s.mavlink_url}; read back identical")
         if drawn:
-            _say(f"geofence drawn {fence_margin:g} m around the mission's route from home")
+            kept = f", {len(fence) - 1} no-fly zone(s) near it kept out" if len(fence) > 1 else ""
+            _say(f"geofence drawn {fence_margin:g} m around the mission's route from home{kept}")
         if fence:
             upload_fence(client, fence, s.max_alt_m, s.fence_action)
             corners = sum(len(p.points) for p in fence)

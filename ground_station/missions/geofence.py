@@ -19,6 +19,8 @@ from ground_station.mavlink.mission import GLOBAL_FRAMES, MAV_MISSION_TYPE_FENCE
 from ground_station.missions.flight import MissionMismatch
 from ground_station.planning.fence import corridor
 from ground_station.planning.geometry import Projection
+from ground_station.planning.nofly import first_entry, near
+from ground_station.planning.planner import NoFlyZone
 
 #: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
 FENCE_TYPE_ALT_AND_POLYGON = 1 | 4
@@ -69,17 +71,53 @@ def breach_of(polygons: Polygons, lat: float, lon: float) -> str | None:
     )
 
 
+def _positioned(items: Sequence[MissionItem]) -> list[MissionItem]:
+    """The items that fly to a place (a take-off or a land at 0, 0 stays where it is)."""
+    return [it for it in items if it.frame in GLOBAL_FRAMES and (it.lat, it.lon) != (0, 0)]
+
+
 def fence_around(items: Sequence[MissionItem], home: tuple[float, float], margin_m: float) -> FencePolygon:
     """An inclusion polygon ``margin_m`` around a mission flown from ``home`` and back (its
     positioned items in order): a fence for a mission planned elsewhere. ``FenceError`` when no
     fence of few enough corners holds it."""
     proj = Projection(*home)
-    route = [(0.0, 0.0)]
-    route += [
-        proj.to_xy(it.lat, it.lon) for it in items if it.frame in GLOBAL_FRAMES and (it.lat, it.lon) != (0, 0)
-    ]
-    route.append((0.0, 0.0))
+    route = [(0.0, 0.0), *(proj.to_xy(it.lat, it.lon) for it in _positioned(items)), (0.0, 0.0)]
     return FencePolygon(True, tuple(proj.to_latlon(*p) for p in corridor(route, margin_m)))
+
+
+def zones_crossed(
+    items: Sequence[MissionItem], home: tuple[float, float], zones: Sequence[NoFlyZone]
+) -> list[tuple[NoFlyZone, str]]:
+    """Each no-fly zone a mission flown from ``home`` and back enters, with the leg in words (a
+    mission planned elsewhere, by someone who did not know of them); empty when it enters none."""
+    stops = _positioned(items)
+    route = [home, *((it.lat, it.lon) for it in stops), home]
+    out = []
+    for z in zones:
+        k = first_entry(route, z)
+        if k is None:
+            continue
+        if k == 0:
+            leg = "the leg from home"
+        elif k == len(route) - 2:
+            leg = f"the leg home from item {stops[-1].seq}"
+        else:
+            leg = f"the leg from item {stops[k - 1].seq} to item {stops[k].seq}"
+        out.append((z, leg))
+    return out
+
+
+def zones_near(
+    items: Sequence[MissionItem], home: tuple[float, float], zones: Sequence[NoFlyZone], margin_m: float
+) -> list[FencePolygon]:
+    """Exclusion polygons of the zones within ``margin_m`` of the box of a mission's route: what a
+    fence drawn round a mission planned elsewhere keeps out, as ``gcs plan``'s fence does."""
+    pts = [home, *((it.lat, it.lon) for it in _positioned(items))]
+    proj = Projection(*home)
+    xy = [proj.to_xy(*p) for p in pts]
+    lo = proj.to_latlon(min(x for x, _ in xy) - margin_m, min(y for _, y in xy) - margin_m)
+    hi = proj.to_latlon(max(x for x, _ in xy) + margin_m, max(y for _, y in xy) + margin_m)
+    return [FencePolygon(False, z.ring) for z in zones if near(z, (lo[0], lo[1], hi[0], hi[1]))]
 
 
 def upload_fence(client: VehicleClient, polygons: Polygons, alt_max_m: float, action: str) -> None:

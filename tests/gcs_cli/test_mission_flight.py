@@ -34,6 +34,20 @@ def patrol_file(path: Path, home_lat: float, home_lon: float, legs: int = 10, le
     return path
 
 
+def zone_feature(name: str, lat: float, lon: float, half_m: float) -> dict:
+    """A square no-fly zone as the district's GeoJSON gives one."""
+    ring = [
+        geo.offset(lat, lon, n, e)
+        for n, e in ((-half_m, -half_m), (-half_m, half_m), (half_m, half_m), (half_m, -half_m))
+    ]
+    coords = [[lo, la] for la, lo in [*ring, ring[0]]]
+    return {
+        "type": "Feature",
+        "properties": {"name": name},
+        "geometry": {"type": "Polygon", "coordinates": [coords]},
+    }
+
+
 @pytest.mark.slow
 def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_home(
     sim: SimVehicle, gcs, gcs_bg, tmp_path: Path
@@ -79,6 +93,31 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
     assert around.inclusion and all(
         geo.inside_polygon(it.lat, it.lon, around.points) for it in read_mission(wpl)[0] if it.lat
     )
+
+    # the station's no-fly zones: a helipad across the leg from waypoint 1 to 2 (planned elsewhere,
+    # by someone who did not know of it), a school beside the route
+    zones = tmp_path / "zones.geojson"
+    zones.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        zone_feature("helipad", *geo.offset(home.lat, home.lon, 120.0, 7.0), 10.0),
+        zone_feature("school", *geo.offset(home.lat, home.lon, 80.0, 60.0), 15.0),
+    ]}))  # fmt: skip
+    station = {"RIVERPATROL_GCS_NO_FLY_ZONES": str(zones)}
+    refused = gcs("mission", "upload", str(wpl), "--fence-margin", "40", "--mavlink", url, **station)
+    assert refused.returncode == 5, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "enters no-fly zone 'helipad' (the leg from item 2 to item 3). Nothing was uploaded" in said
+    assert "school" not in said and fence_polygons(sim.call(lambda c: c.store.items(1))) == [around]
+    leave = gcs(
+        "mission", "upload", str(wpl), "--fence-margin", "40", "--ignore-no-fly", "--mavlink", url, **station
+    )
+    assert leave.returncode == 0, leave.stderr
+    said = " ".join(leave.stderr.split())
+    assert "the route enters no-fly zone 'helipad'" in said and "1 no-fly zone(s) near it kept out" in said
+    inclusion, school = fence_polygons(
+        sim.call(lambda c: c.store.items(1))
+    )  # not the helipad, flown with leave
+    assert inclusion.inclusion and not school.inclusion
+    assert geo.inside_polygon(*geo.offset(home.lat, home.lon, 80.0, 60.0), school.points)
 
     # the patrol's second waypoint (160 m out) lies beyond the fence (130 m): it turns home there
     # along the zigzag it flew (SmartRTL), the operator watching is told, and the logbook keeps it
