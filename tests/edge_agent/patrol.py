@@ -64,7 +64,15 @@ class Patrol:
                 ekf_ready_s=1.0,
                 gps_noise_m=cfg.gps_noise_m,
                 seed=cfg.seed,
-                params={"DISARM_DELAY": 0, "WPNAV_SPEED": cfg.speed_mps * 100, "WPNAV_SPEED_UP": 500},
+                # a quick landing where a test lands it: the slow last metres are nothing under test
+                params={
+                    "DISARM_DELAY": 0,
+                    "WPNAV_SPEED": cfg.speed_mps * 100,
+                    "WPNAV_SPEED_UP": 500,
+                    "WPNAV_SPEED_DN": 300,
+                    "LAND_SPEED": 150,
+                    "LAND_ALT_LOW": 300,
+                },
             )
         )
         self.feed: FrameServer | None = None
