@@ -6,8 +6,11 @@ GLOBAL_POSITION_INT and ATTITUDE at ``--pose-hz``, VFR_HUD 4 Hz, SYS_STATUS 2 Hz
 then, pinned to one core, measures in messages/s:
   (a) baseline: ``MAVLink.parse_buffer`` over the bytes in socket-sized chunks,
   (b) the same parse plus ``StateTracker.digest`` (and its pose-history appends) per message,
-and reports (b)/(a): the share of decode capacity our state keeping leaves. One drone at
-25 Hz poses sends about 70 messages/s, so either figure is a headroom factor over that.
+  (c) (b) plus the drone's own flight logbook (``edge.telemetry.logbook``), its checkpoint
+      written to a temporary file every 10 s of flight, as the agent runs it,
+and reports (b)/(a), the share of decode capacity our state keeping leaves, and (c)/(b), what
+the flight log costs. One drone at 25 Hz poses sends about 70 messages/s, so each figure is a
+headroom factor over that.
 
     python bench/telemetry_bench.py [--seconds 120] [--pose-hz 25] [--repeats 5]
 """
@@ -21,6 +24,7 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,6 +39,7 @@ from rich.table import Table  # noqa: E402
 
 import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before pymavlink)
 from bench.machine import machine_info  # noqa: E402
+from edge.telemetry.logbook import FlightLog  # noqa: E402
 from edge.telemetry.pose import PoseHistory  # noqa: E402
 from edge.telemetry.state import StateTracker  # noqa: E402
 
@@ -144,6 +149,28 @@ def parse_and_track(parts: list[bytes]) -> int:
     return n
 
 
+def parse_track_and_log(parts: list[bytes]) -> int:
+    """(b) plus the flight logbook fed each accepted message at the vehicle's UTC, checkpointing."""
+    parser = mav.MAVLink(None)
+    parser.robust_parsing = True
+    tracker = StateTracker(PoseHistory(span_s=30.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        flights = FlightLog("bench", Path(tmp) / "flight.json", checkpoint_s=10.0)
+        digest, feed, s = tracker.digest, flights.feed, tracker.state
+        n = 0
+        clock = time.monotonic
+        for part in parts:
+            now = clock()
+            for msg in parser.parse_buffer(part) or ():
+                digest(msg, now)
+                utc = s.utc_at(s.time_boot_s) if s.time_boot_s is not None else None
+                feed(msg, utc if utc is not None else 0.0)
+                n += 1
+        if not flights.recorder.flying or len(flights.recorder.track) < 10:
+            raise RuntimeError("the flight log recorded nothing: the benchmark would measure nothing")
+    return n
+
+
 def timed(fn: Any, parts: list[bytes]) -> tuple[int, float]:
     """Messages handled and CPU seconds spent: CPU time, because the machine may be shared."""
     t0 = time.process_time()
@@ -191,16 +218,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"recorded {total} messages, {len(data)} bytes ({total / args.seconds:.0f} msg/s of flight); "
         f"pinned to core {core}"
     )
-    runs: dict[str, list[float]] = {"bare_parse": [], "parse_and_track": []}
+    runs: dict[str, list[float]] = {"bare_parse": [], "parse_and_track": [], "parse_track_and_log": []}
     bare_parse(parts[: max(1, len(parts) // 10)])  # warm-up
+    variants = (("bare_parse", bare_parse), ("parse_and_track", parse_and_track),
+                ("parse_track_and_log", parse_track_and_log))  # fmt: skip
     for _ in range(args.repeats):
-        for name, fn in (("bare_parse", bare_parse), ("parse_and_track", parse_and_track)):
+        for name, fn in variants:
             n, dt = timed(fn, parts)
             if n != total:
                 raise RuntimeError(f"{name} decoded {n} of {total} messages")
             runs[name].append(n / dt)
     bare, tracked = max(runs["bare_parse"]), max(runs["parse_and_track"])
+    logged = max(runs["parse_track_and_log"])
     per_msg_us = (1 / tracked - 1 / bare) * 1e6
+    log_us = (1 / logged - 1 / tracked) * 1e6
     result = {
         "benchmark": "telemetry_decode",
         "unit": "messages per CPU-second on one core (best of repeats; medians alongside)",
@@ -210,6 +241,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "parse_and_track_median_msgs_per_s": round(statistics.median(runs["parse_and_track"])),
         "ratio_to_bare_parse": round(tracked / bare, 3),
         "tracker_cost_us_per_msg": round(per_msg_us, 2),
+        "parse_track_and_log_msgs_per_s": round(logged),
+        "parse_track_and_log_median_msgs_per_s": round(statistics.median(runs["parse_track_and_log"])),
+        "ratio_log_to_track": round(logged / tracked, 3),
+        "flight_log_cost_us_per_msg": round(log_us, 2),
         "headroom_x_one_drone": round(tracked / (total / args.seconds), 1),
         "runs": {k: [round(v) for v in vs] for k, vs in runs.items()},
         "stream": {
@@ -229,9 +264,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         table.add_column(col, justify="right" if col != "path" else "left")
     table.add_row("pymavlink parse_buffer (baseline)", f"{bare:,.0f}", "1.00")
     table.add_row("parse + StateTracker + pose history", f"{tracked:,.0f}", f"{tracked / bare:.2f}")
+    table.add_row("... + the flight logbook, checkpointing", f"{logged:,.0f}", f"{logged / bare:.2f}")
     console.print(table)
     console.print(
-        f"tracker adds {per_msg_us:.1f} µs/message; headroom {result['headroom_x_one_drone']}x over "
+        f"tracker adds {per_msg_us:.1f} µs/message, the flight log {log_us:.1f} µs more"
+        f" ({logged / tracked:.3f} of the tracker's rate); headroom {result['headroom_x_one_drone']}x over "
         f"one drone's "
         f"{total / args.seconds:.0f} msg/s. Parser: {result['machine']['pymavlink_parser']}"
     )
