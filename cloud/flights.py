@@ -15,6 +15,7 @@ from typing import Any
 
 from cloud.api.features import iso
 from cloud.storage.base import Row
+from contract.flightlog import track_box
 from contract.messages import Flight
 
 #: Track points (a point each 5 m or more) on a stretch for the flight to count as patrolling it:
@@ -52,9 +53,9 @@ class FlightKept:
 
 def keep_one(posted: Row, twins: Iterable[Row]) -> FlightKept:
     """One record a flight: ``twins`` are the stored records of ``posted``'s vehicle that overlap
-    it in time (:func:`contract.flightlog.same_flight`: the drone's own record and a station's,
-    each with its own clock and id). The longest is kept; on a tie the one stored first, so a
-    repeat of either changes nothing."""
+    it in time, their tracks' boxes meeting (:func:`contract.flightlog.same_flight`: the drone's
+    own record and a station's, each with its own clock and id). The longest is kept; on a tie
+    the one stored first, so a repeat of either changes nothing."""
     twins = list(twins)
     if any(t["flight_id"] == posted["flight_id"] for t in twins):
         return FlightKept(False, posted["flight_id"])
@@ -76,6 +77,8 @@ def last_flown(rows: Iterable[Row]) -> dict[str, float]:
 
 def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
     """The stored form of a flight posted by ``station``."""
+    box = track_box(list(f.track))
+    assert box is not None  # the wire's track has 2 points or more
     return {
         "flight_id": f.flight_id,
         "station": station,
@@ -90,10 +93,7 @@ def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
         "segments": json.dumps(segments),
         "track": json.dumps([[round(x, 7), round(y, 7)] for x, y in f.track]),
         "received_at": now,
-        "min_lon": min(x for x, _ in f.track),
-        "min_lat": min(y for _, y in f.track),
-        "max_lon": max(x for x, _ in f.track),
-        "max_lat": max(y for _, y in f.track),
+        **dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"), box, strict=True)),
         "warnings": json.dumps([{"at": iso(w.at.timestamp()), "text": w.text} for w in f.warnings]),
     }
 

@@ -170,11 +170,40 @@ def flight_id(vehicle: str, armed_at: float) -> str:
     return f"{vehicle}-{datetime.fromtimestamp(armed_at, UTC).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def same_flight(a: tuple[str, float, float], b: tuple[str, float, float]) -> bool:
+#: A track's box: min lon, min lat, max lon, max lat.
+Box = tuple[float, float, float, float]
+
+
+def same_flight(
+    a: tuple[str, float, float],
+    b: tuple[str, float, float],
+    box_a: Box | None = None,
+    box_b: Box | None = None,
+) -> bool:
     """Whether two records (vehicle, take-off, landing; UTC seconds) are of one flight: one vehicle
     cannot fly twice at once, so the same vehicle in the air at overlapping times is one flight,
-    whatever each keeper's clock and id made of it."""
+    whatever each keeper's clock and id made of it. Given both tracks' boxes, they must meet too:
+    two records of one flight flew one path, and a keeper that misnamed another drone flying at
+    the same time elsewhere does not make one flight of two."""
+    if box_a is not None and box_b is not None and not boxes_meet(box_a, box_b):
+        return False
     return a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+
+
+def boxes_meet(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def track_box(track: list[tuple[float, float]]) -> Box | None:
+    """The box of (lon, lat) points; None for no point."""
+    if not track:
+        return None
+    return (
+        min(x for x, _ in track),
+        min(y for _, y in track),
+        max(x for x, _ in track),
+        max(y for _, y in track),
+    )
 
 
 def flight_from_feature(feature: dict[str, Any], default_id: str) -> Flight:

@@ -593,8 +593,18 @@ class SqlStore:
             twins = self._all(
                 cur,
                 "SELECT flight_id, armed_at, disarmed_at FROM flights WHERE flight_id = ?"
-                " OR (vehicle = ? AND armed_at < ? AND disarmed_at > ?)",
-                (row["flight_id"], row["vehicle"], row["disarmed_at"], row["armed_at"]),
+                " OR (vehicle = ? AND armed_at < ? AND disarmed_at > ?"
+                " AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?)",
+                (
+                    row["flight_id"],
+                    row["vehicle"],
+                    row["disarmed_at"],
+                    row["armed_at"],
+                    row["min_lon"],
+                    row["max_lon"],
+                    row["min_lat"],
+                    row["max_lat"],
+                ),
             )
             kept = keep_one(row, twins)
             if kept.new:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.files import write_atomic
-from contract.flightlog import FlightRecorder, flight_id, same_flight
+from contract.flightlog import Box, FlightRecorder, flight_id, same_flight, track_box
 from contract.messages import Flight
 
 #: The file name's ending of a flight the drone logged (its own record, kept beside the station's).
@@ -72,6 +72,11 @@ def _span(f: dict[str, Any]) -> tuple[str, float, float]:
     return p["vehicle"], start, end
 
 
+def _box(f: dict[str, Any]) -> Box | None:
+    coords = (f.get("geometry") or {}).get("coordinates") or []
+    return track_box([(float(c[0]), float(c[1])) for c in coords])
+
+
 def one_per_flight(flights: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One Feature a flight (:func:`~contract.flightlog.same_flight`): of two records the longer
     (the drone's, on a tie: it heard the whole flight), in the order given; its ``logged_by``
@@ -79,7 +84,7 @@ def one_per_flight(flights: list[dict[str, Any]]) -> list[dict[str, Any]]:
     kept: list[dict[str, Any]] = []
     for f in flights:
         f["properties"]["logged_by"] = [f["properties"].get("source", "station")]
-        twin = next((k for k in kept if same_flight(_span(k), _span(f))), None)
+        twin = next((k for k in kept if same_flight(_span(k), _span(f), _box(k), _box(f))), None)
         if twin is None:
             kept.append(f)
             continue

@@ -166,9 +166,14 @@ def test_one_flight_logged_by_the_drone_and_a_station_is_kept_once_the_longer(db
         repeat = {"flight_id": drone_rec["flight_id"], "new": False, "segments": ["shenzhen-4"]}
         assert post(drone_rec) == repeat
         assert post(other_drone)["new"] is True  # another vehicle in the air at once: its own flight
+        # a station that named another drone flying elsewhere at the same time "river-1": the
+        # tracks do not meet, so it is a flight of its own, not taken for this one
+        elsewhere = flight(along("shenzhen-6"), T0 + timedelta(minutes=1), "river-1-20261120T013100Z")
+        assert post(elsewhere)["new"] is True
         assert post(next_flight)["new"] is True  # the same vehicle later: a flight of its own
     ids = [f["id"] for f in httpx.get(f"{srv.url}/api/v1/flights").json()["features"]]
-    assert ids == [drone_rec["flight_id"], other_drone["flight_id"], next_flight["flight_id"]]
+    assert ids == [drone_rec["flight_id"], "river-1-20261120T013100Z", other_drone["flight_id"],
+                   next_flight["flight_id"]]  # fmt: skip
     seg = httpx.get(f"{srv.url}/api/v1/stats").json()["per_segment"]["shenzhen-4"]
     assert seg["flights"] == 3  # the office counts flights, not records
 

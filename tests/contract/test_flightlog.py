@@ -71,3 +71,5 @@ def test_two_records_are_one_flight_when_one_vehicle_is_in_the_air_in_both(
     assert same_flight(a, b) == same_flight(b, a)  # whichever came first
     overlap = max(a0, b0) < min(a0 + da, b0 + db)
     assert same_flight(a, b) == (same_vehicle and overlap)
+    here, there = (114.0, 22.5, 114.01, 22.51), (114.1, 22.5, 114.11, 22.51)  # two rivers
+    assert same_flight(a, b, here, here) == same_flight(a, b) and not same_flight(a, b, here, there)

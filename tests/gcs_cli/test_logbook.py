@@ -112,3 +112,7 @@ def test_a_flight_logged_by_the_drone_and_the_station_is_listed_once_the_longer_
     assert kept == [drone, other, later]
     assert drone["properties"]["logged_by"] == ["drone", "station"]
     assert other["properties"]["logged_by"] == ["station"] and later["properties"]["logged_by"] == ["drone"]
+    # given their tracks, two records of "d1" at once over two rivers are two drones, one misnamed
+    here = {**drone, "geometry": {"type": "LineString", "coordinates": [[114.06, 22.52], [114.07, 22.52]]}}
+    there = {**station, "geometry": {"type": "LineString", "coordinates": [[114.2, 22.6], [114.21, 22.6]]}}
+    assert one_per_flight([here, there]) == [here, there]
