@@ -108,18 +108,20 @@ class FlightLog:
         except OSError as e:  # a full disk: the flight is still recorded in memory
             log.warning("flight checkpoint not written", extra={"fields": {"why": str(e)}})
 
+    def _skip(self, name: str, why: str, level: int) -> None:
+        self.skipped += 1
+        log.log(level, "flight not logged", extra={"fields": {"flight_id": name, "why": why}})
+        self.landed_and_queued()  # nothing to queue
+
     def _finish(self, rec: FlightRecorder) -> Flight | None:
         assert rec.armed_at is not None
         name = flight_id(self.vehicle, rec.armed_at)
+        if (rec.max_alt_m or 0.0) < MIN_FLOWN_ALT_M:  # a check or a motor test: said, not logged
+            return self._skip(name, f"armed on the ground: never above {MIN_FLOWN_ALT_M:g} m", logging.INFO)
         try:
-            if (rec.max_alt_m or 0.0) < MIN_FLOWN_ALT_M:
-                raise ValueError(f"armed on the ground: never above {MIN_FLOWN_ALT_M:g} m")
             flight = flight_from_feature(rec.feature(), name)
-        except (ValidationError, ValueError) as e:
-            self.skipped += 1
-            log.info("flight not logged", extra={"fields": {"flight_id": name, "why": str(e)[:300]}})
-            self.landed_and_queued()  # nothing to queue
-            return None
+        except (ValidationError, ValueError) as e:  # a flight that is no record (a bad drone_id...)
+            return self._skip(name, str(e)[:300], logging.WARNING)
         self.logged += 1
         log.info(
             "flight logged",

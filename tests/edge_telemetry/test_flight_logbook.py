@@ -77,3 +77,11 @@ def test_a_torn_or_foreign_checkpoint_starts_afresh(tmp_path) -> None:
         before.feed(m, 1_796_000_000.0 + k)
     assert FlightLog("d2", state).recorder.flying  # d2's own flight goes on ...
     assert not FlightLog("d1", state).recorder.flying  # ... another drone's is not ours to go on with
+
+
+def test_a_flight_that_cannot_be_a_record_is_said_and_skipped(caplog) -> None:
+    log = FlightLog("drone 1")  # a space: no flight id on the wire may carry it
+    with caplog.at_level("WARNING", logger="edge.telemetry.logbook"):
+        assert [f for f in fly(log, 1_796_000_000.0, 20.0) if f is not None] == []
+    assert log.skipped == 1 and "flight not logged" in caplog.text
+    assert not log.recorder.flying  # ready for the next
