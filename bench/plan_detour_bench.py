@@ -3,9 +3,10 @@
 Plans each bundled Shenzhen segment once without zones (the baseline) and once with ``--zones``
 round zones of ``--corners`` corners (a city's GeoJSON outlines are that detailed) of
 ``--radius`` m, set on the river centreline at even fractions of its length, so every pass of
-the patrol runs into them. Reports the median planning time of each over ``--repeats`` runs and
-their ratio, the metres the detours add, the waypoints dropped, and the least clearance from
-any zone found along the planned route (it must be at least the margin).
+the patrol runs into them, and ``--city`` more (20-150 m, seeded) 300-2000 m off the river, as a
+district's file holds them: the planner is given them all. Reports the median planning time of
+each over ``--repeats`` runs and their ratio, the metres the detours add, the waypoints dropped,
+and the least clearance from any zone found along the planned route (at least the margin).
 
     python bench/plan_detour_bench.py [--zones 3] [--corners 200] [--radius 30] [--repeats 5]
 """
@@ -16,6 +17,7 @@ import argparse
 import itertools
 import json
 import math
+import random
 import statistics
 import sys
 import time
@@ -43,24 +45,26 @@ from ground_station.planning.reach_source import bundled_reach  # noqa: E402
 OUT = ROOT / "bench" / "results" / "plan_detour.json"
 
 
-def zones_on(reach, n: int, corners: int, radius: float) -> list[NoFlyZone]:
-    """``n`` round zones on the centreline, at fractions 1/(n+1) ... n/(n+1) of its length."""
+def circle(lat: float, lon: float, radius: float, corners: int) -> tuple[tuple[float, float], ...]:
+    angles = [2 * math.pi * j / corners for j in range(corners)]
+    return tuple(offset(lat, lon, radius * math.cos(t), radius * math.sin(t)) for t in angles)
+
+
+def zones_on(reach, n: int, corners: int, radius: float, city: int, seed: int = 3) -> list[NoFlyZone]:
+    """``n`` round zones on the centreline, at fractions 1/(n+1) ... n/(n+1) of its length, and
+    ``city`` more beside the river, 300-2000 m off it."""
     proj = g.Projection(*reach.centerline[0])
     line = [proj.to_xy(*p) for p in reach.centerline]
     total = g.length(line)
     out = []
     for k in range(1, n + 1):
         lat, lon = proj.to_latlon(*g.substring(line, total * k / (n + 1), total * k / (n + 1) + 1.0)[0])
-        ring = tuple(
-            offset(
-                lat,
-                lon,
-                radius * math.cos(2 * math.pi * j / corners),
-                radius * math.sin(2 * math.pi * j / corners),
-            )
-            for j in range(corners)
-        )
-        out.append(NoFlyZone(f"zone-{k}", ring))
+        out.append(NoFlyZone(f"zone-{k}", circle(lat, lon, radius, corners)))
+    rng = random.Random(seed)
+    for k in range(city):
+        x, y = g.substring(line, total * rng.random(), total)[0]
+        y += rng.choice((-1, 1)) * rng.uniform(300.0, 2000.0)
+        out.append(NoFlyZone(f"city-{k}", circle(*proj.to_latlon(x, y), rng.uniform(20.0, 150.0), corners)))
     return out
 
 
@@ -96,6 +100,7 @@ def main() -> None:
     ap.add_argument("--corners", type=int, default=200)
     ap.add_argument("--radius", type=float, default=30.0)
     ap.add_argument("--margin", type=float, default=20.0)
+    ap.add_argument("--city", type=int, default=40, help="zones off the river, as a district's file has")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     footprint = footprint_width_m(CameraModel.default(), 30.0)
@@ -103,7 +108,7 @@ def main() -> None:
     for seg_id in rivers()["shenzhen"].segment_ids:
         reach = bundled_reach("shenzhen", seg_id)
         opts = PlanOptions(30.0, 8.0, 0.3, footprint, home=nearest_end(reach, reach.centerline[0]))
-        zones = zones_on(reach, args.zones, args.corners, args.radius)
+        zones = zones_on(reach, args.zones, args.corners, args.radius, args.city)
         base_s, base = timed(reach, opts, args.repeats)
         try:
             with_s, plan = timed(
@@ -127,7 +132,8 @@ def main() -> None:
     result = {
         "benchmark": "plan_detour",
         "machine": machine_info(),
-        "zones": args.zones, "corners": args.corners, "radius_m": args.radius, "margin_m": args.margin,
+        "zones": args.zones, "city_zones": args.city, "corners": args.corners, "radius_m": args.radius,
+        "margin_m": args.margin,
         "baseline": {
             "name": "plan_without_zones",
             "median_s": statistics.median(r["baseline_s"] for r in done),
@@ -139,9 +145,10 @@ def main() -> None:
     }  # fmt: skip
     print(
         f"planning {len(done)} segments: median {result['baseline']['median_s'] * 1e3:.0f} ms without zones"
-        f" (baseline), {result['with_zones_median_s'] * 1e3:.0f} ms with {args.zones} zones of"
-        f" {args.corners} corners (worst {result['worst_with_zones_s'] * 1e3:.0f} ms); least clearance"
-        f" {result['least_clearance_m']:.1f} m (margin {args.margin:g} m)"
+        f" (baseline), {result['with_zones_median_s'] * 1e3:.0f} ms with {args.zones} zones on the river"
+        f" and {args.city} beside it, of {args.corners} corners (worst"
+        f" {result['worst_with_zones_s'] * 1e3:.0f} ms); least clearance {result['least_clearance_m']:.1f} m"
+        f" (margin {args.margin:g} m)"
     )
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n")

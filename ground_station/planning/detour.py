@@ -112,11 +112,51 @@ def enters(a: XY, b: XY, hull: Sequence[XY]) -> bool:
 
 def shortest_path(a: XY, b: XY, hulls: Sequence[Sequence[XY]]) -> list[XY]:
     """The shortest path from ``a`` to ``b`` that enters no hull, corners included;
-    ``NoWayAround`` when there is none."""
-    if not any(enters(a, b, h) for h in hulls):
-        return [a, b]
-    nodes = [a, b] + [c for h in hulls for c in h if not any(inside(c, o) for o in hulls)]
-    clear = lambda u, v: not any(enters(nodes[u], nodes[v], h) for h in hulls)  # noqa: E731
+    ``NoWayAround`` when there is none.
+
+    A district has dozens of zones, most far from any one leg: the search starts with the hulls
+    the straight leg enters (and those overlapping them: one obstacle), and takes in each hull
+    its way round then enters, until none does."""
+    active = _with_overlapping([h for h in hulls if enters(a, b, h)], hulls)
+    while active:
+        path = _shortest_among(a, b, active, hulls)
+        legs = list(itertools.pairwise(path))
+        more = [h for h in hulls if h not in active and any(enters(u, v, h) for u, v in legs)]
+        if not more:
+            return path
+        active = _with_overlapping(active + more, hulls)
+    return [a, b]
+
+
+def _overlap(h: Sequence[XY], o: Sequence[XY]) -> bool:
+    """Whether two convex hulls share some inside (a corner in the other, or an edge through it)."""
+    n = len(h)
+    return (
+        any(inside(c, o) for c in h)
+        or any(inside(c, h) for c in o)
+        or any(enters(h[i], h[(i + 1) % n], o) for i in range(n))
+    )
+
+
+def _with_overlapping(active: list[Sequence[XY]], hulls: Sequence[Sequence[XY]]) -> list[Sequence[XY]]:
+    """``active`` and every hull overlapping one of them, and so on: zones whose margins meet are
+    one obstacle, and the way round one runs round all of it."""
+    out = list(active)
+    grew = True
+    while grew:
+        grew = False
+        for h in hulls:
+            if h not in out and any(_overlap(h, o) for o in out):
+                out.append(h)
+                grew = True
+    return out
+
+
+def _shortest_among(a: XY, b: XY, active: Sequence[Sequence[XY]], hulls: Sequence[Sequence[XY]]) -> list[XY]:
+    """Dijkstra over the visibility graph of ``a``, ``b`` and the ``active`` hulls' corners
+    (none inside any of ``hulls``)."""
+    nodes = [a, b] + [c for h in active for c in h if not any(inside(c, o) for o in hulls)]
+    clear = lambda u, v: not any(enters(nodes[u], nodes[v], h) for h in active)  # noqa: E731
     best = {0: 0.0}
     back: dict[int, int] = {}
     queue = [(0.0, 0)]

@@ -104,3 +104,20 @@ def test_the_way_round_never_comes_nearer_than_the_margin(cx, cy, half, ax, ay, 
     assert path[0] == (ax, ay) and path[-1] == (bx, by)
     assert clearance(path, zone) >= margin - 1e-6
     assert length(path) >= math.dist((ax, ay), (bx, by)) - 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-300, 300), st.floats(-200, 200), st.floats(5, 80)), min_size=2, max_size=7),
+    st.floats(0, 30),
+)
+def test_among_many_zones_the_way_round_clears_every_one_or_there_is_none(squares, margin) -> None:
+    zones = [square(*s) for s in squares]
+    hulls = [grow(z, margin) for z in zones]
+    a, b = (-600.0, 0.0), (600.0, 0.0)
+    try:
+        path = shortest_path(a, b, hulls)
+    except NoWayAround:
+        return
+    assert path[0] == a and path[-1] == b
+    assert all(clearance(path, z) >= margin - 1e-6 for z in zones)
