@@ -117,11 +117,13 @@ class FlightLog:
         assert rec.armed_at is not None
         name = flight_id(self.vehicle, rec.armed_at)
         if (rec.max_alt_m or 0.0) < MIN_FLOWN_ALT_M:  # a check or a motor test: said, not logged
-            return self._skip(name, f"armed on the ground: never above {MIN_FLOWN_ALT_M:g} m", logging.INFO)
+            self._skip(name, f"armed on the ground: never above {MIN_FLOWN_ALT_M:g} m", logging.INFO)
+            return None
         try:
             flight = flight_from_feature(rec.feature(), name)
         except (ValidationError, ValueError) as e:  # a flight that is no record (a bad drone_id...)
-            return self._skip(name, str(e)[:300], logging.WARNING)
+            self._skip(name, str(e)[:300], logging.WARNING)
+            return None
         self.logged += 1
         log.info(
             "flight logged",
