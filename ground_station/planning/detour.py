@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-XY = tuple[float, float]
+from ground_station.planning.geometry import XY, orient
 
 #: Sides of the polygon that stands for a zone grown by its margin: one supporting line each
 #: 15 degrees, so a zone of any number of corners costs the search the same, and the margin is
@@ -40,46 +40,34 @@ class Detour:
     dropped: int = 0
 
 
-def convex_hull(points: Sequence[XY]) -> list[XY]:
-    """Counter-clockwise convex hull (Andrew's monotone chain), no repeated corner."""
-    pts = sorted(set(points))
-    if len(pts) < 3:
-        return pts
-
-    def half(seq: list[XY]) -> list[XY]:
-        out: list[XY] = []
-        for p in seq:
-            while len(out) >= 2 and _cross(out[-2], out[-1], p) <= 0:
-                out.pop()
-            out.append(p)
-        return out
-
-    lower, upper = half(pts), half(pts[::-1])
-    return lower[:-1] + upper[:-1]
-
-
 def grow(ring: Sequence[XY], margin: float) -> list[XY]:
     """A convex polygon around ``ring`` grown by ``margin``: the ``_SIDES`` lines that support
     it (its points no farther than ``margin`` beyond each), met two by two. It holds every point
-    within ``margin`` of the zone's convex hull."""
+    within ``margin`` of the zone's convex hull, counter-clockwise."""
     normals = [
         (math.cos(2 * math.pi * k / _SIDES), math.sin(2 * math.pi * k / _SIDES)) for k in range(_SIDES)
     ]
     reach = [max(nx * x + ny * y for x, y in ring) + margin for nx, ny in normals]
-    corners = []
+    corners: list[XY] = []
     for k in range(_SIDES):
         (a1, b1), c1 = normals[k], reach[k]
         (a2, b2), c2 = normals[(k + 1) % _SIDES], reach[(k + 1) % _SIDES]
         det = a1 * b2 - a2 * b1
-        corners.append(((c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det))
-    return convex_hull([(round(x, 6), round(y, 6)) for x, y in corners])
+        corner = ((c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det)
+        # lines met in order of their angle: convex and counter-clockwise already; where several
+        # meet at one of the zone's corners (a small margin), that corner is kept once
+        if not corners or math.dist(corner, corners[-1]) > _ON_EDGE_M:
+            corners.append(corner)
+    while len(corners) > 1 and math.dist(corners[0], corners[-1]) <= _ON_EDGE_M:
+        corners.pop()
+    return corners
 
 
 def inside(p: XY, hull: Sequence[XY]) -> bool:
     """Strictly inside the convex CCW ``hull`` (its boundary is outside)."""
     n = len(hull)
     return n >= 3 and all(
-        _cross(hull[i], hull[(i + 1) % n], p) > _ON_EDGE_M * math.dist(hull[i], hull[(i + 1) % n])
+        orient(hull[i], hull[(i + 1) % n], p) > _ON_EDGE_M * math.dist(hull[i], hull[(i + 1) % n])
         for i in range(n)
     )
 
@@ -220,7 +208,3 @@ def avoid(
         if extra[z] > 0 or dropped[z]
     ]
     return out, out_labels, detours
-
-
-def _cross(o: XY, a: XY, b: XY) -> float:
-    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])

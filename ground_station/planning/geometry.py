@@ -191,13 +191,14 @@ def buffer_ring(line: list[XY], half_width: float, step: float) -> list[XY]:
     return [*ring, ring[0]]
 
 
+def orient(a: Pt, b: Pt, c: Pt) -> float:
+    """Twice the signed area of triangle a, b, c: > 0 when c lies left of a->b (counter-clockwise)."""
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+
 def segments_cross(p1: Pt, p2: Pt, q1: Pt, q2: Pt, touching: bool = True) -> bool:
     """Whether segments p1-p2 and q1-q2 meet: anywhere (``touching``, collinear overlaps too), or
     only where each passes through the other's interior (``touching=False``)."""
-
-    def orient(a: Pt, b: Pt, c: Pt) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-
     d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
     d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
     if not touching:
