@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract.geo import distance_m
-from contract.mavlink import WARNING_SEVERITY, mode_name
+from contract.mavlink import (
+    ARMED_FLAG,
+    AUTOPILOT_ARDUPILOTMEGA,
+    UINT16_UNKNOWN,
+    WARNING_SEVERITY,
+    mode_name,
+    statustext,
+)
 from contract.messages import MAX_FLIGHT_POINTS, MAX_FLIGHT_WARNINGS, MAX_WARNING_CHARS, Flight
 
 #: A track point is kept when the vehicle moved this far since the last one, or ...
@@ -134,20 +141,15 @@ class FlightRecorder:
         }
 
 
-_ARMED_FLAG = 128  # MAV_MODE_FLAG_SAFETY_ARMED
-_AUTOPILOT_ARDUPILOTMEGA = 3
-_UINT16_UNKNOWN = 65535
-
-
 def record(rec: FlightRecorder, msg: Any, t: float) -> None:
     """Feed ``rec`` one decoded MAVLink message of the vehicle's (pymavlink's, by duck typing),
     received at UTC ``t``: arming and mode (HEARTBEAT), position, battery, warnings, waypoints
     reached and the mission's size. Other messages are ignored; the caller picks the vehicle's own."""
     kind = msg.get_type()
     if kind == "HEARTBEAT":
-        if msg.autopilot == _AUTOPILOT_ARDUPILOTMEGA:
+        if msg.autopilot == AUTOPILOT_ARDUPILOTMEGA:
             rec.mode(t, mode_name(msg.custom_mode))
-        rec.armed(t, bool(msg.base_mode & _ARMED_FLAG))
+        rec.armed(t, bool(msg.base_mode & ARMED_FLAG))
     elif kind == "GLOBAL_POSITION_INT":
         rec.position(t, msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
     elif kind == "GPS_RAW_INT" and msg.fix_type >= 3:
@@ -155,13 +157,12 @@ def record(rec: FlightRecorder, msg: Any, t: float) -> None:
     elif kind == "SYS_STATUS":
         rec.battery(msg.battery_remaining)
     elif kind == "STATUSTEXT" and msg.severity <= WARNING_SEVERITY:
-        text = msg.text if isinstance(msg.text, str) else bytes(msg.text).decode("utf-8", "replace")
-        rec.warning(t, text.rstrip("\x00"))
+        rec.warning(t, statustext(msg))
     elif kind == "MISSION_ITEM_REACHED":
         rec.waypoint_reached(int(msg.seq))
     elif kind == "MISSION_CURRENT":  # MAVLink 2's ``total``: 0 not said, 65535 no mission
         total = int(getattr(msg, "total", 0) or 0)
-        if 0 < total < _UINT16_UNKNOWN:
+        if 0 < total < UINT16_UNKNOWN:
             rec.mission_count = total
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from contract.geo import inside_polygon
 
@@ -36,6 +36,21 @@ COPTER_MODE_NAMES: dict[int, str] = {v: k for k, v in COPTER_MODES.items()}
 #: MAV_SEVERITY_WARNING: a STATUSTEXT this severe or worse (lower) is one an operator must read
 #: (a fence breach, a failsafe); the rest is information.
 WARNING_SEVERITY = 4
+#: HEARTBEAT.base_mode's armed bit (MAV_MODE_FLAG_SAFETY_ARMED).
+ARMED_FLAG = 128
+#: HEARTBEAT.autopilot of ArduPilot (MAV_AUTOPILOT_ARDUPILOTMEGA): its custom_mode is a Copter mode.
+AUTOPILOT_ARDUPILOTMEGA = 3
+#: SYS_STATUS sensor bit of the autopilot's pre-arm checks (MAV_SYS_STATUS_PREARM_CHECK).
+PREARM_CHECK = 0x10000000
+#: A uint16 field the vehicle does not know (hdg, voltages, MISSION_CURRENT's total...).
+UINT16_UNKNOWN = 65535
+
+
+def statustext(msg: Any) -> str:
+    """A STATUSTEXT's text: decoded where pymavlink left bytes, its NUL padding dropped."""
+    text = msg.text if isinstance(msg.text, str) else bytes(msg.text).decode("utf-8", "replace")
+    return text.rstrip("\x00")
+
 
 #: Vehicle SYSID/COMPID of an ArduPilot SITL out of the box.
 VEHICLE_SYSTEM_ID = 1

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from contract.files import write_atomic
 from contract.flightlog import FlightRecorder, flight_from_feature, flight_id, record
+from contract.mavlink import ARMED_FLAG
 from contract.messages import Flight
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 MIN_FLOWN_ALT_M = 2.0
 #: Said in the record of a flight whose landing the agent did not hear (it was down).
 NOT_HEARD_LANDING = "RiverPatrol: the edge agent restarted in flight and did not hear the landing"
-
-_ARMED_FLAG = 128  # MAV_MODE_FLAG_SAFETY_ARMED
 
 
 def recorder_from_dict(data: dict[str, Any]) -> FlightRecorder:
@@ -81,7 +80,7 @@ class FlightLog:
         rec = self.recorder
         if self._resumed and msg.get_type() == "HEARTBEAT":
             self._resumed = False
-            if not msg.base_mode & _ARMED_FLAG and self._saved_at is not None:  # landed while we were down
+            if not msg.base_mode & ARMED_FLAG and self._saved_at is not None:  # landed while we were down
                 rec.warning(self._saved_at, NOT_HEARD_LANDING)
                 rec.armed(self._saved_at, False)
         record(rec, msg, t)

@@ -22,17 +22,20 @@ from enum import IntEnum
 from typing import Any
 
 from contract.heartbeat import is_autopilot_heartbeat
-from contract.mavlink import WARNING_SEVERITY, mode_name
+from contract.mavlink import (
+    ARMED_FLAG,
+    AUTOPILOT_ARDUPILOTMEGA,
+    PREARM_CHECK,
+    UINT16_UNKNOWN,
+    WARNING_SEVERITY,
+    mode_name,
+    statustext,
+)
 from contract.messages import MAX_WARNING_CHARS
 from edge.telemetry.pose import PoseHistory
 from edge.telemetry.streams import POSE_MESSAGES
 
 log = logging.getLogger(__name__)
-
-_UINT16_UNKNOWN = 65535
-_ARMED_FLAG = 128  # MAV_MODE_FLAG_SAFETY_ARMED
-_PREARM_CHECK = 0x10000000  # MAV_SYS_STATUS_PREARM_CHECK
-_AUTOPILOT_ARDUPILOTMEGA = 3
 
 
 class Digest(IntEnum):
@@ -261,9 +264,9 @@ class StateTracker:
         s = self.state
         s.last_heartbeat = now
         s.vehicle_type = msg.type
-        s.armed = bool(msg.base_mode & _ARMED_FLAG)
+        s.armed = bool(msg.base_mode & ARMED_FLAG)
         s.system_status = msg.system_status
-        if msg.autopilot == _AUTOPILOT_ARDUPILOTMEGA:
+        if msg.autopilot == AUTOPILOT_ARDUPILOTMEGA:
             s.mode = mode_name(msg.custom_mode)
         else:
             s.mode = f"MODE({msg.custom_mode})"
@@ -277,7 +280,7 @@ class StateTracker:
         s = self.state
         s.climb_mps = -msg.vz / 100.0
         s.groundspeed_mps = math.hypot(msg.vx, msg.vy) / 100.0
-        if msg.hdg != _UINT16_UNKNOWN:
+        if msg.hdg != UINT16_UNKNOWN:
             s.heading_deg = msg.hdg / 100.0
         if lat == 0.0 and lon == 0.0:  # ArduPilot sends zeros until it has a position estimate
             return Digest.REBOOTED if rebooted else None
@@ -309,21 +312,21 @@ class StateTracker:
 
     def _sys_status(self, msg: Any, now: float) -> Digest | None:
         s = self.state
-        if msg.voltage_battery != _UINT16_UNKNOWN:
+        if msg.voltage_battery != UINT16_UNKNOWN:
             s.battery_voltage_v = msg.voltage_battery / 1000.0
         if msg.current_battery != -1:
             s.battery_current_a = msg.current_battery / 100.0
         if msg.battery_remaining != -1:
             s.battery_remaining_pct = msg.battery_remaining
-        if msg.onboard_control_sensors_present & _PREARM_CHECK:
-            s.prearm_ok = bool(msg.onboard_control_sensors_health & _PREARM_CHECK)
+        if msg.onboard_control_sensors_present & PREARM_CHECK:
+            s.prearm_ok = bool(msg.onboard_control_sensors_health & PREARM_CHECK)
         return None
 
     def _battery_status(self, msg: Any, now: float) -> Digest | None:
         if msg.id != 0:
             return None  # only the primary battery feeds the summary
         s = self.state
-        cells = [v for v in msg.voltages if v != _UINT16_UNKNOWN]
+        cells = [v for v in msg.voltages if v != UINT16_UNKNOWN]
         if cells:
             s.battery_voltage_v = sum(cells) / 1000.0
         if msg.current_battery != -1:
@@ -336,14 +339,14 @@ class StateTracker:
         s = self.state
         s.gps_fix_type = msg.fix_type
         s.gps_satellites = None if msg.satellites_visible == 255 else msg.satellites_visible
-        s.gps_hdop = None if msg.eph == _UINT16_UNKNOWN else msg.eph / 100.0
+        s.gps_hdop = None if msg.eph == UINT16_UNKNOWN else msg.eph / 100.0
         return None
 
     def _mission_current(self, msg: Any, now: float) -> Digest | None:
         s = self.state
         s.mission_seq = msg.seq
-        total = getattr(msg, "total", _UINT16_UNKNOWN)
-        s.mission_total = None if total == _UINT16_UNKNOWN else total
+        total = getattr(msg, "total", UINT16_UNKNOWN)
+        s.mission_total = None if total == UINT16_UNKNOWN else total
         return None
 
     def _home_position(self, msg: Any, now: float) -> Digest | None:
@@ -361,8 +364,7 @@ class StateTracker:
         return Digest.REBOOTED if rebooted else None
 
     def _statustext(self, msg: Any, now: float) -> Digest | None:
-        text = msg.text if isinstance(msg.text, str) else bytes(msg.text).decode("utf-8", "replace")
-        text = text.rstrip("\x00")
+        text = statustext(msg)
         self.state.statustexts.append(StatusText(msg.severity, text, now))
         log.info("event=statustext severity=%d text=%r", msg.severity, text)
         return None

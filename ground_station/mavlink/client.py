@@ -22,7 +22,7 @@ from typing import Any
 
 import contract.mavlink  # noqa: F401  (sets MAVLINK20 and the dialect before pymavlink loads)
 from contract.heartbeat import is_autopilot_heartbeat
-from contract.mavlink import mode_name, mode_number
+from contract.mavlink import ARMED_FLAG, PREARM_CHECK, mode_name, mode_number, statustext
 from ground_station.mavlink.errors import (
     CommandRejected,
     LinkClosed,
@@ -44,8 +44,6 @@ from ground_station.mavlink.mission import (
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
-_ARMED_FLAG = 128
-_PREARM_CHECK = 0x10000000  # MAV_SYS_STATUS_PREARM_CHECK
 _REASON_PREFIXES = ("PreArm", "Arm", "Disarm")
 
 
@@ -555,13 +553,13 @@ class VehicleClient:
             return
         if mtype == "HEARTBEAT":
             self.custom_mode = msg.custom_mode
-            self.armed = bool(msg.base_mode & _ARMED_FLAG)
+            self.armed = bool(msg.base_mode & ARMED_FLAG)
             self.last_heartbeat = now
         elif mtype == "STATUSTEXT":
-            self.statustexts.append((now, msg.severity, str(msg.text).rstrip("\x00")))
+            self.statustexts.append((now, msg.severity, statustext(msg)))
         elif mtype == "SYS_STATUS":
-            if msg.onboard_control_sensors_present & _PREARM_CHECK:
-                self.prearm_ok = bool(msg.onboard_control_sensors_health & _PREARM_CHECK)
+            if msg.onboard_control_sensors_present & PREARM_CHECK:
+                self.prearm_ok = bool(msg.onboard_control_sensors_health & PREARM_CHECK)
         elif mtype == "GPS_RAW_INT":
             self.gps_fix_type = msg.fix_type
         elif mtype == "MISSION_CURRENT":

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from contract.flightlog import FlightRecorder, record
-from contract.mavlink import WARNING_SEVERITY
+from contract.mavlink import WARNING_SEVERITY, statustext
 from ground_station.mavlink import CommandRejected, MavlinkTimeout, MissionItem, VehicleClient
 from ground_station.missions.compare import diff_missions
 from ground_station.missions.resume import (
@@ -256,7 +256,7 @@ def follow(
                     on_mode(mode)
             if msg is not None and msg.get_type() == "STATUSTEXT":
                 if msg.severity <= WARNING_SEVERITY:
-                    text = str(msg.text).rstrip("\x00")
+                    text = statustext(msg)
                     if recorder is not None:
                         recorder.warning(now.timestamp(), text)
                     if on_warning is not None:
