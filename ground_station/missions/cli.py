@@ -293,6 +293,7 @@ def upload(
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from contract.mavlink import FencePolygon
     from ground_station.missions.files import read_mission
     from ground_station.missions.flight import upload_verified
     from ground_station.missions.geofence import (
@@ -301,11 +302,10 @@ def upload(
         fence_around,
         upload_fence,
         zones_crossed,
-        zones_near,
     )
     from ground_station.planning.fence import FenceError
     from ground_station.planning.mission_files import MissionFileError, read_fence
-    from ground_station.planning.nofly import ZoneError, read_zones
+    from ground_station.planning.nofly import ZoneError, read_zones, zones_near
 
     s = _settings(config, mavlink_url=mavlink)
     try:
@@ -334,7 +334,7 @@ def upload(
                 fence, drawn = [fence_around(items, (at.lat, at.lon), fence_margin)], True
             except FenceError as e:
                 _fail(EXIT_FILE, f"{file}: {e}")
-            fence += zones_near(items, (at.lat, at.lon), zones, fence_margin)
+            fence += [FencePolygon(False, z.ring) for z in zones_near(zones, list(fence[0].points))]
         here = client.position() if fence and client.armed else None
         if fence and client.armed and here is None:
             _say(

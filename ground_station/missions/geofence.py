@@ -19,7 +19,7 @@ from ground_station.mavlink.mission import GLOBAL_FRAMES, MAV_MISSION_TYPE_FENCE
 from ground_station.missions.flight import MissionMismatch
 from ground_station.planning.fence import corridor
 from ground_station.planning.geometry import Projection
-from ground_station.planning.nofly import first_entry, near
+from ground_station.planning.nofly import first_entry
 from ground_station.planning.planner import NoFlyZone
 
 #: ArduPilot FENCE_TYPE bits: 1 maximum altitude, 4 polygons (2, the circle, left off).
@@ -105,19 +105,6 @@ def zones_crossed(
             leg = f"the leg from item {stops[k - 1].seq} to item {stops[k].seq}"
         out.append((z, leg))
     return out
-
-
-def zones_near(
-    items: Sequence[MissionItem], home: tuple[float, float], zones: Sequence[NoFlyZone], margin_m: float
-) -> list[FencePolygon]:
-    """Exclusion polygons of the zones within ``margin_m`` of the box of a mission's route: what a
-    fence drawn round a mission planned elsewhere keeps out, as ``gcs plan``'s fence does."""
-    pts = [home, *((it.lat, it.lon) for it in _positioned(items))]
-    proj = Projection(*home)
-    xy = [proj.to_xy(*p) for p in pts]
-    lo = proj.to_latlon(min(x for x, _ in xy) - margin_m, min(y for _, y in xy) - margin_m)
-    hi = proj.to_latlon(max(x for x, _ in xy) + margin_m, max(y for _, y in xy) + margin_m)
-    return [FencePolygon(False, z.ring) for z in zones if near(z, (lo[0], lo[1], hi[0], hi[1]))]
 
 
 def upload_fence(client: VehicleClient, polygons: Polygons, alt_max_m: float, action: str) -> None:

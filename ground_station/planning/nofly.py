@@ -108,6 +108,14 @@ def keep_out(plan: PatrolPlan, zones: list[NoFlyZone]) -> PatrolPlan:
                 f"river {plan.reach.name!r}: the route enters no-fly zone {z.name!r} ({where}): launch"
                 " elsewhere (--home) or plan the stretches on either side of it (--segment, --sortie)"
             )
-    pts = list(plan.fence) or route
-    box = (min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts))
-    return replace(plan, keep_out=tuple(z for z in zones if near(z, box)))
+    return replace(plan, keep_out=tuple(zones_near(zones, list(plan.fence) or route)))
+
+
+def zones_near(zones: list[NoFlyZone], around: list[LatLon]) -> list[NoFlyZone]:
+    """The zones whose box meets the box of ``around`` (a geofence's corners, or a route): those
+    a fence round it keeps out as exclusion polygons."""
+    box = (
+        min(p[0] for p in around), min(p[1] for p in around),
+        max(p[0] for p in around), max(p[1] for p in around),
+    )  # fmt: skip
+    return [z for z in zones if near(z, box)]
