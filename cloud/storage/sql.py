@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
-from cloud.flights import FlightKept, keep_one
+from cloud.flights import FlightKept, keep_one, track_bbox
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
 from cloud.storage.items import ITEM_COLUMNS, merge_item, new_item
 from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, OrderGrid, nearest_open, new_order, search_box
@@ -140,9 +140,18 @@ def _flights_where(
         cond.append("armed_at <= ?")
         params.append(until)
     if bbox is not None:
-        cond.append("max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?")
-        params += [bbox[0], bbox[2], bbox[1], bbox[3]]
+        cond.append(_BOX_MEETS)
+        params += _box_params(bbox)
     return (" WHERE " + " AND ".join(cond)) if cond else "", params
+
+
+#: A stored flight's track box meets the box of the params ``_box_params`` gives.
+_BOX_MEETS = "max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?"
+
+
+def _box_params(bbox: tuple[float, float, float, float]) -> list[float]:
+    """(min lon, min lat, max lon, max lat) in ``_BOX_MEETS``'s order."""
+    return [bbox[0], bbox[2], bbox[1], bbox[3]]
 
 
 _OPEN_IN = "(" + ", ".join(f"'{s}'" for s in OPEN_STATUSES) + ")"
@@ -593,18 +602,14 @@ class SqlStore:
             twins = self._all(
                 cur,
                 "SELECT flight_id, armed_at, disarmed_at FROM flights WHERE flight_id = ?"
-                " OR (vehicle = ? AND armed_at < ? AND disarmed_at > ?"
-                " AND max_lon >= ? AND min_lon <= ? AND max_lat >= ? AND min_lat <= ?)",
-                (
+                f" OR (vehicle = ? AND armed_at < ? AND disarmed_at > ? AND {_BOX_MEETS})",
+                [
                     row["flight_id"],
                     row["vehicle"],
                     row["disarmed_at"],
                     row["armed_at"],
-                    row["min_lon"],
-                    row["max_lon"],
-                    row["min_lat"],
-                    row["max_lat"],
-                ),
+                    *_box_params(track_bbox(row)),
+                ],
             )
             kept = keep_one(row, twins)
             if kept.new:
