@@ -121,14 +121,14 @@ def test_sim_feed_skips_malformed_frames_with_a_logged_reason(caplog) -> None:
 @pytest.mark.parametrize(
     ("spec", "needle"),
     [
-        (f"sim://127.0.0.1:{free_port()}", "cannot connect"),
+        ("sim://127.0.0.1:{free}", "cannot connect"),  # a port nobody listens on, picked at run time
         ("sim://nowhere", "expected sim://HOST:PORT"),
         ("/no/such/video.mp4", "no such video file"),
     ],
 )
 def test_a_camera_that_will_not_open_says_which_and_why(spec: str, needle: str) -> None:
     with pytest.raises(CameraOpenError, match=needle):
-        open_source(spec)
+        open_source(spec.format(free=free_port()))
 
 
 def _clip(path):
