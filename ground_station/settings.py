@@ -127,7 +127,8 @@ class GcsSettings(ComponentSettings):
         10.0, gt=0, description="listen this long for the edge agent's telemetry, s"
     )
     drone_id: str = Field(
-        "", description="the edge agent's drone_id on this vehicle (empty: the one agent heard online)"
+        "",
+        description="the edge agent's drone_id on this vehicle (empty: the agent heard where the vehicle is)",
     )
 
     # --- fleet dashboard (``gcs status``) -------------------------------------------------------

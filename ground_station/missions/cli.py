@@ -41,15 +41,17 @@ Vehicle = Annotated[
     str | None,
     typer.Option(
         "--vehicle",
-        help="Name for this vehicle's patrol state and logbook (default: its drone's id, `drone_id`, else"
-        " sysid-N).",
+        help="Name for this vehicle's patrol state and logbook (default: its drone's id: `drone_id`, else"
+        " the edge agent heard where the vehicle is, else sysid-N).",
     ),
 ]
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Ground-station data folder.")]
 Drone = Annotated[
     str | None,
     typer.Option(
-        "--drone", help="The edge agent's drone_id on this vehicle (default: the one agent online)."
+        "--drone",
+        help="The edge agent's drone_id on this vehicle (default: the one agent online where the"
+        " vehicle is).",
     ),
 ]
 NoPayloadCheck = Annotated[
@@ -178,11 +180,19 @@ def _check_failsafes(s, client) -> None:
     _say("battery failsafe set: a low battery turns it home")
 
 
-def _check_payload(s, client) -> None:
+def _here(client) -> tuple[float, float] | None:
+    """Where the vehicle is (lat, lon), to tell its edge agent from another drone's; None if it
+    does not say."""
+    pos = client.position()
+    return None if pos is None else (pos[0], pos[1])
+
+
+def _check_payload(s, client) -> str | None:
     """Before a take-off: the edge agent on the broker says camera, detector and autopilot are
-    fine, or the command stops with every reason (exit 8). An airborne vehicle is not held up."""
+    fine, or the command stops with every reason (exit 8). An airborne vehicle is not held up.
+    Returns the judged agent's ``drone_id`` (None when nothing was judged)."""
     if not s.payload_check or client.armed:
-        return
+        return None
     from ground_station.fleet.mqtt import FleetListener
     from ground_station.missions.preflight import PayloadNotReady, choose_agent, payload_problems
 
@@ -191,10 +201,12 @@ def _check_payload(s, client) -> None:
     try:
         with _err.status(f"checking the drone's payload on the broker at {where}"):
             rows = _wait_for_agent(listener, s.drone_id, s.payload_wait_s)
+            here = None if s.drone_id else _here(client)
         if not listener.connected.is_set():
             why = f" ({listener.refused})" if listener.refused else ""
             raise PayloadNotReady([f"cannot reach the broker at {where}{why} to hear the drone's edge agent"])
-        problems = payload_problems(choose_agent(rows, s.drone_id))
+        agent = choose_agent(rows, s.drone_id, here)
+        problems = payload_problems(agent)
         if problems:
             raise PayloadNotReady(problems)
     except PayloadNotReady as e:
@@ -205,7 +217,9 @@ def _check_payload(s, client) -> None:
         )
     finally:
         listener.stop()
-    _say("payload ready: camera, detector and autopilot link reported fine by the edge agent")
+    who = agent.drone_id
+    _say(f"payload ready: camera, detector and autopilot link reported fine by the edge agent ({who})")
+    return who
 
 
 def _wait_for_agent(listener, drone_id: str, wait_s: float):
@@ -245,12 +259,57 @@ def _limits(s):
     )
 
 
-def _state_file(s, client, vehicle: str | None) -> tuple[str, Path]:
+def _vehicle_name(s, client, vehicle: str | None, agent: str | None = None) -> str:
+    """The name this station keeps the vehicle's patrol state and logbook under: ``--vehicle``,
+    else its drone's id (``drone_id``; the agent the payload check judged; the agent heard on the
+    broker where the vehicle is), else ``sysid-N``. The drone logs its own flights under its id:
+    named alike, the two records are one flight in the cloud, not two."""
+    name = vehicle or s.drone_id or agent or _agent_heard_here(s, client)
+    if name:
+        return name
+    name = f"sysid-{client.target[0]}"
+    _say(
+        f"note: naming the vehicle {name}: no edge agent heard where it is; set `drone_id` (or"
+        " --vehicle) so this station's logbook and the drone's own name one vehicle"
+    )
+    return name
+
+
+def _agent_heard_here(s, client) -> str | None:
+    """The ``drone_id`` of the one edge agent the broker carries whose telemetry puts its drone
+    where this vehicle is; None when the broker cannot be reached within ``payload_wait_s``, when
+    no agent there is heard within ``fleet_stale_s`` of connecting (every live agent speaks within
+    it), or when two are there."""
+    import time
+
+    from ground_station.fleet.mqtt import FleetListener
+    from ground_station.missions.preflight import agent_here
+
+    here = _here(client)
+    if here is None:
+        return None
+    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, auth=s.mqtt_auth()).start()
+    try:
+        with _err.status(f"naming the vehicle: listening for its edge agent at {s.mqtt_host}:{s.mqtt_port}"):
+            deadline, connected = time.monotonic() + s.payload_wait_s, False
+            while time.monotonic() < deadline:
+                if not connected and listener.connected.is_set():
+                    connected, deadline = True, min(deadline, time.monotonic() + s.fleet_stale_s)
+                name = agent_here(listener.rows()[0], here)
+                if name:
+                    return name
+                if not connected and listener.attempted.is_set() and not listener.connected.wait(0.2):
+                    break  # refused, or nothing listens there
+                time.sleep(0.2)
+    finally:
+        listener.stop()
+    return None
+
+
+def _state_file(s, name: str) -> Path:
     from ground_station.missions.resume import state_path
 
-    # the drone's id where the station knows it: its logbook and the drone's own then name one vehicle
-    name = vehicle or s.drone_id or f"sysid-{client.target[0]}"
-    return name, state_path(s.data_dir, name)
+    return state_path(s.data_dir, name)
 
 
 @mission_app.command()
@@ -396,14 +455,14 @@ def download(
         _say(f"wrote {len(items) - 1} items (and home) to {out}")
 
 
-def _follow_until_landed(s, client, vehicle: str | None) -> None:
+def _follow_until_landed(s, client, name: str) -> None:
     from rich.markup import escape
 
     from contract.flightlog import FlightRecorder
     from ground_station.missions.flight import MODE_SAYS, begin_progress, follow
     from ground_station.missions.logbook import write_flight
 
-    name, path = _state_file(s, client, vehicle)
+    path = _state_file(s, name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     progress = begin_progress(client, path, name)
@@ -461,12 +520,13 @@ def start(
 
     with _vehicle(s) as client:
         _check_failsafes(s, client)
-        _check_payload(s, client)
+        agent = _check_payload(s, client)
+        name = _vehicle_name(s, client, vehicle, agent) if follow else ""  # named on the ground
         with _err.status("starting the mission"):
             n = flight.start(client, s.alt_m, _limits(s), _say)
         _say(f"mission started: {n} items, mode {client.mode}")
         if follow:
-            _follow_until_landed(s, client, vehicle)
+            _follow_until_landed(s, client, name)
 
 
 @mission_app.command()
@@ -501,13 +561,13 @@ def resume(
 
     with _vehicle(s) as client:
         _check_failsafes(s, client)
-        _check_payload(s, client)
-        name, path = _state_file(s, client, vehicle)
+        name = _vehicle_name(s, client, vehicle, _check_payload(s, client))
+        path = _state_file(s, name)
         with _err.status("resuming the patrol"):
             target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
         _say(f"patrol resumed at item {target}, mode {client.mode}")
         if follow:
-            _follow_until_landed(s, client, vehicle)
+            _follow_until_landed(s, client, name)
 
 
 @mission_app.command()
@@ -517,7 +577,7 @@ def watch(
     """Follow a flight, saving each reached waypoint for `resume`, until the vehicle lands and disarms."""
     s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
     with _vehicle(s) as client:
-        _follow_until_landed(s, client, vehicle)
+        _follow_until_landed(s, client, _vehicle_name(s, client, vehicle))
 
 
 def _mode_command(mode: str, what: str, refused_hint: str = "") -> Callable[..., None]:

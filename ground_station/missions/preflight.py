@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from contract.geo import distance_m
 from ground_station.fleet.model import DroneRow, Link
+
+#: How near the vehicle an agent's last reported position must be for the agent to be this
+#: vehicle's. Both are the autopilot's own fix; the agent's is at most a telemetry period old.
+AGENT_NEAR_M = 50.0
 
 
 class PayloadNotReady(Exception):
@@ -26,8 +31,45 @@ class PayloadNotReady(Exception):
         super().__init__("; ".join(problems))
 
 
-def choose_agent(rows: list[DroneRow], drone_id: str) -> DroneRow:
-    """The agent to judge: ``drone_id``'s, or with none given the one agent heard online."""
+def _placed(rows: list[DroneRow]) -> list[DroneRow]:
+    """The online agents that say where their drone is: a position, and the autopilot heard."""
+    return [
+        r
+        for r in rows
+        if r.link is Link.ONLINE
+        and r.lat is not None
+        and r.lon is not None
+        and r.telemetry_link_ok is not False
+    ]
+
+
+def _away(here: tuple[float, float], row: DroneRow) -> float:
+    """Metres from ``here`` to where a placed agent's drone is."""
+    assert row.lat is not None and row.lon is not None
+    return distance_m(here[0], here[1], row.lat, row.lon)
+
+
+def agents_at(
+    rows: list[DroneRow], here: tuple[float, float], within_m: float = AGENT_NEAR_M
+) -> list[DroneRow]:
+    """The online agents whose telemetry puts their drone within ``within_m`` of ``here``
+    (lat, lon), nearest first: which agent rides on the vehicle this station is talking to."""
+    return sorted((r for r in _placed(rows) if _away(here, r) <= within_m), key=lambda r: _away(here, r))
+
+
+def agent_here(rows: list[DroneRow], here: tuple[float, float] | None) -> str | None:
+    """The ``drone_id`` of the one agent at ``here``; None where none is, or more than one (two
+    drones side by side on the launch pad), or the vehicle gave no position."""
+    if here is None:
+        return None
+    near = agents_at(rows, here)
+    return near[0].drone_id if len(near) == 1 else None
+
+
+def choose_agent(rows: list[DroneRow], drone_id: str, here: tuple[float, float] | None = None) -> DroneRow:
+    """The agent to judge: ``drone_id``'s; with none given, the one agent heard online where the
+    vehicle is (``here``, its lat, lon), else the one agent heard online. An agent elsewhere is
+    another drone's: judging its camera would pass or stop this take-off on another's payload."""
     if drone_id:
         for r in rows:
             if r.drone_id == drone_id:
@@ -35,6 +77,24 @@ def choose_agent(rows: list[DroneRow], drone_id: str) -> DroneRow:
         heard = ", ".join(sorted(r.drone_id for r in rows)) or "none"
         raise PayloadNotReady([f"no edge agent {drone_id!r} heard on the broker (heard: {heard})"])
     online = [r for r in rows if r.link is Link.ONLINE]
+    placed = _placed(online)
+    if here is not None and placed:
+        near = agents_at(placed, here)
+        if len(near) == 1:
+            return near[0]
+        if near:
+            names = ", ".join(r.drone_id for r in near)
+            raise PayloadNotReady(
+                [f"{len(near)} edge agents online where this vehicle is ({names}): name its own with --drone"]
+            )
+        if len(placed) == len(online):  # every agent heard is somewhere else
+            r = min(placed, key=lambda r: _away(here, r))
+            raise PayloadNotReady(
+                [
+                    f"no edge agent online where this vehicle is (the nearest, {r.drone_id}, is"
+                    f" {_away(here, r):,.0f} m away): is this drone's agent up? (--drone names it)"
+                ]
+            )
     if len(online) == 1:
         return online[0]
     if not online:

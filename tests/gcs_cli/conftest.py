@@ -12,7 +12,7 @@ import pytest
 
 from sim.settings import VehicleSettings
 from sim.vehicle import SimVehicle
-from tests.conftest import ctrl_c_works
+from tests.conftest import ctrl_c_works, free_port
 
 #: Fast boot like tests/sim: a position estimate after 2 simulated s, no auto-disarm on the ground.
 FAST = {"ekf_ready_s": 2.0, "params": {"DISARM_DELAY": 0}, "udp_out": [], "tcp_port": 0, "speedup": 20.0}
@@ -52,6 +52,8 @@ def gcs_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "RIVERPATROL_GCS_CLIMB_TIMEOUT_S": "30",
             # the simulator flies no edge agent: tests of the payload check turn it on
             "RIVERPATROL_GCS_PAYLOAD_CHECK": "false",
+            # no broker unless the test starts one (this machine's own is not the test's)
+            "RIVERPATROL_GCS_MQTT_PORT": str(free_port()),
             "COLUMNS": "200",
             **extra,
         }

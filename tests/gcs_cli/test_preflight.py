@@ -11,12 +11,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from contract import topics
+from contract import geo, topics
 from contract.messages import Telemetry
 from ground_station.fleet.model import DroneRow, Link
 from ground_station.missions.preflight import (
     FAILSAFE_PARAMS,
     PayloadNotReady,
+    agent_here,
+    agents_at,
     choose_agent,
     failsafe_problems,
     payload_problems,
@@ -81,11 +83,41 @@ def test_which_agent_is_judged() -> None:
             choose_agent(rows, wanted)
 
 
+def test_the_agent_where_the_vehicle_is_is_its_own() -> None:
+    """Every agent reports where its drone is (the autopilot's fix): the one at the vehicle's
+    position rides on it, so a fleet needs no --drone, and a far agent's payload is not judged."""
+    here = (22.5205, 114.0632)
+
+    def at(drone: str, north_m: float, **fields: object) -> DroneRow:
+        lat, lon = geo.offset(*here, north_m, 0.0)
+        return row(drone, lat=lat, lon=lon, **fields)
+
+    this, other, far = at("river-1", 12.0), at("river-2", 900.0), at("river-3", 3100.0)
+    assert choose_agent([this, other], "", here) is this  # two online: the one here, no --drone
+    assert agents_at([far, other, this], here, within_m=1000.0) == [this, other]  # nearest first
+    assert agent_here([this, other], here) == "river-1"
+    assert agent_here([this, at("river-4", -20.0)], here) is None  # two on the launch pad
+    assert agent_here([this], None) is None  # the vehicle gave no position
+    assert agent_here([at("river-1", 12.0, link=Link.STALE)], here) is None  # not heard lately
+    # an agent deaf to its autopilot reports a stale position: not placed, judged by the old rule,
+    # which names what is wrong with it
+    deaf = at("river-1", 3100.0, telemetry_link_ok=False)
+    assert choose_agent([deaf], "", here) is deaf and agent_here([deaf], here) is None
+    assert choose_agent([this, other], "river-2", here) is other  # --drone is obeyed
+    for rows, says in (
+        ([far], "no edge agent online where this vehicle is (the nearest, river-3, is 3,100 m away)"),
+        ([this, at("river-4", -20.0)], "2 edge agents online where this vehicle is (river-1, river-4)"),
+    ):
+        with pytest.raises(PayloadNotReady, match=says.replace("(", r"\(").replace(")", r"\)")):
+            choose_agent(rows, "", here)
+
+
 class Agent:
     """Telemetry as the edge agent publishes it, twice a second, with the camera state we set."""
 
     def __init__(self, port: int, drone_id: str) -> None:
         self.drone_id, self.camera, self.fps = drone_id, "no frame for 12 s", 0.0
+        self.lat, self.lon = 22.5205, 114.0632  # the simulator's home
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-{drone_id}")
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
@@ -97,7 +129,7 @@ class Agent:
         topic = topics.drone_topic(self.drone_id, topics.TELEMETRY)
         while not self._stop.wait(0.5):
             t = Telemetry(
-                drone_id=self.drone_id, time=datetime.now(UTC), lat=22.5205, lon=114.0632, alt_rel_m=0.0,
+                drone_id=self.drone_id, time=datetime.now(UTC), lat=self.lat, lon=self.lon, alt_rel_m=0.0,
                 heading_deg=0.0, groundspeed_mps=0.0, battery_pct=98.0, gps_fix=3, satellites=14,
                 mode="STABILIZE", armed=False, camera=self.camera, detect_fps=self.fps,
             )  # fmt: skip
@@ -158,3 +190,37 @@ def test_no_take_off_while_the_camera_is_out_then_it_flies(
     assert "payload ready" in flies.stderr and "battery failsafe set" in flies.stderr
     assert "note: geofence off" in flies.stderr
     assert sim.snapshot().armed
+
+
+def test_the_agent_where_the_vehicle_is_names_it_and_is_the_one_judged(
+    sim: SimVehicle, gcs, gcs_bg, agent, mosquitto, tmp_path: Path
+) -> None:
+    """No ``drone_id`` set: the station tells this vehicle's agent by where its telemetry puts it.
+    Its logbook then names the vehicle as the drone's own does (one flight in the cloud, not two),
+    and an agent riding another drone is not judged for this one's take-off."""
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=2)
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    broker = {"RIVERPATROL_GCS_MQTT_PORT": str(mosquitto.port), "RIVERPATROL_GCS_FLEET_STALE_S": "2"}
+    check = {**broker, "RIVERPATROL_GCS_PAYLOAD_CHECK": "true", "RIVERPATROL_GCS_PAYLOAD_WAIT_S": "5"}
+    agent.camera, agent.fps = "ok", 6.0
+    agent.lat, agent.lon = geo.offset(home.lat, home.lon, 3000.0, 0.0)  # it rides another drone
+
+    elsewhere = gcs("mission", "start", "--mavlink", url, **check)
+    assert elsewhere.returncode == 8, elsewhere.stderr
+    assert "no edge agent online where this vehicle is (the nearest, river-1, is 3,0" in elsewhere.stderr
+    assert not sim.snapshot().armed
+    unnamed = gcs_bg("mission", "watch", "--mavlink", url, **broker)
+    assert unnamed.stderr is not None
+    assert unnamed.stderr.readline().startswith("note: naming the vehicle sysid-1: no edge agent heard")
+    assert unnamed.stderr.readline().startswith("following sysid-1:")
+    unnamed.kill()
+
+    agent.lat, agent.lon = home.lat, home.lon  # this vehicle's agent
+    named = gcs_bg("mission", "watch", "--mavlink", url, **broker)
+    assert named.stderr is not None and named.stderr.readline().startswith("following river-1:")
+    named.kill()
+    flies = gcs("mission", "start", "--mavlink", url, **check)
+    assert flies.returncode == 0, flies.stderr
+    assert "reported fine by the edge agent (river-1)" in flies.stderr and sim.snapshot().armed
