@@ -547,8 +547,10 @@ def resume(
 ) -> None:
     """Continue a patrol after an RTL or a battery swap, at the last waypoint it reached.
 
-    The waypoint comes from the state `mission start --follow` / `mission watch` kept, else from
-    the vehicle's current mission item. On the ground the failsafe and payload are checked first, as
+    The waypoint comes from the state `mission start --follow` / `mission watch` kept for this
+    vehicle, else from the state this same mission's flight kept under another name (the vehicle
+    named otherwise then, or another drone taking the patrol over), else from the vehicle's
+    current mission item. On the ground the failsafe and payload are checked first, as
     for `start`.
     """
     s = _settings(

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from ground_station.missions.resume import (
     PatrolProgress,
     fingerprint,
     load_progress,
+    progress_kept_elsewhere,
     resume_item,
     save_progress,
 )
@@ -178,13 +179,18 @@ def resume(
     """Continue the patrol at the last reached waypoint; returns the item made current."""
     items = client.download_mission()
     fp = fingerprint(items)
-    saved = load_progress(state_file)
+    saved, kept_in = load_progress(state_file), state_file
+    if from_item is None and (saved is None or saved.fingerprint != fp or saved.last_reached is None):
+        elsewhere = progress_kept_elsewhere(state_file, fp)
+        if elsewhere is not None:
+            kept_in, saved = elsewhere
     if from_item is not None:
         target = resume_item(items, from_item, None)
         say(f"resuming at item {target} (--from {from_item})")
     elif saved is not None and saved.fingerprint == fp and saved.last_reached is not None:
         target = resume_item(items, saved.last_reached, saved.current)
-        say(f"resuming at item {target}: last reached waypoint {saved.last_reached} ({state_file})")
+        whose = "" if kept_in == state_file else f": this mission's progress as {saved.vehicle} flew it"
+        say(f"resuming at item {target}: last reached waypoint {saved.last_reached} ({kept_in}{whose})")
     else:
         if saved is not None and saved.fingerprint != fp:
             say(f"{state_file} is for another mission: using the vehicle's current item")
@@ -194,8 +200,10 @@ def resume(
     get_airborne(client, takeoff_alt(items, target, default_alt), limits, say)
     client.set_current(target)
     client.set_mode("AUTO")
-    progress = (saved if saved is not None and saved.fingerprint == fp else None) or PatrolProgress(
-        vehicle, fp, len(items)
+    progress = (  # kept under this vehicle's name from now on
+        replace(saved, vehicle=vehicle)
+        if saved is not None and saved.fingerprint == fp
+        else PatrolProgress(vehicle, fp, len(items))
     )
     save_progress(state_file, progress.flying_to(target, datetime.now(UTC)))
     return target

@@ -120,6 +120,28 @@ def load_progress(path: Path) -> PatrolProgress | None:
         raise ResumeError(f"{path}: unreadable patrol state ({e}); delete it or use --from N") from e
 
 
+def progress_kept_elsewhere(state_file: Path, fp: str) -> tuple[Path, PatrolProgress] | None:
+    """This mission's progress kept under another name: the most recently updated state file
+    beside ``state_file`` for the mission ``fp`` with a waypoint reached. A vehicle named
+    otherwise at ``resume`` than when it flew (its edge agent not heard yet after a battery swap,
+    ``drone_id`` set since, another drone taking the patrol over) still resumes where the patrol
+    stopped, not at an autopilot's current item that a reboot reset. Unreadable files are skipped."""
+    found: list[tuple[str, Path, PatrolProgress]] = []
+    for path in sorted(state_file.parent.glob("*.json")):
+        if path == state_file:
+            continue
+        try:
+            p = load_progress(path)
+        except ResumeError:
+            continue
+        if p is not None and p.fingerprint == fp and p.last_reached is not None:
+            found.append((p.updated, path, p))
+    if not found:
+        return None
+    _, path, progress = max(found, key=lambda f: (f[0], str(f[1])))
+    return path, progress
+
+
 def save_progress(path: Path, progress: PatrolProgress) -> None:
     """Write atomically: a crash mid-write leaves the previous state, never half a file."""
     write_atomic(path, json.dumps(asdict(progress), indent=2) + "\n")

@@ -18,6 +18,7 @@ from ground_station.missions.resume import (
     ResumeError,
     fingerprint,
     load_progress,
+    progress_kept_elsewhere,
     resume_item,
     save_progress,
     state_path,
@@ -112,6 +113,23 @@ def test_state_file_roundtrip_and_corruption(tmp_path: Path) -> None:
     path.write_text("{not json")
     with pytest.raises(ResumeError, match=str(path)):
         load_progress(path)
+
+
+def test_a_mission_s_progress_kept_under_another_name_is_found(tmp_path: Path) -> None:
+    fp, other_fp = fingerprint(mission()), fingerprint(mission()[:3])
+    at = lambda h: datetime(2026, 1, 1, h, tzinfo=UTC)  # noqa: E731
+    here = state_path(tmp_path, "sysid-1")
+    assert progress_kept_elsewhere(here, fp) is None  # nothing kept at all
+    old = PatrolProgress("river-1", fp, 7).reached(2, at(8))
+    new = PatrolProgress("river-2", fp, 7).reached(5, at(9))  # the later flight of this mission
+    for name, p in (("river-1", old), ("river-2", new), ("river-3", PatrolProgress("river-3", other_fp, 3))):
+        save_progress(state_path(tmp_path, name), p)
+    save_progress(state_path(tmp_path, "river-4"), PatrolProgress("river-4", fp, 7))  # none reached
+    state_path(tmp_path, "torn").write_text("{not json")  # skipped, not fatal
+    assert progress_kept_elsewhere(here, fp) == (state_path(tmp_path, "river-2"), new)
+    by_river_2 = progress_kept_elsewhere(state_path(tmp_path, "river-2"), fp)
+    assert by_river_2 == (state_path(tmp_path, "river-1"), old)  # not its own file
+    assert progress_kept_elsewhere(here, fingerprint(mission()[:2])) is None  # another mission
 
 
 def test_fingerprint_follows_the_route() -> None:

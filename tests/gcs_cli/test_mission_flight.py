@@ -272,12 +272,18 @@ def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg
     swapped = make_sim(tcp_port=0)  # a fresh autopilot (same home): MISSION_CURRENT starts over
     url = f"tcp:127.0.0.1:{swapped.tcp_port}"
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
-    resumed = gcs("mission", "resume", "--mavlink", url, "--vehicle", "river-2")
+    # resumed by another name (its edge agent not heard yet: sysid-1): the progress river-2 flew
+    # of this same mission is found by the mission's fingerprint, and kept under the new name
+    resumed = gcs("mission", "resume", "--mavlink", url)
     assert resumed.returncode == 0, resumed.stderr
     last = at_land.mission_seq - 1
+    assert "note: naming the vehicle sysid-1" in resumed.stderr
     assert f"resuming at item {last}: last reached waypoint {last}" in resumed.stderr
+    assert "river-2.json: this mission's progress as river-2 flew it" in resumed.stderr
     truth = swapped.snapshot()
     assert truth.armed and truth.mode_name == "AUTO" and truth.mission_seq == last
+    kept = json.loads((tmp_path / "gcs" / "missions" / "sysid-1.json").read_text())
+    assert kept["vehicle"] == "sysid-1" and kept["last_reached"] == last
 
 
 def test_no_heartbeat_names_the_url(gcs) -> None:
