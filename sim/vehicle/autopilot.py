@@ -14,6 +14,8 @@ Behaviour follows ArduCopter 4.5 where a client can see it:
 * disarmed, any mode may be selected; armed, position modes need a position estimate and AUTO
   needs a mission that starts with a takeoff when on the ground ("Auto: Missing Takeoff Cmd");
 * armed on the ground without taking off for ``DISARM_DELAY`` s disarms; LAND disarms on touchdown;
+* AUTO flies each leg's line (WPNav): the overshoot of a turn, a gust or a GPS jump is steered
+  back onto the line from where the leg began, not carried diagonally to the waypoint;
 * AUTO runs do-commands as soon as the nav command before them starts (ArduPilot's order),
   ``DO_JUMP`` repeats, ``DO_CHANGE_SPEED`` changes the speed until the mission is restarted;
   at the end of the mission it holds position (or disarms if it landed);
@@ -779,7 +781,7 @@ class Autopilot:
             tn, te, tu = a.target
             speed = self.wp_speed()
             corner = self._corner_speed(speed) if phase == "goto" else 0.0
-            vn, ve, vu, yaw = self._goto(est, tn, te, tu, speed, corner)
+            vn, ve, vu, yaw = self._along(est, a.origin, a.target, speed, corner)
             d3 = math.sqrt((tn - est.north) ** 2 + (te - est.east) ** 2 + (tu - est.up) ** 2)
             radius = max(0.5, self._p("WPNAV_RADIUS") / 100.0)
             if phase == "land_goto":

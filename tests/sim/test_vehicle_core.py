@@ -236,6 +236,33 @@ def test_auto_mission_is_flown_and_ends_landed_and_disarmed() -> None:
     assert seqs == sorted(seqs) and seqs[-1] == 5
 
 
+def test_auto_flies_the_line_between_waypoints_back_onto_it_after_a_corner() -> None:
+    """WPNav flies the leg's line: the overshoot of a turn taken at speed is steered back onto
+    it, in a cross-wind too, not carried diagonally to the next waypoint (the camera's strip
+    along the river is where the plan put it)."""
+    side = 200.0
+    b = Bench(params={"SIM_WIND_SPD": 8, "SIM_WIND_DIR": 90}).ready()
+    corners = ((side, 0.0), (side, side), (0.0, side), (0.0, 0.0))
+    legs_out = [(WP, 0, 0, 0, 0, n, e, 20.0) for n, e in corners]
+    b.upload([(TAKEOFF, 0, 0, 0, 0, None, None, 20.0), *legs_out, (RTL_CMD, 0, 0, 0, 0, None, None, 0)])
+    b.mode("GUIDED")
+    b.cmd(M.MAV_CMD_COMPONENT_ARM_DISARM, 1)
+    b.cmd(M.MAV_CMD_MISSION_START, 0, 0)
+    legs = {3: ((side, 0.0), (side, side)), 4: ((side, side), (0.0, side)), 5: ((0.0, side), (0.0, 0.0))}
+    worst = dict.fromkeys(legs, 0.0)
+    while b.snap.mission_seq <= 5 and b.snap.t < 300:
+        b.run(DT)
+        s = b.snap
+        if s.mission_seq in legs:
+            (on, oe), (tn, te) = legs[s.mission_seq]
+            along = ((s.north - on) * (tn - on) + (s.east - oe) * (te - oe)) / side
+            if 15.0 < along < side - 5.0:  # past the turn, before the next corner
+                off = abs((s.north - on) * (te - oe) - (s.east - oe) * (tn - on)) / side
+                worst[s.mission_seq] = max(worst[s.mission_seq], off)
+    assert b.snap.mission_seq > 5, b.snap.mission_seq
+    assert all(0.0 < w < 2.5 for w in worst.values()), worst  # steering at the waypoint: 4.6-4.9 m
+
+
 def test_wpnav_speed_caps_ground_speed_and_do_change_speed_overrides_it() -> None:
     b = Bench(params={"WPNAV_SPEED": 400}).ready()
     b.upload(
