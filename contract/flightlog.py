@@ -166,6 +166,41 @@ def record(rec: FlightRecorder, msg: Any, t: float) -> None:
             rec.mission_count = total
 
 
+class VehicleClock:
+    """UTC by the vehicle's GPS clock, for a keeper whose own may be wrong (a field laptop with no
+    network time): then the station's record of a flight is timed as the drone's own is, and the
+    two overlap as one flight. SYSTEM_TIME ties the vehicle's boot clock to UTC; each message
+    stamped on the boot clock (``time_boot_ms``) then gives how far the keeper's clock is off,
+    and between stamps the keeper's clock measures the time gone by. Until then (no GPS time
+    yet), :meth:`utc` is the keeper's own time."""
+
+    #: A stamp this far behind the last one is a reboot: its boot clock starts again at zero.
+    REBOOT_S = 5.0
+
+    def __init__(self) -> None:
+        self._unix_minus_boot: float | None = None  # vehicle UTC - vehicle boot time
+        self._last_boot_s: float | None = None
+        self._skew_s: float | None = None  # vehicle UTC - keeper UTC, at the last stamp
+
+    def see(self, msg: Any, t: float) -> None:
+        """One decoded message of the vehicle's, received at the keeper's UTC ``t``."""
+        boot_ms = getattr(msg, "time_boot_ms", None)
+        if not isinstance(boot_ms, int):
+            return
+        boot_s = boot_ms / 1000.0
+        if self._last_boot_s is not None and boot_s < self._last_boot_s - self.REBOOT_S:
+            self._unix_minus_boot = None  # rebooted: wait for its next SYSTEM_TIME
+        self._last_boot_s = boot_s
+        if msg.get_type() == "SYSTEM_TIME" and msg.time_unix_usec:
+            self._unix_minus_boot = msg.time_unix_usec / 1e6 - boot_s
+        if self._unix_minus_boot is not None:
+            self._skew_s = boot_s + self._unix_minus_boot - t
+
+    def utc(self, t: float) -> float:
+        """The vehicle's UTC at the keeper's UTC ``t``."""
+        return t if self._skew_s is None else t + self._skew_s
+
+
 def flight_id(vehicle: str, armed_at: float) -> str:
     """``VEHICLE-YYYYmmddTHHMMSSZ``: the vehicle and its take-off, the name of the flight's record."""
     return f"{vehicle}-{datetime.fromtimestamp(armed_at, UTC).strftime('%Y%m%dT%H%M%SZ')}"

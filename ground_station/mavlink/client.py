@@ -493,7 +493,12 @@ class VehicleClient:
         m = _mav()
         sysid, compid = self._target()
         interval = round(1e6 / self.status_rate_hz)
-        status = (m.MAVLINK_MSG_ID_SYS_STATUS, m.MAVLINK_MSG_ID_GPS_RAW_INT, m.MAVLINK_MSG_ID_MISSION_CURRENT)
+        status = (  # SYSTEM_TIME: the vehicle's GPS clock, which times the logbook's flights
+            m.MAVLINK_MSG_ID_SYS_STATUS,
+            m.MAVLINK_MSG_ID_GPS_RAW_INT,
+            m.MAVLINK_MSG_ID_MISSION_CURRENT,
+            m.MAVLINK_MSG_ID_SYSTEM_TIME,
+        )
         for msg_id in status:
             self._send(
                 lambda i=msg_id: self._conn.mav.command_long_send(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from contract.flightlog import FlightRecorder, record
+from contract.flightlog import FlightRecorder, VehicleClock, record
 from contract.mavlink import WARNING_SEVERITY, statustext
 from ground_station.mavlink import CommandRejected, MavlinkTimeout, MissionItem, VehicleClient
 from ground_station.missions.compare import diff_missions
@@ -252,12 +252,18 @@ def follow(
     mode = client.mode
     types = {"MISSION_ITEM_REACHED", "MISSION_CURRENT", "HEARTBEAT", "STATUSTEXT"}
     types |= _LOGGED if recorder else set()
+    clock = VehicleClock()  # the flight is timed by the vehicle's GPS clock, as the drone times it
     with client._subscription() as q:
         while not stop.is_set():
             msg = client._wait(q, types, 0.5)
             now = datetime.now(UTC)
+            if msg is not None:
+                clock.see(msg, now.timestamp())
+            t = clock.utc(now.timestamp())
+            if msg is not None and msg.get_type() == "SYSTEM_TIME":
+                continue
             if recorder is not None:
-                recorder.mode(now.timestamp(), client.mode)
+                recorder.mode(t, client.mode)
             if client.mode != mode:
                 mode = client.mode
                 if on_mode is not None and mode is not None:
@@ -266,14 +272,14 @@ def follow(
                 if msg.severity <= WARNING_SEVERITY:
                     text = statustext(msg)
                     if recorder is not None:
-                        recorder.warning(now.timestamp(), text)
+                        recorder.warning(t, text)
                     if on_warning is not None:
                         on_warning(text)
                 continue
             if recorder is not None:
-                recorder.armed(now.timestamp(), client.armed)
+                recorder.armed(t, client.armed)
                 if msg is not None and msg.get_type() in _LOGGED:  # arming and mode: the client's own
-                    record(recorder, msg, now.timestamp())
+                    record(recorder, msg, t)
             if (
                 msg is not None
                 and msg.get_type() == "MISSION_ITEM_REACHED"
@@ -301,4 +307,4 @@ def follow(
 
 #: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position
 #: stream of its own: a vehicle may apply one link's rate to all, the companion computer's too).
-_LOGGED = {"GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYS_STATUS"}
+_LOGGED = {"GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYS_STATUS", "SYSTEM_TIME"}

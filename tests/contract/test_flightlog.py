@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 from pymavlink.dialects.v20 import ardupilotmega as mav
 
 import contract.mavlink  # noqa: F401  (MAVLink 2 before pymavlink's dialect)
-from contract.flightlog import FlightRecorder, flight_from_feature, flight_id, record, same_flight
+from contract.flightlog import (
+    FlightRecorder,
+    VehicleClock,
+    flight_from_feature,
+    flight_id,
+    record,
+    same_flight,
+)
 from contract.geo import offset
 from contract.mavlink import COPTER_MODES
 
@@ -55,6 +62,32 @@ def test_a_flight_is_recorded_from_the_autopilots_messages_alone() -> None:
     assert flight.flight_id == "d1-20261130T005323Z" and flight.battery_used_pct == 27.0
     assert [m.mode for m in flight.modes] == ["GUIDED", "AUTO", "SMART_RTL", "LAND"]
     assert flight.track[0] == flight.track[-1]  # home and back
+
+
+def test_the_vehicle_s_gps_clock_times_a_keeper_whose_own_clock_is_wrong() -> None:
+    """A field laptop an hour slow: SYSTEM_TIME ties the vehicle's boot clock to UTC, its stamped
+    messages date the keeper's clock, and a reboot is not read as going back in time."""
+    gps_utc, boot_s, laptop = 1_796_000_000.0, 100.0, 1_796_000_000.0 - 3600.0
+    clock = VehicleClock()
+    assert clock.utc(laptop) == laptop  # nothing from the vehicle yet: its own time
+    clock.see(heartbeat("GUIDED", True), laptop)  # unstamped
+    clock.see(position(0, 0), laptop)  # stamped, but no GPS time yet (time_boot_ms 0 here)
+    assert clock.utc(laptop) == laptop
+    clock.see(mav.MAVLink_system_time_message(0, round(boot_s * 1000)), laptop)  # no GPS time: 0
+    assert clock.utc(laptop) == laptop
+    clock.see(mav.MAVLink_system_time_message(round(gps_utc * 1e6), round(boot_s * 1000)), laptop)
+    assert clock.utc(laptop) == gps_utc and clock.utc(laptop + 2.0) == gps_utc + 2.0
+    # the simulator flies 4x: 10 s of the vehicle's time in 2.5 s of the laptop's
+    pos = position(10, 20)
+    pos.time_boot_ms = round((boot_s + 10.0) * 1000)
+    clock.see(pos, laptop + 2.5)
+    assert clock.utc(laptop + 2.5) == gps_utc + 10.0
+    rebooted = position(0, 0)
+    rebooted.time_boot_ms = 1500  # its boot clock starts again: the old tie would date it 1 min back
+    clock.see(rebooted, laptop + 30.0)
+    assert clock.utc(laptop + 30.0) == gps_utc + 37.5  # the skew of the last good stamp holds
+    clock.see(mav.MAVLink_system_time_message(round((gps_utc + 31.0) * 1e6), 2000), laptop + 30.5)
+    assert clock.utc(laptop + 30.5) == gps_utc + 31.0
 
 
 def test_a_heartbeat_not_of_an_ardupilot_names_no_mode_but_still_arms() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,7 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     # named by the drone's id the station knows (drone_id), as the drone names its own record
     watcher = gcs_bg("mission", "watch", "--mavlink", url, RIVERPATROL_GCS_DRONE_ID="river-1")
     assert watcher.stderr is not None and watcher.stderr.readline().startswith("following river-1")
+    wall_start = time.monotonic()
     started = gcs("mission", "start", "--mavlink", url)
     assert started.returncode == 0, started.stderr
     truth = sim.snapshot()
@@ -198,6 +200,7 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     at_rtl = sim.snapshot()
     assert at_rtl.mode_name == "RTL" and 4 <= at_rtl.mission_seq < len(sent)
     sim.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    wall_s = time.monotonic() - wall_start
     _, err = watcher.communicate(timeout=15)  # it stops by itself once the vehicle disarms
     assert watcher.returncode == 0, err
     state = json.loads((tmp_path / "gcs" / "missions" / "river-1.json").read_text())
@@ -211,6 +214,9 @@ def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg,
     assert props["vehicle"] == "river-1" and props["mission_count"] == len(sent)
     assert props["waypoints_reached"][:3] == [1, 2, 3] and last in props["waypoints_reached"]
     assert props["duration_s"] > 0 and props["distance_m"] > 3 * 80.0
+    # timed by the vehicle's GPS clock (SYSTEM_TIME), as the drone times its own record: the
+    # simulator flies 20x, so the flight lasted far longer than the station's clock saw go by
+    assert props["duration_s"] > 5 * wall_s, (props["duration_s"], wall_s)
     assert props["battery_used_pct"] is not None and props["battery_used_pct"] > 0
     track = flight["geometry"]["coordinates"]
     far = max(geo.distance_m(home.lat, home.lon, lat, lon) for lon, lat in track)
