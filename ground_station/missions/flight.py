@@ -189,7 +189,11 @@ def resume(
         say(f"resuming at item {target} (--from {from_item})")
     elif saved is not None and saved.fingerprint == fp and saved.last_reached is not None:
         target = resume_item(items, saved.last_reached, saved.current)
-        whose = "" if kept_in == state_file else f": this mission's progress as {saved.vehicle} flew it"
+        whose = (
+            ""
+            if kept_in == state_file
+            else f": this mission's progress as {saved.vehicle} flew it, last saved {saved.updated[:19]}"
+        )
         say(f"resuming at item {target}: last reached waypoint {saved.last_reached} ({kept_in}{whose})")
     else:
         if saved is not None and saved.fingerprint != fp:
@@ -306,5 +310,6 @@ def follow(
 
 
 #: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position
-#: stream of its own: a vehicle may apply one link's rate to all, the companion computer's too).
+#: stream of its own: a vehicle may apply one link's rate to all, the companion computer's too),
+#: and SYSTEM_TIME, the vehicle's GPS clock, at the client's status rate.
 _LOGGED = {"GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYS_STATUS", "SYSTEM_TIME"}
