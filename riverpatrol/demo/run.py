@@ -202,12 +202,15 @@ def finds_table(items: list[dict], limit: int = 6) -> Table:
     return t
 
 
-def flight_line(logged: Path, sent: Path | None) -> str:
-    """What the ground station logged of the flight, and what the cloud made of it."""
+def flight_line(logged: Path, sent: Path | None, speedup: float = 1.0) -> str:
+    """What the ground station logged of the flight, and what the cloud made of it. The flight is
+    timed by the vehicle's clock; a simulator flying ``speedup``x shows it took less time here."""
     p = json.loads(logged.read_text())["properties"]
     used = f", battery {p['battery_used_pct']:g}% used" if p["battery_used_pct"] is not None else ""
+    minutes = p["duration_s"] / 60
+    here = f" (simulated at {speedup:g}x: {minutes / speedup:.1f} min here)" if speedup != 1 else ""
     line = (
-        f"flight logged ({logged.name}): {p['duration_s'] / 60:.1f} min, {p['distance_m'] / 1000:.2f} km, "
+        f"flight logged ({logged.name}): {minutes:.1f} min{here}, {p['distance_m'] / 1000:.2f} km, "
         f"{len(p['waypoints_reached'])} of {p['mission_count']} waypoints{used}"
     )
     if sent is not None and sent.exists():
@@ -488,7 +491,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             f"{score.false_alerts} alerts near no debris"
         )
         if flight is not None:
-            console.print(flight_line(flight, flight_sent))
+            console.print(flight_line(flight, flight_sent, o.speedup))
         if drone_sent():
             in_cloud = len(httpx.get(f"{cloud.url}/api/v1/flights", timeout=10).json()["features"])
             console.print(

@@ -119,3 +119,19 @@ def test_help_shows_no_value_for_an_on_off_flag() -> None:
     assert "<float" in next(ln for ln in res.output.splitlines() if "│ --fence-margin" in ln)  # a value does
     demo = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"}).output
     assert "--serve" in demo and "<bool>" not in demo
+
+
+def test_the_demo_s_flight_line_says_the_vehicle_s_time_and_the_time_it_took_here(tmp_path: Path) -> None:
+    """The logbook times a flight by the vehicle's clock; a simulator flying 2x shows it as twice
+    the time a person watched, so the line says both."""
+    import json
+
+    from riverpatrol.demo.run import flight_line
+
+    logged = tmp_path / "river-1-20261207T111211Z.geojson"
+    props = {"duration_s": 678.0, "distance_m": 4820.0, "battery_used_pct": 49.0,
+             "waypoints_reached": list(range(1, 27)), "mission_count": 28}  # fmt: skip
+    logged.write_text(json.dumps({"properties": props}))
+    line = flight_line(logged, None, 2.0)
+    assert "11.3 min (simulated at 2x: 5.7 min here), 4.82 km, 26 of 28 waypoints, battery 49% used" in line
+    assert "min here" not in flight_line(logged, None)  # a real vehicle: its time is the time
