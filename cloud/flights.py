@@ -15,7 +15,7 @@ from typing import Any
 
 from cloud.api.features import iso
 from cloud.storage.base import Row
-from contract.flightlog import track_box
+from contract.flightlog import came_home, track_box
 from contract.messages import Flight
 
 #: Track points (a point each 5 m or more) on a stretch for the flight to count as patrolling it:
@@ -95,6 +95,7 @@ def flight_row(f: Flight, station: str, segments: list[str], now: float) -> Row:
         "received_at": now,
         **dict(zip(("min_lon", "min_lat", "max_lon", "max_lat"), box, strict=True)),
         "warnings": json.dumps([{"at": iso(w.at.timestamp()), "text": w.text} for w in f.warnings]),
+        "modes": json.dumps([{"at": iso(m.at.timestamp()), "mode": m.mode} for m in f.modes]),
     }
 
 
@@ -111,6 +112,7 @@ def flight_feature(
     coords = json.loads(row["track"])
     if transform is not None:
         coords = [[round(c, 7) for c in transform(lon, lat)] for lon, lat in coords]
+    modes = json.loads(row.get("modes") or "[]")  # none from a relay before them
     return {
         "type": "Feature",
         "id": row["flight_id"],
@@ -128,5 +130,7 @@ def flight_feature(
             "mission_count": row["mission_count"],
             "segments": json.loads(row["segments"]),
             "warnings": json.loads(row.get("warnings") or "[]"),
+            "modes": modes,
+            "came_home": came_home([m["mode"] for m in modes]),
         },
     }

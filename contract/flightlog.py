@@ -201,6 +201,15 @@ class VehicleClock:
         return t if self._skew_s is None else t + self._skew_s
 
 
+def came_home(modes: list[str]) -> str | None:
+    """How a flight ended, from the modes it flew in order: ``"mission"`` (its mission's own end,
+    AUTO), a return (``SMART_RTL``, ``RTL``: a failsafe's, a fence's or an operator's) or a
+    ``LAND`` where it was; None where no mode was recorded."""
+    if not modes:
+        return None
+    return "mission" if modes[-1] == "AUTO" else modes[-1]
+
+
 def flight_id(vehicle: str, armed_at: float) -> str:
     """``VEHICLE-YYYYmmddTHHMMSSZ``: the vehicle and its take-off, the name of the flight's record."""
     return f"{vehicle}-{datetime.fromtimestamp(armed_at, UTC).strftime('%Y%m%dT%H%M%SZ')}"

@@ -115,6 +115,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             " WHERE e.workorder_id = workorders.id AND e.action IN ('dispatch', 'claim'))",
         ],
     ),
+    (
+        6,
+        "the flight modes flown in each flight (how it came home: its mission, a return, a landing)",
+        ["ALTER TABLE flights ADD COLUMN modes TEXT NOT NULL DEFAULT '[]'"],
+    ),
 ]
 
 #: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept
@@ -122,7 +127,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 FLIGHT_COLUMNS: tuple[str, ...] = (
     "flight_id", "station", "vehicle", "armed_at", "disarmed_at", "distance_m", "max_alt_m",
     "battery_used_pct", "mission_count", "waypoints_reached", "segments", "track", "received_at",
-    "min_lon", "min_lat", "max_lon", "max_lat", "warnings",
+    "min_lon", "min_lat", "max_lon", "max_lat", "warnings", "modes",
 )  # fmt: skip
 _FLIGHT_NO_TRACK = ", ".join(c for c in FLIGHT_COLUMNS if c != "track")
 

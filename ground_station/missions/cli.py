@@ -681,12 +681,10 @@ def logbook(
 
 
 def _came_home(modes: list[dict]) -> str:
-    """How a flight ended, from the last mode it flew: its mission's own end, or a return
-    (SMART_RTL, RTL: a failsafe's or an operator's), or a LAND where it was."""
-    if not modes:
-        return "-"
-    last = str(modes[-1].get("mode"))
-    return "mission" if last == "AUTO" else last
+    """How a flight ended (``contract.flightlog.came_home``), "-" where no mode was logged."""
+    from contract.flightlog import came_home
+
+    return came_home([str(m.get("mode")) for m in modes]) or "-"
 
 
 def _cloud_state(path: Path) -> str:

@@ -21,8 +21,10 @@ from pydantic import ValidationError
 
 from contract.files import write_atomic
 from contract.flightlog import flight_from_feature
+from contract.messages import Flight
 
 log = logging.getLogger(__name__)
+_JSON = {"Content-Type": "application/json"}
 
 
 class FlightSender:
@@ -56,9 +58,7 @@ class FlightSender:
                 self._mark(path, ".rejected", f"not a flight: {e}")
                 continue
             try:
-                # without the modes flown: the logbook's, and a cloud from before them refuses them
-                r = self._http.post("/api/v1/flights", content=flight.model_dump_json(exclude={"modes"}),
-                                    headers={"Content-Type": "application/json"})  # fmt: skip
+                r = self._post(flight)
             except httpx.HTTPError as e:
                 self.last_error = f"{type(e).__name__}: {e}"
                 break  # the cloud is away: everything waits for the next step
@@ -72,6 +72,16 @@ class FlightSender:
                 break
         self.sent += n
         return n
+
+    def _post(self, flight: Flight) -> httpx.Response:
+        """POST one flight; a cloud from before the modes flown refuses the field (422 naming
+        ``modes``): the flight goes again without them, as such a cloud takes it."""
+        r = self._http.post("/api/v1/flights", content=flight.model_dump_json(), headers=_JSON)
+        if r.status_code == 422 and flight.modes and '"modes"' in r.text:
+            r = self._http.post(
+                "/api/v1/flights", content=flight.model_dump_json(exclude={"modes"}), headers=_JSON
+            )
+        return r
 
     def _mark(self, path: Path, suffix: str, text: str) -> None:
         if suffix == ".rejected":

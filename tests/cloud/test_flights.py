@@ -54,7 +54,8 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     apps: list = []
     srv = make_server(db_url=db_url, before_start=apps.append)
     breach = {"at": (T0 + timedelta(minutes=10)).isoformat(), "text": "Fence Breached: Polygon"}
-    body = flight(along("shenzhen-4"), warnings=[breach])
+    rtl = {"at": (T0 + timedelta(minutes=10)).isoformat(), "mode": "RTL"}
+    body = flight(along("shenzhen-4"), warnings=[breach], modes=[{"at": T0.isoformat(), "mode": "AUTO"}, rtl])
     with srv.client() as station:
         r = station.post("/api/v1/flights", json=body)
         assert r.status_code == 200, r.text
@@ -82,6 +83,11 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     assert (f["properties"]["segments"], f["properties"]["duration_s"]) == (["shenzhen-4"], 840.0)
     assert f["properties"]["station"] == "gs1" and f["properties"]["waypoints_reached"] == 11
     assert f["properties"]["warnings"] == [{"at": "2026-11-20T01:40:00Z", "text": "Fence Breached: Polygon"}]
+    assert f["properties"]["came_home"] == "RTL"  # the fence's return: not its mission's own end
+    assert f["properties"]["modes"] == [
+        {"at": "2026-11-20T01:30:00Z", "mode": "AUTO"},
+        {**rtl, "at": "2026-11-20T01:40:00Z"},
+    ]
     assert httpx.get(f"{srv.url}/api/v1/flights", params={"segment": "shenzhen-5"}).json()["features"] == []
     later = {"since": (T0 + timedelta(hours=1)).isoformat()}
     assert httpx.get(f"{srv.url}/api/v1/flights", params=later).json()["features"] == []

@@ -155,3 +155,44 @@ def test_a_drones_own_flight_comes_over_mqtt_and_is_kept_once_beside_the_station
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert book.returncode == 0 and "1 flight(s)" in book.stdout, book.stdout + book.stderr
     assert "drone, station" in book.stdout and "SMART_RTL" in book.stdout and "Fence Breached" in book.stdout
+    # the cloud keeps how it came home too (the drone's record's modes), for the district's map
+    assert f["properties"]["came_home"] == "SMART_RTL"
+    assert [m["mode"] for m in f["properties"]["modes"]] == ["AUTO", "SMART_RTL"]
+
+
+def test_a_cloud_from_before_the_modes_flown_still_takes_the_flight(tmp_path: Path) -> None:
+    """A district's cloud not yet upgraded refuses a field it does not know (422 naming it): the
+    relay sends that flight again without its modes, rather than setting it aside for good."""
+    from fastapi import FastAPI
+    from pydantic import create_model
+
+    from contract.messages import Flight, _Wire
+    from tests.cloud_sync.helpers import UvicornThread
+    from tests.conftest import free_port
+
+    fields = {k: (f.annotation, f) for k, f in Flight.model_fields.items() if k != "modes"}
+    older = create_model("FlightBeforeModes", __base__=_Wire, **fields)  # type: ignore[call-overload]
+    got: list[dict] = []
+    app = FastAPI()
+
+    def post(flight):  # type: ignore[no-untyped-def]
+        got.append(flight.model_dump(mode="json"))
+        return {"flight_id": flight.flight_id, "new": True, "segments": []}
+
+    post.__annotations__ = {"flight": older, "return": dict}  # the body, as FastAPI validates it
+    app.post("/api/v1/flights")(post)
+
+    rec = recorded("river-1", 1_795_000_000.0)
+    rec.modes = [(1_795_000_000.0, "AUTO"), (1_795_000_600.0, "RTL")]
+    flown = write_flight(tmp_path / "gcs", rec)
+    assert flown is not None
+    port = free_port()
+    with UvicornThread(app, port):
+        sender = FlightSender(tmp_path / "gcs" / "logbook", f"http://127.0.0.1:{port}", timeout_s=3)
+        try:
+            assert sender.step() == 1 and sender.rejected == 0
+        finally:
+            sender.close()
+    (kept,) = got
+    assert kept["flight_id"] == flown.stem and "modes" not in kept
+    assert flown.with_name(flown.name + ".sent").exists()
