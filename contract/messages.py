@@ -172,7 +172,8 @@ class Flight(_Wire):
         default_factory=list,
         max_length=MAX_FLIGHT_WARNINGS,
         description="The flight modes flown from take-off, in order (the drone's record carries them to"
-        " the station's logbook; the cloud's ingest is posted without them).",
+        " the station's logbook and the cloud, which says how it came home; a cloud from before them"
+        " is sent the flight without them).",
     )
 
     @model_validator(mode="after")
