@@ -89,7 +89,7 @@ def tables(
         ("still open", str(sum(s["open"] for s in stats["per_segment"].values()))),
         ("median find to clear", duration(stats["time_to_clear_s"]["median"])),
         ("off every stretch", str(stats["unmapped_finds"])),
-        ("flights", str(stats["flights"])),
+        ("flights", _flights_line(stats["flights"], stats.get("flights_came_home") or {})),
         ("not flown", ", ".join(names.get(w, w) for w in not_flown) or "-"),
     ):
         summary.add_row(k, v)
@@ -183,3 +183,17 @@ def write_orders_csv(
         ])  # fmt: skip
         n += 1
     return n
+
+
+def _flights_line(n: int, came_home: Mapping[str, int]) -> str:
+    """``12 (10 to their mission's end; turned home: RTL 1, SMART_RTL 1)``: a patrol turned home
+    early left river unflown."""
+    if not n:
+        return "0"
+    parts = [f"{came_home['mission']} to their mission's end"] if came_home.get("mission") else []
+    turned = [f"{how} {k}" for how, k in came_home.items() if how not in ("mission", "unknown")]
+    if turned:
+        parts.append("turned home: " + ", ".join(turned))
+    if came_home.get("unknown"):
+        parts.append(f"{came_home['unknown']} not said")
+    return f"{n} ({'; '.join(parts)})" if parts else str(n)

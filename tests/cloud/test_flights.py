@@ -102,6 +102,8 @@ def test_a_station_posts_a_flight_once_and_the_office_sees_the_stretch_flown(
     )  # Shanghai
     st = json.loads(CliRunner().invoke(app, ["report", "--db", db_url, "--json"]).stdout)
     assert st["per_segment"]["shenzhen-4"]["flights"] == 1 and st["flights"] == 1
+    assert st["flights_came_home"] == {"RTL": 1}  # turned home by the fence, not at its mission's end
+    assert "1 (turned home: RTL 1)" in report.stdout
     assert st["flight_warnings"] == [
         {"flight_id": body["flight_id"], "vehicle": "river-1", "armed_at": "2026-11-20T01:30:00Z",
          "segments": ["shenzhen-4"], "warnings": ["Fence Breached: Polygon"]}
@@ -182,6 +184,15 @@ def test_one_flight_logged_by_the_drone_and_a_station_is_kept_once_the_longer(db
                    next_flight["flight_id"]]  # fmt: skip
     seg = httpx.get(f"{srv.url}/api/v1/stats").json()["per_segment"]["shenzhen-4"]
     assert seg["flights"] == 3  # the office counts flights, not records
+
+
+def test_the_report_says_how_the_period_s_flights_came_home() -> None:
+    from cloud.report import _flights_line
+
+    assert _flights_line(0, {}) == "0"
+    assert _flights_line(3, {"mission": 3}) == "3 (3 to their mission's end)"
+    line = _flights_line(5, {"RTL": 1, "SMART_RTL": 1, "mission": 2, "unknown": 1})
+    assert line == "5 (2 to their mission's end; turned home: RTL 1, SMART_RTL 1; 1 not said)"
 
 
 def test_the_longer_record_first_keeps_its_place() -> None:
