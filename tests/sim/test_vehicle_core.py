@@ -386,6 +386,28 @@ def test_losing_the_gps_fix_in_flight_lands_drifting_with_the_wind() -> None:
     assert b.snap.landed and not b.snap.armed
 
 
+def test_a_fence_is_not_judged_without_a_position_and_is_again_once_it_returns() -> None:
+    """ArduCopter cannot tell a breach without knowing where it is: with the fix lost the EKF
+    failsafe's LAND drifts out of the circle fence and no breach is said (nor RTL tried, which
+    needs a position); with the fix back the breach is seen, and the landing is left to land."""
+    b = Bench(
+        gps_glitches=["30:42"],
+        wind_speed=6.0,
+        wind_dir=180.0,
+        params={"FENCE_ENABLE": 1, "FENCE_TYPE": 2, "FENCE_RADIUS": 20, "FENCE_ACTION": 1},
+    ).ready()
+    b.takeoff(20.0)
+    b.run(30.0 - b.snap.t + 2.0)
+    assert b.snap.mode_name == "LAND" and b.snap.fs_ekf
+    b.run(9.0)  # still no fix, and the wind has carried it out of the fence
+    s = b.snap
+    assert math.hypot(s.north, s.east) > 25.0 and not s.pos_ok, (s.north, s.east)
+    assert not any("Fence Breached" in t for t in b.texts()) and s.mode_name == "LAND"
+    b.run(5.0)  # the fix is back (at 42 s), outside the fence: the breach is seen
+    assert b.snap.pos_ok and "Fence Breached: Circle" in b.texts()
+    assert b.snap.mode_name == "LAND"  # FENCE_ACTION RTL does not take a landing back up
+
+
 def test_gps_jump_moves_the_estimate_and_the_vehicle_follows_it() -> None:
     b = Bench(gps_glitches=["20:60:30,0"]).ready()
     b.takeoff(10.0)
