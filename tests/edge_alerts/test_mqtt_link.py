@@ -128,17 +128,22 @@ def test_broker_outage_mid_stream_loses_and_duplicates_nothing(mosquitto, tmp_pa
     time.sleep(0.3)
     msgs = list(sub.messages)
     got = _indices("d1", [m.payload for m in msgs])
-    # The drone sent every alert exactly once: nothing acknowledged was published again.
-    assert reg.get_sample_value("riverpatrol_edge_alerts_published_total") == n
-    # The subscriber sees all, in order. A repeat can only be the broker redelivering (DUP flag)
-    # what it had sent to the subscriber just before it went down: the broker->consumer leg of
-    # QoS 1, which the consumer's (alert_id, revision) dedup absorbs.
+    # Nothing acknowledged was published again. What was in flight when the broker went down
+    # (its PUBACK lost with the connection: at-least-once) goes again, at most the in-flight
+    # window; usually none (a busy machine widens the moment the stop can catch a publish).
+    resent = int(reg.get_sample_value("riverpatrol_edge_alerts_published_total") or 0) - n
+    assert 0 <= resent <= link.cfg.max_inflight, resent
+    # The subscriber sees all, in order. A repeat is the broker redelivering (DUP flag) what it
+    # had sent to the subscriber just before it went down (the broker->consumer leg of QoS 1), or
+    # one of the drone's resends; the consumer's (alert_id, revision) dedup absorbs both.
     assert list(dict.fromkeys(got)) == list(range(n)), f"received {len(got)}: {got}"
     seen: set[int] = set()
+    undup = 0
     for i, m in zip(got, msgs, strict=True):
-        assert i not in seen or m.dup, f"alert {i} repeated without the DUP flag"
+        undup += i in seen and not m.dup
         seen.add(i)
-    assert len(got) - n <= 10
+    assert undup <= resent, f"{undup} repeats without the DUP flag, {resent} resent: {got}"
+    assert len(got) - n <= 10 + resent
     assert reg.get_sample_value("riverpatrol_edge_mqtt_link_errors_total", {"kind": "lost"}) >= 1
     assert reg.get_sample_value("riverpatrol_edge_mqtt_connects_total") >= 2
     link.stop()
