@@ -104,6 +104,12 @@ def track_bbox(row: Row) -> tuple[float, float, float, float]:
     return row["min_lon"], row["min_lat"], row["max_lon"], row["max_lat"]
 
 
+def flight_modes(row: Row) -> tuple[list[dict[str, str]], str | None]:
+    """A stored flight's modes flown (none from a relay before them) and how it came home."""
+    modes = json.loads(row.get("modes") or "[]")
+    return modes, came_home([m["mode"] for m in modes])
+
+
 def flight_feature(
     row: Row, transform: Callable[[float, float], tuple[float, float]] | None = None
 ) -> dict[str, Any]:
@@ -112,7 +118,7 @@ def flight_feature(
     coords = json.loads(row["track"])
     if transform is not None:
         coords = [[round(c, 7) for c in transform(lon, lat)] for lon, lat in coords]
-    modes = json.loads(row.get("modes") or "[]")  # none from a relay before them
+    modes, home = flight_modes(row)
     return {
         "type": "Feature",
         "id": row["flight_id"],
@@ -131,6 +137,6 @@ def flight_feature(
             "segments": json.loads(row["segments"]),
             "warnings": json.loads(row.get("warnings") or "[]"),
             "modes": modes,
-            "came_home": came_home([m["mode"] for m in modes]),
+            "came_home": home,
         },
     }

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cloud.api.features import iso
+from cloud.flights import flight_modes
 from cloud.storage.base import Row
 from cloud.workorders import CLAIMED_STATUSES, OPEN_STATUSES, UNCLAIMED_STATUSES
-from contract.flightlog import came_home
 
 
 def _median(xs: list[float]) -> float | None:
@@ -134,12 +134,7 @@ def compute_stats(
         # how the period's flights ended: their mission's own end, or turned home (a failsafe's, the
         # fence's or an operator's RTL / SMART_RTL, a LAND); "unknown" from a relay before the modes
         "flights_came_home": dict(
-            sorted(
-                Counter(
-                    came_home([m["mode"] for m in json.loads(f.get("modes") or "[]")]) or "unknown"
-                    for f in period_flights
-                ).items()
-            )
+            sorted(Counter(flight_modes(f)[1] or "unknown" for f in period_flights).items())
         ),
         # incidents: the flights whose autopilot warned (a fence breach, a failsafe), for the office
         "flight_warnings": [

@@ -180,6 +180,13 @@ def _check_failsafes(s, client) -> None:
     _say("battery failsafe set: a low battery turns it home")
 
 
+def _fleet_listener(s):
+    """A started listener to every drone's status and telemetry on the station's broker."""
+    from ground_station.fleet.mqtt import FleetListener
+
+    return FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, auth=s.mqtt_auth()).start()
+
+
 def _here(client) -> tuple[float, float] | None:
     """Where the vehicle is (lat, lon), to tell its edge agent from another drone's; None if it
     does not say."""
@@ -193,10 +200,9 @@ def _check_payload(s, client) -> str | None:
     Returns the judged agent's ``drone_id`` (None when nothing was judged)."""
     if not s.payload_check or client.armed:
         return None
-    from ground_station.fleet.mqtt import FleetListener
     from ground_station.missions.preflight import PayloadNotReady, choose_agent, payload_problems
 
-    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, auth=s.mqtt_auth()).start()
+    listener = _fleet_listener(s)
     where = f"{s.mqtt_host}:{s.mqtt_port}"
     try:
         with _err.status(f"checking the drone's payload on the broker at {where}"):
@@ -282,13 +288,12 @@ def _agent_heard_here(s, client) -> str | None:
     it), or when two are there."""
     import time
 
-    from ground_station.fleet.mqtt import FleetListener
     from ground_station.missions.preflight import agent_here
 
     here = _here(client)
     if here is None:
         return None
-    listener = FleetListener(s.mqtt_host, s.mqtt_port, s.fleet_stale_s, auth=s.mqtt_auth()).start()
+    listener = _fleet_listener(s)
     try:
         with _err.status(f"naming the vehicle: listening for its edge agent at {s.mqtt_host}:{s.mqtt_port}"):
             deadline, connected = time.monotonic() + s.payload_wait_s, False
