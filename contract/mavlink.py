@@ -46,6 +46,18 @@ PREARM_CHECK = 0x10000000
 UINT16_UNKNOWN = 65535
 
 
+def board_id(msg: Any) -> str | None:
+    """The flight controller's hardware id from AUTOPILOT_VERSION, as lower-case hex: ``uid2``
+    (18 bytes) where the board sets it, else ``uid`` (64 bits); None where it reports neither.
+    Unlike the system id, which every ArduPilot ships as 1, it tells two boards apart: which
+    edge agent rides on which vehicle, when two drones stand side by side."""
+    uid2 = bytes(int(b) & 0xFF for b in (getattr(msg, "uid2", None) or []))
+    if any(uid2):
+        return uid2.hex()
+    uid = int(getattr(msg, "uid", 0) or 0)
+    return f"{uid:016x}" if uid else None
+
+
 def statustext(msg: Any) -> str:
     """A STATUSTEXT's text: decoded where pymavlink left bytes, its NUL padding dropped."""
     text = msg.text if isinstance(msg.text, str) else bytes(msg.text).decode("utf-8", "replace")

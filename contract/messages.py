@@ -107,6 +107,10 @@ class Telemetry(_Wire):
     #: The autopilot's latest warning (STATUSTEXT of WARNING severity or worse: a fence breach, a
     #: failsafe) while it is recent, so a fleet view shows it without anyone following the flight.
     warning: str | None = Field(default=None, max_length=MAX_WARNING_CHARS)
+    #: The flight controller's hardware id (AUTOPILOT_VERSION's uid, hex: ``contract.mavlink
+    #: .board_id``): a station talking to a vehicle tells which agent rides on it by this, even
+    #: with drones side by side. None until the autopilot said it, or where the sender does not.
+    board_id: str | None = Field(default=None, max_length=36, pattern=r"^[0-9a-f]+$")
 
 
 class DroneStatus(_Wire):

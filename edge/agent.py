@@ -434,6 +434,7 @@ class EdgeAgent:
             camera=self.camera(),
             detect_fps=round(self.detect_fps(), 1),
             warning=latest_warning(s.statustexts, time.monotonic(), self.settings.warning_shown_s),
+            board_id=s.board_id,
         )
         self.link.publish_telemetry(t)
 

@@ -162,6 +162,15 @@ class VehicleSettings(BaseModel):
 
     # --- vehicle ------------------------------------------------------------------------------
     sysid: int = Field(default=1, ge=1, le=255, description="MAVLink system id (SYSID_THISMAV).")
+    board_uid: int | None = Field(
+        default=None,
+        ge=1,
+        lt=2**64,
+        description=(
+            "The flight controller's hardware id (AUTOPILOT_VERSION uid), which tells an edge agent's"
+            ' drone from another\'s; default 0x52500000 + sysid ("RP" + sysid).'
+        ),
+    )
     home_lat: float = Field(default=defaults.HOME_LAT, ge=-90, le=90)
     home_lon: float = Field(default=defaults.HOME_LON, ge=-180, le=180)
     home_alt: float = Field(default=defaults.HOME_ALT_MSL, description="Home altitude, metres AMSL.")

@@ -100,6 +100,7 @@ class TelemetryLink:
         )
         self.link_watch = LinkWatch(settings.link_timeout)
         self.stream_watch = StreamWatch(settings.stream_check_s)
+        self._board_asked: float | None = None  # when AUTOPILOT_VERSION was last asked for
         self.connects = 0
         self.connect_errors = 0
         self.internal_errors = 0
@@ -178,6 +179,7 @@ class TelemetryLink:
                 "reboots": s.counters.reboots,
                 "bad_data": s.counters.bad_data,
                 "message_rate_hz": s.message_rate_hz,
+                "board_id": s.board_id,
             }
 
     # -- the thread -------------------------------------------------------------------------
@@ -292,8 +294,17 @@ class TelemetryLink:
                     self.link_watch.losses,
                 )
             due = self.tracker.target is not None and self.link_watch.up and self.stream_watch.due(now)
+            ask = (
+                not due
+                and self.tracker.target is not None
+                and self.link_watch.up
+                and self.tracker.state.board_id is None
+                and (self._board_asked is None or now - self._board_asked >= self.settings.stream_check_s)
+            )
         if due:
             self._request_streams(conn, now)
+        elif ask:
+            self._ask_board_id(conn, now)
 
     def _send_heartbeat(self, conn: Any) -> None:
         from pymavlink import mavutil
@@ -321,4 +332,21 @@ class TelemetryLink:
         with self._lock:
             self.stream_watch.requested(now)
             self.tracker.state.stream_requests = self.stream_watch.requests
+            unknown_board = self.tracker.state.board_id is None
         log.info("event=streams_requested system=%d pose_hz=%s status_hz=%s", sysid, pose_hz, status_hz)
+        if unknown_board:
+            self._ask_board_id(conn, now)
+
+    def _ask_board_id(self, conn: Any, now: float) -> None:
+        """Ask for AUTOPILOT_VERSION once: its board id goes out in the telemetry, and tells a
+        ground station which agent rides on the vehicle it talks to. Asked again each
+        ``stream_check_s`` until it comes (a request lost on the link)."""
+        from pymavlink import mavutil
+
+        m = mavutil.mavlink
+        target = self.tracker.target
+        if target is None:
+            return
+        self._board_asked = now
+        msg_id = m.MAVLINK_MSG_ID_AUTOPILOT_VERSION
+        conn.mav.command_long_send(*target, m.MAV_CMD_REQUEST_MESSAGE, 0, msg_id, 0, 0, 0, 0, 0, 0)

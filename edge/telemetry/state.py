@@ -28,6 +28,7 @@ from contract.mavlink import (
     PREARM_CHECK,
     UINT16_UNKNOWN,
     WARNING_SEVERITY,
+    board_id,
     mode_name,
     statustext,
 )
@@ -85,6 +86,7 @@ class VehicleState:
 
     system_id: int | None = None
     component_id: int | None = None
+    board_id: str | None = None  # the flight controller's hardware id (AUTOPILOT_VERSION)
     vehicle_type: int | None = None
     mode: str | None = None
     armed: bool = False
@@ -165,6 +167,7 @@ class StateTracker:
             "HOME_POSITION": self._home_position,
             "SYSTEM_TIME": self._system_time,
             "STATUSTEXT": self._statustext,
+            "AUTOPILOT_VERSION": self._autopilot_version,
         }
 
     @property
@@ -362,6 +365,10 @@ class StateTracker:
         if msg.time_unix_usec:
             self.state.utc_offset_s = msg.time_unix_usec / 1e6 - t
         return Digest.REBOOTED if rebooted else None
+
+    def _autopilot_version(self, msg: Any, now: float) -> Digest | None:
+        self.state.board_id = board_id(msg) or self.state.board_id
+        return None
 
     def _statustext(self, msg: Any, now: float) -> Digest | None:
         text = statustext(msg)

@@ -59,6 +59,7 @@ class DroneRow:
     camera: str | None = None
     detect_fps: float | None = None
     warning: str | None = None  #: the autopilot's latest warning, while recent
+    board_id: str | None = None  #: the flight controller's hardware id, as the agent heard it
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -172,6 +173,7 @@ class FleetState:
                     camera=t.camera,
                     detect_fps=t.detect_fps,
                     warning=t.warning,
+                    board_id=t.board_id,
                 )
             )
         return out

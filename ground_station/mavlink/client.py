@@ -22,7 +22,7 @@ from typing import Any
 
 import contract.mavlink  # noqa: F401  (sets MAVLINK20 and the dialect before pymavlink loads)
 from contract.heartbeat import is_autopilot_heartbeat
-from contract.mavlink import ARMED_FLAG, PREARM_CHECK, mode_name, mode_number, statustext
+from contract.mavlink import ARMED_FLAG, PREARM_CHECK, board_id, mode_name, mode_number, statustext
 from ground_station.mavlink.errors import (
     CommandRejected,
     LinkClosed,
@@ -77,6 +77,7 @@ class VehicleClient:
         self.gps_fix_type: int | None = None
         self.mission_current: int | None = None
         self.bad_data = 0
+        self._board_id: str | None = None
         self._send_lock = threading.Lock()
         self._subscribers: list[queue.Queue[Any]] = []
         self._sub_lock = threading.Lock()
@@ -236,6 +237,25 @@ class VehicleClient:
             self.command(m.MAV_CMD_REQUEST_MESSAGE, m.MAVLINK_MSG_ID_GLOBAL_POSITION_INT)
             msg = self._wait(q, {"GLOBAL_POSITION_INT"}, timeout or self.timeout)
         return None if msg is None else (msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
+
+    def board_id(self, timeout: float | None = None) -> str | None:
+        """The flight controller's hardware id (AUTOPILOT_VERSION, asked for with REQUEST_MESSAGE,
+        else the older REQUEST_AUTOPILOT_CAPABILITIES; ``contract.mavlink.board_id``); ``None``
+        where the vehicle does not say within ``timeout``, or reports none. Asked once a connection:
+        a board does not change under it."""
+        if self._board_id is not None:
+            return self._board_id
+        m = _mav()
+        with self._subscription() as q:
+            try:
+                asked = self.command(m.MAV_CMD_REQUEST_MESSAGE, m.MAVLINK_MSG_ID_AUTOPILOT_VERSION)
+                if not asked.accepted:
+                    self.command(m.MAV_CMD_REQUEST_AUTOPILOT_CAPABILITIES, 1)
+            except MavlinkTimeout:
+                return None
+            msg = self._wait(q, {"AUTOPILOT_VERSION"}, timeout or self.timeout)
+        self._board_id = None if msg is None else board_id(msg)
+        return self._board_id
 
     def rtl(self) -> None:
         self.set_mode("RTL")

@@ -208,10 +208,11 @@ def _check_payload(s, client) -> str | None:
         with _err.status(f"checking the drone's payload on the broker at {where}"):
             rows = _wait_for_agent(listener, s.drone_id, s.payload_wait_s)
             here = None if s.drone_id else _here(client)
+            board = client.board_id()
         if not listener.connected.is_set():
             why = f" ({listener.refused})" if listener.refused else ""
             raise PayloadNotReady([f"cannot reach the broker at {where}{why} to hear the drone's edge agent"])
-        agent = choose_agent(rows, s.drone_id, here)
+        agent = choose_agent(rows, s.drone_id, here, board)
         problems = payload_problems(agent)
         if problems:
             raise PayloadNotReady(problems)
@@ -282,16 +283,17 @@ def _vehicle_name(s, client, vehicle: str | None, agent: str | None = None) -> s
 
 
 def _agent_heard_here(s, client) -> str | None:
-    """The ``drone_id`` of the one edge agent the broker carries whose telemetry puts its drone
-    where this vehicle is; None when the broker cannot be reached within ``payload_wait_s``, when
-    no agent there is heard within ``fleet_stale_s`` of connecting (every live agent speaks within
-    it), or when two are there."""
+    """The ``drone_id`` of the one edge agent the broker carries that rides this vehicle: it says
+    the vehicle's board id, else its telemetry puts its drone where the vehicle is and it says no
+    other board (``preflight.vehicle_agents``). None when the broker cannot be reached within
+    ``payload_wait_s``, when no such agent is heard within ``fleet_stale_s`` of connecting (every
+    live agent speaks within it), or when two are."""
     import time
 
     from ground_station.missions.preflight import agent_here
 
-    here = _here(client)
-    if here is None:
+    here, board = _here(client), client.board_id()
+    if here is None and board is None:
         return None
     listener = _fleet_listener(s)
     try:
@@ -300,7 +302,7 @@ def _agent_heard_here(s, client) -> str | None:
             while time.monotonic() < deadline:
                 if not connected and listener.connected.is_set():
                     connected, deadline = True, min(deadline, time.monotonic() + s.fleet_stale_s)
-                name = agent_here(listener.rows()[0], here)
+                name = agent_here(listener.rows()[0], here, board)
                 if name:
                     return name
                 if not connected and listener.attempted.is_set() and not listener.connected.wait(0.2):

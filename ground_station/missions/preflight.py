@@ -49,60 +49,108 @@ def _away(here: tuple[float, float], row: DroneRow) -> float:
     return distance_m(here[0], here[1], row.lat, row.lon)
 
 
+def _other_board(row: DroneRow, board: str | None) -> bool:
+    """Whether the agent says it rides a flight controller other than ``board``."""
+    return board is not None and row.board_id is not None and row.board_id != board
+
+
 def agents_at(
-    rows: list[DroneRow], here: tuple[float, float], within_m: float = AGENT_NEAR_M
+    rows: list[DroneRow],
+    here: tuple[float, float],
+    within_m: float = AGENT_NEAR_M,
+    board: str | None = None,
 ) -> list[DroneRow]:
     """The online agents whose telemetry puts their drone within ``within_m`` of ``here``
-    (lat, lon), nearest first: which agent rides on the vehicle this station is talking to."""
-    return sorted((r for r in _placed(rows) if _away(here, r) <= within_m), key=lambda r: _away(here, r))
+    (lat, lon), nearest first: which agent rides on the vehicle this station is talking to. An
+    agent that reports a board id other than the vehicle's (``board``) rides another, however near."""
+    near = (r for r in _placed(rows) if not _other_board(r, board) and _away(here, r) <= within_m)
+    return sorted(near, key=lambda r: _away(here, r))
 
 
-def agent_here(rows: list[DroneRow], here: tuple[float, float] | None) -> str | None:
-    """The ``drone_id`` of the one agent at ``here``; None where none is, or more than one (two
-    drones side by side on the launch pad), or the vehicle gave no position."""
-    if here is None:
-        return None
-    near = agents_at(rows, here)
-    return near[0].drone_id if len(near) == 1 else None
+def vehicle_agents(
+    rows: list[DroneRow], here: tuple[float, float] | None, board: str | None = None
+) -> list[DroneRow]:
+    """The online agents that ride on the vehicle: those that report its flight controller's
+    board id (``board``), wherever they say it is; else those whose drone is where it is
+    (``here``: lat, lon) and that report no other board. The board id tells two drones on one
+    launch pad apart, where their positions cannot."""
+    online = [r for r in rows if r.link is Link.ONLINE]
+    if board is not None and (same := [r for r in online if r.board_id == board]):
+        return same
+    return [] if here is None else agents_at(online, here, board=board)
 
 
-def choose_agent(rows: list[DroneRow], drone_id: str, here: tuple[float, float] | None = None) -> DroneRow:
-    """The agent to judge: ``drone_id``'s; with none given, the one agent heard online where the
-    vehicle is (``here``, its lat, lon), else the one agent heard online. An agent elsewhere is
-    another drone's: judging its camera would pass or stop this take-off on another's payload."""
+def agent_here(
+    rows: list[DroneRow], here: tuple[float, float] | None, board: str | None = None
+) -> str | None:
+    """The ``drone_id`` of the one agent on the vehicle (``vehicle_agents``); None where none is,
+    or more than one (two drones side by side, one of them not saying its board), or the vehicle
+    gave neither its board nor its position."""
+    mine = vehicle_agents(rows, here, board)
+    return mine[0].drone_id if len(mine) == 1 else None
+
+
+def choose_agent(
+    rows: list[DroneRow],
+    drone_id: str,
+    here: tuple[float, float] | None = None,
+    board: str | None = None,
+) -> DroneRow:
+    """The agent to judge: ``drone_id``'s; with none given, the one agent on the vehicle (by its
+    board id ``board``, else where it is, ``here``: ``vehicle_agents``), else the one agent heard
+    online that does not ride another board. An agent on another drone is never judged: its
+    camera would pass or stop this take-off on another's payload."""
     if drone_id:
         for r in rows:
             if r.drone_id == drone_id:
+                if _other_board(r, board):
+                    raise PayloadNotReady(
+                        [
+                            f"edge agent {drone_id!r} rides another flight controller (board"
+                            f" {r.board_id}) than this vehicle's ({board}): is {drone_id!r} this drone's?"
+                        ]
+                    )
                 return r
         heard = ", ".join(sorted(r.drone_id for r in rows)) or "none"
         raise PayloadNotReady([f"no edge agent {drone_id!r} heard on the broker (heard: {heard})"])
     online = [r for r in rows if r.link is Link.ONLINE]
-    placed = _placed(online)
-    if here is not None and placed:
-        near = agents_at(placed, here)
-        if len(near) == 1:
-            return near[0]
-        if near:
-            names = ", ".join(r.drone_id for r in near)
-            raise PayloadNotReady(
-                [f"{len(near)} edge agents online where this vehicle is ({names}): name its own with --drone"]
-            )
-        if len(placed) == len(online):  # every agent heard is somewhere else
-            r = min(placed, key=lambda r: _away(here, r))
-            raise PayloadNotReady(
-                [
-                    f"no edge agent online where this vehicle is (the nearest, {r.drone_id}, is"
-                    f" {_away(here, r):,.0f} m away): is this drone's agent up? (--drone names it)"
-                ]
-            )
-    if len(online) == 1:
-        return online[0]
+    mine = vehicle_agents(online, here, board)
+    if len(mine) == 1:
+        return mine[0]
+    if mine:
+        names = ", ".join(r.drone_id for r in mine)
+        on = (
+            f"say they ride this vehicle (board {board})"
+            if board and mine[0].board_id == board
+            else "where this vehicle is"
+        )
+        raise PayloadNotReady([f"{len(mine)} edge agents online {on} ({names}): name its own with --drone"])
+    if online and all(_other_board(r, board) for r in online):
+        names, say = ", ".join(sorted(r.drone_id for r in online)), "says" if len(online) == 1 else "say"
+        raise PayloadNotReady(
+            [
+                f"no edge agent online rides this vehicle (board {board}): {names} {say} another"
+                " board; is this drone's agent up? (--drone names it)"
+            ]
+        )
+    candidates = [r for r in online if not _other_board(r, board)]  # may ride this vehicle
+    placed = _placed(candidates)
+    if here is not None and placed and len(placed) == len(candidates):  # each is elsewhere
+        r = min(placed, key=lambda r: _away(here, r))
+        raise PayloadNotReady(
+            [
+                f"no edge agent online where this vehicle is (the nearest, {r.drone_id}, is"
+                f" {_away(here, r):,.0f} m away): is this drone's agent up? (--drone names it)"
+            ]
+        )
+    if len(candidates) == 1:
+        return candidates[0]
     if not online:
         raise PayloadNotReady(
             ["no edge agent heard on the broker: is `riverpatrol edge run` up on the drone?"]
         )
-    names = ", ".join(sorted(r.drone_id for r in online))
-    raise PayloadNotReady([f"{len(online)} edge agents online ({names}): name this drone's with --drone"])
+    names = ", ".join(sorted(r.drone_id for r in candidates))
+    raise PayloadNotReady([f"{len(candidates)} edge agents online ({names}): name this drone's with --drone"])
 
 
 def payload_problems(row: DroneRow) -> list[str]:

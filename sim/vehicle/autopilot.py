@@ -957,7 +957,7 @@ class Autopilot:
         return vn, ve, vu, yaw
 
     def _along(
-        self, est: Estimate, origin: Point, target: Point, speed: float, end_speed: float
+        self, est: Estimate, origin: tuple[float, ...], target: Point, speed: float, end_speed: float
     ) -> tuple[float, float, float, float | None]:
         """Like :meth:`_goto`, but on the line from ``origin``: steer for a point a second ahead on
         it (at least 3 m), so a turn's overshoot is flown back onto the line, not carried to the

@@ -25,6 +25,14 @@ def _d(model: type, name: str) -> str:
     return "none" if v is None else str(v)
 
 
+def _hex(text: str) -> int:
+    """A ``--board-uid``: hex, with or without ``0x``."""
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a hex number", param_hint="--board-uid") from None
+
+
 def _setup_logging(fmt: str, level: str) -> bool:
     """Log to stderr: rich key=value at a terminal, JSON lines otherwise. True if a terminal."""
     import logging
@@ -96,6 +104,14 @@ def vehicle(
         str | None, typer.Option(help="Simulated UTC at boot, ISO 8601.", show_default="the wall clock")
     ] = None,
     sysid: Annotated[int | None, typer.Option(help="MAVLink system id.", show_default=_d(V, "sysid"))] = None,
+    board_uid: Annotated[
+        str | None,
+        typer.Option(
+            help="The flight controller's hardware id (AUTOPILOT_VERSION uid), hex: two drones flown"
+            " side by side with one sysid need two.",
+            show_default="0x52500000 + sysid",
+        ),
+    ] = None,
     home: Annotated[
         str | None,
         typer.Option(
@@ -197,6 +213,7 @@ def vehicle(
         "duration": duration,
         "start_time": start_time,
         "sysid": sysid,
+        "board_uid": None if board_uid is None else _hex(board_uid),
         "ekf_ready_s": ekf_ready,
         "mission_request": mission_request,
         "hover_current_a": hover_current,

@@ -483,6 +483,7 @@ class VehicleCore:
             time_boot_ms=int(self.t * 1000.0),
             unix_time=self.boot_unix + self.t,
             sysid=self.sysid,
+            board_uid=self.settings.board_uid or 0x5250_0000 + self.sysid,  # "RP" + sysid
             mode=ap.mode,
             mode_name=mode_name(ap.mode),
             armed=ap.armed,

@@ -18,6 +18,7 @@ class Snapshot:
     time_boot_ms: int
     unix_time: float  #: simulated UTC, seconds since the epoch
     sysid: int
+    board_uid: int  #: AUTOPILOT_VERSION's uid: the flight controller's hardware id
     # status
     mode: int  #: Copter custom mode number
     mode_name: str

@@ -352,7 +352,7 @@ def autopilot_version(s: Snapshot) -> object:
         [0] * 8,
         0,
         0,
-        0x5250_0000 + s.sysid,  # "RP" + sysid: stable per simulated vehicle
+        s.board_uid,
         [0] * 18,
     )
 

@@ -104,5 +104,6 @@ def test_patrol_one_alert_per_detected_item_none_for_distractors(mosquitto, tmp_
     assert tele[-1].alerts_this_flight <= agent.alerts_this_flight
     assert max(t.alt_rel_m for t in tele) > patrol.cfg.alt - 2
     assert any(t.camera == "ok" and (t.detect_fps or 0) > 0 for t in tele)  # the dashboard's camera column
+    assert tele[-1].board_id == f"{0x5250_0000 + 1:016x}"  # the simulator's board: which vehicle it rides
     alerts_sub.close()
     telemetry_sub.close()

@@ -4,6 +4,7 @@ camera, detector and autopilot link are fine; a patrol flown blind finds nothing
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,11 +113,47 @@ def test_the_agent_where_the_vehicle_is_is_its_own() -> None:
             choose_agent(rows, "", here)
 
 
+def test_the_agent_that_says_the_vehicles_board_is_its_own() -> None:
+    """Two drones on one launch pad are both where the vehicle is; the flight controller's board id
+    each agent reports tells them apart, and a named agent on another board is not judged."""
+    here = (22.5205, 114.0632)
+    lat, lon = geo.offset(*here, 4.0, 0.0)
+    this, beside = (
+        row("river-1", lat=lat, lon=lon, board_id="aa01"),
+        row("river-4", lat=lat, lon=lon, board_id="bb02"),
+    )
+    older = row("river-5", lat=lat, lon=lon)  # an agent that does not say its board
+    assert agent_here([this, beside], here) is None  # by position alone: two on the pad
+    assert agent_here([this, beside], here, "aa01") == "river-1"
+    assert agent_here([this, beside], None, "aa01") == "river-1"  # no position needed
+    assert choose_agent([beside, this], "", here, "aa01") is this
+    assert choose_agent([beside, older], "", here, "aa01") is older  # the one not on another board
+    assert agent_here([beside, older], here, "aa01") == "river-5"
+    far = row(
+        "river-1", board_id="aa01", **dict(zip(("lat", "lon"), geo.offset(*here, 3000.0, 0.0), strict=True))
+    )
+    assert choose_agent([far, beside], "", here, "aa01") is far  # its board, wherever it says it is
+    assert choose_agent([this], "river-1", here, "aa01") is this
+    twin = row("river-6", board_id="aa01")
+    for rows, drone, says in (
+        (
+            [this, beside],
+            "river-4",
+            "'river-4' rides another flight controller (board bb02) than this vehicle's",
+        ),
+        ([beside], "", "no edge agent online rides this vehicle (board aa01): river-4 says another board"),
+        ([this, twin], "", "2 edge agents online say they ride this vehicle (board aa01) (river-1, river-6)"),
+    ):
+        with pytest.raises(PayloadNotReady, match=says.replace("(", r"\(").replace(")", r"\)")):
+            choose_agent(rows, drone, here, "aa01")
+
+
 class Agent:
     """Telemetry as the edge agent publishes it, twice a second, with the camera state we set."""
 
     def __init__(self, port: int, drone_id: str) -> None:
         self.drone_id, self.camera, self.fps = drone_id, "no frame for 12 s", 0.0
+        self.board: str | None = None  # the board id of the autopilot it says it rides
         self.lat, self.lon = 22.5205, 114.0632  # the simulator's home
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"edge-{drone_id}")
         self.client.connect("127.0.0.1", port)
@@ -131,7 +168,7 @@ class Agent:
             t = Telemetry(
                 drone_id=self.drone_id, time=datetime.now(UTC), lat=self.lat, lon=self.lon, alt_rel_m=0.0,
                 heading_deg=0.0, groundspeed_mps=0.0, battery_pct=98.0, gps_fix=3, satellites=14,
-                mode="STABILIZE", armed=False, camera=self.camera, detect_fps=self.fps,
+                mode="STABILIZE", armed=False, camera=self.camera, detect_fps=self.fps, board_id=self.board,
             )  # fmt: skip
             self.client.publish(topic, t.model_dump_json(), qos=0)
 
@@ -192,18 +229,25 @@ def test_no_take_off_while_the_camera_is_out_then_it_flies(
     assert sim.snapshot().armed
 
 
-def test_the_agent_where_the_vehicle_is_names_it_and_is_the_one_judged(
-    sim: SimVehicle, gcs, gcs_bg, agent, mosquitto, tmp_path: Path
-) -> None:
-    """No ``drone_id`` set: the station tells this vehicle's agent by where its telemetry puts it.
-    Its logbook then names the vehicle as the drone's own does (one flight in the cloud, not two),
-    and an agent riding another drone is not judged for this one's take-off."""
+def _patrol_uploaded(sim: SimVehicle, gcs, mosquitto, tmp_path: Path):
+    """A patrol uploaded to the simulator: its url, its snapshot at home, and the station's
+    environment to hear agents on the broker (``broker``) and to check the payload (``check``)."""
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
     plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=2)
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     broker = {"RIVERPATROL_GCS_MQTT_PORT": str(mosquitto.port), "RIVERPATROL_GCS_FLEET_STALE_S": "2"}
     check = {**broker, "RIVERPATROL_GCS_PAYLOAD_CHECK": "true", "RIVERPATROL_GCS_PAYLOAD_WAIT_S": "5"}
+    return url, home, broker, check
+
+
+def test_the_agent_where_the_vehicle_is_names_it_and_is_the_one_judged(
+    sim: SimVehicle, gcs, gcs_bg, agent, mosquitto, tmp_path: Path
+) -> None:
+    """No ``drone_id`` set: the station tells this vehicle's agent by where its telemetry puts it.
+    Its logbook then names the vehicle as the drone's own does (one flight in the cloud, not two),
+    and an agent riding another drone is not judged for this one's take-off."""
+    url, home, broker, check = _patrol_uploaded(sim, gcs, mosquitto, tmp_path)
     agent.camera, agent.fps = "ok", 6.0
     agent.lat, agent.lon = geo.offset(home.lat, home.lon, 3000.0, 0.0)  # it rides another drone
 
@@ -224,3 +268,31 @@ def test_the_agent_where_the_vehicle_is_names_it_and_is_the_one_judged(
     flies = gcs("mission", "start", "--mavlink", url, **check)
     assert flies.returncode == 0, flies.stderr
     assert "reported fine by the edge agent (river-1)" in flies.stderr and sim.snapshot().armed
+
+
+def test_two_drones_on_one_launch_pad_are_told_apart_by_their_boards(
+    sim: SimVehicle, gcs, gcs_bg, agent, mosquitto, tmp_path: Path
+) -> None:
+    """Two drones stand side by side, each with its agent up: both are where the vehicle is. The
+    agent that reports this vehicle's board id is its own; it names the vehicle and is the one
+    judged, and the drone beside it (camera out) does not stop this one's take-off."""
+    url, home, broker, check = _patrol_uploaded(sim, gcs, mosquitto, tmp_path)
+    agent.camera, agent.fps = "ok", 6.0
+    beside = Agent(mosquitto.port, "river-4")  # camera out, 3 m away on the same pad
+    beside.lat, beside.lon = geo.offset(home.lat, home.lon, 3.0, 0.0)
+    try:
+        unsure = gcs("mission", "start", "--mavlink", url, **check)  # neither says its board
+        assert unsure.returncode == 8 and "2 edge agents online where this vehicle is" in unsure.stderr
+        agent.board, beside.board = f"{0x5250_0000 + home.sysid:016x}", "00000000525000ff"
+        time.sleep(1.0)  # a telemetry period: both now say their boards
+        named = gcs_bg("mission", "watch", "--mavlink", url, **broker)
+        assert named.stderr is not None and named.stderr.readline().startswith("following river-1:")
+        named.kill()
+        other = gcs("mission", "start", "--mavlink", url, "--drone", "river-4", **check)
+        assert other.returncode == 8, other.stderr
+        assert "'river-4' rides another flight controller (board 00000000525000ff)" in other.stderr
+        flies = gcs("mission", "start", "--mavlink", url, **check)
+        assert flies.returncode == 0, flies.stderr
+        assert "reported fine by the edge agent (river-1)" in flies.stderr and sim.snapshot().armed
+    finally:
+        beside.stop()

@@ -62,3 +62,25 @@ def test_mission_flight_against_the_simulator() -> None:
         finally:
             client.close()
             edge.stop()
+
+
+def test_the_station_and_the_drone_hear_one_board_id_from_the_vehicle() -> None:
+    """The flight controller's hardware id (AUTOPILOT_VERSION) is how a station tells which edge
+    agent rides the vehicle it talks to: the agent asks for it and reports it, the station asks
+    for it, and both read the same id; another board reads another."""
+    board = 0xDEADBEEF12345678
+    settings = VehicleSettings(tcp_port=0, udp_out=[], speedup=5, board_uid=board)
+    with SimVehicle(settings) as sim, SimVehicle(VehicleSettings(tcp_port=0, udp_out=[], sysid=7)) as other:
+        url = f"tcp:127.0.0.1:{sim.tcp_port}"
+        edge = TelemetryLink(EdgeSettings(mavlink=url, link_timeout=2.0, stream_check_s=1.0)).start()
+        try:
+            with VehicleClient.connect(url, heartbeat_timeout=10.0, timeout=1.0) as client:
+                assert client.board_id() == "deadbeef12345678" == client.board_id()  # asked once
+            deadline = time.monotonic() + 10
+            while edge.snapshot().board_id is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert edge.snapshot().board_id == "deadbeef12345678" == edge.health()["board_id"]
+        finally:
+            edge.stop()
+        with VehicleClient.connect(f"tcp:127.0.0.1:{other.tcp_port}", heartbeat_timeout=10.0) as client:
+            assert client.board_id() == f"{0x5250_0000 + 7:016x}"  # "RP" + its sysid, by default
