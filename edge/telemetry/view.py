@@ -41,7 +41,10 @@ def render_state(state: VehicleState, url: str, now: float | None = None) -> Tab
     else:
         heard = "never" if s.last_heard is None else f"{now - s.last_heard:.1f}s ago"
         up = "[green]UP[/]" if s.link_up else "[red]LOST[/]"
-        link = f"{up}  last heard {heard}  (sys {s.system_id}/{s.component_id}, losses {s.link_losses})"
+        board = f", board {s.board_id}" if s.board_id else ""
+        link = (
+            f"{up}  last heard {heard}  (sys {s.system_id}/{s.component_id}{board}, losses {s.link_losses})"
+        )
     table.add_row("link", link)
     armed = "[red]ARMED[/]" if s.armed else "[green]disarmed[/]"
     table.add_row("mode", f"{s.mode or '—'}  {armed}")

@@ -32,6 +32,7 @@ class _Drone:
     status: DroneStatus | None = None
     status_at: float | None = None  # when we received it
     status_heard_at: float | None = None  # when the drone said it (retained: its own time)
+    boards: dict[str, float] = field(default_factory=dict)  # board id -> when last reported
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,32 @@ class DroneRow:
     detect_fps: float | None = None
     warning: str | None = None  #: the autopilot's latest warning, while recent
     board_id: str | None = None  #: the flight controller's hardware id, as the agent heard it
+    #: The boards of two or more vehicles heard under this one id lately: two drones' agents set up
+    #: alike (a copied memory card). Their alerts, flights and status mix under one name.
+    id_shared_by: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["link"] = self.link.value
         return d
+
+
+def shared_id(boards: dict[str, float], now: float, within_s: float) -> tuple[str, ...]:
+    """The boards (id -> when last reported) heard under one drone id within ``within_s`` of
+    ``now``, where there are two or more: one id on two vehicles; else empty."""
+    recent = tuple(sorted(b for b, at in boards.items() if now - at <= within_s))
+    return recent if len(recent) > 1 else ()
+
+
+def shared_id_problem(row: DroneRow) -> str | None:
+    """What an operator must read when two vehicles report as one drone id; None when not."""
+    if not row.id_shared_by:
+        return None
+    boards = ", ".join(row.id_shared_by)
+    return (
+        f"{row.drone_id} is {len(row.id_shared_by)} drones (boards {boards} each report as it):"
+        " give each drone's agent its own drone_id"
+    )
 
 
 def mission_pct(item: int | None, count: int | None) -> float | None:
@@ -87,6 +109,11 @@ class FleetState:
     def on_telemetry(self, t: Telemetry, now: float) -> None:
         d = self.drones.setdefault(t.drone_id, _Drone())
         d.telemetry, d.telemetry_at = t, now
+        if t.board_id is not None:
+            d.boards[t.board_id] = now
+            for board, at in list(d.boards.items()):
+                if now - at > self.stale_after_s:
+                    del d.boards[board]
 
     def on_status(self, s: DroneStatus, now: float, retained: bool = False) -> None:
         d = self.drones.setdefault(s.drone_id, _Drone())
@@ -174,6 +201,7 @@ class FleetState:
                     detect_fps=t.detect_fps,
                     warning=t.warning,
                     board_id=t.board_id,
+                    id_shared_by=shared_id(d.boards, now, self.stale_after_s),
                 )
             )
         return out

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ground_station.fleet.model import DroneRow, Link
+from ground_station.fleet.model import DroneRow, Link, shared_id_problem
 
 _LINK_STYLE = {Link.ONLINE: "green", Link.STALE: "yellow", Link.OFFLINE: "bold red", Link.UNKNOWN: "dim"}
 
@@ -130,6 +130,7 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
     down = f"[red]refused us: {escape(snap.broker_refused)}[/]" if snap.broker_refused else "[red]down[/]"
     broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
     lines: list = [t]
+    lines += [Text(p, style="bold red") for r in snap.rows if (p := shared_id_problem(r))]
     lines += [Text(f"{r.drone_id} warns: {r.warning}", style="bold yellow") for r in snap.rows if r.warning]
     lines += [Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
     if snap.last_error:

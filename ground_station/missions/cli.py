@@ -276,7 +276,7 @@ def _vehicle_name(s, client, vehicle: str | None, agent: str | None = None) -> s
         return name
     name = f"sysid-{client.target[0]}"
     _say(
-        f"note: naming the vehicle {name}: no edge agent heard where it is; set `drone_id` (or"
+        f"note: naming the vehicle {name}: no edge agent heard on it alone; set `drone_id` (or"
         " --vehicle) so this station's logbook and the drone's own name one vehicle"
     )
     return name

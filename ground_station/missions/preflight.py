@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from contract.geo import distance_m
-from ground_station.fleet.model import DroneRow, Link
+from ground_station.fleet.model import DroneRow, Link, shared_id_problem
 
 #: How near the vehicle an agent's last reported position must be for the agent to be this
 #: vehicle's. Both are the autopilot's own fix; the agent's is at most a telemetry period old.
@@ -75,7 +75,7 @@ def vehicle_agents(
     (``here``: lat, lon) and that report no other board. The board id tells two drones on one
     launch pad apart, where their positions cannot."""
     online = [r for r in rows if r.link is Link.ONLINE]
-    if board is not None and (same := [r for r in online if r.board_id == board]):
+    if board is not None and (same := [r for r in online if board in (r.board_id, *r.id_shared_by)]):
         return same
     return [] if here is None else agents_at(online, here, board=board)
 
@@ -85,9 +85,9 @@ def agent_here(
 ) -> str | None:
     """The ``drone_id`` of the one agent on the vehicle (``vehicle_agents``); None where none is,
     or more than one (two drones side by side, one of them not saying its board), or the vehicle
-    gave neither its board nor its position."""
+    gave neither its board nor its position, or the agent's id is another vehicle's too."""
     mine = vehicle_agents(rows, here, board)
-    return mine[0].drone_id if len(mine) == 1 else None
+    return mine[0].drone_id if len(mine) == 1 and not mine[0].id_shared_by else None
 
 
 def choose_agent(
@@ -163,7 +163,7 @@ def payload_problems(row: DroneRow) -> list[str]:
         return [f"{who}: its edge agent is {row.link.value}{why}{ago}"]
     if row.mode is None:  # a retained "online" status, and not one telemetry message since
         return [f"{who}: no telemetry from its edge agent yet"]
-    out = []
+    out = [shared] if (shared := shared_id_problem(row)) else []  # whose camera was judged?
     if row.camera is not None and row.camera != "ok":
         out.append(f"{who}: camera {row.camera}")
     if row.detect_fps is not None and row.detect_fps <= 0 and row.camera in (None, "ok"):

@@ -112,3 +112,32 @@ def test_render_table_and_json() -> None:
     header = next(line for line in text.splitlines() if "drone" in line and "outbox" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")] == list(COMPACT)
     assert "…" not in text and "3/11" in text and max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_two_vehicles_under_one_drone_id_are_said_and_refused() -> None:
+    """Two drones' agents set up alike (a copied memory card) both report as d1: their boards
+    alternate under the one id. The dashboard says so, the payload check refuses to judge d1, and
+    the station does not name a vehicle d1; once one of them is gone a window later, it is over."""
+    from rich.console import Console
+
+    from ground_station.missions.preflight import agent_here, payload_problems, vehicle_agents
+
+    f = FleetState(stale_after_s=5.0)
+    f.on_telemetry(tele(board_id="aa01", camera="ok"), T0)
+    assert f.rows(T0)[0].id_shared_by == ()  # one board: one vehicle
+    f.on_telemetry(tele(board_id="bb02", camera="ok"), T0 + 0.5)
+    f.on_telemetry(tele(board_id="aa01", camera="ok"), T0 + 1.0)
+    row = f.rows(T0 + 1.2)[0]
+    assert row.id_shared_by == ("aa01", "bb02") and as_json(Snapshot([row], RelayView(), "b", True, 0, None))[
+        "drones"
+    ][0]["id_shared_by"] == ("aa01", "bb02")
+    says = "d1 is 2 drones (boards aa01, bb02 each report as it): give each drone's agent its own drone_id"
+    assert payload_problems(row) == [says]
+    assert vehicle_agents([row], None, "bb02") == [row]  # it does ride this vehicle too...
+    assert agent_here([row], None, "bb02") is None  # ...but its name is not this vehicle's alone
+    console = Console(width=240, record=True)
+    console.print(table(Snapshot([row], RelayView(), "127.0.0.1:1883", True, 0, None)))
+    assert says in console.export_text().replace("\n", " ")
+    for t in (T0 + 2.0, T0 + 4.0, T0 + 6.0):  # bb02's agent was given its own id: only aa01 as d1
+        f.on_telemetry(tele(board_id="aa01", camera="ok"), t)
+    assert f.rows(T0 + 6.1)[0].id_shared_by == () and payload_problems(f.rows(T0 + 6.1)[0]) == []
