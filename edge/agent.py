@@ -107,6 +107,7 @@ class AgentStatus:
     outbox_depth: int
     alerts_held: int  # in memory: the outbox could not write them (``HeldAlerts``)
     broker_connected: bool
+    broker_flapping: str  # why the broker keeps closing the link, while it does; else ""
     vehicle_link: str
     camera: str  # "ok", "ended", or "no frame for N s"
     frames_rejected: int
@@ -274,6 +275,7 @@ class EdgeAgent:
             outbox_depth=h.outbox_depth,
             alerts_held=len(self.held),
             broker_connected=h.connected,
+            broker_flapping=h.flapping,
             vehicle_link=str(self.telemetry.health()["status"]),
             camera=self.camera(),
             frames_rejected=self.frames_rejected(),
@@ -283,12 +285,23 @@ class EdgeAgent:
     def health(self) -> dict:
         s = self.status()
         held = s.alerts_held
-        ok = s.broker_connected and s.vehicle_link == "ok" and s.camera_ok and self.error is None and not held
+        ok = (
+            s.broker_connected
+            and not s.broker_flapping
+            and s.vehicle_link == "ok"
+            and s.camera_ok
+            and self.error is None
+            and not held
+        )
         outbox = f"cannot be written ({self.held.error}): {held} alert(s) held in memory" if held else "ok"
         self.metrics.healthy.set(1 if ok else 0)
         return {
             "ok": ok,
-            "broker": "connected" if s.broker_connected else f"offline, {s.outbox_depth} alerts queued",
+            "broker": f"flapping, {s.outbox_depth} alerts queued: {s.broker_flapping}"
+            if s.broker_flapping
+            else "connected"
+            if s.broker_connected
+            else f"offline, {s.outbox_depth} alerts queued",
             "outbox": outbox,
             "vehicle": s.vehicle_link,
             "camera": s.camera,

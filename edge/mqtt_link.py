@@ -64,6 +64,10 @@ class LinkConfig:
     max_inflight: int = 10
     telemetry_min_interval_s: float = 1.0
     stop_timeout_s: float = 3.0
+    #: A connection the broker closes sooner than this after accepting it is short; this many
+    #: in a row and the link is flapping (``ShortSessions``).
+    short_session_s: float = 3.0
+    short_session_runs: int = 3
 
     def __post_init__(self) -> None:
         topics.drone_topic(self.drone_id, topics.STATUS)  # validates the id, names it when bad
@@ -73,6 +77,37 @@ class LinkConfig:
             raise ValueError(f"LinkConfig.max_inflight must be >= 1, got {self.max_inflight}")
 
 
+class ShortSessions:
+    """Tells a link the broker keeps closing right after accepting it. Another client connecting
+    with our client id (two drones given one ``drone_id``: a memory card copied from another
+    drone's) takes the session over, and our reconnect takes it back: both links flap every
+    second or two and each sends in snatches. A radio dropout instead ends a connection by the
+    keep-alive and its reconnects fail for a while, so it does not read as a run of short ones.
+    Pure: every call takes the monotonic ``now``."""
+
+    def __init__(self, short_s: float, runs: int) -> None:
+        self.short_s, self.runs = short_s, runs
+        self.run = 0  # short connections in a row
+        self._up_at: float | None = None
+
+    def connected(self, now: float) -> None:
+        self._up_at = now
+
+    def lost(self, now: float) -> bool:
+        """One connection ended; True when this one makes the run (``runs`` short ones in a row)."""
+        if self._up_at is not None:
+            self.run = self.run + 1 if now - self._up_at < self.short_s else 0
+        self._up_at = None
+        return self.run == self.runs
+
+    def flapping(self, now: float) -> bool:
+        """Still flapping: a run of short connections, and none since has lasted ``short_s``."""
+        held = self._up_at is not None and now - self._up_at >= self.short_s
+        if held:
+            self.run = 0
+        return self.run >= self.runs
+
+
 @dataclass(frozen=True, slots=True)
 class LinkHealth:
     connected: bool
@@ -80,6 +115,8 @@ class LinkHealth:
     inflight: int
     seconds_since_ack: float | None
     last_error: str
+    #: Why the link flaps, while it does (``ShortSessions``); empty otherwise.
+    flapping: str = ""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +140,11 @@ class LinkMetrics:
         self.connects = Counter(p + "mqtt_connects", "Successful broker connections", registry=registry)
         self.link_errors = Counter(
             p + "mqtt_link_errors", "Failed or lost broker connections", ["kind"], registry=registry
+        )
+        self.short_sessions = Counter(
+            p + "mqtt_short_sessions",
+            "Broker connections closed within short_session_s of being accepted",
+            registry=registry,
         )
         self.outbox_depth = Gauge(p + "outbox_depth", "Alerts waiting for a PUBACK", registry=registry)
         self.outbox_bytes = Gauge(
@@ -153,6 +195,7 @@ class MqttLink:
         self._last_ack: float | None = None
         self._last_telemetry = -float("inf")
         self.last_error = ""
+        self._sessions = ShortSessions(cfg.short_session_s, cfg.short_session_runs)
         self._stopping = False
         self.fleet_subscribed = threading.Event()  # set once the broker granted the fleet subscription
         self._worker: threading.Thread | None = None
@@ -278,6 +321,17 @@ class MqttLink:
             inflight=self._inflight_count,
             seconds_since_ack=None if self._last_ack is None else time.monotonic() - self._last_ack,
             last_error=self.last_error,
+            flapping=self._flapping_why() if self._sessions.flapping(time.monotonic()) else "",
+        )
+
+    def _flapping_why(self) -> str:
+        client_id = self.cfg.client_id or f"riverpatrol-edge-{self.cfg.drone_id}"
+        return (
+            f"the broker at {self.cfg.host}:{self.cfg.port} closed this agent's connection within"
+            f" {self.cfg.short_session_s:g} s of accepting it {self._sessions.run} times running:"
+            f" is another client connected as {client_id!r} (another drone given drone_id"
+            f" {self.cfg.drone_id!r})? Or the broker refuses something sent (its log says which)."
+            " Alerts stay queued and go out in snatches"
         )
 
     def wait_idle(self, timeout: float) -> bool:
@@ -312,6 +366,7 @@ class MqttLink:
             dropped = client.drop_out_messages()  # the worker resends from the outbox, in order
             self._connected = True
             self._events.put(("connected", self._epoch))
+        self._sessions.connected(time.monotonic())
         self.metrics.connects.inc()
         self.metrics.link_up.set(1)
         self.last_error = ""
@@ -343,6 +398,11 @@ class MqttLink:
             self.last_error = f"MQTT link to {self.cfg.host}:{self.cfg.port} lost: {reason_code}"
             self.metrics.link_errors.labels("lost").inc()
             log.warning("%s; reconnecting with backoff, alerts stay queued", self.last_error)
+            now = time.monotonic()
+            if self._sessions.lost(now) or (self._sessions.run > 0 and self._sessions.run % 30 == 0):
+                log.error("mqtt link flapping: %s", self._flapping_why())
+            if self._sessions.run:
+                self.metrics.short_sessions.inc()
 
     def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
         # Called with paho's message lock held: only hand over, never block here.

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from contract import topics
 from contract.messages import Alert, DroneStatus, Telemetry
-from edge.mqtt_link import LinkConfig, MqttLink
+from edge.mqtt_link import LinkConfig, MqttLink, ShortSessions
 from edge.outbox import Outbox
 from tests.edge_alerts.mqtt_helpers import Collector, alert_json, index_of, wait_until
 
@@ -366,3 +366,53 @@ def test_tls_link_verifies_the_broker_with_the_given_ca(mosquitto, tmp_path):
     assert not wait_until(lambda: stranger.connected, 1.0)
     assert "certificate" in stranger.health().last_error.lower()
     stranger.stop()
+
+
+def test_a_run_of_connections_closed_at_once_is_flapping_until_one_holds():
+    w = ShortSessions(short_s=3.0, runs=3)
+    for t in (0.0, 10.0):  # a radio dropout: the connection ended by the keep-alive, seconds in
+        w.connected(t)
+        assert not w.lost(t + 15.0)
+    t = 100.0
+    for k in range(1, 4):  # taken over 1 s after each connect
+        w.connected(t)
+        assert w.lost(t + 1.0) is (k == 3)
+        t += 1.5
+    assert w.flapping(t) and w.run == 3
+    w.connected(t)
+    assert w.flapping(t + 2.9)  # not yet held long enough to tell
+    assert not w.flapping(t + 3.0) and w.run == 0  # the other client is gone: it holds
+
+
+def test_two_drones_given_one_id_flap_and_say_so_and_lose_nothing(mosquitto, tmp_path, caplog):
+    """Two agents set up alike (one drone_id, so one client id) take the broker session from each
+    other every second. Each says what is wrong in its health and log; once one is given its own
+    id the other holds, and every alert of both reaches the fleet, none lost."""
+    caplog.set_level(logging.WARNING, logger="edge.mqtt_link")
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+    sub = Collector(mosquitto.port, topics.fleet_filter(topics.ALERTS))
+    a, reg = _link(mosquitto.port, tmp_path / "a")
+    b, _ = _link(mosquitto.port, tmp_path / "b")
+    a.start()
+    assert wait_until(lambda: a.connected, 5) and a.health().flapping == ""
+    b.start()
+    for i in range(20):
+        a.enqueue(alert_json("d1", i))
+        b.enqueue(alert_json("d1", 100 + i))
+    assert wait_until(lambda: bool(a.health().flapping and b.health().flapping), 20)
+    says = a.health().flapping
+    assert "is another client connected as 'riverpatrol-edge-d1' (another drone given drone_id 'd1')" in says
+    assert "mqtt link flapping" in caplog.text
+    assert (reg.get_sample_value("riverpatrol_edge_mqtt_short_sessions_total") or 0) >= 3
+    b.stop()
+    left = b.outbox.depth()
+    assert wait_until(lambda: a.health().flapping == "", 10)  # a holds its session again
+    assert a.wait_idle(10)
+    b2, _ = _link(mosquitto.port, tmp_path / "b", client_id="riverpatrol-edge-d1-spare")  # its own id
+    b2.start()
+    assert b2.wait_idle(10), f"{left} of b's alerts were left at its stop"
+    assert sub.wait_for(lambda p: set(range(20)) | set(range(100, 120)) <= set(_indices("d1", p)), 10)
+    b2.stop()
+    a.stop()
+    sub.close()
