@@ -462,12 +462,18 @@ def download(
         _say(f"wrote {len(items) - 1} items (and home) to {out}")
 
 
-def _follow_until_landed(s, client, name: str) -> None:
+def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = None) -> None:
+    """Follow the flight, keeping its progress for ``resume`` and logging it, until it lands.
+    With ``fly`` (``start``'s or ``resume``'s own flying, run here), following begins first, so
+    the flight is logged from its arming: the battery it took off with, the climb, the whole
+    track. A flight followed only in part (Ctrl-C, a take-off that failed in the air) is still
+    logged, as far as it was seen."""
     from rich.markup import escape
 
     from contract.flightlog import FlightRecorder
     from ground_station.missions.flight import MODE_SAYS, begin_progress, follow
     from ground_station.missions.logbook import write_flight
+    from ground_station.missions.resume import PatrolProgress
 
     path = _state_file(s, name)
     stop = threading.Event()
@@ -475,26 +481,47 @@ def _follow_until_landed(s, client, name: str) -> None:
     progress = begin_progress(client, path, name)
     recorder = FlightRecorder(name, mission_count=progress.count)
     _say(f"following {name}: patrol progress kept in {path} (Ctrl-C to stop)")
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["final"] = follow(
+                client,
+                path,
+                progress,
+                stop,
+                lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
+                recorder,
+                lambda text: _say(f"[bold yellow]{name} warns:[/] {escape(text)}"),
+                lambda mode: _say(
+                    f"[bold]{name} is now {mode}[/]" + (f": {MODE_SAYS[mode]}" if mode in MODE_SAYS else "")
+                ),
+            )
+        except Exception as e:  # the link lost: said in the command's thread
+            outcome["error"] = e
+
+    follower = threading.Thread(target=run, name="follow", daemon=True)
+    follower.start()
+    flying = fly is not None
     try:
-        final = follow(
-            client,
-            path,
-            progress,
-            stop,
-            lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
-            recorder,
-            lambda text: _say(f"[bold yellow]{name} warns:[/] {escape(text)}"),
-            lambda mode: _say(
-                f"[bold]{name} is now {mode}[/]" + (f": {MODE_SAYS[mode]}" if mode in MODE_SAYS else "")
-            ),
-        )
+        if fly is not None:
+            fly()
+            flying = False
+        while follower.is_alive():
+            follower.join(0.2)
     except KeyboardInterrupt:
-        final = None
-    finally:  # a flight followed only in part is still logged, as far as it was seen
+        if flying:  # Ctrl-C while taking off: the command stops there, as without --follow
+            raise
+    finally:  # flown, failed or interrupted: stop following and log what was seen
+        stop.set()
+        follower.join(5)
         logged = write_flight(s.data_dir, recorder)
         if logged is not None:
             _say(f"flight logged in {logged} (`gcs logbook` lists the flights)")
-    if final is not None:
+    if isinstance(error := outcome.get("error"), Exception):
+        raise error
+    final = outcome.get("final")
+    if isinstance(final, PatrolProgress):
         _say(f"stopped following; last reached waypoint {final.last_reached}")
 
 
@@ -529,11 +556,16 @@ def start(
         _check_failsafes(s, client)
         agent = _check_payload(s, client)
         name = _vehicle_name(s, client, vehicle, agent) if follow else ""  # named on the ground
-        with _err.status("starting the mission"):
-            n = flight.start(client, s.alt_m, _limits(s), _say)
-        _say(f"mission started: {n} items, mode {client.mode}")
+
+        def fly() -> None:
+            with _err.status("starting the mission"):
+                n = flight.start(client, s.alt_m, _limits(s), _say)
+            _say(f"mission started: {n} items, mode {client.mode}")
+
         if follow:
-            _follow_until_landed(s, client, name)
+            _follow_until_landed(s, client, name, fly)  # followed from before the take-off
+        else:
+            fly()
 
 
 @mission_app.command()
@@ -572,11 +604,16 @@ def resume(
         _check_failsafes(s, client)
         name = _vehicle_name(s, client, vehicle, _check_payload(s, client))
         path = _state_file(s, name)
-        with _err.status("resuming the patrol"):
-            target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
-        _say(f"patrol resumed at item {target}, mode {client.mode}")
+
+        def fly() -> None:
+            with _err.status("resuming the patrol"):
+                target = flight.resume(client, path, name, from_item, s.alt_m, _limits(s), _say)
+            _say(f"patrol resumed at item {target}, mode {client.mode}")
+
         if follow:
-            _follow_until_landed(s, client, name)
+            _follow_until_landed(s, client, name, fly)  # followed from before the take-off
+        else:
+            fly()
 
 
 @mission_app.command()

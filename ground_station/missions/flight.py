@@ -23,8 +23,10 @@ from ground_station.missions.resume import (
     MAV_CMD_NAV_TAKEOFF,
     ROUTE_COMMANDS,
     PatrolProgress,
+    ResumeError,
     fingerprint,
     load_progress,
+    newest,
     progress_kept_elsewhere,
     resume_item,
     save_progress,
@@ -226,7 +228,7 @@ def begin_progress(client: VehicleClient, state_file: Path, vehicle: str) -> Pat
 #: What a Copter mode means to someone watching a patrol, as ``follow``'s ``on_mode`` says it.
 MODE_SAYS = {
     "AUTO": "flying the mission",
-    "GUIDED": "flying to the ground station's point",
+    "GUIDED": "under the ground station's commands (a take-off, a point to fly to)",
     "LOITER": "holding its position",
     "BRAKE": "stopping where it is",
     "RTL": "returning home in a straight line",
@@ -289,11 +291,11 @@ def follow(
                 and msg.get_type() == "MISSION_ITEM_REACHED"
                 and msg.seq != progress.last_reached
             ):
-                progress = progress.reached(int(msg.seq), now)
+                progress = newest(progress, _saved(state_file)).reached(int(msg.seq), now)
                 if recorder is not None:
                     recorder.waypoint_reached(int(msg.seq))
             elif msg is not None and msg.get_type() == "MISSION_CURRENT" and msg.seq != progress.current:
-                progress = progress.flying_to(int(msg.seq), now)
+                progress = newest(progress, _saved(state_file)).flying_to(int(msg.seq), now)
             else:
                 if client.armed:
                     was_armed = True
@@ -307,6 +309,14 @@ def follow(
             )
             on_change(progress)
     return progress
+
+
+def _saved(state_file: Path) -> PatrolProgress | None:
+    """The progress on disk; None where there is none or it cannot be read (then ours stands)."""
+    try:
+        return load_progress(state_file)
+    except ResumeError:
+        return None
 
 
 #: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position

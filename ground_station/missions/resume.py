@@ -72,6 +72,14 @@ class PatrolProgress:
         return replace(self, current=seq, updated=when.isoformat())
 
 
+def newest(mine: PatrolProgress, saved: PatrolProgress | None) -> PatrolProgress:
+    """The newer record of one mission's progress: what ``resume`` saved where it took the patrol
+    up, after a follower began, is carried on by the follower, not overwritten by its older view."""
+    if saved is not None and saved.fingerprint == mine.fingerprint and saved.updated > mine.updated:
+        return replace(saved, vehicle=mine.vehicle)
+    return mine
+
+
 def resume_item(items: list[MissionItem], last_reached: int | None, current: int | None) -> int:
     """Mission seq to make current so the patrol continues from the last reached waypoint.
 

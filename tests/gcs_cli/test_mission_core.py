@@ -18,6 +18,7 @@ from ground_station.missions.resume import (
     ResumeError,
     fingerprint,
     load_progress,
+    newest,
     progress_kept_elsewhere,
     resume_item,
     save_progress,
@@ -137,3 +138,19 @@ def test_fingerprint_follows_the_route() -> None:
     assert fingerprint(m) == fingerprint(list(m))
     moved = [*m[:3], replace(m[3], lat=m[3].lat + 1e-5), *m[4:]]
     assert fingerprint(moved) != fingerprint(m)
+
+
+def test_a_follower_carries_on_the_newer_progress_a_resume_saved() -> None:
+    """A follower began before ``resume`` took the patrol up and saved it: at its next change it
+    goes on from the saved record (renamed its own), not from its older view of the mission."""
+    mine = PatrolProgress("sysid-1", "fp-a", 12)  # fresh: began before the resume
+    saved = PatrolProgress(
+        "river-2", "fp-a", 12, last_reached=7, current=7, updated="2026-12-07T10:00:01+00:00"
+    )
+    assert newest(mine, saved) == PatrolProgress("sysid-1", "fp-a", 12, 7, 7, "2026-12-07T10:00:01+00:00")
+    later = mine.reached(9, datetime(2026, 12, 7, 10, 0, 5, tzinfo=UTC))
+    assert newest(later, saved) is later  # ours is newer: it stands
+    assert (
+        newest(mine, PatrolProgress("x", "fp-b", 5, 3, 3, "2026-12-07T10:00:09+00:00")) is mine
+    )  # another mission
+    assert newest(mine, None) is mine

@@ -274,22 +274,31 @@ def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg
     _, err = started.communicate(timeout=15)
     assert started.returncode == 0, err
     first.stop()
+    # followed from before its take-off: the logbook knows the battery it took off with
+    (flight,) = [json.loads(line) for line in gcs("logbook", "--json").stdout.splitlines()]
+    assert flight["properties"]["battery_used_pct"] > 0, flight["properties"]
 
     swapped = make_sim(tcp_port=0)  # a fresh autopilot (same home): MISSION_CURRENT starts over
     url = f"tcp:127.0.0.1:{swapped.tcp_port}"
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     # resumed by another name (its edge agent not heard yet: sysid-1): the progress river-2 flew
     # of this same mission is found by the mission's fingerprint, and kept under the new name
-    resumed = gcs("mission", "resume", "--mavlink", url)
-    assert resumed.returncode == 0, resumed.stderr
+    resumed = gcs_bg("mission", "resume", "--mavlink", url, "--follow")  # followed from the ground
     last = at_land.mission_seq - 1
-    assert "note: naming the vehicle sysid-1" in resumed.stderr
-    assert f"resuming at item {last}: last reached waypoint {last}" in resumed.stderr
-    assert "river-2.json: this mission's progress as river-2 flew it" in resumed.stderr
-    truth = swapped.snapshot()
-    assert truth.armed and truth.mode_name == "AUTO" and truth.mission_seq == last
-    kept = json.loads((tmp_path / "gcs" / "missions" / "sysid-1.json").read_text())
-    assert kept["vehicle"] == "sysid-1" and kept["last_reached"] == last
+    truth = swapped.wait_for(lambda s: s.armed and s.mode_name == "AUTO", timeout=40.0)
+    assert truth.mission_seq == last
+    state = tmp_path / "gcs" / "missions" / "sysid-1.json"
+    swapped.wait_for(lambda s: s.mission_seq > last, timeout=40.0)  # the follower saves the change
+    time.sleep(1.0)
+    kept = json.loads(state.read_text())  # the follower carried on what resume took up
+    assert kept["vehicle"] == "sysid-1" and kept["last_reached"] >= last, kept
+    assert gcs("mission", "land", "--mavlink", url).returncode == 0
+    swapped.wait_for(lambda s: s.landed and not s.armed, timeout=60.0)
+    _, err = resumed.communicate(timeout=15)
+    assert resumed.returncode == 0, err
+    assert "note: naming the vehicle sysid-1" in err
+    assert f"resuming at item {last}: last reached waypoint {last}" in err
+    assert "river-2.json: this mission's progress as river-2 flew it" in err
 
 
 def test_no_heartbeat_names_the_url(gcs) -> None:
