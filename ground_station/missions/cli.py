@@ -472,6 +472,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
 
     from contract.flightlog import FlightRecorder
     from ground_station.missions.flight import MODE_SAYS, begin_progress, follow
+    from ground_station.missions.follow_view import PatrolView
     from ground_station.missions.logbook import write_flight
     from ground_station.missions.resume import PatrolProgress
 
@@ -481,6 +482,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
     progress = begin_progress(client, path, name)
     recorder = FlightRecorder(name, mission_count=progress.count)
     _say(f"following {name}: patrol progress kept in {path} (Ctrl-C to stop)")
+    view = PatrolView(_err, name, progress.count)  # a bar at a terminal once airborne, else lines
     outcome: dict[str, object] = {}
 
     def run() -> None:
@@ -490,7 +492,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
                 path,
                 progress,
                 stop,
-                lambda p: _say(f"item {p.current} of {p.count} current, last reached {p.last_reached}"),
+                view.change,
                 recorder,
                 lambda text: _say(f"[bold yellow]{name} warns:[/] {escape(text)}"),
                 lambda mode: _say(
@@ -507,6 +509,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
         if fly is not None:
             fly()
             flying = False
+        view.show_bar()
         while follower.is_alive():
             follower.join(0.2)
     except KeyboardInterrupt:
@@ -515,6 +518,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
     finally:  # flown, failed or interrupted: stop following and log what was seen
         stop.set()
         follower.join(5)
+        view.close()
         logged = write_flight(s.data_dir, recorder)
         if logged is not None:
             _say(f"flight logged in {logged} (`gcs logbook` lists the flights)")
