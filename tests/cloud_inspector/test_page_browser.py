@@ -443,3 +443,67 @@ def test_actions_taken_without_signal_wait_on_the_phone_and_land_with_when_they_
         page.locator("#live-text", has_text="live").wait_for(timeout=5000)
         assert "waiting" not in page.locator("#live-text").inner_text()
         assert page.evaluate("localStorage.getItem('rp.pending')") is None
+
+
+FILL_STORAGE = """() => {  // the phone's storage taken by other pages' data, to the last 64 characters
+  let chunk = "x".repeat(1 << 20), i = 0;
+  while (chunk.length >= 64) {
+    try { localStorage.setItem(`other.${i++}`, chunk); }
+    catch (e) { chunk = chunk.slice(0, chunk.length >> 1); }
+  }
+}"""
+
+
+def test_a_full_phone_keeps_a_clear_without_its_photo_and_says_when_it_can_keep_nothing(cloud, tmp_path):
+    """No signal and a phone all but full: the clear is kept without its photo (it would not fit)
+    and says so; once nothing fits, an action is refused with what to do and the list stays as it
+    was. With signal back what was kept lands; the page never breaks on the full storage."""
+    keep, photo_gone, refused = (
+        alert(114.0700, 22.5213, "bottle", seed=21),
+        alert(114.0655, 22.5209, "bag", seed=22),
+        alert(114.0680, 22.5211, "foam", seed=23),
+    )
+    post(cloud, keep, photo_gone, refused)
+    with phone() as page:
+        page.goto(f"{cloud}/inspector/")
+        sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+        page.wait_for_function("!document.getElementById('signin').open")
+        a, b, c = (page.locator(f"#alert-{x['alert_id']}") for x in (keep, photo_gone, refused))
+        c.wait_for()
+        page.evaluate("localStorage.setItem('room', 'x'.repeat(3000))")  # room for actions, not photos
+        page.evaluate(FILL_STORAGE)
+        page.evaluate("localStorage.removeItem('room')")
+
+        page.context.set_offline(True)
+        a.locator("button[data-action=claim]").click()
+        page.locator("#toast", has_text="No signal: saved on this phone").wait_for(timeout=5000)
+        b.locator("button[data-action=claim]").click()
+        b.locator(".status", has_text="claimed").wait_for(timeout=5000)
+        b.locator("button[data-action=clear]").click()
+        spot = tmp_path / "spot.jpg"
+        noise = np.random.default_rng(3).integers(0, 255, (480, 640, 3), dtype=np.uint8)  # a photo that
+        spot.write_bytes(cv2.imencode(".jpg", noise)[1].tobytes())  # keeps its size when shrunk
+        page.set_input_files("#clear-photo", str(spot))
+        page.locator("#clear-preview:not([hidden])").wait_for(timeout=10000)
+        page.click("#clear-send")
+        page.locator("#toast", has_text="No room on this phone for the photo").wait_for(timeout=5000)
+        b.wait_for(state="detached", timeout=5000)
+        queued = json.loads(page.evaluate("localStorage.getItem('rp.pending')"))
+        assert [x["action"] for x in queued] == ["claim", "claim", "clear"] and "photo" not in queued[2]
+
+        page.evaluate(FILL_STORAGE)  # and now not even an action fits
+        c.locator("button[data-action=claim]").click()
+        page.locator("#toast", has_text="no room on this phone to keep this").wait_for(timeout=5000)
+        assert "claimed" not in c.locator(".status").inner_text()  # the list stays as it was
+        assert len(json.loads(page.evaluate("localStorage.getItem('rp.pending')"))) == 3
+
+        page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('other.'))"
+                      ".forEach((k) => localStorage.removeItem(k))")  # fmt: skip
+        page.context.set_offline(False)
+        page.locator("#toast", has_text="Sent 3 action(s) saved while offline").wait_for(timeout=15000)
+    claimed = httpx.get(f"{cloud}/api/v1/workorders/{keep['alert_id']}").json()
+    cleared = httpx.get(f"{cloud}/api/v1/workorders/{photo_gone['alert_id']}").json()
+    untouched = httpx.get(f"{cloud}/api/v1/workorders/{refused['alert_id']}").json()
+    assert claimed["status"] == "dispatched" and claimed["assignee"] == "li.wei"  # claimed: on their way
+    assert cleared["status"] == "cleared" and cleared["cleared_photo"] is None
+    assert untouched["status"] == "new"  # the refused claim never left the phone
