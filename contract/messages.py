@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from contract import SCHEMA_VERSION
 
@@ -185,6 +185,14 @@ class Flight(_Wire):
         if self.disarmed_at < self.armed_at:
             raise ValueError(f"disarmed_at {self.disarmed_at} is before armed_at {self.armed_at}")
         return self
+
+
+def where_invalid(exc: ValidationError) -> str:
+    """Where a payload first breaks the contract and how, and how many ways it does: what a
+    component that rejects a message says of it (``track.hits: Input should be ...``)."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "payload"
+    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
 
 
 def json_schemas() -> dict[str, dict]:

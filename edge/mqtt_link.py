@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from contract import topics
 from contract.broker import BrokerAuth
 from contract.defaults import MQTT_HOST, MQTT_PORT
-from contract.messages import Alert, DroneStatus, Telemetry
+from contract.messages import Alert, DroneStatus, Telemetry, where_invalid
 from edge.outbox import Outbox, OutboxFull
 
 log = logging.getLogger(__name__)
@@ -419,9 +419,7 @@ class MqttLink:
         try:
             alert = Alert.model_validate_json(msg.payload)
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(x) for x in first.get("loc", ())) or "payload"
-            self._reject("invalid", f"alert on {msg.topic}: {where}: {first.get('msg')}")
+            self._reject("invalid", f"alert on {msg.topic}: {where_invalid(e)}")
             return
         if alert.drone_id != drone:
             self._reject("drone_mismatch", f"alert on {msg.topic} claims drone {alert.drone_id!r}")

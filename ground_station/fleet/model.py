@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from contract import topics
-from contract.messages import DroneStatus, Telemetry
+from contract.messages import DroneStatus, Telemetry, where_invalid
 
 
 class Link(StrEnum):
@@ -143,7 +143,7 @@ class FleetState:
         except (ValueError, ValidationError) as e:
             reason = type(e).__name__
             self.rejected[reason] += 1
-            first = str(e).splitlines()[0] if str(e) else reason
+            first = where_invalid(e) if isinstance(e, ValidationError) else str(e) or reason
             self.last_error = f"{topic}: rejected {len(payload)}-byte payload: {first}"
             return False
         if isinstance(msg, Telemetry):

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from contract import topics
 from contract.broker import BrokerAuth
-from contract.messages import Alert, Flight
+from contract.messages import Alert, Flight, where_invalid
 from ground_station.missions.logbook import write_drone_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
@@ -66,19 +66,12 @@ class RelayConfig:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
-def _why(exc: ValidationError) -> str:
-    """Where a payload first breaks the contract, and how many ways it does."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "payload"
-    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
-
-
 def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
     """Validate an MQTT payload against the contract; (alert dict, None) or (None, reason)."""
     try:
         alert = Alert.model_validate_json(raw)
     except ValidationError as exc:
-        return None, _why(exc)
+        return None, where_invalid(exc)
     return json.loads(alert.model_dump_json()), None
 
 
@@ -87,7 +80,7 @@ def parse_flight(raw: bytes) -> tuple[Flight | None, str | None]:
     try:
         return Flight.model_validate_json(raw), None
     except ValidationError as exc:
-        return None, _why(exc)
+        return None, where_invalid(exc)
 
 
 class Relay:

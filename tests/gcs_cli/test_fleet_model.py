@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -73,6 +74,9 @@ def test_payloads_from_topics_and_rejections_counted() -> None:
         topics.drone_topic("d2", topics.TELEMETRY), tele("d1").model_dump_json().encode(), T0
     )
     assert sum(f.rejected.values()) == 3 and "d2" in (f.last_error or "")
+    newer = {**json.loads(tele().model_dump_json()), "sun_glare": 0.4}  # a drone newer than this station
+    assert not f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), json.dumps(newer).encode(), T0)
+    assert "sun_glare: Extra inputs are not permitted" in (f.last_error or "")  # the field is named
     assert f.on_payload(topics.drone_topic("d1", topics.ALERTS), b"ignored", T0)
     assert [r.drone_id for r in f.rows(T0)] == ["d1"]
     assert f.on_payload(topics.drone_topic("d1", topics.STATUS), b"", T0, retained=True)  # retained cleared
