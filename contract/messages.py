@@ -8,9 +8,10 @@ idempotency key end to end; a consumer keeps the highest revision it has seen.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -193,6 +194,25 @@ def where_invalid(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "payload"
     return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
+
+
+W = TypeVar("W", bound=BaseModel)
+
+
+def validate_from_newer(model: type[W], payload: bytes | str) -> tuple[W, list[str]]:
+    """``model`` from a payload a newer sender may have written, and the top-level fields this
+    version does not know, which are left out: for a view of a drone's state (its telemetry), where
+    a station older than its drones should still show them. Anything else wrong raises
+    ``ValidationError`` as ever; records (alerts, flights) are never read this way."""
+    try:
+        return model.model_validate_json(payload), []
+    except ValidationError as e:
+        errors = e.errors()
+        if not all(err["type"] == "extra_forbidden" and len(err["loc"]) == 1 for err in errors):
+            raise
+        data = json.loads(payload)
+        unknown = [str(err["loc"][0]) for err in errors]
+        return model.model_validate({k: v for k, v in data.items() if k not in unknown}), unknown
 
 
 def json_schemas() -> dict[str, dict]:

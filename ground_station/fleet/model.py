@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from contract import topics
-from contract.messages import DroneStatus, Telemetry, where_invalid
+from contract.messages import DroneStatus, Telemetry, validate_from_newer, where_invalid
 
 
 class Link(StrEnum):
@@ -33,6 +33,7 @@ class _Drone:
     status_at: float | None = None  # when we received it
     status_heard_at: float | None = None  # when the drone said it (retained: its own time)
     boards: dict[str, float] = field(default_factory=dict)  # board id -> when last reported
+    newer_fields: tuple[str, ...] = ()  # telemetry fields this station does not know, left out
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class DroneRow:
     #: The boards of two or more vehicles heard under this one id lately: two drones' agents set up
     #: alike (a copied memory card). Their alerts, flights and status mix under one name.
     id_shared_by: tuple[str, ...] = ()
+    #: Telemetry fields this station does not know (a drone running a newer RiverPatrol): shown
+    #: without them, and said, so the station is upgraded.
+    newer_fields: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -126,11 +130,14 @@ class FleetState:
             d.status_heard_at = s.time.timestamp()
 
     def on_payload(self, topic: str, payload: bytes, now: float, retained: bool = False) -> bool:
-        """Apply one MQTT message; ``False`` (counted, ``last_error`` set) if it is rejected."""
+        """Apply one MQTT message; ``False`` (counted, ``last_error`` set) if it is rejected. A
+        drone's telemetry with fields this station does not know is shown without them, and said."""
+        newer: list[str] = []
         try:
             drone_id, kind = topics.parse(topic)
             if kind == topics.TELEMETRY:
-                msg: Telemetry | DroneStatus = Telemetry.model_validate_json(payload)
+                msg: Telemetry | DroneStatus
+                msg, newer = validate_from_newer(Telemetry, payload)
             elif kind == topics.STATUS:
                 if not payload:  # a cleared retained status: the drone was decommissioned
                     self.drones.pop(drone_id, None)
@@ -148,6 +155,7 @@ class FleetState:
             return False
         if isinstance(msg, Telemetry):
             self.on_telemetry(msg, now)
+            self.drones[drone_id].newer_fields = tuple(newer)
         else:
             self.on_status(msg, now, retained)
         return True
@@ -202,6 +210,7 @@ class FleetState:
                     warning=t.warning,
                     board_id=t.board_id,
                     id_shared_by=shared_id(d.boards, now, self.stale_after_s),
+                    newer_fields=d.newer_fields,
                 )
             )
         return out

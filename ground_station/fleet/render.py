@@ -131,6 +131,15 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
     broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
     lines: list = [t]
     lines += [Text(p, style="bold red") for r in snap.rows if (p := shared_id_problem(r))]
+    lines += [
+        Text(
+            f"{r.drone_id} runs a newer RiverPatrol than this station (it sends {', '.join(r.newer_fields)}):"
+            " upgrade the ground station",
+            style="yellow",
+        )
+        for r in snap.rows
+        if r.newer_fields
+    ]
     lines += [Text(f"{r.drone_id} warns: {r.warning}", style="bold yellow") for r in snap.rows if r.warning]
     lines += [Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
     if snap.last_error:
