@@ -79,6 +79,10 @@ def read_available(conn: Any) -> bytes:
     return bytes(data) if data else b""
 
 
+#: How many times the board id is asked for while the autopilot does not answer.
+BOARD_ASKS = 10
+
+
 class TelemetryLink:
     """Background MAVLink link to the vehicle, exposing a snapshot of its state and pose lookup."""
 
@@ -101,6 +105,7 @@ class TelemetryLink:
         self.link_watch = LinkWatch(settings.link_timeout)
         self.stream_watch = StreamWatch(settings.stream_check_s)
         self._board_asked: float | None = None  # when AUTOPILOT_VERSION was last asked for
+        self._board_asks = 0  # asked since the link came up, unanswered
         self.connects = 0
         self.connect_errors = 0
         self.internal_errors = 0
@@ -299,6 +304,7 @@ class TelemetryLink:
                 and self.tracker.target is not None
                 and self.link_watch.up
                 and self.tracker.state.board_id is None
+                and self._board_asks < BOARD_ASKS
                 and (self._board_asked is None or now - self._board_asked >= self.settings.stream_check_s)
             )
         if due:
@@ -338,15 +344,16 @@ class TelemetryLink:
             self._ask_board_id(conn, now)
 
     def _ask_board_id(self, conn: Any, now: float) -> None:
-        """Ask for AUTOPILOT_VERSION once: its board id goes out in the telemetry, and tells a
-        ground station which agent rides on the vehicle it talks to. Asked again each
-        ``stream_check_s`` until it comes (a request lost on the link)."""
+        """Ask for AUTOPILOT_VERSION: its board id goes out in the telemetry, and tells a ground
+        station which agent rides on the vehicle it talks to. Asked again each ``stream_check_s``
+        until it comes (a request lost on the link), ``BOARD_ASKS`` times at most (an autopilot
+        that never says it: the station then tells this agent by where its drone is)."""
         from pymavlink import mavutil
 
         m = mavutil.mavlink
         target = self.tracker.target
         if target is None:
             return
-        self._board_asked = now
+        self._board_asked, self._board_asks = now, self._board_asks + 1
         msg_id = m.MAVLINK_MSG_ID_AUTOPILOT_VERSION
         conn.mav.command_long_send(*target, m.MAV_CMD_REQUEST_MESSAGE, 0, msg_id, 0, 0, 0, 0, 0, 0)

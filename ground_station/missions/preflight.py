@@ -50,8 +50,14 @@ def _away(here: tuple[float, float], row: DroneRow) -> float:
 
 
 def _other_board(row: DroneRow, board: str | None) -> bool:
-    """Whether the agent says it rides a flight controller other than ``board``."""
-    return board is not None and row.board_id is not None and row.board_id != board
+    """Whether the agent says it rides a flight controller other than ``board`` (an id two
+    vehicles report as rides both: ``payload_problems`` says what is wrong with it)."""
+    return (
+        board is not None
+        and row.board_id is not None
+        and row.board_id != board
+        and board not in row.id_shared_by
+    )
 
 
 def agents_at(

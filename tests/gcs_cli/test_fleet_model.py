@@ -124,7 +124,7 @@ def test_two_vehicles_under_one_drone_id_are_said_and_refused() -> None:
     the station does not name a vehicle d1; once one of them is gone a window later, it is over."""
     from rich.console import Console
 
-    from ground_station.missions.preflight import agent_here, payload_problems, vehicle_agents
+    from ground_station.missions.preflight import agent_here, choose_agent, payload_problems, vehicle_agents
 
     f = FleetState(stale_after_s=5.0)
     f.on_telemetry(tele(board_id="aa01", camera="ok"), T0)
@@ -139,6 +139,7 @@ def test_two_vehicles_under_one_drone_id_are_said_and_refused() -> None:
     assert payload_problems(row) == [says]
     assert vehicle_agents([row], None, "bb02") == [row]  # it does ride this vehicle too...
     assert agent_here([row], None, "bb02") is None  # ...but its name is not this vehicle's alone
+    assert choose_agent([row], "d1", None, "bb02") is row  # named: judged, and refused for the twin
     console = Console(width=240, record=True)
     console.print(table(Snapshot([row], RelayView(), "127.0.0.1:1883", True, 0, None)))
     assert says in console.export_text().replace("\n", " ")
