@@ -150,6 +150,14 @@ def alerts(
         Path | None, typer.Option(help="Write each alert's JPEGs into this folder.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    rejected: Annotated[
+        bool,
+        typer.Option(
+            "--rejected",
+            help="List the payloads the relay refused instead, with why (kept, not dropped: a drone"
+            " newer than the relay sends what an upgraded relay takes at its next start).",
+        ),
+    ] = False,
 ) -> None:
     """List recent alerts the relay received (works offline, from its outbox database)."""
     from ground_station.relay.outbox import RelayOutbox
@@ -162,6 +170,11 @@ def alerts(
         )
         raise typer.Exit(3)
     box = RelayOutbox(s.relay_db)
+    if rejected:
+        kept = box.rejected()
+        box.close()
+        _print_rejected(kept[-limit:][::-1], as_json)
+        return
     found = box.recent(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
     box.close()
     rows = [a for a, _ in found]
@@ -206,6 +219,30 @@ def alerts(
             "drone": a["drone_id"],
         }
         t.add_row(*(cells[c] for c in cols))
+    con.print(t)
+
+
+def _print_rejected(kept: list, as_json: bool) -> None:
+    """The refused payloads kept, newest first: when, on which topic, how big, why."""
+    from datetime import datetime
+
+    if as_json:
+        for r in kept:
+            doc = {
+                "received_at": r.received_at,
+                "topic": r.topic,
+                "bytes": len(r.payload),
+                "reason": r.reason,
+            }
+            typer.echo(json.dumps({**doc, "payload": r.payload.decode("utf-8", "replace")}))
+        return
+    con = terminal.console()
+    t = Table(title=f"{len(kept)} refused payload(s) kept")
+    for col in ("received", "topic", "bytes", "why"):
+        t.add_column(col, no_wrap=col != "why")
+    for r in kept:
+        when = datetime.fromtimestamp(r.received_at).strftime("%m-%d %H:%M:%S")
+        t.add_row(when, r.topic, f"{len(r.payload):,}", r.reason)
     con.print(t)
 
 

@@ -4,6 +4,10 @@ An event is keyed by ``(alert_id, revision)``; a repeat from the broker (QoS 1 i
 is absorbed by the unique key. Delivered events leave the queue but the latest revision of each
 alert is kept in ``alerts`` so operators can list recent finds (``gcs alerts``) offline, for as
 many days as the relay is told to keep them (:meth:`RelayOutbox.forget_delivered`).
+
+A payload the relay refuses (it breaks the contract) is kept in ``rejected`` with why, not
+dropped: a drone newer than its relay sends what an upgraded relay takes (``gcs alerts
+--rejected`` lists them; the relay takes each again at its next start).
 """
 
 from __future__ import annotations
@@ -48,7 +52,19 @@ CREATE TABLE IF NOT EXISTS alerts (
     payload TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
 """
+
+#: The refused payloads kept: the newest this many (a publisher sending garbage without end must
+#: not fill the ground station's disk), each at most this many bytes (the rest is cut, and said).
+MAX_REJECTED = 10_000
+MAX_REJECTED_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,17 @@ class Pending:
     payload: str
     received_at: float
     attempts: int
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A payload the relay refused, as it came, with why."""
+
+    seq: int
+    topic: str
+    payload: bytes
+    reason: str
+    received_at: float
 
 
 @dataclass(frozen=True)
@@ -180,6 +207,43 @@ class RelayOutbox:
             )
             self._db.execute("DELETE FROM queue WHERE seq = ?", (item.seq,))
             self._db.execute("COMMIT")
+
+    def keep_rejected(self, items: list[tuple[str, bytes, str]]) -> list[bool]:
+        """Keep refused payloads (topic, payload, why) in ONE transaction, the newest
+        ``MAX_REJECTED`` of them; a payload over ``MAX_REJECTED_BYTES`` keeps its first bytes."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for topic, payload, why in items:
+                    if len(payload) > MAX_REJECTED_BYTES:
+                        why = f"{why}; kept its first {MAX_REJECTED_BYTES:,} of {len(payload):,} bytes"
+                    self._db.execute(
+                        "INSERT INTO rejected (topic, payload, reason, received_at) VALUES (?, ?, ?, ?)",
+                        (topic, bytes(payload[:MAX_REJECTED_BYTES]), why, time.time()),
+                    )
+                self._db.execute(
+                    "DELETE FROM rejected WHERE seq <= (SELECT max(seq) FROM rejected) - ?", (MAX_REJECTED,)
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        return [True] * len(items)
+
+    def rejected(self, limit: int = MAX_REJECTED) -> list[Rejected]:
+        """The refused payloads kept, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, topic, payload, reason, received_at FROM rejected ORDER BY seq LIMIT ?", (limit,)
+            ).fetchall()
+        return [Rejected(seq, topic, bytes(payload), reason, at) for seq, topic, payload, reason, at in rows]
+
+    def forget_rejected(self, seqs: list[int]) -> None:
+        """These refused payloads were taken after all (or are to go)."""
+        if seqs:
+            with self._lock:
+                self._db.execute(f"DELETE FROM rejected WHERE seq IN ({','.join('?' * len(seqs))})", seqs)
 
     def _bump(self, name: str, n: int) -> None:
         self._db.execute(

@@ -195,6 +195,7 @@ class Relay:
                     break
             good: list[tuple[dict, str]] = []
             flights: list[Flight] = []
+            refused: list[tuple[str, bytes, str]] = []  # kept with why: a newer drone's, or garbage
             for msg in burst:
                 if msg.topic.endswith("/" + topics.FLIGHTS):
                     flight, why = parse_flight(msg.payload)
@@ -208,8 +209,11 @@ class Relay:
                         continue
                 self.m_rejected.inc()
                 log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
+                refused.append((msg.topic, bytes(msg.payload), why or "refused"))
             fresh = self._store(partial(self.outbox.put_many, good)) if good else []
             if fresh is None:  # stopping with the outbox still failing: the broker keeps them, unacked
+                return
+            if refused and self._store(partial(self.outbox.keep_rejected, refused)) is None:
                 return
             if flights and self._store(partial(self._file_flights, flights)) is None:
                 return
@@ -256,6 +260,10 @@ class Relay:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
+        try:
+            self.retake_rejected()
+        except (sqlite3.Error, OSError) as e:  # the disk: they stay kept, for the next start
+            log.error("could not take the payloads refused before (%s); they stay kept", e)
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.config.session_expiry_s
@@ -268,6 +276,32 @@ class Relay:
         self._thread.start()
         self._writer = threading.Thread(target=self._write_loop, name="relay-writer", daemon=True)
         self._writer.start()
+
+    def retake_rejected(self) -> int:
+        """Take the refused payloads this relay accepts now (a relay upgraded after a drone was:
+        its alerts and flights were kept, not lost): into the outbox and the logbook; how many."""
+        good: list[tuple[dict, str]] = []
+        flights: list[Flight] = []
+        taken: list[int] = []
+        for r in self.outbox.rejected():
+            if r.topic.endswith("/" + topics.FLIGHTS):
+                flight, _ = parse_flight(r.payload)
+                if flight is not None and self.config.logbook_dir is not None:
+                    flights.append(flight)
+                    taken.append(r.seq)
+            else:
+                alert, _ = parse_alert(r.payload)
+                if alert is not None:
+                    good.append((alert, json.dumps(alert, separators=(",", ":"))))
+                    taken.append(r.seq)
+        if good:
+            self.outbox.put_many(good)
+        if flights:
+            self._file_flights(flights)
+        self.outbox.forget_rejected(taken)
+        if taken:
+            log.warning("took %d payload(s) refused before (a drone newer than the relay then)", len(taken))
+        return len(taken)
 
     def _forget_old(self) -> None:
         """Keep the ground station's disk from filling with months of delivered alerts."""

@@ -50,3 +50,27 @@ def test_no_database_and_an_unknown_id_say_so(tmp_path: Path) -> None:
     _outbox(tmp_path / "relay.db", 1)
     run = CliRunner().invoke(app, ["alerts", "--db", str(tmp_path / "relay.db"), "--show", "ffff"])
     assert run.exit_code == 3 and "no alert with id starting 'ffff'" in run.output
+
+
+def test_the_refused_payloads_are_kept_capped_and_listed_with_why(tmp_path: Path, monkeypatch) -> None:
+    """What the relay refused is kept with why, newest first in ``--rejected``; a publisher sending
+    garbage without end keeps only the newest ``MAX_REJECTED``, and a huge payload its first bytes."""
+    from ground_station.relay import outbox
+
+    monkeypatch.setattr(outbox, "MAX_REJECTED", 3)
+    monkeypatch.setattr(outbox, "MAX_REJECTED_BYTES", 1000)
+    db = tmp_path / "relay.db"
+    box = RelayOutbox(db)
+    topic = "riverpatrol/v1/d1/alerts"
+    box.keep_rejected([(topic, f"junk {i}".encode(), "payload: Invalid JSON") for i in range(4)])
+    box.keep_rejected([(topic, b"x" * 5000, "payload: Invalid JSON")])
+    kept = box.rejected()
+    box.close()
+    assert [r.payload[:6] for r in kept] == [b"junk 2", b"junk 3", b"x" * 6]  # the newest 3
+    assert len(kept[-1].payload) == 1000 and kept[-1].reason.endswith("kept its first 1,000 of 5,000 bytes")
+    run = CliRunner().invoke(app, ["alerts", "--db", str(db), "--rejected", "--json"])
+    assert run.exit_code == 0, run.output
+    lines = [json.loads(x) for x in run.stdout.splitlines()]
+    assert [(x["payload"][:6], x["bytes"]) for x in lines] == [("x" * 6, 1000), ("junk 3", 6), ("junk 2", 6)]
+    table = CliRunner().invoke(app, ["alerts", "--db", str(db), "--rejected"])
+    assert "3 refused payload(s) kept" in table.stdout and "payload: Invalid JSON" in table.stdout

@@ -70,6 +70,10 @@ def test_cloud_outage_then_everything_exactly_once(mosquitto, cloud: CloudProces
         ids = sorted(a["id"] for a in stored)
         assert len(ids) == 60 and len(set(ids)) == 60
         assert relay.m_rejected._value.get() == 1
+        (junk_kept,) = relay.outbox.rejected()  # refused, kept with why, not dropped
+        assert junk_kept.payload == b'{"not": "an alert"}' and junk_kept.reason.startswith(
+            "alert_id: Field required"
+        )
         assert relay.outbox.backlog().dead_letters == 0
     finally:
         pub.loop_stop()
@@ -204,5 +208,30 @@ def test_a_relay_forgets_alerts_the_cloud_had_months_ago(tmp_path: Path) -> None
     try:
         kept = {str(make_alert(2).alert_id)}
         assert wait_until(lambda: {a["alert_id"] for a in relay.outbox.recent_alerts()} == kept, 10)
+    finally:
+        relay.stop()
+
+
+def test_what_an_older_relay_refused_reaches_the_cloud_once_the_relay_takes_it(
+    mosquitto, cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """A drone upgraded before its station sent alerts the old relay refused: they were kept, not
+    dropped, and the upgraded relay takes them at its start and delivers them; garbage stays kept."""
+    db = tmp_path / "relay.db"
+    box = RelayOutbox(db)  # as the older relay left it
+    topic = topics.drone_topic("d1", topics.ALERTS)
+    box.keep_rejected(
+        [
+            (topic, make_alert(7).model_dump_json().encode(), "sun_glare: Extra inputs are not permitted"),
+            (topic, b"garbage", "payload: Invalid JSON"),
+        ]
+    )
+    box.close()
+    relay = Relay(RelayConfig(db_path=db, cloud_url=cloud.url, token=STATION_TOKEN, mqtt_port=mosquitto.port))
+    relay.start()
+    try:
+        assert wait_until(lambda: len(cloud.alerts()) == 1, 20), relay.forwarder.last_error
+        assert cloud.alerts()[0]["id"] == str(make_alert(7).alert_id)
+        assert [r.payload for r in relay.outbox.rejected()] == [b"garbage"]
     finally:
         relay.stop()
