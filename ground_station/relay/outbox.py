@@ -208,6 +208,23 @@ class RelayOutbox:
             self._db.execute("DELETE FROM queue WHERE seq = ?", (item.seq,))
             self._db.execute("COMMIT")
 
+    def requeue_dead(self) -> int:
+        """Offer the cloud again the events it refused (a cloud upgraded since may take what it
+        did not know): back into the queue, out of the dead letters; how many. Refused again,
+        they come back."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            rows = self._db.execute("SELECT alert_id, revision, payload FROM dead_letter").fetchall()
+            for alert_id, revision, payload in rows:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO queue (alert_id, revision, drone_id, payload, received_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (alert_id, revision, json.loads(payload).get("drone_id", ""), payload, time.time()),
+                )
+            self._db.execute("DELETE FROM dead_letter")
+            self._db.execute("COMMIT")
+        return len(rows)
+
     def keep_rejected(self, items: list[tuple[str, bytes, str]]) -> list[bool]:
         """Keep refused payloads (topic, payload, why) in ONE transaction, the newest
         ``MAX_REJECTED`` of them; a payload over ``MAX_REJECTED_BYTES`` keeps its first bytes."""

@@ -262,6 +262,8 @@ class Relay:
     def start(self) -> None:
         try:
             self.retake_rejected()
+            if dead := self.outbox.requeue_dead():
+                log.warning("offering the cloud again %d alert event(s) it refused before", dead)
         except (sqlite3.Error, OSError) as e:  # the disk: they stay kept, for the next start
             log.error("could not take the payloads refused before (%s); they stay kept", e)
         if self._v5:

@@ -216,7 +216,8 @@ def test_what_an_older_relay_refused_reaches_the_cloud_once_the_relay_takes_it(
     mosquitto, cloud: CloudProcess, tmp_path: Path
 ) -> None:
     """A drone upgraded before its station sent alerts the old relay refused: they were kept, not
-    dropped, and the upgraded relay takes them at its start and delivers them; garbage stays kept."""
+    dropped, and the upgraded relay takes them at its start and delivers them; garbage stays kept.
+    An event an older cloud refused (dead-lettered) is offered to the cloud again at the start."""
     db = tmp_path / "relay.db"
     box = RelayOutbox(db)  # as the older relay left it
     topic = topics.drone_topic("d1", topics.ALERTS)
@@ -226,12 +227,18 @@ def test_what_an_older_relay_refused_reaches_the_cloud_once_the_relay_takes_it(
             (topic, b"garbage", "payload: Invalid JSON"),
         ]
     )
+    refused = json.loads(make_alert(8).model_dump_json())  # and one an older cloud refused
+    assert box.put(refused, json.dumps(refused))
+    (parked,) = box.pending(1)
+    box.dead_letter(parked, "HTTP 422: unknown field")
+    assert box.backlog().dead_letters == 1
     box.close()
     relay = Relay(RelayConfig(db_path=db, cloud_url=cloud.url, token=STATION_TOKEN, mqtt_port=mosquitto.port))
     relay.start()
     try:
-        assert wait_until(lambda: len(cloud.alerts()) == 1, 20), relay.forwarder.last_error
-        assert cloud.alerts()[0]["id"] == str(make_alert(7).alert_id)
+        assert wait_until(lambda: len(cloud.alerts()) == 2, 20), relay.forwarder.last_error
+        assert {a["id"] for a in cloud.alerts()} == {str(make_alert(i).alert_id) for i in (7, 8)}
         assert [r.payload for r in relay.outbox.rejected()] == [b"garbage"]
+        assert relay.outbox.backlog().dead_letters == 0
     finally:
         relay.stop()
