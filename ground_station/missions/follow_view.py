@@ -36,7 +36,8 @@ class PatrolView:
             self._latest = p
             bar = self._bar
         if bar is None:
-            self.console.print(progress_line(p), highlight=False)
+            if p.current or p.last_reached is not None:  # item 0 is home: no mission flown yet
+                self.console.print(progress_line(p), highlight=False)
         else:
             self._update(bar, p)
 

@@ -17,6 +17,7 @@ def test_off_a_terminal_each_change_is_a_line() -> None:
     out = io.StringIO()
     view = PatrolView(Console(file=out, force_terminal=False, width=120), "river-1", 28)
     view.show_bar()  # a journal or a pipe: no bar
+    view.change(P.flying_to(0, _at(0)))  # the vehicle's current item before any mission: not said
     view.change(P.flying_to(3, _at(0)))
     view.change(P.reached(3, _at(1)).flying_to(4, _at(1)))
     view.close()
