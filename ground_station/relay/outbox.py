@@ -61,9 +61,11 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 """
 
-#: The refused payloads kept: the newest this many (a publisher sending garbage without end must
-#: not fill the ground station's disk), each at most this many bytes (the rest is cut, and said).
+#: The refused payloads kept: the newest this many, and this many bytes in all (a publisher
+#: sending garbage without end must not fill the ground station's disk), each at most
+#: ``MAX_REJECTED_BYTES`` (the rest is cut, and said).
 MAX_REJECTED = 10_000
+MAX_REJECTED_TOTAL = 100 << 20
 MAX_REJECTED_BYTES = 1 << 20
 
 
@@ -241,6 +243,10 @@ class RelayOutbox:
                 self._db.execute(
                     "DELETE FROM rejected WHERE seq <= (SELECT max(seq) FROM rejected) - ?", (MAX_REJECTED,)
                 )
+                while self._db.execute("SELECT sum(length(payload)) FROM rejected").fetchone()[0] > (
+                    MAX_REJECTED_TOTAL
+                ):
+                    self._db.execute("DELETE FROM rejected WHERE seq = (SELECT min(seq) FROM rejected)")
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:

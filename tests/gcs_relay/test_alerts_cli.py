@@ -68,9 +68,15 @@ def test_the_refused_payloads_are_kept_capped_and_listed_with_why(tmp_path: Path
     box.close()
     assert [r.payload[:6] for r in kept] == [b"junk 2", b"junk 3", b"x" * 6]  # the newest 3
     assert len(kept[-1].payload) == 1000 and kept[-1].reason.endswith("kept its first 1,000 of 5,000 bytes")
+    monkeypatch.setattr(outbox, "MAX_REJECTED_TOTAL", 1010)  # and this many bytes in all (1,012 kept)
+    box = RelayOutbox(db)
+    box.keep_rejected([])
+    assert [len(r.payload) for r in box.rejected()] == [6, 1000]  # the oldest went first
+    box.close()
+    monkeypatch.setattr(outbox, "MAX_REJECTED_TOTAL", 100 << 20)
     run = CliRunner().invoke(app, ["alerts", "--db", str(db), "--rejected", "--json"])
     assert run.exit_code == 0, run.output
     lines = [json.loads(x) for x in run.stdout.splitlines()]
-    assert [(x["payload"][:6], x["bytes"]) for x in lines] == [("x" * 6, 1000), ("junk 3", 6), ("junk 2", 6)]
+    assert [(x["payload"][:6], x["bytes"]) for x in lines] == [("x" * 6, 1000), ("junk 3", 6)]
     table = CliRunner().invoke(app, ["alerts", "--db", str(db), "--rejected"])
-    assert "3 refused payload(s) kept" in table.stdout and "payload: Invalid JSON" in table.stdout
+    assert "2 refused payload(s) kept" in table.stdout and "payload: Invalid JSON" in table.stdout
