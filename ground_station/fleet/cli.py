@@ -30,9 +30,8 @@ def _relay_view(db: Path):
             box.close()
     except Exception as e:  # a locked or corrupt file must not take the dashboard down
         return RelayView(note=f"{db}: unreadable ({e})")
-    return RelayView(
-        b.count, None if b.oldest_age_s is None else round(b.oldest_age_s, 1), b.dead_letters, b.delivered
-    )
+    age = None if b.oldest_age_s is None else round(b.oldest_age_s, 1)
+    return RelayView(b.count, age, b.dead_letters, b.delivered, refused=b.refused)
 
 
 def status(

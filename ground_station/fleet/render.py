@@ -23,6 +23,7 @@ class RelayView:
     dead_letters: int | None = None
     delivered: int | None = None
     note: str | None = None
+    refused: int | None = None  #: payloads the relay refused, kept with why
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
         relay = (
             f"relay to cloud: backlog {rv.backlog} (oldest {age}), delivered {rv.delivered}, "
             f"dead letters {rv.dead_letters}"
-        )
+        ) + (f", refused {rv.refused} (`gcs alerts --rejected` says why)" if rv.refused else "")
     down = f"[red]refused us: {escape(snap.broker_refused)}[/]" if snap.broker_refused else "[red]down[/]"
     broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
     lines: list = [t]

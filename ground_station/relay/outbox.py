@@ -96,6 +96,7 @@ class Backlog:
     oldest_age_s: float | None
     dead_letters: int
     delivered: int
+    refused: int = 0  #: payloads the relay refused, kept (``gcs alerts --rejected``)
 
 
 class OutboxOpenError(OSError):
@@ -281,7 +282,9 @@ class RelayOutbox:
             count, oldest = self._db.execute("SELECT count(*), min(received_at) FROM queue").fetchone()
             dead = self._db.execute("SELECT count(*) FROM dead_letter").fetchone()[0]
             row = self._db.execute("SELECT value FROM counters WHERE name='delivered'").fetchone()
-        return Backlog(count, None if oldest is None else max(0.0, now - oldest), dead, row[0] if row else 0)
+            refused = self._db.execute("SELECT count(*) FROM rejected").fetchone()[0]
+        age = None if oldest is None else max(0.0, now - oldest)
+        return Backlog(count, age, dead, row[0] if row else 0, refused)
 
     def forget_delivered(self, older_than_s: float, now: float | None = None) -> int:
         """Drop from the ``gcs alerts`` history every alert captured over ``older_than_s`` ago

@@ -98,7 +98,7 @@ def test_render_table_and_json() -> None:
     f.on_status(status("d2", online=False), T0)
     f.on_telemetry(tele("d3", camera="no frame for 12 s", detect_fps=0.0), T0)
     f.on_telemetry(tele("d4", warning="Fence Breached: Polygon"), T0)  # and does not report its camera
-    snap = Snapshot(f.rows(T0 + 1), RelayView(3, 12.0, 0, 40), "127.0.0.1:1883", True, 0, None)
+    snap = Snapshot(f.rows(T0 + 1), RelayView(3, 12.0, 0, 40, refused=2), "127.0.0.1:1883", True, 0, None)
     doc = as_json(snap)
     assert [d["link"] for d in doc["drones"]] == ["online", "offline", "online", "online"]
     assert doc["relay"]["backlog"] == 3
@@ -107,6 +107,7 @@ def test_render_table_and_json() -> None:
     console.print(table(snap))
     text = console.export_text()
     assert "item 3 of 11 (18%)" in text and "offline (lost)" in text and "backlog 3" in text
+    assert "refused 2 (`gcs alerts --rejected` says why)" in text
     assert "ok 3.5 fps" in text and "no frame for 12 s" in text
     assert "d4 warns: Fence Breached: Polygon" in text and text.count(" warns: ") == 1
     assert [d["warning"] for d in doc["drones"]] == [None, None, None, "Fence Breached: Polygon"]
