@@ -33,6 +33,17 @@ def _parse_home(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _parse_wind(text: str) -> tuple[float, float]:
+    """``--wind SPEED@FROM``: m/s, and where it blows from in degrees (8@45: 8 m/s from the NE)."""
+    try:
+        speed, from_deg = (float(v) for v in text.split("@"))
+    except ValueError as e:
+        raise typer.BadParameter(f"expected SPEED@FROM, m/s and degrees (e.g. 8@45), got {text!r}") from e
+    if not (0 <= speed < 60 and -360 <= from_deg <= 360):
+        raise typer.BadParameter(f"{text!r}: the speed must be 0-60 m/s and the direction in degrees")
+    return speed, from_deg % 360.0
+
+
 def _parse_sortie(text: str) -> tuple[int, int]:
     try:
         k, n = (int(v) for v in text.split("/"))
@@ -76,6 +87,12 @@ def plan(
     no_fly: Path | None = typer.Option(
         None, "--no-fly", help="GeoJSON of no-fly zones (Polygons) to go around (gcs.no_fly_zones)."
     ),
+    wind: str | None = typer.Option(
+        None,
+        "--wind",
+        help="The day's wind, SPEED@FROM in m/s and degrees (8@45: 8 m/s from the NE): the battery"
+        " estimate reads each leg's airspeed (gcs.wind_mps, gcs.wind_from_deg).",
+    ),
     config: Path | None = typer.Option(None, "--config", help="TOML config file (its \\[gcs] table)."),
 ) -> None:
     """Plan a camera patrol along a river: writes a QGC .plan, a MAVLink WPL and a route GeoJSON.
@@ -89,6 +106,10 @@ def plan(
     summary says so (that water goes unpatrolled). Zones near the route are kept out by the plan's
     geofence too. Home inside a zone or its margin, or zones that close the way, are refused (exit 2).
 
+    With a wind (--wind), each leg's battery cost reads its airspeed (a headwind leg costs more
+    than a tailwind leg saves), and a leg that would need more airspeed than `max_airspeed_mps`
+    is refused (exit 2): fly slower or another day.
+
     Exit codes: 0 written; 2 impossible parameters; 3 unknown or unreadable river or zones; 4 battery.
     """
     from rich.console import Console
@@ -96,7 +117,7 @@ def plan(
 
     from contract.camera import CameraModel
     from contract.rivers import rivers as bundled_rivers
-    from ground_station.planning.energy import EnergyModel
+    from ground_station.planning.energy import Wind
     from ground_station.planning.mission import build_mission
     from ground_station.planning.mission_files import write_plan, write_route_geojson, write_wpl
     from ground_station.planning.nofly import ZoneError, keep_out, read_zones, straight_home_crossings
@@ -121,6 +142,7 @@ def plan(
         raise typer.Exit(code)
 
     home_ll = _parse_home(home) if home else None
+    wind_given = _parse_wind(wind) if wind else None
     part = _parse_sortie(sortie) if sortie else None
     try:
         s = GcsSettings.load(config)
@@ -164,24 +186,14 @@ def plan(
             no_fly=tuple(zones),
             no_fly_margin_m=s.no_fly_margin_m,
         )
-        model = EnergyModel(
-            battery_wh=s.battery_wh,
-            reserve=s.battery_reserve,
-            hover_power_w=s.hover_power_w,
-            drag_coeff=s.drag_coeff,
-            climb_speed_mps=s.climb_speed_mps,
-            descent_speed_mps=s.descent_speed_mps,
-            land_speed_mps=s.land_speed_mps,
-            land_slow_alt_m=s.land_slow_alt_m,
-            climb_power_factor=s.climb_power_factor,
-            descent_power_factor=s.descent_power_factor,
-            accel_mps2=s.accel_mps2,
-        )
+        model = s.energy_model()
         patrol = keep_out(plan_patrol(reach, options), zones)
     except (PlanError, ValueError) as e:
         fail(EXIT_BAD_PARAMETERS, str(e))
 
-    est = patrol.estimate(model)
+    day = Wind(*wind_given) if wind_given else Wind(s.wind_mps, s.wind_from_deg)
+    windy = day if day.speed_mps > 0 else None
+    est = patrol.estimate(model, windy)
     table = Table(title=f"Patrol plan: {reach.name}", show_header=False)
     rows = [
         ("river width", f"{reach.width_m:.0f} m"),
@@ -202,6 +214,19 @@ def plan(
             "battery",
             f"{est.energy_wh:.1f} Wh = {est.battery_pct:.0f}% of {model.battery_wh:g} Wh "
             f"(limit {model.usable_wh:.1f} Wh, {model.reserve:.0%} reserve)",
+        ),
+        *(
+            [
+                (
+                    "wind",
+                    f"{day.speed_mps:g} m/s from {day.from_deg:.0f}°:"
+                    f" +{est.energy_wh - est.calm_energy_wh:.1f} Wh over calm air;"
+                    f" legs up to {est.max_airspeed_mps:.1f} m/s through the air"
+                    f" (at most {s.max_airspeed_mps:g})",
+                )
+            ]
+            if windy and est.calm_energy_wh is not None
+            else []
         ),
         ("home", f"{options.home[0]:.6f},{options.home[1]:.6f}"),
         (
@@ -239,9 +264,19 @@ def plan(
         table.add_row(k, v)
     console.print(table)
 
+    if est.max_airspeed_mps > s.max_airspeed_mps:
+        fail(
+            EXIT_BAD_PARAMETERS,
+            f"into a {day.speed_mps:g} m/s wind from {day.from_deg:.0f}° the upwind legs need"
+            f" {est.max_airspeed_mps:.1f} m/s through the air at {options.speed_mps:g} m/s over the ground,"
+            f" above the vehicle's {s.max_airspeed_mps:g} m/s (max_airspeed_mps): the vehicle would fall"
+            " behind its plan and its battery estimate. Fly slower (--speed) or another day.",
+        )
     if not est.fits:
         # advise on the whole reach: --sortie K/N does not nest
-        advice = advise_sorties(whole, options, model, launch_near=None if home_ll else launch_near)
+        advice = advise_sorties(
+            whole, options, model, launch_near=None if home_ll else launch_near, wind=windy
+        )
         msg = (
             f"refused: the plan needs {est.energy_wh:.0f} Wh but the battery allows {model.usable_wh:.0f} Wh "
             f"({model.battery_wh:g} Wh less {model.reserve:.0%} reserve)."

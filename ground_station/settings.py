@@ -8,13 +8,16 @@ change them to your airframe's measured hover power before trusting a battery ve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from contract import defaults
 from contract.broker import BrokerAuth
 from contract.settings import ComponentSettings
+
+if TYPE_CHECKING:
+    from ground_station.planning.energy import EnergyModel
 
 
 class GcsSettings(ComponentSettings):
@@ -67,6 +70,11 @@ class GcsSettings(ComponentSettings):
     climb_power_factor: float = Field(1.3, gt=0, description="climb power / hover power")
     descent_power_factor: float = Field(0.8, gt=0, description="descent power / hover power")
     accel_mps2: float = Field(2.5, gt=0, description="ArduPilot WPNAV_ACCEL")
+    max_airspeed_mps: float = Field(
+        16.0, gt=0, description="the fastest the vehicle flies through the air (its ANGLE_MAX lean)"
+    )
+    wind_mps: float = Field(0.0, ge=0, description="the day's mean wind a plan is made for (gcs plan --wind)")
+    wind_from_deg: float = Field(0.0, description="where that wind blows from, degrees (0: north)")
 
     # --- links ----------------------------------------------------------------------------------
     mqtt_host: str = defaults.MQTT_HOST
@@ -139,6 +147,24 @@ class GcsSettings(ComponentSettings):
     status_settle_s: float = Field(
         2.0, gt=0, description="--once listens this long for retained status and a telemetry round, s"
     )
+
+    def energy_model(self) -> EnergyModel:
+        """The vehicle and battery figures the planner's battery verdict reads."""
+        from ground_station.planning.energy import EnergyModel
+
+        return EnergyModel(
+            battery_wh=self.battery_wh,
+            reserve=self.battery_reserve,
+            hover_power_w=self.hover_power_w,
+            drag_coeff=self.drag_coeff,
+            climb_speed_mps=self.climb_speed_mps,
+            descent_speed_mps=self.descent_speed_mps,
+            land_speed_mps=self.land_speed_mps,
+            land_slow_alt_m=self.land_slow_alt_m,
+            climb_power_factor=self.climb_power_factor,
+            descent_power_factor=self.descent_power_factor,
+            accel_mps2=self.accel_mps2,
+        )
 
     def mqtt_auth(self) -> BrokerAuth:
         """How the relay and the dashboard log in to the broker."""

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 from contract.camera import CameraModel
+from contract.geo import bearing_deg, distance_m
 from contract.mavlink import FencePolygon
 from ground_station.planning import geometry as g
 from ground_station.planning.detour import Detour, NoWayAround, avoid
-from ground_station.planning.energy import EnergyModel, FlightEstimate, estimate
+from ground_station.planning.energy import EnergyModel, FlightEstimate, Leg, Wind, estimate
 from ground_station.planning.fence import FenceError, corridor
 
 LatLon = tuple[float, float]
@@ -162,10 +164,16 @@ class PatrolPlan:
             out.setdefault(w.pass_no, []).append((w.lat, w.lon))
         return [out[k] for k in sorted(out)]
 
-    def estimate(self, model: EnergyModel) -> FlightEstimate:
-        return estimate(
-            self.route_length_m, list(self.turn_angles_deg), self.options.alt_m, self.options.speed_mps, model
-        )
+    @property
+    def legs(self) -> list[Leg]:
+        """Each leg of the route (home to home): its length and its track."""
+        r = self.route
+        return [(distance_m(*a, *b), bearing_deg(*a, *b)) for a, b in pairwise(r)]
+
+    def estimate(self, model: EnergyModel, wind: Wind | None = None) -> FlightEstimate:
+        o = self.options
+        turns = list(self.turn_angles_deg)
+        return estimate(self.route_length_m, turns, o.alt_m, o.speed_mps, model, wind, self.legs)
 
 
 def footprint_width_m(camera: CameraModel, alt_m: float) -> float:
@@ -309,6 +317,7 @@ def advise_sorties(
     model: EnergyModel,
     launch_near: LatLon | None = None,
     max_sorties: int = 50,
+    wind: Wind | None = None,
 ) -> SortieAdvice | None:
     """Fewest equal parts of the reach whose plans all fit the battery; None if up to ``max_sorties`` don't.
 
@@ -316,23 +325,27 @@ def advise_sorties(
     moves along the river); without it every part flies from ``options.home``, so distant parts
     pay longer home legs — why this searches rather than dividing energy by capacity.
     """
-    if launch_near is None and _farthest_point_out_of_reach(reach, options, model):
+    if launch_near is None and _farthest_point_out_of_reach(reach, options, model, wind):
         return None
     for n in range(1, max_sorties + 1):
         ests = []
         for part in split_reach(reach, n):
             opts = options if launch_near is None else replace(options, home=nearest_end(part, launch_near))
-            ests.append(plan_patrol(part, opts).estimate(model))
+            ests.append(plan_patrol(part, opts).estimate(model, wind))
         if all(e.fits for e in ests):
             return SortieAdvice(n, tuple(ests))
     return None
 
 
-def _farthest_point_out_of_reach(reach: RiverReach, options: PlanOptions, model: EnergyModel) -> bool:
+def _farthest_point_out_of_reach(
+    reach: RiverReach, options: PlanOptions, model: EnergyModel, wind: Wind | None = None
+) -> bool:
     """True when flying from home to the reach's farthest point and straight back exceeds the battery.
 
     Some sortie must visit that point, so no split can help.
     """
-    proj = g.Projection(*options.home)
-    far = max(math.hypot(*proj.to_xy(*p)) for p in reach.centerline)
-    return not estimate(2 * far, [180.0], options.alt_m, options.speed_mps, model).fits
+    home = options.home
+    p = max(reach.centerline, key=lambda q: distance_m(*home, *q))
+    far, out = distance_m(*home, *p), bearing_deg(*home, *p)
+    legs = [(far, out), (far, (out + 180.0) % 360.0)]
+    return not estimate(2 * far, [180.0], options.alt_m, options.speed_mps, model, wind, legs).fits

@@ -138,3 +138,24 @@ def test_help_lists_the_options():
     for opt in ("--river", "--segment", "--alt", "--speed", "--overlap", "--home", "--out", "--sortie"):
         assert opt in r.output
     assert "Exit codes" in r.output
+
+
+def test_a_windy_day_costs_battery_and_too_strong_a_wind_is_refused(tmp_path):
+    calm = plan("--river", "shenzhen", "--segment", "shenzhen-3", "--out", str(tmp_path / "c"))
+    windy = plan(
+        "--river", "shenzhen", "--segment", "shenzhen-3", "--wind", "8@45", "--out", str(tmp_path / "w")
+    )
+    assert calm.exit_code == 0 and windy.exit_code == 0, windy.output
+    wh = [float(r.output.split("battery")[1].split(" Wh")[0].strip(" │")) for r in (calm, windy)]
+    assert wh[1] > wh[0] and "8 m/s from 45°: +" in windy.output and "│ wind " not in calm.output
+    strong = plan(
+        "--river", "shenzhen", "--segment", "shenzhen-3", "--wind", "12@45", "--out", str(tmp_path / "s")
+    )
+    assert strong.exit_code == EXIT_BAD_PARAMETERS
+    assert "above the vehicle's 16 m/s (max_airspeed_mps)" in " ".join(strong.output.split())
+    assert not (tmp_path / "s").exists()  # nothing written for a refused plan
+    slower = plan("--river", "shenzhen", "--segment", "shenzhen-3", "--wind", "12@45", "--speed", "3",
+                  "--out", str(tmp_path / "s"))  # fmt: skip
+    assert slower.exit_code == EXIT_BATTERY, slower.output  # slow into a strong wind: the battery
+    assert "split into 3 sorties" in slower.output  # ... advised in the same wind
+    assert plan("--river", "shenzhen", "--wind", "strong", "--out", str(tmp_path)).exit_code == 2

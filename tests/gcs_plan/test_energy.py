@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from contract.camera import CameraModel
-from ground_station.planning.energy import EnergyModel, estimate
+from ground_station.planning.energy import EnergyModel, Wind, estimate
 from ground_station.planning.planner import PlanOptions, advise_sorties, footprint_width_m, plan_patrol
 from ground_station.planning.reach_source import bundled_reach
 from ground_station.settings import GcsSettings
@@ -91,3 +93,30 @@ def test_no_split_helps_when_home_is_beyond_round_trip_range():
     fp = footprint_width_m(CameraModel.default(), 30.0)
     opts = PlanOptions(30.0, 8.0, 0.3, fp, home=far_home)
     assert advise_sorties(reach, opts, MODEL) is None
+
+
+def test_a_wind_is_flown_through_at_each_leg_s_airspeed_and_costs_more_than_it_saves():
+    """The autopilot holds the ground speed: a leg's airspeed is its ground velocity less the
+    wind's. Out and back into and with a 5 m/s wind costs more than calm air (quadratic drag), and
+    so does hovering (the climb, the descent, the turns) against it."""
+    north = Wind(5.0, 0.0)  # blows from the north, towards the south
+    assert north.airspeed(10.0, 0.0) == pytest.approx(15.0)  # flying north: into it
+    assert north.airspeed(10.0, 180.0) == pytest.approx(5.0)  # flying south: with it
+    assert north.airspeed(10.0, 90.0) == pytest.approx(math.hypot(10.0, 5.0))  # across it
+    legs = [(1500.0, 0.0), (1500.0, 180.0)]
+    calm = estimate(3000.0, [180.0], 30.0, 10.0, MODEL)
+    windy = estimate(3000.0, [180.0], 30.0, 10.0, MODEL, north, legs)
+    assert windy.total_s == pytest.approx(calm.total_s) and windy.calm_energy_wh == pytest.approx(
+        calm.energy_wh
+    )
+    hover = (15 * 300 + 40 * 100 + 5 * 200) * (1 + 0.005 * 25)  # climb, descent, turn against 5 m/s
+    cruise = 150 * 200 * (1 + 0.005 * 225) + 150 * 200 * (1 + 0.005 * 25)  # 15 m/s up, 5 m/s down
+    assert windy.energy_wh == pytest.approx((hover + cruise) / 3600)
+    assert windy.energy_wh > calm.energy_wh and windy.max_airspeed_mps == pytest.approx(15.0)
+    no_legs = estimate(3000.0, [180.0], 30.0, 10.0, MODEL, north)  # every direction alike
+    assert no_legs.energy_wh == pytest.approx(windy.energy_wh)  # out and back: v^2 + w^2 on average
+    assert estimate(3000.0, [], 30.0, 10.0, MODEL, Wind(0.0, 90.0), legs).energy_wh == pytest.approx(
+        estimate(3000.0, [], 30.0, 10.0, MODEL).energy_wh
+    )
+    with pytest.raises(ValueError, match="wind speed"):
+        Wind(-1.0, 0.0)
