@@ -112,6 +112,10 @@ class Telemetry(_Wire):
     #: .board_id``): a station talking to a vehicle tells which agent rides on it by this, even
     #: with drones side by side. None until the autopilot said it, or where the sender does not.
     board_id: str | None = Field(default=None, max_length=36, pattern=r"^[0-9a-f]+$")
+    #: The autopilot's estimate of the wind where the drone flies (ArduPilot's WIND): what an
+    #: operator weighs against the wind the patrol was planned for. None where it does not say.
+    wind_mps: float | None = Field(default=None, ge=0, le=100)
+    wind_from_deg: float | None = Field(default=None, ge=0, lt=360, description="Where it blows from.")
 
 
 class DroneStatus(_Wire):

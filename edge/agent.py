@@ -448,6 +448,8 @@ class EdgeAgent:
             detect_fps=round(self.detect_fps(), 1),
             warning=latest_warning(s.statustexts, time.monotonic(), self.settings.warning_shown_s),
             board_id=s.board_id,
+            wind_mps=None if s.wind_mps is None else round(s.wind_mps, 1),
+            wind_from_deg=None if s.wind_from_deg is None else round(s.wind_from_deg) % 360,
         )
         self.link.publish_telemetry(t)
 

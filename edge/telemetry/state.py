@@ -101,6 +101,8 @@ class VehicleState:
     groundspeed_mps: float | None = None
     airspeed_mps: float | None = None
     heading_deg: float | None = None
+    wind_mps: float | None = None  # the autopilot's wind estimate (WIND, ArduPilot)
+    wind_from_deg: float | None = None  # where it blows from, 0-360
     climb_mps: float | None = None  # vertical speed, up positive
     throttle_pct: int | None = None
     battery_voltage_v: float | None = None
@@ -168,6 +170,7 @@ class StateTracker:
             "SYSTEM_TIME": self._system_time,
             "STATUSTEXT": self._statustext,
             "AUTOPILOT_VERSION": self._autopilot_version,
+            "WIND": self._wind,
         }
 
     @property
@@ -365,6 +368,13 @@ class StateTracker:
         if msg.time_unix_usec:
             self.state.utc_offset_s = msg.time_unix_usec / 1e6 - t
         return Digest.REBOOTED if rebooted else None
+
+    def _wind(self, msg: Any, now: float) -> Digest | None:
+        speed, direction = float(msg.speed), float(msg.direction)
+        if not (math.isfinite(speed) and math.isfinite(direction)) or speed < 0:
+            raise ValueError(f"WIND speed {speed} / direction {direction} out of range")
+        self.state.wind_mps, self.state.wind_from_deg = speed, direction % 360.0
+        return None
 
     def _autopilot_version(self, msg: Any, now: float) -> Digest | None:
         self.state.board_id = board_id(msg) or self.state.board_id

@@ -12,7 +12,7 @@ DATA_STREAM_EXTENDED_STATUS = 2  # SYS_STATUS, GPS_RAW_INT, MISSION_CURRENT
 DATA_STREAM_POSITION = 6  # GLOBAL_POSITION_INT
 DATA_STREAM_EXTRA1 = 10  # ATTITUDE
 DATA_STREAM_EXTRA2 = 11  # VFR_HUD
-DATA_STREAM_EXTRA3 = 12  # BATTERY_STATUS, SYSTEM_TIME
+DATA_STREAM_EXTRA3 = 12  # BATTERY_STATUS, SYSTEM_TIME, WIND
 
 #: Messages whose arrival proves the streams are flowing.
 POSE_MESSAGES = frozenset({"GLOBAL_POSITION_INT", "ATTITUDE"})
@@ -30,6 +30,7 @@ def message_rates(pose_hz: float, status_hz: float) -> dict[str, float]:
         "MISSION_CURRENT": status_hz,
         "SYSTEM_TIME": 1.0,
         "HOME_POSITION": 0.5,
+        "WIND": 1.0,
     }
 
 

@@ -62,6 +62,8 @@ class DroneRow:
     detect_fps: float | None = None
     warning: str | None = None  #: the autopilot's latest warning, while recent
     board_id: str | None = None  #: the flight controller's hardware id, as the agent heard it
+    wind_mps: float | None = None  #: the autopilot's wind estimate
+    wind_from_deg: float | None = None
     #: The boards of two or more vehicles heard under this one id lately: two drones' agents set up
     #: alike (a copied memory card). Their alerts, flights and status mix under one name.
     id_shared_by: tuple[str, ...] = ()
@@ -209,6 +211,8 @@ class FleetState:
                     detect_fps=t.detect_fps,
                     warning=t.warning,
                     board_id=t.board_id,
+                    wind_mps=t.wind_mps,
+                    wind_from_deg=t.wind_from_deg,
                     id_shared_by=shared_id(d.boards, now, self.stale_after_s),
                     newer_fields=d.newer_fields,
                 )

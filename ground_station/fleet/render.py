@@ -69,8 +69,8 @@ def _camera(r: DroneRow) -> Text:
     return Text("ok" + ("" if r.detect_fps is None else f" {r.detect_fps:.1f} fps"), style="green")
 
 
-ALL_COLUMNS = ("drone", "link", "heard", "mode", "armed", "batt", "gps", "position", "mission", "camera",
-               "alerts", "outbox")  # fmt: skip
+ALL_COLUMNS = ("drone", "link", "heard", "mode", "armed", "batt", "gps", "position", "wind", "mission",
+               "camera", "alerts", "outbox")  # fmt: skip
 #: Columns a terminal under ``WIDE`` columns shows (``--json`` has every field): a field laptop's
 #: default 80-column terminal gets whole cells instead of every column squeezed to "dro…".
 COMPACT = ("drone", "link", "mode", "batt", "mission", "camera", "alerts", "outbox")
@@ -105,6 +105,8 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
                 "batt": _v(r.battery_pct, "{:.0f}%"),
                 "gps": "-" if r.gps_fix is None else f"fix {r.gps_fix} / {r.satellites} sats",
                 "position": "-" if r.lat is None else f"{r.lat:.6f},{r.lon:.6f} {r.alt_rel_m:.0f} m",
+                # m/s @ where it blows from, as `gcs plan --wind` takes it
+                "wind": "-" if r.wind_mps is None else f"{r.wind_mps:.0f}@{r.wind_from_deg or 0:.0f}°",
                 "mission": mission,
                 "camera": _camera(r),
                 "alerts": _v(r.alerts_this_flight),
@@ -115,7 +117,9 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
     whole = {"position": 25, "mission": 5 if compact else 19}  # numbers must not be cut
     for col in cols:
         t.add_column(
-            col, min_width=whole.get(col), no_wrap=col in ("drone", "batt", "alerts", "outbox", *whole)
+            col,
+            min_width=whole.get(col),
+            no_wrap=col in ("drone", "batt", "wind", "alerts", "outbox", *whole),
         )
     for cells in rows:
         t.add_row(*(cells[c] for c in cols))

@@ -94,7 +94,7 @@ def test_render_table_and_json() -> None:
     from rich.console import Console
 
     f = FleetState(stale_after_s=5.0)
-    f.on_telemetry(tele("d1", camera="ok", detect_fps=3.46), T0)
+    f.on_telemetry(tele("d1", camera="ok", detect_fps=3.46, wind_mps=7.8, wind_from_deg=225.0), T0)
     f.on_status(status("d2", online=False), T0)
     f.on_telemetry(tele("d3", camera="no frame for 12 s", detect_fps=0.0), T0)
     f.on_telemetry(tele("d4", warning="Fence Breached: Polygon"), T0)  # and does not report its camera
@@ -108,7 +108,7 @@ def test_render_table_and_json() -> None:
     text = console.export_text()
     assert "item 3 of 11 (18%)" in text and "offline (lost)" in text and "backlog 3" in text
     assert "refused 2 (`gcs alerts --rejected` says why)" in text
-    assert "ok 3.5 fps" in text and "no frame for 12 s" in text
+    assert "ok 3.5 fps" in text and "no frame for 12 s" in text and "8@225°" in text
     assert "d4 warns: Fence Breached: Polygon" in text and text.count(" warns: ") == 1
     assert [d["warning"] for d in doc["drones"]] == [None, None, None, "Fence Breached: Polygon"]
     narrow = Console(width=80, record=True)  # a field laptop's terminal: fewer columns, none cut
@@ -156,14 +156,14 @@ def test_a_drone_newer_than_the_station_is_shown_and_said() -> None:
     from rich.console import Console
 
     f = FleetState(stale_after_s=5.0)
-    newer = {**json.loads(tele(camera="ok").model_dump_json()), "sun_glare": 0.4, "wind_mps": 6.0}
+    newer = {**json.loads(tele(camera="ok").model_dump_json()), "sun_glare": 0.4, "rain_mm": 6.0}
     assert f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), json.dumps(newer).encode(), T0)
     (row,) = f.rows(T0)
-    assert row.link is Link.ONLINE and row.camera == "ok" and row.newer_fields == ("sun_glare", "wind_mps")
+    assert row.link is Link.ONLINE and row.camera == "ok" and row.newer_fields == ("sun_glare", "rain_mm")
     assert sum(f.rejected.values()) == 0
     console = Console(width=240, record=True)
     console.print(table(Snapshot([row], RelayView(), "127.0.0.1:1883", True, 0, None)))
-    says = "d1 runs a newer RiverPatrol than this station (it sends sun_glare, wind_mps): upgrade the"
+    says = "d1 runs a newer RiverPatrol than this station (it sends sun_glare, rain_mm): upgrade the"
     assert says in console.export_text()
     assert f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), tele().model_dump_json().encode(), T0 + 1)
     assert f.rows(T0 + 1)[0].newer_fields == ()  # upgraded back in step: not said any more

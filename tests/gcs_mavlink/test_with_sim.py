@@ -67,9 +67,12 @@ def test_mission_flight_against_the_simulator() -> None:
 def test_the_station_and_the_drone_hear_one_board_id_from_the_vehicle() -> None:
     """The flight controller's hardware id (AUTOPILOT_VERSION) is how a station tells which edge
     agent rides the vehicle it talks to: the agent asks for it and reports it, the station asks
-    for it, and both read the same id; another board reads another."""
+    for it, and both read the same id; another board reads another. The agent also hears the
+    autopilot's wind (WIND)."""
     board = 0xDEADBEEF12345678
-    settings = VehicleSettings(tcp_port=0, udp_out=[], speedup=5, board_uid=board)
+    settings = VehicleSettings(
+        tcp_port=0, udp_out=[], speedup=5, board_uid=board, wind_speed=6.0, wind_dir=90.0
+    )
     with SimVehicle(settings) as sim, SimVehicle(VehicleSettings(tcp_port=0, udp_out=[], sysid=7)) as other:
         url = f"tcp:127.0.0.1:{sim.tcp_port}"
         edge = TelemetryLink(EdgeSettings(mavlink=url, link_timeout=2.0, stream_check_s=1.0)).start()
@@ -80,6 +83,12 @@ def test_the_station_and_the_drone_hear_one_board_id_from_the_vehicle() -> None:
             while edge.snapshot().board_id is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert edge.snapshot().board_id == "deadbeef12345678" == edge.health()["board_id"]
+            while edge.snapshot().wind_mps is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            state = edge.snapshot()  # and the autopilot's wind, for the fleet dashboard
+            assert state.wind_mps == pytest.approx(6.0, abs=0.5) and state.wind_from_deg == pytest.approx(
+                90.0
+            )
         finally:
             edge.stop()
         with VehicleClient.connect(f"tcp:127.0.0.1:{other.tcp_port}", heartbeat_timeout=10.0) as client:
