@@ -167,3 +167,18 @@ def test_the_latest_recent_warning_rides_along_and_information_does_not() -> Non
     assert latest_warning(texts[:2], 120.0, 60.0) == "Fence Breached: Polygon"
     assert latest_warning(texts, 172.0, 60.0) is None  # a minute on: gone from the fleet view
     assert latest_warning([StatusText(4, "x" * 300, 1.0)], 1.0, 60.0) == "x" * 200  # the wire's cap
+
+
+def test_the_autopilots_wind_and_board_are_kept_and_a_garbled_wind_is_counted() -> None:
+    t = StateTracker()
+    feed(t, heartbeat(AP) + wire(AP, AP.wind_encode(-135.0, 7.5, 0.0)))  # ArduPilot's -180..180
+    assert (t.state.wind_mps, t.state.wind_from_deg) == (7.5, 225.0)
+    feed(t, wire(AP, AP.wind_encode(float("nan"), 9.0, 0.0)))
+    assert t.state.counters.malformed == 1 and t.state.wind_mps == 7.5  # the last good one stands
+    version = AP.autopilot_version_encode(0, 0, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, 0xAB, [0] * 18)
+    feed(t, wire(AP, version))
+    assert t.state.board_id == "00000000000000ab"
+    feed(
+        t, wire(AP, AP.autopilot_version_encode(0, 0, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, 0, [0] * 18))
+    )
+    assert t.state.board_id == "00000000000000ab"  # a version without an id does not unsay it
