@@ -76,6 +76,8 @@ class VehicleClient:
         self.prearm_ok: bool | None = None  # SYS_STATUS pre-arm bit, when the vehicle reports it
         self.gps_fix_type: int | None = None
         self.mission_current: int | None = None
+        self.battery_pct: int | None = None  # SYS_STATUS battery_remaining, when the vehicle knows it
+        self.wind: tuple[float, float] | None = None  # WIND: m/s, where from (0-360)
         self.bad_data = 0
         self._board_id: str | None = None
         self._send_lock = threading.Lock()
@@ -518,6 +520,7 @@ class VehicleClient:
             m.MAVLINK_MSG_ID_GPS_RAW_INT,
             m.MAVLINK_MSG_ID_MISSION_CURRENT,
             m.MAVLINK_MSG_ID_SYSTEM_TIME,
+            m.MAVLINK_MSG_ID_WIND,  # what a followed patrol flies in
         )
         for msg_id in status:
             self._send(
@@ -585,6 +588,10 @@ class VehicleClient:
         elif mtype == "SYS_STATUS":
             if msg.onboard_control_sensors_present & PREARM_CHECK:
                 self.prearm_ok = bool(msg.onboard_control_sensors_health & PREARM_CHECK)
+            self.battery_pct = msg.battery_remaining if 0 <= msg.battery_remaining <= 100 else None
+        elif mtype == "WIND":
+            if math.isfinite(msg.speed) and math.isfinite(msg.direction) and msg.speed >= 0:
+                self.wind = (float(msg.speed), float(msg.direction) % 360.0)
         elif mtype == "GPS_RAW_INT":
             self.gps_fix_type = msg.fix_type
         elif mtype == "MISSION_CURRENT":

@@ -511,6 +511,7 @@ def _follow_until_landed(s, client, name: str, fly: Callable[[], None] | None = 
             flying = False
         view.show_bar()
         while follower.is_alive():
+            view.vitals(client.battery_pct, client.wind)
             follower.join(0.2)
     except KeyboardInterrupt:
         if flying:  # Ctrl-C while taking off: the command stops there, as without --follow

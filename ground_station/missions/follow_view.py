@@ -1,7 +1,8 @@
 """What an operator following a patrol sees of its progress.
 
-At a terminal: one progress bar, waypoints reached of the mission's items, the item it flies to
-and the time gone by; the flight's mode changes and the autopilot's warnings print above it.
+At a terminal: one progress bar, waypoints reached of the mission's items, the item it flies to,
+the battery left and the wind the autopilot reckons, and the time gone by; the flight's mode
+changes and the autopilot's warnings print above it.
 Elsewhere (a service's journal, a pipe, a test): a line per change, as a log reads.
 """
 
@@ -29,6 +30,7 @@ class PatrolView:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._latest: PatrolProgress | None = None
+        self._vitals = ""
 
     def change(self, p: PatrolProgress) -> None:
         """The patrol's progress changed: the bar moves, or (no bar) a line is printed."""
@@ -51,15 +53,26 @@ class PatrolView:
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[doing]}"),
+            TextColumn("{task.fields[vitals]}"),
             TimeElapsedColumn(),
             console=self.console,
         )
-        self._task = bar.add_task(self.name, total=self.count, doing="")
+        self._task = bar.add_task(self.name, total=self.count, doing="", vitals=self._vitals)
         bar.start()
         with self._lock:
             self._bar, latest = bar, self._latest
         if latest is not None:
             self._update(bar, latest)
+
+    def vitals(self, battery_pct: int | None, wind: tuple[float, float] | None) -> None:
+        """The battery left and the wind (m/s, from), as the vehicle last said them: on the bar."""
+        parts = [] if battery_pct is None else [f"battery {battery_pct}%"]
+        parts += [] if wind is None else [f"wind {wind[0]:.0f}@{wind[1]:.0f}°"]
+        self._vitals = "  ".join(parts)
+        with self._lock:
+            bar, task = self._bar, self._task
+        if bar is not None and task is not None:
+            bar.update(task, vitals=self._vitals)
 
     def close(self) -> None:
         with self._lock:

@@ -33,6 +33,7 @@ def test_at_a_terminal_the_take_off_prints_lines_then_a_bar_moves() -> None:
     view = PatrolView(console, "river-1", 28)
     view.change(P.flying_to(1, _at(0)))  # during the take-off's own spinner: a line
     view.show_bar()
+    view.vitals(63, (8.2, 45.0))  # what the vehicle last said of its battery and the wind
     for seq in range(1, 15):
         view.change(P.reached(seq, _at(seq)).flying_to(seq + 1, _at(seq)))
     console.print("river-1 is now RTL")  # a mode change prints above the bar
@@ -40,6 +41,7 @@ def test_at_a_terminal_the_take_off_prints_lines_then_a_bar_moves() -> None:
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue())  # the terminal's codes
     assert text.count("last reached") == 1 and "item 1 of 28 current" in text  # no line per change
     assert "14/28" in text and "flying to item 15" in text and "river-1 is now RTL" in text
+    assert "battery 63%  wind 8@45°" in text
 
 
 def _at(s: int):

@@ -79,6 +79,11 @@ def test_the_station_and_the_drone_hear_one_board_id_from_the_vehicle() -> None:
         try:
             with VehicleClient.connect(url, heartbeat_timeout=10.0, timeout=1.0) as client:
                 assert client.board_id() == "deadbeef12345678" == client.board_id()  # asked once
+                until = time.monotonic() + 10  # what a followed patrol's bar shows
+                while (client.wind is None or client.battery_pct is None) and time.monotonic() < until:
+                    time.sleep(0.05)
+                assert client.battery_pct is not None and client.battery_pct >= 95 and client.wind is not None
+                assert client.wind[0] == pytest.approx(6.0, abs=0.5) and client.wind[1] == pytest.approx(90.0)
             deadline = time.monotonic() + 10
             while edge.snapshot().board_id is None and time.monotonic() < deadline:
                 time.sleep(0.05)
