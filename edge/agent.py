@@ -357,7 +357,10 @@ class EdgeAgent:
                     log.warning("frame %d failed: %s", frame.seq, e)
             if time.monotonic() >= next_telemetry:
                 next_telemetry = time.monotonic() + self.settings.telemetry_interval_s
-                self._publish_telemetry()
+                try:
+                    self._publish_telemetry()
+                except Exception as e:  # a summary that cannot be built must not end the agent
+                    log.warning("telemetry summary not sent: %s", e)
 
     def _learn_remote(self) -> None:
         while True:

@@ -371,7 +371,7 @@ class StateTracker:
 
     def _wind(self, msg: Any, now: float) -> Digest | None:
         speed, direction = float(msg.speed), float(msg.direction)
-        if not (math.isfinite(speed) and math.isfinite(direction)) or speed < 0:
+        if not (math.isfinite(speed) and math.isfinite(direction)) or not 0 <= speed <= 100:
             raise ValueError(f"WIND speed {speed} / direction {direction} out of range")
         self.state.wind_mps, self.state.wind_from_deg = speed, direction % 360.0
         return None

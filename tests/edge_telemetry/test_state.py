@@ -173,8 +173,8 @@ def test_the_autopilots_wind_and_board_are_kept_and_a_garbled_wind_is_counted() 
     t = StateTracker()
     feed(t, heartbeat(AP) + wire(AP, AP.wind_encode(-135.0, 7.5, 0.0)))  # ArduPilot's -180..180
     assert (t.state.wind_mps, t.state.wind_from_deg) == (7.5, 225.0)
-    feed(t, wire(AP, AP.wind_encode(float("nan"), 9.0, 0.0)))
-    assert t.state.counters.malformed == 1 and t.state.wind_mps == 7.5  # the last good one stands
+    feed(t, wire(AP, AP.wind_encode(float("nan"), 9.0, 0.0)) + wire(AP, AP.wind_encode(10.0, 250.0, 0.0)))
+    assert t.state.counters.malformed == 2 and t.state.wind_mps == 7.5  # the last good one stands
     version = AP.autopilot_version_encode(0, 0, 0, 0, 0, [0] * 8, [0] * 8, [0] * 8, 0, 0, 0xAB, [0] * 18)
     feed(t, wire(AP, version))
     assert t.state.board_id == "00000000000000ab"
