@@ -144,7 +144,7 @@ class FleetState:
                 if not payload:  # a cleared retained status: the drone was decommissioned
                     self.drones.pop(drone_id, None)
                     return True
-                msg = DroneStatus.model_validate_json(payload)
+                msg, _ = validate_from_newer(DroneStatus, payload)  # online or not reads the same
             else:
                 return True  # alerts and future kinds are not this view's business
             if msg.drone_id != drone_id:

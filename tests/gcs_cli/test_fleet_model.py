@@ -167,5 +167,8 @@ def test_a_drone_newer_than_the_station_is_shown_and_said() -> None:
     assert says in console.export_text()
     assert f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), tele().model_dump_json().encode(), T0 + 1)
     assert f.rows(T0 + 1)[0].newer_fields == ()  # upgraded back in step: not said any more
+    status_newer = {**json.loads(status("d1", online=False).model_dump_json()), "uptime_s": 5}
+    assert f.on_payload(topics.drone_topic("d1", topics.STATUS), json.dumps(status_newer).encode(), T0 + 1.5)
+    assert f.link("d1", T0 + 1.5)[0] is Link.OFFLINE  # its last will reads the same from a newer drone
     newer["gps_fix"] = "3D"
     assert not f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), json.dumps(newer).encode(), T0 + 2)
