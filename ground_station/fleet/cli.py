@@ -80,7 +80,10 @@ def status(
     def snap() -> Snapshot:
         rows, rejected, last_error = listener.rows()
         up = listener.connected.is_set()
-        return Snapshot(rows, _relay_view(s.relay_db), where, up, rejected, last_error, listener.refused)
+        limit = (s.speed_mps, s.max_airspeed_mps)
+        return Snapshot(
+            rows, _relay_view(s.relay_db), where, up, rejected, last_error, listener.refused, limit
+        )
 
     try:
         if once or as_json:

@@ -35,6 +35,10 @@ class Snapshot:
     rejected: int
     last_error: str | None
     broker_refused: str = ""
+    #: (patrol ground speed, the vehicle's max airspeed), m/s: a wind past their difference is
+    #: more than an upwind leg can be flown in at the planned speed (``gcs.speed_mps``,
+    #: ``gcs.max_airspeed_mps``); None: not judged.
+    wind_limit: tuple[float, float] | None = None
 
 
 def as_json(snap: Snapshot) -> dict:
@@ -77,6 +81,21 @@ COMPACT = ("drone", "link", "mode", "batt", "mission", "camera", "alerts", "outb
 WIDE = 150
 
 
+def too_windy(r: DroneRow, limit: tuple[float, float] | None) -> str | None:
+    """What an operator must read when a drone flies in more wind than its upwind legs can be
+    flown in at the planned ground speed; None when not (or not known)."""
+    if limit is None or r.wind_mps is None:
+        return None
+    speed, most = limit
+    if speed + r.wind_mps <= most:
+        return None
+    return (
+        f"{r.drone_id} flies in {r.wind_mps:.0f} m/s of wind: at {speed:g} m/s over the ground its upwind"
+        f" legs need {speed + r.wind_mps:.0f} m/s through the air, over the {most:g} it flies"
+        " (max_airspeed_mps): it falls behind its plan, and its battery estimate with it"
+    )
+
+
 def table(snap: Snapshot, width: int = WIDE) -> Group:
     """The fleet as a table, the broker and relay lines under it; narrower than ``WIDE``, compact."""
     compact = width < WIDE
@@ -106,7 +125,10 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
                 "gps": "-" if r.gps_fix is None else f"fix {r.gps_fix} / {r.satellites} sats",
                 "position": "-" if r.lat is None else f"{r.lat:.6f},{r.lon:.6f} {r.alt_rel_m:.0f} m",
                 # m/s @ where it blows from, as `gcs plan --wind` takes it
-                "wind": "-" if r.wind_mps is None else f"{r.wind_mps:.0f}@{r.wind_from_deg or 0:.0f}°",
+                "wind": Text(
+                    "-" if r.wind_mps is None else f"{r.wind_mps:.0f}@{r.wind_from_deg or 0:.0f}°",
+                    style="bold red" if too_windy(r, snap.wind_limit) else "",
+                ),
                 "mission": mission,
                 "camera": _camera(r),
                 "alerts": _v(r.alerts_this_flight),
@@ -136,6 +158,7 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
     broker = f"broker {snap.broker}: " + ("[green]connected[/]" if snap.broker_connected else down)
     lines: list = [t]
     lines += [Text(p, style="bold red") for r in snap.rows if (p := shared_id_problem(r))]
+    lines += [Text(p, style="bold red") for r in snap.rows if (p := too_windy(r, snap.wind_limit))]
     lines += [
         Text(
             f"{r.drone_id} runs a newer RiverPatrol than this station (it sends {', '.join(r.newer_fields)}):"

@@ -172,3 +172,22 @@ def test_a_drone_newer_than_the_station_is_shown_and_said() -> None:
     assert f.link("d1", T0 + 1.5)[0] is Link.OFFLINE  # its last will reads the same from a newer drone
     newer["gps_fix"] = "3D"
     assert not f.on_payload(topics.drone_topic("d1", topics.TELEMETRY), json.dumps(newer).encode(), T0 + 2)
+
+
+def test_a_drone_flying_in_more_wind_than_its_upwind_legs_can_take_is_said() -> None:
+    """At 8 m/s over the ground a vehicle that flies 16 m/s through the air holds its plan into
+    8 m/s of wind, not 9: the dashboard says so in red; without limits it judges nothing."""
+    from rich.console import Console
+
+    f = FleetState(stale_after_s=5.0)
+    f.on_telemetry(tele("d1", wind_mps=9.0, wind_from_deg=45.0), T0)
+    f.on_telemetry(tele("d2", wind_mps=8.0, wind_from_deg=45.0), T0)
+    f.on_telemetry(tele("d3"), T0)  # an agent that does not say the wind
+    texts = []
+    for limit in ((8.0, 16.0), None):
+        console = Console(width=240, record=True)
+        console.print(table(Snapshot(f.rows(T0), RelayView(), "127.0.0.1:1883", True, 0, None, "", limit)))
+        texts.append(" ".join(console.export_text().split()))
+    says = "d1 flies in 9 m/s of wind: at 8 m/s over the ground its upwind legs need 17 m/s through the air"
+    assert says in texts[0] and texts[0].count("m/s of wind") == 1  # d2 holds; d3 says nothing
+    assert "m/s of wind" not in texts[1]
