@@ -117,6 +117,11 @@ class AgentStatus:
     def camera_ok(self) -> bool:
         return self.camera == "ok"
 
+    @property
+    def broker(self) -> str:
+        """The broker link in a word: "flapping" (it keeps closing us), "up" or "offline"."""
+        return "flapping" if self.broker_flapping else "up" if self.broker_connected else "offline"
+
 
 def camera_state(ended: bool, frame_age_s: float, stall_s: float) -> str:
     """What health says of the camera: a source that has ended, or has stalled, is not "ok"."""
@@ -285,14 +290,7 @@ class EdgeAgent:
     def health(self) -> dict:
         s = self.status()
         held = s.alerts_held
-        ok = (
-            s.broker_connected
-            and not s.broker_flapping
-            and s.vehicle_link == "ok"
-            and s.camera_ok
-            and self.error is None
-            and not held
-        )
+        ok = s.broker == "up" and s.vehicle_link == "ok" and s.camera_ok and self.error is None and not held
         outbox = f"cannot be written ({self.held.error}): {held} alert(s) held in memory" if held else "ok"
         self.metrics.healthy.set(1 if ok else 0)
         return {

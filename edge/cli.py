@@ -203,13 +203,7 @@ def status_line(agent):
     from rich.text import Text
 
     s = agent.status()
-    broker = (
-        "[red]flapping[/]"
-        if s.broker_flapping
-        else "[green]up[/]"
-        if s.broker_connected
-        else "[red]offline[/]"
-    )
+    broker = f"[green]{s.broker}[/]" if s.broker == "up" else f"[red]{s.broker}[/]"
     vehicle = f"[green]{s.vehicle_link}[/]" if s.vehicle_link == "ok" else f"[yellow]{s.vehicle_link}[/]"
     return Text.from_markup(
         f"{s.fps:5.1f} fps  frames {s.frames}  det {s.detections}  tracks {s.open_tracks}  "
@@ -235,7 +229,7 @@ def log_status(agent) -> None:
             "alerts_sent": int(s.alerts_sent),
             "queued": s.outbox_depth,
             "held": s.alerts_held,
-            "broker": "flapping" if s.broker_flapping else "up" if s.broker_connected else "offline",
+            "broker": s.broker,
             "vehicle": s.vehicle_link,
             "camera": s.camera,
             "skipped": s.frames_rejected,

@@ -23,11 +23,11 @@ from ground_station.missions.resume import (
     MAV_CMD_NAV_TAKEOFF,
     ROUTE_COMMANDS,
     PatrolProgress,
-    ResumeError,
     fingerprint,
     load_progress,
     newest,
     progress_kept_elsewhere,
+    readable_progress,
     resume_item,
     save_progress,
 )
@@ -291,11 +291,11 @@ def follow(
                 and msg.get_type() == "MISSION_ITEM_REACHED"
                 and msg.seq != progress.last_reached
             ):
-                progress = newest(progress, _saved(state_file)).reached(int(msg.seq), now)
+                progress = newest(progress, readable_progress(state_file)).reached(int(msg.seq), now)
                 if recorder is not None:
                     recorder.waypoint_reached(int(msg.seq))
             elif msg is not None and msg.get_type() == "MISSION_CURRENT" and msg.seq != progress.current:
-                progress = newest(progress, _saved(state_file)).flying_to(int(msg.seq), now)
+                progress = newest(progress, readable_progress(state_file)).flying_to(int(msg.seq), now)
             else:
                 if client.armed:
                     was_armed = True
@@ -309,14 +309,6 @@ def follow(
             )
             on_change(progress)
     return progress
-
-
-def _saved(state_file: Path) -> PatrolProgress | None:
-    """The progress on disk; None where there is none or it cannot be read (then ours stands)."""
-    try:
-        return load_progress(state_file)
-    except ResumeError:
-        return None
 
 
 #: What the logbook reads, at the rates the vehicle already streams (the GCS asks for no position

@@ -128,6 +128,15 @@ def load_progress(path: Path) -> PatrolProgress | None:
         raise ResumeError(f"{path}: unreadable patrol state ({e}); delete it or use --from N") from e
 
 
+def readable_progress(path: Path) -> PatrolProgress | None:
+    """The saved progress, None where there is none or it cannot be read (a torn file): for
+    readers that have another to go on."""
+    try:
+        return load_progress(path)
+    except ResumeError:
+        return None
+
+
 def progress_kept_elsewhere(state_file: Path, fp: str) -> tuple[Path, PatrolProgress] | None:
     """This mission's progress kept under another name: the most recently updated state file
     beside ``state_file`` for the mission ``fp`` with a waypoint reached. A vehicle named
@@ -138,10 +147,7 @@ def progress_kept_elsewhere(state_file: Path, fp: str) -> tuple[Path, PatrolProg
     for path in sorted(state_file.parent.glob("*.json")):
         if path == state_file:
             continue
-        try:
-            p = load_progress(path)
-        except ResumeError:
-            continue
+        p = readable_progress(path)
         if p is not None and p.fingerprint == fp and p.last_reached is not None:
             found.append((p.updated, path, p))
     if not found:

@@ -16,6 +16,8 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,23 +125,28 @@ class RelayOutbox:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock: committed as the block ends, rolled back if it
+        raises (SQLite has rolled back by itself on a full disk)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
     def put(self, alert: dict, raw: str) -> bool:
         """Queue one alert event (already validated); ``False`` if it (or a newer revision) was seen."""
         return self.put_many([(alert, raw)])[0]
 
     def put_many(self, items: list[tuple[dict, str]]) -> list[bool]:
         """Queue several events in ONE transaction (one fsync): group commit for bursts."""
-        out: list[bool] = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                out = [self._put_one(alert, raw) for alert, raw in items]
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:  # SQLite has rolled back itself on a full disk
-                    self._db.execute("ROLLBACK")
-                raise
-        return out
+        with self._write():
+            return [self._put_one(alert, raw) for alert, raw in items]
 
     def _put_one(self, alert: dict, raw: str) -> bool:
         key = (str(alert["alert_id"]), int(alert["revision"]))
@@ -181,17 +188,15 @@ class RelayOutbox:
         """The cloud acknowledged these: drop them from the queue in one transaction."""
         if not seqs:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._write() as db:
             marks = ",".join("?" * len(seqs))
-            self._db.execute(
+            db.execute(
                 f"UPDATE alerts SET delivered=1 WHERE (alert_id, revision) IN "
                 f"(SELECT alert_id, revision FROM queue WHERE seq IN ({marks}))",
                 seqs,
             )
-            self._db.execute(f"DELETE FROM queue WHERE seq IN ({marks})", seqs)
+            db.execute(f"DELETE FROM queue WHERE seq IN ({marks})", seqs)
             self._bump("delivered", len(seqs))
-            self._db.execute("COMMIT")
 
     def failed_attempt(self, seqs: list[int]) -> None:
         if not seqs:
@@ -202,57 +207,46 @@ class RelayOutbox:
 
     def dead_letter(self, item: Pending, reason: str) -> None:
         """The cloud refused this event as invalid (4xx): park it with the reason, never retry."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
+        with self._write() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO dead_letter VALUES (?, ?, ?, ?, ?)",
                 (item.alert_id, item.revision, item.payload, reason, time.time()),
             )
-            self._db.execute("DELETE FROM queue WHERE seq = ?", (item.seq,))
-            self._db.execute("COMMIT")
+            db.execute("DELETE FROM queue WHERE seq = ?", (item.seq,))
 
     def requeue_dead(self) -> int:
         """Offer the cloud again the events it refused (a cloud upgraded since may take what it
         did not know): back into the queue, out of the dead letters; how many. Refused again,
         they come back."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            rows = self._db.execute("SELECT alert_id, revision, payload FROM dead_letter").fetchall()
+        with self._write() as db:
+            rows = db.execute("SELECT alert_id, revision, payload FROM dead_letter").fetchall()
             for alert_id, revision, payload in rows:
-                self._db.execute(
+                db.execute(
                     "INSERT OR IGNORE INTO queue (alert_id, revision, drone_id, payload, received_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (alert_id, revision, json.loads(payload).get("drone_id", ""), payload, time.time()),
                 )
-            self._db.execute("DELETE FROM dead_letter")
-            self._db.execute("COMMIT")
+            db.execute("DELETE FROM dead_letter")
         return len(rows)
 
     def keep_rejected(self, items: list[tuple[str, bytes, str]]) -> list[bool]:
-        """Keep refused payloads (topic, payload, why) in ONE transaction, the newest
-        ``MAX_REJECTED`` of them; a payload over ``MAX_REJECTED_BYTES`` keeps its first bytes."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for topic, payload, why in items:
-                    if len(payload) > MAX_REJECTED_BYTES:
-                        why = f"{why}; kept its first {MAX_REJECTED_BYTES:,} of {len(payload):,} bytes"
-                    self._db.execute(
-                        "INSERT INTO rejected (topic, payload, reason, received_at) VALUES (?, ?, ?, ?)",
-                        (topic, bytes(payload[:MAX_REJECTED_BYTES]), why, time.time()),
-                    )
-                self._db.execute(
-                    "DELETE FROM rejected WHERE seq <= (SELECT max(seq) FROM rejected) - ?", (MAX_REJECTED,)
+        """Keep refused payloads (topic, payload, why) in ONE transaction: the newest
+        ``MAX_REJECTED`` of them and ``MAX_REJECTED_TOTAL`` bytes in all, the oldest going first;
+        a payload over ``MAX_REJECTED_BYTES`` keeps its first bytes."""
+        with self._write() as db:
+            for topic, payload, why in items:
+                if len(payload) > MAX_REJECTED_BYTES:
+                    why = f"{why}; kept its first {MAX_REJECTED_BYTES:,} of {len(payload):,} bytes"
+                db.execute(
+                    "INSERT INTO rejected (topic, payload, reason, received_at) VALUES (?, ?, ?, ?)",
+                    (topic, bytes(payload[:MAX_REJECTED_BYTES]), why, time.time()),
                 )
-                while self._db.execute("SELECT sum(length(payload)) FROM rejected").fetchone()[0] > (
-                    MAX_REJECTED_TOTAL
-                ):
-                    self._db.execute("DELETE FROM rejected WHERE seq = (SELECT min(seq) FROM rejected)")
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            db.execute(  # newest first: how many, and how many bytes, up to and with each
+                "DELETE FROM rejected WHERE seq IN (SELECT seq FROM (SELECT seq,"
+                " row_number() OVER newest AS n, sum(length(payload)) OVER newest AS bytes"
+                " FROM rejected WINDOW newest AS (ORDER BY seq DESC)) WHERE n > ? OR bytes > ?)",
+                (MAX_REJECTED, MAX_REJECTED_TOTAL),
+            )
         return [True] * len(items)
 
     def rejected(self, limit: int = MAX_REJECTED) -> list[Rejected]:

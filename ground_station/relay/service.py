@@ -66,7 +66,7 @@ class RelayConfig:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
-def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
+def parse_alert(raw: bytes | bytearray) -> tuple[dict | None, str | None]:
     """Validate an MQTT payload against the contract; (alert dict, None) or (None, reason)."""
     try:
         alert = Alert.model_validate_json(raw)
@@ -75,12 +75,23 @@ def parse_alert(raw: bytes) -> tuple[dict | None, str | None]:
     return json.loads(alert.model_dump_json()), None
 
 
-def parse_flight(raw: bytes) -> tuple[Flight | None, str | None]:
+def parse_flight(raw: bytes | bytearray) -> tuple[Flight | None, str | None]:
     """A drone's flight record against the contract; (flight, None) or (None, reason)."""
     try:
         return Flight.model_validate_json(raw), None
     except ValidationError as exc:
         return None, where_invalid(exc)
+
+
+def parse_payload(
+    topic: str, payload: bytes | bytearray
+) -> tuple[Flight | tuple[dict, str] | None, str | None]:
+    """One MQTT payload by its topic: a drone's flight record, or an alert event as the outbox
+    keeps it (its dict and compact JSON); ``(None, why)`` where it breaks the contract."""
+    if topic.endswith("/" + topics.FLIGHTS):
+        return parse_flight(payload)
+    alert, why = parse_alert(payload)
+    return (None, why) if alert is None else ((alert, json.dumps(alert, separators=(",", ":"))), None)
 
 
 class Relay:
@@ -197,16 +208,13 @@ class Relay:
             flights: list[Flight] = []
             refused: list[tuple[str, bytes, str]] = []  # kept with why: a newer drone's, or garbage
             for msg in burst:
-                if msg.topic.endswith("/" + topics.FLIGHTS):
-                    flight, why = parse_flight(msg.payload)
-                    if flight is not None:
-                        flights.append(flight)
-                        continue
-                else:
-                    alert, why = parse_alert(msg.payload)
-                    if alert is not None:
-                        good.append((alert, json.dumps(alert, separators=(",", ":"))))
-                        continue
+                got, why = parse_payload(msg.topic, msg.payload)
+                if isinstance(got, Flight):
+                    flights.append(got)
+                    continue
+                if got is not None:
+                    good.append(got)
+                    continue
                 self.m_rejected.inc()
                 log.warning("rejected payload on %s (%d bytes): %s", msg.topic, len(msg.payload), why)
                 refused.append((msg.topic, bytes(msg.payload), why or "refused"))
@@ -286,16 +294,16 @@ class Relay:
         flights: list[Flight] = []
         taken: list[int] = []
         for r in self.outbox.rejected():
-            if r.topic.endswith("/" + topics.FLIGHTS):
-                flight, _ = parse_flight(r.payload)
-                if flight is not None and self.config.logbook_dir is not None:
-                    flights.append(flight)
-                    taken.append(r.seq)
+            got, _ = parse_payload(r.topic, r.payload)
+            if isinstance(got, Flight):
+                if self.config.logbook_dir is None:
+                    continue
+                flights.append(got)
+            elif got is None:
+                continue
             else:
-                alert, _ = parse_alert(r.payload)
-                if alert is not None:
-                    good.append((alert, json.dumps(alert, separators=(",", ":"))))
-                    taken.append(r.seq)
+                good.append(got)
+            taken.append(r.seq)
         if good:
             self.outbox.put_many(good)
         if flights:
