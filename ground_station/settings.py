@@ -98,6 +98,12 @@ class GcsSettings(ComponentSettings):
     relay_history_days: float = Field(
         90.0, ge=0, description="days delivered alerts stay listed by `gcs alerts` (0: for ever)"
     )
+    relay_refused_retry_h: float = Field(
+        6.0,
+        ge=0,
+        description="offer the cloud again the alerts it refused this often, h (a cloud upgraded"
+        " since may take them; 0: only at the relay's start)",
+    )
     relay_status_every_s: float = Field(
         30.0, gt=0, description="off a terminal (a service), log the relay's state this often, s"
     )

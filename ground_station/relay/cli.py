@@ -7,7 +7,7 @@ import json
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from rich.table import Table
 from contract import terminal
 from contract.logs import configure_logging
 from ground_station.hostport import parse_hostport
+
+if TYPE_CHECKING:
+    from ground_station.relay.outbox import DeadLetter
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
 
@@ -72,6 +75,7 @@ def relay(
                 mqtt_protocol=s.relay_mqtt_protocol,
                 auth=s.mqtt_auth(),
                 history_days=s.relay_history_days,
+                refused_retry_s=s.relay_refused_retry_h * 3600,
                 logbook_dir=s.data_dir / "logbook",
                 registry=REGISTRY,
             )
@@ -176,9 +180,11 @@ def alerts(
         _print_rejected(kept[-limit:][::-1], as_json)
         return
     found = box.recent(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
+    dead = {(d.alert_id, d.revision): d for d in box.dead_letters()}
     box.close()
     rows = [a for a, _ in found]
     in_cloud = {a["alert_id"] for a, delivered in found if delivered}
+    refused = {a["alert_id"]: dead[k] for a in rows if (k := (a["alert_id"], a["revision"])) in dead}
     if show:
         rows = [a for a in rows if a["alert_id"].startswith(show)]
         if not rows:
@@ -195,6 +201,8 @@ def alerts(
     if as_json or show:
         for a in rows:
             typer.echo(json.dumps({k: v for k, v in a.items() if not k.endswith("_jpeg")} if not show else a))
+            if show and a["alert_id"] in refused:
+                typer.secho(_refusal(refused[a["alert_id"]], s.relay_refused_retry_h), fg="red", err=True)
         return
     con = terminal.console()
     t = Table(title=f"{len(rows)} recent alert(s)")
@@ -215,11 +223,24 @@ def alerts(
             "conf": f"{a['confidence']:.3f}",  # 0.996, not a rounded-up 1.00
             "seen": str(a["track"]["sightings"]),
             "event": a["event"],
-            "cloud": "yes" if a["alert_id"] in in_cloud else "waiting",  # its latest event got there
+            # its latest event got there, or the cloud refused it (why: under the table)
+            "cloud": "yes"
+            if a["alert_id"] in in_cloud
+            else "[red]refused[/]"
+            if a["alert_id"] in refused
+            else "waiting",
             "drone": a["drone_id"],
         }
         t.add_row(*(cells[c] for c in cols))
     con.print(t)
+    for d in refused.values():
+        con.print(_refusal(d, s.relay_refused_retry_h), style="red", markup=False, highlight=False)
+
+
+def _refusal(d: DeadLetter, every_h: float) -> str:
+    """Why the cloud refused an alert, and when it is offered again."""
+    again = f"every {every_h:g} h and at the relay's start" if every_h > 0 else "at the relay's start"
+    return f"{d.alert_id[:8]} rev {d.revision}: the cloud refused it ({d.reason}); offered again {again}"
 
 
 def _print_rejected(kept: list, as_json: bool) -> None:

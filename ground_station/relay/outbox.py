@@ -93,6 +93,16 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class DeadLetter:
+    """An alert event the cloud refused for good (4xx), with its answer."""
+
+    alert_id: str
+    revision: int
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Backlog:
     count: int
     oldest_age_s: float | None
@@ -228,6 +238,14 @@ class RelayOutbox:
                 )
             db.execute("DELETE FROM dead_letter")
         return len(rows)
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The events the cloud refused, newest first (until :meth:`requeue_dead` offers them again)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT alert_id, revision, reason, at FROM dead_letter ORDER BY at DESC"
+            ).fetchall()
+        return [DeadLetter(*r) for r in rows]
 
     def keep_rejected(self, items: list[tuple[str, bytes, str]]) -> list[bool]:
         """Keep refused payloads (topic, payload, why) in ONE transaction: the newest

@@ -60,6 +60,10 @@ class RelayConfig:
     #: Days a delivered alert stays in the ``gcs alerts`` history (0: for ever), checked hourly.
     history_days: float = 90.0
     history_check_s: float = 3600.0
+    #: How often the events the cloud refused (dead letters) are offered to it again, s: a cloud
+    #: upgraded while the relay runs takes what it did not know, without a relay restart. 0: only
+    #: at the relay's start.
+    refused_retry_s: float = 6 * 3600.0
     #: The flight logbook (``mission watch``) whose landed flights go to the cloud; None: none.
     logbook_dir: Path | None = None
     flights_every_s: float = 30.0
@@ -122,6 +126,12 @@ class Relay:
             "relay_alerts_delivered", "Alert events acknowledged by the cloud", registry=reg
         )
         self.m_backlog = Gauge("relay_backlog", "Alert events waiting for the cloud", registry=reg)
+        self.m_dead = Gauge(
+            "relay_dead_letters", "Alert events the cloud refused, until offered again", registry=reg
+        )
+        self.m_reoffered = Counter(
+            "relay_refused_offered_again", "Refused alert events offered to the cloud again", registry=reg
+        )
         self.m_oldest = Gauge("relay_oldest_pending_seconds", "Age of the oldest waiting event", registry=reg)
         self.m_connected = Gauge("relay_mqtt_connected", "1 while connected to the broker", registry=reg)
         self.m_store_failing = Gauge(
@@ -270,10 +280,9 @@ class Relay:
     def start(self) -> None:
         try:
             self.retake_rejected()
-            if dead := self.outbox.requeue_dead():
-                log.warning("offering the cloud again %d alert event(s) it refused before", dead)
         except (sqlite3.Error, OSError) as e:  # the disk: they stay kept, for the next start
             log.error("could not take the payloads refused before (%s); they stay kept", e)
+        self._offer_refused_again()
         if self._v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self.config.session_expiry_s
@@ -313,6 +322,18 @@ class Relay:
             log.warning("took %d payload(s) refused before (a drone newer than the relay then)", len(taken))
         return len(taken)
 
+    def _offer_refused_again(self) -> None:
+        """Put the events the cloud refused back in the queue: a cloud upgraded since may take what
+        it did not know; refused again, they are dead letters again until the next offer."""
+        try:
+            dead = self.outbox.requeue_dead()
+        except sqlite3.Error as e:  # a busy or full disk: they stay dead letters, for the next offer
+            log.error("could not offer the cloud again the events it refused (%s)", e)
+            return
+        if dead:
+            log.warning("offering the cloud again %d alert event(s) it refused before", dead)
+            self.m_reoffered.inc(dead)
+
     def _forget_old(self) -> None:
         """Keep the ground station's disk from filling with months of delivered alerts."""
         if self.config.history_days <= 0:
@@ -337,7 +358,12 @@ class Relay:
 
     def _forward_loop(self) -> None:
         next_trim = next_flights = 0.0
+        every = self.config.refused_retry_s
+        next_offer = time.monotonic() + every  # the start offered them
         while not self._stop.is_set():
+            if every > 0 and time.monotonic() >= next_offer:
+                self._offer_refused_again()
+                next_offer = time.monotonic() + every
             if time.monotonic() >= next_trim:
                 self._forget_old()
                 next_trim = time.monotonic() + self.config.history_check_s
@@ -349,6 +375,7 @@ class Relay:
                 self.m_delivered.inc(n)
             b = self.outbox.backlog()
             self.m_backlog.set(b.count)
+            self.m_dead.set(b.dead_letters)
             self.m_oldest.set(b.oldest_age_s or 0.0)
             if not n:
                 self._stop.wait(self.config.idle_poll_s)

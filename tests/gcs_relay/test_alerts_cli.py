@@ -80,3 +80,29 @@ def test_the_refused_payloads_are_kept_capped_and_listed_with_why(tmp_path: Path
     assert [(x["payload"][:6], x["bytes"]) for x in lines] == [("x" * 6, 1000), ("junk 3", 6)]
     table = CliRunner().invoke(app, ["alerts", "--db", str(db), "--rejected"])
     assert "2 refused payload(s) kept" in table.stdout and "payload: Invalid JSON" in table.stdout
+
+
+def test_an_alert_the_cloud_refused_says_so_and_why(tmp_path: Path) -> None:
+    """Not "waiting": the cloud answered, and the operator reads its answer and when it is tried again."""
+    db = tmp_path / "relay.db"
+    sent = _outbox(db, 3, delivered=1)
+    box = RelayOutbox(db)
+    parked = next(p for p in box.pending(10) if p.alert_id == sent[2]["alert_id"])
+    box.dead_letter(parked, "HTTP 422: alerts[0].sun_glare: Extra inputs are not permitted")
+    box.close()
+    cfg = tmp_path / "gcs.toml"
+    cfg.write_text("[gcs]\nrelay_refused_retry_h = 2\n")
+    run = CliRunner().invoke(app, ["alerts", "--db", str(db), "--config", str(cfg)])
+    assert run.exit_code == 0, run.output
+    state = {
+        a["alert_id"][:8]: next(x for x in run.stdout.splitlines() if a["alert_id"][:8] in x) for a in sent
+    }
+    assert [state[a["alert_id"][:8]].split("│")[-3].strip() for a in sent] == ["yes", "waiting", "refused"]
+    why = " ".join(run.stdout.split())
+    assert (
+        f"{sent[2]['alert_id'][:8]} rev 0: the cloud refused it (HTTP 422: alerts[0].sun_glare: Extra inputs"
+        " are not permitted); offered again every 2 h and at the relay's start" in why
+    )
+    one = CliRunner().invoke(app, ["alerts", "--db", str(db), "--show", sent[2]["alert_id"][:8]])
+    assert json.loads(one.stdout)["alert_id"] == sent[2]["alert_id"]
+    assert "the cloud refused it (HTTP 422" in one.stderr and "every 6 h" in one.stderr

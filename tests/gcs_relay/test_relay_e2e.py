@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from contract import topics
-from ground_station.relay.outbox import RelayOutbox
+from ground_station.relay.outbox import Pending, RelayOutbox
 from ground_station.relay.service import Relay, RelayConfig, wait_until
 from tests.conftest import free_port
 from tests.gcs_relay.conftest import STATION_TOKEN, CloudProcess, make_alert
@@ -240,5 +240,41 @@ def test_what_an_older_relay_refused_reaches_the_cloud_once_the_relay_takes_it(
         assert {a["id"] for a in cloud.alerts()} == {str(make_alert(i).alert_id) for i in (7, 8)}
         assert [r.payload for r in relay.outbox.rejected()] == [b"garbage"]
         assert relay.outbox.backlog().dead_letters == 0
+    finally:
+        relay.stop()
+
+
+def test_the_events_the_cloud_refused_are_offered_again_while_the_relay_runs(
+    mosquitto, cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """A cloud upgraded while the relay runs gets the events an older one refused without a relay
+    restart; one the cloud still refuses goes back to the dead letters each time, never lost."""
+    relay = Relay(
+        RelayConfig(
+            db_path=tmp_path / "relay.db",
+            cloud_url=cloud.url,
+            token=STATION_TOKEN,
+            mqtt_port=mosquitto.port,
+            refused_retry_s=0.5,
+        )
+    )
+    offered = lambda: relay.config.registry.get_sample_value("relay_refused_offered_again_total") or 0  # noqa: E731
+    relay.start()
+    try:
+        bad = json.loads(make_alert(1).model_dump_json()) | {"sun_glare": True}  # this cloud refuses it
+        assert relay.outbox.put(bad, json.dumps(bad))
+        assert wait_until(lambda: relay.outbox.backlog().dead_letters == 1, 10)
+        good = make_alert(2).model_dump_json()  # as an older cloud refused it
+        relay.outbox.dead_letter(
+            Pending(-1, str(make_alert(2).alert_id), 0, good, time.time(), 1), "HTTP 422: unknown field"
+        )
+        assert wait_until(lambda: [a["id"] for a in cloud.alerts()] == [str(make_alert(2).alert_id)], 10)
+        before = offered()
+        assert wait_until(lambda: offered() >= before + 2, 10)  # the refused one, offered twice more
+        assert wait_until(lambda: relay.outbox.backlog().dead_letters == 1, 10)
+        (refused,) = relay.outbox.dead_letters()
+        assert refused.alert_id == bad["alert_id"] and "sun_glare" in refused.reason
+        assert len(cloud.alerts()) == 1
+        assert relay.config.registry.get_sample_value("relay_dead_letters") == 1
     finally:
         relay.stop()
