@@ -683,6 +683,7 @@ def logbook(
 
     from contract.terminal import console
     from ground_station.missions.logbook import read_logbook
+    from ground_station.relay.flights import cloud_state
 
     s = _settings(config, data_dir=data_dir)
     flights, bad = read_logbook(s.data_dir)
@@ -713,8 +714,12 @@ def logbook(
             no_wrap=True,
         )
     t.add_column("autopilot warned")
+    set_aside: list[tuple[str, str, str]] = []  # (flight, state, why)
     for f in flights:
         p = f["properties"]
+        state, why = cloud_state(Path(p["file"]))
+        if why:
+            set_aside.append((Path(p["file"]).stem, state, why))
         when = datetime.fromisoformat(p["armed_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
         dur = p["duration_s"]
         took = "not seen landing" if dur is None else f"{dur // 60:.0f} min {dur % 60:02.0f} s"
@@ -723,10 +728,14 @@ def logbook(
             f"{p['distance_m'] / 1000:.2f}", "-" if p["max_alt_m"] is None else f"{p['max_alt_m']:.0f}",
             "-" if p["battery_used_pct"] is None else f"{p['battery_used_pct']:.0f} %",
             f"{len(p['waypoints_reached'])}/{p['mission_count']}", _came_home(p.get("modes") or []),
-            ", ".join(p["logged_by"]), _cloud_state(Path(p["file"])),
+            ", ".join(p["logged_by"]), "[red]refused[/]" if state == "refused" else state,
             escape("; ".join(dict.fromkeys(w["text"] for w in p.get("warnings") or []))),
         )  # fmt: skip
     console().print(t)
+    for name, state, why in set_aside:
+        said = "the cloud refused it; offered again" if state == "refused" else "not sent to the cloud"
+        console().print(f"{name}: {said} ({why})", style="red" if state == "refused" else "yellow",
+                        markup=False, highlight=False)  # fmt: skip
 
 
 def _came_home(modes: list[dict]) -> str:
@@ -734,13 +743,6 @@ def _came_home(modes: list[dict]) -> str:
     from contract.flightlog import came_home
 
     return came_home([str(m.get("mode")) for m in modes]) or "-"
-
-
-def _cloud_state(path: Path) -> str:
-    """Where the relay is with this flight (``ground_station.relay.flights`` markers)."""
-    if path.with_name(path.name + ".sent").exists():
-        return "sent"
-    return "refused" if path.with_name(path.name + ".rejected").exists() else "waiting"
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,9 @@
 drone's own record there as ``NAME.drone.geojson``); this sender posts it to
 ``/api/v1/flights`` and, on the cloud's 200, writes ``NAME.geojson.sent`` beside it (the cloud's
 answer: the stretches it patrolled). A file that can never be a flight (not seen landing, a track
-of one point) or that the cloud refuses for good gets ``NAME.geojson.rejected`` with why. The
+of one point) or that the cloud refuses gets ``NAME.geojson.rejected`` with why; those the cloud
+refused are offered to it again now and then (:meth:`FlightSender.offer_refused_again`: a cloud
+upgraded since may take them), those that can never be a flight are not. The
 files are the queue: a relay restart, a cloud outage or a ``kill -9`` loses nothing, and the
 cloud takes a repeat as done (``flight_id``), and one flight logged by both the drone and the
 station as one (it keeps the longer record).
@@ -25,6 +27,23 @@ from contract.messages import Flight
 
 log = logging.getLogger(__name__)
 _JSON = {"Content-Type": "application/json"}
+#: How a ``.rejected`` mark of the cloud's refusal begins (the others: "not a flight").
+_REFUSED = "HTTP "
+
+
+def cloud_state(path: Path) -> tuple[str, str | None]:
+    """Where the relay is with the logbook flight ``path``, by its marks: ``"sent"``, ``"refused"``
+    (by the cloud; offered again), ``"not sent"`` (it can never be a flight) or ``"waiting"``; and
+    why, for the two set aside."""
+    if path.with_name(path.name + ".sent").exists():
+        return "sent", None
+    try:
+        why = path.with_name(path.name + ".rejected").read_text()
+    except FileNotFoundError:
+        return "waiting", None
+    except OSError as e:
+        return "waiting", f"its mark is unreadable: {e}"
+    return ("refused" if why.startswith(_REFUSED) else "not sent"), why
 
 
 class FlightSender:
@@ -66,11 +85,29 @@ class FlightSender:
                 self._mark(path, ".sent", r.text)
                 n += 1
             elif r.status_code in (400, 409, 413, 422):
-                self._mark(path, ".rejected", f"HTTP {r.status_code}: {r.text[:500]}")
+                self._mark(path, ".rejected", f"{_REFUSED}{r.status_code}: {r.text[:500]}")
             else:  # 401/403 (a token to fix), 5xx, 429: the cloud may take it later
                 self.last_error = f"HTTP {r.status_code}: {r.text[:200]}"
                 break
         self.sent += n
+        return n
+
+    def offer_refused_again(self) -> int:
+        """Make the flights the cloud refused (4xx) pending again, for the next :meth:`step`: a
+        cloud upgraded since may take what it did not know; how many. A file that can never be a
+        flight stays set aside."""
+        if not self.dir.is_dir():
+            return 0
+        n = 0
+        for mark in self.dir.glob("*.geojson.rejected"):
+            try:
+                if mark.read_text().startswith(_REFUSED):
+                    mark.unlink()
+                    n += 1
+            except OSError as e:  # unreadable: it stays set aside, for the next offer
+                log.warning(
+                    "refused flight not offered again", extra={"fields": {"file": str(mark), "error": str(e)}}
+                )
         return n
 
     def _post(self, flight: Flight) -> httpx.Response:
@@ -86,9 +123,7 @@ class FlightSender:
     def _mark(self, path: Path, suffix: str, text: str) -> None:
         if suffix == ".rejected":
             self.rejected += 1
-            log.error(
-                "flight not sent to the cloud, for good", extra={"fields": {"file": str(path), "why": text}}
-            )
+            log.error("flight not sent to the cloud", extra={"fields": {"file": str(path), "why": text}})
         else:
             log.info("flight sent to the cloud", extra={"fields": {"file": str(path), "answer": text}})
         write_atomic(path.with_name(path.name + suffix), text)

@@ -92,7 +92,10 @@ class Forwarder:
         if verdict is Verdict.REJECT:
             reason = f"HTTP {status}: {text}"
             log.error(
-                "cloud refused alert %s rev %s for good: %s", items[0].alert_id, items[0].revision, reason
+                "cloud refused alert %s rev %s (a dead letter until offered again): %s",
+                items[0].alert_id,
+                items[0].revision,
+                reason,
             )
             self.outbox.dead_letter(items[0], reason)
             return 0, False

@@ -94,7 +94,7 @@ class Rejected:
 
 @dataclass(frozen=True)
 class DeadLetter:
-    """An alert event the cloud refused for good (4xx), with its answer."""
+    """An alert event the cloud refused (4xx), with its answer: not retried until offered again."""
 
     alert_id: str
     revision: int
@@ -216,7 +216,8 @@ class RelayOutbox:
             self._db.execute(f"UPDATE queue SET attempts = attempts + 1 WHERE seq IN ({marks})", seqs)
 
     def dead_letter(self, item: Pending, reason: str) -> None:
-        """The cloud refused this event as invalid (4xx): park it with the reason, never retry."""
+        """The cloud refused this event as invalid (4xx): park it with the reason, out of the queue
+        until :meth:`requeue_dead` offers it again."""
         with self._write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO dead_letter VALUES (?, ?, ?, ?, ?)",

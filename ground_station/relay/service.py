@@ -60,7 +60,7 @@ class RelayConfig:
     #: Days a delivered alert stays in the ``gcs alerts`` history (0: for ever), checked hourly.
     history_days: float = 90.0
     history_check_s: float = 3600.0
-    #: How often the events the cloud refused (dead letters) are offered to it again, s: a cloud
+    #: How often the events (dead letters) and flights the cloud refused are offered to it again, s: a cloud
     #: upgraded while the relay runs takes what it did not know, without a relay restart. 0: only
     #: at the relay's start.
     refused_retry_s: float = 6 * 3600.0
@@ -323,16 +323,18 @@ class Relay:
         return len(taken)
 
     def _offer_refused_again(self) -> None:
-        """Put the events the cloud refused back in the queue: a cloud upgraded since may take what
-        it did not know; refused again, they are dead letters again until the next offer."""
+        """Put the events and flights the cloud refused back in the queue: a cloud upgraded since
+        may take what it did not know; refused again, they are set aside again until the next offer."""
         try:
             dead = self.outbox.requeue_dead()
         except sqlite3.Error as e:  # a busy or full disk: they stay dead letters, for the next offer
             log.error("could not offer the cloud again the events it refused (%s)", e)
-            return
+            dead = 0
         if dead:
             log.warning("offering the cloud again %d alert event(s) it refused before", dead)
             self.m_reoffered.inc(dead)
+        if self.flights is not None and (flights := self.flights.offer_refused_again()):
+            log.warning("offering the cloud again %d flight(s) it refused before", flights)
 
     def _forget_old(self) -> None:
         """Keep the ground station's disk from filling with months of delivered alerts."""

@@ -196,3 +196,59 @@ def test_a_cloud_from_before_the_modes_flown_still_takes_the_flight(tmp_path: Pa
     (kept,) = got
     assert kept["flight_id"] == flown.stem and "modes" not in kept
     assert flown.with_name(flown.name + ".sent").exists()
+
+
+def test_a_flight_the_cloud_refused_is_offered_again_and_one_that_is_no_flight_is_not(tmp_path: Path) -> None:
+    """A district's cloud refuses a flight (422); once it is upgraded, the relay's next offer takes
+    the flight there. A file that can never be a flight stays set aside with why."""
+    from fastapi import FastAPI, HTTPException
+    from typer.testing import CliRunner
+
+    from ground_station.cli import app as gcs_app
+    from tests.cloud_sync.helpers import UvicornThread
+    from tests.conftest import free_port
+
+    upgraded: list[bool] = []
+    app = FastAPI()
+
+    @app.post("/api/v1/flights")
+    def post(flight: dict) -> dict:
+        if not upgraded:
+            raise HTTPException(422, "warnings: Extra inputs are not permitted")
+        return {"flight_id": flight["flight_id"], "new": True, "segments": []}
+
+    flown = patrol(tmp_path / "gcs", "river-1", 1_795_000_000.0)
+    unfinished = patrol(tmp_path / "gcs", "river-2", 1_795_000_500.0, land=False)
+    port = free_port()
+    with UvicornThread(app, port):
+        sender = FlightSender(tmp_path / "gcs" / "logbook", f"http://127.0.0.1:{port}", timeout_s=3)
+        try:
+            assert sender.step() == 0 and sender.rejected == 2
+            refused = flown.with_name(flown.name + ".rejected")
+            assert refused.read_text().startswith("HTTP 422: ") and "warnings" in refused.read_text()
+            book = CliRunner().invoke(
+                gcs_app, ["logbook", "--data-dir", str(tmp_path / "gcs")], env={"COLUMNS": "250"}
+            )
+            rows = {
+                line.split("│")[2].strip(): line.split("│")[-3].strip()
+                for line in book.stdout.splitlines()
+                if "river-" in line and "│" in line
+            }
+            assert rows == {"river-1": "refused", "river-2": "not sent"}, book.stdout
+            said = " ".join(book.stdout.split())
+            assert f"{flown.stem}: the cloud refused it; offered again (HTTP 422: " in said
+            assert (
+                f"{unfinished.stem}: not sent to the cloud (not a flight: the flight was not seen landing"
+                in said
+            )
+            assert sender.offer_refused_again() == 1 and sender.step() == 0  # refused again: set aside again
+            assert refused.exists() and sender.pending() == []
+            upgraded.append(True)
+            assert sender.offer_refused_again() == 1 and sender.step() == 1
+        finally:
+            sender.close()
+    assert (
+        flown.with_name(flown.name + ".sent").exists()
+        and not flown.with_name(flown.name + ".rejected").exists()
+    )
+    assert unfinished.with_name(unfinished.name + ".rejected").read_text().startswith("not a flight")
