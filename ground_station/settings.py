@@ -123,6 +123,12 @@ class GcsSettings(ComponentSettings):
         0.9, gt=0, le=1, description="share of the take-off altitude that counts as airborne"
     )
     mode_timeout_s: float = Field(6.0, gt=0, description="wait for the heartbeat to show a new mode, s")
+    goto_max_m: float = Field(
+        2000.0, gt=0, description="`mission goto` refuses a point farther from the vehicle than this, m"
+    )
+    goto_min_alt_m: float = Field(
+        5.0, ge=0, description="`mission goto` holds no lower than this above home, m"
+    )
     payload_check: bool = Field(
         True,
         description=(

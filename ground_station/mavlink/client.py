@@ -139,13 +139,44 @@ class VehicleClient:
         if len(params) > 7:
             raise ValueError(f"COMMAND_LONG takes 7 params, got {len(params)}")
         p = [float(x) for x in params] + [0.0] * (7 - len(params))
+        sysid, compid = self._target()
+        return self._acked(
+            command,
+            lambda attempt: self._conn.mav.command_long_send(sysid, compid, command, attempt, *p),
+            timeout,
+        )
+
+    def command_int(
+        self,
+        command: int,
+        frame: int,
+        params: tuple[float, float, float, float],
+        lat: float,
+        lon: float,
+        alt: float,
+        timeout: float | None = None,
+    ) -> CommandResult:
+        """Send COMMAND_INT: a command at a place, its frame said (ArduPilot reads a position
+        command's altitude by it; COMMAND_LONG leaves it to guess), and return its COMMAND_ACK."""
+        sysid, compid = self._target()
+        x, y = round(lat * 1e7), round(lon * 1e7)
+        return self._acked(
+            command,
+            lambda _attempt: self._conn.mav.command_int_send(
+                sysid, compid, frame, command, 0, 0, *params, x, y, alt
+            ),
+            timeout,
+        )
+
+    def _acked(self, command: int, send: Callable[[int], None], timeout: float | None) -> CommandResult:
+        """Send with ``send(attempt)`` until a COMMAND_ACK for ``command`` comes; its refusal's text."""
         per_try = timeout or self.timeout
         m = _mav()
         sysid, compid = self._target()
         with self._subscription() as q:
             started = time.monotonic()
             for attempt in range(self.retries + 1):
-                self._send(lambda a=attempt: self._conn.mav.command_long_send(sysid, compid, command, a, *p))
+                self._send(lambda a=attempt: send(a))
                 ack = self._wait(q, {"COMMAND_ACK"}, per_try, lambda msg: msg.command == command)
                 while ack is not None and ack.result == m.MAV_RESULT_IN_PROGRESS:
                     ack = self._wait(q, {"COMMAND_ACK"}, per_try, lambda msg: msg.command == command)
@@ -258,6 +289,22 @@ class VehicleClient:
             msg = self._wait(q, {"AUTOPILOT_VERSION"}, timeout or self.timeout)
         self._board_id = None if msg is None else board_id(msg)
         return self._board_id
+
+    def reposition(self, lat: float, lon: float, alt_m: float) -> None:
+        """Fly straight to (lat, lon) at ``alt_m`` above home and hold there: DO_REPOSITION, which
+        puts the vehicle in GUIDED (ArduPilot's "fly here")."""
+        m = _mav()
+        self._check(
+            self.command_int(
+                m.MAV_CMD_DO_REPOSITION,
+                m.MAV_FRAME_GLOBAL_RELATIVE_ALT_INT,
+                (-1.0, float(m.MAV_DO_REPOSITION_FLAGS_CHANGE_MODE), 0.0, math.nan),  # its speed, its yaw
+                lat,
+                lon,
+                alt_m,
+            ),
+            f"fly to {lat:.6f},{lon:.6f} at {alt_m:g} m",
+        )
 
     def rtl(self) -> None:
         self.set_mode("RTL")

@@ -1,4 +1,4 @@
-"""``riverpatrol gcs mission upload|download|start|resume|rtl|smartrtl|land|watch`` and ``gcs status``.
+"""``riverpatrol gcs mission upload|download|start|resume|goto|rtl|smartrtl|land|watch`` and ``gcs status``.
 
 Exit codes: 0 done; 2 bad command line or settings; 3 unreadable mission file; 4 no heartbeat,
 link lost or the vehicle too slow; 5 refused by the vehicle (its reason is printed);
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -629,6 +630,106 @@ def watch(
     s = _settings(config, mavlink_url=mavlink, data_dir=data_dir)
     with _vehicle(s) as client:
         _follow_until_landed(s, client, _vehicle_name(s, client, vehicle))
+
+
+@mission_app.command()
+def goto(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="An alert's id, or its first characters as `gcs alerts` shows them; or LAT,LON.",
+            show_default=False,
+        ),
+    ],
+    alt: Annotated[
+        float | None,
+        typer.Option("--alt", help="Hold this high above home there, m (default: the height it flies at)."),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow it there until it holds over the point.")
+    ] = True,
+    mavlink: Url = None,
+    config: Config = None,
+) -> None:
+    """Leave the patrol for a closer look: fly straight to a find (or a point) and hold over it.
+
+    The vehicle flies in GUIDED, its camera and detector running, and holds there until told
+    otherwise: `gcs mission resume` goes on with the patrol at the last waypoint it reached. The
+    straight line is checked first: inside the vehicle's geofence all the way, clear of the
+    station's no-fly zones, within `goto_max_m`, and between `goto_min_alt_m` and the fence's
+    ceiling; else nothing is sent (exit 5, every reason said).
+    """
+    from contract import geo
+    from ground_station.missions.geofence import fence_in_force
+    from ground_station.missions.goto import GotoError, GotoLimits, arrived, goto_problems, point_of
+    from ground_station.planning.nofly import ZoneError, read_zones
+    from ground_station.relay.outbox import RelayOutbox
+
+    s = _settings(config, mavlink_url=mavlink)
+    try:
+        alerts = None
+        if s.relay_db.exists():
+            box = RelayOutbox(s.relay_db)
+            alerts = [a for a, _ in box.recent(limit=100_000)]
+            box.close()
+        point = point_of(target, alerts)
+        zones = read_zones(s.no_fly_zones) if s.no_fly_zones else []
+    except GotoError as e:
+        _fail(EXIT_SETTINGS, str(e))
+    except ZoneError as e:
+        _fail(EXIT_FILE, str(e))
+    with _vehicle(s) as client:
+        here = client.position()
+        if here is None:
+            _fail(EXIT_LINK, f"the vehicle on {s.mavlink_url} did not say where it is")
+        if not client.armed or here[2] < 1.0:
+            _fail(
+                EXIT_REFUSED,
+                f"the vehicle on {s.mavlink_url} is on the ground: take off first (`gcs mission start`)",
+            )
+        height = here[2] if alt is None else alt
+        fence, ceiling = fence_in_force(client)
+        limits = GotoLimits(s.goto_max_m, s.goto_min_alt_m, ceiling)
+        problems = goto_problems((here[0], here[1]), point, height, limits, fence, zones)
+        if problems:
+            _fail(EXIT_REFUSED, f"not flying to {point.what}: " + "; ".join(problems) + ". Nothing was sent")
+        d = geo.distance_m(here[0], here[1], point.lat, point.lon)
+        sent_at = time.monotonic()
+        client.reposition(point.lat, point.lon, height)
+        while client.mode != "GUIDED" and time.monotonic() < sent_at + s.mode_timeout_s:
+            time.sleep(0.05)  # the heartbeat tells the mode it took
+        if client.mode != "GUIDED":
+            _fail(EXIT_REFUSED, f"the vehicle took the point but flies {client.mode}, not GUIDED")
+        _say(
+            f"flying to {point.what} ({point.lat:.6f},{point.lon:.6f}): {d:,.0f} m, to hold"
+            f" {height:g} m above home, mode {client.mode}; `gcs mission resume` goes on with the patrol"
+        )
+        if not wait:
+            return
+        budget_s = d / 1.0 + 60.0  # slower than any patrol flies, and a margin
+        deadline = time.monotonic() + budget_s
+        with _err.status(f"flying to {point.what}") as status:
+            while True:
+                now = client.position()
+                if now is not None and arrived(now, point, height):
+                    break
+                if client.mode != "GUIDED":  # a failsafe, the fence, another operator
+                    said = "; ".join(t for at, _, t in client.statustexts if at >= sent_at)
+                    _fail(
+                        EXIT_REFUSED,
+                        f"the vehicle left GUIDED for {client.mode} on its way: it is not going there"
+                        + (f" (it said: {said})" if said else ""),
+                    )
+                if time.monotonic() > deadline:
+                    _fail(EXIT_LINK, f"the vehicle is not over {point.what} after {budget_s:.0f} s")
+                if now is not None:
+                    to_go = geo.distance_m(now[0], now[1], point.lat, point.lon)
+                    status.update(f"flying to {point.what}: {to_go:,.0f} m to go, {now[2]:.0f} m up")
+                time.sleep(0.5)
+        _say(
+            f"holding over {point.what} at {height:g} m (GUIDED);"
+            " `gcs mission resume` goes on with the patrol"
+        )
 
 
 def _mode_command(mode: str, what: str, refused_hint: str = "") -> Callable[..., None]:

@@ -120,3 +120,17 @@ def upload_fence(client: VehicleClient, polygons: Polygons, alt_max_m: float, ac
     client.set_param("FENCE_ALT_MAX", alt_max_m)
     client.set_param("FENCE_ACTION", FENCE_ACTIONS[action])
     client.set_param("FENCE_ENABLE", 1)
+
+
+def fence_in_force(client: VehicleClient) -> tuple[Polygons, float | None]:
+    """The fence the vehicle enforces now: its polygons (none while ``FENCE_ENABLE`` is off or
+    ``FENCE_TYPE`` leaves polygons out) and its altitude ceiling, m (``FENCE_ALT_MAX``; ``None``
+    where off)."""
+    if not client.get_param("FENCE_ENABLE"):
+        return [], None
+    kind = int(client.get_param("FENCE_TYPE") or 0)
+    polygons = (
+        fence_polygons(client.download_mission(mission_type=MAV_MISSION_TYPE_FENCE)) if kind & 4 else []
+    )
+    ceiling = client.get_param("FENCE_ALT_MAX") if kind & 1 else None
+    return polygons, ceiling

@@ -301,6 +301,55 @@ def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg
     assert "river-2.json: this mission's progress as river-2 flew it" in err
 
 
+@pytest.mark.slow
+def test_goto_a_find_for_a_closer_look_then_resume_the_patrol(sim: SimVehicle, gcs, tmp_path: Path) -> None:
+    """An inspector asks for a better look at a find: the operator sends the patrolling drone
+    there by the alert's id, lower; it holds over it until the patrol is resumed. A point outside
+    the fence is refused before anything is sent."""
+    from ground_station.relay.outbox import RelayOutbox
+    from tests.gcs_relay.conftest import make_alert
+
+    url = f"tcp:127.0.0.1:{sim.tcp_port}"
+    home = sim.snapshot()
+    wpl = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon)
+    river = tuple(
+        geo.offset(home.lat, home.lon, n, e) for n, e in ((-60, -60), (-60, 80), (900, 80), (900, -60))
+    )
+    plan = tmp_path / "patrol.plan"
+    write_plan(plan, read_wpl(wpl), 8.0, 5.0, [FencePolygon(True, river)])
+    assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
+    lat, lon = geo.offset(home.lat, home.lon, 300, 50)
+    find = make_alert(1).model_copy(update={"lat": lat, "lon": lon})
+    box = RelayOutbox(tmp_path / "gcs" / "relay.db")  # what the station's relay received
+    assert box.put(json.loads(find.model_dump_json()), find.model_dump_json())
+    box.close()
+    assert gcs("mission", "start", "--mavlink", url).returncode == 0
+    sim.wait_for(lambda s: s.mission_seq >= 3, timeout=40.0)
+
+    over_the_city = "{:.6f},{:.6f}".format(*geo.offset(home.lat, home.lon, 300, 200))
+    refused = gcs("mission", "goto", over_the_city, "--mavlink", url)
+    assert refused.returncode == 5, refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert "it is outside the vehicle's geofence: the fence would turn it back. Nothing was sent" in said
+    assert sim.snapshot().mode_name == "AUTO"
+
+    went = gcs("mission", "goto", str(find.alert_id)[:8], "--alt", "12", "--mavlink", url, timeout=120)
+    assert went.returncode == 0, went.stderr
+    said = " ".join(went.stderr.split())
+    assert f"holding over the bottle of alert {str(find.alert_id)[:8]} at 12 m (GUIDED)" in said
+    truth = sim.snapshot()
+    assert truth.mode_name == "GUIDED" and abs(truth.alt_rel - 12.0) < 2.5
+    assert geo.distance_m(truth.lat, truth.lon, find.lat, find.lon) < 3.5
+    time.sleep(1.0)  # it holds there
+    held = sim.snapshot()
+    assert held.mode_name == "GUIDED" and geo.distance_m(held.lat, held.lon, find.lat, find.lon) < 3.5
+
+    resumed = gcs("mission", "resume", "--mavlink", url)
+    assert resumed.returncode == 0, resumed.stderr
+    assert sim.snapshot().mode_name == "AUTO"
+    assert gcs("mission", "land", "--mavlink", url).returncode == 0
+
+
 def test_no_heartbeat_names_the_url(gcs) -> None:
     url = f"udpin:127.0.0.1:{free_port()}"
     r = gcs("mission", "start", "--mavlink", url, RIVERPATROL_GCS_HEARTBEAT_TIMEOUT_S="1")
