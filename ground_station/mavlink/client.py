@@ -9,6 +9,7 @@ synchronous, retry on silence, and raise the exceptions of ``errors``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import queue
@@ -176,7 +177,7 @@ class VehicleClient:
         with self._subscription() as q:
             started = time.monotonic()
             for attempt in range(self.retries + 1):
-                self._send(lambda a=attempt: send(a))
+                self._send(functools.partial(send, attempt))
                 ack = self._wait(q, {"COMMAND_ACK"}, per_try, lambda msg: msg.command == command)
                 while ack is not None and ack.result == m.MAV_RESULT_IN_PROGRESS:
                     ack = self._wait(q, {"COMMAND_ACK"}, per_try, lambda msg: msg.command == command)
