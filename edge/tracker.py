@@ -14,7 +14,8 @@ Two levels, because they answer different questions:
   are candidates too, so a re-sighting keeps their ``alert_id``.
 
 Item lifecycle (Frigate-style events): ``new`` once, when the first track confirms; ``update``
-on a better view (at most every ``update_min_interval_s``) or on a re-sighting after ``end``
+on a better view (a higher quality, or markedly larger: a closer look; at most every
+``update_min_interval_s``) or on a re-sighting after ``end``
 (``passes`` + 1, sent at once); ``end`` when the item has not been seen for ``end_after_s``
 (``left_frame_end_s`` when its last box left the frame). Never a second ``new``.
 
@@ -89,6 +90,10 @@ class TrackerConfig:
     update_min_interval_s: float = 5.0  # rate limit of better-view updates per item
     min_quality_gain: float = 0.03  # a view must beat the best by this much to count as better
     nadir_weight: float = 0.3  # quality = score * (1 - nadir_weight * off_nadir / 90)
+    # A closer look (``gcs mission goto --alt``, or a lower pass) shows the item this much larger
+    # than its best view: that is the better photo, at a score this close to the best's.
+    closer_view_ratio: float = 1.5
+    closer_view_score_slack: float = 0.05
     class_groups: tuple[tuple[str, ...], ...] = (("foam", "styrofoam"),)  # confusable classes
     max_items: int = 5000  # oldest ended items are forgotten beyond this (memory bound)
     scores_kept: int = 50  # per item, for its median score
@@ -213,6 +218,11 @@ def iou(a: Box, b: Box) -> float:
 
 def _centre(b: Box) -> tuple[float, float]:
     return (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+
+
+def _side(b: Box) -> float:
+    """A box's size in pixels: the side of the square of its area."""
+    return math.sqrt(max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0))
 
 
 def _shift(b: Box, dx: float, dy: float) -> Box:
@@ -503,11 +513,24 @@ class Tracker:
         item.matched_at = t
         assert tr.best is not None
         q, bt, box, score, nadir, frame = tr.best
-        if q > item.best_quality + self.cfg.min_quality_gain or item.best is None:
+        if (
+            q > item.best_quality + self.cfg.min_quality_gain
+            or item.best is None
+            or self._closer(box, score, item.best)
+        ):
             snap = self._snapshot(frame, box) if (self._snapshot and frame is not None) else frame
             item.best = BestView(time=bt, box=box, score=score, off_nadir_deg=nadir, snapshot=snap)
             item.best_quality = q
             item.dirty = True
+
+    def _closer(self, box: Box, score: float, best: BestView) -> bool:
+        """Whether a view shows the item markedly larger than its best one, about as surely: the
+        drone came down or closer for a look, and the inspector wants that photo."""
+        cfg = self.cfg
+        return (
+            _side(box) >= cfg.closer_view_ratio * _side(best.box)
+            and score >= best.score - cfg.closer_view_score_slack
+        )
 
     def _feed_item(self, tr: _Track, t: float) -> None:
         item = tr.item

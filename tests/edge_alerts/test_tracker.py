@@ -176,6 +176,34 @@ def test_better_views_update_at_most_once_per_interval_while_hovering():
     assert updates[-1].confidence > updates[0].confidence
 
 
+def test_a_closer_look_is_the_better_photo_even_at_a_slightly_lower_score():
+    """The operator sent the drone down over a find (``gcs mission goto --alt 12``): the item
+    is seen 2.5x larger at a score a little under its patrol view's; that view is what the
+    re-sighting's update carries to the inspector. The same size at that score is not better."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    patrol = (950, 520, 970, 540)  # 20 px from 30 m
+    ev = _run_hover(tr, 0.0, box=patrol, score=0.97)
+    assert [e.event for e in ev] == [AlertEvent.NEW] and ev[0].best.box == patrol
+    tr.tick(20.0)  # it ended: the drone flew on
+    same_size = _run_hover(tr, 100.0, box=patrol, score=0.94)
+    assert [e.event for e in same_size] == [AlertEvent.UPDATE] and same_size[0].best.box == patrol
+    tr.tick(120.0)
+    close = (935, 515, 985, 565)  # 50 px from 12 m
+    ev = _run_hover(tr, 200.0, box=close, score=0.94)
+    assert [(e.event, e.passes) for e in ev] == [(AlertEvent.UPDATE, 3)]
+    assert ev[0].best.box == close and ev[0].best.snapshot == 200.0
+    tr.tick(220.0)
+    unsure = _run_hover(tr, 300.0, box=(900, 500, 1000, 600), score=0.8)  # larger, far less sure
+    assert unsure[0].best.box == close
+
+
+def _run_hover(tr, t0, n=10, fps=5.0, **kw):
+    events = []
+    for k in range(n):
+        events += tr.update(t0 + k / fps, [_sighting(0, 0, **kw)], frame=t0 + k / fps)
+    return events
+
+
 def test_class_confusions_within_a_group_merge_others_do_not():
     tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
     _hover(tr, 0.0, 5, cls="foam")
