@@ -668,9 +668,9 @@ def goto(
     s = _settings(config, mavlink_url=mavlink)
     try:
         alerts = None
-        if s.relay_db.exists():
+        if s.relay_db.exists():  # the finds this station's relay received
             box = RelayOutbox(s.relay_db)
-            alerts = [a for a, _ in box.recent(limit=100_000)]
+            alerts = [a for a, _ in box.alerts_starting(target.strip())]
             box.close()
         point = point_of(target, alerts)
         zones = read_zones(s.no_fly_zones) if s.no_fly_zones else []

@@ -179,17 +179,22 @@ def alerts(
         box.close()
         _print_rejected(kept[-limit:][::-1], as_json)
         return
-    found = box.recent(limit=10_000 if show else limit, drone_id=drone, debris_class=debris_class)
+    if show:
+        found = [
+            (a, delivered)
+            for a, delivered in box.alerts_starting(show)
+            if drone in (None, a["drone_id"]) and debris_class in (None, a["debris_class"])
+        ]
+    else:
+        found = box.recent(limit=limit, drone_id=drone, debris_class=debris_class)
     dead = {(d.alert_id, d.revision): d for d in box.dead_letters()}
     box.close()
     rows = [a for a, _ in found]
     in_cloud = {a["alert_id"] for a, delivered in found if delivered}
     refused = {a["alert_id"]: dead[k] for a in rows if (k := (a["alert_id"], a["revision"])) in dead}
-    if show:
-        rows = [a for a in rows if a["alert_id"].startswith(show)]
-        if not rows:
-            typer.secho(f"no alert with id starting {show!r}", fg="red", err=True)
-            raise typer.Exit(3)
+    if show and not rows:
+        typer.secho(f"no alert with id starting {show!r}", fg="red", err=True)
+        raise typer.Exit(3)
     if save_thumbnails:
         save_thumbnails.mkdir(parents=True, exist_ok=True)
         for a in rows:
@@ -223,18 +228,20 @@ def alerts(
             "conf": f"{a['confidence']:.3f}",  # 0.996, not a rounded-up 1.00
             "seen": str(a["track"]["sightings"]),
             "event": a["event"],
-            # its latest event got there, or the cloud refused it (why: under the table)
-            "cloud": "yes"
-            if a["alert_id"] in in_cloud
-            else "[red]refused[/]"
-            if a["alert_id"] in refused
-            else "waiting",
+            "cloud": _in_cloud(a["alert_id"], in_cloud, refused),
             "drone": a["drone_id"],
         }
         t.add_row(*(cells[c] for c in cols))
     con.print(t)
     for d in refused.values():
         con.print(_refusal(d, s.relay_refused_retry_h), style="red", markup=False, highlight=False)
+
+
+def _in_cloud(alert_id: str, in_cloud: set[str], refused: dict) -> str:
+    """Whether the alert's latest event got to the cloud, or it refused it (why: under the table)."""
+    if alert_id in in_cloud:
+        return "yes"
+    return "[red]refused[/]" if alert_id in refused else "waiting"
 
 
 def _refusal(d: DeadLetter, every_h: float) -> str:

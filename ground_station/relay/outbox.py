@@ -327,6 +327,18 @@ class RelayOutbox:
             rows = self._db.execute(sql + " ORDER BY captured_at DESC LIMIT ?", [*args, limit]).fetchall()
         return [(json.loads(payload), bool(delivered)) for payload, delivered in rows]
 
+    def alerts_starting(self, prefix: str, limit: int = 20) -> list[tuple[dict, bool]]:
+        """The latest revision of the alerts whose id starts ``prefix`` (as ``gcs alerts`` shows 8
+        characters of it), newest capture first, each with whether the cloud has it."""
+        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload, delivered FROM alerts WHERE alert_id LIKE ? ESCAPE '\\'"
+                " ORDER BY captured_at DESC LIMIT ?",
+                (pattern, limit),
+            ).fetchall()
+        return [(json.loads(payload), bool(delivered)) for payload, delivered in rows]
+
     def recent_alerts(
         self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
     ) -> list[dict]:

@@ -50,6 +50,9 @@ def test_no_database_and_an_unknown_id_say_so(tmp_path: Path) -> None:
     _outbox(tmp_path / "relay.db", 1)
     run = CliRunner().invoke(app, ["alerts", "--db", str(tmp_path / "relay.db"), "--show", "ffff"])
     assert run.exit_code == 3 and "no alert with id starting 'ffff'" in run.output
+    for wild in ("%", "_"):  # an id's characters, not a pattern: the one alert is not "any"
+        run = CliRunner().invoke(app, ["alerts", "--db", str(tmp_path / "relay.db"), "--show", wild])
+        assert run.exit_code == 3, run.output
 
 
 def test_the_refused_payloads_are_kept_capped_and_listed_with_why(tmp_path: Path, monkeypatch) -> None:
@@ -103,6 +106,6 @@ def test_an_alert_the_cloud_refused_says_so_and_why(tmp_path: Path) -> None:
         f"{sent[2]['alert_id'][:8]} rev 0: the cloud refused it (HTTP 422: alerts[0].sun_glare: Extra inputs"
         " are not permitted); offered again every 2 h and at the relay's start" in why
     )
-    one = CliRunner().invoke(app, ["alerts", "--db", str(db), "--show", sent[2]["alert_id"][:8]])
+    one = CliRunner().invoke(app, ["alerts", "--db", str(db), "--show", sent[2]["alert_id"][:8].upper()])
     assert json.loads(one.stdout)["alert_id"] == sent[2]["alert_id"]
     assert "the cloud refused it (HTTP 422" in one.stderr and "every 6 h" in one.stderr
