@@ -1,0 +1,288 @@
+"""A closer look at a find, through the whole drone side: the photo and position an inspector gets
+from the patrol's height against those after the operator's ``gcs mission goto --alt 12``.
+
+It flies the demo's patrol (the simulator with its camera over the seeded, littered river, the
+edge agent with its ONNX detector, tracker and outbox, an embedded MQTT broker) until a find is
+announced (its ``new`` alert: the baseline, from the same item in the same run), then sends the
+drone to it with the operator's own command, ``riverpatrol gcs mission goto LAT,LON --alt 12``,
+holds there a while, and goes on with ``gcs mission resume``; ``--finds`` times. For each find:
+
+* how large the camera saw the item (its box in the simulator's ground truth, median side in
+  pixels of the frames it was in full view): while patrolling, and while holding over it;
+* whether the item's update carries a photo from the closer look (its best frame, ``captured_at``,
+  after the last frame the patrol saw it in, ``track.last_seen`` of its latest alert before);
+* how far the alert put the item from where it really was at that look, and the radius it claimed;
+* how long from the command until the item's update reached the broker.
+
+    python bench/closer_look_bench.py [--finds 3] [--alt 12] [--seed 7]
+
+Writes ``bench/results/closer_look.json``. About 5-10 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+
+import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before pymavlink)
+from bench.machine import machine_info, versions  # noqa: E402
+from contract import defaults, geo, topics  # noqa: E402
+
+OUT = ROOT / "bench" / "results" / "closer_look.json"
+
+
+def truth_lines(path: Path) -> list[dict]:
+    with path.open() as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def item_near(frames: list[dict], lat: float, lon: float) -> int | None:
+    """The debris item seen in ``frames`` nearest (lat, lon)."""
+    best: tuple[float, int] | None = None
+    for fr in frames:
+        for b in fr["truth"]:
+            d = geo.distance_m(lat, lon, b["lat"], b["lon"])
+            if best is None or d < best[0]:
+                best = (d, b["item_id"])
+    return None if best is None else best[1]
+
+
+def seen(frames: list[dict], item: int) -> list[dict]:
+    """The item's boxes in ``frames`` where it was in full view."""
+    return [b for fr in frames for b in fr["truth"] if b["item_id"] == item and b["visible_fraction"] >= 0.99]
+
+
+def side_px(b: dict) -> float:
+    x1, y1, x2, y2 = b["box"]
+    return ((x2 - x1) * (y2 - y1)) ** 0.5
+
+
+def view(boxes: list[dict], alert: dict | None) -> dict:
+    """What one look gave: the item's size in the frames, and the alert's position against where the
+    item was in the last of them (the current moves it between the looks)."""
+    where = boxes[-1] if boxes else None
+    return {
+        "item_px_median": statistics.median(map(side_px, boxes)) if boxes else None,
+        "frames_in_full_view": len(boxes),
+        "position_error_m": (
+            geo.distance_m(alert["lat"], alert["lon"], where["lat"], where["lon"])
+            if alert and where
+            else None
+        ),
+        "uncertainty_m": alert["uncertainty_m"] if alert else None,
+        "confidence": alert["confidence"] if alert else None,
+    }
+
+
+def drain(alerts: queue.Queue, by_id: dict[str, list[tuple[float, dict]]]) -> None:
+    """Everything received so far, kept by item."""
+    while True:
+        try:
+            t, b = alerts.get_nowait()
+        except queue.Empty:
+            return
+        by_id.setdefault(b["alert_id"], []).append((t, b))
+
+
+def since(a: str, b: str) -> bool:
+    """Whether the wire time ``a`` is after ``b``."""
+    return datetime.fromisoformat(a) > datetime.fromisoformat(b)
+
+
+def gcs(url: str, *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    """The operator's command, as typed (no relay database: the point is given as LAT,LON)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVERPATROL_")}
+    env |= {"RIVERPATROL_GCS_DATA_DIR": tempfile.mkdtemp(prefix="closer-gcs-"), "COLUMNS": "200"}
+    env |= {"RIVERPATROL_GCS_PAYLOAD_CHECK": "false"}
+    return subprocess.run(
+        [sys.executable, "-m", "riverpatrol", "gcs", "mission", *args, "--mavlink", url],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--finds", type=int, default=3)
+    ap.add_argument("--alt", type=float, default=12.0, help="height of the closer look, m")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--hold-s", type=float, default=20.0, help="wall seconds held over each find")
+    args = ap.parse_args()
+
+    from edge.agent import EdgeAgent
+    from edge.settings import EdgeSettings
+    from ground_station.mavlink import VehicleClient
+    from ground_station.missions.geofence import upload_fence
+    from ground_station.relay.service import wait_until
+    from riverpatrol.demo.broker import EmbeddedBroker
+    from riverpatrol.demo.run import DemoOptions, plan_items
+    from riverpatrol.demo.simulator import SimProcess, SimSpec
+
+    o = DemoOptions(seed=args.seed)
+    plan, items = plan_items(o.segment, (defaults.HOME_LAT, defaults.HOME_LON), o)
+    work = Path(tempfile.mkdtemp(prefix="closer-look-"))
+    stack: list = []
+    alerts: queue.Queue[tuple[float, dict]] = queue.Queue()
+    results = []
+    try:
+        broker = EmbeddedBroker().start()
+        stack.append(broker)
+        sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        sub.on_connect = lambda c, *_: c.subscribe(topics.fleet_filter(topics.ALERTS), qos=1)
+        sub.on_message = lambda _c, _u, m: alerts.put((time.monotonic(), json.loads(m.payload)))
+        sub.connect(broker.host, broker.port)
+        sub.loop_start()
+        sim = SimProcess(
+            SimSpec(
+                segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
+                speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=0, speed_mps=o.speed_mps,
+                truth_path=work / "truth.jsonl", log_path=work / "sim.log",
+            )
+        ).start()  # fmt: skip
+        stack.append(sim)
+        url = f"tcp:127.0.0.1:{sim.tcp_port}"
+        agent = EdgeAgent(
+            EdgeSettings(
+                mavlink=url, link_timeout=2.0, camera=f"sim://127.0.0.1:{sim.feed_port}",
+                broker_host=broker.host, broker_port=broker.port, outbox_path=work / "edge_outbox.db",
+                drone_id="drone-1", mission_id="closer-look",
+            )
+        ).start()  # fmt: skip
+        stack.append(agent)
+        with VehicleClient.connect(url, heartbeat_timeout=15.0, timeout=2.0) as v:
+            v.upload_mission(items)
+            upload_fence(v, plan.fence_polygons(), 120.0, "smartrtl")
+            v.wait_armable(120.0)
+            v.set_mode("GUIDED")
+            if not v.arm().accepted:
+                raise RuntimeError("arming refused")
+            v.takeoff(o.alt_m)
+            climbed = lambda: (agent.telemetry.snapshot().alt_rel_m or 0.0) > o.alt_m * 0.8  # noqa: E731
+            if not wait_until(climbed, 60.0):
+                raise RuntimeError("the vehicle did not climb")
+            v.start_mission()
+        print(f"patrolling {plan.reach.name} at {o.alt_m:g} m; work folder {work}", flush=True)
+
+        looked: set[str] = set()
+        by_id: dict[str, list[tuple[float, dict]]] = {}
+        while len(results) < args.finds:
+            try:
+                at, a = alerts.get(timeout=300)
+            except queue.Empty:
+                print("no new find within 300 s: the patrol ran out of river", flush=True)
+                break
+            by_id.setdefault(a["alert_id"], []).append((at, a))
+            if a["event"] != "new" or a["alert_id"] in looked:
+                continue
+            looked.add(a["alert_id"])
+            drain(alerts, by_id)
+            patrol_saw = max(b["track"]["last_seen"] for _, b in by_id[a["alert_id"]])
+            boundary = len(truth_lines(work / "truth.jsonl"))
+            sent = time.monotonic()
+            went = gcs(url, "goto", f"{a['lat']:.7f},{a['lon']:.7f}", "--alt", f"{args.alt:g}")
+            arrived_s = time.monotonic() - sent
+            said = f"find {a['alert_id'][:8]} ({a['debris_class']}): goto rc {went.returncode}"
+            said += f" in {arrived_s:.0f} s"
+            print(said, flush=True)
+            if went.returncode != 0:
+                print(went.stderr.strip(), flush=True)
+                results.append(
+                    {"alert_id": a["alert_id"], "goto_rc": went.returncode, "goto_said": went.stderr[-400:]}
+                )
+                gcs(url, "resume")
+                continue
+            time.sleep(args.hold_s)
+            held = len(truth_lines(work / "truth.jsonl"))
+            resumed = gcs(url, "resume")
+            drain(alerts, by_id)
+            updates = [(t, b) for t, b in by_id.get(a["alert_id"], []) if t > sent and b["event"] == "update"]
+            frames = truth_lines(work / "truth.jsonl")
+            item = item_near(frames[:boundary], a["lat"], a["lon"])
+            patrol_boxes = seen(frames[:boundary], item) if item is not None else []
+            close_boxes = seen(frames[boundary:held], item) if item is not None else []
+            where = (close_boxes or patrol_boxes or [None])[-1]
+            last = updates[-1][1] if updates else None
+            results.append(
+                {
+                    "alert_id": a["alert_id"], "class": a["debris_class"], "truth_item": item,
+                    "truth_size_m": where["size_m"] if where else None, "goto_rc": went.returncode,
+                    "goto_wall_s": round(arrived_s, 1), "resume_rc": resumed.returncode,
+                    "update_after_s": round(updates[0][0] - sent, 1) if updates else None,
+                    "updates": len(updates),
+                    "photo_from_closer_look": bool(last and since(last["captured_at"], patrol_saw)),
+                    "patrol": view(patrol_boxes, a),
+                    "closer": view(close_boxes, last),
+                }
+            )  # fmt: skip
+            r = results[-1]
+            print(
+                json.dumps(
+                    {
+                        k: r[k]
+                        for k in (
+                            "class",
+                            "updates",
+                            "update_after_s",
+                            "photo_from_closer_look",
+                            "patrol",
+                            "closer",
+                        )
+                    }
+                ),
+                flush=True,
+            )
+    finally:
+        for part in reversed(stack):
+            try:
+                part.stop()
+            except Exception as e:  # the rest still stops
+                print(f"stopping {type(part).__name__}: {e}", flush=True)
+
+    looked_at = [r for r in results if r.get("goto_rc") == 0]
+    with_update = [r for r in looked_at if r["updates"]]
+
+    def med(side: str, key: str) -> float | None:
+        xs = [r[side][key] for r in with_update if r[side][key] is not None]
+        return round(statistics.median(xs), 3) if xs else None
+
+    summary = {
+        "finds_looked_at": len(looked_at),
+        "finds_with_an_update": len(with_update),
+        "updates_with_a_closer_photo": sum(r["photo_from_closer_look"] for r in with_update),
+        "closer_alt_m": args.alt,
+        "patrol_alt_m": o.alt_m,
+        **{
+            f"{key}_{side}": med(side, key)
+            for key in ("item_px_median", "position_error_m", "uncertainty_m")
+            for side in ("patrol", "closer")
+        },
+    }
+    doc = {
+        "bench": "closer_look",
+        "baseline": "the same item's `new` alert from the patrol height, in the same run",
+        "machine": machine_info(packages=versions("onnxruntime", "opencv-python-headless", "numpy")),
+        "summary": summary,
+        "finds": results,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(doc, indent=2))
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {OUT}")
+    return 0 if with_update else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
