@@ -12,7 +12,9 @@ holds there a while, and goes on with ``gcs mission resume``; ``--finds`` times.
 * whether the item's update carries a photo from the closer look (its best frame, ``captured_at``,
   after the last frame the patrol saw it in, ``track.last_seen`` of its latest alert before);
 * how far the alert put the item from where it really was at that look, and the radius it claimed;
-* how long from the command until the item's update reached the broker.
+* how long from the command until the item's update reached the broker;
+* how many second ``new`` alerts an item already announced got (one item should give one
+  alert), during a closer look and while patrolling.
 
     python bench/closer_look_bench.py [--finds 3] [--alt 12] [--seed 7]
 
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -41,6 +44,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before pymavlink)
 from bench.machine import machine_info, versions  # noqa: E402
 from contract import defaults, geo, topics  # noqa: E402
+from contract.logs import configure_logging  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "closer_look.json"
 
@@ -50,15 +54,15 @@ def truth_lines(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def item_near(frames: list[dict], lat: float, lon: float) -> int | None:
-    """The debris item seen in ``frames`` nearest (lat, lon)."""
+def item_near(frames: list[dict], lat: float, lon: float, within_m: float = float("inf")) -> int | None:
+    """The debris item seen in ``frames`` nearest (lat, lon), within ``within_m``."""
     best: tuple[float, int] | None = None
     for fr in frames:
         for b in fr["truth"]:
             d = geo.distance_m(lat, lon, b["lat"], b["lon"])
             if best is None or d < best[0]:
                 best = (d, b["item_id"])
-    return None if best is None else best[1]
+    return None if best is None or best[0] > within_m else best[1]
 
 
 def seen(frames: list[dict], item: int) -> list[dict]:
@@ -71,10 +75,10 @@ def side_px(b: dict) -> float:
     return ((x2 - x1) * (y2 - y1)) ** 0.5
 
 
-def view(boxes: list[dict], alert: dict | None) -> dict:
-    """What one look gave: the item's size in the frames, and the alert's position against where the
-    item was in the last of them (the current moves it between the looks)."""
-    where = boxes[-1] if boxes else None
+def view(boxes: list[dict], alert: dict | None, where: dict | None) -> dict:
+    """What one look gave: the item's size in its frames, and the alert's position against where
+    the item was in the last frame rendered before the alert reached the broker (the current
+    moves it: truth of another moment would count the drift as the drone's error)."""
     return {
         "item_px_median": statistics.median(map(side_px, boxes)) if boxes else None,
         "frames_in_full_view": len(boxes),
@@ -86,6 +90,20 @@ def view(boxes: list[dict], alert: dict | None) -> dict:
         "uncertainty_m": alert["uncertainty_m"] if alert else None,
         "confidence": alert["confidence"] if alert else None,
     }
+
+
+def frames_in(path: Path, nbytes: int) -> int:
+    """How many whole truth lines (frames) the first ``nbytes`` of ``path`` hold."""
+    with path.open("rb") as f:
+        return f.read(nbytes).count(b"\n")
+
+
+def where_at(frames: list[dict], path: Path, item: int | None, alert: dict | None) -> dict | None:
+    """The item's box in the last frame rendered before ``alert`` reached the broker."""
+    if alert is None or item is None:
+        return None
+    boxes = seen(frames[: frames_in(path, alert["_truth_bytes"])], item)
+    return boxes[-1] if boxes else None
 
 
 def drain(alerts: queue.Queue, by_id: dict[str, list[tuple[float, dict]]]) -> None:
@@ -134,15 +152,25 @@ def main() -> int:
     o = DemoOptions(seed=args.seed)
     plan, items = plan_items(o.segment, (defaults.HOME_LAT, defaults.HOME_LON), o)
     work = Path(tempfile.mkdtemp(prefix="closer-look-"))
+    truth_path = work / "truth.jsonl"
+    configure_logging("INFO", path=work / "bench.log")  # the agent's and the client's lines
+    by_id: dict[str, list[tuple[float, dict]]] = {}
     stack: list = []
     alerts: queue.Queue[tuple[float, dict]] = queue.Queue()
     results = []
+    looks: list[tuple[float, float]] = []  # wall spans from each goto to its resume
     try:
         broker = EmbeddedBroker().start()
         stack.append(broker)
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
         sub.on_connect = lambda c, *_: c.subscribe(topics.fleet_filter(topics.ALERTS), qos=1)
-        sub.on_message = lambda _c, _u, m: alerts.put((time.monotonic(), json.loads(m.payload)))
+
+        def received(_c: object, _u: object, m: mqtt.MQTTMessage) -> None:
+            a = json.loads(m.payload)
+            a["_truth_bytes"] = truth_path.stat().st_size if truth_path.exists() else 0  # frames so far
+            alerts.put((time.monotonic(), a))
+
+        sub.on_message = received
         sub.connect(broker.host, broker.port)
         sub.loop_start()
         sim = SimProcess(
@@ -177,7 +205,6 @@ def main() -> int:
         print(f"patrolling {plan.reach.name} at {o.alt_m:g} m; work folder {work}", flush=True)
 
         looked: set[str] = set()
-        by_id: dict[str, list[tuple[float, dict]]] = {}
         while len(results) < args.finds:
             try:
                 at, a = alerts.get(timeout=300)
@@ -207,6 +234,7 @@ def main() -> int:
             time.sleep(args.hold_s)
             held = len(truth_lines(work / "truth.jsonl"))
             resumed = gcs(url, "resume")
+            looks.append((sent, time.monotonic()))
             drain(alerts, by_id)
             updates = [(t, b) for t, b in by_id.get(a["alert_id"], []) if t > sent and b["event"] == "update"]
             frames = truth_lines(work / "truth.jsonl")
@@ -215,6 +243,7 @@ def main() -> int:
             close_boxes = seen(frames[boundary:held], item) if item is not None else []
             where = (close_boxes or patrol_boxes or [None])[-1]
             last = updates[-1][1] if updates else None
+
             results.append(
                 {
                     "alert_id": a["alert_id"], "class": a["debris_class"], "truth_item": item,
@@ -223,8 +252,8 @@ def main() -> int:
                     "update_after_s": round(updates[0][0] - sent, 1) if updates else None,
                     "updates": len(updates),
                     "photo_from_closer_look": bool(last and since(last["captured_at"], patrol_saw)),
-                    "patrol": view(patrol_boxes, a),
-                    "closer": view(close_boxes, last),
+                    "patrol": view(patrol_boxes, a, where_at(frames, truth_path, item, a)),
+                    "closer": view(close_boxes, last, where_at(frames, truth_path, item, last)),
                 }
             )  # fmt: skip
             r = results[-1]
@@ -251,6 +280,26 @@ def main() -> int:
             except Exception as e:  # the rest still stops
                 print(f"stopping {type(part).__name__}: {e}", flush=True)
 
+    drain(alerts, by_id)
+    with (work / "alerts.jsonl").open("w") as f:  # every alert received, pictures left out
+        for got in by_id.values():
+            for t, b in got:
+                f.write(
+                    json.dumps({"received_s": t, **{k: v for k, v in b.items() if not k.endswith("_jpeg")}})
+                    + "\n"
+                )
+    # a closer look must not make a second `new` for an item already announced: each `new` after
+    # the first near one truth item, told by whether it came during a look or in the patrol
+    frames = truth_lines(truth_path)
+    news = sorted((t, b) for got in by_id.values() for t, b in got if b["event"] == "new")
+    announced: set[int] = set()
+    extra: Counter[str] = Counter()
+    for t, b in news:
+        i = item_near(frames, b["lat"], b["lon"], within_m=10.0)
+        if i in announced:
+            extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
+        if i is not None:
+            announced.add(i)
     looked_at = [r for r in results if r.get("goto_rc") == 0]
     with_update = [r for r in looked_at if r["updates"]]
 
@@ -262,6 +311,9 @@ def main() -> int:
         "finds_looked_at": len(looked_at),
         "finds_with_an_update": len(with_update),
         "updates_with_a_closer_photo": sum(r["photo_from_closer_look"] for r in with_update),
+        "new_alerts": len(news),
+        "second_new_for_an_item_during_a_closer_look": extra["during_a_closer_look"],
+        "second_new_for_an_item_patrolling": extra["patrolling"],
         "closer_alt_m": args.alt,
         "patrol_alt_m": o.alt_m,
         **{

@@ -14,10 +14,11 @@ Two levels, because they answer different questions:
   are candidates too, so a re-sighting keeps their ``alert_id``.
 
 Item lifecycle (Frigate-style events): ``new`` once, when the first track confirms; ``update``
-on a better view (a higher quality, or markedly larger: a closer look; at most every
-``update_min_interval_s``) or on a re-sighting after ``end``
-(``passes`` + 1, sent at once); ``end`` when the item has not been seen for ``end_after_s``
-(``left_frame_end_s`` when its last box left the frame). Never a second ``new``.
+on a better view (a higher quality, or markedly larger: a closer look) or a position moved
+``moved_update_m`` from the one announced (at most every ``update_min_interval_s``), or on a
+re-sighting after ``end`` (``passes`` + 1, sent at once); ``end`` when the item has not been
+seen for ``end_after_s`` (``left_frame_end_s`` when its last box left the frame). Never a second
+``new``.
 
 Pure: time is whatever the caller passes (frame capture time, seconds), nothing reads a clock,
 so replaying the same input gives the same events.
@@ -94,6 +95,9 @@ class TrackerConfig:
     # than its best view: that is the better photo, at a score this close to the best's.
     closer_view_ratio: float = 1.5
     closer_view_score_slack: float = 0.05
+    # The item's position moved this far from the one last announced (a closer look fixes what
+    # a glimpse in a turn or a descent got wrong): an update says where it is.
+    moved_update_m: float = 2.0
     class_groups: tuple[tuple[str, ...], ...] = (("foam", "styrofoam"),)  # confusable classes
     max_items: int = 5000  # oldest ended items are forgotten beyond this (memory bound)
     scores_kept: int = 50  # per item, for its median score
@@ -169,6 +173,7 @@ class _Item:
     best_quality: float = -1.0
     open: bool = False
     last_emit: float = -math.inf
+    said_at: tuple[float, float] | None = None  # lat, lon last announced
     dirty: bool = False
     left_frame: bool = False
     matched_at: float = -math.inf  # frame time a track last fed this item
@@ -508,6 +513,11 @@ class Tracker:
     def _absorb(self, tr: _Track, item: _Item, t: float) -> None:
         """Latest track estimate and class, and the track's best view when it beats the item's."""
         item.lat, item.lon, item.uncertainty_m = tr.lat, tr.lon, tr.uncertainty_m
+        if (
+            item.said_at is not None
+            and distance_m(*item.said_at, item.lat, item.lon) > self.cfg.moved_update_m
+        ):
+            item.dirty = True
         item.class_name = tr.class_name
         item.last_seen = max(item.last_seen, t)
         item.matched_at = t
@@ -575,6 +585,7 @@ class Tracker:
     def _emit(self, item: _Item, kind: AlertEvent, t: float, events: list[TrackEvent]) -> None:
         item.revision += 1
         item.last_emit = t
+        item.said_at = (item.lat, item.lon)
         item.dirty = False
         best = item.best
         events.append(

@@ -197,6 +197,28 @@ def test_a_closer_look_is_the_better_photo_even_at_a_slightly_lower_score():
     assert unsure[0].best.box == close
 
 
+def test_a_position_fixed_by_a_closer_look_is_announced_and_jitter_is_not():
+    """Seen first in a descent (3 m off), then held over: the fixes from the hover move the item's
+    estimate 2 m or more from the one announced, and an update says where it is."""
+    tr = Tracker(TrackerConfig(drone_id="d1", update_min_interval_s=5.0), new_id=_ids())
+    ev = [e for k in range(10) for e in tr.update(k / 5, [_sighting(0, 0, score=0.95, unc=4.0)], frame=k)]
+    assert [e.event for e in ev] == [AlertEvent.NEW]
+    said = (ev[0].lat, ev[0].lon)
+    jitter = [
+        e
+        for k in range(10, 50)
+        for e in tr.update(k / 5, [_sighting(0, 0.6 * (-1) ** k, score=0.95, unc=4.0)], frame=k)
+    ]
+    assert jitter == []  # the same view, the estimate within a metre: nothing to say
+    held = [
+        e for k in range(50, 100) for e in tr.update(k / 5, [_sighting(0, 3.5, score=0.95, unc=1.0)], frame=k)
+    ]
+    (moved,) = held
+    assert moved.event is AlertEvent.UPDATE and moved.passes == 1
+    assert distance_m(*said, moved.lat, moved.lon) > 2.0
+    assert distance_m(moved.lat, moved.lon, *offset(REF_LAT, REF_LON, 0, 3.5)) < 1.5
+
+
 def _run_hover(tr, t0, n=10, fps=5.0, **kw):
     events = []
     for k in range(n):
