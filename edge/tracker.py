@@ -98,6 +98,9 @@ class TrackerConfig:
     # The item's position moved this far from the one last announced (a closer look fixes what
     # a glimpse in a turn or a descent got wrong): an update says where it is.
     moved_update_m: float = 2.0
+    # Two boxes overlapping this much in one frame are one object the detector named twice
+    # (foam and styrofoam): its second track joins the item, it does not start another.
+    same_object_iou: float = 0.5
     class_groups: tuple[tuple[str, ...], ...] = (("foam", "styrofoam"),)  # confusable classes
     max_items: int = 5000  # oldest ended items are forgotten beyond this (memory bound)
     scores_kept: int = 50  # per item, for its median score
@@ -177,6 +180,7 @@ class _Item:
     dirty: bool = False
     left_frame: bool = False
     matched_at: float = -math.inf  # frame time a track last fed this item
+    fed_box: Box | None = None  # the box that fed it then
     tracks: int = 0  # live confirmed tracks linked to it
 
 
@@ -463,8 +467,11 @@ class Tracker:
         best: tuple[float, _Item] | None = None
         cls = tr.class_name
         for item in self._items.values():
-            if item.matched_at == t or not self._compatible(cls, item.class_name):
-                continue  # an item fed by another track in this very frame is a different object
+            if item.matched_at == t:  # fed by another track in this very frame: a different object,
+                if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
+                    continue
+            elif not self._compatible(cls, item.class_name):
+                continue
             gap = max(0.0, t - item.last_seen)
             gate = (
                 math.hypot(tr.uncertainty_m, item.uncertainty_m)
@@ -476,10 +483,18 @@ class Tracker:
                 best = (d / gate, item)
         return best[1] if best else None
 
+    def _same_object(self, tr: _Track, item: _Item) -> bool:
+        """Whether ``tr``'s box is, in this frame, the box that fed ``item``: one object seen twice."""
+        return item.fed_box is not None and iou(tr.box, item.fed_box) >= self.cfg.same_object_iou
+
     def _link(self, tr: _Track, t: float, events: list[TrackEvent]) -> None:
         """A track just confirmed: attach it to a known item (re-sighting) or start a new one."""
         self.stats.tracks_confirmed += 1
         item = self._find_item(tr, t)
+        if item is not None and item.matched_at == t:  # a second box on an object fed this frame
+            tr.item = item
+            item.tracks += 1
+            return
         if item is None:
             item = _Item(
                 alert_id=self._new_id(),
@@ -521,6 +536,7 @@ class Tracker:
         item.class_name = tr.class_name
         item.last_seen = max(item.last_seen, t)
         item.matched_at = t
+        item.fed_box = tr.box
         assert tr.best is not None
         q, bt, box, score, nadir, frame = tr.best
         if (
@@ -545,6 +561,8 @@ class Tracker:
     def _feed_item(self, tr: _Track, t: float) -> None:
         item = tr.item
         assert item is not None
+        if item.matched_at == t:  # fed by another box on it this frame: one sighting, not two
+            return
         item.sightings += 1
         item.scores.append(tr.scores[-1])
         item.top_score = max(item.top_score, tr.scores[-1])

@@ -248,6 +248,27 @@ def test_two_items_side_by_side_in_one_frame_are_two_alerts():
     assert events[0].alert_id != events[1].alert_id
 
 
+def test_one_object_boxed_twice_in_every_frame_is_one_alert():
+    """The detector names a piece of styrofoam twice, as styrofoam and as foam, with two boxes
+    over it in each frame: one item, one alert, its sightings counted once a frame."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    events = []
+    for k in range(10):
+        a = _sighting(0, 0, score=0.9, cls="styrofoam", box=(900, 500, 940, 540))
+        b = _sighting(0, 0.3, score=0.8, cls="foam", box=(902, 503, 941, 542))
+        events += tr.update(k / 5, [a, b])
+    events += tr.flush(30.0)
+    assert [e.event for e in events] == [AlertEvent.NEW, AlertEvent.END]
+    assert events[-1].sightings == 10 and events[-1].class_name == "styrofoam"
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())  # named a bag too: still one object
+    events = []
+    for k in range(10):
+        a = _sighting(0, 0, score=0.9, cls="styrofoam", box=(900, 500, 940, 540))
+        b = _sighting(0, 0.3, score=0.7, cls="bag", box=(903, 501, 942, 541))
+        events += tr.update(k / 5, [a, b])
+    assert [e.event for e in events] == [AlertEvent.NEW]
+
+
 def test_a_box_leaving_the_frame_ends_the_item_early():
     cfg = TrackerConfig(drone_id="d1", end_after_s=10.0, left_frame_end_s=1.0)
     tr = Tracker(cfg, new_id=_ids())
