@@ -45,6 +45,7 @@ import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before p
 from bench.machine import machine_info, versions  # noqa: E402
 from contract import defaults, geo, topics  # noqa: E402
 from contract.logs import configure_logging  # noqa: E402
+from models.patrol_eval import MATCH_M  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "closer_look.json"
 
@@ -104,6 +105,28 @@ def where_at(frames: list[dict], path: Path, item: int | None, alert: dict | Non
         return None
     boxes = seen(frames[: frames_in(path, alert["_truth_bytes"])], item)
     return boxes[-1] if boxes else None
+
+
+def second_news(
+    news: list[tuple[float, dict]], frames: list[dict], path: Path, looks: list[tuple[float, float]]
+) -> Counter[str]:
+    """``new`` alerts for an item another ``new`` already announced, during a look or patrolling.
+    Each, in the order they came, takes the nearest item not yet announced within ``MATCH_M`` of
+    where the items were in the frames just before it (one to one, as the alert scoring does); one
+    with only announced items that near is a second ``new``."""
+    announced: set[int] = set()
+    extra: Counter[str] = Counter()
+    for t, b in news:
+        n = frames_in(path, b["_truth_bytes"])
+        at = {x["item_id"]: (x["lat"], x["lon"]) for fr in frames[max(0, n - 40) : n] for x in fr["truth"]}
+        near = sorted((geo.distance_m(b["lat"], b["lon"], *p), i) for i, p in at.items())
+        near = [i for d, i in near if d <= MATCH_M]
+        fresh = [i for i in near if i not in announced]
+        if fresh:
+            announced.add(fresh[0])
+        elif near:
+            extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
+    return extra
 
 
 def drain(alerts: queue.Queue, by_id: dict[str, list[tuple[float, dict]]]) -> None:
@@ -288,18 +311,10 @@ def main() -> int:
                     json.dumps({"received_s": t, **{k: v for k, v in b.items() if not k.endswith("_jpeg")}})
                     + "\n"
                 )
-    # a closer look must not make a second `new` for an item already announced: each `new` after
-    # the first near one truth item, told by whether it came during a look or in the patrol
+    # a closer look must not make a second `new` for an item already announced
     frames = truth_lines(truth_path)
     news = sorted((t, b) for got in by_id.values() for t, b in got if b["event"] == "new")
-    announced: set[int] = set()
-    extra: Counter[str] = Counter()
-    for t, b in news:
-        i = item_near(frames, b["lat"], b["lon"], within_m=10.0)
-        if i in announced:
-            extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
-        if i is not None:
-            announced.add(i)
+    extra = second_news(news, frames, truth_path, looks)
     looked_at = [r for r in results if r.get("goto_rc") == 0]
     with_update = [r for r in looked_at if r["updates"]]
 

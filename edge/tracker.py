@@ -181,7 +181,11 @@ class _Item:
     left_frame: bool = False
     matched_at: float = -math.inf  # frame time a track last fed this item
     fed_box: Box | None = None  # the box that fed it then
+    classes: set[str] = field(default_factory=set)  # every class it was called: a track of any is it
     tracks: int = 0  # live confirmed tracks linked to it
+
+    def __post_init__(self) -> None:
+        self.classes.add(self.class_name)
 
 
 @dataclass(slots=True, eq=False)
@@ -200,6 +204,7 @@ class _Track:
     first_time: float = 0.0
     best: tuple[float, float, Box, float, float, Any] | None = None  # quality, t, box, score, nadir, frame
     item: _Item | None = None
+    shadow: bool = False  # a second box on its item's object: feeds it only while the first is lost
 
     @property
     def lat(self) -> float:
@@ -327,7 +332,7 @@ class Tracker:
                 self.stats.tracks_started += 1
         # Tracks already linked to an item feed it first, so the items they hold this frame
         # are not taken by a second, simultaneously visible track below.
-        for tr, _ in matched:
+        for tr, _ in sorted(matched, key=lambda m: m[0].shadow):  # an object's first box first
             if tr.item is not None:
                 self._feed_item(tr, t)
         for tr in [m for m, _ in matched if m.item is None] + fresh:
@@ -470,7 +475,7 @@ class Tracker:
             if item.matched_at == t:  # fed by another track in this very frame: a different object,
                 if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
                     continue
-            elif not self._compatible(cls, item.class_name):
+            elif not any(self._compatible(cls, c) for c in item.classes):
                 continue
             gap = max(0.0, t - item.last_seen)
             gate = (
@@ -492,7 +497,7 @@ class Tracker:
         self.stats.tracks_confirmed += 1
         item = self._find_item(tr, t)
         if item is not None and item.matched_at == t:  # a second box on an object fed this frame
-            tr.item = item
+            tr.item, tr.shadow = item, True
             item.tracks += 1
             return
         if item is None:
@@ -534,6 +539,7 @@ class Tracker:
         ):
             item.dirty = True
         item.class_name = tr.class_name
+        item.classes.add(tr.class_name)
         item.last_seen = max(item.last_seen, t)
         item.matched_at = t
         item.fed_box = tr.box

@@ -269,6 +269,20 @@ def test_one_object_boxed_twice_in_every_frame_is_one_alert():
     assert [e.event for e in events] == [AlertEvent.NEW]
 
 
+def test_an_item_called_two_names_takes_a_track_of_either():
+    """Coming down over a find, the detector calls it a bag where it had called it styrofoam (the
+    item's track now votes bag); the track lapses and a styrofoam one picks it up again: one
+    item the whole time, not a second alert when the first name returns."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    events = []
+    for k in range(50):  # frames 30-39: nothing, its track lapses (the item stays open)
+        cls = "styrofoam" if k < 10 or k >= 40 else "bag"
+        seen = [] if 30 <= k < 40 else [_sighting(0, 0, score=0.9, cls=cls)]
+        events += tr.update(k / 5, seen)
+    assert [e.event for e in events] == [AlertEvent.NEW]
+    assert tr.items == 1
+
+
 def test_a_box_leaving_the_frame_ends_the_item_early():
     cfg = TrackerConfig(drone_id="d1", end_after_s=10.0, left_frame_end_s=1.0)
     tr = Tracker(cfg, new_id=_ids())
