@@ -538,7 +538,8 @@ class Tracker:
             and distance_m(*item.said_at, item.lat, item.lon) > self.cfg.moved_update_m
         ):
             item.dirty = True
-        item.class_name = tr.class_name
+        if not tr.shadow:  # the object's second box, often the doubtful name, does not rename it
+            item.class_name = tr.class_name
         item.classes.add(tr.class_name)
         item.last_seen = max(item.last_seen, t)
         item.matched_at = t

@@ -260,6 +260,16 @@ def test_one_object_boxed_twice_in_every_frame_is_one_alert():
     events += tr.flush(30.0)
     assert [e.event for e in events] == [AlertEvent.NEW, AlertEvent.END]
     assert events[-1].sightings == 10 and events[-1].class_name == "styrofoam"
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())  # its first box missed now and then
+    events = []
+    for k in range(20):
+        a = [_sighting(0, 0, score=0.9, cls="styrofoam", box=(900, 500, 940, 540))] if k % 4 != 3 else []
+        b = _sighting(0, 0.3, score=0.8, cls="foam", box=(902, 503, 941, 542))
+        events += tr.update(k / 5, [*a, b])
+    events += tr.flush(30.0)
+    assert [e.event for e in events] == [AlertEvent.NEW, AlertEvent.END]
+    assert events[-1].class_name == "styrofoam" and events[-1].sightings == 20  # the second box's
+    # frames count, and its name does not replace the object's
     tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())  # named a bag too: still one object
     events = []
     for k in range(10):
