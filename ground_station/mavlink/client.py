@@ -238,6 +238,12 @@ class VehicleClient:
         self._check(
             self.command(m.MAV_CMD_DO_SET_MODE, m.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, number), f"mode {name}"
         )
+        self.wait_mode(name, timeout)
+
+    def wait_mode(self, name: str, timeout: float | None = None) -> None:
+        """Wait for the heartbeat to show the Copter mode ``name`` (``MavlinkTimeout`` if it does
+        not): after a command that changes it, as :meth:`set_mode` and :meth:`reposition` are."""
+        number = mode_number(name)
         self._wait_until(lambda: self.custom_mode == number, timeout or 3 * self.timeout, f"mode {name}")
 
     def takeoff(self, alt_m: float) -> None:
@@ -293,7 +299,7 @@ class VehicleClient:
 
     def reposition(self, lat: float, lon: float, alt_m: float) -> None:
         """Fly straight to (lat, lon) at ``alt_m`` above home and hold there: DO_REPOSITION, which
-        puts the vehicle in GUIDED (ArduPilot's "fly here")."""
+        puts the vehicle in GUIDED (ArduPilot's "fly here"; :meth:`wait_mode` sees it take it)."""
         m = _mav()
         self._check(
             self.command_int(

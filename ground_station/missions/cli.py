@@ -660,6 +660,7 @@ def goto(
     ceiling; else nothing is sent (exit 5, every reason said).
     """
     from contract import geo
+    from ground_station.mavlink import MavlinkTimeout
     from ground_station.missions.geofence import fence_in_force
     from ground_station.missions.goto import GotoError, GotoLimits, arrived, goto_problems, point_of
     from ground_station.planning.nofly import ZoneError, read_zones
@@ -670,7 +671,7 @@ def goto(
         alerts = None
         if s.relay_db.exists():  # the finds this station's relay received
             box = RelayOutbox(s.relay_db)
-            alerts = [a for a, _ in box.alerts_starting(target.strip())]
+            alerts = [a for a, _ in box.recent(limit=20, id_prefix=target.strip())]
             box.close()
         point = point_of(target, alerts)
         zones = read_zones(s.no_fly_zones) if s.no_fly_zones else []
@@ -696,9 +697,9 @@ def goto(
         d = geo.distance_m(here[0], here[1], point.lat, point.lon)
         sent_at = time.monotonic()
         client.reposition(point.lat, point.lon, height)
-        while client.mode != "GUIDED" and time.monotonic() < sent_at + s.mode_timeout_s:
-            time.sleep(0.05)  # the heartbeat tells the mode it took
-        if client.mode != "GUIDED":
+        try:
+            client.wait_mode("GUIDED", s.mode_timeout_s)
+        except MavlinkTimeout:  # accepted, and the heartbeat never showed GUIDED
             _fail(EXIT_REFUSED, f"the vehicle took the point but flies {client.mode}, not GUIDED")
         _say(
             f"flying to {point.what} ({point.lat:.6f},{point.lon:.6f}): {d:,.0f} m, to hold"
@@ -818,9 +819,9 @@ def logbook(
     set_aside: list[tuple[str, str, str]] = []  # (flight, state, why)
     for f in flights:
         p = f["properties"]
-        state, why = cloud_state(Path(p["file"]))
-        if why:
-            set_aside.append((Path(p["file"]).stem, state, why))
+        state, aside = cloud_state(Path(p["file"]))
+        if aside:
+            set_aside.append((Path(p["file"]).stem, state, aside))
         when = datetime.fromisoformat(p["armed_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
         dur = p["duration_s"]
         took = "not seen landing" if dur is None else f"{dur // 60:.0f} min {dur % 60:02.0f} s"

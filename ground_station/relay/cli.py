@@ -179,14 +179,7 @@ def alerts(
         box.close()
         _print_rejected(kept[-limit:][::-1], as_json)
         return
-    if show:
-        found = [
-            (a, delivered)
-            for a, delivered in box.alerts_starting(show)
-            if drone in (None, a["drone_id"]) and debris_class in (None, a["debris_class"])
-        ]
-    else:
-        found = box.recent(limit=limit, drone_id=drone, debris_class=debris_class)
+    found = box.recent(limit=20 if show else limit, drone_id=drone, debris_class=debris_class, id_prefix=show)
     dead = {(d.alert_id, d.revision): d for d in box.dead_letters()}
     box.close()
     rows = [a for a, _ in found]

@@ -314,29 +314,26 @@ class RelayOutbox:
         return cur.rowcount
 
     def recent(
-        self, limit: int = 50, drone_id: str | None = None, debris_class: str | None = None
+        self,
+        limit: int = 50,
+        drone_id: str | None = None,
+        debris_class: str | None = None,
+        id_prefix: str | None = None,
     ) -> list[tuple[dict, bool]]:
         """Latest revision of recent alerts, newest capture first, as the contract's JSON dicts,
-        each with whether the cloud has that revision."""
+        each with whether the cloud has that revision; ``id_prefix``: only the alerts whose id
+        starts so (as ``gcs alerts`` shows 8 characters of it; ``%`` and ``_`` are an id's
+        characters, not a pattern)."""
         sql, args = "SELECT payload, delivered FROM alerts WHERE 1=1", []
         if drone_id:
             sql, args = sql + " AND drone_id = ?", [*args, drone_id]
         if debris_class:
             sql, args = sql + " AND debris_class = ?", [*args, debris_class]
+        if id_prefix is not None:
+            escaped = id_prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            sql, args = sql + " AND alert_id LIKE ? ESCAPE '\\'", [*args, escaped + "%"]
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY captured_at DESC LIMIT ?", [*args, limit]).fetchall()
-        return [(json.loads(payload), bool(delivered)) for payload, delivered in rows]
-
-    def alerts_starting(self, prefix: str, limit: int = 20) -> list[tuple[dict, bool]]:
-        """The latest revision of the alerts whose id starts ``prefix`` (as ``gcs alerts`` shows 8
-        characters of it), newest capture first, each with whether the cloud has it."""
-        pattern = prefix.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT payload, delivered FROM alerts WHERE alert_id LIKE ? ESCAPE '\\'"
-                " ORDER BY captured_at DESC LIMIT ?",
-                (pattern, limit),
-            ).fetchall()
         return [(json.loads(payload), bool(delivered)) for payload, delivered in rows]
 
     def recent_alerts(
