@@ -132,12 +132,10 @@ def goto_problems(
         )
     if limits.ceiling_m is not None and alt_m > limits.ceiling_m:
         out.append(f"{alt_m:g} m is above the fence's ceiling ({limits.ceiling_m:g} m, FENCE_ALT_MAX)")
-    if fence:
-        at = _first_breach_along(fence, here, (to.lat, to.lon))
-        if at is not None and polygon_breached(fence, to.lat, to.lon) is not None:
-            out.append("it is outside the vehicle's geofence: the fence would turn it back")
-        elif at is not None:
-            out.append(f"the straight line there leaves the vehicle's geofence {at:,.0f} m on")
+    if fence and polygon_breached(fence, to.lat, to.lon) is not None:
+        out.append("it is outside the vehicle's geofence: the fence would turn it back")
+    elif fence and (at := _first_breach_along(fence, here, (to.lat, to.lon))) is not None:
+        out.append(f"the straight line there leaves the vehicle's geofence {at:,.0f} m on")
     for z in zones:
         if first_entry([here, (to.lat, to.lon)], z) is not None:
             out.append(f"the straight line there enters no-fly zone {z.name!r}")
