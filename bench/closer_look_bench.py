@@ -14,7 +14,8 @@ holds there a while, and goes on with ``gcs mission resume``; ``--finds`` times.
 * how far the alert put the item from where it really was at that look, and the radius it claimed;
 * how long from the command until the item's update reached the broker;
 * how many second ``new`` alerts an item already announced got (one item should give one
-  alert), during a closer look and while patrolling.
+  alert), during a closer look and while patrolling; and how many alerts a closer look renamed
+  (it named the item otherwise than the patrol did: the same alert, a new class).
 
     python bench/closer_look_bench.py [--finds 3] [--alt 12] [--seed 7]
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import queue
 import statistics
@@ -34,6 +36,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,25 +111,54 @@ def where_at(frames: list[dict], path: Path, item: int | None, alert: dict | Non
 
 
 def second_news(
-    news: list[tuple[float, dict]], frames: list[dict], path: Path, looks: list[tuple[float, float]]
+    by_id: dict[str, list[tuple[float, dict]]],
+    frames: list[dict],
+    path: Path,
+    looks: list[tuple[float, float]],
 ) -> Counter[str]:
-    """``new`` alerts for an item another ``new`` already announced, during a look or patrolling.
-    Each, in the order they came, takes the nearest item not yet announced within ``MATCH_M`` of
-    where the items were in the frames just before it (one to one, as the alert scoring does); one
-    with only announced items that near is a second ``new``."""
-    announced: set[int] = set()
+    """``new`` alerts for an item another alert already stands for, counted where the second ``new``
+    came: during a look or patrolling. Each alert is as near an item as its nearest event came to
+    where the item was in the frames just before that event (a name or place a later event fixed
+    counts); alerts and items are then paired one to one, closest pairs first, within ``MATCH_M``
+    (as the alert scoring does). An alert near items that all have one is a second ``new``: the
+    later of the two for that item."""
+    near: list[tuple[float, str, int]] = []
+    for aid, got in by_id.items():
+        best: dict[int, float] = {}
+        for _, b in got:
+            n = frames_in(path, b["_truth_bytes"])
+            at = {
+                x["item_id"]: (x["lat"], x["lon"]) for fr in frames[max(0, n - 40) : n] for x in fr["truth"]
+            }
+            for i, p in at.items():
+                best[i] = min(best.get(i, math.inf), geo.distance_m(b["lat"], b["lon"], *p))
+        near += [(d, aid, i) for i, d in best.items() if d <= MATCH_M]
+    paired: dict[str, int] = {}
+    for _, aid, i in sorted(near):
+        if aid not in paired and i not in paired.values():
+            paired[aid] = i
+    first_new = {
+        aid: min(t for t, b in got if b["event"] == "new" or t == got[0][0]) for aid, got in by_id.items()
+    }
     extra: Counter[str] = Counter()
-    for t, b in news:
-        n = frames_in(path, b["_truth_bytes"])
-        at = {x["item_id"]: (x["lat"], x["lon"]) for fr in frames[max(0, n - 40) : n] for x in fr["truth"]}
-        near = sorted((geo.distance_m(b["lat"], b["lon"], *p), i) for i, p in at.items())
-        near = [i for d, i in near if d <= MATCH_M]
-        fresh = [i for i in near if i not in announced]
-        if fresh:
-            announced.add(fresh[0])
-        elif near:
-            extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
+    for aid in {aid for _, aid, _ in near} - set(paired):
+        # the item it is near: whichever alert for it came second is the duplicate, not the better-placed
+        i = min((d, i) for d, a, i in near if a == aid)[1]
+        t = max(first_new[aid], first_new[next(a for a, j in paired.items() if j == i)])
+        extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
     return extra
+
+
+def renamed_in(by_id: dict[str, list[tuple[float, dict]]], looks: list[tuple[float, float]]) -> int:
+    """Alerts whose class an event during a closer look changed (the look named the item anew)."""
+    n = 0
+    for got in by_id.values():
+        seq = sorted(got, key=lambda tb: tb[0])
+        n += any(
+            b["debris_class"] != a["debris_class"] and any(lo <= t <= hi for lo, hi in looks)
+            for (_, a), (t, b) in pairwise(seq)
+        )
+    return n
 
 
 def drain(alerts: queue.Queue, by_id: dict[str, list[tuple[float, dict]]]) -> None:
@@ -313,8 +345,8 @@ def main() -> int:
                 )
     # a closer look must not make a second `new` for an item already announced
     frames = truth_lines(truth_path)
-    news = sorted((t, b) for got in by_id.values() for t, b in got if b["event"] == "new")
-    extra = second_news(news, frames, truth_path, looks)
+    news = [b for got in by_id.values() for _, b in got if b["event"] == "new"]
+    extra = second_news(by_id, frames, truth_path, looks)
     looked_at = [r for r in results if r.get("goto_rc") == 0]
     with_update = [r for r in looked_at if r["updates"]]
 
@@ -329,6 +361,7 @@ def main() -> int:
         "new_alerts": len(news),
         "second_new_for_an_item_during_a_closer_look": extra["during_a_closer_look"],
         "second_new_for_an_item_patrolling": extra["patrolling"],
+        "renamed_during_a_closer_look": renamed_in(by_id, looks),
         "closer_alt_m": args.alt,
         "patrol_alt_m": o.alt_m,
         **{

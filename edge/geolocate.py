@@ -79,6 +79,7 @@ class GeoFix:
     north_m: float  # offset from the vehicle's reported position
     east_m: float
     range_m: float  # horizontal distance from the camera
+    slant_m: float  # straight-line distance from the camera: how close the look was
     off_nadir_deg: float  # 0 = straight down: the tracker prefers views close to nadir
 
 
@@ -174,6 +175,7 @@ def geolocate_pixel(u: float, v: float, pose: CameraPose, cfg: GeoConfig) -> Geo
         north_m=float(p[0]),
         east_m=float(p[1]),
         range_m=rng,
+        slant_m=float(np.linalg.norm(p - c0)),
         off_nadir_deg=math.degrees(math.acos(min(1.0, float(ray[2])))),
     )
 

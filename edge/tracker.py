@@ -11,7 +11,10 @@ Two levels, because they answer different questions:
   nearest known item of a compatible class within a gate that grows with both uncertainty
   radii and with the time since the item was last seen (the current moves debris at up to
   ``max_drift_mps``). Items learned from other drones' alerts (:meth:`Tracker.learn_remote`)
-  are candidates too, so a re-sighting keeps their ``alert_id``.
+  are candidates too, so a re-sighting keeps their ``alert_id``. A track that saw the spot from
+  much nearer than the item was ever seen (a closer look) takes an item of another class there
+  and renames it: the closer view names it better, and one item stays one alert. An item's
+  position is its latest track's mean of fixes, older fixes fading: the current moves debris.
 
 Item lifecycle (Frigate-style events): ``new`` once, when the first track confirms; ``update``
 on a better view (a higher quality, or markedly larger: a closer look) or a position moved
@@ -55,6 +58,7 @@ class Sighting:
     lon: float
     uncertainty_m: float
     off_nadir_deg: float = 0.0
+    slant_m: float = 0.0  # camera to item; 0: not known
 
     @classmethod
     def of(cls, detection: Any, fix: Any) -> Sighting:
@@ -67,6 +71,7 @@ class Sighting:
             lon=fix.lon,
             uncertainty_m=fix.uncertainty_m,
             off_nadir_deg=fix.off_nadir_deg,
+            slant_m=fix.slant_m,
         )
 
 
@@ -95,9 +100,19 @@ class TrackerConfig:
     # than its best view: that is the better photo, at a score this close to the best's.
     closer_view_ratio: float = 1.5
     closer_view_score_slack: float = 0.05
+    # A track that saw from ``closer_view_ratio`` times nearer than the item was ever seen (the
+    # camera's distance, not the box: a box clipped by the frame's edge is small from any height)
+    # and names it otherwise (a bag that from 30 m looked like foam), within this of where it was
+    # last seen: the same item, renamed, not a second alert. Farther, it is another item (debris
+    # gathers in rafts), whatever the drift allowance would take in.
+    closer_view_rename_m: float = 3.0
     # The item's position moved this far from the one last announced (a closer look fixes what
     # a glimpse in a turn or a descent got wrong): an update says where it is.
     moved_update_m: float = 2.0
+    # A fix this much older than the latest counts 1/e as much in the position: the current moves
+    # debris, so the plain mean of a long look (a hold over it, 60 fixes in 15 s) trails the item
+    # by half the way it drifted; a pass's few seconds of fixes still average their noise.
+    position_time_constant_s: float = 1.5
     # Two boxes overlapping this much in one frame are one object the detector named twice
     # (foam and styrofoam): its second track joins the item, it does not start another.
     same_object_iou: float = 0.5
@@ -110,6 +125,8 @@ class TrackerConfig:
             raise ValueError("TrackerConfig.min_hits and score_window must be >= 1")
         if not 0.0 <= self.confirm_median <= 1.0:
             raise ValueError(f"TrackerConfig.confirm_median must be in [0, 1], got {self.confirm_median}")
+        if self.position_time_constant_s <= 0:
+            raise ValueError("TrackerConfig.position_time_constant_s must be > 0")
         if self.end_after_s < self.left_frame_end_s:
             raise ValueError("TrackerConfig.end_after_s must be >= left_frame_end_s")
 
@@ -154,6 +171,7 @@ class TrackerStats:
     tracks_started: int = 0
     tracks_confirmed: int = 0
     remote_learned: int = 0
+    renamed_by_closer_look: int = 0  # items a closer look named again (one alert, not two)
     items_forgotten: int = 0
     last_rejection: str = ""
 
@@ -183,6 +201,7 @@ class _Item:
     fed_box: Box | None = None  # the box that fed it then
     classes: set[str] = field(default_factory=set)  # every class it was called: a track of any is it
     tracks: int = 0  # live confirmed tracks linked to it
+    min_slant_m: float = math.inf  # the nearest the camera has been to it
 
     def __post_init__(self) -> None:
         self.classes.add(self.class_name)
@@ -201,6 +220,7 @@ class _Track:
     lat_w: float = 0.0
     lon_w: float = 0.0
     uncertainty_m: float = math.inf
+    min_slant_m: float = math.inf
     first_time: float = 0.0
     best: tuple[float, float, Box, float, float, Any] | None = None  # quality, t, box, score, nadir, frame
     item: _Item | None = None
@@ -451,13 +471,19 @@ class Tracker:
         tr.scores.append(s.score)
         tr.all_scores.append(s.score)
         tr.votes[s.class_name] = tr.votes.get(s.class_name, 0.0) + s.score
-        # Inverse-variance mean of the fixes; the radius is the best single fix's, not shrunk by
-        # sqrt(n): attitude and GNSS errors are correlated over a pass, averaging does not cancel them.
+        # Inverse-variance mean of the fixes, older ones fading (``position_time_constant_s``); the
+        # radius is the best single fix's, not shrunk by sqrt(n): attitude and GNSS errors are
+        # correlated over a pass, averaging does not cancel them.
+        if tr.hits > 1 and dt > 0:
+            fade = math.exp(-dt / self.cfg.position_time_constant_s)
+            tr.wsum, tr.lat_w, tr.lon_w = tr.wsum * fade, tr.lat_w * fade, tr.lon_w * fade
         w = 1.0 / max(s.uncertainty_m, 0.1) ** 2
         tr.wsum += w
         tr.lat_w += w * s.lat
         tr.lon_w += w * s.lon
         tr.uncertainty_m = min(tr.uncertainty_m, s.uncertainty_m)
+        if s.slant_m > 0:
+            tr.min_slant_m = min(tr.min_slant_m, s.slant_m)
         q = self._quality(s.score, s.off_nadir_deg)
         if tr.best is None or q > tr.best[0]:
             tr.best = (q, t, s.box, s.score, s.off_nadir_deg, frame)
@@ -469,24 +495,50 @@ class Tracker:
         return a == b or any(a in g and b in g for g in self.cfg.class_groups)
 
     def _find_item(self, tr: _Track, t: float) -> _Item | None:
+        """The known item ``tr`` sees: the nearest of a compatible class within its gate; failing
+        that, one of another class that ``tr`` sees from much closer, near where it was (the
+        closer look names it better: the item takes the new name instead of a second alert)."""
+        cfg = self.cfg
         best: tuple[float, _Item] | None = None
+        renamed: tuple[float, _Item] | None = None
         cls = tr.class_name
         for item in self._items.values():
+            gap = max(0.0, t - item.last_seen)
+            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
             if item.matched_at == t:  # fed by another track in this very frame: a different object,
                 if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
                     continue
             elif not any(self._compatible(cls, c) for c in item.classes):
+                near = d <= cfg.closer_view_rename_m
+                if (
+                    near
+                    and self._nearer(tr.min_slant_m, item.min_slant_m)
+                    and (renamed is None or d < renamed[0])
+                ):
+                    renamed = (d, item)
                 continue
-            gap = max(0.0, t - item.last_seen)
             gate = (
                 math.hypot(tr.uncertainty_m, item.uncertainty_m)
-                + self.cfg.world_gate_margin_m
-                + self.cfg.max_drift_mps * gap
+                + cfg.world_gate_margin_m
+                + cfg.max_drift_mps * gap
             )
-            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
             if d <= gate and (best is None or d / gate < best[0]):
                 best = (d / gate, item)
+        if best is None and renamed is not None:
+            self.stats.renamed_by_closer_look += 1
+            item = renamed[1]
+            log.info(
+                "tracker: a closer look calls item %s %s, not %s",
+                str(item.alert_id)[:8],
+                cls,
+                item.class_name,
+            )
+            return item
         return best[1] if best else None
+
+    def _nearer(self, slant_m: float, than_m: float) -> bool:
+        """Whether a camera ``slant_m`` away was markedly nearer than one ``than_m`` away (both known)."""
+        return math.isfinite(than_m) and slant_m * self.cfg.closer_view_ratio <= than_m
 
     def _same_object(self, tr: _Track, item: _Item) -> bool:
         """Whether ``tr``'s box is, in this frame, the box that fed ``item``: one object seen twice."""
@@ -538,9 +590,12 @@ class Tracker:
             and distance_m(*item.said_at, item.lat, item.lon) > self.cfg.moved_update_m
         ):
             item.dirty = True
-        if not tr.shadow:  # the object's second box, often the doubtful name, does not rename it
+        # The object's second box, often the doubtful name, does not rename it; nor does a view
+        # from much farther than the nearest it had (the patrol's name after a closer look's).
+        if not tr.shadow and not self._nearer(item.min_slant_m, tr.min_slant_m):
             item.class_name = tr.class_name
         item.classes.add(tr.class_name)
+        item.min_slant_m = min(item.min_slant_m, tr.min_slant_m)
         item.last_seen = max(item.last_seen, t)
         item.matched_at = t
         item.fed_box = tr.box

@@ -75,9 +75,9 @@ def test_glints_and_low_score_wakes_never_alert():
     assert tr.stats.tracks_started > 20 and tr.stats.tracks_confirmed == 0
 
 
-def _sighting(north, east, score=0.8, cls="bottle", box=(900, 500, 940, 540), unc=3.0):
+def _sighting(north, east, score=0.8, cls="bottle", box=(900, 500, 940, 540), unc=3.0, slant=30.0):
     lat, lon = offset(REF_LAT, REF_LON, north, east)
-    return Sighting(box=box, score=score, class_name=cls, lat=lat, lon=lon, uncertainty_m=unc)
+    return Sighting(box=box, score=score, class_name=cls, lat=lat, lon=lon, uncertainty_m=unc, slant_m=slant)
 
 
 def _hover(tr, t0, n, fps=5.0, **kw):
@@ -219,6 +219,23 @@ def test_a_position_fixed_by_a_closer_look_is_announced_and_jitter_is_not():
     assert distance_m(moved.lat, moved.lon, *offset(REF_LAT, REF_LON, 0, 3.5)) < 1.5
 
 
+def test_an_item_drifting_under_a_hovering_drone_is_placed_where_it_is_not_where_it_was():
+    """Held over for 20 s while the current carries it 0.35 m/s east: the item's position follows
+    it (the plain mean of the look's 100 fixes would trail it by 3.5 m)."""
+    tr = Tracker(TrackerConfig(drone_id="d1", update_min_interval_s=5.0), new_id=_ids())
+    fps, v = 5.0, 0.35
+    ev = []
+    for k in range(100):
+        t = k / fps
+        jitter = 0.3 * (-1) ** k  # per-frame fix noise, averaged by the fading mean
+        ev += tr.update(t, [_sighting(jitter, v * t, score=0.95, unc=2.0)], frame=k)
+    ev += tr.flush(30.0)
+    assert [e.event for e in ev].count(AlertEvent.NEW) == 1 and ev[0].event is AlertEvent.NEW
+    last = ev[-1]
+    assert distance_m(last.lat, last.lon, *offset(REF_LAT, REF_LON, 0, v * 99 / fps)) < 1.0
+    assert any(e.event is AlertEvent.UPDATE for e in ev)  # it moved 7 m: the updates said so
+
+
 def _run_hover(tr, t0, n=10, fps=5.0, **kw):
     events = []
     for k in range(n):
@@ -235,6 +252,51 @@ def test_class_confusions_within_a_group_merge_others_do_not():
     tr.tick(60.0)
     ev = _hover(tr, 70.0, 5, cls="bag")
     assert [e.event for e in ev] == [AlertEvent.NEW]
+
+
+def test_a_closer_look_that_names_an_item_anew_renames_its_alert_and_starts_no_second():
+    """From 30 m a 0.3 m bag (13 px) was called foam; held over at 12 m (32 px) it is a bag, and the
+    current moved it a metre: the same alert, now a bag, not a second one beside the first."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    far = _hover(tr, 0.0, 5, cls="foam", score=0.95, box=(900, 500, 913, 513))
+    far += tr.tick(10.0)
+    near = [
+        e
+        for k in range(10)
+        for e in tr.update(
+            20.0 + k / 5, [_sighting(0, 1.0, cls="bag", score=0.96, box=(900, 500, 932, 532), slant=12.0)]
+        )
+    ]
+    assert [e.event for e in far] == [AlertEvent.NEW, AlertEvent.END]
+    assert [(e.event, e.alert_id, e.class_name) for e in near] == [
+        (AlertEvent.UPDATE, far[0].alert_id, "bag")
+    ]
+    assert tr.stats.renamed_by_closer_look == 1
+    tr.tick(30.0)
+    patrol_again = _hover(tr, 40.0, 5, cls="foam", score=0.95, box=(900, 500, 913, 513), slant=30.0)
+    assert [(e.event, e.alert_id, e.class_name) for e in patrol_again] == [
+        (AlertEvent.UPDATE, far[0].alert_id, "bag")  # the patrol's name from 30 m does not undo it
+    ]
+
+
+def test_an_item_of_another_class_beside_one_seen_closer_is_a_second_alert():
+    """The closer look's other name is taken only from much nearer and at the same spot: another
+    class seen there from the same height (its box larger: the first was clipped by the frame's
+    edge), or from nearer 4 m off, is another item."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    first = _hover(tr, 0.0, 5, cls="foam", score=0.95, box=(900, 500, 913, 513))
+    tr.tick(10.0)
+    same_height = _hover(tr, 20.0, 5, cls="bag", score=0.95, box=(900, 500, 940, 540))
+    tr.tick(30.0)
+    beside = [
+        e
+        for k in range(5)
+        for e in tr.update(
+            40.0 + k / 5, [_sighting(0, 4.0, cls="bottle", score=0.96, box=(900, 500, 932, 532), slant=12.0)]
+        )
+    ]
+    ids = {e.alert_id for e in first + same_height + beside if e.event is AlertEvent.NEW}
+    assert len(ids) == 3 and tr.stats.renamed_by_closer_look == 0
 
 
 def test_two_items_side_by_side_in_one_frame_are_two_alerts():
