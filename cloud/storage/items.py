@@ -44,6 +44,7 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "workorder_id",
     "merged_into",
     "ended",
+    "thumbnail_drone",
 )
 
 
@@ -102,6 +103,7 @@ def prepare(alert: Alert, station: str, now: float, field: str, max_thumb_bytes:
         "thumbnail_score": alert.confidence if thumb else None,
         "context_sha": ctx[0] if ctx else None,
         "ended": 1 if alert.event.value == "end" else 0,
+        "thumbnail_drone": alert.drone_id if thumb else None,
     }
     return PreparedAlert(row=row, thumbnail=thumb, context=ctx)
 
@@ -118,8 +120,10 @@ def new_item(
 def merge_item(existing: Row, incoming: Row) -> Row | None:
     """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
 
-    Latest revision wins for position/class/confidence; counters and scores only grow; the
-    thumbnail is replaced only by one from an event at least as confident.
+    Latest revision wins for position/class/confidence; counters and scores only grow. The
+    photo is the drone's pick of its views (the tracker's best: a clearer or a closer one), so the
+    drone that took it replaces it with each newer pick, even one a little less sure (a closer
+    look); another drone's photo replaces it only from an event at least as confident.
     """
     if incoming["revision"] <= existing["revision"]:
         return None
@@ -146,11 +150,15 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
         item[c] = max(existing[c], incoming[c])
     item["top_score"] = max(existing["top_score"], incoming["top_score"])
     item["median_score"] = incoming["median_score"]
+    taker = incoming.get("thumbnail_drone")
     if incoming["thumbnail_sha"] and (
-        existing["thumbnail_sha"] is None or incoming["thumbnail_score"] >= (existing["thumbnail_score"] or 0)
+        existing["thumbnail_sha"] is None
+        or (taker is not None and taker == existing.get("thumbnail_drone"))
+        or incoming["thumbnail_score"] >= (existing["thumbnail_score"] or 0)
     ):
         item["thumbnail_sha"] = incoming["thumbnail_sha"]
         item["thumbnail_score"] = incoming["thumbnail_score"]
+        item["thumbnail_drone"] = taker
     if incoming["context_sha"]:
         item["context_sha"] = incoming["context_sha"]
     item["ended"] = max(existing["ended"], incoming["ended"])

@@ -120,6 +120,11 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "the flight modes flown in each flight (how it came home: its mission, a return, a landing)",
         ["ALTER TABLE flights ADD COLUMN modes TEXT NOT NULL DEFAULT '[]'"],
     ),
+    (
+        7,
+        "which drone took each item's photo (that drone's later choice replaces it: a closer look)",
+        ["ALTER TABLE items ADD COLUMN thumbnail_drone TEXT"],
+    ),
 ]
 
 #: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept

@@ -118,6 +118,31 @@ def test_higher_revision_updates_and_lower_never_regresses(store) -> None:
     assert store.get_thumbnail(item["thumbnail_sha"])[:3] == b"\xff\xd8\xff"
 
 
+def test_the_drone_that_took_the_photo_replaces_it_with_its_closer_look_and_others_need_more(store) -> None:
+    """d1's patrol photo (0.996), then its closer look's (0.990: smaller score, the drone's own
+    pick); then d2's less sure view is refused, its surer one taken, and d1 must beat that."""
+    aid = alert()["alert_id"]
+
+    def send(rev: int, conf: float, seed: int, drone: str) -> str:
+        store.ingest(
+            prep([alert(alert_id=aid, revision=rev, confidence=conf, thumb_seed=seed, drone=drone)]),
+            POLICY,
+            rev,
+        )
+        item = store.get_item(aid)
+        assert store.get_thumbnail(item["thumbnail_sha"]) is not None
+        return item["thumbnail_sha"]
+
+    patrol = send(0, 0.996, 1, "d1")
+    closer = send(1, 0.990, 2, "d1")
+    assert closer != patrol
+    assert send(2, 0.980, 3, "d2") == closer  # another drone, less sure: not its photo
+    other = send(3, 0.995, 4, "d2")
+    assert other != closer
+    assert send(4, 0.991, 5, "d1") == other  # d1 no longer holds the photo: it must be surer
+    assert store.get_item(aid)["thumbnail_drone"] == "d2"
+
+
 def test_thumbnails_deduplicated_by_hash(store) -> None:
     a, b = alert(thumb_seed=7), alert(thumb_seed=7, lat=HOME[0] + 0.01)
     store.ingest(prep([a, b]), POLICY, 1.0)
