@@ -342,6 +342,8 @@ class SqlStore:
                         continue
                     item = merged
                     changed.append(("alert.updated", aid))
+                    if item["debris_class"] != existing["debris_class"] and item["workorder_id"] == aid:
+                        self._rename_order(cur, orders, grid, aid, item["debris_class"], now)
                 items[aid] = dirty[aid] = item
             self._many(
                 cur,
@@ -356,8 +358,12 @@ class SqlStore:
             )
             self._many(
                 cur,
-                "UPDATE workorders SET finds = ?, updated_at = ? WHERE id = ?",
-                [(o["finds"], o["updated_at"], i) for i, o in orders.items() if i not in created],
+                "UPDATE workorders SET finds = ?, debris_class = ?, updated_at = ? WHERE id = ?",
+                [
+                    (o["finds"], o["debris_class"], o["updated_at"], i)
+                    for i, o in orders.items()
+                    if i not in created
+                ],
             )
             need = {items[aid]["workorder_id"] for _, aid in changed} - orders.keys()
             for chunk in _chunks(sorted(need), 500):
@@ -369,6 +375,17 @@ class SqlStore:
                 o = orders[it["workorder_id"]]
                 res.changes.append((kind, {**it, **{c: o[c] for c in JOINED_ORDER_COLUMNS}}))
         return res
+
+    def _rename_order(
+        self, cur: Any, orders: dict[str, Row], grid: OrderGrid, wo_id: str, debris_class: str, now: float
+    ) -> None:
+        """The order a find opened takes the find's new name (a closer look named it better) while
+        it is open: later finds of that class nearby join it, and its list says what is there."""
+        order = orders.get(wo_id) or self._one(cur, "SELECT * FROM workorders WHERE id = ?", (wo_id,))
+        if order is None or order["status"] not in OPEN_STATUSES:
+            return
+        orders[wo_id] = order = dict(order, debris_class=debris_class, updated_at=now)
+        grid.add(order)
 
     def _nearby_open(
         self, cur: Any, batch: OrderGrid, batch_ids: set[str], row: Row, radius: float

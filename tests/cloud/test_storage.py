@@ -171,6 +171,30 @@ def test_find_within_radius_merges_into_open_order(store) -> None:
     assert store.list_workorders()[1] == 3
 
 
+def test_an_order_takes_its_finds_new_name_while_open(store) -> None:
+    """Foam from the patrol, a bag at the closer look: the order it opened says bag, and a bag found
+    beside it later joins it. A find renamed after its order closed leaves the order as it was;
+    a find that joined another's order does not rename that order."""
+    first = alert(cls="foam")
+    aid = first["alert_id"]
+    store.ingest(prep([first]), POLICY, 1.0)
+    r = store.ingest(prep([alert(alert_id=aid, revision=1, cls="bag")]), POLICY, 2.0)
+    assert [(k, row["debris_class"]) for k, row in r.changes] == [("alert.updated", "bag")]
+    assert store.get_workorder(aid)["debris_class"] == "bag"
+    lat, lon = offset(HOME[0], HOME[1], 2.0, 0.0)
+    joined = alert(lat=lat, lon=lon, cls="bag", drone="d2")
+    r = store.ingest(prep([joined]), POLICY, 3.0)
+    assert [(k, row["merged_into"]) for k, row in r.changes] == [("alert.updated", aid)]
+    store.ingest(
+        prep([alert(alert_id=joined["alert_id"], revision=1, lat=lat, lon=lon, cls="bottle")]), POLICY, 4.0
+    )
+    assert store.get_workorder(aid)["debris_class"] == "bag"  # the joined find's name is its own
+    store.apply_transition(aid, lambda o: decide(o, Command("reject", "alice", 5.0)), 5.0)
+    store.ingest(prep([alert(alert_id=aid, revision=2, cls="styrofoam")]), POLICY, 6.0)
+    assert store.get_workorder(aid)["debris_class"] == "bag"
+    assert store.get_item(aid)["debris_class"] == "styrofoam"
+
+
 def test_closed_order_does_not_absorb_new_finds(store) -> None:
     first = alert()
     store.ingest(prep([first]), POLICY, 1.0)
