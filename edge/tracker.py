@@ -503,25 +503,22 @@ class Tracker:
         renamed: tuple[float, _Item] | None = None
         cls = tr.class_name
         for item in self._items.values():
-            gap = max(0.0, t - item.last_seen)
-            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
             if item.matched_at == t:  # fed by another track in this very frame: a different object,
                 if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
                     continue
             elif not any(self._compatible(cls, c) for c in item.classes):
-                near = d <= cfg.closer_view_rename_m
-                if (
-                    near
-                    and self._nearer(tr.min_slant_m, item.min_slant_m)
-                    and (renamed is None or d < renamed[0])
-                ):
-                    renamed = (d, item)
+                if self._nearer(tr.min_slant_m, item.min_slant_m):  # a closer look: its name may be better
+                    d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
+                    if d <= cfg.closer_view_rename_m and (renamed is None or d < renamed[0]):
+                        renamed = (d, item)
                 continue
+            gap = max(0.0, t - item.last_seen)
             gate = (
                 math.hypot(tr.uncertainty_m, item.uncertainty_m)
                 + cfg.world_gate_margin_m
                 + cfg.max_drift_mps * gap
             )
+            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
             if d <= gate and (best is None or d / gate < best[0]):
                 best = (d / gate, item)
         if best is None and renamed is not None:
