@@ -60,6 +60,19 @@ def link_config(settings: EdgeSettings) -> LinkConfig:
     )
 
 
+#: The tracker's counts an operator watches (``riverpatrol_edge_tracker{kind=...}``): sightings it
+#: refused as malformed, tracks that became items, items a closer look renamed, ...
+TRACKER_COUNTS = (
+    "sightings",
+    "rejected",
+    "tracks_started",
+    "tracks_confirmed",
+    "remote_learned",
+    "renamed_by_closer_look",
+    "items_forgotten",
+)
+
+
 class AgentMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         p = "riverpatrol_edge_"
@@ -90,6 +103,12 @@ class AgentMetrics:
         )
         self.alerts_held = Gauge(
             p + "alerts_held", "Alerts held in memory while the outbox cannot be written", registry=registry
+        )
+        self.tracker = Gauge(
+            p + "tracker",
+            "What the tracker did since the start, by kind (edge.tracker.TrackerStats)",
+            ["kind"],
+            registry=registry,
         )
 
 
@@ -165,6 +184,8 @@ class EdgeAgent:
         self.metrics.camera_reconnects.set_function(lambda: self.source.reconnects)
         self.snapshot_cfg = SnapshotConfig()
         self.tracker = Tracker(TrackerConfig(drone_id=settings.drone_id), _snapshotter(self.snapshot_cfg))
+        for kind in TRACKER_COUNTS:
+            self.metrics.tracker.labels(kind=kind).set_function(lambda k=kind: getattr(self.tracker.stats, k))
         self.pipeline = FramePipeline(
             self.detector,
             self.tracker,

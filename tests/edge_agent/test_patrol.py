@@ -50,6 +50,12 @@ def test_patrol_one_alert_per_detected_item_none_for_distractors(mosquitto, tmp_
     assert status.frames >= 40, status
     assert agent.pipeline.stats.skipped["no_pose"] == 0
     assert agent.outbox_depth_at_stop == 0
+    counts = {
+        k: agent.registry.get_sample_value("riverpatrol_edge_tracker", {"kind": k})
+        for k in ("sightings", "tracks_confirmed", "renamed_by_closer_look")
+    }
+    assert counts["sightings"] == agent.tracker.stats.sightings > 0  # the tracker's counts, read live
+    assert counts["tracks_confirmed"] >= 1 and counts["renamed_by_closer_look"] == 0  # one height only
 
     alerts = [Alert.model_validate_json(p) for p in alerts_sub.payloads()]
     assert len({(a.alert_id, a.revision) for a in alerts}) == len(alerts), "duplicate alert revisions"
