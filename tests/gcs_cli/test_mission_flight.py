@@ -154,7 +154,10 @@ def test_a_plan_s_geofence_goes_up_turned_on_and_a_patrol_that_leaves_it_comes_h
 def test_upload_start_rtl_resume_from_last_reached(sim: SimVehicle, gcs, gcs_bg, tmp_path: Path) -> None:
     url = f"tcp:127.0.0.1:{sim.tcp_port}"
     home = sim.snapshot()
-    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon)
+    # 30 legs: at 20x a leg is ~0.4 s of wall time, and the three commands sent while it flies its
+    # mission (a refused upload, SmartRTL, RTL) take seconds on a loaded 2-core machine; 10 legs
+    # ran out before the RTL there once
+    plan = patrol_file(tmp_path / "patrol.waypoints", home.lat, home.lon, legs=30)
     sent, _ = read_mission(plan)
 
     up = gcs("mission", "upload", str(plan), "--mavlink", url)
