@@ -48,7 +48,7 @@ import contract.mavlink  # noqa: E402, F401  (MAVLINK20 + ardupilotmega before p
 from bench.machine import machine_info, versions  # noqa: E402
 from contract import defaults, geo, topics  # noqa: E402
 from contract.logs import configure_logging  # noqa: E402
-from models.patrol_eval import MATCH_M  # noqa: E402
+from models.patrol_eval import MATCH_M, pair_closest  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "closer_look.json"
 
@@ -133,18 +133,12 @@ def second_news(
             for i, p in at.items():
                 best[i] = min(best.get(i, math.inf), geo.distance_m(b["lat"], b["lon"], *p))
         near += [(d, aid, i) for i, d in best.items() if d <= MATCH_M]
-    paired: dict[str, int] = {}
-    for _, aid, i in sorted(near):
-        if aid not in paired and i not in paired.values():
-            paired[aid] = i
-    first_new = {
-        aid: min(t for t, b in got if b["event"] == "new" or t == got[0][0]) for aid, got in by_id.items()
-    }
+    paired, duplicates = pair_closest(near)
+    came = {aid: min(t for t, _ in got) for aid, got in by_id.items()}  # when each first arrived
+    by_item = {i: aid for aid, i in paired.items()}
     extra: Counter[str] = Counter()
-    for aid in {aid for _, aid, _ in near} - set(paired):
-        # the item it is near: whichever alert for it came second is the duplicate, not the better-placed
-        i = min((d, i) for d, a, i in near if a == aid)[1]
-        t = max(first_new[aid], first_new[next(a for a, j in paired.items() if j == i)])
+    for aid, i in duplicates.items():  # the later of the two alerts for one item is the second
+        t = max(came[aid], came[by_item[i]])
         extra["during_a_closer_look" if any(a <= t <= z for a, z in looks) else "patrolling"] += 1
     return extra
 

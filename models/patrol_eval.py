@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -284,6 +284,10 @@ class AlertScore:
         return self.items_passed_alerted_class / n if n else float("nan")
 
 
+_A = TypeVar("_A")
+_I = TypeVar("_I")
+
+
 def assign_alerts(
     alerts: list[tuple[float, float]], items: dict[int, list[tuple[float, float]]], match_m: float = MATCH_M
 ) -> tuple[dict[int, int], dict[int, int], list[int]]:
@@ -303,19 +307,26 @@ def assign_alerts(
             d = min(distance_m(la, lo, pa, po) for pa, po in pts)
             if d <= match_m:
                 pairs.append((d, ai, item))
-    pairs.sort()
-    matched: dict[int, int] = {}
-    taken: set[int] = set()
-    for _, ai, item in pairs:
-        if ai not in matched and item not in taken:
-            matched[ai] = item
-            taken.add(item)
-    duplicates: dict[int, int] = {}
-    for _, ai, item in pairs:  # closest first: the first item seen for an alert is its nearest
-        if ai not in matched:
-            duplicates.setdefault(ai, item)
+    matched, duplicates = pair_closest(pairs)
     stray = [ai for ai in range(len(alerts)) if ai not in matched and ai not in duplicates]
     return matched, duplicates, stray
+
+
+def pair_closest(pairs: Iterable[tuple[float, _A, _I]]) -> tuple[dict[_A, _I], dict[_A, _I]]:
+    """One-to-one alert -> item pairing of (distance, alert, item) candidates, closest pairs first;
+    and, for each alert left over, its nearest item (a duplicate of the alert that item has)."""
+    ordered = sorted(pairs)  # ties: the lower alert, then the lower item, first
+    matched: dict[_A, _I] = {}
+    taken: set[_I] = set()
+    for _, a, item in ordered:
+        if a not in matched and item not in taken:
+            matched[a] = item
+            taken.add(item)
+    duplicates: dict[_A, _I] = {}
+    for _, a, item in ordered:  # closest first: the first item seen for an alert is its nearest
+        if a not in matched:
+            duplicates.setdefault(a, item)
+    return matched, duplicates
 
 
 @dataclass(frozen=True)
