@@ -238,13 +238,19 @@ class OrderGrid:
     def __init__(self, radius_m: float) -> None:
         self.cell = max(radius_m, 1.0) / 110_000.0  # degrees; a degree of latitude is >= 110 km
         self._cells: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
+        self._where: dict[str, tuple[int, int]] = {}
 
     def _key(self, lat: float, lon: float) -> tuple[int, int]:
         return math.floor(lat / self.cell), math.floor(lon / self.cell)
 
     def add(self, order: dict[str, Any]) -> None:
-        """Insert or replace ``order`` (orders do not move)."""
-        self._cells.setdefault(self._key(order["lat"], order["lon"]), {})[order["id"]] = order
+        """Insert or replace ``order``, in the cell of where it is now (an order follows its find)."""
+        key = self._key(order["lat"], order["lon"])
+        was = self._where.get(order["id"])
+        if was is not None and was != key:
+            self._cells[was].pop(order["id"], None)
+        self._where[order["id"]] = key
+        self._cells.setdefault(key, {})[order["id"]] = order
 
     def near(self, lat: float, lon: float) -> list[dict[str, Any]]:
         """Orders in the cells around (lat, lon): a superset of those within ``radius_m``.

@@ -35,6 +35,8 @@ JOINED_ORDER_COLUMNS: tuple[str, ...] = (
     "cleared_note",
     "finds",
 )
+#: What an open work order takes from the find that opened it when that find changes.
+FOLLOWED: tuple[str, ...] = ("debris_class", "lat", "lon")
 _JOIN_SELECT = (
     "SELECT i.*, "
     + ", ".join(f"w.{c} AS {c}" for c in JOINED_ORDER_COLUMNS)
@@ -342,8 +344,8 @@ class SqlStore:
                         continue
                     item = merged
                     changed.append(("alert.updated", aid))
-                    if item["debris_class"] != existing["debris_class"] and item["workorder_id"] == aid:
-                        self._rename_order(cur, orders, grid, aid, item["debris_class"], now)
+                    if item["workorder_id"] == aid and any(item[c] != existing[c] for c in FOLLOWED):
+                        self._follow_find(cur, orders, grid, item, now)
                 items[aid] = dirty[aid] = item
             self._many(
                 cur,
@@ -358,9 +360,10 @@ class SqlStore:
             )
             self._many(
                 cur,
-                "UPDATE workorders SET finds = ?, debris_class = ?, updated_at = ? WHERE id = ?",
+                "UPDATE workorders SET finds = ?, debris_class = ?, lat = ?, lon = ?, updated_at = ?"
+                " WHERE id = ?",
                 [
-                    (o["finds"], o["debris_class"], o["updated_at"], i)
+                    (o["finds"], o["debris_class"], o["lat"], o["lon"], o["updated_at"], i)
                     for i, o in orders.items()
                     if i not in created
                 ],
@@ -376,15 +379,16 @@ class SqlStore:
                 res.changes.append((kind, {**it, **{c: o[c] for c in JOINED_ORDER_COLUMNS}}))
         return res
 
-    def _rename_order(
-        self, cur: Any, orders: dict[str, Row], grid: OrderGrid, wo_id: str, debris_class: str, now: float
-    ) -> None:
-        """The order a find opened takes the find's new name (a closer look named it better) while
-        it is open: later finds of that class nearby join it, and its list says what is there."""
+    def _follow_find(self, cur: Any, orders: dict[str, Row], grid: OrderGrid, item: Row, now: float) -> None:
+        """The order a find opened takes the find's new name and place (a closer look named or
+        placed it better; it drifted) while it is open: the crew goes where the item is now, later
+        finds of that class beside it join it, and the order list says what is there. A closed
+        order keeps where and what it was when it was closed."""
+        wo_id = item["workorder_id"]
         order = orders.get(wo_id) or self._one(cur, "SELECT * FROM workorders WHERE id = ?", (wo_id,))
         if order is None or order["status"] not in OPEN_STATUSES:
             return
-        orders[wo_id] = order = dict(order, debris_class=debris_class, updated_at=now)
+        orders[wo_id] = order = dict(order, **{c: item[c] for c in FOLLOWED}, updated_at=now)
         grid.add(order)
 
     def _nearby_open(

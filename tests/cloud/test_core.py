@@ -397,3 +397,15 @@ def test_order_grid_finds_every_order_within_radius(lat) -> None:
         want = {q["id"] for q in pts if distance_m(p["lat"], p["lon"], q["lat"], q["lon"]) <= 5.0}
         got = {q["id"] for q in grid.near(p["lat"], p["lon"])}
         assert want <= got
+
+
+def test_order_grid_moves_an_order_that_moved() -> None:
+    """An order re-added at its find's new place is found there and no longer at the old one."""
+    from cloud.workorders import OrderGrid
+
+    grid = OrderGrid(5.0)
+    grid.add({"id": "o", "lat": 22.5, "lon": 114.0})
+    far = offset(22.5, 114.0, 200.0, 0.0)
+    grid.add({"id": "o", "lat": far[0], "lon": far[1]})
+    assert [o["id"] for o in grid.near(*far)] == ["o"]
+    assert grid.near(22.5, 114.0) == []

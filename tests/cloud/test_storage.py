@@ -195,6 +195,55 @@ def test_an_order_takes_its_finds_new_name_while_open(store) -> None:
     assert store.get_item(aid)["debris_class"] == "styrofoam"
 
 
+def test_an_open_order_follows_its_find_and_a_closed_one_stays(store) -> None:
+    """A find drifting 12 m downstream takes its open order with it: the crew goes where the item is,
+    and a find of that class beside the new place joins the order (it would have been 12 m from the
+    old one, beyond the merge radius). A find that joined the order does not move it; once the
+    order is closed it keeps where it was closed."""
+    first = alert()
+    aid = first["alert_id"]
+    store.ingest(prep([first]), POLICY, 1.0)
+    lat, lon = offset(HOME[0], HOME[1], 12.0, 0.0)
+    r = store.ingest(prep([alert(alert_id=aid, revision=1, lat=lat, lon=lon)]), POLICY, 2.0)
+    assert [k for k, _ in r.changes] == ["alert.updated"]
+    wo = store.get_workorder(aid)
+    assert (wo["lat"], wo["lon"], wo["updated_at"]) == (pytest.approx(lat), pytest.approx(lon), 2.0)
+    jlat, jlon = offset(HOME[0], HOME[1], 14.0, 0.0)
+    joined = alert(lat=jlat, lon=jlon, drone="d2")
+    r = store.ingest(prep([joined]), POLICY, 3.0)
+    assert [(k, row["merged_into"]) for k, row in r.changes] == [("alert.updated", aid)]
+    klat, klon = offset(HOME[0], HOME[1], 17.0, 0.0)
+    store.ingest(prep([alert(alert_id=joined["alert_id"], revision=1, lat=klat, lon=klon)]), POLICY, 4.0)
+    assert store.get_workorder(aid)["lat"] == pytest.approx(lat)  # the joined find moves only itself
+    store.apply_transition(aid, lambda o: decide(o, Command("reject", "alice", 5.0)), 5.0)
+    store.ingest(prep([alert(alert_id=aid, revision=2, lat=klat, lon=klon)]), POLICY, 6.0)
+    assert store.get_workorder(aid)["lat"] == pytest.approx(lat)
+    assert store.get_item(aid)["lat"] == pytest.approx(klat)
+
+
+def test_an_order_follows_its_find_within_one_batch(store) -> None:
+    """A new find and its drifted update in one upload: the order opened in the batch moves, and a
+    find beside the new place later in the same batch joins it."""
+    first = alert()
+    aid = first["alert_id"]
+    lat, lon = offset(HOME[0], HOME[1], 0.0, 20.0)
+    jlat, jlon = offset(HOME[0], HOME[1], 0.0, 22.0)
+    r = store.ingest(
+        prep(
+            [first, alert(alert_id=aid, revision=1, lat=lat, lon=lon), alert(lat=jlat, lon=jlon, drone="d2")]
+        ),
+        POLICY,
+        2.0,
+    )
+    assert [(k, row["merged_into"]) for k, row in r.changes] == [
+        ("alert.new", None),
+        ("alert.updated", None),
+        ("alert.updated", aid),
+    ]
+    wo = store.get_workorder(aid)
+    assert (wo["lat"], wo["lon"], wo["finds"]) == (pytest.approx(lat), pytest.approx(lon), 2)
+
+
 def test_closed_order_does_not_absorb_new_finds(store) -> None:
     first = alert()
     store.ingest(prep([first]), POLICY, 1.0)
