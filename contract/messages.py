@@ -192,6 +192,36 @@ class Flight(_Wire):
         return self
 
 
+#: Where a ground station reads the closer looks inspectors asked of its finds (station token).
+LOOK_REQUESTS_PATH = "/api/v1/look-requests"
+
+
+class LookRequest(BaseModel):
+    """An inspector's request for a closer look at a find, as the cloud hands it to the station
+    that relayed the find (``GET LOOK_REQUESTS_PATH``): where to send a drone, what is there, who
+    asked and why. Open until a view of the item taken after the request reaches the cloud. Fields
+    a newer cloud adds are ignored: a station reads what it knows."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    alert_id: UUID
+    debris_class: str = Field(min_length=1, max_length=32)
+    lat: Lat
+    lon: Lon
+    drone_id: str = Field(min_length=1, max_length=64, description="The drone that found it.")
+    asked_by: str = Field(min_length=1, max_length=128)
+    asked_at: AwareDatetime
+    note: str = Field(default="", max_length=500)
+
+
+class LookRequests(BaseModel):
+    """The open closer-look requests for one station's finds, oldest first."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    items: list[LookRequest]
+
+
 def where_invalid(exc: ValidationError) -> str:
     """Where a payload first breaks the contract and how, and how many ways it does: what a
     component that rejects a message says of it (``track.hits: Input should be ...``)."""
@@ -221,4 +251,4 @@ def validate_from_newer(model: type[W], payload: bytes | str) -> tuple[W, list[s
 
 def json_schemas() -> dict[str, dict]:
     """JSON Schema of every wire message, keyed by model name."""
-    return {m.__name__: m.model_json_schema() for m in (Alert, Telemetry, DroneStatus, Flight)}
+    return {m.__name__: m.model_json_schema() for m in (Alert, Telemetry, DroneStatus, Flight, LookRequests)}

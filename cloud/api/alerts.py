@@ -12,15 +12,15 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from cloud.api import auth
-from cloud.api.features import event, feature
-from cloud.api.models import AlertPage, AlertSummary, ErrorResponse, IngestResponse
+from cloud.api.features import event, feature, iso
+from cloud.api.models import AlertPage, AlertSummary, ErrorResponse, IngestResponse, LookBody
 from cloud.api.params import ParamError, parse_bbox, parse_instant, parse_list
 from cloud.api.responses import FastJSON, problem
 from cloud.api.validation import AlertBatch, BatchError, parse_batch
 from cloud.storage import IngestPolicy, ItemQuery, storage_errors
-from cloud.storage.items import ThumbnailError, prepare
+from cloud.storage.items import LookRefused, ThumbnailError, prepare
 from cloud.workorders import STATUSES
-from contract.messages import DEBRIS_CLASSES, Alert
+from contract.messages import DEBRIS_CLASSES, LOOK_REQUESTS_PATH, Alert, LookRequests
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -210,6 +210,68 @@ def get_alert(request: Request, alert_id: Annotated[str, Path(description="Alert
     if row is None:
         return problem(404, f"alert {alert_id} not found")
     return FastJSON(summary(row, request.app.state.settings.public_url))
+
+
+@router.post(
+    "/alerts/{alert_id}/look",
+    summary="Ask for a closer look at a find",
+    description=(
+        "An inspector asks the drone operators to fly down to a find for a better photo (what is it? how"
+        " big?). The station that relayed the find sees the request at `GET /api/v1/look-requests`; it"
+        " is done when a view of the item taken after it arrives. Asking again while it is open keeps"
+        " the first request. 409 once the find's work order is closed. Needs an inspector bearer token."
+    ),
+    response_model=AlertSummary,
+    responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR},
+)
+async def ask_look(
+    request: Request,
+    alert_id: Annotated[str, Path(description="Alert id (UUID).")],
+    who: Annotated[auth.Principal, Depends(auth.inspector)],
+    body: LookBody | None = None,
+) -> Response:
+    st = request.app.state
+    note = (body or LookBody()).note.strip()
+    try:
+        row, asked = await run_in_threadpool(st.store.ask_look, alert_id, who.name, note, time.time())
+    except KeyError:
+        return problem(404, f"alert {alert_id} not found")
+    except LookRefused as e:
+        return problem(409, str(e))
+    if asked:
+        st.metrics.looks_asked.inc()
+        log.info("closer look asked", extra={"alert": alert_id, "actor": who.name, "note": note})
+        st.bus.publish(event("alert.updated", row, st.settings.public_url))
+    return FastJSON(summary(row, st.settings.public_url))
+
+
+@router.get(
+    LOOK_REQUESTS_PATH.removeprefix("/api/v1"),
+    summary="Closer looks asked of this station's finds",
+    description=(
+        "The open requests for a closer look at finds this station relayed, oldest first: where, what,"
+        " which drone found it, who asked and why. Needs a station bearer token."
+    ),
+    response_model=LookRequests,
+    responses={401: _ERR, 403: _ERR},
+)
+def look_requests(request: Request, who: Annotated[auth.Principal, Depends(auth.station)]) -> Response:
+    rows = request.app.state.store.open_looks(who.name)
+    return FastJSON({"items": [look_request(r) for r in rows]})
+
+
+def look_request(row: dict) -> dict:
+    """One open request as the contract's ``LookRequest``."""
+    return {
+        "alert_id": row["alert_id"],
+        "debris_class": row["debris_class"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "drone_id": row["drone_id"],
+        "asked_by": row["look_asked_by"],
+        "asked_at": iso(row["look_asked_at"]),
+        "note": row["look_note"] or "",
+    }
 
 
 @router.get(

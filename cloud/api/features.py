@@ -64,6 +64,10 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "cleared_by": row.get("cleared_by"),
         "cleared_photo": thumbnail_url(row.get("cleared_photo_sha"), base),
         "cleared_note": row.get("cleared_note"),
+        "look_asked_at": iso(row.get("look_asked_at")),
+        "look_asked_by": row.get("look_asked_by"),
+        "look_note": row.get("look_note"),
+        "look_done_at": iso(row.get("look_done_at")),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

@@ -65,6 +65,14 @@ class DebrisProperties(BaseModel):
     cleared_note: str | None = Field(
         None, description="What the closing inspector said: for a false alarm, what it was."
     )
+    look_asked_at: str | None = Field(
+        None, description="When an inspector last asked the drone operators for a closer look at it."
+    )
+    look_asked_by: str | None = Field(None, description="Who asked for that closer look.")
+    look_note: str | None = Field(None, description="What they wanted seen.")
+    look_done_at: str | None = Field(
+        None, description="When a view taken after the request arrived; null while it waits."
+    )
 
 
 class DebrisFeature(BaseModel):
@@ -149,4 +157,14 @@ class ActionBody(BaseModel):
         default=None,
         description="For `clear`: base64 JPEG the inspector took of the spot, kept as the order's "
         "`cleared_photo` (at most the server's `max_photo_bytes`, 4 MiB by default).",
+    )
+
+
+class LookBody(BaseModel):
+    """What the inspector wants seen: shown to the drone operators with the request."""
+
+    note: str = Field(
+        default="",
+        max_length=500,
+        description='What to look at, in the inspector\'s words ("is it a bag or foam?", "how big?").',
     )

@@ -42,6 +42,9 @@ class CloudMetrics:
         self.transitions = Counter(
             "riverpatrol_cloud_workorder_transitions", "Work-order transitions.", ["action"], registry=r
         )
+        self.looks_asked = Counter(
+            "riverpatrol_cloud_looks_asked", "Closer looks inspectors asked of finds.", registry=r
+        )
         self.bus_subscribers = Gauge(
             "riverpatrol_cloud_bus_subscribers", "Event-bus subscribers.", registry=r
         )

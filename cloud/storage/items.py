@@ -45,7 +45,20 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "merged_into",
     "ended",
     "thumbnail_drone",
+    "look_asked_at",
+    "look_asked_by",
+    "look_note",
+    "look_done_at",
 )
+
+
+class LookRefused(ValueError):
+    """A closer look asked of an item whose work order is closed (HTTP 409)."""
+
+
+def look_open(item: Row) -> bool:
+    """Whether an inspector's request for a closer look at ``item`` waits for a view."""
+    return item.get("look_asked_at") is not None and item.get("look_done_at") is None
 
 
 class ThumbnailError(ValueError):
@@ -120,7 +133,8 @@ def new_item(
 def merge_item(existing: Row, incoming: Row) -> Row | None:
     """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
 
-    Latest revision wins for position/class/confidence; counters and scores only grow. The
+    Latest revision wins for position/class/confidence; counters and scores only grow. An
+    inspector's request for a closer look is done by an event of a view taken after it. The
     photo is the drone's pick of its views (the tracker's best: a clearer or a closer one), so the
     drone that took it replaces it with each newer pick, even one a little less sure (a closer
     look); another drone's photo replaces it only from an event at least as confident.
@@ -162,4 +176,6 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     if incoming["context_sha"]:
         item["context_sha"] = incoming["context_sha"]
     item["ended"] = max(existing["ended"], incoming["ended"])
+    if look_open(existing) and incoming["last_seen"] > existing["look_asked_at"]:
+        item["look_done_at"] = incoming["received_at"]  # a drone saw it after the inspector asked
     return item

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from cloud.flights import FlightKept, keep_one, track_bbox
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
-from cloud.storage.items import ITEM_COLUMNS, merge_item, new_item
+from cloud.storage.items import ITEM_COLUMNS, LookRefused, look_open, merge_item, new_item
 from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, OrderGrid, nearest_open, new_order, search_box
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         7,
         "which drone took each item's photo (that drone's later choice replaces it: a closer look)",
         ["ALTER TABLE items ADD COLUMN thumbnail_drone TEXT"],
+    ),
+    (
+        8,
+        "an inspector's request for a closer look at each item (open until a later view arrives)",
+        [
+            "ALTER TABLE items ADD COLUMN look_asked_at {real}",
+            "ALTER TABLE items ADD COLUMN look_asked_by TEXT",
+            "ALTER TABLE items ADD COLUMN look_note TEXT",
+            "ALTER TABLE items ADD COLUMN look_done_at {real}",
+        ],
     ),
 ]
 
@@ -390,6 +400,41 @@ class SqlStore:
             return
         orders[wo_id] = order = dict(order, **{c: item[c] for c in FOLLOWED}, updated_at=now)
         grid.add(order)
+
+    def ask_look(self, alert_id: str, actor: str, note: str, now: float) -> tuple[Row, bool]:
+        """(joined item, whether this asked anew): ``actor`` asks for a closer look at the item.
+        An open request is kept as it is (the first asker's); ``KeyError`` for an unknown item,
+        ``LookRefused`` when its work order is closed (nothing left to look at)."""
+        with self._tx() as cur:
+            self._lock_ingest(cur)  # an ingest merging this item at once must not write it back stale
+            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            if item is None:
+                raise KeyError(alert_id)
+            if item["status"] not in OPEN_STATUSES:
+                raise LookRefused(
+                    f"alert {alert_id}: its work order {item['workorder_id']} is {item['status']};"
+                    " a closer look is asked of an open find"
+                )
+            if look_open(item):
+                return item, False
+            self._exec(
+                cur,
+                "UPDATE items SET look_asked_at = ?, look_asked_by = ?, look_note = ?, look_done_at = NULL"
+                " WHERE alert_id = ?",
+                (now, actor, note, alert_id),
+            )
+            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+        return item or {}, True
+
+    def open_looks(self, station: str | None = None) -> list[Row]:
+        with self._read() as cur:
+            where = " AND i.station = ?" if station is not None else ""
+            return self._all(
+                cur,
+                f"{_JOIN_SELECT} WHERE i.look_asked_at IS NOT NULL AND i.look_done_at IS NULL"
+                f" AND w.status IN {_OPEN_IN}{where} ORDER BY i.look_asked_at, i.alert_id",
+                (station,) if station is not None else (),
+            )
 
     def _nearby_open(
         self, cur: Any, batch: OrderGrid, batch_ids: set[str], row: Row, radius: float

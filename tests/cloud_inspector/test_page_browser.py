@@ -269,6 +269,43 @@ def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(c
     assert page.locator("#viewer-img").get_attribute("src") == thumb["properties"]["thumbnail"]
 
 
+def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_path):
+    """From the photo, the inspector asks the drone operators for a closer look, with what they want
+    seen; the station that relayed the find reads the request; the closer view's event closes it
+    and the open photo says so, live."""
+    find = alert(114.0700, 22.5213, "foam", seed=3)
+    post(cloud, find)
+    aid = find["alert_id"]
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+    page.wait_for_function("!document.getElementById('signin').open")
+    page.locator(f"#alert-{aid} img.thumb").click()
+    page.locator("#viewer").wait_for(state="visible")
+    assert page.locator("#viewer-look-state").is_hidden()
+    page.click("#viewer-look")
+    page.locator("#why-dlg").wait_for(state="visible")
+    assert page.locator("#why-title").inner_text() == "Ask for a closer look?"
+    page.get_by_role("button", name="How big is it?").click()
+    page.click("#why-send")
+    page.wait_for_function("document.getElementById('viewer-look').hidden")
+    state = page.locator("#viewer-look-state").inner_text()
+    assert state.startswith("Closer look asked by li.wei at ") and state.endswith("“How big is it?”"), state
+    shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
+    page.screenshot(path=str(shots / "inspector-closer-look-asked-390x844.png"))
+    station = {"Authorization": f"Bearer {STATION_TOKEN}"}
+    asked = httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json()["items"]
+    assert [(q["alert_id"], q["asked_by"], q["note"]) for q in asked] == [(aid, "li.wei", "How big is it?")]
+
+    closer = {**find, "revision": 1, "event": "update", "debris_class": "bag"}
+    closer["track"] = {**find["track"], "last_seen": datetime.now(UTC).isoformat()}
+    post(cloud, closer)
+    page.wait_for_function(
+        "document.getElementById('viewer-look-state').textContent.startsWith('Closer look taken at')"
+    )
+    assert page.locator("#viewer-look").is_visible()  # another may be asked
+    assert httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json() == {"items": []}
+
+
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/18.1 Mobile/15E148 Safari/604.1"

@@ -270,8 +270,51 @@ function showPhoto(id) {
   const go = $("viewer-go");
   go.href = geoUri(f);
   if (go.href.startsWith("https:")) { go.target = "_blank"; go.rel = "noopener"; } else go.removeAttribute("target");
+  showLook(f);
+  $("viewer-look").onclick = () => askLook(id);
   select(id, false);
   $("viewer").showModal();
+}
+
+/* ---------- a closer look: the inspector asks the drone operators to fly down to a find ---------- */
+function hhmm(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+/** Whether one is asked, by whom and when, or when the closer view came; the button while none waits. */
+function showLook(f) {
+  const p = f.properties, state = $("viewer-look-state");
+  const open = !!p.look_asked_at && !p.look_done_at;
+  state.hidden = !p.look_asked_at;
+  if (p.look_asked_at) {
+    state.textContent = open
+      ? t("look.asked", { name: p.look_asked_by, time: hhmm(p.look_asked_at) }) + (p.look_note ? ` · “${p.look_note}”` : "")
+      : t("look.done", { time: hhmm(p.look_done_at) });
+  }
+  $("viewer-look").hidden = open;
+}
+async function askLook(id) {
+  const f = items.get(id);
+  if (!f) return;
+  if (!store.token) { signIn(); return; }
+  const note = await askPick("look", ["look.what", "look.size", "look.still"].map((key) => t(key)), "look.label", false);
+  if (note === null) return;  // cancelled
+  const button = $("viewer-look");
+  button.disabled = true;
+  try {
+    const r = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/look`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${store.token}` },
+      body: JSON.stringify({ note }),
+    });
+    const out = await r.json().catch(() => ({}));
+    if (r.status === 401) { toast(t("err.token")); signIn(); return; }
+    if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
+    for (const k of ["look_asked_at", "look_asked_by", "look_note", "look_done_at"]) f.properties[k] = out[k];
+    toast(t("look.sent"));
+    if (items.get(id) === f) showLook(f);
+  } catch (e) {  // no signal: a request for later is no use to the drone in the air now
+    toast(t("look.offline"));
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /* ---------- data ---------- */
@@ -334,6 +377,7 @@ function connect() {
     }
     upsert(f);
     render();
+    if ($("viewer").open && selected === f.id && items.has(f.id)) showLook(items.get(f.id));
   };
   for (const t of ["alert.new", "alert.updated", "workorder.changed"]) es.addEventListener(t, onEvent);
 }
