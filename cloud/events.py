@@ -13,7 +13,9 @@ Event shapes (plain dicts, JSON-serialisable)::
 
     {"type": "alert.updated",     # a higher revision of a known item, OR a new find merged into an
      "feature": {...},            # open order within merge_radius_m (then merged_into is the id of
-     "segment_id": ..., "merged_into": "<alert id of the order's primary item>" | None}
+     "segment_id": ..., "merged_into": "<alert id of the order's primary item>" | None,
+     "look_taken": True}          # only when this event closed an inspector's closer-look request
+                                  # (``look_asked_by`` in the properties: page them)
 
     {"type": "workorder.changed", # a work-order transition (confirm/reject/dispatch/arrive/clear)
      "feature": {...},            # the order's primary item, with the new status/work-order fields

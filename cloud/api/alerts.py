@@ -113,7 +113,9 @@ async def ingest(request: Request, who: Annotated[auth.Principal, Depends(auth.s
         return resp
     base = st.settings.public_url
     for kind, row in res.changes:
-        st.bus.publish(event(kind, row, base))
+        # a closer look an inspector asked for came in with this batch: they are paged
+        taken = {"look_taken": True} if row.get("look_done_at") == now else {}
+        st.bus.publish(event(kind, row, base, **taken))
     m = st.metrics
     m.ingested.inc(res.accepted)
     m.duplicates.inc(res.duplicates)

@@ -62,6 +62,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "remind_more": "And {n} more find(s) you claimed are still open.",
         "hours": "{n} h",
         "minutes": "{n} min",
+        "look_title": "Closer look taken: {cls} on {segment}",
+        "look": "The closer look you asked for came in: see its photo.",
+        "look_note": 'The closer look you asked for came in ("{note}"): see its photo.',
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -94,6 +97,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "remind_more": "您认领的另有 {n} 处漂浮物尚未处理。",
         "hours": "{n} 小时",
         "minutes": "{n} 分钟",
+        "look_title": "{segment} 漂浮{cls}已抵近拍摄",
+        "look": "您请求的抵近查看已完成，请查看照片。",
+        "look_note": "您请求的抵近查看（“{note}”）已完成，请查看照片。",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -134,13 +140,15 @@ def render(
     inspectors: tuple[str, ...] = (),
     dispatched_by: str | None = None,
     reassigned_to: str | None = None,
+    look_taken: bool = False,
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
     ``handed_back_why`` their reason. ``claimed_for_s``: a reminder to the inspector who claimed
     it. ``unclaimed_for_s``: an escalation of a find nobody claimed, naming the stretch's
     ``inspectors``. ``dispatched_by``: that person sent the paged inspector to it, or, with
-    ``reassigned_to``, sent that one instead of the paged inspector who held it."""
+    ``reassigned_to``, sent that one instead of the paged inspector who held it. ``look_taken``:
+    the closer look the paged inspector asked for (the feature's ``look_note``) came in."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -154,7 +162,9 @@ def render(
     conf = p.get("confidence")
     # a detector's score is never certainty: 0.996 reads "99%", not "100%"
     pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
-    if handed_back_by is not None:
+    if look_taken:
+        title = text["look_title"].format(cls=cls, segment=segment_name)
+    elif handed_back_by is not None:
         title = text["back_title"].format(cls=cls, segment=segment_name)
     elif claimed_for_s is not None:
         title = text["remind_title"].format(cls=cls, segment=segment_name)
@@ -171,6 +181,9 @@ def render(
         title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
     lines = []
+    if look_taken:
+        note = " ".join(str(p.get("look_note") or "").split())[:200]
+        lines.append(text["look_note" if note else "look"].format(note=note))
     if claimed_for_s is not None:
         lines.append(text["remind"].format(hours=_hours(claimed_for_s, text)))
     if unclaimed_for_s is not None:

@@ -2,7 +2,8 @@
 
 Pure and clock-injected. A find its inspector handed back (``release``) pages the segment's
 other inspectors at once: someone else must go; an inspector someone sent to a find
-(``dispatch``) is paged at once, and one who held it before is told (:meth:`PagingPolicy.taken_off`).
+(``dispatch``) is paged at once, and one who held it before is told (:meth:`PagingPolicy.taken_off`);
+an inspector who asked for a closer look at a find is paged when it comes in.
 Otherwise, in order: only a find that opened a
 new work order pages (updates and finds merged into an open order never do, nor does an item
 paged before); the
@@ -48,6 +49,8 @@ class Decision:
     dispatched_by: str | None = None
     #: Whom it was sent to instead, for a ``reassigned`` page to the inspector who held it.
     reassigned_to: str | None = None
+    #: A closer look the paged inspector asked for came in (``look_taken``).
+    look_taken: bool = False
 
 
 @dataclass
@@ -67,6 +70,7 @@ class PagingPolicy:
         self.cap = per_segment_per_hour
         self._state: dict[str, _SegmentState] = {}
         self._paged: dict[str, None] = {}
+        self._looks_paged: dict[tuple[Any, Any], None] = {}
 
     def decide(self, event: dict[str, Any], now: float) -> Decision:
         order = event.get("workorder") or {}
@@ -74,6 +78,8 @@ class PagingPolicy:
             return self._handed_back(event, str(order.get("actor") or ""), str(order.get("note") or ""))
         if event.get("type") == "workorder.changed" and order.get("action") == "dispatch":
             return self._dispatched(event, str(order.get("actor") or ""), str(order.get("assignee") or ""))
+        if event.get("type") == "alert.updated" and event.get("look_taken"):
+            return self._look_taken(event)
         if event.get("type") != "alert.new":
             return Decision(False, "not_new")
         if event.get("merged_into"):
@@ -127,6 +133,20 @@ class PagingPolicy:
             True, "reassigned", (held_by,), self._segment_of(event), dispatched_by=actor,
             reassigned_to=str(order.get("assignee")),
         )  # fmt: skip
+
+    def _look_taken(self, event: dict[str, Any]) -> Decision:
+        """The closer look an inspector asked for came in: page them, once per request, at once
+        (they asked and are waiting: no cooldown, no cap)."""
+        props = (event.get("feature") or {}).get("properties") or {}
+        asker, key = props.get("look_asked_by"), (event["feature"].get("id"), props.get("look_asked_at"))
+        if not asker:
+            return Decision(False, "no_asker")
+        if key in self._looks_paged:
+            return Decision(False, "already_paged")
+        self._looks_paged[key] = None
+        if len(self._looks_paged) > MAX_REMEMBERED:
+            self._looks_paged.pop(next(iter(self._looks_paged)))
+        return Decision(True, "look_taken", (str(asker),), self._segment_of(event), look_taken=True)
 
     def _dispatched(self, event: dict[str, Any], actor: str, assignee: str) -> Decision:
         """Someone sent an inspector to a find: page that inspector at once (not one who sent

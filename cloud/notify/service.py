@@ -258,6 +258,7 @@ class NotifyService:
             d.handed_back_why,
             dispatched_by=d.dispatched_by,
             reassigned_to=d.reassigned_to,
+            look_taken=d.look_taken,
         )
         return await self._send(page, d.inspectors, d.segment.id or None, d.reason)
 

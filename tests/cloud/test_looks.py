@@ -11,6 +11,7 @@ from cloud.storage.items import LookRefused
 from cloud.workorders import Command, decide
 from contract.messages import LookRequests
 from tests.cloud.factory import INSPECTOR_TOKENS, T0, alert
+from tests.cloud.test_api import _Collector, _wait_for
 from tests.cloud.test_storage import POLICY, prep
 
 
@@ -58,7 +59,14 @@ def test_a_look_is_refused_for_a_closed_find_and_an_unknown_one(store) -> None:
 
 
 def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
-    srv = make_server(db_url=db_url)
+    collectors: list[_Collector] = []
+
+    def add_collector(app) -> None:
+        collectors.append(_Collector(app.state.bus))
+        app.state.services.append(collectors[-1])
+
+    srv = make_server(db_url=db_url, before_start=add_collector)
+    events = collectors[0].events
     a = alert()
     aid = a["alert_id"]
     with srv.client() as gs, srv.client(INSPECTOR_TOKENS["alice"]) as insp:
@@ -71,6 +79,9 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
             "bag or foam?",
             None,
         )
+        _wait_for(lambda: len(events) == 2)  # the find, then the request: open pages show it live
+        assert events[1]["type"] == "alert.updated" and "look_taken" not in events[1]
+        assert events[1]["feature"]["properties"]["look_asked_by"] == "alice"
         reqs = LookRequests.model_validate_json(gs.get("/api/v1/look-requests").content).items
         assert [(str(q.alert_id), q.debris_class, q.drone_id, q.asked_by, q.note) for q in reqs] == [
             (aid, "bottle", "d1", "alice", "bag or foam?")
@@ -87,6 +98,11 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
         assert gs.post("/api/v1/alerts", json=[later]).status_code == 200
         assert gs.get("/api/v1/look-requests").json() == {"items": []}
         assert gs.get(f"/api/v1/alerts/{aid}").json()["look_done_at"] is not None
+        _wait_for(lambda: len(events) == 3)
+        assert events[2]["look_taken"] is True  # alice is paged
+        assert gs.post("/api/v1/alerts", json=[{**later, "revision": 2}]).status_code == 200
+        _wait_for(lambda: len(events) == 4)
+        assert "look_taken" not in events[3]  # once
         assert insp.post(f"/api/v1/workorders/{aid}/reject").status_code == 200
         r = insp.post(f"/api/v1/alerts/{aid}/look")
         assert r.status_code == 409 and "false_alarm" in r.json()["detail"]

@@ -162,3 +162,29 @@ def test_a_stretch_not_flown_in_its_schedule_is_overdue_once_per_wait():
     assert patrols_overdue(every, {"a": 50.0}, 0.0, 999.0, paged) == []  # each wait once
     assert patrols_overdue(every, {"a": 500.0, "b": 480.0}, 0.0, 560.0, paged) == []  # flown: new waits
     assert patrols_overdue(every, {"a": 500.0, "b": 480.0}, 0.0, 600.0, paged) == [("a", 500.0), ("b", 480.0)]
+
+
+def test_an_inspector_who_asked_for_a_closer_look_is_paged_once_when_it_comes_in():
+    p = PagingPolicy(SEGS, cooldown_s=300, per_segment_per_hour=1)
+    assert p.decide(ev("a"), 0).page  # the segment is now cooling down and capped: this is not
+
+    def taken(alert: str, asker: str | None, asked_at: str = "2026-12-07T10:00:00Z") -> dict:
+        props = {"look_asked_by": asker, "look_asked_at": asked_at}
+        return {
+            **ev(alert, kind="alert.updated"),
+            "feature": {"id": alert, "properties": props},
+            "look_taken": True,
+        }
+
+    d = p.decide(taken("a", "wang"), 1)
+    assert (d.page, d.reason, d.inspectors, d.look_taken, d.segment.id) == (
+        True,
+        "look_taken",
+        ("wang",),
+        True,
+        "sz-1",
+    )
+    assert p.decide(taken("a", "wang"), 2).reason == "already_paged"  # two events of one batch
+    assert p.decide(taken("a", "li", "2026-12-07T11:00:00Z"), 3).inspectors == ("li",)  # asked anew
+    assert p.decide({**taken("b", "wang"), "look_taken": False}, 4).reason == "not_new"
+    assert p.decide(taken("c", None), 5).reason == "no_asker"

@@ -187,6 +187,28 @@ def test_an_inspector_sent_to_a_find_off_every_stretch_is_paged_with_its_river(t
     assert msg["message"].startswith("zhou sent you to clear it.")
 
 
+def test_the_inspector_who_asked_for_a_closer_look_is_paged_when_it_comes_in(tmp_path):
+    port = free_port()
+    cfg = NotifyConfig(
+        apprise_urls={w: [f"json://127.0.0.1:{port}/{w}"] for w in ("li", "wang")}, timeout_s=3
+    )
+    segs = [SegmentConfig(id="sz-1", name="Shenzhen River 1", inspectors=["li", "wang"])]
+    f = feature("sz-0")
+    f["properties"].update(look_asked_by="wang", look_asked_at="2026-11-25T04:01:00Z", look_note="How big?")
+    event = {
+        "type": "alert.updated",
+        "feature": f,
+        "segment_id": "sz-1",
+        "merged_into": None,
+        "look_taken": True,
+    }
+    svc, reqs = _page_once(port, cfg, segs, tmp_path, event, "Shenzhen River 1")
+    assert svc.sent == 1 and [r["path"] for r in reqs] == ["/wang"], svc.last_error
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"] == "Closer look taken: foam on Shenzhen River 1"
+    assert msg["message"].startswith('The closer look you asked for came in ("How big?"): see its photo.')
+
+
 def test_a_find_sent_to_someone_else_pages_them_and_tells_whoever_held_it(tmp_path):
     port = free_port()
     cfg = NotifyConfig(
