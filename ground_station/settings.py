@@ -104,6 +104,12 @@ class GcsSettings(ComponentSettings):
         description="offer the cloud again the alerts it refused this often, h (a cloud upgraded"
         " since may take them; 0: only at the relay's start)",
     )
+    relay_looks_poll_s: float = Field(
+        30.0,
+        ge=0,
+        description="ask the cloud this often for the inspectors' requests for a closer look at a find, s"
+        " (`gcs alerts` shows them; 0: never)",
+    )
     relay_status_every_s: float = Field(
         30.0, gt=0, description="off a terminal (a service), log the relay's state this often, s"
     )

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +20,8 @@ from contract.logs import configure_logging
 from ground_station.hostport import parse_hostport
 
 if TYPE_CHECKING:
-    from ground_station.relay.outbox import DeadLetter
+    from contract.messages import LookRequest
+    from ground_station.relay.outbox import DeadLetter, RelayOutbox
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
 
@@ -42,6 +44,10 @@ def relay(
 
     Every alert is committed to a local SQLite outbox before the broker is acknowledged, then
     forwarded in batches; a cloud outage, a broker restart or a killed relay loses nothing.
+
+    Every `relay_looks_poll_s` it also reads the inspectors' requests for a closer look at this
+    station's finds: each new one is logged with the `gcs mission goto` command that flies there,
+    and `gcs alerts` lists them.
     """
     from prometheus_client import REGISTRY, start_http_server
     from rich.live import Live
@@ -77,6 +83,7 @@ def relay(
                 history_days=s.relay_history_days,
                 refused_retry_s=s.relay_refused_retry_h * 3600,
                 logbook_dir=s.data_dir / "logbook",
+                looks_every_s=s.relay_looks_poll_s,
                 registry=REGISTRY,
             )
         )
@@ -106,6 +113,8 @@ def relay(
             "drone_flights": int(r.m_flights._value.get()),
             "flights_sent": r.flights.sent if r.flights else 0,
             "flights_rejected": r.flights.rejected if r.flights else 0,
+            "look_requests": len(r.look_requests),
+            "look_requests_error": r.looks.last_error if r.looks else None,
         }
 
     def line() -> str:
@@ -116,11 +125,13 @@ def relay(
         cloud_state = "[green]cloud ok[/]" if failures == 0 else f"[red]cloud down ({failures} tries)[/]"
         age = f"{st['oldest_s']}s" if st["oldest_s"] is not None else "-"
         disk = f"[red]outbox cannot be written: {st['store_error']}[/]  " if st["store_error"] else ""
+        n = st["look_requests"]
+        looks = f"\n[yellow]{n} closer look(s) asked by inspectors: gcs alerts --looks[/]" if n else ""
         return (
             f"{link}  {cloud_state}  {disk}received {st['received']}  "
             f"delivered {st['delivered']}  backlog {st['backlog']} (oldest {age})  "
             f"rejected {st['rejected']}  dead {st['dead_letters']}  drones' flights {st['drone_flights']}  "
-            f"flights sent {st['flights_sent']}"
+            f"flights sent {st['flights_sent']}{looks}"
         )
 
     try:
@@ -162,8 +173,22 @@ def alerts(
             " newer than the relay sends what an upgraded relay takes at its next start).",
         ),
     ] = False,
+    looks: Annotated[
+        bool,
+        typer.Option(
+            "--looks",
+            help="List only the inspectors' open requests for a closer look at a find, each with who"
+            " asked, when, their note and the `gcs mission goto` command that flies there.",
+        ),
+    ] = False,
 ) -> None:
-    """List recent alerts the relay received (works offline, from its outbox database)."""
+    """List recent alerts the relay received (works offline, from its outbox database).
+
+    Finds an inspector asked for a closer look at are marked, and each request is listed under the
+    table with the command that flies a drone there; a newer view of the find (the drone's photo
+    from the closer look) reaching the cloud closes the request. The list is the cloud's as the
+    relay last read it (every `relay_looks_poll_s`).
+    """
     from ground_station.relay.outbox import RelayOutbox
     from ground_station.settings import GcsSettings
 
@@ -173,7 +198,23 @@ def alerts(
             f"no relay database at {s.relay_db}: has `riverpatrol gcs relay` run here?", fg="red", err=True
         )
         raise typer.Exit(3)
+    if looks and (rejected or show):
+        typer.secho(
+            "error: --looks lists the requests alone: not with --rejected or --show", fg="red", err=True
+        )
+        raise typer.Exit(2)
     box = RelayOutbox(s.relay_db)
+    asked = [
+        r
+        for r in box.look_requests()
+        if (not drone or r.drone_id == drone) and (not debris_class or r.debris_class == debris_class)
+    ]
+    commands = {r.alert_id: _goto(box, r) for r in asked}
+    read_at = box.look_requests_read_at()
+    if looks:
+        box.close()
+        _print_looks(asked, commands, read_at, as_json)
+        return
     if rejected:
         kept = box.rejected()
         box.close()
@@ -205,8 +246,11 @@ def alerts(
     con = terminal.console()
     t = Table(title=f"{len(rows)} recent alert(s)")
     # what an operator needs first, whole; a terminal under 110 columns shows only that (--json has all)
-    whole = {"id": 8, "class": 10, "lat": 10, "lon": 11, "captured": 14, "cloud": 7}
+    whole = {"id": 8, "class": 10, "look": 5, "lat": 10, "lon": 11, "captured": 14, "cloud": 7}
     cols = ["id", "class", "lat", "lon", "captured", "conf", "seen", "event", "cloud", "drone"]
+    open_looks = {str(r.alert_id) for r in asked}
+    if open_looks & {a["alert_id"] for a in rows}:  # a closer look asked: marked beside what it is
+        cols.insert(2, "look")
     if con.width < 110:
         cols = [c for c in cols if c in whole]
     for col in cols:
@@ -223,11 +267,63 @@ def alerts(
             "event": a["event"],
             "cloud": _in_cloud(a["alert_id"], in_cloud, refused),
             "drone": a["drone_id"],
+            "look": "[yellow]asked[/]" if a["alert_id"] in open_looks else "",
         }
         t.add_row(*(cells[c] for c in cols))
     con.print(t)
     for d in refused.values():
         con.print(_refusal(d, s.relay_refused_retry_h), style="red", markup=False, highlight=False)
+    for r in asked:
+        con.print(
+            _look_line(r, commands[r.alert_id]), style="yellow", markup=False, highlight=False, soft_wrap=True
+        )
+
+
+def _goto(box: RelayOutbox, r: LookRequest) -> str:
+    """The command that flies there: by the find's id where this outbox has it (as `mission goto`
+    looks it up), else by its position."""
+    from ground_station.relay.looks import goto_command
+
+    return goto_command(r, known_alert=bool(box.recent(limit=1, id_prefix=str(r.alert_id))))
+
+
+def _local_time(at: datetime) -> str:
+    """HH:MM in the station's time zone; with the date when it is not today."""
+    local = at.astimezone()
+    return local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%m-%d %H:%M")
+
+
+def _look_line(r: LookRequest, command: str) -> str:
+    """One open request under the table: what, who asked when and why, and how to fly there."""
+    note = f' ("{r.note}")' if r.note else ""
+    return (
+        f"{str(r.alert_id)[:8]} {r.debris_class}: {r.asked_by} asked for a closer look at"
+        f" {_local_time(r.asked_at)}{note}: {command}"
+    )
+
+
+def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None, as_json: bool) -> None:
+    """The open closer-look requests alone, oldest asked first, as a table or JSON lines."""
+    if as_json:
+        for r in asked:
+            typer.echo(json.dumps({**r.model_dump(mode="json"), "command": commands[r.alert_id]}))
+        return
+    con = terminal.console()
+    if read_at is None:
+        when = "the relay has not read them from the cloud yet"
+    else:
+        when = f"as the relay read them from the cloud at {_local_time(datetime.fromtimestamp(read_at, UTC))}"
+    t = Table(title=f"{len(asked)} open closer-look request(s), {when}")
+    for col in ("id", "class", "lat", "lon", "drone", "asked by", "asked at", "note"):
+        t.add_column(col, no_wrap=col != "note")
+    for r in asked:
+        t.add_row(
+            str(r.alert_id)[:8], escape(r.debris_class), f"{r.lat:.6f}", f"{r.lon:.6f}", escape(r.drone_id),
+            escape(r.asked_by), _local_time(r.asked_at), escape(r.note),
+        )  # fmt: skip
+    con.print(t)
+    for r in asked:
+        con.print(f"{str(r.alert_id)[:8]}: {commands[r.alert_id]}", markup=False, highlight=False)
 
 
 def _in_cloud(alert_id: str, in_cloud: set[str], refused: dict) -> str:

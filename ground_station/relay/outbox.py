@@ -8,6 +8,9 @@ many days as the relay is told to keep them (:meth:`RelayOutbox.forget_delivered
 A payload the relay refuses (it breaks the contract) is kept in ``rejected`` with why, not
 dropped: a drone newer than its relay sends what an upgraded relay takes (``gcs alerts
 --rejected`` lists them; the relay takes each again at its next start).
+
+The inspectors' open requests for a closer look (``look_requests``) are the cloud's list as the
+relay last read it, replaced whole each time, so ``gcs alerts`` shows them with the cloud away.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
+
+from contract.messages import LookRequest
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
@@ -60,6 +66,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     payload BLOB NOT NULL,
     reason TEXT NOT NULL,
     received_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS look_requests (
+    alert_id TEXT PRIMARY KEY,
+    asked_at TEXT NOT NULL,
+    payload TEXT NOT NULL
 );
 """
 
@@ -281,6 +292,37 @@ class RelayOutbox:
         if seqs:
             with self._lock:
                 self._db.execute(f"DELETE FROM rejected WHERE seq IN ({','.join('?' * len(seqs))})", seqs)
+
+    def replace_look_requests(self, items: list[LookRequest], now: float | None = None) -> None:
+        """The cloud's open closer-look requests, in place of those read before, in one transaction
+        (a reader never sees half a list); and when they were read."""
+        with self._write() as db:
+            db.execute("DELETE FROM look_requests")
+            db.executemany(
+                "INSERT OR REPLACE INTO look_requests (alert_id, asked_at, payload) VALUES (?, ?, ?)",
+                [
+                    (str(r.alert_id), r.asked_at.astimezone(UTC).isoformat(), r.model_dump_json())
+                    for r in items
+                ],
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO counters VALUES ('looks_read_at', ?)",
+                (int(time.time() if now is None else now),),
+            )
+
+    def look_requests(self) -> list[LookRequest]:
+        """The open closer-look requests as the relay last read them, oldest asked first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT payload FROM look_requests ORDER BY asked_at, alert_id"
+            ).fetchall()
+        return [LookRequest.model_validate_json(p) for (p,) in rows]
+
+    def look_requests_read_at(self) -> float | None:
+        """When the relay last read the requests from the cloud (Unix time); None: never."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM counters WHERE name='looks_read_at'").fetchone()
+        return float(row[0]) if row else None
 
     def _bump(self, name: str, n: int) -> None:
         self._db.execute(

@@ -7,6 +7,10 @@ and only then sends their PUBACKs, so the broker keeps its copy until ours is on
 With a logbook folder, the relay also takes each drone's record of its landed flights (topic
 ``flights``): filed there beside the station's own (``write_drone_flight``) before its PUBACK, and
 carried to the cloud with them (``FlightSender``).
+
+Every ``looks_every_s`` it also reads the inspectors' open requests for a closer look at this
+station's finds (``LookPoller``), keeps them in the outbox for ``gcs alerts`` and logs each new one
+with the ``mission goto`` command that flies there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -30,10 +35,11 @@ from pydantic import ValidationError
 
 from contract import topics
 from contract.broker import BrokerAuth
-from contract.messages import Alert, Flight, where_invalid
+from contract.messages import Alert, Flight, LookRequest, where_invalid
 from ground_station.missions.logbook import write_drone_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
+from ground_station.relay.looks import LookPoller, goto_command, new_since
 from ground_station.relay.outbox import RelayOutbox
 
 log = logging.getLogger("riverpatrol.gcs.relay")
@@ -67,6 +73,8 @@ class RelayConfig:
     #: The flight logbook (``mission watch``) whose landed flights go to the cloud; None: none.
     logbook_dir: Path | None = None
     flights_every_s: float = 30.0
+    #: How often to read the inspectors' open requests for a closer look from the cloud, s; 0: never.
+    looks_every_s: float = 30.0
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
 
@@ -113,6 +121,9 @@ class Relay:
         self.flights = (
             FlightSender(config.logbook_dir, config.cloud_url, config.token) if config.logbook_dir else None
         )
+        self.looks = LookPoller(config.cloud_url, config.token) if config.looks_every_s > 0 else None
+        #: The open closer-look requests as last read (from the outbox until the cloud answers).
+        self.look_requests: list[LookRequest] = self.outbox.look_requests()
         reg = config.registry
         self.m_received = Counter("relay_alerts_received", "Alert events received from MQTT", registry=reg)
         self.m_duplicates = Counter(
@@ -133,6 +144,11 @@ class Relay:
             "relay_refused_offered_again", "Refused alert events offered to the cloud again", registry=reg
         )
         self.m_oldest = Gauge("relay_oldest_pending_seconds", "Age of the oldest waiting event", registry=reg)
+        self.m_looks = Gauge(
+            "relay_look_requests_open", "Inspectors' open requests for a closer look at a find", registry=reg
+        )
+        self.m_looks.set(len(self.look_requests))
+        self._looks_read = False  # the first list read from the cloud says what is still open
         self.m_connected = Gauge("relay_mqtt_connected", "1 while connected to the broker", registry=reg)
         self.m_store_failing = Gauge(
             "relay_outbox_write_failing", "1 while the outbox cannot be written (disk full?)", registry=reg
@@ -358,8 +374,61 @@ class Relay:
         except OSError as e:  # an unreadable logbook folder: the alerts go on regardless
             log.warning("flights not sent", extra={"fields": {"error": str(e)}})
 
+    def _poll_looks(self) -> None:
+        """Read the open closer-look requests, keep them in the outbox, log what changed."""
+        assert self.looks is not None
+        got = self.looks.poll()
+        if got is None:
+            if self.looks.supported is False and self.look_requests:  # an older cloud: it asks for none
+                self._keep_looks([])
+            return
+        before, first = self.look_requests, not self._looks_read
+        if not self._keep_looks(got.items):
+            return
+        self._looks_read = True
+        changes = new_since(before, got.items)
+        for r in changes.new:
+            known = bool(self.outbox.recent(limit=1, id_prefix=str(r.alert_id)))
+            fields = {**r.model_dump(mode="json"), "command": goto_command(r, known)}
+            log.info("inspector asked for a closer look", extra={"fields": fields})
+        for r in changes.gone:
+            log.info(
+                "closer look done",
+                extra={
+                    "fields": {"alert_id": str(r.alert_id), "asked_by": r.asked_by, "why": self._why_done(r)}
+                },
+            )
+        if first and (still := len(got.items) - len(changes.new)):
+            log.info(
+                "closer looks still asked",
+                extra={"fields": {"open": still, "list": "riverpatrol gcs alerts --looks"}},
+            )
+
+    def _keep_looks(self, items: list[LookRequest]) -> bool:
+        """Store the open requests in place of the last; False where the disk refuses (tried next poll)."""
+        try:
+            self.outbox.replace_look_requests(items)
+        except sqlite3.Error as e:
+            log.warning("closer-look requests not stored", extra={"fields": {"error": str(e)}})
+            return False
+        self.look_requests = items
+        self.m_looks.set(len(items))
+        return True
+
+    def _why_done(self, r: LookRequest) -> str:
+        """Why a request left the cloud's list: a newer view this relay carried, or something else."""
+        latest = self.outbox.recent(limit=1, id_prefix=str(r.alert_id))
+        try:
+            seen = latest and datetime.fromisoformat(latest[0][0]["track"]["last_seen"])
+            newer = bool(seen) and seen > r.asked_at
+        except (KeyError, TypeError, ValueError):  # a naive last_seen: it cannot be told apart
+            newer = False
+        if newer:
+            return "a newer view of it reached the cloud"
+        return "the cloud asks no more (another station's view, or its work order closed)"
+
     def _forward_loop(self) -> None:
-        next_trim = next_flights = 0.0
+        next_trim = next_flights = next_looks = 0.0
         every = self.config.refused_retry_s
         next_offer = time.monotonic() + every  # the start offered them
         while not self._stop.is_set():
@@ -372,6 +441,9 @@ class Relay:
             if self.flights is not None and time.monotonic() >= next_flights:
                 self._send_flights()
                 next_flights = time.monotonic() + self.config.flights_every_s
+            if self.looks is not None and time.monotonic() >= next_looks:
+                self._poll_looks()
+                next_looks = time.monotonic() + self.config.looks_every_s
             n = self.forwarder.step()
             if n:
                 self.m_delivered.inc(n)
@@ -392,6 +464,8 @@ class Relay:
         self.forwarder.close()
         if self.flights is not None:
             self.flights.close()
+        if self.looks is not None:
+            self.looks.close()
         self.outbox.close()
 
     def run_forever(self) -> None:

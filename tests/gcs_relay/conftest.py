@@ -18,6 +18,8 @@ from contract.messages import Alert
 from tests.conftest import free_port, wait_port
 
 STATION_TOKEN = "relay-test-token"
+#: An inspector's token on the test cloud (asks for closer looks at finds).
+INSPECTOR_TOKEN = "relay-test-inspector"
 
 
 class CloudProcess:
@@ -31,6 +33,7 @@ class CloudProcess:
             "[cloud]\n"
             f'data_dir = "{workdir / "cloud"}"\n'
             f'station_tokens = {{ gs1 = "{STATION_TOKEN}" }}\n'
+            f'inspector_tokens = {{ alice = "{INSPECTOR_TOKEN}" }}\n'
             'log_level = "WARNING"\n'
         )
         self.log = (workdir / "cloud.log").open("ab")
