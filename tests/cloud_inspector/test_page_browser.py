@@ -293,6 +293,7 @@ def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_
     shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
     page.screenshot(path=str(shots / "inspector-closer-look-asked-390x844.png"))
     station = {"Authorization": f"Bearer {STATION_TOKEN}"}
+    assert page.locator(f"#alert-{aid} .seg").inner_text().endswith(" · closer look asked")
     asked = httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json()["items"]
     assert [(q["alert_id"], q["asked_by"], q["note"]) for q in asked] == [(aid, "li.wei", "How big is it?")]
 
@@ -303,6 +304,7 @@ def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_
         "document.getElementById('viewer-look-state').textContent.startsWith('Closer look taken at')"
     )
     assert page.locator("#viewer-look").is_visible()  # another may be asked
+    assert "closer look" not in page.locator(f"#alert-{aid} .seg").inner_text()
     assert httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json() == {"items": []}
 
 

@@ -203,7 +203,8 @@ function renderList() {
     st.className = `status ${p.status}`;
     li.querySelector(".ago").textContent = ago(p.last_seen || p.first_seen);
     li.querySelector(".dist").textContent = here ? fmtDistance(distanceM(here, lonlat(f))) : t("item.distance.unset");
-    li.querySelector(".seg").textContent = segName(p.segment) + (p.finds > 1 ? ` · ${t("item.finds", { n: p.finds })}` : "");
+    li.querySelector(".seg").textContent = segName(p.segment) + (p.finds > 1 ? ` · ${t("item.finds", { n: p.finds })}` : "")
+      + (p.look_asked_at && !p.look_done_at ? ` · ${t("item.look")}` : "");
     const acts = li.querySelector(".actions");
     const key = JSON.stringify(actionsFor(f));
     if (acts.dataset.key !== key) {
@@ -309,6 +310,7 @@ async function askLook(id) {
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
     for (const k of ["look_asked_at", "look_asked_by", "look_note", "look_done_at"]) f.properties[k] = out[k];
     toast(t("look.sent"));
+    render();
     if (items.get(id) === f) showLook(f);
   } catch (e) {  // no signal: a request for later is no use to the drone in the air now
     toast(t("look.offline"));
