@@ -18,6 +18,7 @@ EXIT_BROKER = 4
 
 def _relay_view(db: Path):
     from ground_station.fleet.render import RelayView
+    from ground_station.relay.looks import goto_from, look_line
     from ground_station.relay.outbox import RelayOutbox
 
     if not db.exists():
@@ -26,12 +27,13 @@ def _relay_view(db: Path):
         box = RelayOutbox(db)
         try:
             b = box.backlog()
+            looks = tuple(look_line(r, goto_from(box, r)) for r in box.look_requests())
         finally:
             box.close()
     except Exception as e:  # a locked or corrupt file must not take the dashboard down
         return RelayView(note=f"{db}: unreadable ({e})")
     age = None if b.oldest_age_s is None else round(b.oldest_age_s, 1)
-    return RelayView(b.count, age, b.dead_letters, b.delivered, refused=b.refused)
+    return RelayView(b.count, age, b.dead_letters, b.delivered, refused=b.refused, looks=looks)
 
 
 def status(

@@ -24,6 +24,8 @@ class RelayView:
     delivered: int | None = None
     note: str | None = None
     refused: int | None = None  #: payloads the relay refused, kept with why
+    #: The inspectors' open requests for a closer look, one line each with the command to fly there.
+    looks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ def table(snap: Snapshot, width: int = WIDE) -> Group:
     ]
     lines += [Text(f"{r.drone_id} warns: {r.warning}", style="bold yellow") for r in snap.rows if r.warning]
     lines += [Text.from_markup(broker + f"   rejected messages {snap.rejected}"), Text(relay)]
+    lines += [Text(look, style="bold yellow") for look in rv.looks]
     if snap.last_error:
         lines.append(Text(f"last rejected: {snap.last_error}", style="yellow"))
     return Group(*lines)

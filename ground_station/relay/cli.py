@@ -21,7 +21,7 @@ from ground_station.hostport import parse_hostport
 
 if TYPE_CHECKING:
     from contract.messages import LookRequest
-    from ground_station.relay.outbox import DeadLetter, RelayOutbox
+    from ground_station.relay.outbox import DeadLetter
 
 Config = Annotated[Path | None, typer.Option("--config", help="TOML config file (its \\[gcs] table).")]
 
@@ -189,6 +189,7 @@ def alerts(
     from the closer look) reaching the cloud closes the request. The list is the cloud's as the
     relay last read it (every `relay_looks_poll_s`).
     """
+    from ground_station.relay.looks import goto_from, look_line
     from ground_station.relay.outbox import RelayOutbox
     from ground_station.settings import GcsSettings
 
@@ -209,7 +210,7 @@ def alerts(
         for r in box.look_requests()
         if (not drone or r.drone_id == drone) and (not debris_class or r.debris_class == debris_class)
     ]
-    commands = {r.alert_id: _goto(box, r) for r in asked}
+    commands = {r.alert_id: goto_from(box, r) for r in asked}
     read_at = box.look_requests_read_at()
     if looks:
         box.close()
@@ -275,35 +276,14 @@ def alerts(
         con.print(_refusal(d, s.relay_refused_retry_h), style="red", markup=False, highlight=False)
     for r in asked:
         con.print(
-            _look_line(r, commands[r.alert_id]), style="yellow", markup=False, highlight=False, soft_wrap=True
+            look_line(r, commands[r.alert_id]), style="yellow", markup=False, highlight=False, soft_wrap=True
         )
-
-
-def _goto(box: RelayOutbox, r: LookRequest) -> str:
-    """The command that flies there: by the find's id where this outbox has it (as `mission goto`
-    looks it up), else by its position."""
-    from ground_station.relay.looks import goto_command
-
-    return goto_command(r, known_alert=bool(box.recent(limit=1, id_prefix=str(r.alert_id))))
-
-
-def _local_time(at: datetime) -> str:
-    """HH:MM in the station's time zone; with the date when it is not today."""
-    local = at.astimezone()
-    return local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%m-%d %H:%M")
-
-
-def _look_line(r: LookRequest, command: str) -> str:
-    """One open request under the table: what, who asked when and why, and how to fly there."""
-    note = f' ("{r.note}")' if r.note else ""
-    return (
-        f"{str(r.alert_id)[:8]} {r.debris_class}: {r.asked_by} asked for a closer look at"
-        f" {_local_time(r.asked_at)}{note}: {command}"
-    )
 
 
 def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None, as_json: bool) -> None:
     """The open closer-look requests alone, oldest asked first, as a table or JSON lines."""
+    from ground_station.relay.looks import local_time
+
     if as_json:
         for r in asked:
             typer.echo(json.dumps({**r.model_dump(mode="json"), "command": commands[r.alert_id]}))
@@ -312,14 +292,14 @@ def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None
     if read_at is None:
         when = "the relay has not read them from the cloud yet"
     else:
-        when = f"as the relay read them from the cloud at {_local_time(datetime.fromtimestamp(read_at, UTC))}"
+        when = f"as the relay read them from the cloud at {local_time(datetime.fromtimestamp(read_at, UTC))}"
     t = Table(title=f"{len(asked)} open closer-look request(s), {when}")
     for col in ("id", "class", "lat", "lon", "drone", "asked by", "asked at", "note"):
         t.add_column(col, no_wrap=col != "note")
     for r in asked:
         t.add_row(
             str(r.alert_id)[:8], escape(r.debris_class), f"{r.lat:.6f}", f"{r.lon:.6f}", escape(r.drone_id),
-            escape(r.asked_by), _local_time(r.asked_at), escape(r.note),
+            escape(r.asked_by), local_time(r.asked_at), escape(r.note),
         )  # fmt: skip
     con.print(t)
     for r in asked:

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import ValidationError
 
 from contract.messages import LOOK_REQUESTS_PATH, LookRequest, LookRequests, where_invalid
+
+if TYPE_CHECKING:
+    from ground_station.relay.outbox import RelayOutbox
 
 log = logging.getLogger("riverpatrol.gcs.relay")
 
@@ -48,6 +53,26 @@ def goto_command(r: LookRequest, known_alert: bool = True) -> str:
     the alert (``mission goto`` looks ids up there), else by its position."""
     target = str(r.alert_id)[:8] if known_alert else f"{r.lat:.6f},{r.lon:.6f}"
     return f"riverpatrol gcs mission goto {target}"
+
+
+def goto_from(box: RelayOutbox, r: LookRequest) -> str:
+    """:func:`goto_command` for ``r``, by id where the relay outbox ``box`` has the alert."""
+    return goto_command(r, known_alert=bool(box.recent(limit=1, id_prefix=str(r.alert_id))))
+
+
+def local_time(at: datetime) -> str:
+    """HH:MM in the station's time zone; with the date when it is not today."""
+    local = at.astimezone()
+    return local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%m-%d %H:%M")
+
+
+def look_line(r: LookRequest, command: str) -> str:
+    """One open request for an operator: what, who asked when and why, and how to fly there."""
+    note = f' ("{r.note}")' if r.note else ""
+    return (
+        f"{str(r.alert_id)[:8]} {r.debris_class}: {r.asked_by} asked for a closer look at"
+        f" {local_time(r.asked_at)}{note}: {command}"
+    )
 
 
 class LookPoller:

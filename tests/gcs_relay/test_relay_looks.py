@@ -153,6 +153,32 @@ def test_gcs_alerts_marks_the_finds_asked_and_says_how_to_fly_there(tmp_path: Pa
     assert clash.exit_code == 2
 
 
+def test_the_fleet_dashboard_shows_the_open_requests_under_the_fleet(tmp_path: Path) -> None:
+    """The operator watching `gcs status` in flight sees each request and the command that flies there."""
+    from rich.console import Console
+
+    from ground_station.fleet.cli import _relay_view
+    from ground_station.fleet.render import Snapshot, table
+
+    db = tmp_path / "relay.db"
+    box = RelayOutbox(db)
+    raw = make_alert(1).model_dump_json()
+    assert box.put(json.loads(raw), raw)
+    box.replace_look_requests([request(1, datetime.now(UTC), "how big?"), request(2)])
+    box.close()
+    view = _relay_view(db)
+    console = Console(width=200, record=True)
+    console.print(table(Snapshot([], view, "127.0.0.1:1883", True, 0, None)))
+    lines = [ln for ln in console.export_text().splitlines() if "asked for a closer look" in ln]
+    a1, a2 = make_alert(1), make_alert(2)
+    assert len(lines) == 2
+    assert lines[0].endswith(
+        f"riverpatrol gcs mission goto {a2.lat:.6f},{a2.lon:.6f}"
+    )  # oldest; not in this outbox
+    assert lines[1].startswith(f"{str(a1.alert_id)[:8]} bottle: alice asked for a closer look at ")
+    assert lines[1].endswith(f'("how big?"): riverpatrol gcs mission goto {str(a1.alert_id)[:8]}')
+
+
 def test_without_requests_the_alerts_table_is_as_it_was(tmp_path: Path) -> None:
     db = tmp_path / "relay.db"
     box = RelayOutbox(db)
