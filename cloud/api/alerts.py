@@ -220,7 +220,7 @@ def get_alert(request: Request, alert_id: Annotated[str, Path(description="Alert
     description=(
         "An inspector asks the drone operators to fly down to a find for a better photo (what is it? how"
         " big?). The station that relayed the find sees the request at `GET /api/v1/look-requests`; it"
-        " is done when a view of the item taken after it arrives. Asking again while it is open keeps"
+        " is done when a photo of the item taken after it arrives. Asking again while it is open keeps"
         " the first request. 409 once the find's work order is closed. Needs an inspector bearer token."
     ),
     response_model=AlertSummary,

@@ -71,7 +71,7 @@ class DebrisProperties(BaseModel):
     look_asked_by: str | None = Field(None, description="Who asked for that closer look.")
     look_note: str | None = Field(None, description="What they wanted seen.")
     look_done_at: str | None = Field(
-        None, description="When a view taken after the request arrived; null while it waits."
+        None, description="When a photo of it taken after the request arrived; null while it waits."
     )
 
 

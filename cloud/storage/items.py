@@ -134,7 +134,7 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
 
     Latest revision wins for position/class/confidence; counters and scores only grow. An
-    inspector's request for a closer look is done by an event of a view taken after it. The
+    inspector's request for a closer look is done by an event whose photo was taken after it. The
     photo is the drone's pick of its views (the tracker's best: a clearer or a closer one), so the
     drone that took it replaces it with each newer pick, even one a little less sure (a closer
     look); another drone's photo replaces it only from an event at least as confident.
@@ -176,6 +176,8 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     if incoming["context_sha"]:
         item["context_sha"] = incoming["context_sha"]
     item["ended"] = max(existing["ended"], incoming["ended"])
-    if look_open(existing) and incoming["last_seen"] > existing["look_asked_at"]:
-        item["look_done_at"] = incoming["received_at"]  # a drone saw it after the inspector asked
+    if look_open(existing) and incoming["captured_at"] > existing["look_asked_at"]:
+        # the drone's best photo of it is from after the inspector asked: the look they wanted (a
+        # pass that saw it again without a better view keeps the older photo, and the request)
+        item["look_done_at"] = incoming["received_at"]
     return item

@@ -416,15 +416,15 @@ class Relay:
         return True
 
     def _why_done(self, r: LookRequest) -> str:
-        """Why a request left the cloud's list: a newer view this relay carried, or something else."""
+        """Why a request left the cloud's list: a newer photo this relay carried, or something else."""
         latest = self.outbox.recent(limit=1, id_prefix=str(r.alert_id))
         try:
-            seen = latest and datetime.fromisoformat(latest[0][0]["track"]["last_seen"])
-            newer = bool(seen) and seen > r.asked_at
-        except (KeyError, TypeError, ValueError):  # a naive last_seen: it cannot be told apart
+            taken = latest and datetime.fromisoformat(latest[0][0]["captured_at"])
+            newer = bool(taken) and taken > r.asked_at
+        except (KeyError, TypeError, ValueError):  # a naive time: it cannot be told apart
             newer = False
         if newer:
-            return "a newer view of it reached the cloud"
+            return "a newer photo of it reached the cloud"
         return "the cloud asks no more (another station's view, or its work order closed)"
 
     def _forward_loop(self) -> None:

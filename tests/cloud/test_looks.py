@@ -33,8 +33,13 @@ def test_a_look_is_asked_once_and_done_by_a_later_view_only(store) -> None:
     # an event of a view from before the request (the patrol's track, sent late) does not do it
     store.ingest(prep([alert(alert_id=aid, revision=1, at=T0 + timedelta(minutes=1))]), POLICY, asked_at + 90)
     assert [r["alert_id"] for r in store.open_looks()] == [aid]
+    # nor does a pass that saw it again after the request but kept its older, better photo
+    again = alert(alert_id=aid, revision=2, at=T0 + timedelta(minutes=1))
+    again["track"]["last_seen"] = (T0 + timedelta(minutes=8)).isoformat()
+    store.ingest(prep([again]), POLICY, asked_at + 120)
+    assert [r["alert_id"] for r in store.open_looks()] == [aid]
     store.ingest(
-        prep([alert(alert_id=aid, revision=2, at=T0 + timedelta(minutes=9))], asked_at + 240),
+        prep([alert(alert_id=aid, revision=3, at=T0 + timedelta(minutes=9))], asked_at + 240),
         POLICY,
         asked_at + 240,
     )

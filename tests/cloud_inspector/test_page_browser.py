@@ -299,6 +299,12 @@ def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_
 
     closer = {**find, "revision": 1, "event": "update", "debris_class": "bag"}
     closer["track"] = {**find["track"], "last_seen": datetime.now(UTC).isoformat()}
+    post(cloud, closer)  # a pass that saw it again, its photo the one from before: still asked
+    time.sleep(0.5)
+    assert page.locator("#viewer-look-state").inner_text().startswith("Closer look asked")
+    now = datetime.now(UTC).isoformat()
+    closer = {**closer, "revision": 2, "captured_at": now, "published_at": now}
+    closer["thumbnail_jpeg"] = jpeg((200, 200, 255), seed=11)  # the closer look's photo
     post(cloud, closer)
     page.wait_for_function(
         "document.getElementById('viewer-look-state').textContent.startsWith('Closer look taken at')"

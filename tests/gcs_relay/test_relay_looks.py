@@ -385,7 +385,7 @@ def test_an_inspectors_closer_look_reaches_the_operator_and_a_newer_view_closes_
         assert wait_until(lambda: listed() == [], 10), log.read_text()
         done = next(x for x in _log_lines(log) if x["msg"] == "closer look done")
         assert (
-            done["alert_id"] == str(found.alert_id) and done["why"] == "a newer view of it reached the cloud"
+            done["alert_id"] == str(found.alert_id) and done["why"] == "a newer photo of it reached the cloud"
         )
         assert "closer look" not in CliRunner().invoke(app, ["alerts", "--db", str(db)]).stdout
     finally:
