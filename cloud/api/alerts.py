@@ -252,13 +252,18 @@ async def ask_look(
     summary="Closer looks asked of this station's finds",
     description=(
         "The open requests for a closer look at finds this station relayed, oldest first: where, what,"
-        " which drone found it, who asked and why. Needs a station bearer token."
+        " which drone found it, who asked and why. The first read of each is the inspector's receipt"
+        " (`look_seen_at`, `look_seen_by` on the find). Needs a station bearer token."
     ),
     response_model=LookRequests,
     responses={401: _ERR, 403: _ERR},
 )
 def look_requests(request: Request, who: Annotated[auth.Principal, Depends(auth.station)]) -> Response:
-    rows = request.app.state.store.open_looks(who.name)
+    st = request.app.state
+    rows = st.store.open_looks(who.name)
+    unseen = [r["alert_id"] for r in rows if r["look_seen_at"] is None]
+    for row in st.store.looks_seen(unseen, who.name, time.time()):  # the inspector's receipt, live
+        st.bus.publish(event("alert.updated", row, st.settings.public_url))
     return FastJSON({"items": [look_request(r) for r in rows]})
 
 

@@ -68,6 +68,8 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "look_asked_by": row.get("look_asked_by"),
         "look_note": row.get("look_note"),
         "look_done_at": iso(row.get("look_done_at")),
+        "look_seen_at": iso(row.get("look_seen_at")),
+        "look_seen_by": row.get("look_seen_by"),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

@@ -73,6 +73,11 @@ class DebrisProperties(BaseModel):
     look_done_at: str | None = Field(
         None, description="When a photo of it taken after the request arrived; null while it waits."
     )
+    look_seen_at: str | None = Field(
+        None,
+        description="When the ground station that relayed it first read the request (the operators have it).",
+    )
+    look_seen_by: str | None = Field(None, description="That ground station.")
 
 
 class DebrisFeature(BaseModel):

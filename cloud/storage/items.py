@@ -49,6 +49,8 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "look_asked_by",
     "look_note",
     "look_done_at",
+    "look_seen_at",
+    "look_seen_by",
 )
 
 

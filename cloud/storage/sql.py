@@ -135,6 +135,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE items ADD COLUMN look_asked_by TEXT",
             "ALTER TABLE items ADD COLUMN look_note TEXT",
             "ALTER TABLE items ADD COLUMN look_done_at {real}",
+            "ALTER TABLE items ADD COLUMN look_seen_at {real}",
+            "ALTER TABLE items ADD COLUMN look_seen_by TEXT",
         ],
     ),
 ]
@@ -419,8 +421,8 @@ class SqlStore:
                 return item, False
             self._exec(
                 cur,
-                "UPDATE items SET look_asked_at = ?, look_asked_by = ?, look_note = ?, look_done_at = NULL"
-                " WHERE alert_id = ?",
+                "UPDATE items SET look_asked_at = ?, look_asked_by = ?, look_note = ?, look_done_at = NULL,"
+                " look_seen_at = NULL, look_seen_by = NULL WHERE alert_id = ?",
                 (now, actor, note, alert_id),
             )
             item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
@@ -434,6 +436,26 @@ class SqlStore:
                 f"{_JOIN_SELECT} WHERE i.look_asked_at IS NOT NULL AND i.look_done_at IS NULL"
                 f" AND w.status IN {_OPEN_IN}{where} ORDER BY i.look_asked_at, i.alert_id",
                 (station,) if station is not None else (),
+            )
+
+    def looks_seen(self, alert_ids: Sequence[str], station: str, now: float) -> list[Row]:
+        """Mark these open requests read by ``station`` (the inspector's receipt: the operators have
+        it); returns the joined items marked now, not those it had read before."""
+        if not alert_ids:
+            return []
+        with self._tx() as cur:
+            self._lock_ingest(cur)
+            marks = ", ".join("?" * len(alert_ids))
+            self._exec(
+                cur,
+                f"UPDATE items SET look_seen_at = ?, look_seen_by = ? WHERE alert_id IN ({marks})"
+                " AND look_asked_at IS NOT NULL AND look_done_at IS NULL AND look_seen_at IS NULL",
+                (now, station, *alert_ids),
+            )
+            return self._all(
+                cur,
+                f"{_JOIN_SELECT} WHERE i.alert_id IN ({marks}) AND i.look_seen_at = ?",
+                (*alert_ids, now),
             )
 
     def _nearby_open(

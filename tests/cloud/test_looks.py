@@ -30,6 +30,9 @@ def test_a_look_is_asked_once_and_done_by_a_later_view_only(store) -> None:
     assert not fresh and (item["look_asked_by"], item["look_asked_at"]) == ("alice", asked_at)
     assert [r["alert_id"] for r in store.open_looks("gs1")] == [aid]
     assert store.open_looks("gs2") == []  # another station relayed none of it
+    assert [r["look_seen_by"] for r in store.looks_seen([aid], "gs1", asked_at + 30)] == ["gs1"]
+    assert store.looks_seen([aid], "gs1", asked_at + 60) == []  # read before: not news
+    assert store.get_item(aid)["look_seen_at"] == asked_at + 30
     # an event of a view from before the request (the patrol's track, sent late) does not do it
     store.ingest(prep([alert(alert_id=aid, revision=1, at=T0 + timedelta(minutes=1))]), POLICY, asked_at + 90)
     assert [r["alert_id"] for r in store.open_looks()] == [aid]
@@ -47,7 +50,11 @@ def test_a_look_is_asked_once_and_done_by_a_later_view_only(store) -> None:
     done = store.get_item(aid)
     assert (done["look_asked_by"], done["look_done_at"]) == ("alice", asked_at + 240)
     item, fresh = store.ask_look(aid, "bob", "still there?", asked_at + 300)  # asked anew once done
-    assert fresh and (item["look_asked_by"], item["look_done_at"]) == ("bob", None)
+    assert fresh and (item["look_asked_by"], item["look_done_at"], item["look_seen_at"]) == (
+        "bob",
+        None,
+        None,
+    )
 
 
 def test_a_look_is_refused_for_a_closed_find_and_an_unknown_one(store) -> None:
@@ -87,7 +94,13 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
         _wait_for(lambda: len(events) == 2)  # the find, then the request: open pages show it live
         assert events[1]["type"] == "alert.updated" and "look_taken" not in events[1]
         assert events[1]["feature"]["properties"]["look_asked_by"] == "alice"
+        assert insp.get(f"/api/v1/alerts/{aid}").json()["look_seen_at"] is None
         reqs = LookRequests.model_validate_json(gs.get("/api/v1/look-requests").content).items
+        item = insp.get(f"/api/v1/alerts/{aid}").json()
+        assert item["look_seen_by"] == "gs1" and item["look_seen_at"] is not None  # the receipt
+        _wait_for(lambda: len(events) == 3)  # shown live; a second read is not news
+        assert gs.get("/api/v1/look-requests").json()["items"][0]["alert_id"] == aid
+        assert gs.get(f"/api/v1/alerts/{aid}").json()["look_seen_at"] == item["look_seen_at"]
         assert [(str(q.alert_id), q.debris_class, q.drone_id, q.asked_by, q.note) for q in reqs] == [
             (aid, "bottle", "d1", "alice", "bag or foam?")
         ]
@@ -103,11 +116,11 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
         assert gs.post("/api/v1/alerts", json=[later]).status_code == 200
         assert gs.get("/api/v1/look-requests").json() == {"items": []}
         assert gs.get(f"/api/v1/alerts/{aid}").json()["look_done_at"] is not None
-        _wait_for(lambda: len(events) == 3)
-        assert events[2]["look_taken"] is True  # alice is paged
-        assert gs.post("/api/v1/alerts", json=[{**later, "revision": 2}]).status_code == 200
         _wait_for(lambda: len(events) == 4)
-        assert "look_taken" not in events[3]  # once
+        assert events[3]["look_taken"] is True  # alice is paged
+        assert gs.post("/api/v1/alerts", json=[{**later, "revision": 2}]).status_code == 200
+        _wait_for(lambda: len(events) == 5)
+        assert "look_taken" not in events[4] and len(events) == 5  # once
         assert insp.post(f"/api/v1/workorders/{aid}/reject").status_code == 200
         r = insp.post(f"/api/v1/alerts/{aid}/look")
         assert r.status_code == 409 and "false_alarm" in r.json()["detail"]

@@ -289,13 +289,18 @@ def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_
     page.click("#why-send")
     page.wait_for_function("document.getElementById('viewer-look').hidden")
     state = page.locator("#viewer-look-state").inner_text()
-    assert state.startswith("Closer look asked by li.wei at ") and state.endswith("“How big is it?”"), state
+    assert state.startswith("Closer look asked by li.wei at ") and "· “How big is it?” · " in state, state
+    assert state.endswith(" · not yet read by the drone operators"), state
     shots = Path(os.environ.get("RIVERPATROL_SCREENSHOTS", tmp_path))
     page.screenshot(path=str(shots / "inspector-closer-look-asked-390x844.png"))
     station = {"Authorization": f"Bearer {STATION_TOKEN}"}
     assert page.locator(f"#alert-{aid} .seg").inner_text().endswith(" · closer look asked")
     asked = httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json()["items"]
     assert [(q["alert_id"], q["asked_by"], q["note"]) for q in asked] == [(aid, "li.wei", "How big is it?")]
+    page.wait_for_function(  # the station read it: the inspector's receipt, live
+        "document.getElementById('viewer-look-state').textContent"
+        ".includes('the drone operators have it since')"
+    )
 
     closer = {**find, "revision": 1, "event": "update", "debris_class": "bag"}
     closer["track"] = {**find["track"], "last_seen": datetime.now(UTC).isoformat()}

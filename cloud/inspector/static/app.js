@@ -287,6 +287,7 @@ function showLook(f) {
   if (p.look_asked_at) {
     state.textContent = open
       ? t("look.asked", { name: p.look_asked_by, time: hhmm(p.look_asked_at) }) + (p.look_note ? ` · “${p.look_note}”` : "")
+        + ` · ${p.look_seen_at ? t("look.seen", { time: hhmm(p.look_seen_at) }) : t("look.unseen")}`
       : t("look.done", { time: hhmm(p.look_done_at) });
   }
   $("viewer-look").hidden = open;
@@ -308,7 +309,7 @@ async function askLook(id) {
     const out = await r.json().catch(() => ({}));
     if (r.status === 401) { toast(t("err.token")); signIn(); return; }
     if (!r.ok) { toast(out.detail || `HTTP ${r.status}`); return; }
-    for (const k of ["look_asked_at", "look_asked_by", "look_note", "look_done_at"]) f.properties[k] = out[k];
+    for (const k of ["look_asked_at", "look_asked_by", "look_note", "look_done_at", "look_seen_at"]) f.properties[k] = out[k];
     toast(t("look.sent"));
     render();
     if (items.get(id) === f) showLook(f);
