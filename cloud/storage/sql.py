@@ -137,6 +137,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE items ADD COLUMN look_done_at {real}",
             "ALTER TABLE items ADD COLUMN look_seen_at {real}",
             "ALTER TABLE items ADD COLUMN look_seen_by TEXT",
+            # the stations' poll reads the open ones every half minute: never a scan of every find
+            "CREATE INDEX items_looks_open ON items (station, look_asked_at)"
+            " WHERE look_asked_at IS NOT NULL AND look_done_at IS NULL",
         ],
     ),
 ]
