@@ -99,7 +99,8 @@ class LookPoller:
         try:
             r = self._http.get(LOOK_REQUESTS_PATH)
         except httpx.HTTPError as e:
-            return self._failed(f"cloud unreachable: {type(e).__name__}: {e}")
+            self._failed(f"cloud unreachable: {type(e).__name__}: {e}")
+            return None
         if r.status_code == 404:
             if self.supported is not False:
                 log.info(
@@ -110,11 +111,13 @@ class LookPoller:
             self.last_error = None
             return None
         if r.status_code != 200:
-            return self._failed(f"HTTP {r.status_code}: {r.text[:200]}")
+            self._failed(f"HTTP {r.status_code}: {r.text[:200]}")
+            return None
         try:
             got = LookRequests.model_validate_json(r.content)
         except ValidationError as e:
-            return self._failed(f"the cloud's answer breaks the contract: {where_invalid(e)}")
+            self._failed(f"the cloud's answer breaks the contract: {where_invalid(e)}")
+            return None
         if self.supported is False:
             log.info("the cloud takes closer-look requests now", extra={"fields": {"url": str(r.url)}})
         self.supported = True

@@ -419,8 +419,7 @@ class Relay:
         """Why a request left the cloud's list: a newer photo this relay carried, or something else."""
         latest = self.outbox.recent(limit=1, id_prefix=str(r.alert_id))
         try:
-            taken = latest and datetime.fromisoformat(latest[0][0]["captured_at"])
-            newer = bool(taken) and taken > r.asked_at
+            newer = bool(latest) and datetime.fromisoformat(latest[0][0]["captured_at"]) > r.asked_at
         except (KeyError, TypeError, ValueError):  # a naive time: it cannot be told apart
             newer = False
         if newer:
