@@ -17,7 +17,14 @@ holds there a while, and goes on with ``gcs mission resume``; ``--finds`` times.
   alert), during a closer look and while patrolling; and how many alerts a closer look renamed
   (it named the item otherwise than the patrol did: the same alert, a new class).
 
-    python bench/closer_look_bench.py [--finds 3] [--alt 12] [--seed 7]
+With ``--inspector`` the look is asked for as an inspector does, through the whole chain: the
+cloud (the same app as ``riverpatrol cloud serve``) and the station's relay run too; once the find
+is in the cloud, the inspector's ``POST /api/v1/alerts/{id}/look`` asks for it, the relay reads the
+request (every ``relay_looks_poll_s``, 30 s), the operator flies to the point the request gives,
+and the bench times how long from the request until the station had it and until the cloud took
+the closer photo as its answer (``look_done_at``: the inspector's page says so and pages them).
+
+    python bench/closer_look_bench.py [--finds 3] [--alt 12] [--seed 7] [--inspector]
 
 Writes ``bench/results/closer_look.json``. About 5-10 minutes on 2 cores.
 """
@@ -181,12 +188,98 @@ def gcs(url: str, *args: str, timeout: float = 300.0) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
+def med_of(xs: list) -> float | None:
+    xs = [x for x in xs if x is not None]
+    return round(statistics.median(xs), 1) if xs else None
+
+
+class InspectorChain:
+    """The cloud and the station's relay, in process, for ``--inspector``: an inspector asks for
+    each look on the cloud's API; the operator takes the point from what the relay read."""
+
+    def __init__(self, work: Path, broker) -> None:
+        self.work, self.broker = work, broker
+        self.station, self.inspector = "bench-station", "bench-inspector"
+
+    def start(self, stack: list) -> InspectorChain:
+        import secrets
+
+        import httpx
+
+        from cloud.settings import CloudSettings
+        from ground_station.relay.service import Relay, RelayConfig
+        from riverpatrol.demo.cloud_server import ServedCloud
+
+        st_token, in_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        self.cloud = ServedCloud(
+            CloudSettings(
+                data_dir=self.work / "cloud", station_tokens={self.station: st_token},
+                inspector_tokens={self.inspector: in_token}, log_level="WARNING",
+            )
+        ).start()  # fmt: skip
+        stack.append(self.cloud)
+        self.relay = Relay(
+            RelayConfig(
+                db_path=self.work / "relay.db", cloud_url=self.cloud.url, token=st_token,
+                mqtt_host=self.broker.host, mqtt_port=self.broker.port, client_id="closer-look-relay",
+                mqtt_protocol="3.1.1",  # the embedded broker (amqtt) speaks no MQTT 5
+            )
+        )  # fmt: skip
+        self.relay.start()
+        stack.append(self.relay)
+        self.http = httpx.Client(
+            base_url=self.cloud.url, headers={"Authorization": f"Bearer {in_token}"}, timeout=10
+        )
+        return self
+
+    def ask(self, alert_id: str, wait_s: float = 120.0) -> dict:
+        """Ask once the find is in the cloud; wait until the relay has read the request."""
+        from ground_station.relay.service import wait_until
+
+        if not wait_until(lambda: self.http.get(f"/api/v1/alerts/{alert_id}").status_code == 200, 30.0):
+            return {"error": "the find did not reach the cloud in 30 s"}
+        r = self.http.post(f"/api/v1/alerts/{alert_id}/look", json={"note": "closer look bench"})
+        if r.status_code != 200:
+            return {"error": f"asking: HTTP {r.status_code}: {r.text[:200]}"}
+        t0 = time.monotonic()
+        read = lambda: [q for q in self.relay.look_requests if str(q.alert_id) == alert_id]  # noqa: E731
+        if not wait_until(lambda: bool(read()), wait_s):
+            return {"error": f"the station did not read the request in {wait_s:g} s"}
+        q = read()[0]
+        return {"t0": t0, "to_station_s": round(time.monotonic() - t0, 1), "lat": q.lat, "lon": q.lon}
+
+    def answered(self, alert_id: str, asked: dict, wait_s: float = 60.0) -> dict:
+        """Wait for the cloud to take a photo from after the request; how long it took from the ask."""
+        from ground_station.relay.service import wait_until
+
+        item: dict = {}
+
+        def done() -> bool:
+            item.update(self.http.get(f"/api/v1/alerts/{alert_id}").json())
+            return item.get("look_done_at") is not None
+
+        took = wait_until(done, wait_s, poll=0.5)
+        ask, answer = (item.get(k) for k in ("look_asked_at", "look_done_at"))
+        return {  # by the cloud's own clock: from the request to the photo that answered it
+            "to_photo_s": round(
+                (datetime.fromisoformat(answer) - datetime.fromisoformat(ask)).total_seconds(), 1
+            )
+            if took and ask
+            else None,
+            "class_in_cloud": item.get("class"),
+            "look_seen_by": item.get("look_seen_by"),
+        }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--finds", type=int, default=3)
     ap.add_argument("--alt", type=float, default=12.0, help="height of the closer look, m")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--hold-s", type=float, default=20.0, help="wall seconds held over each find")
+    ap.add_argument(
+        "--inspector", action="store_true", help="an inspector asks for each look through cloud and relay"
+    )
     args = ap.parse_args()
 
     from edge.agent import EdgeAgent
@@ -239,6 +332,7 @@ def main() -> int:
             )
         ).start()  # fmt: skip
         stack.append(agent)
+        chain = InspectorChain(work, broker).start(stack) if args.inspector else None
         with VehicleClient.connect(url, heartbeat_timeout=15.0, timeout=2.0) as v:
             v.upload_mission(items)
             upload_fence(v, plan.fence_polygons(), 120.0, "smartrtl")
@@ -266,9 +360,19 @@ def main() -> int:
             looked.add(a["alert_id"])
             drain(alerts, by_id)
             patrol_saw = max(b["track"]["last_seen"] for _, b in by_id[a["alert_id"]])
+            asked: dict = {}
+            point = f"{a['lat']:.7f},{a['lon']:.7f}"
+            if chain is not None:  # the inspector asks; the operator flies to what the station read
+                asked = chain.ask(a["alert_id"])
+                print(f"find {a['alert_id'][:8]}: {json.dumps(asked)}", flush=True)
+                if asked.get("lat") is None:
+                    results.append({"alert_id": a["alert_id"], "goto_rc": None, "asked": asked})
+                    continue
+                point = f"{asked['lat']:.7f},{asked['lon']:.7f}"
+                drain(alerts, by_id)
             boundary = len(truth_lines(work / "truth.jsonl"))
             sent = time.monotonic()
-            went = gcs(url, "goto", f"{a['lat']:.7f},{a['lon']:.7f}", "--alt", f"{args.alt:g}")
+            went = gcs(url, "goto", point, "--alt", f"{args.alt:g}")
             arrived_s = time.monotonic() - sent
             said = f"find {a['alert_id'][:8]} ({a['debris_class']}): goto rc {went.returncode}"
             said += f" in {arrived_s:.0f} s"
@@ -284,6 +388,9 @@ def main() -> int:
             held = len(truth_lines(work / "truth.jsonl"))
             resumed = gcs(url, "resume")
             looks.append((sent, time.monotonic()))
+            if chain is not None:
+                asked.update(chain.answered(a["alert_id"], asked))
+                asked.pop("t0", None)
             drain(alerts, by_id)
             updates = [(t, b) for t, b in by_id.get(a["alert_id"], []) if t > sent and b["event"] == "update"]
             frames = truth_lines(work / "truth.jsonl")
@@ -303,6 +410,7 @@ def main() -> int:
                     "photo_from_closer_look": bool(last and since(last["captured_at"], patrol_saw)),
                     "patrol": view(patrol_boxes, a, where_at(frames, truth_path, item, a)),
                     "closer": view(close_boxes, last, where_at(frames, truth_path, item, last)),
+                    **({"inspector": asked} if chain is not None else {}),
                 }
             )  # fmt: skip
             r = results[-1]
@@ -348,7 +456,17 @@ def main() -> int:
         xs = [r[side][key] for r in with_update if r[side][key] is not None]
         return round(statistics.median(xs), 3) if xs else None
 
+    answered = [r["inspector"] for r in looked_at if r.get("inspector", {}).get("to_photo_s") is not None]
+    asking = {}
+    if args.inspector:
+        asking = {
+            "looks_asked_by_an_inspector": sum(1 for r in results if "inspector" in r or "asked" in r),
+            "looks_answered_with_a_photo": len(answered),
+            "ask_to_station_s_median": med_of([r["inspector"].get("to_station_s") for r in looked_at]),
+            "ask_to_photo_s_median": med_of([a["to_photo_s"] for a in answered]),
+        }
     summary = {
+        **asking,
         "finds_looked_at": len(looked_at),
         "finds_with_an_update": len(with_update),
         "updates_with_a_closer_photo": sum(r["photo_from_closer_look"] for r in with_update),

@@ -199,7 +199,7 @@ LOOK_REQUESTS_PATH = "/api/v1/look-requests"
 class LookRequest(BaseModel):
     """An inspector's request for a closer look at a find, as the cloud hands it to the station
     that relayed the find (``GET LOOK_REQUESTS_PATH``): where to send a drone, what is there, who
-    asked and why. Open until a photo of the item taken after the request reaches the cloud. Fields
+    asked and why. Open until a photo of the item taken after the station read it reaches the cloud. Fields
     a newer cloud adds are ignored: a station reads what it knows."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -220,8 +220,9 @@ def get_alert(request: Request, alert_id: Annotated[str, Path(description="Alert
     description=(
         "An inspector asks the drone operators to fly down to a find for a better photo (what is it? how"
         " big?). The station that relayed the find sees the request at `GET /api/v1/look-requests`; it"
-        " is done when a photo of the item taken after it arrives. Asking again while it is open keeps"
-        " the first request. 409 once the find's work order is closed. Needs an inspector bearer token."
+        " is done when a photo of the item taken after the station read it arrives. Asking again while"
+        " it is open keeps the first request. 409 once the find's work order is closed. Needs an"
+        " inspector bearer token."
     ),
     response_model=AlertSummary,
     responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR},

@@ -71,7 +71,8 @@ class DebrisProperties(BaseModel):
     look_asked_by: str | None = Field(None, description="Who asked for that closer look.")
     look_note: str | None = Field(None, description="What they wanted seen.")
     look_done_at: str | None = Field(
-        None, description="When a photo of it taken after the request arrived; null while it waits."
+        None,
+        description="When a photo of it taken after the station read the request arrived; null till then.",
     )
     look_seen_at: str | None = Field(
         None,

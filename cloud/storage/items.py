@@ -136,7 +136,8 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
 
     Latest revision wins for position/class/confidence; counters and scores only grow. An
-    inspector's request for a closer look is done by an event whose photo was taken after it. The
+    inspector's request for a closer look is done by an event whose photo was taken after the station
+    read it. The
     photo is the drone's pick of its views (the tracker's best: a clearer or a closer one), so the
     drone that took it replaces it with each newer pick, even one a little less sure (a closer
     look); another drone's photo replaces it only from an event at least as confident.
@@ -178,8 +179,10 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     if incoming["context_sha"]:
         item["context_sha"] = incoming["context_sha"]
     item["ended"] = max(existing["ended"], incoming["ended"])
-    if look_open(existing) and incoming["captured_at"] > existing["look_asked_at"]:
-        # the drone's best photo of it is from after the inspector asked: the look they wanted (a
-        # pass that saw it again without a better view keeps the older photo, and the request)
+    seen = existing.get("look_seen_at")
+    if look_open(existing) and seen is not None and incoming["captured_at"] > seen:
+        # the drone's best photo of it is from after the operators had the request: the look they
+        # flew. Not one from before: the patrol still over the find when the inspector asked sends
+        # its own better views, and a pass that saw it again kept its older photo (and the request).
         item["look_done_at"] = incoming["received_at"]
     return item

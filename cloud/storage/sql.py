@@ -129,7 +129,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
     ),
     (
         8,
-        "an inspector's request for a closer look at each item (open until a photo taken after it arrives)",
+        "an inspector's request for a closer look at each item (open till a photo after a station read it)",
         [
             "ALTER TABLE items ADD COLUMN look_asked_at {real}",
             "ALTER TABLE items ADD COLUMN look_asked_by TEXT",

@@ -185,8 +185,8 @@ def alerts(
     """List recent alerts the relay received (works offline, from its outbox database).
 
     Finds an inspector asked for a closer look at are marked, and each request is listed under the
-    table with the command that flies a drone there; a photo of the find taken after the request
-    (the closer look's) reaching the cloud closes it. The list is the cloud's as the
+    table with the command that flies a drone there; a photo of the find taken after the relay read
+    the request (the closer look's) reaching the cloud closes it. The list is the cloud's as the
     relay last read it (every `relay_looks_poll_s`).
     """
     from ground_station.relay.looks import goto_from, look_line

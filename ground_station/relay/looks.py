@@ -1,9 +1,10 @@
 """Inspectors' requests for a closer look at a find, read from the cloud for the operators.
 
 An inspector who wants a better photo of a find presses "ask for a closer look" on the phone;
-the cloud keeps the request open until a photo of the item taken after it reaches it. The relay
-polls ``GET LOOK_REQUESTS_PATH`` with the station's token (:class:`LookPoller`), keeps the open ones in
-its outbox for ``gcs alerts`` (offline) and logs each new one with the command that flies there.
+the cloud keeps the request open until a photo of the item taken after a station read it
+reaches it. The relay polls ``GET LOOK_REQUESTS_PATH`` with the station's token
+(:class:`LookPoller`), keeps the open ones in its outbox for ``gcs alerts`` (offline) and logs
+each new one with the command that flies there.
 A cloud from before the requests answers 404: it takes none, which is said once, not each poll.
 """
 

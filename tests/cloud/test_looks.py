@@ -15,7 +15,7 @@ from tests.cloud.test_api import _Collector, _wait_for
 from tests.cloud.test_storage import POLICY, prep
 
 
-def test_a_look_is_asked_once_and_done_by_a_later_view_only(store) -> None:
+def test_a_look_is_asked_once_and_done_only_by_a_photo_taken_after_the_station_read_it(store) -> None:
     a = alert()
     aid = a["alert_id"]
     store.ingest(prep([a]), POLICY, 1.0)
@@ -30,19 +30,23 @@ def test_a_look_is_asked_once_and_done_by_a_later_view_only(store) -> None:
     assert not fresh and (item["look_asked_by"], item["look_asked_at"]) == ("alice", asked_at)
     assert [r["alert_id"] for r in store.open_looks("gs1")] == [aid]
     assert store.open_looks("gs2") == []  # another station relayed none of it
+    # the patrol, still over it when the inspector asked, sends its own better view: not the look
+    early = alert(alert_id=aid, revision=1, at=T0 + timedelta(minutes=5, seconds=10))
+    store.ingest(prep([early], asked_at + 12), POLICY, asked_at + 12)
+    assert [r["alert_id"] for r in store.open_looks()] == [aid]
     assert [r["look_seen_by"] for r in store.looks_seen([aid], "gs1", asked_at + 30)] == ["gs1"]
     assert store.looks_seen([aid], "gs1", asked_at + 60) == []  # read before: not news
     assert store.get_item(aid)["look_seen_at"] == asked_at + 30
     # an event of a view from before the request (the patrol's track, sent late) does not do it
-    store.ingest(prep([alert(alert_id=aid, revision=1, at=T0 + timedelta(minutes=1))]), POLICY, asked_at + 90)
+    store.ingest(prep([alert(alert_id=aid, revision=2, at=T0 + timedelta(minutes=1))]), POLICY, asked_at + 90)
     assert [r["alert_id"] for r in store.open_looks()] == [aid]
     # nor does a pass that saw it again after the request but kept its older, better photo
-    again = alert(alert_id=aid, revision=2, at=T0 + timedelta(minutes=1))
+    again = alert(alert_id=aid, revision=3, at=T0 + timedelta(minutes=1))
     again["track"]["last_seen"] = (T0 + timedelta(minutes=8)).isoformat()
     store.ingest(prep([again]), POLICY, asked_at + 120)
     assert [r["alert_id"] for r in store.open_looks()] == [aid]
     store.ingest(
-        prep([alert(alert_id=aid, revision=3, at=T0 + timedelta(minutes=9))], asked_at + 240),
+        prep([alert(alert_id=aid, revision=4, at=T0 + timedelta(minutes=9))], asked_at + 240),
         POLICY,
         asked_at + 240,
     )
