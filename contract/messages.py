@@ -212,6 +212,11 @@ class LookRequest(BaseModel):
     asked_by: str = Field(min_length=1, max_length=128)
     asked_at: AwareDatetime
     note: str = Field(default="", max_length=500)
+    last_seen: AwareDatetime | None = Field(
+        default=None,
+        description="When a drone last saw it there: debris drifts with the current, so a place seen"
+        " long ago may be far from where it is now.",
+    )
 
 
 class LookRequests(BaseModel):

@@ -279,6 +279,7 @@ def look_request(row: dict) -> dict:
         "asked_by": row["look_asked_by"],
         "asked_at": iso(row["look_asked_at"]),
         "note": row["look_note"] or "",
+        "last_seen": iso(row["last_seen"]),
     }
 
 

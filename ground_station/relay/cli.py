@@ -294,12 +294,13 @@ def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None
     else:
         when = f"as the relay read them from the cloud at {local_time(datetime.fromtimestamp(read_at, UTC))}"
     t = Table(title=f"{len(asked)} open closer-look request(s), {when}")
-    for col in ("id", "class", "lat", "lon", "drone", "asked by", "asked at", "note"):
+    for col in ("id", "class", "lat", "lon", "last seen", "drone", "asked by", "asked at", "note"):
         t.add_column(col, no_wrap=col != "note")
     for r in asked:
         t.add_row(
-            str(r.alert_id)[:8], escape(r.debris_class), f"{r.lat:.6f}", f"{r.lon:.6f}", escape(r.drone_id),
-            escape(r.asked_by), local_time(r.asked_at), escape(r.note),
+            str(r.alert_id)[:8], escape(r.debris_class), f"{r.lat:.6f}", f"{r.lon:.6f}",
+            local_time(r.last_seen) if r.last_seen else "-", escape(r.drone_id), escape(r.asked_by),
+            local_time(r.asked_at), escape(r.note),
         )  # fmt: skip
     con.print(t)
     for r in asked:

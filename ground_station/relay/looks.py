@@ -70,8 +70,9 @@ def local_time(at: datetime) -> str:
 def look_line(r: LookRequest, command: str) -> str:
     """One open request for an operator: what, who asked when and why, and how to fly there."""
     note = f' ("{r.note}")' if r.note else ""
+    seen = f", last seen {local_time(r.last_seen)}" if r.last_seen else ""  # it drifts from there
     return (
-        f"{str(r.alert_id)[:8]} {r.debris_class}: {r.asked_by} asked for a closer look at"
+        f"{str(r.alert_id)[:8]} {r.debris_class}{seen}: {r.asked_by} asked for a closer look at"
         f" {local_time(r.asked_at)}{note}: {command}"
     )
 

@@ -3,7 +3,7 @@ a later view of the item closes it. Storage against SQLite and PostgreSQL, the A
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -109,6 +109,7 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
             (aid, "bottle", "d1", "alice", "bag or foam?")
         ]
         assert (reqs[0].lat, reqs[0].lon) == (pytest.approx(a["lat"]), pytest.approx(a["lon"]))
+        assert reqs[0].last_seen == datetime.fromisoformat(a["track"]["last_seen"])  # it drifts from there
         # roles: a station does not ask, an inspector does not read the station's queue
         assert gs.post(f"/api/v1/alerts/{aid}/look").status_code == 403
         assert insp.get("/api/v1/look-requests").status_code == 403

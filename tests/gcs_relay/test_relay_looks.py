@@ -35,12 +35,14 @@ from tests.gcs_relay.conftest import INSPECTOR_TOKEN, STATION_TOKEN, CloudProces
 T0 = datetime(2026, 6, 1, 6, 30, tzinfo=UTC)
 
 
-def request(i: int, asked_at: datetime = T0, note: str = "", drone: str = "d1") -> LookRequest:
+def request(
+    i: int, asked_at: datetime = T0, note: str = "", drone: str = "d1", last_seen: datetime | None = None
+) -> LookRequest:
     """A request for the closer look at test alert ``i`` (:func:`make_alert`'s id and position)."""
     a = make_alert(i, drone=drone)
     return LookRequest(
         alert_id=a.alert_id, debris_class="bottle", lat=a.lat, lon=a.lon, drone_id=drone,
-        asked_by="alice", asked_at=asked_at, note=note,
+        asked_by="alice", asked_at=asked_at, note=note, last_seen=last_seen,
     )  # fmt: skip
 
 
@@ -110,7 +112,8 @@ def test_gcs_alerts_marks_the_finds_asked_and_says_how_to_fly_there(tmp_path: Pa
         a = json.loads(make_alert(i, drone="d2" if i == 2 else "d1").model_dump_json())
         assert box.put(a, json.dumps(a))
     now = datetime.now(UTC).replace(microsecond=0)
-    asked = request(1, now - timedelta(minutes=3), note="is it a bag or a bottle?")
+    seen = now - timedelta(minutes=4)
+    asked = request(1, now - timedelta(minutes=3), note="is it a bag or a bottle?", last_seen=seen)
     elsewhere = request(9, now, drone="d2")  # a find this outbox has forgotten: flown to by position
     box.replace_look_requests([asked, elsewhere])
     box.close()
@@ -123,7 +126,8 @@ def test_gcs_alerts_marks_the_finds_asked_and_says_how_to_fly_there(tmp_path: Pa
     text = " ".join(run.stdout.split())
     short = str(asked.alert_id)[:8]
     assert (
-        f'{short} bottle: alice asked for a closer look at {_local(asked.asked_at)} ("is it a bag or a'
+        f"{short} bottle, last seen {_local(seen)}: alice asked for a closer look at {_local(asked.asked_at)}"
+        f' ("is it a bag or a'
         f' bottle?"): riverpatrol gcs mission goto {short}' in text
     )
     assert f"riverpatrol gcs mission goto {elsewhere.lat:.6f},{elsewhere.lon:.6f}" in text
@@ -136,14 +140,15 @@ def test_gcs_alerts_marks_the_finds_asked_and_says_how_to_fly_there(tmp_path: Pa
         "class",
         "lat",
         "lon",
+        "last seen",
         "drone",
         "asked by",
         "asked at",
         "note",
     ]
     row = next(line for line in only.stdout.splitlines() if line.startswith("│ " + short))
-    assert _cells(row) == [short, "bottle", f"{asked.lat:.6f}", f"{asked.lon:.6f}", "d1", "alice",
-                     _local(asked.asked_at), "is it a bag or a bottle?"]  # fmt: skip
+    assert _cells(row) == [short, "bottle", f"{asked.lat:.6f}", f"{asked.lon:.6f}", _local(seen), "d1",
+                     "alice", _local(asked.asked_at), "is it a bag or a bottle?"]  # fmt: skip
 
     lines = CliRunner().invoke(app, ["alerts", "--db", str(db), "--looks", "--json", "--drone", "d1"])
     (got,) = [json.loads(x) for x in lines.stdout.splitlines()]
