@@ -15,7 +15,8 @@ Event shapes (plain dicts, JSON-serialisable)::
      "feature": {...},            # open order within merge_radius_m (then merged_into is the id of
      "segment_id": ..., "merged_into": "<alert id of the order's primary item>" | None,
      "look_taken": True}          # only when this event closed an inspector's closer-look request
-                                  # (``look_asked_by`` in the properties: page them)
+                                  # (``look_asked_by`` in the properties: page them); or
+                                  # "look_missed": True, the operators did not find it there
 
     {"type": "workorder.changed", # a work-order transition (confirm/reject/dispatch/arrive/clear)
      "feature": {...},            # the order's primary item, with the new status/work-order fields

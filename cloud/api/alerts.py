@@ -248,6 +248,37 @@ async def ask_look(
     return FastJSON(summary(row, st.settings.public_url))
 
 
+@router.post(
+    "/alerts/{alert_id}/look/missed",
+    summary="The operators did not find a find they flew to",
+    description=(
+        "A station's operators flew to a find an inspector asked a closer look at and did not find it"
+        " there (it drifted on, sank, was taken out): the request is done without a photo"
+        " (`look_outcome` `not_found`, `look_answer` their words), and the inspector who asked is"
+        " paged. 409 when no request of it is open. Needs a station bearer token."
+    ),
+    response_model=AlertSummary,
+    responses={401: _ERR, 403: _ERR, 404: _ERR, 409: _ERR},
+)
+async def look_missed(
+    request: Request,
+    alert_id: Annotated[str, Path(description="Alert id (UUID).")],
+    who: Annotated[auth.Principal, Depends(auth.station)],
+    body: LookBody | None = None,
+) -> Response:
+    st = request.app.state
+    answer = (body or LookBody()).note.strip()
+    try:
+        row = await run_in_threadpool(st.store.look_missed, alert_id, who.name, answer, time.time())
+    except KeyError:
+        return problem(404, f"alert {alert_id} not found")
+    except LookRefused as e:
+        return problem(409, str(e))
+    log.info("closer look not found", extra={"alert": alert_id, "station": who.name, "answer": answer})
+    st.bus.publish(event("alert.updated", row, st.settings.public_url, look_missed=True))
+    return FastJSON(summary(row, st.settings.public_url))
+
+
 @router.get(
     LOOK_REQUESTS_PATH.removeprefix("/api/v1"),
     summary="Closer looks asked of this station's finds",

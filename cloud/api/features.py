@@ -70,6 +70,8 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "look_done_at": iso(row.get("look_done_at")),
         "look_seen_at": iso(row.get("look_seen_at")),
         "look_seen_by": row.get("look_seen_by"),
+        "look_outcome": row.get("look_outcome"),
+        "look_answer": row.get("look_answer"),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

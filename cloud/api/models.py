@@ -79,6 +79,11 @@ class DebrisProperties(BaseModel):
         description="When the ground station that relayed it first read the request (the operators have it).",
     )
     look_seen_by: str | None = Field(None, description="That ground station.")
+    look_outcome: str | None = Field(
+        None,
+        description="How it ended: `photo` (one came in) or `not_found` (the operators did not find it).",
+    )
+    look_answer: str | None = Field(None, description="What the operators said when they did not find it.")
 
 
 class DebrisFeature(BaseModel):

@@ -65,6 +65,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "look_title": "Closer look taken: {cls} on {segment}",
         "look": "The closer look you asked for came in: see its photo.",
         "look_note": 'The closer look you asked for came in ("{note}"): see its photo.',
+        "missed_title": "Closer look not taken: {cls} on {segment}",
+        "missed": "The drone operators flew there and did not find it.",
+        "missed_why": "The drone operators flew there and did not find it: {why}",
     },
     "zh": {
         "title": "{segment} 发现漂浮{cls}",
@@ -100,6 +103,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "look_title": "{segment} 漂浮{cls}已抵近拍摄",
         "look": "您请求的抵近查看已完成，请查看照片。",
         "look_note": "您请求的抵近查看（“{note}”）已完成，请查看照片。",
+        "missed_title": "{segment} 漂浮{cls}未能抵近拍摄",
+        "missed": "飞手已飞往原处，但未找到它。",
+        "missed_why": "飞手已飞往原处，但未找到它：{why}",
     },
 }
 #: Debris classes as a Chinese inspector names them (as the inspectors' page does).
@@ -141,6 +147,7 @@ def render(
     dispatched_by: str | None = None,
     reassigned_to: str | None = None,
     look_taken: bool = False,
+    look_missed: bool = False,
 ) -> Page:
     """A :class:`Page` for one debris Feature in ``language`` (en, zh); ``base_url`` makes links
     absolute. ``handed_back_by``: the page says that inspector gave it back (``release``), and
@@ -148,7 +155,8 @@ def render(
     it. ``unclaimed_for_s``: an escalation of a find nobody claimed, naming the stretch's
     ``inspectors``. ``dispatched_by``: that person sent the paged inspector to it, or, with
     ``reassigned_to``, sent that one instead of the paged inspector who held it. ``look_taken``:
-    the closer look the paged inspector asked for (the feature's ``look_note``) came in."""
+    the closer look the paged inspector asked for (the feature's ``look_note``) came in;
+    ``look_missed``: the operators flew there and did not find it (``look_answer``: why)."""
     text = TEXTS.get(language, TEXTS["en"])
     p = feature.get("properties") or {}
     lon, lat = (feature.get("geometry") or {}).get("coordinates", [None, None])[:2]
@@ -162,7 +170,9 @@ def render(
     conf = p.get("confidence")
     # a detector's score is never certainty: 0.996 reads "99%", not "100%"
     pct = f"{min(99, round(conf * 100))}%" if isinstance(conf, int | float) else ""
-    if look_taken:
+    if look_missed:
+        title = text["missed_title"].format(cls=cls, segment=segment_name)
+    elif look_taken:
         title = text["look_title"].format(cls=cls, segment=segment_name)
     elif handed_back_by is not None:
         title = text["back_title"].format(cls=cls, segment=segment_name)
@@ -181,7 +191,10 @@ def render(
         title += text["title_pct"].format(pct=pct) if pct else ""
     when = _local_time(p.get("last_seen") or p.get("first_seen"), tz, text["unknown_time"])
     lines = []
-    if look_taken:
+    if look_missed:
+        why = " ".join(str(p.get("look_answer") or "").split())[:200]
+        lines.append(text["missed_why" if why else "missed"].format(why=why))
+    elif look_taken:
         note = " ".join(str(p.get("look_note") or "").split())[:200]
         lines.append(text["look_note" if note else "look"].format(note=note))
     if claimed_for_s is not None:

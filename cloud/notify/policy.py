@@ -49,8 +49,10 @@ class Decision:
     dispatched_by: str | None = None
     #: Whom it was sent to instead, for a ``reassigned`` page to the inspector who held it.
     reassigned_to: str | None = None
-    #: A closer look the paged inspector asked for came in (``look_taken``).
+    #: A closer look the paged inspector asked for came in (``look_taken``), or the operators did
+    #: not find the find there (``look_missed``).
     look_taken: bool = False
+    look_missed: bool = False
 
 
 @dataclass
@@ -78,8 +80,8 @@ class PagingPolicy:
             return self._handed_back(event, str(order.get("actor") or ""), str(order.get("note") or ""))
         if event.get("type") == "workorder.changed" and order.get("action") == "dispatch":
             return self._dispatched(event, str(order.get("actor") or ""), str(order.get("assignee") or ""))
-        if event.get("type") == "alert.updated" and event.get("look_taken"):
-            return self._look_taken(event)
+        if event.get("type") == "alert.updated" and (event.get("look_taken") or event.get("look_missed")):
+            return self._look_answered(event)
         if event.get("type") != "alert.new":
             return Decision(False, "not_new")
         if event.get("merged_into"):
@@ -134,9 +136,9 @@ class PagingPolicy:
             reassigned_to=str(order.get("assignee")),
         )  # fmt: skip
 
-    def _look_taken(self, event: dict[str, Any]) -> Decision:
-        """The closer look an inspector asked for came in: page them, once per request, at once
-        (they asked and are waiting: no cooldown, no cap)."""
+    def _look_answered(self, event: dict[str, Any]) -> Decision:
+        """The closer look an inspector asked for came in, or the operators did not find the find:
+        page them, once per request, at once (they asked and are waiting: no cooldown, no cap)."""
         props = (event.get("feature") or {}).get("properties") or {}
         asker, key = props.get("look_asked_by"), (event["feature"].get("id"), props.get("look_asked_at"))
         if not asker:
@@ -146,6 +148,8 @@ class PagingPolicy:
         self._looks_paged[key] = None
         if len(self._looks_paged) > MAX_REMEMBERED:
             self._looks_paged.pop(next(iter(self._looks_paged)))
+        if event.get("look_missed"):
+            return Decision(True, "look_missed", (str(asker),), self._segment_of(event), look_missed=True)
         return Decision(True, "look_taken", (str(asker),), self._segment_of(event), look_taken=True)
 
     def _dispatched(self, event: dict[str, Any], actor: str, assignee: str) -> Decision:

@@ -259,6 +259,7 @@ class NotifyService:
             dispatched_by=d.dispatched_by,
             reassigned_to=d.reassigned_to,
             look_taken=d.look_taken,
+            look_missed=d.look_missed,
         )
         return await self._send(page, d.inspectors, d.segment.id or None, d.reason)
 

@@ -51,7 +51,11 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "look_done_at",
     "look_seen_at",
     "look_seen_by",
+    "look_outcome",
+    "look_answer",
 )
+#: How a closer look ended: a photo of it came in, or the operators did not find it there.
+LOOK_PHOTO, LOOK_NOT_FOUND = "photo", "not_found"
 
 
 class LookRefused(ValueError):
@@ -184,5 +188,5 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
         # the drone's best photo of it is from after the operators had the request: the look they
         # flew. Not one from before: the patrol still over the find when the inspector asked sends
         # its own better views, and a pass that saw it again kept its older photo (and the request).
-        item["look_done_at"] = incoming["received_at"]
+        item["look_done_at"], item["look_outcome"] = incoming["received_at"], LOOK_PHOTO
     return item

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from cloud.flights import FlightKept, keep_one, track_bbox
 from cloud.storage.base import IngestPolicy, IngestResult, ItemQuery, PreparedAlert, Row
-from cloud.storage.items import ITEM_COLUMNS, LookRefused, look_open, merge_item, new_item
+from cloud.storage.items import ITEM_COLUMNS, LOOK_NOT_FOUND, LookRefused, look_open, merge_item, new_item
 from cloud.workorders import OPEN_STATUSES, WORKORDER_COLUMNS, OrderGrid, nearest_open, new_order, search_box
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "ALTER TABLE items ADD COLUMN look_done_at {real}",
             "ALTER TABLE items ADD COLUMN look_seen_at {real}",
             "ALTER TABLE items ADD COLUMN look_seen_by TEXT",
+            "ALTER TABLE items ADD COLUMN look_outcome TEXT",
+            "ALTER TABLE items ADD COLUMN look_answer TEXT",
             # the stations' poll reads the open ones every half minute: never a scan of every find
             "CREATE INDEX items_looks_open ON items (station, look_asked_at)"
             " WHERE look_asked_at IS NOT NULL AND look_done_at IS NULL",
@@ -425,11 +427,32 @@ class SqlStore:
             self._exec(
                 cur,
                 "UPDATE items SET look_asked_at = ?, look_asked_by = ?, look_note = ?, look_done_at = NULL,"
-                " look_seen_at = NULL, look_seen_by = NULL WHERE alert_id = ?",
+                " look_seen_at = NULL, look_seen_by = NULL, look_outcome = NULL, look_answer = NULL"
+                " WHERE alert_id = ?",
                 (now, actor, note, alert_id),
             )
             item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
         return item or {}, True
+
+    def look_missed(self, alert_id: str, station: str, answer: str, now: float) -> Row:
+        """The operators flew there and did not find it (it drifted on, it sank): the open request is
+        done without a photo, with their words; ``KeyError`` for an unknown item, ``LookRefused``
+        when no request of it is open."""
+        with self._tx() as cur:
+            self._lock_ingest(cur)
+            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            if item is None:
+                raise KeyError(alert_id)
+            if not look_open(item):
+                raise LookRefused(f"alert {alert_id}: no closer look of it is open")
+            self._exec(
+                cur,
+                "UPDATE items SET look_done_at = ?, look_outcome = ?, look_answer = ?,"
+                " look_seen_at = coalesce(look_seen_at, ?), look_seen_by = coalesce(look_seen_by, ?)"
+                " WHERE alert_id = ?",
+                (now, LOOK_NOT_FOUND, answer, now, station, alert_id),
+            )
+            return self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,)) or {}
 
     def open_looks(self, station: str | None = None) -> list[Row]:
         with self._read() as cur:

@@ -305,6 +305,11 @@ def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None
     con.print(t)
     for r in asked:
         con.print(f"{str(r.alert_id)[:8]}: {commands[r.alert_id]}", markup=False, highlight=False)
+    if asked:
+        con.print(
+            "flown there and it was gone: riverpatrol gcs look-missed ID --why '...' tells the inspector",
+            markup=False, highlight=False,
+        )  # fmt: skip
 
 
 def _in_cloud(alert_id: str, in_cloud: set[str], refused: dict) -> str:
@@ -374,8 +379,77 @@ def broker_config(
     typer.echo(f"wrote {out}; run: mosquitto -c {out}")
 
 
+def look_missed(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The find asked about: its alert id, or its first characters (`gcs alerts --looks`)."
+        ),
+    ],
+    why: Annotated[
+        str,
+        typer.Option(
+            "--why", help="What you saw there (it drifted on, sank, was taken out): the inspector is told."
+        ),
+    ] = "",
+    config: Config = None,
+    cloud: Annotated[str | None, typer.Option(help="Cloud base URL, e.g. http://cloud:8080.")] = None,
+    token: Annotated[str | None, typer.Option(help="This station's bearer token for the cloud.")] = None,
+    db: Annotated[Path | None, typer.Option(help="The relay's SQLite outbox.")] = None,
+) -> None:
+    """Tell the inspector who asked for a closer look that the drone did not find the find there.
+
+    The request is closed without a photo, with what you saw (`--why`), and the inspector is paged:
+    a find that drifted on is theirs to look for downstream, or the next patrol's to see again. Exit 3
+    when no open request matches, 4 when the cloud cannot be reached, 5 when it refuses.
+    """
+    import httpx
+
+    from ground_station.relay.outbox import RelayOutbox
+    from ground_station.settings import GcsSettings
+
+    s = GcsSettings.load(config, cloud_url=cloud, cloud_token=token, relay_db=db)
+    if not s.relay_db.exists():
+        typer.secho(
+            f"no relay database at {s.relay_db}: has `riverpatrol gcs relay` run here?", fg="red", err=True
+        )
+        raise typer.Exit(3)
+    box = RelayOutbox(s.relay_db)
+    try:
+        asked = box.look_requests()
+        found = [r for r in asked if str(r.alert_id).startswith(target.strip().lower())]
+        if len(found) != 1:
+            what = "no open closer-look request" if not found else f"{len(found)} open closer-look requests"
+            typer.secho(
+                f"{what} for a find whose id starts {target!r}: `gcs alerts --looks` lists them",
+                fg="red",
+                err=True,
+            )
+            raise typer.Exit(3)
+        r = found[0]
+        url = f"{s.cloud_url.rstrip('/')}/api/v1/alerts/{r.alert_id}/look/missed"
+        headers = {"Authorization": f"Bearer {s.cloud_token}"} if s.cloud_token else {}
+        try:
+            answer = httpx.post(url, json={"note": why}, headers=headers, timeout=10.0)
+        except httpx.HTTPError as e:
+            typer.secho(f"cannot reach the cloud at {s.cloud_url}: {e}", fg="red", err=True)
+            raise typer.Exit(4) from e
+        if answer.status_code != 200:
+            try:
+                detail = answer.json().get("detail", answer.text)
+            except ValueError:
+                detail = answer.text
+            typer.secho(f"the cloud refused (HTTP {answer.status_code}): {detail}", fg="red", err=True)
+            raise typer.Exit(5)
+        box.replace_look_requests([q for q in asked if q.alert_id != r.alert_id])  # until the next poll
+    finally:
+        box.close()
+    typer.echo(f"{str(r.alert_id)[:8]} {r.debris_class}: told {r.asked_by} the drone did not find it there")
+
+
 def register(app: typer.Typer) -> None:
     """Add the relay's commands to the ``gcs`` app."""
     app.command("relay")(relay)
     app.command("alerts")(alerts)
+    app.command("look-missed")(look_missed)
     app.command("broker-config")(broker_config)

@@ -74,7 +74,8 @@ def test_a_look_is_refused_for_a_closed_find_and_an_unknown_one(store) -> None:
         store.ask_look("00000000-0000-4000-8000-000000000000", "bob", "", 4.0)
 
 
-def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
+def _server_and_events(make_server, db_url: str) -> tuple:
+    """A served cloud and every event its bus announces, as they come."""
     collectors: list[_Collector] = []
 
     def add_collector(app) -> None:
@@ -82,7 +83,11 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
         app.state.services.append(collectors[-1])
 
     srv = make_server(db_url=db_url, before_start=add_collector)
-    events = collectors[0].events
+    return srv, collectors[0].events
+
+
+def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
+    srv, events = _server_and_events(make_server, db_url)
     a = alert()
     aid = a["alert_id"]
     with srv.client() as gs, srv.client(INSPECTOR_TOKENS["alice"]) as insp:
@@ -130,3 +135,35 @@ def test_look_api_inspector_asks_station_reads(make_server, db_url) -> None:
         r = insp.post(f"/api/v1/alerts/{aid}/look")
         assert r.status_code == 409 and "false_alarm" in r.json()["detail"]
         assert "riverpatrol_cloud_looks_asked_total 1.0" in gs.get("/metrics").text
+
+
+def test_the_operators_did_not_find_it_closes_the_request_and_pages_the_asker(make_server, db_url) -> None:
+    srv, events = _server_and_events(make_server, db_url)
+    a = alert()
+    aid = a["alert_id"]
+    with srv.client() as gs, srv.client(INSPECTOR_TOKENS["alice"]) as insp:
+        assert gs.post("/api/v1/alerts", json=[a]).status_code == 200
+        assert gs.post(f"/api/v1/alerts/{aid}/look/missed").status_code == 409  # nothing asked yet
+        assert insp.post(f"/api/v1/alerts/{aid}/look", json={"note": "how big?"}).status_code == 200
+        assert insp.post(f"/api/v1/alerts/{aid}/look/missed").status_code == 403  # the station's to say
+        r = gs.post(f"/api/v1/alerts/{aid}/look/missed", json={"note": " drifted under the bridge "})
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert (got["look_outcome"], got["look_answer"], got["look_seen_by"]) == (
+            "not_found",
+            "drifted under the bridge",
+            "gs1",
+        )
+        assert got["look_done_at"] is not None and gs.get("/api/v1/look-requests").json() == {"items": []}
+        _wait_for(lambda: len(events) == 3)
+        assert events[2].get("look_missed") is True and "look_taken" not in events[2]
+        later = alert(alert_id=aid, revision=1, at=T0 + timedelta(days=3650))  # a photo after: no change
+        assert gs.post("/api/v1/alerts", json=[later]).status_code == 200
+        assert gs.get(f"/api/v1/alerts/{aid}").json()["look_outcome"] == "not_found"
+        r = insp.post(f"/api/v1/alerts/{aid}/look")  # asked anew: open again, the old answer gone
+        assert (r.json()["look_outcome"], r.json()["look_answer"], r.json()["look_done_at"]) == (
+            None,
+            None,
+            None,
+        )
+        assert gs.post("/api/v1/alerts/00000000-0000-4000-8000-000000000000/look/missed").status_code == 404

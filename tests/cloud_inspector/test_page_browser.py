@@ -316,6 +316,18 @@ def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_
     )
     assert page.locator("#viewer-look").is_visible()  # another may be asked
     assert "closer look" not in page.locator(f"#alert-{aid} .seg").inner_text()
+
+    page.click("#viewer-look")  # asked again; the operators fly there and it has drifted on
+    page.locator("#why-dlg").wait_for(state="visible")
+    page.click("#why-send")
+    page.wait_for_function("document.getElementById('viewer-look').hidden")
+    assert httpx.get(f"{cloud}/api/v1/look-requests", headers=station).status_code == 200
+    r = httpx.post(f"{cloud}/api/v1/alerts/{aid}/look/missed", headers=station, json={"note": "drifted on"})
+    assert r.status_code == 200, r.text
+    page.wait_for_function(
+        "document.getElementById('viewer-look-state').textContent.includes('did not find it there')"
+    )
+    assert page.locator("#viewer-look-state").inner_text().endswith(": “drifted on”")
     assert httpx.get(f"{cloud}/api/v1/look-requests", headers=station).json() == {"items": []}
 
 

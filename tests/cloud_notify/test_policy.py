@@ -188,3 +188,12 @@ def test_an_inspector_who_asked_for_a_closer_look_is_paged_once_when_it_comes_in
     assert p.decide(taken("a", "li", "2026-12-07T11:00:00Z"), 3).inspectors == ("li",)  # asked anew
     assert p.decide({**taken("b", "wang"), "look_taken": False}, 4).reason == "not_new"
     assert p.decide(taken("c", None), 5).reason == "no_asker"
+    missed = {**taken("d", "wang"), "look_taken": False, "look_missed": True}
+    d = p.decide(missed, 6)
+    assert (d.page, d.reason, d.inspectors, d.look_missed, d.look_taken) == (
+        True,
+        "look_missed",
+        ("wang",),
+        True,
+        False,
+    )

@@ -209,6 +209,28 @@ def test_the_inspector_who_asked_for_a_closer_look_is_paged_when_it_comes_in(tmp
     assert msg["message"].startswith('The closer look you asked for came in ("How big?"): see its photo.')
 
 
+def test_the_inspector_who_asked_is_told_when_the_operators_did_not_find_it(tmp_path):
+    port = free_port()
+    cfg = NotifyConfig(apprise_urls={"wang": [f"json://127.0.0.1:{port}/wang"]}, timeout_s=3, language="zh")
+    segs = [SegmentConfig(id="sz-1", name="深圳河", inspectors=["li", "wang"])]
+    f = feature("sz-0")
+    f["properties"].update(
+        look_asked_by="wang", look_asked_at="2026-11-25T04:01:00Z", look_answer="漂到桥下了"
+    )
+    event = {
+        "type": "alert.updated",
+        "feature": f,
+        "segment_id": "sz-1",
+        "merged_into": None,
+        "look_missed": True,
+    }
+    svc, reqs = _page_once(port, cfg, segs, tmp_path, event, "深圳河")
+    assert svc.sent == 1 and [r["path"] for r in reqs] == ["/wang"], svc.last_error
+    msg = json.loads(reqs[0]["body"])
+    assert msg["title"] == "深圳河 漂浮泡沫未能抵近拍摄"
+    assert msg["message"].startswith("飞手已飞往原处，但未找到它：漂到桥下了")
+
+
 def test_a_find_sent_to_someone_else_pages_them_and_tells_whoever_held_it(tmp_path):
     port = free_port()
     cfg = NotifyConfig(

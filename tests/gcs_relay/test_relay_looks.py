@@ -401,3 +401,46 @@ def test_an_inspectors_closer_look_reaches_the_operator_and_a_newer_view_closes_
 def _subscribed(log: Path) -> bool:
     """The relay's status line says it has the broker (subscribed: ready for the drone's alert)."""
     return any(x.get("broker_connected") for x in _log_lines(log))
+
+
+def test_the_operator_says_the_find_was_not_there_and_the_request_closes(
+    cloud: CloudProcess, tmp_path: Path
+) -> None:
+    """The drone flew to the point and the find had drifted on: `gcs look-missed` closes the request
+    without a photo, with what the operator saw, for the inspector; `gcs alerts --looks` drops it."""
+    station = {"Authorization": f"Bearer {STATION_TOKEN}"}
+    found = make_alert(4)
+    assert httpx.post(f"{cloud.url}/api/v1/alerts", content=f"[{found.model_dump_json()}]",
+                      headers={**station, "Content-Type": "application/json"}).status_code == 200  # fmt: skip
+    aid = str(found.alert_id)
+    inspector = {"Authorization": f"Bearer {INSPECTOR_TOKEN}"}
+    assert httpx.post(f"{cloud.url}/api/v1/alerts/{aid}/look", headers=inspector, json={}).status_code == 200
+    read = httpx.get(f"{cloud.url}/api/v1/look-requests", headers=station).json()["items"]
+    (tmp_path / "gs").mkdir()
+    db = tmp_path / "gs" / "relay.db"
+    box = RelayOutbox(db)  # as the relay keeps what it read
+    box.replace_look_requests([LookRequest.model_validate(q) for q in read])
+    box.close()
+    args = ["look-missed", "--cloud", cloud.url, "--token", STATION_TOKEN, "--db", str(db)]
+
+    run = CliRunner().invoke(app, [*args, aid[:8], "--why", "drifted under the bridge"])
+    assert run.exit_code == 0, run.output
+    assert run.stdout.strip() == f"{aid[:8]} bottle: told alice the drone did not find it there"
+    item = httpx.get(f"{cloud.url}/api/v1/alerts/{aid}").json()
+    assert (item["look_outcome"], item["look_answer"]) == ("not_found", "drifted under the bridge")
+    assert item["look_done_at"] is not None
+    assert httpx.get(f"{cloud.url}/api/v1/look-requests", headers=station).json() == {"items": []}
+    assert (
+        "0 open closer-look request(s)"
+        in CliRunner().invoke(app, ["alerts", "--db", str(db), "--looks"]).stdout
+    )
+
+    again = CliRunner().invoke(app, [*args, aid[:8]])  # nothing open for it any more
+    assert again.exit_code == 3 and "no open closer-look request" in again.output
+    box = RelayOutbox(db)  # the relay had not read that yet: the cloud says why it refuses
+    box.replace_look_requests([LookRequest.model_validate(q) for q in read])
+    box.close()
+    refused = CliRunner().invoke(app, [*args, aid[:8]])
+    assert refused.exit_code == 5 and "no closer look of it is open" in refused.output
+    away = CliRunner().invoke(app, [*args[:1], "--cloud", "http://127.0.0.1:9", "--db", str(db), aid[:8]])
+    assert away.exit_code == 4 and "cannot reach the cloud" in away.output

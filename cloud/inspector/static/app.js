@@ -288,7 +288,9 @@ function showLook(f) {
     state.textContent = open
       ? t("look.asked", { name: p.look_asked_by, time: hhmm(p.look_asked_at) }) + (p.look_note ? ` · “${p.look_note}”` : "")
         + ` · ${p.look_seen_at ? t("look.seen", { time: hhmm(p.look_seen_at) }) : t("look.unseen")}`
-      : t("look.done", { time: hhmm(p.look_done_at) });
+      : p.look_outcome === "not_found"
+        ? t("look.missed", { time: hhmm(p.look_done_at) }) + (p.look_answer ? `: “${p.look_answer}”` : "")
+        : t("look.done", { time: hhmm(p.look_done_at) });
   }
   $("viewer-look").hidden = open;
 }
