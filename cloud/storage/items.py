@@ -140,11 +140,10 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     """The item after a newer event, or ``None`` when ``incoming`` is not newer (never regress).
 
     Latest revision wins for position/class/confidence; counters and scores only grow. An
-    inspector's request for a closer look is done by an event whose photo was taken after the station
-    read it. The
-    photo is the drone's pick of its views (the tracker's best: a clearer or a closer one), so the
-    drone that took it replaces it with each newer pick, even one a little less sure (a closer
-    look); another drone's photo replaces it only from an event at least as confident.
+    inspector's request for a closer look is done by an event whose photo was taken after the
+    station read it. The photo is the drone's pick of its views (the tracker's best: a clearer or a
+    closer one), so the drone that took it replaces it with each newer pick, even one a little less
+    sure (a closer look); another drone's photo replaces it only from an event at least as confident.
     """
     if incoming["revision"] <= existing["revision"]:
         return None

@@ -252,6 +252,10 @@ class SqlStore:
         r = self._exec(cur, sql, params).fetchone()
         return dict(r) if r is not None else None
 
+    def _joined(self, cur: Any, alert_id: str) -> Row | None:
+        """One item with its work order's columns (``_JOIN_SELECT``), as every item read serves it."""
+        return self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+
     def migrate(self) -> list[int]:
         """Apply missing migrations in order; returns the versions applied now."""
         applied: list[int] = []
@@ -414,7 +418,7 @@ class SqlStore:
         ``LookRefused`` when its work order is closed (nothing left to look at)."""
         with self._tx() as cur:
             self._lock_ingest(cur)  # an ingest merging this item at once must not write it back stale
-            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            item = self._joined(cur, alert_id)
             if item is None:
                 raise KeyError(alert_id)
             if item["status"] not in OPEN_STATUSES:
@@ -431,7 +435,7 @@ class SqlStore:
                 " WHERE alert_id = ?",
                 (now, actor, note, alert_id),
             )
-            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            item = self._joined(cur, alert_id)
         return item or {}, True
 
     def look_missed(self, alert_id: str, station: str, answer: str, now: float) -> Row:
@@ -440,7 +444,7 @@ class SqlStore:
         when no request of it is open."""
         with self._tx() as cur:
             self._lock_ingest(cur)
-            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            item = self._joined(cur, alert_id)
             if item is None:
                 raise KeyError(alert_id)
             if not look_open(item):
@@ -452,7 +456,7 @@ class SqlStore:
                 " WHERE alert_id = ?",
                 (now, LOOK_NOT_FOUND, answer, now, station, alert_id),
             )
-            return self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,)) or {}
+            return self._joined(cur, alert_id) or {}
 
     def open_looks(self, station: str | None = None) -> list[Row]:
         with self._read() as cur:
@@ -501,7 +505,7 @@ class SqlStore:
     # -- reads ----------------------------------------------------------------------------------
     def get_item(self, alert_id: str) -> Row | None:
         with self._read() as cur:
-            return self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (alert_id,))
+            return self._joined(cur, alert_id)
 
     @staticmethod
     def _where(q: ItemQuery) -> tuple[str, list[Any]]:
@@ -705,7 +709,7 @@ class SqlStore:
                     for c in ("workorder_id", "action", "from_status", "to_status", "actor", "at", "note")
                 ],
             )
-            item = self._one(cur, f"{_JOIN_SELECT} WHERE i.alert_id = ?", (wo_id,))
+            item = self._joined(cur, wo_id)
         return new, item or {}
 
     def all_workorders(self) -> list[Row]:

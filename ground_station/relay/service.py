@@ -39,7 +39,7 @@ from contract.messages import Alert, Flight, LookRequest, where_invalid
 from ground_station.missions.logbook import write_drone_flight
 from ground_station.relay.flights import FlightSender
 from ground_station.relay.forwarder import Forwarder, ForwarderConfig
-from ground_station.relay.looks import LookPoller, goto_command, new_since
+from ground_station.relay.looks import LookPoller, goto_from, new_since
 from ground_station.relay.outbox import RelayOutbox
 
 log = logging.getLogger("riverpatrol.gcs.relay")
@@ -388,8 +388,7 @@ class Relay:
         self._looks_read = True
         changes = new_since(before, got.items)
         for r in changes.new:
-            known = bool(self.outbox.recent(limit=1, id_prefix=str(r.alert_id)))
-            fields = {**r.model_dump(mode="json"), "command": goto_command(r, known)}
+            fields = {**r.model_dump(mode="json"), "command": goto_from(self.outbox, r)}
             log.info("inspector asked for a closer look", extra={"fields": fields})
         for r in changes.gone:
             log.info(
