@@ -9,6 +9,7 @@ idempotency key end to end; a consumer keeps the highest revision it has seen.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
@@ -53,6 +54,26 @@ class TrackStats(_Wire):
     median_score: float = Field(ge=0, le=1)
 
 
+class Drift(_Wire):
+    """How the item moved on the water while the drone watched it: the current carries debris
+    (0.1-1 m/s on a city river, either way on a tidal one), so where it was seen is not where it
+    is minutes later. ``contract.drift.where_now`` extrapolates it."""
+
+    east_mps: float = Field(ge=-10, le=10)
+    north_mps: float = Field(ge=-10, le=10)
+    sigma_mps: float = Field(ge=0, le=10, description="1-sigma error of each component, m/s.")
+    over_s: float = Field(gt=0, description="Time between the first and last fixes it rests on, s.")
+
+    @property
+    def speed_mps(self) -> float:
+        return math.hypot(self.east_mps, self.north_mps)
+
+    @property
+    def toward_deg(self) -> float:
+        """The compass bearing it drifts toward, degrees clockwise from north in [0, 360)."""
+        return math.degrees(math.atan2(self.east_mps, self.north_mps)) % 360.0
+
+
 class Alert(_Wire):
     """One event in the life of one debris find, as published by a drone."""
 
@@ -74,6 +95,11 @@ class Alert(_Wire):
         default=None, description="Base64 JPEG crop of the item from its best frame."
     )
     context_jpeg: str | None = Field(default=None, description="Base64 small JPEG of the whole best frame.")
+    drift: Drift | None = Field(
+        default=None,
+        description="Its velocity on the water at ``track.last_seen``; None where the fixes could not"
+        " tell it (a glimpse) or the sender does not say.",
+    )
 
 
 #: The longest autopilot warning text on the wire (a STATUSTEXT is 50 bytes; chunked ones run longer).
@@ -216,6 +242,9 @@ class LookRequest(BaseModel):
         default=None,
         description="When a drone last saw it there: debris drifts with the current, so a place seen"
         " long ago may be far from where it is now.",
+    )
+    drift: Drift | None = Field(
+        default=None, description="How it was drifting then, where a drone could tell (``Alert.drift``)."
     )
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import cv2
 import numpy as np
 
-from contract.messages import Alert, DebrisClass, TrackStats
+from contract.messages import Alert, DebrisClass, Drift, TrackStats
 from edge.tracker import Box, TrackEvent
 
 #: Link budget of one serialised alert, pictures included.
@@ -204,6 +204,20 @@ def build_alert(
         ),
         thumbnail_jpeg=_b64(snap.thumbnail_jpeg) if snap else None,
         context_jpeg=_b64(snap.context_jpeg) if snap else None,
+        drift=_drift(event),
+    )
+
+
+def _drift(event: TrackEvent) -> Drift | None:
+    """The wire form of the tracker's drift, rounded to what it can tell (cm/s)."""
+    d = event.drift
+    if d is None:
+        return None
+    return Drift(
+        east_mps=round(d.east_mps, 3),
+        north_mps=round(d.north_mps, 3),
+        sigma_mps=round(d.sigma_mps, 3),
+        over_s=round(max(d.span_s, 0.1), 1),
     )
 
 

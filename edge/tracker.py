@@ -39,8 +39,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from contract.drift import drifted
 from contract.geo import distance_m
 from contract.messages import Alert, AlertEvent
+from edge.drift import DriftConfig, DriftEstimate, DriftEstimator
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,7 @@ class TrackerConfig:
     same_object_iou: float = 0.5
     class_groups: tuple[tuple[str, ...], ...] = (("foam", "styrofoam"),)  # confusable classes
     max_items: int = 5000  # oldest ended items are forgotten beyond this (memory bound)
+    drift: DriftConfig = field(default_factory=DriftConfig)  # when an item's drift is worth saying
     scores_kept: int = 50  # per item, for its median score
 
     def __post_init__(self) -> None:
@@ -161,6 +164,7 @@ class TrackEvent:
     top_score: float
     median_score: float
     best: BestView | None
+    drift: DriftEstimate | None = None  # its velocity on the water, where the fixes tell it
 
 
 @dataclass(slots=True)
@@ -202,9 +206,23 @@ class _Item:
     classes: set[str] = field(default_factory=set)  # every class it was called: a track of any is it
     tracks: int = 0  # live confirmed tracks linked to it
     min_slant_m: float = math.inf  # the nearest the camera has been to it
+    fixes: DriftEstimator | None = None  # every fix of it, for its drift (None: learned, not seen)
+    drift: DriftEstimate | None = None  # the latest estimate (ours, or another drone's)
 
     def __post_init__(self) -> None:
         self.classes.add(self.class_name)
+
+    def at(self, t: float) -> tuple[float, float]:
+        """Where it is likely to be at ``t``: carried by its drift from where it was last seen."""
+        if self.drift is None or t <= self.last_seen:
+            return self.lat, self.lon
+        return drifted(self.lat, self.lon, self.drift.east_mps, self.drift.north_mps, t - self.last_seen)
+
+    def drift_spread_m(self, t: float) -> float:
+        """How far off :meth:`at` may be for the drift's error (about 2 sigma), m."""
+        if self.drift is None:
+            return 0.0
+        return 2.0 * math.sqrt(2.0) * self.drift.sigma_mps * max(0.0, t - self.last_seen)
 
 
 @dataclass(slots=True, eq=False)
@@ -225,6 +243,7 @@ class _Track:
     best: tuple[float, float, Box, float, float, Any] | None = None  # quality, t, box, score, nadir, frame
     item: _Item | None = None
     shadow: bool = False  # a second box on its item's object: feeds it only while the first is lost
+    fixes: list[tuple[float, float, float, float]] = field(default_factory=list)  # t, lat, lon, radius
 
     @property
     def lat(self) -> float:
@@ -237,6 +256,14 @@ class _Track:
     @property
     def class_name(self) -> str:
         return max(self.votes.items(), key=lambda kv: kv[1])[0]
+
+
+def _estimate(alert: Alert) -> DriftEstimate | None:
+    """Another drone's drift of an item, as the tracker holds its own."""
+    d = alert.drift
+    if d is None:
+        return None
+    return DriftEstimate(d.east_mps, d.north_mps, d.sigma_mps, span_s=d.over_s, fixes=0)
 
 
 def iou(a: Box, b: Box) -> float:
@@ -405,6 +432,7 @@ class Tracker:
                 passes=alert.track.passes,
                 top_score=alert.track.top_score,
                 scores=deque([alert.track.median_score], maxlen=self.cfg.scores_kept),
+                drift=_estimate(alert),
             )
         else:
             item.revision = max(item.revision, alert.revision)
@@ -414,6 +442,7 @@ class Tracker:
             if ts > item.last_seen:  # the newest sighting is where the item drifted to
                 item.lat, item.lon, item.uncertainty_m = alert.lat, alert.lon, alert.uncertainty_m
                 item.last_seen = ts
+                item.drift = _estimate(alert) or item.drift
         self.stats.remote_learned += 1
         return True
 
@@ -482,6 +511,7 @@ class Tracker:
         tr.lat_w += w * s.lat
         tr.lon_w += w * s.lon
         tr.uncertainty_m = min(tr.uncertainty_m, s.uncertainty_m)
+        tr.fixes.append((t, s.lat, s.lon, s.uncertainty_m))
         if s.slant_m > 0:
             tr.min_slant_m = min(tr.min_slant_m, s.slant_m)
         q = self._quality(s.score, s.off_nadir_deg)
@@ -508,19 +538,20 @@ class Tracker:
                     continue
             elif not any(self._compatible(cls, c) for c in item.classes):
                 if self._nearer(tr.min_slant_m, item.min_slant_m):  # a closer look: its name may be better
-                    d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
+                    # near where the current has carried it since (the look flew to that point)
+                    d = distance_m(tr.lat, tr.lon, *item.at(t)) - item.drift_spread_m(t)
                     if d <= cfg.closer_view_rename_m and (renamed is None or d < renamed[0]):
                         renamed = (d, item)
                 continue
             gap = max(0.0, t - item.last_seen)
-            gate = (
-                math.hypot(tr.uncertainty_m, item.uncertainty_m)
-                + cfg.world_gate_margin_m
-                + cfg.max_drift_mps * gap
-            )
-            d = distance_m(tr.lat, tr.lon, item.lat, item.lon)
-            if d <= gate and (best is None or d / gate < best[0]):
-                best = (d / gate, item)
+            near = math.hypot(tr.uncertainty_m, item.uncertainty_m) + cfg.world_gate_margin_m
+            # Within the fastest drift of where it was, or within its drift's error of where its
+            # drift has carried it (a closer look flies to that point), whichever fits better.
+            fit = distance_m(tr.lat, tr.lon, item.lat, item.lon) / (near + cfg.max_drift_mps * gap)
+            if item.drift is not None:
+                fit = min(fit, distance_m(tr.lat, tr.lon, *item.at(t)) / (near + item.drift_spread_m(t)))
+            if fit <= 1.0 and (best is None or fit < best[0]):
+                best = (fit, item)
         if best is None and renamed is not None:
             self.stats.renamed_by_closer_look += 1
             item = renamed[1]
@@ -582,6 +613,13 @@ class Tracker:
     def _absorb(self, tr: _Track, item: _Item, t: float) -> None:
         """Latest track estimate and class, and the track's best view when it beats the item's."""
         item.lat, item.lon, item.uncertainty_m = tr.lat, tr.lon, tr.uncertainty_m
+        if not tr.shadow:  # the object's first box: its fixes are the item's path on the water
+            if item.fixes is None:
+                item.fixes = DriftEstimator(self.cfg.drift)
+            for fix in tr.fixes:  # those since it last fed the item
+                item.fixes.add(*fix)
+            item.drift = item.fixes.estimate() or item.drift
+        tr.fixes.clear()
         if (
             item.said_at is not None
             and distance_m(*item.said_at, item.lat, item.lon) > self.cfg.moved_update_m
@@ -682,6 +720,7 @@ class Tracker:
                 top_score=item.top_score,
                 median_score=statistics.median(item.scores) if item.scores else item.top_score,
                 best=best,
+                drift=item.drift,
             )
         )
 

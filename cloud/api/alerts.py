@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter
 
 from cloud.api import auth
-from cloud.api.features import event, feature, iso
+from cloud.api.features import drift_of, event, feature, iso
 from cloud.api.models import AlertPage, AlertSummary, ErrorResponse, IngestResponse, LookBody
 from cloud.api.params import ParamError, parse_bbox, parse_instant, parse_list
 from cloud.api.responses import FastJSON, problem
@@ -284,6 +284,7 @@ async def look_missed(
     summary="Closer looks asked of this station's finds",
     description=(
         "The open requests for a closer look at finds this station relayed, oldest first: where, what,"
+        " how the current was carrying it when last seen (`drift`, null where no drone could tell),"
         " which drone found it, who asked and why. The first read of each is the inspector's receipt"
         " (`look_seen_at`, `look_seen_by` on the find). Needs a station bearer token."
     ),
@@ -311,6 +312,7 @@ def look_request(row: dict) -> dict:
         "asked_at": iso(row["look_asked_at"]),
         "note": row["look_note"] or "",
         "last_seen": iso(row["last_seen"]),
+        "drift": drift_of(row),  # the station flies to where the current has carried it since
     }
 
 

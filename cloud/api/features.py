@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloud.storage.base import Row
+from contract.messages import Drift
 
 Transform = Callable[[float, float], tuple[float, float]]  # (lon, lat) -> (lon, lat)
 
@@ -26,6 +27,36 @@ def iso(ts: float | None) -> str | None:
 
 def thumbnail_url(sha: str | None, base: str = "") -> str | None:
     return f"{base}{THUMBNAIL_PATH.format(sha=sha)}" if sha else None
+
+
+def drift_of(row: Row) -> dict[str, float] | None:
+    """A stored item's drift as the contract's ``Drift`` (None where no drone could tell it)."""
+    if row.get("drift_east_mps") is None:
+        return None
+    return {
+        "east_mps": row["drift_east_mps"],
+        "north_mps": row["drift_north_mps"],
+        "sigma_mps": row["drift_sigma_mps"],
+        "over_s": row["drift_over_s"],
+    }
+
+
+def drift_properties(row: Row) -> dict[str, float | None]:
+    """The drift as layer properties: its components for a client that extrapolates, and speed
+    and compass bearing (degrees clockwise from north it drifts toward) for a person who reads
+    them; all null where it is unknown, the bearing also where it does not move."""
+    d = drift_of(row)
+    if d is None:
+        keys = ("east_mps", "north_mps", "sigma_mps", "over_s", "speed_mps", "toward_deg")
+        return {f"drift_{k}": None for k in keys}
+    wire = Drift(**d)
+    speed = wire.speed_mps
+    toward = round(wire.toward_deg, 1) if speed else None
+    return {
+        **{f"drift_{k}": v for k, v in d.items()},
+        "drift_speed_mps": round(speed, 3),
+        "drift_toward_deg": toward,
+    }
 
 
 def feature(row: Row, base: str = "", transform: Transform | None = None) -> dict[str, Any]:
@@ -72,6 +103,7 @@ def feature(row: Row, base: str = "", transform: Transform | None = None) -> dic
         "look_seen_by": row.get("look_seen_by"),
         "look_outcome": row.get("look_outcome"),
         "look_answer": row.get("look_answer"),
+        **drift_properties(row),
         "received_at": iso(row["received_at"]),
         "updated_at": iso(row["updated_at"]),
     }

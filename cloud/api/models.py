@@ -84,6 +84,19 @@ class DebrisProperties(BaseModel):
         description="How it ended: `photo` (one came in) or `not_found` (the operators did not find it).",
     )
     look_answer: str | None = Field(None, description="What the operators said when they did not find it.")
+    drift_east_mps: float | None = Field(
+        None,
+        description="Its drift on the water when last seen, east component (m/s); null where no drone"
+        " could tell. Debris moves with the current: it is likely `drift * (now - last_seen)` from the"
+        " point (for half an hour at most; `contract.drift.where_now`).",
+    )
+    drift_north_mps: float | None = Field(None, description="North component of that drift (m/s).")
+    drift_sigma_mps: float | None = Field(None, description="1-sigma error of each component (m/s).")
+    drift_over_s: float | None = Field(None, description="Time the fixes it rests on span (s).")
+    drift_speed_mps: float | None = Field(None, description="Speed of that drift (m/s).")
+    drift_toward_deg: float | None = Field(
+        None, description="Where it drifts toward, degrees clockwise from north; null when it does not move."
+    )
 
 
 class DebrisFeature(BaseModel):

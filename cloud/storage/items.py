@@ -11,8 +11,10 @@ import hashlib
 from typing import Any
 
 from cloud.storage.base import PreparedAlert, Row
-from contract.messages import Alert
+from contract.messages import Alert, Drift
 
+#: An item's drift on the water at its ``last_seen`` (``contract.messages.Drift``); all NULL or none.
+DRIFT_COLUMNS: tuple[str, ...] = ("drift_east_mps", "drift_north_mps", "drift_sigma_mps", "drift_over_s")
 #: Columns of the items table, in storage order.
 ITEM_COLUMNS: tuple[str, ...] = (
     "alert_id",
@@ -53,6 +55,7 @@ ITEM_COLUMNS: tuple[str, ...] = (
     "look_seen_by",
     "look_outcome",
     "look_answer",
+    *DRIFT_COLUMNS,
 )
 #: How a closer look ended: a photo of it came in, or the operators did not find it there.
 LOOK_PHOTO, LOOK_NOT_FOUND = "photo", "not_found"
@@ -123,8 +126,28 @@ def prepare(alert: Alert, station: str, now: float, field: str, max_thumb_bytes:
         "context_sha": ctx[0] if ctx else None,
         "ended": 1 if alert.event.value == "end" else 0,
         "thumbnail_drone": alert.drone_id if thumb else None,
+        **drift_row(alert.drift),
     }
     return PreparedAlert(row=row, thumbnail=thumb, context=ctx)
+
+
+def drift_row(drift: Drift | None) -> Row:
+    """The ``DRIFT_COLUMNS`` of a wire drift (all None where the drone could not tell)."""
+    if drift is None:
+        return dict.fromkeys(DRIFT_COLUMNS)
+    values = (drift.east_mps, drift.north_mps, drift.sigma_mps, drift.over_s)
+    return dict(zip(DRIFT_COLUMNS, values, strict=True))
+
+
+def merged_drift(existing: Row, incoming: Row) -> Row:
+    """The drift an item keeps after a newer event, which ``where_now`` extrapolates from its
+    newest ``last_seen``. A sighting as new or newer that tells one brings it; one that cannot (a
+    glimpse, or another drone's: the current does not turn in minutes, and the drones' trackers
+    keep their last estimate so too) keeps the one before; an older sighting (sent late) never
+    replaces it."""
+    if incoming["last_seen"] >= existing["last_seen"] and incoming.get("drift_east_mps") is not None:
+        return {c: incoming.get(c) for c in DRIFT_COLUMNS}
+    return {c: existing.get(c) for c in DRIFT_COLUMNS}
 
 
 def new_item(
@@ -144,6 +167,7 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     station read it. The photo is the drone's pick of its views (the tracker's best: a clearer or a
     closer one), so the drone that took it replaces it with each newer pick, even one a little less
     sure (a closer look); another drone's photo replaces it only from an event at least as confident.
+    The drift is the one at the newest sighting (:func:`merged_drift`).
     """
     if incoming["revision"] <= existing["revision"]:
         return None
@@ -182,6 +206,7 @@ def merge_item(existing: Row, incoming: Row) -> Row | None:
     if incoming["context_sha"]:
         item["context_sha"] = incoming["context_sha"]
     item["ended"] = max(existing["ended"], incoming["ended"])
+    item.update(merged_drift(existing, incoming))
     seen = existing.get("look_seen_at")
     if look_open(existing) and seen is not None and incoming["captured_at"] > seen:
         # the drone's best photo of it is from after the operators had the request: the look they

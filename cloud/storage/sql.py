@@ -144,6 +144,16 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             " WHERE look_asked_at IS NOT NULL AND look_done_at IS NULL",
         ],
     ),
+    (
+        9,
+        "each item's drift on the water when last seen (NULL where no drone could tell)",
+        [
+            "ALTER TABLE items ADD COLUMN drift_east_mps {real}",
+            "ALTER TABLE items ADD COLUMN drift_north_mps {real}",
+            "ALTER TABLE items ADD COLUMN drift_sigma_mps {real}",
+            "ALTER TABLE items ADD COLUMN drift_over_s {real}",
+        ],
+    ),
 ]
 
 #: Columns of a stored flight (``segments`` and ``track`` are JSON text; the track's box is kept

@@ -278,6 +278,16 @@ class VehicleClient:
             msg = self._wait(q, {"GLOBAL_POSITION_INT"}, timeout or self.timeout)
         return None if msg is None else (msg.lat / 1e7, msg.lon / 1e7, msg.relative_alt / 1000.0)
 
+    def utc(self, timeout: float | None = None) -> float | None:
+        """The vehicle's UTC, Unix seconds (SYSTEM_TIME, asked for with REQUEST_MESSAGE): the clock
+        its drone stamps finds with, where a field laptop's may be off (or, on a simulator run
+        faster than real time, not the simulated one); ``None`` without GPS time within ``timeout``."""
+        m = _mav()
+        with self._subscription() as q:
+            self.command(m.MAV_CMD_REQUEST_MESSAGE, m.MAVLINK_MSG_ID_SYSTEM_TIME)
+            msg = self._wait(q, {"SYSTEM_TIME"}, timeout or self.timeout, lambda x: bool(x.time_unix_usec))
+        return None if msg is None else msg.time_unix_usec / 1e6
+
     def board_id(self, timeout: float | None = None) -> str | None:
         """The flight controller's hardware id (AUTOPILOT_VERSION, asked for with REQUEST_MESSAGE,
         else the older REQUEST_AUTOPILOT_CAPABILITIES; ``contract.mavlink.board_id``); ``None``

@@ -648,6 +648,12 @@ def goto(
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow it there until it holds over the point.")
     ] = True,
+    as_seen: Annotated[
+        bool,
+        typer.Option(
+            "--as-seen", help="Fly to where the find was seen, not to where its drift has likely carried it."
+        ),
+    ] = False,
     mavlink: Url = None,
     config: Config = None,
 ) -> None:
@@ -658,11 +664,18 @@ def goto(
     straight line is checked first: inside the vehicle's geofence all the way, clear of the
     station's no-fly zones, within `goto_max_m`, and between `goto_min_alt_m` and the fence's
     ceiling; else nothing is sent (exit 5, every reason said).
+
+    A find drifts with the current: where the drone measured its drift, it is flown to where that
+    has likely carried it by now (at most 30 min of it), saying how far from where it was seen;
+    `--as-seen` flies to where it was seen.
     """
+    from datetime import UTC, datetime
+
     from contract import geo
     from ground_station.mavlink import MavlinkTimeout
+    from ground_station.missions.drift_target import goto_aim
     from ground_station.missions.geofence import fence_in_force
-    from ground_station.missions.goto import GotoError, GotoLimits, arrived, goto_problems, point_of
+    from ground_station.missions.goto import GotoError, GotoLimits, arrived, goto_problems
     from ground_station.planning.nofly import ZoneError, read_zones
     from ground_station.relay.outbox import RelayOutbox
 
@@ -673,13 +686,19 @@ def goto(
             box = RelayOutbox(s.relay_db)
             alerts = [a for a, _ in box.recent(limit=20, id_prefix=target.strip())]
             box.close()
-        point = point_of(target, alerts)
+        aim = goto_aim(target, alerts, datetime.now(UTC), as_seen)  # the target is checked before the link
         zones = read_zones(s.no_fly_zones) if s.no_fly_zones else []
     except GotoError as e:
         _fail(EXIT_SETTINGS, str(e))
     except ZoneError as e:
         _fail(EXIT_FILE, str(e))
     with _vehicle(s) as client:
+        if aim.said:  # a drifting find: carried on for as long as the drone's clock says it has been
+            vehicle_now = client.utc(timeout=2.0)
+            if vehicle_now is not None:
+                aim = goto_aim(target, alerts, datetime.fromtimestamp(vehicle_now, UTC), as_seen)
+            _say(aim.said)
+        point = aim.point
         here = client.position()
         if here is None:
             _fail(EXIT_LINK, f"the vehicle on {s.mavlink_url} did not say where it is")

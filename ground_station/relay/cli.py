@@ -189,6 +189,8 @@ def alerts(
     the request (the closer look's) reaching the cloud closes it. The list is the cloud's as the
     relay last read it (every `relay_looks_poll_s`).
     """
+    from contract.messages import Drift
+    from ground_station.missions.drift_target import drift_mark
     from ground_station.relay.looks import goto_from, look_line
     from ground_station.relay.outbox import RelayOutbox
     from ground_station.settings import GcsSettings
@@ -247,11 +249,13 @@ def alerts(
     con = terminal.console()
     t = Table(title=f"{len(rows)} recent alert(s)")
     # what an operator needs first, whole; a terminal under 110 columns shows only that (--json has all)
-    whole = {"id": 8, "class": 10, "look": 5, "lat": 10, "lon": 11, "captured": 14, "cloud": 7}
+    whole = {"id": 8, "class": 10, "look": 5, "lat": 10, "lon": 11, "drift": 10, "captured": 14, "cloud": 7}
     cols = ["id", "class", "lat", "lon", "captured", "conf", "seen", "event", "cloud", "drone"]
     open_looks = {str(r.alert_id) for r in asked}
     if open_looks & {a["alert_id"] for a in rows}:  # a closer look asked: marked beside what it is
         cols.insert(2, "look")
+    if any(a.get("drift") for a in rows):  # it is not where it was seen by now: said beside the place
+        cols.insert(cols.index("lon") + 1, "drift")
     if con.width < 110:
         cols = [c for c in cols if c in whole]
     for col in cols:
@@ -269,6 +273,7 @@ def alerts(
             "cloud": _in_cloud(a["alert_id"], in_cloud, refused),
             "drone": a["drone_id"],
             "look": "[yellow]asked[/]" if a["alert_id"] in open_looks else "",
+            "drift": drift_mark(Drift.model_validate(a["drift"]) if a.get("drift") else None),
         }
         t.add_row(*(cells[c] for c in cols))
     con.print(t)
@@ -282,6 +287,7 @@ def alerts(
 
 def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None, as_json: bool) -> None:
     """The open closer-look requests alone, oldest asked first, as a table or JSON lines."""
+    from ground_station.missions.drift_target import drift_mark
     from ground_station.relay.looks import local_time
 
     if as_json:
@@ -294,14 +300,21 @@ def _print_looks(asked: list[LookRequest], commands: dict, read_at: float | None
     else:
         when = f"as the relay read them from the cloud at {local_time(datetime.fromtimestamp(read_at, UTC))}"
     t = Table(title=f"{len(asked)} open closer-look request(s), {when}")
-    for col in ("id", "class", "lat", "lon", "last seen", "drone", "asked by", "asked at", "note"):
+    cols = ["id", "class", "lat", "lon", "last seen", "drone", "asked by", "asked at", "note"]
+    drifts = any(r.drift for r in asked)  # where seen is not where it is now: said beside it
+    if drifts:
+        cols.insert(5, "drift")
+    for col in cols:
         t.add_column(col, no_wrap=col != "note")
     for r in asked:
-        t.add_row(
+        row = [
             str(r.alert_id)[:8], escape(r.debris_class), f"{r.lat:.6f}", f"{r.lon:.6f}",
             local_time(r.last_seen) if r.last_seen else "-", escape(r.drone_id), escape(r.asked_by),
             local_time(r.asked_at), escape(r.note),
-        )  # fmt: skip
+        ]  # fmt: skip
+        if drifts:
+            row.insert(5, drift_mark(r.drift))
+        t.add_row(*row)
     con.print(t)
     for r in asked:
         con.print(f"{str(r.alert_id)[:8]}: {commands[r.alert_id]}", markup=False, highlight=False)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import httpx
 from pydantic import ValidationError
 
+from contract.drift import where_now
 from contract.messages import LOOK_REQUESTS_PATH, LookRequest, LookRequests, where_invalid
+from ground_station.missions.drift_target import drifting, local_hhmm
 
 if TYPE_CHECKING:
     from ground_station.relay.outbox import RelayOutbox
@@ -49,30 +51,33 @@ def new_since(previous: list[LookRequest], current: list[LookRequest]) -> LookCh
     )
 
 
-def goto_command(r: LookRequest, known_alert: bool = True) -> str:
+def goto_command(r: LookRequest, known_alert: bool = True, now: datetime | None = None) -> str:
     """The command that flies a drone to the find: by its id where this station's outbox knows
-    the alert (``mission goto`` looks ids up there), else by its position."""
-    target = str(r.alert_id)[:8] if known_alert else f"{r.lat:.6f},{r.lon:.6f}"
-    return f"riverpatrol gcs mission goto {target}"
+    the alert (``mission goto`` looks ids up there and flies to where its drift has carried it),
+    else by its position: where its drift has likely carried it by ``now`` (the clock's), if it has one."""
+    if known_alert:
+        return f"riverpatrol gcs mission goto {str(r.alert_id)[:8]}"
+    w = where_now(r.lat, r.lon, r.drift, r.last_seen, now or datetime.now(UTC))
+    return f"riverpatrol gcs mission goto {w.lat:.6f},{w.lon:.6f}"
 
 
-def goto_from(box: RelayOutbox, r: LookRequest) -> str:
+def goto_from(box: RelayOutbox, r: LookRequest, now: datetime | None = None) -> str:
     """:func:`goto_command` for ``r``, by id where the relay outbox ``box`` has the alert."""
-    return goto_command(r, known_alert=bool(box.recent(limit=1, id_prefix=str(r.alert_id))))
+    return goto_command(r, bool(box.recent(limit=1, id_prefix=str(r.alert_id))), now)
 
 
 def local_time(at: datetime) -> str:
     """HH:MM in the station's time zone; with the date when it is not today."""
-    local = at.astimezone()
-    return local.strftime("%H:%M" if local.date() == datetime.now().astimezone().date() else "%m-%d %H:%M")
+    return local_hhmm(at, datetime.now(UTC))
 
 
 def look_line(r: LookRequest, command: str) -> str:
     """One open request for an operator: what, who asked when and why, and how to fly there."""
     note = f' ("{r.note}")' if r.note else ""
     seen = f", last seen {local_time(r.last_seen)}" if r.last_seen else ""  # it drifts from there
+    drift = f", {drifting(r.drift)}" if r.drift else ""
     return (
-        f"{str(r.alert_id)[:8]} {r.debris_class}{seen}: {r.asked_by} asked for a closer look at"
+        f"{str(r.alert_id)[:8]} {r.debris_class}{seen}{drift}: {r.asked_by} asked for a closer look at"
         f" {local_time(r.asked_at)}{note}: {command}"
     )
 

@@ -269,6 +269,34 @@ def test_the_photo_opens_large_with_where_exactly_and_directions_for_the_phone(c
     assert page.locator("#viewer-img").get_attribute("src") == thumb["properties"]["thumbnail"]
 
 
+def test_the_photo_says_how_the_find_was_drifting_when_last_seen(cloud, page):
+    """A find minutes old has drifted on with the current: the open photo says how fast and
+    toward where (in the page's language); nothing for one that hardly moved or no drone could tell."""
+    moving = {**alert(114.0700, 22.5213, "bag", seed=3), "drift": {"east_mps": 0.3, "north_mps": -0.1,
+              "sigma_mps": 0.05, "over_s": 8.0}}  # fmt: skip
+    still = {**alert(114.0655, 22.5209, "foam", seed=4), "drift": {"east_mps": 0.01, "north_mps": 0.0,
+             "sigma_mps": 0.01, "over_s": 6.0}}  # fmt: skip
+    unknown = alert(114.0610, 22.5200, "bottle", seed=5)
+    post(cloud, moving, still, unknown)
+    page.goto(f"{cloud}/inspector/")
+    sign_in(page, "li.wei", INSPECTOR_TOKENS["li.wei"])
+    page.wait_for_function("!document.getElementById('signin').open")
+    seen = page.evaluate("hhmm", moving["track"]["last_seen"])  # the phone's way of writing the time
+    for find, text in ((moving, f"Drifting 0.3 m/s toward ESE when last seen ({seen})"), (still, None),
+                       (unknown, None)):  # fmt: skip
+        page.locator(f"#alert-{find['alert_id']} img.thumb").click()
+        page.locator("#viewer").wait_for(state="visible")
+        line = page.locator("#viewer-drift")
+        assert (line.inner_text() if line.is_visible() else None) == text, find["debris_class"]
+        page.click("#viewer-close")
+        page.locator("#viewer").wait_for(state="hidden")
+    page.goto(f"{cloud}/inspector/?lang=zh")
+    page.locator(f"#alert-{moving['alert_id']} img.thumb").click()
+    page.locator("#viewer").wait_for(state="visible")
+    seen = page.evaluate("hhmm", moving["track"]["last_seen"])
+    assert page.locator("#viewer-drift").inner_text() == f"最后发现时（{seen}）正以 0.3 米/秒向东南偏东漂移"
+
+
 def test_an_inspector_asks_for_a_closer_look_and_sees_it_taken(cloud, page, tmp_path):
     """From the photo, the inspector asks the drone operators for a closer look, with what they want
     seen; the station that relayed the find reads the request; the closer view's event closes it

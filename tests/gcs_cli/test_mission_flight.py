@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -304,11 +305,18 @@ def test_resume_after_battery_swap_uses_the_saved_waypoint(make_sim, gcs, gcs_bg
     assert "river-2.json: this mission's progress as river-2 flew it" in err
 
 
+def vehicle_utc(sim: SimVehicle) -> datetime:
+    """The simulated vehicle's UTC (SYSTEM_TIME's), which runs at the simulator's speed."""
+    return datetime.fromtimestamp(sim.snapshot().unix_time, UTC)
+
+
 @pytest.mark.slow
 def test_goto_a_find_for_a_closer_look_then_resume_the_patrol(sim: SimVehicle, gcs, tmp_path: Path) -> None:
     """An inspector asks for a better look at a find: the operator sends the patrolling drone
-    there by the alert's id, lower; it holds over it until the patrol is resumed. A point outside
-    the fence is refused before anything is sent."""
+    there by the alert's id, lower, to where its drift has carried it since it was seen; it holds
+    over it until the patrol is resumed. A point outside the fence is refused before anything is sent."""
+    from contract.drift import where_now
+    from contract.messages import Drift
     from ground_station.relay.outbox import RelayOutbox
     from tests.gcs_relay.conftest import make_alert
 
@@ -322,7 +330,16 @@ def test_goto_a_find_for_a_closer_look_then_resume_the_patrol(sim: SimVehicle, g
     write_plan(plan, read_wpl(wpl), 8.0, 5.0, [FencePolygon(True, river)])
     assert gcs("mission", "upload", str(plan), "--mavlink", url).returncode == 0
     lat, lon = geo.offset(home.lat, home.lon, 300, 50)
-    find = make_alert(1).model_copy(update={"lat": lat, "lon": lon})
+    seen_at = vehicle_utc(sim) - timedelta(minutes=2)  # the drone's clock: the simulator runs fast
+    find = make_alert(1)
+    find = find.model_copy(
+        update={
+            "lat": lat,
+            "lon": lon,
+            "track": find.track.model_copy(update={"last_seen": seen_at}),
+            "drift": Drift(east_mps=0.0, north_mps=0.25, sigma_mps=0.02, over_s=15.0),  # up the river
+        }
+    )
     box = RelayOutbox(tmp_path / "gcs" / "relay.db")  # what the station's relay received
     assert box.put(json.loads(find.model_dump_json()), find.model_dump_json())
     box.close()
@@ -336,16 +353,27 @@ def test_goto_a_find_for_a_closer_look_then_resume_the_patrol(sim: SimVehicle, g
     assert "it is outside the vehicle's geofence: the fence would turn it back. Nothing was sent" in said
     assert sim.snapshot().mode_name == "AUTO"
 
-    went = gcs("mission", "goto", str(find.alert_id)[:8], "--alt", "12", "--mavlink", url, timeout=120)
+    short = str(find.alert_id)[:8]
+    as_seen = gcs("mission", "goto", short, "--as-seen", "--no-wait", "--mavlink", url)
+    assert as_seen.returncode == 0, as_seen.stderr
+    said = " ".join(as_seen.stderr.split())
+    assert f"{short} bottle drifts 0.25 m/s toward 0° (N): flying to where it was seen at " in said
+    assert f"flying to where the bottle of alert {short} was seen ({find.lat:.6f},{find.lon:.6f})" in said
+
+    asked_at = vehicle_utc(sim)  # goto reads the vehicle's clock a moment later: the find drifts 0.25 m/s
+    went = gcs("mission", "goto", short, "--alt", "12", "--mavlink", url, timeout=120)
     assert went.returncode == 0, went.stderr
     said = " ".join(went.stderr.split())
-    assert f"holding over the bottle of alert {str(find.alert_id)[:8]} at 12 m (GUIDED)" in said
+    assert f"{short} bottle drifts 0.25 m/s toward 0° (N): flying to where it is likely now, " in said
+    assert f"holding over where the bottle of alert {short} likely is now at 12 m (GUIDED)" in said
+    now = where_now(find.lat, find.lon, find.drift, seen_at, asked_at)
+    assert now.moved_m > 30.0  # out of a 12 m camera's view of where it was seen
     truth = sim.snapshot()
     assert truth.mode_name == "GUIDED" and abs(truth.alt_rel - 12.0) < 2.5
-    assert geo.distance_m(truth.lat, truth.lon, find.lat, find.lon) < 3.5
+    assert geo.distance_m(truth.lat, truth.lon, now.lat, now.lon) < 4.0
     time.sleep(1.0)  # it holds there
     held = sim.snapshot()
-    assert held.mode_name == "GUIDED" and geo.distance_m(held.lat, held.lon, find.lat, find.lon) < 3.5
+    assert held.mode_name == "GUIDED" and geo.distance_m(held.lat, held.lon, now.lat, now.lon) < 4.0
 
     resumed = gcs("mission", "resume", "--mavlink", url)
     assert resumed.returncode == 0, resumed.stderr

@@ -23,10 +23,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from typer.testing import CliRunner
 
-from contract import topics
-from contract.messages import Alert, AlertEvent, LookRequest
+from contract import geo, topics
+from contract.drift import where_now
+from contract.messages import Alert, AlertEvent, Drift, LookRequest
 from ground_station.cli import app
-from ground_station.relay.looks import LookPoller, goto_command, new_since
+from ground_station.relay.looks import LookPoller, goto_command, look_line, new_since
 from ground_station.relay.outbox import RelayOutbox
 from ground_station.relay.service import Relay, RelayConfig, wait_until
 from tests.conftest import free_port
@@ -36,14 +37,23 @@ T0 = datetime(2026, 6, 1, 6, 30, tzinfo=UTC)
 
 
 def request(
-    i: int, asked_at: datetime = T0, note: str = "", drone: str = "d1", last_seen: datetime | None = None
+    i: int,
+    asked_at: datetime = T0,
+    note: str = "",
+    drone: str = "d1",
+    last_seen: datetime | None = None,
+    drift: Drift | None = None,
 ) -> LookRequest:
     """A request for the closer look at test alert ``i`` (:func:`make_alert`'s id and position)."""
     a = make_alert(i, drone=drone)
     return LookRequest(
         alert_id=a.alert_id, debris_class="bottle", lat=a.lat, lon=a.lon, drone_id=drone,
-        asked_by="alice", asked_at=asked_at, note=note, last_seen=last_seen,
+        asked_by="alice", asked_at=asked_at, note=note, last_seen=last_seen, drift=drift,
     )  # fmt: skip
+
+
+#: A city river's current: 0.28 m/s toward 95° (E).
+EAST = Drift(east_mps=0.28, north_mps=-0.025, sigma_mps=0.01, over_s=20.0)
 
 
 # --- pure helpers ---------------------------------------------------------------------------------
@@ -63,6 +73,22 @@ def test_the_command_flies_to_the_find_by_its_id_or_else_by_where_it_is() -> Non
     r = request(4)
     assert goto_command(r) == f"riverpatrol gcs mission goto {str(r.alert_id)[:8]}"
     assert goto_command(r, known_alert=False) == f"riverpatrol gcs mission goto {r.lat:.6f},{r.lon:.6f}"
+
+
+def test_a_drifting_find_is_said_drifting_and_flown_to_by_where_it_is_now() -> None:
+    """By id, `mission goto` predicts where it is itself; by position, the command carries the prediction."""
+    r, now = request(4, last_seen=T0, drift=EAST), T0 + timedelta(minutes=3)
+    w = where_now(r.lat, r.lon, EAST, T0, now)
+    assert 50 < w.moved_m < 51
+    by_position = goto_command(r, known_alert=False, now=now)
+    assert by_position == f"riverpatrol gcs mission goto {w.lat:.6f},{w.lon:.6f}"
+    assert goto_command(r, now=now) == f"riverpatrol gcs mission goto {str(r.alert_id)[:8]}"
+    line = look_line(r, "CMD")
+    assert ", drifting 0.28 m/s toward E: alice asked for a closer look at " in line
+    still = request(4, last_seen=T0, drift=Drift(east_mps=0.0, north_mps=0.01, sigma_mps=0.01, over_s=9.0))
+    assert goto_command(still, known_alert=False, now=now) == goto_command(request(4), known_alert=False)
+    assert ", not drifting: alice" in look_line(still, "CMD")
+    assert "drifting" not in look_line(request(4, last_seen=T0), "CMD")  # the drone could not tell
 
 
 # --- outbox ---------------------------------------------------------------------------------------
@@ -156,6 +182,47 @@ def test_gcs_alerts_marks_the_finds_asked_and_says_how_to_fly_there(tmp_path: Pa
     assert got["command"] == f"riverpatrol gcs mission goto {short}"
     clash = CliRunner().invoke(app, ["alerts", "--db", str(db), "--looks", "--rejected"])
     assert clash.exit_code == 2
+
+
+def test_gcs_alerts_says_how_each_find_drifts_and_flies_to_where_it_is_now(tmp_path: Path) -> None:
+    """Where a find was seen is not where it is minutes later: the tables say how it drifts beside
+    where it was seen, and a find flown to by position is flown to where it likely is now."""
+    db = tmp_path / "relay.db"
+    box = RelayOutbox(db)
+    for a in (make_alert(0), make_alert(1).model_copy(update={"drift": EAST})):
+        raw = a.model_dump_json()
+        assert box.put(json.loads(raw), raw)
+    now = datetime.now(UTC).replace(microsecond=0)
+    seen = now - timedelta(minutes=4)
+    known = request(1, now - timedelta(minutes=3), last_seen=seen, drift=EAST)
+    elsewhere = request(9, now, drone="d2", last_seen=seen, drift=EAST)  # not in this outbox
+    box.replace_look_requests([known, elsewhere])
+    box.close()
+
+    run = CliRunner().invoke(app, ["alerts", "--db", str(db)], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert _cells(run.stdout.splitlines()[2])[:6] == ["id", "class", "look", "lat", "lon", "drift"]
+    rows = {_cells(line)[0]: _cells(line) for line in run.stdout.splitlines() if line.count("│") > 5}
+    assert rows[str(known.alert_id)[:8]][5] == "0.28 m/s E"
+    assert rows[str(make_alert(0).alert_id)[:8]][5] == "-"  # the drone could not tell
+    narrow = CliRunner().invoke(app, ["alerts", "--db", str(db)], env={"COLUMNS": "80"})
+    assert "drift" in _cells(narrow.stdout.splitlines()[2])  # beside where it was seen, on any terminal
+    text = " ".join(run.stdout.split())
+    short = str(known.alert_id)[:8]
+    assert f"{short} bottle, last seen {_local(seen)}, drifting 0.28 m/s toward E: alice asked" in text
+    assert text.count(f"riverpatrol gcs mission goto {short}") == 1  # by id: goto predicts it itself
+
+    listed = CliRunner().invoke(app, ["alerts", "--db", str(db), "--looks", "--json"])
+    got = {r["alert_id"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert got[str(known.alert_id)]["command"] == f"riverpatrol gcs mission goto {short}"
+    target = got[str(elsewhere.alert_id)]["command"].split()[-1]
+    w = where_now(elsewhere.lat, elsewhere.lon, EAST, seen, datetime.now(UTC))
+    lat, lon = map(float, target.split(","))
+    assert 66 < w.moved_m < 70 and geo.distance_m(lat, lon, w.lat, w.lon) < 1.0, target
+    only = CliRunner().invoke(app, ["alerts", "--db", str(db), "--looks"], env={"COLUMNS": "200"})
+    assert _cells(only.stdout.splitlines()[2])[4:7] == ["last seen", "drift", "drone"]
+    row = next(line for line in only.stdout.splitlines() if line.startswith("│ " + short))
+    assert _cells(row)[4:6] == [_local(seen), "0.28 m/s E"]
 
 
 def test_the_fleet_dashboard_shows_the_open_requests_under_the_fleet(tmp_path: Path) -> None:

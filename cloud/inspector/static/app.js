@@ -271,6 +271,7 @@ function showPhoto(id) {
   const go = $("viewer-go");
   go.href = geoUri(f);
   if (go.href.startsWith("https:")) { go.target = "_blank"; go.rel = "noopener"; } else go.removeAttribute("target");
+  showDrift(f);
   showLook(f);
   $("viewer-look").onclick = () => askLook(id);
   select(id, false);
@@ -279,6 +280,18 @@ function showPhoto(id) {
 
 /* ---------- a closer look: the inspector asks the drone operators to fly down to a find ---------- */
 function hhmm(iso) { return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }); }
+const STILL_MPS = 0.03;  // contract/drift.py: slower than this, the camera's view still holds it
+/** How the current was carrying it when last seen: a find minutes old is that far on by now. */
+function showDrift(f) {
+  const p = f.properties, line = $("viewer-drift");
+  const moving = typeof p.drift_speed_mps === "number" && p.drift_speed_mps >= STILL_MPS && p.drift_toward_deg !== null;
+  line.hidden = !moving;
+  if (!moving) return;
+  const points = t("drift.points").split(" ");
+  const toward = points[Math.round(p.drift_toward_deg / (360 / points.length)) % points.length];
+  const speed = p.drift_speed_mps.toFixed(p.drift_speed_mps < 0.1 ? 2 : 1);
+  line.textContent = t("drift.line", { speed, toward, time: hhmm(p.last_seen) });
+}
 /** Whether one is asked, by whom and when, or when the closer view came; the button while none waits. */
 function showLook(f) {
   const p = f.properties, state = $("viewer-look-state");
@@ -382,7 +395,10 @@ function connect() {
     }
     upsert(f);
     render();
-    if ($("viewer").open && selected === f.id && items.has(f.id)) showLook(items.get(f.id));
+    if ($("viewer").open && selected === f.id && items.has(f.id)) {
+      showDrift(items.get(f.id));
+      showLook(items.get(f.id));
+    }
   };
   for (const t of ["alert.new", "alert.updated", "workorder.changed"]) es.addEventListener(t, onEvent);
 }
