@@ -15,6 +15,9 @@ Two levels, because they answer different questions:
   much nearer than the item was ever seen (a closer look) takes an item of another class there
   and renames it: the closer view names it better, and one item stays one alert. An item's
   position is its latest track's mean of fixes, older fixes fading: the current moves debris.
+  Every fix also feeds the item's drift (``edge.drift``), told once two passes or a hold show
+  it: a closer look is matched where the drift carried the item, and the alert carries it so
+  the operator flies there.
 
 Item lifecycle (Frigate-style events): ``new`` once, when the first track confirms; ``update``
 on a better view (a higher quality, or markedly larger: a closer look) or a position moved
