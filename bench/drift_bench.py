@@ -30,6 +30,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -111,13 +112,13 @@ def main() -> int:
         n, e = world[item].position_ne(scene.river, t)
         return scene.to_lat_lon(n, e)
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, item in sorted(matched.items()):
         a = alerts[i]
         t_seen = a.track.last_seen.timestamp() - epoch
         true_lat, true_lon = truth_at(item, t_seen)
         n1, e1 = geo.to_local(*truth_at(item, t_seen - 1), *truth_at(item, t_seen + 1))
-        row = {
+        row: dict[str, Any] = {
             "alert_id": str(a.alert_id), "class": a.debris_class.value, "item": item,
             "passes": a.track.passes,
             "seen_error_m": round(geo.distance_m(a.lat, a.lon, true_lat, true_lon), 2),
