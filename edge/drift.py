@@ -46,15 +46,6 @@ class DriftEstimate:
     span_s: float  # time between the first and last fixes it rests on
     fixes: int
 
-    @property
-    def speed_mps(self) -> float:
-        return math.hypot(self.east_mps, self.north_mps)
-
-    @property
-    def toward_deg(self) -> float:
-        """Compass bearing it drifts toward (0 north, 90 east)."""
-        return math.degrees(math.atan2(self.east_mps, self.north_mps)) % 360.0
-
 
 @dataclass(slots=True)
 class DriftEstimator:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 import math
 import uuid
+from datetime import UTC, datetime
 
 import numpy as np
 
 from contract.geo import offset
 from contract.messages import AlertEvent
+from edge.alerts import build_alert
 from edge.drift import DriftConfig, DriftEstimator
-from edge.tracker import Sighting, Tracker, TrackerConfig
+from edge.tracker import Sighting, Tracker, TrackerConfig, TrackEvent
 from tests.edge_alerts.scene import REF_LAT, REF_LON, Item, fly
 
 T0 = 1_700_000_000.0  # epoch seconds, as the agent's frame times are
@@ -31,9 +33,19 @@ def test_fixes_on_a_straight_line_give_its_velocity():
     d = est.estimate()
     assert d is not None
     assert math.isclose(d.east_mps, 0.3, abs_tol=1e-3) and math.isclose(d.north_mps, -0.1, abs_tol=1e-3)
-    assert math.isclose(d.speed_mps, math.hypot(0.3, 0.1), abs_tol=1e-3)
-    assert 105 < d.toward_deg < 110  # east-south-east
+    wire = build_alert(_event(d), "d1", "m1", datetime.now(UTC)).drift  # what the alert says of it
+    assert wire is not None and math.isclose(wire.speed_mps, math.hypot(0.3, 0.1), abs_tol=1e-3)
+    assert 105 < wire.toward_deg < 110  # east-south-east
     assert d.fixes == 50 and math.isclose(d.span_s, 9.8, abs_tol=1e-6)
+
+
+def _event(drift):
+    """A tracker event carrying ``drift``, for ``build_alert``."""
+    return TrackEvent(
+        event=AlertEvent.END, alert_id=uuid.UUID(int=1), revision=1, class_name="foam",
+        lat=REF_LAT, lon=REF_LON, uncertainty_m=2.0, confidence=0.9, sightings=50, passes=2,
+        first_seen=T0, last_seen=T0 + 10, top_score=0.9, median_score=0.8, best=None, drift=drift,
+    )  # fmt: skip
 
 
 def test_noisy_fixes_of_two_passes_give_the_drift_within_its_stated_error():
