@@ -27,6 +27,7 @@ from contract import geo, topics
 from contract.drift import where_now
 from contract.messages import Alert, AlertEvent, Drift, LookRequest
 from ground_station.cli import app
+from ground_station.missions.drift_target import local_hhmm
 from ground_station.relay.looks import LookPoller, goto_command, look_line, new_since
 from ground_station.relay.outbox import RelayOutbox
 from ground_station.relay.service import Relay, RelayConfig, wait_until
@@ -123,7 +124,8 @@ def test_the_outbox_keeps_the_last_list_whole_and_an_older_outbox_file_takes_it(
 
 
 def _local(at: datetime) -> str:
-    return at.astimezone().strftime("%H:%M")
+    """As the station's lines give a time: HH:MM, with the date on another day (a test run at midnight)."""
+    return local_hhmm(at, datetime.now(UTC))
 
 
 def _cells(line: str) -> list[str]:
