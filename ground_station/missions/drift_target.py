@@ -63,6 +63,16 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
+def told_by(alert: Alert) -> str:
+    """What the drift rests on, for the operator to weigh: ``seen on 2 passes over 7 min`` (two
+    passes minutes apart may have been two look-alikes; a hold over it is surer)."""
+    assert alert.drift is not None
+    over = alert.drift.over_s
+    span = f"{over:.0f} s" if over < 120 else f"{over / 60:.0f} min"
+    passes = alert.track.passes
+    return f"seen on {passes} pass{'es' if passes > 1 else ''} over {span}"
+
+
 def aim_at(alert: Alert, now: datetime, as_seen: bool = False) -> Aim:
     """Where to fly for ``alert`` at ``now``: where its drift has likely carried it (capped at
     ``DRIFT_HORIZON_S``), or where it was seen when it has no drift, drifts too slowly to matter,
@@ -77,7 +87,7 @@ def aim_at(alert: Alert, now: datetime, as_seen: bool = False) -> Aim:
     w = where_now(alert.lat, alert.lon, alert.drift, _aware(alert.track.last_seen), _aware(now))
     drifts = (
         f"{short} {cls} drifts {alert.drift.speed_mps:.2g} m/s toward {alert.drift.toward_deg:.0f}°"
-        f" ({compass(alert.drift.toward_deg)})"
+        f" ({compass(alert.drift.toward_deg)}), {told_by(alert)}"
     )
     if as_seen:
         where = GotoPoint(alert.lat, alert.lon, f"where the {cls} of alert {short} was seen")

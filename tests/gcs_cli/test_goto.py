@@ -152,9 +152,13 @@ def test_a_drifting_find_is_flown_to_where_it_likely_is_now_and_the_operator_tol
     assert aim.point.what == "where the bottle of alert 3aecc28e likely is now"
     radius = round(find.uncertainty_m + w.spread_m)  # its own radius and the drift's error
     assert aim.said == (
-        "3aecc28e bottle drifts 0.28 m/s toward 95° (E): flying to where it is likely now, 51 m on from"
-        f" where seen at {hhmm(SEEN_AT)} (±{radius} m)"
+        "3aecc28e bottle drifts 0.28 m/s toward 95° (E), seen on 1 pass over 20 s: flying to where it is"
+        f" likely now, 51 m on from where seen at {hhmm(SEEN_AT)} (±{radius} m)"
     )
+    # what it rests on, for the operator to weigh: passes minutes apart may have been two look-alikes
+    two = find.model_copy(update={"track": find.track.model_copy(update={"passes": 2})})
+    long = two.model_copy(update={"drift": EAST.model_copy(update={"over_s": 432.0})})
+    assert ", seen on 2 passes over 7 min: flying" in aim_at(long, now).said
     seen = aim_at(find, now, as_seen=True)
     assert (seen.point.lat, seen.point.lon) == (find.lat, find.lon)
     assert seen.said.endswith(

@@ -358,14 +358,15 @@ def test_goto_a_find_for_a_closer_look_then_resume_the_patrol(sim: SimVehicle, g
     as_seen = gcs("mission", "goto", short, "--as-seen", "--no-wait", "--mavlink", url)
     assert as_seen.returncode == 0, as_seen.stderr
     said = " ".join(as_seen.stderr.split())
-    assert f"{short} bottle drifts 0.25 m/s toward 0° (N): flying to where it was seen at " in said
+    drifts = f"{short} bottle drifts 0.25 m/s toward 0° (N), seen on 1 pass over 15 s"
+    assert f"{drifts}: flying to where it was seen at " in said
     assert f"flying to where the bottle of alert {short} was seen ({find.lat:.6f},{find.lon:.6f})" in said
 
     asked_at = vehicle_utc(sim)  # goto reads the vehicle's clock a moment later: the find drifts 0.25 m/s
     went = gcs("mission", "goto", short, "--alt", "12", "--mavlink", url, timeout=120)
     assert went.returncode == 0, went.stderr
     said = " ".join(went.stderr.split())
-    assert f"{short} bottle drifts 0.25 m/s toward 0° (N): flying to where it is likely now, " in said
+    assert f"{drifts}: flying to where it is likely now, " in said
     assert f"holding over where the bottle of alert {short} likely is now at 12 m (GUIDED)" in said
     # the simulator runs 20x: the find drifts metres while goto starts, so take the distance it said
     flown = re.search(r"likely now, ([\d,]+) m on from where seen", said)
