@@ -34,6 +34,12 @@ class Whereabouts:
     capped: bool  # it was seen longer ago than the horizon
 
 
+def spread_m(sigma_mps: float, seconds: float) -> float:
+    """How far a point extrapolated ``seconds`` along a drift of 1-sigma ``sigma_mps`` per axis may
+    be off, m: about 2 sigma of the two axes together."""
+    return 2.0 * math.sqrt(2.0) * sigma_mps * max(0.0, seconds)
+
+
 def drifted(lat: float, lon: float, east_mps: float, north_mps: float, seconds: float) -> tuple[float, float]:
     """Where an item at (lat, lon) drifting at (east, north) m/s is ``seconds`` later."""
     return offset(lat, lon, north_mps * seconds, east_mps * seconds)
@@ -54,7 +60,7 @@ def where_now(
     dt = max(0.0, (now - last_seen).total_seconds())
     after = min(dt, horizon_s)
     speed = math.hypot(drift.east_mps, drift.north_mps)
-    spread = 2.0 * math.sqrt(2.0) * drift.sigma_mps * after
+    spread = spread_m(drift.sigma_mps, after)
     if speed < STILL_MPS:
         return Whereabouts(lat, lon, 0.0, spread, after, dt > horizon_s)
     la, lo = drifted(lat, lon, drift.east_mps, drift.north_mps, after)

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from contract.drift import drifted
+from contract.drift import drifted, spread_m
 from contract.geo import distance_m
 from contract.messages import Alert, AlertEvent
 from edge.drift import DriftConfig, DriftEstimate, DriftEstimator
@@ -225,7 +225,7 @@ class _Item:
         """How far off :meth:`at` may be for the drift's error (about 2 sigma), m."""
         if self.drift is None:
             return 0.0
-        return 2.0 * math.sqrt(2.0) * self.drift.sigma_mps * max(0.0, t - self.last_seen)
+        return spread_m(self.drift.sigma_mps, t - self.last_seen)
 
 
 @dataclass(slots=True, eq=False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -235,12 +236,10 @@ async def ask_look(
 ) -> Response:
     st = request.app.state
     note = (body or LookBody()).note.strip()
-    try:
-        row, asked = await run_in_threadpool(st.store.ask_look, alert_id, who.name, note, time.time())
-    except KeyError:
-        return problem(404, f"alert {alert_id} not found")
-    except LookRefused as e:
-        return problem(409, str(e))
+    done = await _look_change(st.store.ask_look, alert_id, who.name, note)
+    if isinstance(done, Response):
+        return done
+    row, asked = done
     if asked:
         st.metrics.looks_asked.inc()
         log.info("closer look asked", extra={"alert": alert_id, "actor": who.name, "note": note})
@@ -268,15 +267,25 @@ async def look_missed(
 ) -> Response:
     st = request.app.state
     answer = (body or LookBody()).note.strip()
+    row = await _look_change(st.store.look_missed, alert_id, who.name, answer)
+    if isinstance(row, Response):
+        return row
+    log.info("closer look not found", extra={"alert": alert_id, "station": who.name, "answer": answer})
+    st.bus.publish(event("alert.updated", row, st.settings.public_url, look_missed=True))
+    return FastJSON(summary(row, st.settings.public_url))
+
+
+async def _look_change(
+    change: Callable[[str, str, str, float], Any], alert_id: str, actor: str, text: str
+) -> Any:
+    """A store's change to a find's closer look (``ask_look``, ``look_missed``) off the event loop:
+    what it returns, or the answer for an unknown find (404) or a change it refuses (409)."""
     try:
-        row = await run_in_threadpool(st.store.look_missed, alert_id, who.name, answer, time.time())
+        return await run_in_threadpool(change, alert_id, actor, text, time.time())
     except KeyError:
         return problem(404, f"alert {alert_id} not found")
     except LookRefused as e:
         return problem(409, str(e))
-    log.info("closer look not found", extra={"alert": alert_id, "station": who.name, "answer": answer})
-    st.bus.publish(event("alert.updated", row, st.settings.public_url, look_missed=True))
-    return FastJSON(summary(row, st.settings.public_url))
 
 
 @router.get(

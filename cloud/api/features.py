@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloud.storage.base import Row
+from cloud.storage.items import DRIFT_COLUMNS
 from contract.messages import Drift
 
 Transform = Callable[[float, float], tuple[float, float]]  # (lon, lat) -> (lon, lat)
@@ -33,12 +34,7 @@ def drift_of(row: Row) -> dict[str, float] | None:
     """A stored item's drift as the contract's ``Drift`` (None where no drone could tell it)."""
     if row.get("drift_east_mps") is None:
         return None
-    return {
-        "east_mps": row["drift_east_mps"],
-        "north_mps": row["drift_north_mps"],
-        "sigma_mps": row["drift_sigma_mps"],
-        "over_s": row["drift_over_s"],
-    }
+    return {c.removeprefix("drift_"): row[c] for c in DRIFT_COLUMNS}
 
 
 def drift_properties(row: Row) -> dict[str, float | None]:
@@ -49,7 +45,7 @@ def drift_properties(row: Row) -> dict[str, float | None]:
     if d is None:
         keys = ("east_mps", "north_mps", "sigma_mps", "over_s", "speed_mps", "toward_deg")
         return {f"drift_{k}": None for k in keys}
-    wire = Drift(**d)
+    wire = Drift.model_construct(**d)  # stored from a validated alert: no second validation a row
     speed = wire.speed_mps
     toward = round(wire.toward_deg, 1) if speed else None
     return {
