@@ -45,7 +45,7 @@ def drift_properties(row: Row) -> dict[str, float | None]:
     if d is None:
         keys = ("east_mps", "north_mps", "sigma_mps", "over_s", "speed_mps", "toward_deg")
         return {f"drift_{k}": None for k in keys}
-    wire = Drift.model_construct(**d)  # stored from a validated alert: no second validation a row
+    wire = Drift.model_construct(None, **d)  # stored from a validated alert: no second validation a row
     speed = wire.speed_mps
     toward = round(wire.toward_deg, 1) if speed else None
     return {
