@@ -10,7 +10,9 @@ Two levels, because they answer different questions:
 * **Items** live in world space for the whole mission: a confirmed track is linked to the
   nearest known item of a compatible class within a gate that grows with both uncertainty
   radii and with the time since the item was last seen (the current moves debris at up to
-  ``max_drift_mps``). Items learned from other drones' alerts (:meth:`Tracker.learn_remote`)
+  ``max_drift_mps``); on a bundled river the gate follows the river (``river_fit``): the current
+  carries an item along it, hardly across it, so a look-alike across the water minutes later is
+  another item. Items learned from other drones' alerts (:meth:`Tracker.learn_remote`)
   are candidates too, so a re-sighting keeps their ``alert_id``. A track that saw the spot from
   much nearer than the item was ever seen (a closer look) takes an item of another class there
   and renames it: the closer view names it better, and one item stays one alert. An item's
@@ -45,6 +47,7 @@ from uuid import UUID
 from contract.drift import drifted, spread_m
 from contract.geo import distance_m
 from contract.messages import Alert, AlertEvent
+from contract.rivers import RiverPoint, on_river
 from edge.drift import DriftConfig, DriftEstimate, DriftEstimator
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,14 @@ class TrackerConfig:
     end_after_s: float = 5.0  # an item unseen this long ends
     left_frame_end_s: float = 1.0  # ... sooner when its last box left the frame
     max_drift_mps: float = 0.5  # fastest the current moves debris between passes
+    # Where both fixes lie on one bundled river (``contract.rivers.on_river``), its frame narrows
+    # that gate: the current carries an item along the river, and across it (wind, eddies) at
+    # most this fast. A look-alike across the water minutes later is another item.
+    across_drift_mps: float = 0.05
+    # ... and against the flow at most this fast: as fast as with it, for a tidal river turns
+    # (the Shenzhen River does); a river that never turns may say 0.05.
+    upstream_drift_mps: float = 0.5
+    river_frame: bool = True  # False: the plain gate everywhere
     world_gate_margin_m: float = 1.0
     # A drone at 8 m/s and 5 fps moves a small item ~70 px between frames, far outside the image
     # gate until the track has a velocity; two fixes this close on the water are the same item.
@@ -211,6 +222,7 @@ class _Item:
     min_slant_m: float = math.inf  # the nearest the camera has been to it
     fixes: DriftEstimator | None = None  # every fix of it, for its drift (None: learned, not seen)
     drift: DriftEstimate | None = None  # the latest estimate (ours, or another drone's)
+    river_at: tuple[float, float, RiverPoint | None] | None = None  # lat, lon and their river frame
 
     def __post_init__(self) -> None:
         self.classes.add(self.class_name)
@@ -267,6 +279,19 @@ def _estimate(alert: Alert) -> DriftEstimate | None:
     if d is None:
         return None
     return DriftEstimate(d.east_mps, d.north_mps, d.sigma_mps, span_s=d.over_s, fixes=0)
+
+
+def river_fit(here: RiverPoint, there: RiverPoint, near_m: float, gap_s: float, cfg: TrackerConfig) -> float:
+    """How a fix ``gap_s`` after an item was seen ``there`` fits the river's current (<= 1: it
+    may be the item): carried along the river at up to ``max_drift_mps`` downstream
+    (``upstream_drift_mps`` up), across it at up to ``across_drift_mps``; ``near_m`` for the two
+    fixes' errors. 0 on two different rivers (a confluence): the frame says nothing there."""
+    if here.river != there.river:
+        return 0.0
+    along = here.arc_m - there.arc_m
+    speed = cfg.max_drift_mps if along >= 0.0 else cfg.upstream_drift_mps
+    across = abs(here.offset_m - there.offset_m)
+    return max(abs(along) / (near_m + speed * gap_s), across / (near_m + cfg.across_drift_mps * gap_s))
 
 
 def iou(a: Box, b: Box) -> float:
@@ -535,6 +560,7 @@ class Tracker:
         best: tuple[float, _Item] | None = None
         renamed: tuple[float, _Item] | None = None
         cls = tr.class_name
+        here: list[RiverPoint | None] = []  # the track's river frame, once an item needs it
         for item in self._items.values():
             if item.matched_at == t:  # fed by another track in this very frame: a different object,
                 if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
@@ -551,6 +577,12 @@ class Tracker:
             # Within the fastest drift of where it was, or within its drift's error of where its
             # drift has carried it (a closer look flies to that point), whichever fits better.
             fit = distance_m(tr.lat, tr.lon, item.lat, item.lon) / (near + cfg.max_drift_mps * gap)
+            if fit <= 1.0 and cfg.river_frame:  # on a river, the current narrows that disk
+                if not here:
+                    here.append(on_river(tr.lat, tr.lon))
+                there = self._river_point(item)
+                if here[0] is not None and there is not None:
+                    fit = max(fit, river_fit(here[0], there, near, gap, cfg))
             if item.drift is not None:
                 fit = min(fit, distance_m(tr.lat, tr.lon, *item.at(t)) / (near + item.drift_spread_m(t)))
             if fit <= 1.0 and (best is None or fit < best[0]):
@@ -566,6 +598,13 @@ class Tracker:
             )
             return item
         return best[1] if best else None
+
+    @staticmethod
+    def _river_point(item: _Item) -> RiverPoint | None:
+        """Where ``item`` was last seen in its river's frame (worked out once per position)."""
+        if item.river_at is None or item.river_at[:2] != (item.lat, item.lon):
+            item.river_at = (item.lat, item.lon, on_river(item.lat, item.lon))
+        return item.river_at[2]
 
     def _nearer(self, slant_m: float, than_m: float) -> bool:
         """Whether a camera ``slant_m`` away was markedly nearer than one ``than_m`` away (both known)."""

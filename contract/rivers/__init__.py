@@ -192,15 +192,66 @@ def nearest_segment(lat: float, lon: float) -> tuple[Segment, float]:
     """
     best: tuple[Segment, float] | None = None
     for s in _segments():
-        for a, b in zip(s.coords, s.coords[1:], strict=False):
-            an, ae = to_local(lat, lon, a[1], a[0])
-            bn, be = to_local(lat, lon, b[1], b[0])
-            dn, de = bn - an, be - ae
-            seg2 = dn * dn + de * de
-            t = 0.0 if seg2 == 0 else max(0.0, min(1.0, -(an * dn + ae * de) / seg2))
-            d = math.hypot(an + t * dn, ae + t * de)
+        for a, b in itertools.pairwise(s.coords):
+            d = _foot(lat, lon, a, b)[1]
             if best is None or d < best[1]:
                 best = (s, d)
     if best is None:
         raise ValueError(f"{DATA_FILE} holds no segments")
     return best
+
+
+@dataclass(frozen=True)
+class RiverPoint:
+    """Where a point lies in a river's own frame. The current carries floating things along
+    ``arc_m`` and, over minutes, hardly across it: two sightings of one item minutes apart
+    differ in ``arc_m`` and keep their ``offset_m``."""
+
+    river: str
+    arc_m: float  # along the centerline from its upstream end, m
+    offset_m: float  # from the centerline, m: + right of the flow (looking downstream)
+
+
+#: A point this many river widths or less from a centerline is on that river: the water's half
+#: width, and as much again for a hand-digitised line (see ``README.md``).
+ON_RIVER_WIDTHS = 1.0
+
+
+def _foot(lat: float, lon: float, a: LonLat, b: LonLat) -> tuple[float, float, float, float]:
+    """The nearest point of the line ``a``-``b`` to (lat, lon): its fraction of the way from ``a``,
+    the distance to it (m), the line's length (m), and which side of ``a``->``b`` the point lies:
+    > 0 right, < 0 left."""
+    an, ae = to_local(lat, lon, a[1], a[0])
+    bn, be = to_local(lat, lon, b[1], b[0])
+    dn, de = bn - an, be - ae
+    seg2 = dn * dn + de * de
+    t = 0.0 if seg2 == 0 else max(0.0, min(1.0, -(an * dn + ae * de) / seg2))
+    fn, fe = an + t * dn, ae + t * de  # the foot, seen from the point
+    return t, math.hypot(fn, fe), math.sqrt(seg2), fn * de - fe * dn
+
+
+def locate(lat: float, lon: float, coords: tuple[LonLat, ...] | list[LonLat]) -> tuple[float, float, float]:
+    """(arc length, signed offset, distance) in metres of the point of a (lon, lat) centerline
+    nearest to (lat, lon): the arc from the line's first vertex, the offset + right of the line's
+    direction, the distance its size."""
+    best: tuple[float, float, float] | None = None
+    arc = 0.0
+    for a, b in itertools.pairwise(coords):
+        t, dist, length, side = _foot(lat, lon, a, b)
+        if best is None or dist < best[2]:
+            best = (arc + t * length, math.copysign(dist, side), dist)
+        arc += length
+    if best is None:
+        raise ValueError("a centerline needs at least two points")
+    return best
+
+
+def on_river(lat: float, lon: float) -> RiverPoint | None:
+    """(lat, lon) in the frame of the bundled river it lies on (within ``ON_RIVER_WIDTHS`` of its
+    centerline, the nearest if two), or None off every bundled river."""
+    best: tuple[float, RiverPoint] | None = None
+    for r in rivers().values():
+        arc, off, dist = locate(lat, lon, r.coords)
+        if dist <= ON_RIVER_WIDTHS * r.width_m and (best is None or dist < best[0]):
+            best = (dist, RiverPoint(r.id, arc, off))
+    return best[1] if best else None

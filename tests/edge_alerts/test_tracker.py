@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from contract.geo import distance_m, offset
+import contract.rivers as rivers
+from contract.geo import distance_m, offset, to_local
 from contract.messages import Alert, AlertEvent, TrackStats
 from edge.tracker import Sighting, Tracker, TrackerConfig
 from tests.edge_alerts.scene import REF_LAT, REF_LON, Item, fly, item_latlon
@@ -432,3 +434,54 @@ def test_fast_sweep_keeps_two_items_two_metres_apart_apart():
         b = _sighting(0, 2.0, box=(1040, y, 1055, y + 15))
         events += tr.update(k / 5, [a, b])
     assert [e.event for e in events].count(AlertEvent.NEW) == 2
+
+
+def _on_shenzhen(along_m: float, across_m: float) -> tuple[float, float]:
+    """A point ``along_m`` downstream of the middle of a straight stretch of the Shenzhen River
+    and ``across_m`` to the right of its flow (lat, lon)."""
+    (lon0, lat0), (lon1, lat1) = rivers.river("shenzhen").coords[3:5]
+    n, e = to_local(lat0, lon0, lat1, lon1)
+    length = math.hypot(n, e)
+    dn, de = n / length, e / length
+    mid = offset(lat0, lon0, n / 2, e / 2)
+    return offset(*mid, along_m * dn - across_m * de, along_m * de + across_m * dn)
+
+
+def _pass_over(tr, t0, lat, lon, n=6):
+    """A pass over one item: ``n`` frames at 5 fps, then the item ends."""
+    events = []
+    for k in range(n):
+        s = Sighting(
+            box=(900, 500, 940, 540), score=0.8, class_name="bottle", lat=lat, lon=lon, uncertainty_m=3.0
+        )
+        events += tr.update(t0 + k / 5, [s])
+    return events + tr.tick(t0 + 20.0)
+
+
+@pytest.mark.parametrize(
+    ("along", "across", "cfg", "same"),
+    [
+        (0.0, 25.0, {}, False),  # a look-alike across the water five minutes later: another item
+        (0.0, 25.0, {"river_frame": False}, True),  # the plain gate took it for the first
+        (90.0, 3.0, {}, True),  # carried 90 m down the river (0.3 m/s): itself
+        (-90.0, 3.0, {}, True),  # or up it: a tidal river turns
+        (-90.0, 3.0, {"upstream_drift_mps": 0.05}, False),  # not on a river that never does
+        (160.0, 0.0, {}, False),  # farther than the fastest current carries it
+    ],
+)
+def test_a_re_sighting_minutes_later_must_fit_the_rivers_current(along, across, cfg, same):
+    tr = Tracker(TrackerConfig(drone_id="d1", **cfg), new_id=_ids())
+    first = _pass_over(tr, 0.0, *_on_shenzhen(0.0, 0.0))
+    assert [e.event for e in first] == [AlertEvent.NEW, AlertEvent.END]
+    again = _pass_over(tr, 300.0, *_on_shenzhen(along, across))
+    assert again[0].alert_id == (uuid.UUID(int=1) if same else uuid.UUID(int=2))
+    assert again[0].event is (AlertEvent.UPDATE if same else AlertEvent.NEW)
+
+
+def test_off_the_bundled_rivers_the_plain_gate_holds():
+    lat, lon = offset(*_on_shenzhen(0.0, 0.0), 3000.0, 0.0)  # 3 km north: no river we know
+    assert rivers.on_river(lat, lon) is None
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    _pass_over(tr, 0.0, lat, lon)
+    again = _pass_over(tr, 300.0, *offset(lat, lon, 25.0, 0.0))
+    assert again[0].event is AlertEvent.UPDATE and again[0].alert_id == uuid.UUID(int=1)
