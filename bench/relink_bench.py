@@ -15,13 +15,15 @@ one of the two has no alert. This bench measures each way of gating on the same 
   reported pose off the true one by a GNSS error that wanders (1 m per axis, over a minute) and
   attitude jitter, named right 85 % of the time (foam for styrofoam, else any other class);
   ``--across`` lets items also drift across the river (m/s, each its own, normal), which the
-  simulator's items never do: what a wind costs the river's frame;
+  simulator's items never do: what a wind costs the river's frame; ``--turn`` turns the world's
+  river off the bundled centerline the tracker knows (degrees, about the patrol's first lane's
+  middle): what a centerline drawn off the water costs it;
 * every variant tracks the same sightings. Each sighting knows its item, so each decision of
   the tracker is scored: a re-sighting linked to the right item or to another one, a new alert
   for an item that already had one (a duplicate), and in the end the items passed that kept an
   alert of their own.
 
-    python bench/relink_bench.py [--seeds 7,8,9,10,11] [--segment shenzhen-4] [--across 0.0]
+    python bench/relink_bench.py [--seeds 7,8,9,10,11] [--segment shenzhen-4] [--across 0.0] [--turn 0]
 
 Baseline in the same run: the tracker without the river's frame (``river_frame=False``), the gate
 every release before this one shipped. Writes ``bench/results/relink.json``.
@@ -92,8 +94,19 @@ def fly(
     return out
 
 
+def turned(scene, about: tuple[float, float], deg: float):
+    """The scene with its river turned ``deg`` clockwise about ``about`` (lat, lon): a world whose
+    river runs otherwise than the bundled centerline the tracker is given."""
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    line = []
+    for lat, lon in scene.centerline:
+        n, e = geo.to_local(*about, lat, lon)
+        line.append(geo.offset(*about, n * c - e * s, n * s + e * c))
+    return replace(scene, centerline=line)
+
+
 def sightings_of(
-    seed: int, segment: str, fps: float, detect: float, across: float
+    seed: int, segment: str, fps: float, detect: float, across: float, turn: float = 0.0
 ) -> tuple[list[Frame], dict]:
     """The patrol's frames of synthetic sightings, and the world's facts (items, passes)."""
     from riverpatrol.demo.simulator import SimSpec, build_scene
@@ -115,6 +128,9 @@ def sightings_of(
         log_path=Path("/dev/null"),
     )
     scene = build_scene(spec)
+    if turn:
+        mid = plan.waypoints[len(plan.waypoints) // 4]
+        scene = turned(scene, (mid.lat, mid.lon), turn)
     river = scene.river
     rng = np.random.default_rng(seed)
     debris = [it for it in scene.items if it.is_debris]
@@ -258,13 +274,19 @@ def main() -> None:
         "--detect", type=float, default=0.7, help="chance an item in the picture is detected, per frame"
     )
     ap.add_argument("--across", type=float, default=0.0, help="items' own drift across the river, m/s (sd)")
+    ap.add_argument(
+        "--turn",
+        type=float,
+        default=0.0,
+        help="the world's river turned this many degrees off the bundled line",
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     totals: dict[str, Counter] = {name: Counter() for name in VARIANTS}
     per_seed = []
     for seed in seeds:
-        frames, world = sightings_of(seed, args.segment, args.fps, args.detect, args.across)
+        frames, world = sightings_of(seed, args.segment, args.fps, args.detect, args.across, args.turn)
         row = {"seed": seed, **world, "variants": {}}
         for name, changes in VARIANTS.items():
             r = run_variant(frames, changes)

@@ -69,6 +69,7 @@ TRACKER_COUNTS = (
     "tracks_confirmed",
     "remote_learned",
     "renamed_by_closer_look",
+    "kept_apart_by_river",
     "items_forgotten",
 )
 

@@ -190,6 +190,7 @@ class TrackerStats:
     tracks_confirmed: int = 0
     remote_learned: int = 0
     renamed_by_closer_look: int = 0  # items a closer look named again (one alert, not two)
+    kept_apart_by_river: int = 0  # new items the plain gate would have taken for a known one
     items_forgotten: int = 0
     last_rejection: str = ""
 
@@ -561,6 +562,7 @@ class Tracker:
         renamed: tuple[float, _Item] | None = None
         cls = tr.class_name
         here: list[RiverPoint | None] = []  # the track's river frame, once an item needs it
+        kept_apart = False  # an item the plain gate took in was across the current from it
         for item in self._items.values():
             if item.matched_at == t:  # fed by another track in this very frame: a different object,
                 if not self._same_object(tr, item):  # unless the two boxes are one, whatever each calls it
@@ -582,11 +584,14 @@ class Tracker:
                     here.append(on_river(tr.lat, tr.lon))
                 there = self._river_point(item)
                 if here[0] is not None and there is not None:
-                    fit = max(fit, river_fit(here[0], there, near, gap, cfg))
+                    plain, fit = fit, max(fit, river_fit(here[0], there, near, gap, cfg))
+                    kept_apart |= fit > 1.0 >= plain
             if item.drift is not None:
                 fit = min(fit, distance_m(tr.lat, tr.lon, *item.at(t)) / (near + item.drift_spread_m(t)))
             if fit <= 1.0 and (best is None or fit < best[0]):
                 best = (fit, item)
+        if best is None and kept_apart and renamed is None:
+            self.stats.kept_apart_by_river += 1
         if best is None and renamed is not None:
             self.stats.renamed_by_closer_look += 1
             item = renamed[1]

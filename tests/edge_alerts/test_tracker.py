@@ -459,23 +459,24 @@ def _pass_over(tr, t0, lat, lon, n=6):
 
 
 @pytest.mark.parametrize(
-    ("along", "across", "cfg", "same"),
+    ("along", "across", "cfg", "same", "kept_apart"),
     [
-        (0.0, 25.0, {}, False),  # a look-alike across the water five minutes later: another item
-        (0.0, 25.0, {"river_frame": False}, True),  # the plain gate took it for the first
-        (90.0, 3.0, {}, True),  # carried 90 m down the river (0.3 m/s): itself
-        (-90.0, 3.0, {}, True),  # or up it: a tidal river turns
-        (-90.0, 3.0, {"upstream_drift_mps": 0.05}, False),  # not on a river that never does
-        (160.0, 0.0, {}, False),  # farther than the fastest current carries it
+        (0.0, 25.0, {}, False, 1),  # a look-alike across the water five minutes later: another item
+        (0.0, 25.0, {"river_frame": False}, True, 0),  # the plain gate took it for the first
+        (90.0, 3.0, {}, True, 0),  # carried 90 m down the river (0.3 m/s): itself
+        (-90.0, 3.0, {}, True, 0),  # or up it: a tidal river turns
+        (-90.0, 3.0, {"upstream_drift_mps": 0.05}, False, 1),  # not on a river that never does
+        (160.0, 0.0, {}, False, 0),  # farther than the fastest current carries it: the plain gate says so
     ],
 )
-def test_a_re_sighting_minutes_later_must_fit_the_rivers_current(along, across, cfg, same):
+def test_a_re_sighting_minutes_later_must_fit_the_rivers_current(along, across, cfg, same, kept_apart):
     tr = Tracker(TrackerConfig(drone_id="d1", **cfg), new_id=_ids())
     first = _pass_over(tr, 0.0, *_on_shenzhen(0.0, 0.0))
     assert [e.event for e in first] == [AlertEvent.NEW, AlertEvent.END]
     again = _pass_over(tr, 300.0, *_on_shenzhen(along, across))
     assert again[0].alert_id == (uuid.UUID(int=1) if same else uuid.UUID(int=2))
     assert again[0].event is (AlertEvent.UPDATE if same else AlertEvent.NEW)
+    assert tr.stats.kept_apart_by_river == kept_apart
 
 
 def test_off_the_bundled_rivers_the_plain_gate_holds():
