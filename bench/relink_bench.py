@@ -51,6 +51,7 @@ from bench.machine import machine_info, versions  # noqa: E402
 from contract import geo  # noqa: E402
 from contract.camera import CameraModel, CameraMount, CameraPose, lat_lon_to_pixel  # noqa: E402
 from contract.defaults import HOME_LAT, HOME_LON  # noqa: E402
+from contract.rivers import rivers  # noqa: E402
 from edge.geolocate import GeoConfig, GeoFix, geolocate_pixel  # noqa: E402
 from edge.tracker import Sighting, Tracker, TrackerConfig, _Item, _Track  # noqa: E402
 from riverpatrol.demo.run import DemoOptions, plan_items  # noqa: E402
@@ -61,7 +62,7 @@ CONFUSED = {"foam": "styrofoam", "styrofoam": "foam"}
 VARIANTS: dict[str, dict] = {
     "no river frame (baseline)": {"river_frame": False},
     "river frame (shipped)": {},
-    "river frame, downstream only": {"upstream_drift_mps": 0.05},
+    "river frame, never turning": {"rivers": tuple(replace(r, tidal=False) for r in rivers().values())},
     "river frame, across 0.1 m/s": {"across_drift_mps": 0.1},
 }
 

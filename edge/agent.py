@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from contract.camera import CameraModel, CameraMount
 from contract.messages import Alert, Flight, Telemetry
+from contract.rivers import read_rivers
 from edge.alerts import SnapshotConfig
 from edge.detect import Detector, DetectorConfig
 from edge.detect.classes import debris_classes, parse_name_map
@@ -165,6 +166,8 @@ class EdgeAgent:
         self.settings = settings
         self.registry = registry or CollectorRegistry()
         self.metrics = AgentMetrics(self.registry)
+        # RiverDataError: a rivers file that cannot be read (before the model loads, for nothing)
+        rivers = read_rivers(settings.rivers_file) if settings.rivers_file else None
         self.detector = Detector(
             DetectorConfig(
                 model_path=settings.model or DEFAULT_MODEL,
@@ -184,7 +187,9 @@ class EdgeAgent:
         self.metrics.camera_frame_age.set_function(self.camera_frame_age)
         self.metrics.camera_reconnects.set_function(lambda: self.source.reconnects)
         self.snapshot_cfg = SnapshotConfig()
-        self.tracker = Tracker(TrackerConfig(drone_id=settings.drone_id), _snapshotter(self.snapshot_cfg))
+        self.tracker = Tracker(
+            TrackerConfig(drone_id=settings.drone_id, rivers=rivers), _snapshotter(self.snapshot_cfg)
+        )
         for kind in TRACKER_COUNTS:
             self.metrics.tracker.labels(kind=kind).set_function(lambda k=kind: getattr(self.tracker.stats, k))
         self.pipeline = FramePipeline(

@@ -93,6 +93,9 @@ def run(
         None, help="a model of your own: its class = debris class, e.g. 'plastic_bottle=bottle,tyre='"
     ),
     outbox: Path = typer.Option(None, help="SQLite outbox file (unsent alerts survive restarts)"),
+    rivers: Path = typer.Option(
+        None, help="GeoJSON of the rivers patrolled, centerlines drawn downstream (default: the bundled ones)"
+    ),
     config: Path = typer.Option(None, help="TOML settings file (\\[edge] section)"),
     metrics_port: int = typer.Option(None, help="serve Prometheus metrics (and /healthz) on this port"),
     plain: bool = typer.Option(
@@ -130,12 +133,14 @@ def run(
             model=model,
             class_map=class_map,
             outbox_path=outbox,
+            rivers_file=rivers,
             metrics_port=metrics_port,
         )
     except (ValueError, FileNotFoundError) as e:
         console.print(f"[red]error:[/] settings: {e}")
         raise typer.Exit(2) from e
 
+    from contract.rivers import RiverDataError
     from edge.agent import EdgeAgent
     from edge.detect.errors import DetectorError
     from edge.frames import CameraOpenError
@@ -143,6 +148,9 @@ def run(
 
     try:
         agent = EdgeAgent(settings)
+    except RiverDataError as e:
+        console.print(f"[red]error:[/] rivers: {e}")
+        raise typer.Exit(2) from e
     except DetectorError as e:
         console.print(f"[red]error:[/] detector: {e}")
         raise typer.Exit(2) from e

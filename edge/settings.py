@@ -91,6 +91,12 @@ class EdgeSettings(ComponentSettings):
         description="a model of your own: its class = debris class, e.g. 'plastic_bottle=bottle,tyre=' "
         "('name=' leaves a class out of alerts, '*=' every class not named); same names match by themselves",
     )
+    rivers_file: Path | None = Field(
+        None,
+        description="GeoJSON of the rivers patrolled: LineString centerlines drawn downstream, each with "
+        "width_m (and tidal: false where the flow never turns); a re-sighting minutes later must fit their "
+        "current, so a look-alike across the water is another item (default: the bundled Futian rivers)",
+    )
     calibration: Path | None = Field(None, description="camera calibration JSON (default drone profile)")
     gimbal_pitch_deg: float = Field(-90.0, ge=-180, le=180, description="camera mount pitch, -90 = nadir")
     gimbal_stabilized: bool = Field(True, description="3-axis gimbal (only the vehicle's yaw reaches it)")

@@ -47,7 +47,7 @@ from uuid import UUID
 from contract.drift import drifted, spread_m
 from contract.geo import distance_m
 from contract.messages import Alert, AlertEvent
-from contract.rivers import RiverPoint, on_river
+from contract.rivers import River, RiverPoint, on_river
 from edge.drift import DriftConfig, DriftEstimate, DriftEstimator
 
 log = logging.getLogger(__name__)
@@ -97,13 +97,14 @@ class TrackerConfig:
     end_after_s: float = 5.0  # an item unseen this long ends
     left_frame_end_s: float = 1.0  # ... sooner when its last box left the frame
     max_drift_mps: float = 0.5  # fastest the current moves debris between passes
-    # Where both fixes lie on one bundled river (``contract.rivers.on_river``), its frame narrows
+    # Where both fixes lie on one of ``rivers`` (``contract.rivers.on_river``), its frame narrows
     # that gate: the current carries an item along the river, and across it (wind, eddies) at
     # most this fast. A look-alike across the water minutes later is another item.
     across_drift_mps: float = 0.05
-    # ... and against the flow at most this fast: as fast as with it, for a tidal river turns
-    # (the Shenzhen River does); a river that never turns may say 0.05.
-    upstream_drift_mps: float = 0.5
+    # ... and against the flow of a river that never turns (not ``tidal``) at most this fast; on
+    # a tidal one as fast as with it.
+    upstream_drift_mps: float = 0.05
+    rivers: tuple[River, ...] | None = None  # the rivers patrolled; None: the bundled ones
     river_frame: bool = True  # False: the plain gate everywhere
     world_gate_margin_m: float = 1.0
     # A drone at 8 m/s and 5 fps moves a small item ~70 px between frames, far outside the image
@@ -284,13 +285,14 @@ def _estimate(alert: Alert) -> DriftEstimate | None:
 
 def river_fit(here: RiverPoint, there: RiverPoint, near_m: float, gap_s: float, cfg: TrackerConfig) -> float:
     """How a fix ``gap_s`` after an item was seen ``there`` fits the river's current (<= 1: it
-    may be the item): carried along the river at up to ``max_drift_mps`` downstream
-    (``upstream_drift_mps`` up), across it at up to ``across_drift_mps``; ``near_m`` for the two
-    fixes' errors. 0 on two different rivers (a confluence): the frame says nothing there."""
+    may be the item): carried along the river at up to ``max_drift_mps`` downstream (as fast up
+    a tidal river, ``upstream_drift_mps`` up another), across it at up to ``across_drift_mps``;
+    ``near_m`` for the two fixes' errors. 0 on two different rivers (a confluence): the frame
+    says nothing there."""
     if here.river != there.river:
         return 0.0
     along = here.arc_m - there.arc_m
-    speed = cfg.max_drift_mps if along >= 0.0 else cfg.upstream_drift_mps
+    speed = cfg.max_drift_mps if along >= 0.0 or here.tidal else cfg.upstream_drift_mps
     across = abs(here.offset_m - there.offset_m)
     return max(abs(along) / (near_m + speed * gap_s), across / (near_m + cfg.across_drift_mps * gap_s))
 
@@ -581,7 +583,7 @@ class Tracker:
             fit = distance_m(tr.lat, tr.lon, item.lat, item.lon) / (near + cfg.max_drift_mps * gap)
             if fit <= 1.0 and cfg.river_frame:  # on a river, the current narrows that disk
                 if not here:
-                    here.append(on_river(tr.lat, tr.lon))
+                    here.append(on_river(tr.lat, tr.lon, cfg.rivers))
                 there = self._river_point(item)
                 if here[0] is not None and there is not None:
                     plain, fit = fit, max(fit, river_fit(here[0], there, near, gap, cfg))
@@ -604,11 +606,10 @@ class Tracker:
             return item
         return best[1] if best else None
 
-    @staticmethod
-    def _river_point(item: _Item) -> RiverPoint | None:
+    def _river_point(self, item: _Item) -> RiverPoint | None:
         """Where ``item`` was last seen in its river's frame (worked out once per position)."""
         if item.river_at is None or item.river_at[:2] != (item.lat, item.lon):
-            item.river_at = (item.lat, item.lon, on_river(item.lat, item.lon))
+            item.river_at = (item.lat, item.lon, on_river(item.lat, item.lon, self.cfg.rivers))
         return item.river_at[2]
 
     def _nearer(self, slant_m: float, than_m: float) -> bool:

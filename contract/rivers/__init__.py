@@ -16,9 +16,11 @@ import copy
 import itertools
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from contract.geo import distance_m, offset, to_local
@@ -31,7 +33,7 @@ LonLat = tuple[float, float]
 
 @dataclass(frozen=True)
 class River:
-    """One bundled river: its centerline, nominal width and segment ids."""
+    """One river: its centerline drawn downstream, nominal width and segment ids."""
 
     id: str
     name_en: str
@@ -40,6 +42,11 @@ class River:
     width_m: float
     length_m: float
     segment_ids: tuple[str, ...]
+    tidal: bool = True  # its flow turns with the tide (unknown: say so, the safe guess)
+
+
+class RiverDataError(ValueError):
+    """River data that cannot be used; the message names the file and the feature."""
 
 
 @dataclass(frozen=True)
@@ -94,25 +101,69 @@ def load_rivers() -> dict[str, Any]:
     return copy.deepcopy(_raw())
 
 
+def rivers_from_geojson(doc: Any, source: str) -> tuple[River, ...]:
+    """The rivers of a GeoJSON FeatureCollection: one LineString centerline each, drawn
+    downstream (first point upstream), with properties ``width_m`` (required), ``id`` or
+    ``name``, and ``tidal`` (default true), ``name_en``, ``name_zh``, ``segments``.
+
+    A polygon outline is refused: it has no direction of flow. ``RiverDataError`` names
+    ``source`` and the feature."""
+    feats = doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
+    if not isinstance(feats, list):
+        raise RiverDataError(f"{source}: not a GeoJSON FeatureCollection")
+    out: list[River] = []
+    for i, feature in enumerate(feats):
+        props = (feature.get("properties") if isinstance(feature, dict) else None) or {}
+        rid = str(props.get("id") or props.get("name") or f"river {i + 1}")
+        where = f"{source}: feature {i} ({rid})"
+        geom = feature.get("geometry") if isinstance(feature, dict) else None
+        kind = geom.get("type") if isinstance(geom, dict) else None
+        if kind != "LineString":
+            raise RiverDataError(f"{where}: a {kind}, expected a LineString centerline drawn downstream")
+        try:
+            coords = tuple((float(x), float(y)) for x, y, *_ in geom["coordinates"])
+            width = float(props["width_m"])
+        except KeyError as e:
+            raise RiverDataError(f"{where}: no {e.args[0]!r}") from e
+        except (TypeError, ValueError) as e:
+            raise RiverDataError(f"{where}: {e}") from e
+        if len(coords) < 2 or not all(-180 <= x <= 180 and -90 <= y <= 90 for x, y in coords):
+            raise RiverDataError(f"{where}: needs two or more WGS84 [lon, lat] points")
+        if not 0 < width < 10_000:
+            raise RiverDataError(f"{where}: width_m must be a width in metres, got {width:g}")
+        tidal = props.get("tidal", True)
+        if not isinstance(tidal, bool):
+            raise RiverDataError(f"{where}: tidal must be true or false, got {tidal!r}")
+        out.append(
+            River(
+                id=rid,
+                name_en=str(props.get("name_en") or rid),
+                name_zh=str(props.get("name_zh") or ""),
+                coords=coords,
+                width_m=width,
+                length_m=polyline_length_m(coords),
+                segment_ids=tuple(props.get("segments") or ()),
+                tidal=tidal,
+            )
+        )
+    if not out:
+        raise RiverDataError(f"{source}: no river in it")
+    return tuple(out)
+
+
+def read_rivers(path: Path | str) -> tuple[River, ...]:
+    """The rivers of a GeoJSON file (``rivers_from_geojson``): a site's own, surveyed lines."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise RiverDataError(f"{path}: cannot read GeoJSON: {e}") from e
+    return rivers_from_geojson(doc, str(path))
+
+
 @cache
 def rivers() -> dict[str, River]:
     """Every bundled river by id."""
-    out: dict[str, River] = {}
-    for i, feature in enumerate(_raw()["features"]):
-        props, geom = feature["properties"], feature["geometry"]
-        if geom["type"] != "LineString":
-            raise ValueError(f"{DATA_FILE}: feature {i} is a {geom['type']}, expected a LineString")
-        coords = tuple((float(x), float(y)) for x, y in geom["coordinates"])
-        out[props["id"]] = River(
-            id=props["id"],
-            name_en=props["name_en"],
-            name_zh=props["name_zh"],
-            coords=coords,
-            width_m=float(props["width_m"]),
-            length_m=polyline_length_m(coords),
-            segment_ids=tuple(props["segments"]),
-        )
-    return out
+    return {r.id: r for r in rivers_from_geojson(_raw(), DATA_FILE)}
 
 
 def river(river_id: str) -> River:
@@ -210,6 +261,7 @@ class RiverPoint:
     river: str
     arc_m: float  # along the centerline from its upstream end, m
     offset_m: float  # from the centerline, m: + right of the flow (looking downstream)
+    tidal: bool = True  # the river's flow turns: a thing on it may move upstream too
 
 
 #: A point this many river widths or less from a centerline is on that river: the water's half
@@ -246,12 +298,13 @@ def locate(lat: float, lon: float, coords: tuple[LonLat, ...] | list[LonLat]) ->
     return best
 
 
-def on_river(lat: float, lon: float) -> RiverPoint | None:
-    """(lat, lon) in the frame of the bundled river it lies on (within ``ON_RIVER_WIDTHS`` of its
-    centerline, the nearest if two), or None off every bundled river."""
+def on_river(lat: float, lon: float, among: Iterable[River] | None = None) -> RiverPoint | None:
+    """(lat, lon) in the frame of the river it lies on (within ``ON_RIVER_WIDTHS`` of its
+    centerline, the nearest if two) ``among`` those given (default: the bundled ones), or None
+    off every one."""
     best: tuple[float, RiverPoint] | None = None
-    for r in rivers().values():
+    for r in rivers().values() if among is None else among:
         arc, off, dist = locate(lat, lon, r.coords)
         if dist <= ON_RIVER_WIDTHS * r.width_m and (best is None or dist < best[0]):
-            best = (dist, RiverPoint(r.id, arc, off))
+            best = (dist, RiverPoint(r.id, arc, off, r.tidal))
     return best[1] if best else None

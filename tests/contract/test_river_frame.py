@@ -3,6 +3,8 @@ river from its upstream end, and how far to the right of the flow."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import contract.rivers as rivers
@@ -50,3 +52,67 @@ def test_on_river_finds_the_bundled_river_and_nothing_off_it():
     # two river widths off the centerline is not on it; a kilometre north of it, nor
     assert rivers.on_river(*offset(lat0, lon0, 2.5 * shenzhen.width_m, 0.0)) is None
     assert rivers.on_river(*offset(lat0, lon0, 1000.0, 0.0)) is None
+
+
+def _doc(*features):
+    return {"type": "FeatureCollection", "features": list(features)}
+
+
+def _feature(props, geometry=None):
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": geometry or {"type": "LineString", "coordinates": LINE},
+    }
+
+
+def test_a_sites_own_rivers_read_from_geojson(tmp_path):
+    path = tmp_path / "rivers.geojson"
+    path.write_text(json.dumps(_doc(_feature({"name": "canal", "width_m": 30, "tidal": False}))))
+    (canal,) = rivers.read_rivers(path)
+    assert (canal.id, canal.width_m, canal.tidal, canal.segment_ids) == ("canal", 30.0, False, ())
+    assert canal.length_m == pytest.approx(300.0, abs=0.1)
+    p = rivers.on_river(*offset(LAT, LON, -10.0, 50.0), among=[canal])
+    assert p == rivers.RiverPoint(
+        "canal", pytest.approx(50.0, abs=0.05), pytest.approx(10.0, abs=0.05), False
+    )
+    assert rivers.on_river(*offset(LAT, LON, -10.0, 50.0)) is None  # not a bundled river
+    assert all(r.tidal for r in rivers.rivers().values())  # the bundled ones both turn
+
+
+@pytest.mark.parametrize(
+    ("doc", "says"),
+    [
+        ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
+        (_doc(), "no river in it"),
+        (_doc(_feature({"id": "a"})), "feature 0 (a): no 'width_m'"),
+        (_doc(_feature({"id": "a", "width_m": -3})), "width_m must be a width in metres"),
+        (_doc(_feature({"id": "a", "width_m": 30, "tidal": "yes"})), "tidal must be true or false"),
+        (
+            _doc(_feature({"id": "a", "width_m": 30}, {"type": "Polygon", "coordinates": []})),
+            "a Polygon, expected",
+        ),
+        (
+            _doc(
+                _feature(
+                    {"id": "a", "width_m": 30}, {"type": "LineString", "coordinates": [[200, 1], [0, 0]]}
+                )
+            ),
+            "WGS84",
+        ),
+        (
+            _doc(_feature({"id": "a", "width_m": 30}, {"type": "LineString", "coordinates": [["x", 1]]})),
+            "feature 0",
+        ),
+    ],
+)
+def test_bad_river_data_is_refused_naming_file_and_feature(doc, says):
+    with pytest.raises(rivers.RiverDataError, match=r"^ours\.geojson: ") as e:
+        rivers.rivers_from_geojson(doc, "ours.geojson")
+    assert says in str(e.value)
+
+
+def test_an_unreadable_river_file_says_so(tmp_path):
+    (tmp_path / "bad.geojson").write_text("{not json")
+    with pytest.raises(rivers.RiverDataError, match="cannot read GeoJSON"):
+        rivers.read_rivers(tmp_path / "bad.geojson")

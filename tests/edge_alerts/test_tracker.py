@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -436,6 +438,9 @@ def test_fast_sweep_keeps_two_items_two_metres_apart_apart():
     assert [e.event for e in events].count(AlertEvent.NEW) == 2
 
 
+NEVER_TURNS = tuple(replace(r, tidal=False) for r in rivers.rivers().values())
+
+
 def _on_shenzhen(along_m: float, across_m: float) -> tuple[float, float]:
     """A point ``along_m`` downstream of the middle of a straight stretch of the Shenzhen River
     and ``across_m`` to the right of its flow (lat, lon)."""
@@ -465,7 +470,7 @@ def _pass_over(tr, t0, lat, lon, n=6):
         (0.0, 25.0, {"river_frame": False}, True, 0),  # the plain gate took it for the first
         (90.0, 3.0, {}, True, 0),  # carried 90 m down the river (0.3 m/s): itself
         (-90.0, 3.0, {}, True, 0),  # or up it: a tidal river turns
-        (-90.0, 3.0, {"upstream_drift_mps": 0.05}, False, 1),  # not on a river that never does
+        (-90.0, 3.0, {"rivers": NEVER_TURNS}, False, 1),  # not on a river that never does
         (160.0, 0.0, {}, False, 0),  # farther than the fastest current carries it: the plain gate says so
     ],
 )
@@ -486,3 +491,26 @@ def test_off_the_bundled_rivers_the_plain_gate_holds():
     _pass_over(tr, 0.0, lat, lon)
     again = _pass_over(tr, 300.0, *offset(lat, lon, 25.0, 0.0))
     assert again[0].event is AlertEvent.UPDATE and again[0].alert_id == uuid.UUID(int=1)
+
+
+def test_a_sites_own_rivers_give_the_frame_where_the_bundled_ones_do_not(tmp_path):
+    lat, lon = offset(*_on_shenzhen(0.0, 0.0), 3000.0, 0.0)  # off the bundled rivers
+    west, east = offset(lat, lon, 0.0, -500.0), offset(lat, lon, 0.0, 500.0)
+    path = tmp_path / "our_rivers.geojson"
+    line = {"type": "LineString", "coordinates": [[east[1], east[0]], [west[1], west[0]]]}
+    props = {"id": "canal", "width_m": 30, "tidal": False}
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [{"type": "Feature", "properties": props, "geometry": line}],
+            }
+        )
+    )
+    ours = rivers.read_rivers(path)
+    tr = Tracker(TrackerConfig(drone_id="d1", rivers=ours), new_id=_ids())
+    _pass_over(tr, 0.0, lat, lon)
+    across = _pass_over(tr, 300.0, *offset(lat, lon, 25.0, 0.0))  # across the canal: another
+    assert across[0].event is AlertEvent.NEW and tr.stats.kept_apart_by_river == 1
+    down = _pass_over(tr, 600.0, *offset(lat, lon, 0.0, -120.0))  # 120 m down it, 10 min on: the first
+    assert down[0].event is AlertEvent.UPDATE and down[0].alert_id == uuid.UUID(int=1)
