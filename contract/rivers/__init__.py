@@ -117,8 +117,8 @@ def rivers_from_geojson(doc: Any, source: str) -> tuple[River, ...]:
         rid = str(props.get("id") or props.get("name") or f"river {i + 1}")
         where = f"{source}: feature {i} ({rid})"
         geom = feature.get("geometry") if isinstance(feature, dict) else None
-        kind = geom.get("type") if isinstance(geom, dict) else None
-        if kind != "LineString":
+        if not isinstance(geom, dict) or geom.get("type") != "LineString":
+            kind = geom.get("type") if isinstance(geom, dict) else None
             raise RiverDataError(f"{where}: a {kind}, expected a LineString centerline drawn downstream")
         try:
             coords = tuple((float(x), float(y)) for x, y, *_ in geom["coordinates"])
