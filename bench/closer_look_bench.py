@@ -288,8 +288,8 @@ def main() -> int:
     from ground_station.missions.geofence import upload_fence
     from ground_station.relay.service import wait_until
     from riverpatrol.demo.broker import EmbeddedBroker
-    from riverpatrol.demo.run import DemoOptions, plan_items
-    from riverpatrol.demo.simulator import SimProcess, SimSpec
+    from riverpatrol.demo.run import DemoOptions, plan_items, sim_spec
+    from riverpatrol.demo.simulator import SimProcess
 
     o = DemoOptions(seed=args.seed)
     plan, items = plan_items(o.segment, (defaults.HOME_LAT, defaults.HOME_LON), o)
@@ -315,13 +315,7 @@ def main() -> int:
         sub.on_message = received
         sub.connect(broker.host, broker.port)
         sub.loop_start()
-        sim = SimProcess(
-            SimSpec(
-                segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
-                speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=0, speed_mps=o.speed_mps,
-                truth_path=work / "truth.jsonl", log_path=work / "sim.log",
-            )
-        ).start()  # fmt: skip
+        sim = SimProcess(sim_spec(o, work)).start()
         stack.append(sim)
         url = f"tcp:127.0.0.1:{sim.tcp_port}"
         agent = EdgeAgent(

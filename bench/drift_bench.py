@@ -40,8 +40,8 @@ from contract import geo  # noqa: E402
 from contract.drift import where_now  # noqa: E402
 from contract.messages import Alert  # noqa: E402
 from models.patrol_eval import MATCH_M, pair_closest  # noqa: E402
-from riverpatrol.demo.run import DemoOptions  # noqa: E402
-from riverpatrol.demo.simulator import SimSpec, build_scene  # noqa: E402
+from riverpatrol.demo.run import DemoOptions, sim_spec  # noqa: E402
+from riverpatrol.demo.simulator import build_scene  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "drift.json"
 
@@ -96,12 +96,7 @@ def main() -> int:
         print(f"running the demo into {work} (about 6 minutes) ...", flush=True)
         subprocess.run(["riverpatrol", "demo", "--no-serve", "--workdir", str(work)], check=True)
     o = DemoOptions()
-    spec = SimSpec(
-        segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
-        speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=0, speed_mps=o.speed_mps,
-        truth_path=work / "truth.jsonl", log_path=work / "sim.log",
-    )  # fmt: skip
-    scene = build_scene(spec)
+    scene = build_scene(sim_spec(o, work))
     world = {w.item_id: w for w in scene.debris}
     alerts = latest_alerts(work / "relay.db")
     tracks = truth_tracks(work / "truth.jsonl")

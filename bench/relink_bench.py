@@ -8,14 +8,15 @@ look-alike inside it can take the item's place: the item's alert then points at 
 one of the two has no alert. This bench measures each way of gating on the same sightings:
 
 * the world is the demo's (``riverpatrol demo``): the seeded simulator scene of the bundled river,
-  the planned patrol of ``--segment`` flown at the plan's speed and height, ``--fps`` frames a
-  second;
+  its items drifting with the current and their leeway of the demo's breeze across the river
+  (``--wind`` m/s; ``sim.camera.scene.LEEWAY``), the planned patrol of ``--segment`` flown at the
+  plan's speed and height, ``--fps`` frames a second;
 * each debris item in the picture is a sighting with probability ``--detect`` (small ones half
   as often): its true centre projected into the frame, geolocated (``edge.geolocate``) from a
   reported pose off the true one by a GNSS error that wanders (1 m per axis, over a minute) and
   attitude jitter, named right 85 % of the time (foam for styrofoam, else any other class);
-  ``--across`` lets items also drift across the river (m/s, each its own, normal), which the
-  simulator's items never do: what a wind costs the river's frame; ``--turn`` turns the world's
+  ``--across`` lets items also drift across the river on their own (m/s, each its own, normal:
+  eddies, or a wind the agent is not told); ``--turn`` turns the world's
   river off the bundled centerline the tracker knows (degrees, about the patrol's first lane's
   middle): what a centerline drawn off the water costs it;
 * every variant tracks the same sightings. Each sighting knows its item, so each decision of
@@ -23,7 +24,7 @@ one of the two has no alert. This bench measures each way of gating on the same 
   for an item that already had one (a duplicate), and in the end the items passed that kept an
   alert of their own.
 
-    python bench/relink_bench.py [--seeds 7,8,9,10,11] [--segment shenzhen-4] [--across 0.0] [--turn 0]
+    python bench/relink_bench.py [--seeds 7,8,9,10,11] [--wind 3] [--across 0.0] [--turn 0]
 
 Baseline in the same run: the tracker without the river's frame (``river_frame=False``), the gate
 every release before this one shipped. Writes ``bench/results/relink.json``.
@@ -54,14 +55,16 @@ from contract.defaults import HOME_LAT, HOME_LON  # noqa: E402
 from contract.rivers import rivers  # noqa: E402
 from edge.geolocate import GeoConfig, GeoFix, geolocate_pixel  # noqa: E402
 from edge.tracker import Sighting, Tracker, TrackerConfig, _Item, _Track  # noqa: E402
-from riverpatrol.demo.run import DemoOptions, plan_items  # noqa: E402
+from riverpatrol.demo.run import DemoOptions, plan_items, sim_spec  # noqa: E402
 
 OUT = ROOT / "bench" / "results" / "relink.json"
 CONFUSED = {"foam": "styrofoam", "styrofoam": "foam"}
-#: name -> TrackerConfig changes; the first is the baseline
+#: name -> TrackerConfig changes; the first is the baseline. Each is told the wind, as the agent
+#: tells its tracker the autopilot's estimate, but for "windage 0" (what the wind buys).
 VARIANTS: dict[str, dict] = {
     "no river frame (baseline)": {"river_frame": False},
     "river frame (shipped)": {},
+    "river frame, windage 0": {"windage": 0.0},
     "river frame, never turning": {"rivers": tuple(replace(r, tidal=False) for r in rivers().values())},
     "river frame, across 0.1 m/s": {"across_drift_mps": 0.1},
 }
@@ -107,28 +110,14 @@ def turned(scene, about: tuple[float, float], deg: float):
 
 
 def sightings_of(
-    seed: int, segment: str, fps: float, detect: float, across: float, turn: float = 0.0
+    seed: int, segment: str, fps: float, detect: float, across: float, wind: float, turn: float = 0.0
 ) -> tuple[list[Frame], dict]:
     """The patrol's frames of synthetic sightings, and the world's facts (items, passes)."""
-    from riverpatrol.demo.simulator import SimSpec, build_scene
+    from riverpatrol.demo.simulator import build_scene
 
-    o = DemoOptions(segment=segment, seed=seed)
+    o = DemoOptions(segment=segment, seed=seed, distractors=0, fps=fps, wind_mps=wind)
     plan, _items = plan_items(segment, (HOME_LAT, HOME_LON), o)
-    spec = SimSpec(
-        segment=segment,
-        seed=seed,
-        debris=o.debris,
-        distractors=0,
-        look=o.look,
-        speedup=1.0,
-        fps=fps,
-        feed_size=o.feed_size,
-        tcp_port=0,
-        speed_mps=o.speed_mps,
-        truth_path=Path("/dev/null"),
-        log_path=Path("/dev/null"),
-    )
-    scene = build_scene(spec)
+    scene = build_scene(sim_spec(o, Path("unused")))
     if turn:
         mid = plan.waypoints[len(plan.waypoints) // 4]
         scene = turned(scene, (mid.lat, mid.lon), turn)
@@ -159,8 +148,7 @@ def sightings_of(
         dn, de = geo.to_local(scene.origin[0], scene.origin[1], lat, lon)
         for it in debris:
             st = t0 + t
-            s = it.arc_at(river, st)
-            pn, pe = river.point_at(s, it.lateral + cross_v[it.item_id] * st)
+            pn, pe = river.point_at(it.arc_at(river, st), it.lateral_at(st) + cross_v[it.item_id] * st)
             if abs(pn - dn) > 60 or abs(pe - de) > 60:
                 continue
             ila, ilo = scene.to_lat_lon(float(pn), float(pe))
@@ -197,6 +185,7 @@ def sightings_of(
         "route_km": round(plan.route_length_m / 1000, 2),
         "frames": len(frames),
         "items_on_river": len(debris),
+        "wind_mps": wind,
     }
     return frames, world
 
@@ -239,8 +228,9 @@ class Scored(Tracker):
             self.item_of[alert_id] = self.decided
 
 
-def run_variant(frames: list[Frame], changes: dict) -> dict:
+def run_variant(frames: list[Frame], changes: dict, wind: float) -> dict:
     tracker = Scored(replace(TrackerConfig(drone_id="bench"), **changes))
+    tracker.set_wind(wind)
     w, h = CameraModel.default().width, CameraModel.default().height
     started = time.perf_counter()
     for f in frames:
@@ -276,6 +266,9 @@ def main() -> None:
     )
     ap.add_argument("--across", type=float, default=0.0, help="items' own drift across the river, m/s (sd)")
     ap.add_argument(
+        "--wind", type=float, default=DemoOptions().wind_mps, help="m/s, from the demo's direction"
+    )
+    ap.add_argument(
         "--turn",
         type=float,
         default=0.0,
@@ -287,10 +280,12 @@ def main() -> None:
     totals: dict[str, Counter] = {name: Counter() for name in VARIANTS}
     per_seed = []
     for seed in seeds:
-        frames, world = sightings_of(seed, args.segment, args.fps, args.detect, args.across, args.turn)
+        frames, world = sightings_of(
+            seed, args.segment, args.fps, args.detect, args.across, args.wind, args.turn
+        )
         row = {"seed": seed, **world, "variants": {}}
         for name, changes in VARIANTS.items():
-            r = run_variant(frames, changes)
+            r = run_variant(frames, changes, args.wind)
             row["variants"][name] = r
             totals[name].update({k: v for k, v in r.items() if isinstance(v, int)})
         per_seed.append(row)

@@ -419,6 +419,7 @@ class EdgeAgent:
                 pose = self.telemetry.pose_at(tb)
             except PoseUnavailable as e:
                 self.last_skip = f"frame {frame.seq}: {e}"
+        self.tracker.set_wind(self.telemetry.snapshot().wind_mps)  # a breeze blows debris across
         result = self.pipeline.step(frame.image, utc, pose, datetime.now(UTC))
         self._last_t = utc
         if result.skipped:

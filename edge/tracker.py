@@ -101,6 +101,9 @@ class TrackerConfig:
     # that gate: the current carries an item along the river, and across it (wind, eddies) at
     # most this fast. A look-alike across the water minutes later is another item.
     across_drift_mps: float = 0.05
+    # ... plus this share of the wind's speed (``Tracker.set_wind``): the leeway of the floating
+    # debris that catches the most wind (styrofoam, about 5 %), which a breeze blows across.
+    windage: float = 0.05
     # ... and against the flow of a river that never turns (not ``tidal``) at most this fast; on
     # a tidal one as fast as with it.
     upstream_drift_mps: float = 0.05
@@ -283,18 +286,26 @@ def _estimate(alert: Alert) -> DriftEstimate | None:
     return DriftEstimate(d.east_mps, d.north_mps, d.sigma_mps, span_s=d.over_s, fixes=0)
 
 
-def river_fit(here: RiverPoint, there: RiverPoint, near_m: float, gap_s: float, cfg: TrackerConfig) -> float:
+def river_fit(
+    here: RiverPoint,
+    there: RiverPoint,
+    near_m: float,
+    gap_s: float,
+    cfg: TrackerConfig,
+    wind_mps: float = 0.0,
+) -> float:
     """How a fix ``gap_s`` after an item was seen ``there`` fits the river's current (<= 1: it
     may be the item): carried along the river at up to ``max_drift_mps`` downstream (as fast up
-    a tidal river, ``upstream_drift_mps`` up another), across it at up to ``across_drift_mps``;
-    ``near_m`` for the two fixes' errors. 0 on two different rivers (a confluence): the frame
-    says nothing there."""
+    a tidal river, ``upstream_drift_mps`` up another), across it at up to ``across_drift_mps``
+    and ``windage`` of the wind; ``near_m`` for the two fixes' errors. 0 on two different
+    rivers (a confluence): the frame says nothing there."""
     if here.river != there.river:
         return 0.0
     along = here.arc_m - there.arc_m
     speed = cfg.max_drift_mps if along >= 0.0 or here.tidal else cfg.upstream_drift_mps
     across = abs(here.offset_m - there.offset_m)
-    return max(abs(along) / (near_m + speed * gap_s), across / (near_m + cfg.across_drift_mps * gap_s))
+    across_mps = cfg.across_drift_mps + cfg.windage * wind_mps
+    return max(abs(along) / (near_m + speed * gap_s), across / (near_m + across_mps * gap_s))
 
 
 def iou(a: Box, b: Box) -> float:
@@ -355,6 +366,7 @@ class Tracker:
         self._tracks: list[_Track] = []
         self._items: dict[UUID, _Item] = {}
         self._last_t = -math.inf
+        self._wind_mps = 0.0
         self.stats = TrackerStats()
 
     # ----------------------------------------------------------------- queries
@@ -371,6 +383,11 @@ class Tracker:
         return len(self._tracks)
 
     # ----------------------------------------------------------------- input
+    def set_wind(self, speed_mps: float | None) -> None:
+        """The wind's speed now (the autopilot's estimate; None: not known, taken as calm): a
+        breeze blows floating debris across the river, so the river's frame allows for it."""
+        self._wind_mps = speed_mps if speed_mps is not None and math.isfinite(speed_mps) else 0.0
+
     def update(
         self,
         t: float,
@@ -586,7 +603,7 @@ class Tracker:
                     here.append(on_river(tr.lat, tr.lon, cfg.rivers))
                 there = self._river_point(item)
                 if here[0] is not None and there is not None:
-                    plain, fit = fit, max(fit, river_fit(here[0], there, near, gap, cfg))
+                    plain, fit = fit, max(fit, river_fit(here[0], there, near, gap, cfg, self._wind_mps))
                     kept_apart |= fit > 1.0 >= plain
             if item.drift is not None:
                 fit = min(fit, distance_m(tr.lat, tr.lon, *item.at(t)) / (near + item.drift_spread_m(t)))

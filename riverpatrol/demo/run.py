@@ -24,6 +24,7 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from rich.console import Console, Group
@@ -37,6 +38,9 @@ from contract.logs import configure_logging
 from riverpatrol.demo.progress import PlainProgress, status_line
 from riverpatrol.demo.score import Find, PatrolScore, score_patrol
 from sim.settings import Window
+
+if TYPE_CHECKING:
+    from riverpatrol.demo.simulator import SimSpec
 
 log = logging.getLogger("riverpatrol.demo")
 
@@ -60,6 +64,10 @@ class DemoOptions:
     debris: int = 40  # items on the patrolled segment (the scene holds the river's share around it)
     distractors: int = 16
     look: str = "heldout"  # the water the model was never trained on
+    #: a breeze from the north, across the demo's river: the vehicle flies in it, debris drifts in it
+    wind_mps: float = 3.0
+    wind_from_deg: float = 0.0
+    wind_gust_mps: float = 0.8
     #: The camera feed's frame size (the default drone lens, scaled). 960x540 renders 2x faster but
     #: has half the detail a 1080p camera gives the verifier's second look (fewer finds).
     feed_size: tuple[int, int] = (1920, 1080)
@@ -100,6 +108,20 @@ def plan_items(segment: str, home: tuple[float, float], o: DemoOptions):
     plan = plan_patrol(reach, PlanOptions(o.alt_m, o.speed_mps, o.overlap, footprint, home))
     items, _home = to_vehicle(build_mission(plan), source=f"plan of {segment}")
     return plan, items
+
+
+def sim_spec(o: DemoOptions, work: Path, tcp_port: int = 0) -> SimSpec:
+    """The simulator's world and vehicle for the demo's options: the demo and the benches that
+    rebuild its world (``bench/drift_bench.py``) agree on it by asking here."""
+    from riverpatrol.demo.simulator import SimSpec
+
+    return SimSpec(
+        segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
+        speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=tcp_port, speed_mps=o.speed_mps,
+        truth_path=work / "truth.jsonl", log_path=work / "sim.log",
+        frame_loss_pct=o.frame_loss_pct, frame_corrupt_pct=o.frame_corrupt_pct,
+        wind_mps=o.wind_mps, wind_from_deg=o.wind_from_deg, wind_gust_mps=o.wind_gust_mps,
+    )  # fmt: skip
 
 
 class CloudWatch:
@@ -268,7 +290,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
     from riverpatrol.demo.faults import PatrolFaults
     from riverpatrol.demo.follower import FlightFollower
     from riverpatrol.demo.radio import RadioLink
-    from riverpatrol.demo.simulator import SimProcess, SimSpec
+    from riverpatrol.demo.simulator import SimProcess
 
     home = (defaults.HOME_LAT, defaults.HOME_LON)
     try:
@@ -344,14 +366,7 @@ def run_demo(o: DemoOptions, console: Console | None = None) -> int:
             console.print(f"[red]the ground relay could not subscribe at {mqtt_host}:{mqtt_port}[/]")
             return 1
 
-        sim = SimProcess(
-            SimSpec(
-                segment=o.segment, seed=o.seed, debris=o.debris, distractors=o.distractors, look=o.look,
-                speedup=o.speedup, fps=o.fps, feed_size=o.feed_size, tcp_port=o.tcp_port,
-                speed_mps=o.speed_mps, truth_path=work / "truth.jsonl", log_path=work / "sim.log",
-                frame_loss_pct=o.frame_loss_pct, frame_corrupt_pct=o.frame_corrupt_pct,
-            )
-        )  # fmt: skip
+        sim = SimProcess(sim_spec(o, work, o.tcp_port))
         with waiting(console, "starting the simulator (vehicle and camera) ..."):
             sim.start()
         stack.append(sim)

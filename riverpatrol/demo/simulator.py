@@ -39,12 +39,15 @@ class SimSpec:
     log_path: Path
     frame_loss_pct: float = 0.0  # frames rendered and never sent
     frame_corrupt_pct: float = 0.0  # frames sent with their JPEG cut short
+    wind_mps: float = 0.0  # the vehicle flies in it and the debris drifts with its leeway of it
+    wind_from_deg: float = 0.0
+    wind_gust_mps: float = 0.0
 
 
 def build_scene(spec: SimSpec):
     """The seeded river: the whole bundled river, littered so the segment holds ~``spec.debris`` items."""
     from contract import rivers
-    from sim.camera import RiverScene
+    from sim.camera import RiverScene, wind_to_ne
 
     segment = rivers.segment(spec.segment)  # KeyError naming the bundled ones
     river = rivers.river(segment.river)
@@ -56,6 +59,7 @@ def build_scene(spec: SimSpec):
         n_debris=round(spec.debris * share),
         n_distractors=round(spec.distractors * share),
         domain=spec.look,  # type: ignore[arg-type]
+        wind_to_ne_mps=wind_to_ne(spec.wind_mps, spec.wind_from_deg),
     )
 
 
@@ -75,7 +79,8 @@ def _serve(spec: SimSpec, ports: mp.Queue, stop, camera_off, counts) -> None:
         scene = build_scene(spec)
         settings = VehicleSettings(
             tcp_port=spec.tcp_port, udp_out=[], speedup=spec.speedup, seed=spec.seed,
-            wind_speed=3.0, wind_gust=0.8, gps_noise_m=0.5,
+            wind_speed=spec.wind_mps, wind_dir=spec.wind_from_deg, wind_gust=spec.wind_gust_mps,
+            gps_noise_m=0.5,
             home_lat=defaults.HOME_LAT, home_lon=defaults.HOME_LON,
             params={"DISARM_DELAY": 0, "WPNAV_SPEED": spec.speed_mps * 100},
         )  # fmt: skip

@@ -44,7 +44,7 @@ from contract.camera import CameraModel, CameraMount, CameraPose
 from contract.camera import ground_footprint as _ground_footprint
 from sim.camera.appearance import Appearance
 from sim.camera.render import Frame, Renderer, TruthBox, render
-from sim.camera.scene import DEBRIS_SIZE_M, DISTRACTOR_KINDS, RiverScene, WorldItem
+from sim.camera.scene import DEBRIS_SIZE_M, DISTRACTOR_KINDS, RiverScene, WorldItem, wind_to_ne
 
 
 def footprint(
@@ -68,4 +68,5 @@ __all__ = [
     "WorldItem",
     "footprint",
     "render",
+    "wind_to_ne",
 ]

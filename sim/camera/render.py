@@ -372,10 +372,11 @@ class Renderer:
         river = self.scene.river
         items = self.scene.items
         if self._item_arrays is None or self._item_arrays[0] != items:  # the scene's items changed
-            fields = ("s0", "speed_m_s", "lateral", "size_m")
+            fields = ("s0", "speed_m_s", "lateral", "size_m", "lateral_speed_m_s", "bank_m")
             self._item_arrays = (items, tuple(np.array([getattr(i, f) for i in items]) for f in fields))
-        s0, speed, lateral, size = self._item_arrays[1]
+        s0, speed, lateral, size, lateral_speed, bank = self._item_arrays[1]
         # every item's position at t in one vectorized step (same arithmetic as WorldItem.position_ne)
+        lateral = np.clip(lateral + lateral_speed * t, -bank, bank)
         ne = river.point_at((s0 + speed * t) % river.length_m, lateral).reshape(-1, 2)
         near = (
             (ne[:, 0] >= n_lo - size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,6 +52,23 @@ DISTRACTOR_WEIGHTS: dict[str, float] = {
     "wake": 0.2,
 }
 DISTRACTOR_KINDS: tuple[str, ...] = tuple(DISTRACTOR_SIZE_M)
+#: Leeway: the share of the wind's speed a floating thing drifts with, beside the current
+#: (assumed from search-and-rescue figures for small floating objects: what stands higher out
+#: of the water catches more).
+LEEWAY: dict[str, tuple[float, float]] = {
+    "bottle": (0.02, 0.04),
+    "bag": (0.01, 0.03),
+    "foam": (0.01, 0.02),
+    "styrofoam": (0.03, 0.05),
+    "vegetation": (0.005, 0.015),
+}
+
+
+def wind_to_ne(speed_mps: float, from_deg: float) -> tuple[float, float]:
+    """The wind's velocity (the way it blows to), north and east m/s, from its speed and the
+    direction it blows from (as ``SIM_WIND_DIR`` and a weather report give it)."""
+    a = math.radians(from_deg)
+    return -speed_mps * math.cos(a), -speed_mps * math.sin(a)
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,8 @@ class WorldItem:
     speed_m_s: float
     submerged: float
     shape_seed: int
+    lateral_speed_m_s: float = 0.0  # blown across the river (+ right of the flow) ...
+    bank_m: float = math.inf  # ... until its offset reaches this: a bank, where it stays
 
     @property
     def class_index(self) -> int:
@@ -78,8 +97,12 @@ class WorldItem:
         """Arc length at time ``t``; items leaving the modelled reach re-enter upstream."""
         return float((self.s0 + self.speed_m_s * t) % river.length_m)
 
+    def lateral_at(self, t: float) -> float:
+        """Offset from the centerline at time ``t`` (+ right of the flow)."""
+        return float(np.clip(self.lateral + self.lateral_speed_m_s * t, -self.bank_m, self.bank_m))
+
     def position_ne(self, river: River, t: float) -> tuple[float, float]:
-        p = river.point_at(self.arc_at(river, t), self.lateral)
+        p = river.point_at(self.arc_at(river, t), self.lateral_at(t))
         return float(p[0]), float(p[1])
 
     def heading_deg(self, t: float) -> float:
@@ -113,6 +136,8 @@ class RiverScene:
     distractor_weights: Mapping[str, float] | None = None
     n_bridges: int | None = None
     current_m_s: float = 0.3
+    #: The wind's velocity, north and east m/s (``wind_to_ne``): debris drifts with its leeway of it
+    wind_to_ne_mps: tuple[float, float] = (0.0, 0.0)
     domain: Domain = "train"
     appearance: Appearance | None = None
     origin: tuple[float, float] = (HOME_LAT, HOME_LON)
@@ -125,11 +150,11 @@ class RiverScene:
         line = list(self.centerline) if self.centerline else default_centerline(*self.origin)
         self.river = River.from_lat_lon(self.origin[0], self.origin[1], line, self.width_m)
         ss = np.random.SeedSequence(self.seed)
-        look, deb, dis, brg = (np.random.default_rng(s) for s in ss.spawn(4))
+        look, deb, dis, brg, lee = (np.random.default_rng(s) for s in ss.spawn(5))
         if self.appearance is None:
             self.appearance = Appearance.sample(look, self.domain)
         self.bridges = self._bridges(brg)
-        self.debris = self._debris(deb)
+        self.debris = self._blown(self._debris(deb), lee)
         self.distractors = self._distractors(dis, first_id=100_000)
 
     @property
@@ -232,6 +257,29 @@ class RiverScene:
                 )
             )
         return items
+
+    def _blown(self, items: list[WorldItem], rng: np.random.Generator) -> list[WorldItem]:
+        """Debris drifts with its leeway of the wind too: along the river, with or against the
+        current, and across it until a bank stops it. The share across is taken where the item
+        starts: a reach bends little over one patrol's drift. Calm air changes nothing (and
+        draws nothing: a calm scene is the same as before the wind was modelled)."""
+        wn, we = self.wind_to_ne_mps
+        if wn == 0.0 and we == 0.0:
+            return items
+        half = self.width_m / 2
+        out = []
+        for it in items:
+            k = float(rng.uniform(*LEEWAY[it.kind]))
+            dn, de = self.river.direction_at(it.s0)
+            out.append(
+                replace(
+                    it,
+                    speed_m_s=it.speed_m_s + k * (wn * dn + we * de),
+                    lateral_speed_m_s=k * (we * dn - wn * de),  # along the right normal (-de, dn)
+                    bank_m=half - it.size_m / 2 - 0.5,
+                )
+            )
+        return out
 
     def _distractors(self, rng: np.random.Generator, first_id: int) -> list[WorldItem]:
         weights = DISTRACTOR_WEIGHTS if self.distractor_weights is None else self.distractor_weights

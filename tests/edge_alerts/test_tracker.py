@@ -514,3 +514,15 @@ def test_a_sites_own_rivers_give_the_frame_where_the_bundled_ones_do_not(tmp_pat
     assert across[0].event is AlertEvent.NEW and tr.stats.kept_apart_by_river == 1
     down = _pass_over(tr, 600.0, *offset(lat, lon, 0.0, -120.0))  # 120 m down it, 10 min on: the first
     assert down[0].event is AlertEvent.UPDATE and down[0].alert_id == uuid.UUID(int=1)
+
+
+@pytest.mark.parametrize(("wind", "same"), [(0.0, False), (5.0, True), (None, False)])
+def test_a_breeze_widens_the_rivers_frame_across(wind, same):
+    """Styrofoam blown 40 m across the river in five minutes (0.13 m/s: about 3 % of a 5 m/s
+    breeze) is itself when the autopilot says the wind blows; in calm air (or none said) the
+    current alone never carries it that far across, and it is another item."""
+    tr = Tracker(TrackerConfig(drone_id="d1"), new_id=_ids())
+    tr.set_wind(wind)
+    _pass_over(tr, 0.0, *_on_shenzhen(0.0, 0.0))
+    again = _pass_over(tr, 300.0, *_on_shenzhen(20.0, 40.0))
+    assert again[0].alert_id == (uuid.UUID(int=1) if same else uuid.UUID(int=2))

@@ -10,7 +10,7 @@ import pytest
 
 from contract.camera import CameraMount, ground_footprint, pose_rotation, project_world_to_pixel
 from contract.messages import DEBRIS_CLASSES
-from sim.camera import DISTRACTOR_KINDS, Appearance, Renderer, RiverScene, footprint, render
+from sim.camera import DISTRACTOR_KINDS, Appearance, Renderer, RiverScene, footprint, render, wind_to_ne
 from sim.camera.render import local_of
 from tests.sim_camera.conftest import pose_over
 
@@ -329,3 +329,28 @@ def test_sun_glint_appears_where_the_sun_mirrors(small_camera) -> None:
     band = img[int(v_spec) - 15 : int(v_spec) + 15].mean()
     bottom = img[h - 40 :].mean()
     assert band > bottom + 15
+
+
+def test_a_breeze_blows_debris_across_the_river_until_a_bank(small_camera) -> None:
+    calm = RiverScene(seed=2)
+    windy = RiverScene(seed=2, wind_to_ne_mps=wind_to_ne(5.0, 90.0))  # 5 m/s from the east
+    assert all(it.lateral_speed_m_s == 0.0 for it in calm.debris)  # calm air: as before the wind
+    assert [replace(it, speed_m_s=0, lateral_speed_m_s=0, bank_m=0) for it in windy.debris] == [
+        replace(it, speed_m_s=0, lateral_speed_m_s=0, bank_m=0) for it in calm.debris
+    ]  # the same items, only their drift differs
+    assert windy.distractors == calm.distractors
+    for before, it in zip(calm.debris, windy.debris, strict=True):
+        dn, de = windy.river.direction_at(it.s0)
+        # the westward wind (north 0, east -5): -5 de of it along the flow, -5 dn across (right normal)
+        k = (it.speed_m_s - before.speed_m_s) / (-5.0 * de)  # its leeway, from the share along
+        assert 0.005 - 1e-9 <= k <= 0.05 + 1e-9
+        assert it.lateral_speed_m_s == pytest.approx(k * -5.0 * dn)
+        assert abs(it.lateral_at(1e5)) == pytest.approx(it.bank_m) and it.bank_m < windy.width_m / 2
+    # the renderer draws each item where position_ne says, wind and all
+    item = max(windy.debris, key=lambda it: abs(it.lateral_speed_m_s))
+    t = 200.0
+    f = Renderer(windy).render(pose_over(windy, item, t=t), small_camera, t)
+    (box,) = [b for b in f.truth if b.item_id == item.item_id]
+    lat, lon = windy.to_lat_lon(*item.position_ne(windy.river, t))
+    assert (box.lat, box.lon) == pytest.approx((lat, lon), abs=1e-7)
+    assert abs(item.lateral_at(t) - item.lateral) > 5.0  # it really was blown across
