@@ -65,6 +65,7 @@ VARIANTS: dict[str, dict] = {
     "no river frame (baseline)": {"river_frame": False},
     "river frame (shipped)": {},
     "river frame, windage 0": {"windage": 0.0},
+    "river frame, windage 5 %": {"windage": 0.05},
     "river frame, never turning": {"rivers": tuple(replace(r, tidal=False) for r in rivers().values())},
     "river frame, across 0.1 m/s": {"across_drift_mps": 0.1},
 }

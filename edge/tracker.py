@@ -101,9 +101,10 @@ class TrackerConfig:
     # that gate: the current carries an item along the river, and across it (wind, eddies) at
     # most this fast. A look-alike across the water minutes later is another item.
     across_drift_mps: float = 0.05
-    # ... plus this share of the wind's speed (``Tracker.set_wind``): the leeway of the floating
-    # debris that catches the most wind (styrofoam, about 5 %), which a breeze blows across.
-    windage: float = 0.05
+    # ... plus this share of the wind's speed (``Tracker.set_wind``): a breeze blows floating
+    # litter across at 0.5-5 % of it (its leeway). 2 %, not the most: a wider gate takes in more
+    # look-alikes than it saves second alerts (``bench/relink_bench.py``, models/EXPERIMENTS.md).
+    windage: float = 0.02
     # ... and against the flow of a river that never turns (not ``tidal``) at most this fast; on
     # a tidal one as fast as with it.
     upstream_drift_mps: float = 0.05
