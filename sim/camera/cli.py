@@ -268,9 +268,12 @@ def serve(
     Camera faults (seeded by --seed; each frame's fate is in the --truth record) test how the edge
     lives through lost and corrupt frames and a camera that goes away.
     """
+    from dataclasses import replace
+
     from pydantic import ValidationError
 
     from contract.settings import SettingsError
+    from sim.camera import wind_to_ne
     from sim.camera.faults import CameraFaults
     from sim.camera.serve import FrameServer
     from sim.settings import SimSettings
@@ -294,6 +297,8 @@ def serve(
         raise typer.BadParameter(err["msg"].removeprefix("Value error, "), param_hint=hint) from e
     configure_logging("INFO", fmt="auto")
     scene, camera = _setup(seed, debris, domain, calibration)
+    # the debris drifts in the wind the vehicle flies in (its leeway of it)
+    scene = replace(scene, wind_to_ne_mps=wind_to_ne(vehicle_settings.wind_speed, vehicle_settings.wind_dir))
     if (width, height) != (camera.width, camera.height):
         camera = camera.scaled(width, height)
     vehicle = SimVehicle(vehicle_settings)
